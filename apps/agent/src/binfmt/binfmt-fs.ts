@@ -1,0 +1,181 @@
+import { constants } from 'node:fs';
+import { access, open, readdir, readFile, stat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { AgentError } from '../errors.ts';
+
+/**
+ * The only code that touches binfmt_misc. Everything above it works with entry names, entry file
+ * text and register lines; this file turns them into reads and single writes on the mount point
+ * and the kernel's errno into advice.
+ */
+export interface BinfmtFs {
+  readonly mountPoint: string;
+  /** Whether binfmt_misc is mounted (its `register` file exists). */
+  isMounted(): Promise<boolean>;
+  /** Mounts binfmt_misc at the mount point, like qemu-binfmt-conf.sh does. */
+  mount(): Promise<void>;
+  /** Whether we may write `register` (root in the namespace that owns this mount). */
+  isWritable(): Promise<boolean>;
+  /** Global switch (`status` file). */
+  isEnabled(): Promise<boolean>;
+  /** Names of all entries. */
+  list(): Promise<string[]>;
+  /** The entry file's text, or undefined if there is no such entry. */
+  read(name: string): Promise<string | undefined>;
+  register(line: string): Promise<void>;
+  setEnabled(name: string, enabled: boolean): Promise<void>;
+  remove(name: string): Promise<void>;
+}
+
+export const DEFAULT_MOUNT_POINT = '/proc/sys/fs/binfmt_misc';
+
+const run = promisify(execFile);
+
+export class KernelBinfmtFs implements BinfmtFs {
+  constructor(readonly mountPoint: string = DEFAULT_MOUNT_POINT) {}
+
+  async isMounted(): Promise<boolean> {
+    try {
+      return (await stat(`${this.mountPoint}/register`)).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  async mount(): Promise<void> {
+    if (await this.isMounted()) return;
+    try {
+      await run('mount', ['-t', 'binfmt_misc', 'binfmt_misc', this.mountPoint]);
+    } catch (error) {
+      const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim();
+      throw new AgentError(
+        'NOT_MOUNTED',
+        `binfmt_misc is not mounted at ${this.mountPoint} and mounting it failed (${stderr || 'mount failed'}). ` +
+          `Run as root: mount -t binfmt_misc binfmt_misc ${this.mountPoint} (or modprobe binfmt_misc first); ` +
+          "in a container, run it --privileged or mount the host's binfmt_misc into it.",
+      );
+    }
+  }
+
+  async isWritable(): Promise<boolean> {
+    try {
+      await access(`${this.mountPoint}/register`, constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async isEnabled(): Promise<boolean> {
+    const text = await this.readFileOrUndefined('status');
+    return text?.trim() === 'enabled';
+  }
+
+  async list(): Promise<string[]> {
+    await this.requireMounted();
+    const names = await readdir(this.mountPoint);
+    return names.filter((n) => n !== 'register' && n !== 'status').sort();
+  }
+
+  async read(name: string): Promise<string | undefined> {
+    return this.readFileOrUndefined(checkName(name));
+  }
+
+  async register(line: string): Promise<void> {
+    await this.write('register', line, line.split(':')[1] ?? '');
+  }
+
+  async setEnabled(name: string, enabled: boolean): Promise<void> {
+    await this.requireEntry(name);
+    await this.write(name, enabled ? '1' : '0', name);
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.requireEntry(name);
+    await this.write(name, '-1', name);
+  }
+
+  private async requireEntry(name: string): Promise<void> {
+    if ((await this.read(name)) === undefined) {
+      throw new AgentError(
+        'ENTRY_NOT_FOUND',
+        `There is no binfmt_misc entry ${name}: see \`binfleet-agent status\`.`,
+      );
+    }
+  }
+
+  private async requireMounted(): Promise<void> {
+    if (!(await this.isMounted())) {
+      throw new AgentError(
+        'NOT_MOUNTED',
+        `binfmt_misc is not mounted at ${this.mountPoint}: run \`binfleet-agent register\` (it mounts it) or ` +
+          `mount -t binfmt_misc binfmt_misc ${this.mountPoint} as root.`,
+      );
+    }
+  }
+
+  private async readFileOrUndefined(file: string): Promise<string | undefined> {
+    await this.requireMounted();
+    try {
+      return await readFile(`${this.mountPoint}/${file}`, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw translate(error, this.mountPoint, file);
+    }
+  }
+
+  /** One write(2) of the whole text: the kernel parses each write as one command. */
+  private async write(file: string, text: string, entry: string): Promise<void> {
+    await this.requireMounted();
+    let handle;
+    try {
+      handle = await open(`${this.mountPoint}/${file}`, 'w');
+      await handle.write(text);
+    } catch (error) {
+      throw translate(error, this.mountPoint, entry);
+    } finally {
+      await handle?.close().catch(() => undefined);
+    }
+  }
+}
+
+function checkName(name: string): string {
+  if (!/^[A-Za-z0-9_+-][A-Za-z0-9_.+-]{0,63}$/.test(name)) {
+    throw new AgentError('INVALID_INPUT', `"${name.slice(0, 64)}" is not a binfmt_misc entry name.`);
+  }
+  return name;
+}
+
+function translate(error: unknown, mountPoint: string, entry: string): AgentError {
+  const code = (error as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'EEXIST':
+      return new AgentError(
+        'ENTRY_EXISTS',
+        `Entry ${entry} already exists with other settings: use --reset (or --force) to replace it, or remove it first.`,
+      );
+    case 'EINVAL':
+      return new AgentError(
+        'KERNEL_REJECTED',
+        `The kernel rejected the registration of ${entry} (EINVAL). If it asks for a flag the kernel does not ` +
+          'know (F needs Linux 4.8, P 4.12), upgrade the kernel or register without it.',
+      );
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new AgentError(
+        'PERMISSION_DENIED',
+        `Not allowed to change ${mountPoint} (${code}). Run as root; in a container use --privileged; ` +
+          'a rootless or user-namespaced binfmt_misc only affects that namespace.',
+      );
+    case 'ENOENT':
+      return new AgentError(
+        'INTERPRETER_MISSING',
+        `The kernel could not open the interpreter of ${entry} (ENOENT): with F (persistent) it must exist when ` +
+          'registering; install it (qemu-user-static) or fix --qemu-path.',
+      );
+    default:
+      return new AgentError('INTERNAL', `binfmt_misc ${entry || mountPoint}: ${(error as Error).message}`);
+  }
+}

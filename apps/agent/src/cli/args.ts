@@ -1,0 +1,29 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { AgentError } from '../errors.ts';
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** node:util parseArgs with usage errors instead of TypeErrors. */
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** qemu-binfmt-conf.sh takes `yes|no` for its switches; anything else is a mistake worth reporting. */
+export function yesNo(option: string, value: string | undefined, fallback = false): boolean {
+  if (value === undefined) return fallback;
+  if (value === 'yes') return true;
+  if (value === 'no') return false;
+  throw new UsageError(`${option} expects yes or no, got "${value}".`);
+}
+
+export function exitCodeOf(error: unknown): number {
+  if (error instanceof UsageError) return 2;
+  if (error instanceof AgentError) return error.code === 'BUSY' ? 75 : 1;
+  return 1;
+}

@@ -1,0 +1,108 @@
+import { machine } from 'node:os';
+import { resolveArch, targetsForHost, type ExportFormat, type TargetId } from '@binfleet/arch-table';
+import type { AgentEnv } from '../env.ts';
+import type { RegistrationService } from '../services/registration-service.ts';
+import { parse, UsageError, yesNo } from './args.ts';
+import { desiredFromSeed, SEED_OPTIONS, writeExportFiles } from './seed-options.ts';
+
+export const REGISTER_USAGE = `Usage: binfleet-agent register [--reset] [--force] [options]
+
+Registers QEMU user-mode emulators in binfmt_misc: a drop-in for
+\`docker run --rm --privileged multiarch/qemu-user-static --reset -p yes\`
+(the seed's register script in front of qemu-binfmt-conf.sh).
+
+  --reset                  remove every qemu-* entry first
+  --force                  replace entries registered with other settings
+  -p, --persistent yes|no  F flag: load the interpreter now, works in containers and chroots
+  -c, --credential yes|no  OC flags: credentials from the binary (needed for sudo inside emulated
+                           containers; lets setuid foreign binaries gain privileges: trust them)
+  -g, --preserve-argv0 yes|no  P flag: keep argv[0]
+  -i, --ignore-family yes|no   also register targets of the host's family (riscv32 on riscv64)
+  -Q, --qemu-path PATH     where the emulators are (default $QEMU_BIN_DIR or /usr/bin)
+  -F, --qemu-suffix SUF    emulator name suffix (default -static)
+  -s, --systemd CPU|ALL    don't write into binfmt_misc, write systemd-binfmt files instead
+  -d, --debian             don't write into binfmt_misc, write update-binfmts templates instead
+  -e, --exportdir PATH     where --systemd/--debian write (default /etc/binfmt.d or /usr/share/binfmts)
+      --mount-point PATH   binfmt_misc mount point (default $BINFLEET_BINFMT_MOUNT or /proc/sys/fs/binfmt_misc)
+      --json               print the result as JSON
+  -h, --help               this text
+
+The environment variable HOST_ARCH overrides \`uname -m\` for the host family rules.
+Registering what is already registered identically is a no-op.
+`;
+
+export interface CommandContext {
+  readonly env: AgentEnv;
+  readonly registration: () => RegistrationService;
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+}
+
+const OPTIONS = {
+  ...SEED_OPTIONS,
+  reset: { type: 'boolean' },
+  force: { type: 'boolean' },
+  systemd: { type: 'string', short: 's' },
+  debian: { type: 'boolean', short: 'd' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export async function registerCommand(argv: string[], ctx: CommandContext): Promise<number> {
+  const { values, positionals } = parse(argv, OPTIONS);
+  if (values.help) {
+    ctx.out(REGISTER_USAGE);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}". See --help.`);
+  const ignoreFamily = yesNo('--ignore-family', values['ignore-family']);
+  const hostArch = ctx.env.hostArch ?? machine();
+  let targets = targetsForHost(hostArch, { ignoreFamily });
+  const state = desiredFromSeed(values, ctx.env, targets);
+
+  const format: ExportFormat | undefined =
+    values.systemd !== undefined ? 'systemd' : values.debian ? 'debian' : undefined;
+  if (format) {
+    if (values.systemd !== undefined && values.systemd !== 'ALL') {
+      const only = resolveCpu(values.systemd);
+      targets = targets.filter((t) => t === only);
+    }
+    if (values.reset)
+      ctx.err('Note: --reset is ignored with --systemd/--debian: nothing is written to binfmt_misc.');
+    const dir = values.exportdir ?? (format === 'systemd' ? '/etc/binfmt.d' : '/usr/share/binfmts');
+    const files = await writeExportFiles(format, targets, state, dir);
+    if (values.json) ctx.out(JSON.stringify({ format, dir, files }, null, 2));
+    else for (const f of files) ctx.out(`Wrote ${dir}/${f}`);
+    return 0;
+  }
+
+  const result = await ctx
+    .registration()
+    .apply(state, { reset: values.reset ?? false, force: values.force ?? false });
+  if (values.json) {
+    const actions = result.actions.map((a) =>
+      a.kind === 'register' ? { kind: a.kind, target: a.target, line: a.line } : a,
+    );
+    ctx.out(JSON.stringify({ changed: result.changed, actions, entries: result.entries }, null, 2));
+    return 0;
+  }
+  for (const a of result.actions) {
+    if (a.kind === 'remove')
+      ctx.out(`Removed ${a.name}${a.reason === 'replace' ? ' (registered with other settings)' : ''}`);
+    if (a.kind === 'register') ctx.out(`Setting ${a.spec.interpreter} as binfmt interpreter for ${a.target}`);
+    if (a.kind === 'unchanged') ctx.out(`${a.name} is already registered identically`);
+    if (a.kind === 'enable' || a.kind === 'disable')
+      ctx.out(`${a.kind === 'enable' ? 'Enabled' : 'Disabled'} ${a.name}`);
+  }
+  return 0;
+}
+
+/** The script accepts exactly one of its cpu names for --systemd; we also take aliases (arm64). */
+function resolveCpu(name: string): TargetId {
+  try {
+    const ids = resolveArch(name);
+    if (ids.length === 1) return ids[0]!;
+  } catch {
+    // reported below with the script's wording
+  }
+  throw new UsageError(`ERROR: unknown CPU "${name}": give one QEMU target (e.g. aarch64) or ALL.`);
+}

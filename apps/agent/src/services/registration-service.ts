@@ -1,0 +1,182 @@
+import {
+  parseEntryFile,
+  TARGET_IDS,
+  isTargetId,
+  type KernelEntry,
+  type TargetId,
+} from '@binfleet/arch-table';
+import type { BinfmtFs } from '../binfmt/binfmt-fs.ts';
+import { AgentError } from '../errors.ts';
+import type { DesiredState } from './desired-state.ts';
+import {
+  describeConflicts,
+  entryNameOf,
+  planApply,
+  type ApplyOptions,
+  type PlannedAction,
+} from './registration-plan.ts';
+
+export interface EntryStatus {
+  readonly name: string;
+  /** The QEMU target this entry is for, when it is one of ours (qemu-<target>). */
+  readonly target?: TargetId;
+  readonly entry: KernelEntry;
+}
+
+export interface BinfmtStatus {
+  readonly mountPoint: string;
+  readonly mounted: boolean;
+  readonly writable: boolean;
+  /** The global switch in `status`. */
+  readonly enabled: boolean;
+  readonly entries: readonly EntryStatus[];
+}
+
+export interface ApplyResult {
+  readonly actions: readonly PlannedAction[];
+  readonly changed: boolean;
+  readonly entries: readonly EntryStatus[];
+}
+
+/** Whether a file exists and is executable: injected so tests and sandboxes can decide. */
+export type InterpreterCheck = (path: string) => Promise<boolean>;
+
+/**
+ * Desired state vs the kernel's: reads entries, plans, refuses bad plans before writing anything,
+ * then writes one change at a time through BinfmtFs.
+ */
+export class RegistrationService {
+  constructor(
+    private readonly fs: BinfmtFs,
+    private readonly interpreterExists: InterpreterCheck,
+    private readonly options: { readonly autoMount: boolean } = { autoMount: true },
+  ) {}
+
+  async status(): Promise<BinfmtStatus> {
+    const mounted = await this.fs.isMounted();
+    if (!mounted)
+      return { mountPoint: this.fs.mountPoint, mounted, writable: false, enabled: false, entries: [] };
+    return {
+      mountPoint: this.fs.mountPoint,
+      mounted,
+      writable: await this.fs.isWritable(),
+      enabled: await this.fs.isEnabled(),
+      entries: await this.entries(),
+    };
+  }
+
+  async entries(): Promise<EntryStatus[]> {
+    const out: EntryStatus[] = [];
+    for (const name of await this.fs.list()) {
+      const text = await this.fs.read(name);
+      if (text === undefined) continue;
+      const target = name.startsWith('qemu-') ? name.slice(5) : undefined;
+      out.push({
+        name,
+        ...(target && isTargetId(target) ? { target } : {}),
+        entry: parseEntryFile(name, text),
+      });
+    }
+    return out;
+  }
+
+  /** Apply a desired state: idempotent, all-or-nothing for conflicts and missing interpreters. */
+  async apply(desired: DesiredState, options: ApplyOptions = {}): Promise<ApplyResult> {
+    await this.ensureMounted();
+    const current = new Map((await this.entries()).map((e) => [e.name, e.entry]));
+    const plan = planApply(current, desired, options);
+    if (plan.conflicts.length > 0) {
+      throw new AgentError(
+        'ENTRY_CONFLICT',
+        `Some entries are registered with other settings (use --reset or --force to replace them):\n${describeConflicts(plan.conflicts)}`,
+        { conflicts: plan.conflicts },
+      );
+    }
+    if (desired.persistent) await this.requireInterpreters(plan.actions);
+    await this.execute(plan.actions);
+    return {
+      actions: plan.actions,
+      changed: plan.actions.some((a) => a.kind !== 'unchanged'),
+      entries: await this.entries(),
+    };
+  }
+
+  /** Removes the entries of the given targets (absent ones are skipped, not an error). */
+  async remove(targets: readonly TargetId[] | 'all'): Promise<string[]> {
+    await this.requireMounted();
+    const ids = targets === 'all' ? TARGET_IDS : targets;
+    const present = new Set(await this.fs.list());
+    const removed: string[] = [];
+    for (const target of ids) {
+      const name = entryNameOf(target);
+      if (!present.has(name)) continue;
+      await this.fs.remove(name);
+      removed.push(name);
+    }
+    return removed;
+  }
+
+  async setEnabled(targets: readonly TargetId[], enabled: boolean): Promise<string[]> {
+    await this.requireMounted();
+    const present = new Set(await this.fs.list());
+    const missing = targets.map(entryNameOf).filter((n) => !present.has(n));
+    if (missing.length > 0) {
+      throw new AgentError(
+        'ENTRY_NOT_FOUND',
+        `Not registered: ${missing.join(', ')}. Register them first (binfleet-agent register).`,
+      );
+    }
+    for (const target of targets) await this.fs.setEnabled(entryNameOf(target), enabled);
+    return targets.map(entryNameOf);
+  }
+
+  private async ensureMounted(): Promise<void> {
+    if (await this.fs.isMounted()) return;
+    if (!this.options.autoMount) await this.requireMounted();
+    await this.fs.mount();
+  }
+
+  private async requireMounted(): Promise<void> {
+    if (!(await this.fs.isMounted())) {
+      throw new AgentError(
+        'NOT_MOUNTED',
+        `binfmt_misc is not mounted at ${this.fs.mountPoint}: mount it (mount -t binfmt_misc binfmt_misc ${this.fs.mountPoint}) or run \`binfleet-agent register\`, which mounts it.`,
+      );
+    }
+  }
+
+  private async requireInterpreters(actions: readonly PlannedAction[]): Promise<void> {
+    const missing: string[] = [];
+    for (const a of actions) {
+      if (a.kind === 'register' && !(await this.interpreterExists(a.spec.interpreter)))
+        missing.push(a.spec.interpreter);
+    }
+    if (missing.length > 0) {
+      throw new AgentError(
+        'INTERPRETER_MISSING',
+        `Persistent (F) registration needs the interpreters to exist now; missing: ${missing.join(', ')}. ` +
+          'Install the package that provides them (Debian/Ubuntu: apt-get install qemu-user-static) or point --qemu-path/--qemu-suffix at them.',
+        { missing },
+      );
+    }
+  }
+
+  private async execute(actions: readonly PlannedAction[]): Promise<void> {
+    for (const action of actions) {
+      switch (action.kind) {
+        case 'remove':
+          await this.fs.remove(action.name);
+          break;
+        case 'register':
+          await this.fs.register(action.line);
+          break;
+        case 'enable':
+        case 'disable':
+          await this.fs.setEnabled(action.name, action.kind === 'enable');
+          break;
+        case 'unchanged':
+          break;
+      }
+    }
+  }
+}
