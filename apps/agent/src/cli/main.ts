@@ -1,9 +1,8 @@
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
 import { ArchTableError } from '@binfleet/arch-table';
 import { KernelBinfmtFs, DEFAULT_MOUNT_POINT } from '../binfmt/binfmt-fs.ts';
 import { readEnv } from '../env.ts';
 import { AgentError } from '../errors.ts';
+import { HostProbe } from '../host/host-probe.ts';
 import { RegistrationService } from '../services/registration-service.ts';
 import { exitCodeOf, UsageError } from './args.ts';
 import { exportCommand, removeCommand, statusCommand, switchCommand } from './entry-commands.ts';
@@ -24,12 +23,6 @@ Commands:
 ARCH is any name the arch table knows: aarch64, arm64, linux/arm64, arm64v8, armhf, ppc64el...
 Every command takes --mount-point PATH (default $BINFLEET_BINFMT_MOUNT or ${DEFAULT_MOUNT_POINT}).
 `;
-
-const interpreterExists = (path: string) =>
-  access(path, constants.X_OK).then(
-    () => true,
-    () => false,
-  );
 
 /** Every command gets --mount-point; pull it out before the command parses its own options. */
 function takeMountPoint(argv: string[]): { argv: string[]; mountPoint?: string } {
@@ -69,7 +62,7 @@ export async function main(
     let registration: RegistrationService | undefined;
     const ctx: CommandContext = {
       env,
-      registration: () => (registration ??= new RegistrationService(fs, interpreterExists)),
+      registration: () => (registration ??= new RegistrationService(fs, new HostProbe().interpreterExists)),
       ...io,
     };
     switch (command) {

@@ -1,0 +1,252 @@
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { DEFAULT_MOUNT_POINT, KernelBinfmtFs } from '../binfmt/binfmt-fs.ts';
+import type { DockerClient } from '../docker/docker-client.ts';
+import { readEnv, takeSecretEnv } from '../env.ts';
+import { HostProbe } from '../host/host-probe.ts';
+import { BearerAuth, generateToken, hashToken, validateToken } from '../server/bearer-auth.ts';
+import { createAgentHttpServer } from '../server/http-server.ts';
+import { AgentService } from '../services/agent-service.ts';
+import { interpreterDirSchema } from '../services/desired-state.ts';
+import { OperationLock } from '../services/operation-lock.ts';
+import { Reconciler, type LogRecord } from '../services/reconciler.ts';
+import { RegistrationService } from '../services/registration-service.ts';
+import { DEFAULT_STATE_DIR, StateStore } from '../services/state-store.ts';
+import { DEFAULT_IMAGE_TEMPLATE } from '../services/verify-image.ts';
+import { VerifyService } from '../services/verify-service.ts';
+import { parse, UsageError } from './args.ts';
+
+export const SERVE_USAGE = `Usage: binfleet-agent serve [options]
+
+Runs the agent: a token-protected tRPC API under /trpc (GET /healthz without a token), and a
+reconciler that re-applies this host's desired state at start and on a timer.
+
+  --listen HOST:PORT         address to serve on (default 127.0.0.1:7475; [::1]:7475 for IPv6)
+  --mount-point PATH         binfmt_misc mount point (default $BINFLEET_BINFMT_MOUNT or ${DEFAULT_MOUNT_POINT})
+  --state-dir DIR            desired state and token hash (default $BINFLEET_STATE_DIR or ${DEFAULT_STATE_DIR})
+  --token-file FILE          the API token, read from FILE; else $BINFLEET_AGENT_TOKEN; else the token
+                             kept from an earlier start; else a new one, printed once
+  --reconcile-interval DUR   how often to compare the kernel with the desired state (default 60s;
+                             e.g. 30s, 5m, 1500ms)
+  --lock-wait DUR            how long a change waits for another one before answering BUSY (default 10s)
+  --interpreter-dir DIR      where the emulators are when a request does not say (default $QEMU_BIN_DIR
+                             or /usr/bin; named qemu-<cpu>-static)
+  --probe-dir DIR            static binaries for verify: DIR/<debian-arch>/busybox (default $BINFLEET_PROBE_DIR)
+  --verify-image TEMPLATE    image for container checks (default ${DEFAULT_IMAGE_TEMPLATE}; {official},
+                             {debian}, {target} are replaced per architecture)
+  --tls-cert FILE            PEM certificate: serve HTTPS (needs --tls-key)
+  --tls-key FILE             PEM private key
+  --server URL, --join-token TOKEN
+                             join a binfleet control plane (accepted; joining is not in this build yet)
+  -h, --help                 this text
+
+Logs are JSON lines on stdout. SIGTERM or SIGINT stops it after the requests in progress.
+`;
+
+const OPTIONS = {
+  listen: { type: 'string' },
+  'mount-point': { type: 'string' },
+  'state-dir': { type: 'string' },
+  'token-file': { type: 'string' },
+  'reconcile-interval': { type: 'string' },
+  'lock-wait': { type: 'string' },
+  'interpreter-dir': { type: 'string' },
+  'probe-dir': { type: 'string' },
+  'verify-image': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  server: { type: 'string' },
+  'join-token': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** How long open connections get to finish after SIGTERM before they are cut. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export async function serveCommand(argv: string[]): Promise<number> {
+  // Before anything else: a token in the environment must not outlive this line in this process.
+  const envToken = takeSecretEnv('BINFLEET_AGENT_TOKEN');
+  const { values, positionals } = parse(argv, OPTIONS);
+  if (values.help) {
+    process.stdout.write(SERVE_USAGE);
+    return 0;
+  }
+  if (positionals.length > 0)
+    throw new UsageError(`Unexpected argument "${positionals[0]}". See serve --help.`);
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
+    throw new UsageError('--tls-cert and --tls-key go together: give both for HTTPS, or neither.');
+  }
+  const env = readEnv();
+  const listen = parseListen(values.listen ?? '127.0.0.1:7475');
+  const intervalMs = parseDuration('--reconcile-interval', values['reconcile-interval'] ?? '60s');
+  const lockWaitMs = parseDuration('--lock-wait', values['lock-wait'] ?? '10s');
+  const interpreterDir = checkedDir(values['interpreter-dir'] ?? env.qemuBinDir ?? '/usr/bin');
+  const log = jsonLog;
+
+  const store = new StateStore(values['state-dir'] ?? env.stateDir ?? DEFAULT_STATE_DIR);
+  const tokenHash = await resolveTokenHash(store, values['token-file'], envToken, log);
+  const tls = values['tls-cert'] &&
+    values['tls-key'] && {
+      cert: await readFile(values['tls-cert']),
+      key: await readFile(values['tls-key']),
+    };
+  if (values.server !== undefined || values['join-token'] !== undefined) {
+    log({
+      event: 'join-skipped',
+      level: 'warn',
+      message: 'Joining a control plane is not in this build: serving standalone.',
+    });
+  }
+
+  const probe = new HostProbe();
+  const registration = new RegistrationService(
+    new KernelBinfmtFs(values['mount-point'] ?? env.binfmtMount ?? DEFAULT_MOUNT_POINT),
+    probe.interpreterExists,
+  );
+  const lock = new OperationLock();
+  const reconciler = new Reconciler(registration, store, lock, { intervalMs, log });
+  const docker = lazyDocker(env.dockerSocket);
+  const version = await agentVersion();
+  const agent = new AgentService({
+    registration,
+    store,
+    lock,
+    reconciler,
+    probe,
+    docker,
+    verifier: new VerifyService({
+      registration,
+      docker,
+      probeDir: values['probe-dir'] ?? env.probeDir,
+      imageTemplate: values['verify-image'] ?? env.verifyImage ?? DEFAULT_IMAGE_TEMPLATE,
+    }),
+    hostArch: env.hostArch ?? (await probe.facts()).machine,
+    interpreters: { interpreterDir, suffix: '-static' },
+    lockWaitMs,
+    version,
+  });
+  const server = createAgentHttpServer({
+    agent,
+    auth: new BearerAuth(tokenHash),
+    version,
+    ...(tls ? { tls } : {}),
+    onError: (error) =>
+      log({ event: 'request-failed', level: 'error', message: (error as Error)?.stack ?? String(error) }),
+  });
+
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  log({
+    event: 'listening',
+    url: `${tls ? 'https' : 'http'}://${formatHost(address.address)}:${address.port}`,
+    version,
+    pid: process.pid,
+  });
+  reconciler.start();
+
+  const signal = await stopSignal;
+  log({ event: 'stopping', signal });
+  await reconciler.stop();
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const grace = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+  await closed;
+  clearTimeout(grace);
+  log({ event: 'stopped' });
+  return 0;
+}
+
+/** Where the token comes from, in order: file, environment, the hash kept from before, a new one. */
+async function resolveTokenHash(
+  store: StateStore,
+  tokenFile: string | undefined,
+  envToken: string | undefined,
+  log: (record: LogRecord) => void,
+): Promise<string> {
+  if (tokenFile !== undefined) {
+    const text = await readFile(tokenFile, 'utf8').catch((error: Error) => {
+      throw new UsageError(`--token-file ${tokenFile}: ${error.message}`);
+    });
+    return remember(store, validateToken(text.trim(), tokenFile));
+  }
+  if (envToken !== undefined) return remember(store, validateToken(envToken, 'BINFLEET_AGENT_TOKEN'));
+  const kept = await store.readTokenHash();
+  if (kept !== undefined) return kept;
+  const token = generateToken();
+  const hash = await remember(store, token);
+  // The one time this token is ever shown: only its hash is kept.
+  log({
+    event: 'token-generated',
+    token,
+    message: `New API token; it is shown only now (the agent keeps its hash in ${store.tokenFile}). Delete that file to make a new one.`,
+  });
+  return hash;
+}
+
+/** Keeping the hash lets a restart without --token-file go on accepting the same token. */
+async function remember(store: StateStore, token: string): Promise<string> {
+  const hash = hashToken(token);
+  await store.writeTokenHash(hash);
+  return hash;
+}
+
+/** dockerode is loaded on the first Docker call: an agent that is never asked stays small. */
+function lazyDocker(socketPath: string | undefined): DockerClient {
+  let client: Promise<DockerClient> | undefined;
+  const get = () =>
+    (client ??= import('../docker/docker-client.ts').then((m) => new m.DockerodeClient(socketPath)));
+  return {
+    info: async () => (await get()).info(),
+    runOnce: async (options) => (await get()).runOnce(options),
+    hasImage: async (name) => (await get()).hasImage(name),
+  };
+}
+
+function jsonLog(record: LogRecord): void {
+  process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: 'info', ...record }) + '\n');
+}
+
+async function agentVersion(): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+function parseListen(value: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) {
+    throw new UsageError(
+      `--listen "${value}" is not HOST:PORT: e.g. 127.0.0.1:7475, 0.0.0.0:7475 or [::1]:7475.`,
+    );
+  }
+  return { host: match[1] ?? match[2]!, port };
+}
+
+const formatHost = (address: string) => (address.includes(':') ? `[${address}]` : address);
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `60` (seconds), `60s`, `1500ms`, `5m`, `1h`. */
+function parseDuration(option: string, value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  const ms = match ? Math.round(Number(match[1]) * UNITS[match[2] ?? 's']!) : NaN;
+  if (!(ms >= 1 && ms <= 2_147_483_647)) {
+    throw new UsageError(`${option} "${value}" is not a duration: e.g. 60s, 5m, 1500ms (at least 1ms).`);
+  }
+  return ms;
+}
+
+function checkedDir(dir: string): string {
+  const parsed = interpreterDirSchema.safeParse(dir);
+  if (!parsed.success) throw new UsageError(`--interpreter-dir: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}

@@ -1,0 +1,42 @@
+import { resolveArch, type TargetId } from '@binfleet/arch-table';
+import { DockerodeClient } from '../docker/docker-client.ts';
+import { DEFAULT_IMAGE_TEMPLATE } from '../services/verify-image.ts';
+import { VerifyService, type VerifyCheck, type VerifyMethod } from '../services/verify-service.ts';
+import { parse, UsageError } from './args.ts';
+import type { CommandContext } from './register-command.ts';
+
+/** `verify [ARCH...]`: runs a real binary of each registered architecture; exit 1 when one fails. */
+export async function verifyCommand(argv: string[], ctx: CommandContext): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    json: { type: 'boolean' },
+    'probe-dir': { type: 'string' },
+    'verify-image': { type: 'string' },
+    'docker-socket': { type: 'string' },
+    method: { type: 'string', multiple: true },
+  });
+  const methods = values.method?.map((m) => {
+    if (m !== 'probe' && m !== 'container') throw new UsageError('--method is probe or container.');
+    return m as VerifyMethod;
+  });
+  const targets: TargetId[] | undefined = positionals.length
+    ? [...new Set(positionals.flatMap((n) => resolveArch(n)))]
+    : undefined;
+  const probeDir = values['probe-dir'] ?? ctx.env.probeDir;
+  const service = new VerifyService({
+    registration: ctx.registration(),
+    docker: new DockerodeClient(values['docker-socket'] ?? ctx.env.dockerSocket),
+    imageTemplate: values['verify-image'] ?? ctx.env.verifyImage ?? DEFAULT_IMAGE_TEMPLATE,
+    ...(probeDir ? { probeDir } : {}),
+  });
+  const report = await service.verify({ ...(targets ? { targets } : {}), ...(methods ? { methods } : {}) });
+  if (values.json) ctx.out(JSON.stringify(report, null, 2));
+  else for (const check of report.checks) ctx.out(formatCheck(check));
+  return report.checks.some((c) => c.status === 'fail') ? 1 : 0;
+}
+
+const MARK = { pass: 'PASS', fail: 'FAIL', skipped: 'SKIP' } as const;
+
+function formatCheck(c: VerifyCheck): string {
+  const output = c.output === undefined ? '' : ` -> ${c.output}`;
+  return `${MARK[c.status]} ${c.target.padEnd(12)} ${c.method.padEnd(9)} ${String(Math.round(c.durationMs)).padStart(5)} ms${output}  ${c.detail}`;
+}

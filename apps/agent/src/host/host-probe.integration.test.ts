@@ -1,0 +1,87 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { startSandbox, type Sandbox } from '@binfleet/test-sandbox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeHostOs, type HostOs } from './host-os.ts';
+import { HostProbe, type HostFacts } from './host-probe.ts';
+
+const AGENT = resolve(import.meta.dirname, '../..');
+const ENTRY = join(AGENT, 'src/testing/sandbox-entry.ts');
+const QEMU = { interpreterDir: '/usr/bin', suffix: '-static' };
+
+describe('HostProbe on this machine', () => {
+  it('reports what uname and hostname report', async () => {
+    const facts = await new HostProbe().facts();
+    expect(facts.machine).toBe(execFileSync('uname', ['-m'], { encoding: 'utf8' }).trim());
+    expect(facts.kernelRelease).toBe(execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim());
+    expect(facts.hostname).toBe(hostname());
+  });
+
+  it('finds the installed qemu-user-static emulators with their versions, fast, and caches them', async () => {
+    let runs = 0;
+    const counting: HostOs = { ...nodeHostOs, run: (...args) => (runs++, nodeHostOs.run(...args)) };
+    const probe = new HostProbe(counting);
+
+    const started = performance.now();
+    const found = await probe.interpreters(QEMU);
+    const firstMs = performance.now() - started;
+    const again = performance.now();
+    expect(await probe.interpreters(QEMU)).toEqual(found);
+    const cachedMs = performance.now() - again;
+    console.info(
+      `interpreters: ${found.length} found, ${runs} --version runs, first ${firstMs.toFixed(0)} ms, cached ${cachedMs.toFixed(0)} ms`,
+    );
+
+    // Debian's qemu-user-static ships an emulator for all but a few of the table's targets.
+    expect(found.length).toBeGreaterThanOrEqual(30);
+    expect(found.every((i) => i.error === undefined)).toBe(true);
+    const aarch64 = found.find((i) => i.target === 'aarch64');
+    expect(aarch64).toMatchObject({
+      path: '/usr/bin/qemu-aarch64-static',
+      version: expect.stringMatching(/^\d+\.\d+\.\d+$/),
+    });
+    expect(aarch64?.package).toMatch(/^Debian \d+:/);
+    expect(aarch64?.package).toBe(
+      /\((.*)\)/.exec(execFileSync('/usr/bin/qemu-aarch64-static', ['--version'], { encoding: 'utf8' }))?.[1],
+    );
+    // i386 and i486 share qemu-i386-static: one run each per file, none the second time.
+    expect(runs).toBe(new Set(found.map((i) => i.path)).size);
+    expect(firstMs).toBeLessThan(10_000);
+    expect(cachedMs).toBeLessThan(firstMs);
+  });
+
+  it('tells an executable from a missing or non-executable file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'host-probe-'));
+    try {
+      const plain = join(dir, 'qemu-plain');
+      await writeFile(plain, '', { mode: 0o644 });
+      const probe = new HostProbe();
+      expect(await probe.interpreterExists('/usr/bin/qemu-aarch64-static')).toBe(true);
+      expect(await probe.interpreterExists(join(dir, 'qemu-missing'))).toBe(false);
+      expect(await probe.interpreterExists(plain)).toBe(false);
+      expect(await probe.interpreterExists(dir)).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('HostProbe inside a user namespace', () => {
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    sandbox = await startSandbox();
+  });
+  afterAll(() => sandbox?.stop());
+
+  it('sees that it is nested, and that binfmt_misc registrations there stay there', async () => {
+    const outside = await new HostProbe().facts();
+    const run = await sandbox.exec('node', ['--import', 'tsx', ENTRY, 'facts'], { cwd: AGENT });
+    expect(run.stderr).toBe('');
+    const inside = JSON.parse(run.stdout) as HostFacts;
+    expect(outside.inUserNamespace).toBe(false);
+    expect(inside).toEqual({ ...outside, inUserNamespace: true, binfmtNamespaced: true });
+  });
+});

@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import { FakeHostOs } from '../testing/fake-host-os.ts';
+import type { ProcessResult } from './host-os.ts';
+import { HostProbe } from './host-probe.ts';
+
+const versionOf =
+  (name: string, version = '7.2.19') =>
+  (): ProcessResult => ({
+    exitCode: 0,
+    stdout: `${name} version ${version} (Debian 1:7.2+dfsg-7+deb12u18)\nCopyright (c) 2003-2022\n`,
+    stderr: '',
+    timedOut: false,
+  });
+
+describe('HostProbe.facts', () => {
+  it('reports identity and the initial user namespace', async () => {
+    const os = new FakeHostOs({ hostname: 'build-7', machine: 'aarch64', kernelRelease: '6.18.44-fc' });
+    os.files.set('/proc/self/uid_map', { content: '         0          0 4294967295\n' });
+    expect(await new HostProbe(os).facts()).toEqual({
+      hostname: 'build-7',
+      machine: 'aarch64',
+      kernelRelease: '6.18.44-fc',
+      inUserNamespace: false,
+      binfmtNamespaced: false,
+    });
+  });
+
+  it('says a nested user namespace has its own binfmt_misc only from Linux 6.7 on', async () => {
+    const facts = async (kernelRelease: string) => {
+      const os = new FakeHostOs({ kernelRelease });
+      os.files.set('/proc/self/uid_map', { content: '         0       1000          1\n' });
+      return new HostProbe(os).facts();
+    };
+    expect(await facts('6.7.0')).toMatchObject({ inUserNamespace: true, binfmtNamespaced: true });
+    expect(await facts('7.0.1')).toMatchObject({ inUserNamespace: true, binfmtNamespaced: true });
+    expect(await facts('6.6.30')).toMatchObject({ inUserNamespace: true, binfmtNamespaced: false });
+    expect(await facts('5.15.0-91-generic')).toMatchObject({ binfmtNamespaced: false });
+  });
+
+  it('treats a map with several ranges as a nested namespace', async () => {
+    const os = new FakeHostOs();
+    os.files.set('/proc/self/uid_map', { content: '0 0 1000\n1000 1000 4294966295\n' });
+    expect((await new HostProbe(os).facts()).inUserNamespace).toBe(true);
+  });
+
+  it('takes a kernel without /proc/self/uid_map (no user namespaces) as the initial namespace', async () => {
+    expect((await new HostProbe(new FakeHostOs()).facts()).inUserNamespace).toBe(false);
+  });
+});
+
+describe('HostProbe.interpreterExists', () => {
+  it('wants an executable regular file', async () => {
+    const os = new FakeHostOs();
+    os.files.set('/usr/bin/qemu-aarch64-static', { mode: 0o755 });
+    os.files.set('/usr/bin/qemu-arm-static', { mode: 0o644 });
+    os.files.set('/usr/bin/qemu-s390x-static', { isFile: false, mode: 0o755 });
+    const probe = new HostProbe(os);
+    expect(await probe.interpreterExists('/usr/bin/qemu-aarch64-static')).toBe(true);
+    expect(await probe.interpreterExists('/usr/bin/qemu-arm-static')).toBe(false);
+    expect(await probe.interpreterExists('/usr/bin/qemu-s390x-static')).toBe(false);
+    expect(await probe.interpreterExists('/usr/bin/qemu-ppc64le-static')).toBe(false);
+  });
+});
+
+describe('HostProbe.interpreters', () => {
+  it('lists the emulators present with their versions, in table order', async () => {
+    const os = new FakeHostOs();
+    os.files.set('/opt/qemu/qemu-s390x', {});
+    os.files.set('/opt/qemu/qemu-aarch64', {});
+    os.programs.set('/opt/qemu/qemu-s390x', versionOf('qemu-s390x'));
+    os.programs.set('/opt/qemu/qemu-aarch64', versionOf('qemu-aarch64'));
+    expect(await new HostProbe(os).interpreters({ interpreterDir: '/opt/qemu/' })).toEqual([
+      {
+        target: 's390x',
+        path: '/opt/qemu/qemu-s390x',
+        version: '7.2.19',
+        package: 'Debian 1:7.2+dfsg-7+deb12u18',
+      },
+      {
+        target: 'aarch64',
+        path: '/opt/qemu/qemu-aarch64',
+        version: '7.2.19',
+        package: 'Debian 1:7.2+dfsg-7+deb12u18',
+      },
+    ]);
+  });
+
+  it('reports an emulator that does not answer --version instead of dropping it', async () => {
+    const os = new FakeHostOs();
+    os.files.set('/usr/bin/qemu-arm-static', {});
+    os.files.set('/usr/bin/qemu-mips-static', {});
+    os.programs.set('/usr/bin/qemu-arm-static', () => ({ stdout: '', stderr: '', timedOut: true }));
+    os.programs.set('/usr/bin/qemu-mips-static', () => ({
+      exitCode: 0,
+      stdout: 'hello\n',
+      stderr: '',
+      timedOut: false,
+    }));
+    const found = await new HostProbe(os, { versionTimeoutMs: 50 }).interpreters({
+      interpreterDir: '/usr/bin',
+      suffix: '-static',
+    });
+    expect(found).toEqual([
+      {
+        target: 'arm',
+        path: '/usr/bin/qemu-arm-static',
+        error: '/usr/bin/qemu-arm-static --version did not finish within 50 ms',
+      },
+      {
+        target: 'mips',
+        path: '/usr/bin/qemu-mips-static',
+        error: '/usr/bin/qemu-mips-static --version did not print a QEMU version (exit 0)',
+      },
+    ]);
+  });
+
+  it('runs --version once per file until the file changes, and again after a failure', async () => {
+    const os = new FakeHostOs();
+    let answer = versionOf('qemu-i386', '7.2.19');
+    os.files.set('/usr/bin/qemu-i386', { mtimeMs: 1 });
+    os.programs.set('/usr/bin/qemu-i386', () => answer());
+    const probe = new HostProbe(os);
+    const location = { interpreterDir: '/usr/bin' };
+
+    // i386 and i486 share qemu-i386: one run serves both.
+    expect((await probe.interpreters(location)).map((i) => [i.target, i.version])).toEqual([
+      ['i386', '7.2.19'],
+      ['i486', '7.2.19'],
+    ]);
+    await probe.interpreters(location);
+    expect(os.runs).toHaveLength(1);
+
+    answer = versionOf('qemu-i386', '8.0.0');
+    os.files.set('/usr/bin/qemu-i386', { mtimeMs: 2 });
+    expect((await probe.interpreters(location))[0]!.version).toBe('8.0.0');
+    expect(os.runs).toHaveLength(2);
+
+    answer = () => ({ stdout: '', stderr: '', timedOut: true });
+    os.files.set('/usr/bin/qemu-i386', { mtimeMs: 3 });
+    await probe.interpreters(location);
+    await probe.interpreters(location);
+    expect(os.runs).toHaveLength(4);
+  });
+
+  it('runs at most two --version at once', async () => {
+    const os = new FakeHostOs();
+    let running = 0;
+    let peak = 0;
+    for (const name of ['aarch64', 'arm', 's390x', 'ppc64le', 'riscv64', 'mips64el']) {
+      os.files.set(`/usr/bin/qemu-${name}`, {});
+      os.programs.set(`/usr/bin/qemu-${name}`, async () => {
+        peak = Math.max(peak, ++running);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        running--;
+        return versionOf(`qemu-${name}`)();
+      });
+    }
+    expect(await new HostProbe(os).interpreters({ interpreterDir: '/usr/bin' })).toHaveLength(6);
+    expect(peak).toBe(2);
+  });
+});

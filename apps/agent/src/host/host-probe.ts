@@ -1,0 +1,154 @@
+import { TARGET_IDS, targetRegisterSpec, type TargetId } from '@binfleet/arch-table';
+import { nodeHostOs, type FileFacts, type HostOs } from './host-os.ts';
+import { mapWithConcurrency } from './map-with-concurrency.ts';
+import { parseQemuVersion, type QemuVersion } from './qemu-version.ts';
+
+export interface HostFacts {
+  readonly hostname: string;
+  /** `uname -m`. */
+  readonly machine: string;
+  readonly kernelRelease: string;
+  /** This process runs in a user namespace other than the initial one (rootless, userns-remapped container). */
+  readonly inUserNamespace: boolean;
+  /**
+   * Registrations made here stay in this user namespace and do not affect the host: since Linux 6.7
+   * every user namespace can mount its own binfmt_misc, where a write "succeeds" without effect outside.
+   */
+  readonly binfmtNamespaced: boolean;
+}
+
+export interface InterpreterInfo {
+  readonly target: TargetId;
+  readonly path: string;
+  readonly version?: string;
+  readonly package?: string;
+  /** Why no version was read although the emulator exists (it failed, hung, or is not QEMU). */
+  readonly error?: string;
+}
+
+export interface InterpreterLocation {
+  /** Directory of the emulators, e.g. /usr/bin. */
+  readonly interpreterDir: string;
+  /** Appended to `qemu-<cpu>`, e.g. -static. */
+  readonly suffix?: string;
+}
+
+export interface HostProbeOptions {
+  readonly versionTimeoutMs?: number;
+  /** How many `--version` runs at once: each starts a whole emulator, and hosts may have 2 cores. */
+  readonly concurrency?: number;
+}
+
+type VersionResult =
+  { readonly ok: true; readonly version: QemuVersion } | { readonly ok: false; readonly error: string };
+
+/** The map of the initial user namespace: every uid maps to itself. */
+const INITIAL_UID_MAP = ['0', '0', '4294967295'];
+const NAMESPACED_BINFMT_SINCE: readonly [number, number] = [6, 7];
+
+/** Facts about this host that the fleet shows: identity, kernel, namespace, emulators and their versions. */
+export class HostProbe {
+  /** Results of `--version` by path, valid while the file's mtime and size stay the same. */
+  private readonly versions = new Map<
+    string,
+    { readonly stamp: string; readonly result: Promise<VersionResult> }
+  >();
+  private readonly versionTimeoutMs: number;
+  private readonly concurrency: number;
+
+  constructor(
+    private readonly os: HostOs = nodeHostOs,
+    options: HostProbeOptions = {},
+  ) {
+    this.versionTimeoutMs = options.versionTimeoutMs ?? 5_000;
+    this.concurrency = options.concurrency ?? 2;
+  }
+
+  async facts(): Promise<HostFacts> {
+    const kernelRelease = this.os.kernelRelease();
+    const inUserNamespace = await this.inUserNamespace();
+    return {
+      hostname: this.os.hostname(),
+      machine: this.os.machine(),
+      kernelRelease,
+      inUserNamespace,
+      binfmtNamespaced: inUserNamespace && kernelAtLeast(kernelRelease, NAMESPACED_BINFMT_SINCE),
+    };
+  }
+
+  /** An executable regular file; an arrow so it can be handed over as RegistrationService's check. */
+  readonly interpreterExists = async (path: string): Promise<boolean> =>
+    isExecutableFile(await this.os.fileFacts(path));
+
+  /** Every target whose emulator exists in the directory, with the QEMU version it reports. */
+  async interpreters(location: InterpreterLocation): Promise<InterpreterInfo[]> {
+    // The path exactly as a registration names it, refused (ArchTableError) for the same bad input.
+    const candidates = TARGET_IDS.map((target) => ({
+      target,
+      path: targetRegisterSpec(target, {
+        interpreterDir: location.interpreterDir,
+        suffix: location.suffix ?? '',
+      }).interpreter,
+    }));
+    const found = await mapWithConcurrency(candidates, this.concurrency, async ({ target, path }) => {
+      const facts = await this.os.fileFacts(path);
+      if (!isExecutableFile(facts)) return undefined;
+      const result = await this.versionOf(path, facts);
+      const info: InterpreterInfo = result.ok
+        ? {
+            target,
+            path,
+            version: result.version.version,
+            ...(result.version.package ? { package: result.version.package } : {}),
+          }
+        : { target, path, error: result.error };
+      return info;
+    });
+    return found.filter((info) => info !== undefined);
+  }
+
+  private async inUserNamespace(): Promise<boolean> {
+    // Without /proc/self/uid_map the kernel has no user namespaces, so this is the initial one.
+    const text = await this.os.readText('/proc/self/uid_map');
+    if (text === undefined) return false;
+    const lines = text.split('\n').filter((line) => line.trim() !== '');
+    return !(lines.length === 1 && lines[0]!.trim().split(/\s+/).join(' ') === INITIAL_UID_MAP.join(' '));
+  }
+
+  private versionOf(path: string, facts: FileFacts): Promise<VersionResult> {
+    const stamp = `${facts.mtimeMs}:${facts.size}`;
+    const cached = this.versions.get(path);
+    if (cached?.stamp === stamp) return cached.result;
+    const result = this.readVersion(path);
+    this.versions.set(path, { stamp, result });
+    // A failure may be passing (a loaded host, a timeout): ask again next time.
+    void result.then((r) => {
+      if (!r.ok && this.versions.get(path)?.result === result) this.versions.delete(path);
+    });
+    return result;
+  }
+
+  private async readVersion(path: string): Promise<VersionResult> {
+    const run = await this.os.run(path, ['--version'], this.versionTimeoutMs);
+    if (run.timedOut)
+      return { ok: false, error: `${path} --version did not finish within ${this.versionTimeoutMs} ms` };
+    if (run.spawnError) return { ok: false, error: `${path} could not be started (${run.spawnError})` };
+    const version = parseQemuVersion(run.stdout);
+    if (run.exitCode === 0 && version) return { ok: true, version };
+    return {
+      ok: false,
+      error: `${path} --version did not print a QEMU version (exit ${run.exitCode ?? 'by signal'})`,
+    };
+  }
+}
+
+function isExecutableFile(facts: FileFacts | undefined): facts is FileFacts {
+  return facts !== undefined && facts.isFile && (facts.mode & 0o111) !== 0;
+}
+
+function kernelAtLeast(release: string, [major, minor]: readonly [number, number]): boolean {
+  const match = /^(\d+)\.(\d+)/.exec(release);
+  if (!match) return false;
+  const [have, haveMinor] = [Number(match[1]), Number(match[2])];
+  return have > major || (have === major && haveMinor >= minor);
+}

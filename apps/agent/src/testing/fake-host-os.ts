@@ -1,0 +1,60 @@
+import { decodeEscapes, getTarget, type TargetId } from '@binfleet/arch-table';
+import type { FileFacts, HostOs, ProcessResult } from '../host/host-os.ts';
+
+/** The start of an ELF file the target's own magic accepts: the magic bytes themselves, padded. */
+export function fakeElfOf(target: TargetId): Uint8Array {
+  const head = new Uint8Array(64);
+  head.set(decodeEscapes(getTarget(target).magic));
+  return head;
+}
+
+export interface FakeFile {
+  readonly content?: Uint8Array | string;
+  readonly mode?: number;
+  readonly isFile?: boolean;
+  readonly mtimeMs?: number;
+}
+
+/** A host for unit tests: files in a map, programs as functions; records every run. */
+export class FakeHostOs implements HostOs {
+  readonly files = new Map<string, FakeFile>();
+  readonly programs = new Map<string, (args: readonly string[]) => Promise<ProcessResult> | ProcessResult>();
+  readonly runs: { path: string; args: readonly string[] }[] = [];
+
+  constructor(
+    private readonly identity: { hostname?: string; machine?: string; kernelRelease?: string } = {},
+  ) {}
+
+  hostname = () => this.identity.hostname ?? 'fake-host';
+  machine = () => this.identity.machine ?? 'x86_64';
+  kernelRelease = () => this.identity.kernelRelease ?? '6.18.0';
+
+  async readText(path: string): Promise<string | undefined> {
+    const content = this.files.get(path)?.content;
+    return typeof content === 'string' ? content : content && Buffer.from(content).toString('utf8');
+  }
+
+  async fileFacts(path: string): Promise<FileFacts | undefined> {
+    const file = this.files.get(path);
+    if (!file) return undefined;
+    return {
+      isFile: file.isFile ?? true,
+      mode: file.mode ?? 0o755,
+      mtimeMs: file.mtimeMs ?? 1,
+      size: typeof file.content === 'string' ? file.content.length : (file.content?.length ?? 0),
+    };
+  }
+
+  async readHead(path: string, bytes: number): Promise<Uint8Array | undefined> {
+    const content = this.files.get(path)?.content;
+    if (content === undefined) return undefined;
+    return (typeof content === 'string' ? new TextEncoder().encode(content) : content).subarray(0, bytes);
+  }
+
+  async run(path: string, args: readonly string[]): Promise<ProcessResult> {
+    this.runs.push({ path, args });
+    const program = this.programs.get(path);
+    if (!program) return { stdout: '', stderr: '', timedOut: false, spawnError: 'ENOENT' };
+    return program(args);
+  }
+}
