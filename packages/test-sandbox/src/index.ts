@@ -1,0 +1,12 @@
+export {
+  DEFAULT_MOUNT_POINT,
+  hasSandboxSupport,
+  startSandbox,
+  type ExecOptions,
+  type ExecResult,
+  type Sandbox,
+  type SandboxOptions,
+  type SandboxSpawnOptions,
+  type SandboxSupport,
+} from './sandbox.ts';
+export { fixtures, type DebianArch, type Fixtures } from './fixtures.ts';

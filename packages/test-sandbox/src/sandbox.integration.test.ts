@@ -1,0 +1,110 @@
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fixtures, hasSandboxSupport, startSandbox, type Sandbox, type SandboxOptions } from './index.ts';
+
+// Debian's own qemu-aarch64 magic and mask, with the interpreter opened at register time (F).
+const QEMU_AARCH64 = String.raw`:qemu-aarch64:M::\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:/usr/bin/qemu-aarch64-static:F`;
+
+const MACHINE_BINFMT_MISC = '/proc/sys/fs/binfmt_misc';
+
+const support = hasSandboxSupport();
+
+describe.skipIf(!support.supported)(
+  `binfmt_misc sandbox${support.supported ? '' : ` (skipped: ${support.reason})`}`,
+  () => {
+    const started: Sandbox[] = [];
+    const sandbox = async (opts?: SandboxOptions) => {
+      const created = await startSandbox(opts);
+      started.push(created);
+      return created;
+    };
+    afterEach(async () => {
+      await Promise.all(started.splice(0).map((s) => s.stop()));
+    });
+
+    const register = async (s: Sandbox, line: string) => {
+      // One write() per line, as binfmt_misc requires; `cat` does that for a short input.
+      const result = await s.exec('sh', ['-c', 'cat > "$1/register"', 'sh', s.mountPoint], { input: line });
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+    };
+    const entries = async (s: Sandbox) =>
+      (await s.exec('ls', [s.mountPoint])).stdout.split('\n').filter(Boolean);
+
+    it('keeps each registration inside its own sandbox', async () => {
+      const machineBefore = readdirSync(MACHINE_BINFMT_MISC);
+      const [a, b] = await Promise.all([sandbox(), sandbox()]);
+
+      await register(a, ':probe-a:E::probea::/bin/true:');
+
+      expect(await entries(a)).toEqual(['probe-a', 'register', 'status']);
+      expect(await entries(b)).toEqual(['register', 'status']);
+      expect(readFileSync(join(a.hostMountPoint, 'probe-a'), 'utf8')).toBe(
+        'enabled\ninterpreter /bin/true\nflags: \nextension .probea\n',
+      );
+      expect(readdirSync(MACHINE_BINFMT_MISC)).toEqual(machineBefore);
+    });
+
+    it('runs an arm64 binary only once qemu-aarch64 is registered in the sandbox', async () => {
+      const busybox = fixtures().busybox('arm64');
+      const s = await sandbox();
+
+      const before = await s.exec(busybox, ['uname', '-m']);
+      expect(before.code).toBe(126);
+      expect(before.stderr).toMatch(/exec format error/i);
+
+      await register(s, QEMU_AARCH64);
+
+      expect(readFileSync(join(s.hostMountPoint, 'qemu-aarch64'), 'utf8')).toContain('flags: F\n');
+      expect(await s.exec(busybox, ['uname', '-m'])).toMatchObject({ code: 0, stdout: 'aarch64\n' });
+    });
+
+    it('runs a server inside that the test process reaches on 127.0.0.1', async () => {
+      const s = await sandbox();
+      const server = s.spawn('node', [
+        '-e',
+        `require('node:http')
+          .createServer((_req, res) => res.end(require('node:fs').readdirSync('${s.mountPoint}').join(',')))
+          .listen(0, '127.0.0.1', function () { console.log(this.address().port); });`,
+      ]);
+      const port = await new Promise<string>((resolve) =>
+        server.stdout!.once('data', (chunk) => resolve(`${chunk}`.trim())),
+      );
+
+      const response = await fetch(`http://127.0.0.1:${port}/`);
+
+      expect(await response.text()).toBe('register,status');
+    });
+
+    it('stop() leaves no process and no mount behind', async () => {
+      const mountPoint = mkdtempSync(join(tmpdir(), 'binfmt-sandbox-'));
+      try {
+        const s = await sandbox({ mountPoint });
+        const namespace = readlinkSync(`/proc/${s.pid}/ns/mnt`);
+        s.spawn('sleep', ['600'], { stdio: 'ignore' });
+        // A daemon that left the process group must go too.
+        await s.exec('sh', ['-c', 'setsid sleep 600 >/dev/null 2>&1 < /dev/null &']);
+        expect(await entries(s)).toEqual(['register', 'status']);
+        expect(readdirSync(mountPoint)).toEqual([]); // the mount is invisible outside
+
+        await s.stop();
+
+        expect(processesInMountNamespace(namespace)).toEqual([]);
+        expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(mountPoint);
+      } finally {
+        rmSync(mountPoint, { recursive: true });
+      }
+    });
+  },
+);
+
+function processesInMountNamespace(namespace: string): string[] {
+  return readdirSync('/proc').filter((pid) => {
+    try {
+      return /^\d+$/.test(pid) && readlinkSync(`/proc/${pid}/ns/mnt`) === namespace;
+    } catch {
+      return false;
+    }
+  });
+}
