@@ -11,13 +11,22 @@ export default tseslint.config(
     },
   },
   {
+    // Plain JavaScript entry points (bin shims) run on Node; TypeScript files get this from the compiler.
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
     // arch-table is pure: no I/O, no dependencies.
     files: ['packages/arch-table/src/**/*.ts'],
     ignores: ['packages/arch-table/src/**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ regex: '^[^.]', message: 'arch-table is pure: it imports nothing but its own files.' }] },
+        {
+          patterns: [
+            { regex: '^[^.]', message: 'arch-table is pure: it imports nothing but its own files.' },
+          ],
+        },
       ],
     },
   },

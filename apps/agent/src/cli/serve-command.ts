@@ -81,15 +81,15 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const intervalMs = parseDuration('--reconcile-interval', values['reconcile-interval'] ?? '60s');
   const lockWaitMs = parseDuration('--lock-wait', values['lock-wait'] ?? '10s');
   const interpreterDir = checkedDir(values['interpreter-dir'] ?? env.qemuBinDir ?? '/usr/bin');
-  const log = jsonLog;
+  const mountPoint = values['mount-point'] ?? env.binfmtMount ?? DEFAULT_MOUNT_POINT;
+  if (!mountPoint.startsWith('/')) throw new UsageError('--mount-point needs an absolute path.');
 
   const store = new StateStore(values['state-dir'] ?? env.stateDir ?? DEFAULT_STATE_DIR);
-  const tokenHash = await resolveTokenHash(store, values['token-file'], envToken, log);
-  const tls = values['tls-cert'] &&
-    values['tls-key'] && {
-      cert: await readFile(values['tls-cert']),
-      key: await readFile(values['tls-key']),
-    };
+  const tls =
+    values['tls-cert'] && values['tls-key']
+      ? await readTls(values['tls-cert'], values['tls-key'])
+      : undefined;
+  const tokenHash = await resolveTokenHash(store, values['token-file'], envToken);
   if (values.server !== undefined || values['join-token'] !== undefined) {
     log({
       event: 'join-skipped',
@@ -99,10 +99,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
 
   const probe = new HostProbe();
-  const registration = new RegistrationService(
-    new KernelBinfmtFs(values['mount-point'] ?? env.binfmtMount ?? DEFAULT_MOUNT_POINT),
-    probe.interpreterExists,
-  );
+  const registration = new RegistrationService(new KernelBinfmtFs(mountPoint), probe.interpreterExists);
   const lock = new OperationLock();
   const reconciler = new Reconciler(registration, store, lock, { intervalMs, log });
   const docker = lazyDocker(env.dockerSocket);
@@ -139,7 +136,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error) =>
+      reject(new UsageError(`--listen ${listen.host}:${listen.port}: ${error.message}`)),
+    );
     server.listen(listen.port, listen.host, () => resolve());
   });
   const address = server.address() as AddressInfo;
@@ -168,7 +167,6 @@ async function resolveTokenHash(
   store: StateStore,
   tokenFile: string | undefined,
   envToken: string | undefined,
-  log: (record: LogRecord) => void,
 ): Promise<string> {
   if (tokenFile !== undefined) {
     const text = await readFile(tokenFile, 'utf8').catch((error: Error) => {
@@ -209,8 +207,16 @@ function lazyDocker(socketPath: string | undefined): DockerClient {
   };
 }
 
-function jsonLog(record: LogRecord): void {
+function log(record: LogRecord): void {
   process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: 'info', ...record }) + '\n');
+}
+
+async function readTls(cert: string, key: string): Promise<{ cert: Buffer; key: Buffer }> {
+  const read = (file: string, option: string) =>
+    readFile(file).catch((error: Error) => {
+      throw new UsageError(`${option} ${file}: ${error.message}`);
+    });
+  return { cert: await read(cert, '--tls-cert'), key: await read(key, '--tls-key') };
 }
 
 async function agentVersion(): Promise<string> {

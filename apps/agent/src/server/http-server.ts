@@ -1,0 +1,176 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import { TRPCError } from '@trpc/server';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { TRPC_ERROR_CODES_BY_KEY, type TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import type { AgentService } from '../services/agent-service.ts';
+import type { BearerAuth } from './bearer-auth.ts';
+import { agentRouter } from './router.ts';
+
+export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
+
+export interface AgentHttpServerOptions {
+  readonly agent: AgentService;
+  readonly auth: BearerAuth;
+  readonly version: string;
+  /** PEM certificate and key: serve HTTPS instead of HTTP. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  readonly maxBodyBytes?: number;
+  /** Called with requests that failed inside the agent (5xx), for the service log. */
+  readonly onError?: (error: unknown) => void;
+}
+
+/**
+ * The agent's HTTP front: `GET /healthz` for anyone, tRPC under `/trpc` for holders of the token.
+ * Everything a request can do wrong before a procedure runs (no or wrong token, body too large,
+ * body or input not JSON) is answered here, in the same error shape tRPC uses, so typed clients
+ * show the message.
+ */
+export function createAgentHttpServer(options: AgentHttpServerOptions): http.Server {
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const trpc = createHTTPHandler({
+    router: agentRouter,
+    basePath: '/trpc/',
+    createContext: () => ({ agent: options.agent, authenticated: true }),
+    onError: ({ error }) => {
+      if (getHTTPStatusCodeFromError(error) >= 500) options.onError?.(error.cause ?? error);
+    },
+  });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://agent');
+    if (url.pathname === '/healthz') {
+      if (req.method !== 'GET' && req.method !== 'HEAD')
+        return sendJson(res, 405, { ok: false, error: 'Use GET /healthz.' });
+      return sendJson(res, 200, { ok: true, version: options.version });
+    }
+    if (!url.pathname.startsWith('/trpc/')) {
+      return sendJson(res, 404, {
+        ok: false,
+        error: `Nothing at ${url.pathname}: the API is under /trpc, health at /healthz.`,
+      });
+    }
+    // Answered before the body is read: the rest of it is discarded, not left unread, or a client
+    // still sending would see EPIPE instead of this answer.
+    const refuse = (code: TRPC_ERROR_CODE_KEY, message: string, headers?: http.OutgoingHttpHeaders) => {
+      sendTrpcError(res, url, code, message, headers);
+      discardRest(req);
+    };
+
+    if (!options.auth.accepts(req.headers.authorization)) {
+      return refuse('UNAUTHORIZED', 'Missing or wrong token: send Authorization: Bearer <agent token>.', {
+        'www-authenticate': 'Bearer realm="binfleet-agent"',
+      });
+    }
+    const tooLarge = () =>
+      refuse(
+        'PAYLOAD_TOO_LARGE',
+        `The request body is larger than ${maxBodyBytes} bytes: send less at once.`,
+      );
+    if (Number(req.headers['content-length'] ?? 0) > maxBodyBytes) return tooLarge();
+    const body = await readBody(req, maxBodyBytes);
+    if (body === undefined) return tooLarge();
+
+    const text = body.toString('utf8');
+    const malformed = [
+      text === '' ? undefined : jsonError(text, 'request body'),
+      url.searchParams.has('input')
+        ? jsonError(url.searchParams.get('input')!, '`input` query parameter')
+        : undefined,
+    ].find((m) => m !== undefined);
+    if (malformed) return sendTrpcError(res, url, 'PARSE_ERROR', malformed);
+
+    // The adapter takes a body that was already read from `req.body`.
+    (req as IncomingMessage & { body?: string }).body = text === '' ? undefined : text;
+    trpc(req, res);
+  };
+
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    handle(req, res).catch((error: unknown) => {
+      options.onError?.(error);
+      if (!res.headersSent)
+        sendJson(res, 500, { ok: false, error: 'Internal error in the agent; see its log.' });
+      else res.destroy();
+    });
+  };
+  return options.tls
+    ? https.createServer({ cert: options.tls.cert, key: options.tls.key }, listener)
+    : http.createServer(listener);
+}
+
+/** How long a refused request may go on sending before its connection is cut. */
+const DISCARD_MS = 10_000;
+
+function discardRest(req: IncomingMessage): void {
+  if (req.complete) return;
+  const cut = setTimeout(() => req.destroy(), DISCARD_MS);
+  req.once('end', () => clearTimeout(cut));
+  req.once('close', () => clearTimeout(cut));
+  req.resume();
+}
+
+/** The body, or undefined as soon as it grows past the limit (the rest is never buffered). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      req.off('data', onData);
+      resolve(undefined);
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function jsonError(text: string, where: string): string | undefined {
+  try {
+    JSON.parse(text);
+    return undefined;
+  } catch (error) {
+    return `Malformed JSON in the ${where} (${(error as Error).message}): send the procedure input as JSON.`;
+  }
+}
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: http.OutgoingHttpHeaders = {},
+): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(payload),
+    ...headers,
+  });
+  res.end(payload);
+}
+
+/**
+ * An error in tRPC's own response shape: one envelope, or one per procedure of a batch
+ * (`/trpc/a,b?batch=1`), which is what httpBatchLink expects.
+ */
+function sendTrpcError(
+  res: ServerResponse,
+  url: URL,
+  code: TRPC_ERROR_CODE_KEY,
+  message: string,
+  headers: http.OutgoingHttpHeaders = {},
+): void {
+  const httpStatus = getHTTPStatusCodeFromError(new TRPCError({ code }));
+  const paths = url.pathname.slice('/trpc/'.length).split(',');
+  const envelope = (path: string) => ({
+    error: {
+      message,
+      code: TRPC_ERROR_CODES_BY_KEY[code],
+      data: { code, httpStatus, path, agentCode: null, details: null },
+    },
+  });
+  const body = url.searchParams.get('batch') === '1' ? paths.map(envelope) : envelope(paths[0]!);
+  sendJson(res, httpStatus, body, headers);
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { archNames, interpreterDirSchema, interpreterSuffixSchema } from '../services/desired-state.ts';
+import { VERIFY_METHODS } from '../services/verify-service.ts';
+import { agentProcedure, router } from './trpc.ts';
+
+const someArchs = archNames.refine((targets) => targets.length > 0, 'Name at least one architecture.');
+
+const registerOptions = {
+  interpreterDir: interpreterDirSchema.optional(),
+  suffix: interpreterSuffixSchema.optional(),
+  credential: z.boolean().optional(),
+  persistent: z.boolean().optional(),
+  preserveArgv0: z.boolean().optional(),
+};
+
+// Strict objects: a misspelt option ("persistant") is an error, not silently the default.
+const applyInput = z.strictObject({
+  targets: archNames.optional(),
+  ignoreFamily: z.boolean().optional(),
+  disabled: archNames.optional(),
+  ...registerOptions,
+  reset: z.boolean().optional(),
+  force: z.boolean().optional(),
+});
+
+const removeInput = z.union([
+  z.strictObject({ targets: someArchs }),
+  z.strictObject({ all: z.literal(true) }),
+]);
+
+const targetsInput = z.strictObject({ targets: someArchs });
+
+const verifyInput = z.strictObject({
+  targets: archNames.optional(),
+  methods: z.array(z.enum(VERIFY_METHODS)).min(1).optional(),
+});
+
+const exportInput = z.strictObject({
+  format: z.enum(['systemd', 'debian']),
+  targets: archNames.optional(),
+  ignoreFamily: z.boolean().optional(),
+  ...registerOptions,
+});
+
+export const agentRouter = router({
+  facts: agentProcedure.query(({ ctx }) => ctx.agent.facts()),
+  status: agentProcedure.query(({ ctx }) => ctx.agent.status()),
+  // `apply` is reserved by tRPC (routers are callable proxies).
+  applyState: agentProcedure.input(applyInput).mutation(({ ctx, input }) => ctx.agent.apply(input)),
+  remove: agentProcedure
+    .input(removeInput)
+    .mutation(({ ctx, input }) => ctx.agent.remove('all' in input ? 'all' : input.targets)),
+  enable: agentProcedure
+    .input(targetsInput)
+    .mutation(({ ctx, input }) => ctx.agent.setEnabled(input.targets, true)),
+  disable: agentProcedure
+    .input(targetsInput)
+    .mutation(({ ctx, input }) => ctx.agent.setEnabled(input.targets, false)),
+  verify: agentProcedure.input(verifyInput).mutation(({ ctx, input }) => ctx.agent.verify(input)),
+  export: agentProcedure.input(exportInput).query(({ ctx, input }) => ctx.agent.export(input)),
+});
+
+export type AgentRouter = typeof agentRouter;

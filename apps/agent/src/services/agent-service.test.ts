@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import type { DockerClient } from '../docker/docker-client.ts';
+import { HostProbe } from '../host/host-probe.ts';
+import { FakeHostOs } from '../testing/fake-host-os.ts';
+import { MemoryBinfmtFs } from '../testing/memory-binfmt-fs.ts';
+import { AgentService } from './agent-service.ts';
+import type { DesiredState } from './desired-state.ts';
+import { OperationLock } from './operation-lock.ts';
+import { RegistrationService } from './registration-service.ts';
+
+function setup() {
+  const fs = new MemoryBinfmtFs();
+  const store = {
+    desired: undefined as DesiredState | undefined,
+    writes: 0,
+    readDesired: async () => store.desired,
+    writeDesired: async (state: DesiredState) => {
+      store.writes++;
+      store.desired = state;
+    },
+  };
+  const lock = new OperationLock();
+  const docker: DockerClient = {
+    info: async () => ({ reachable: false, error: 'connect ENOENT /var/run/docker.sock' }),
+    runOnce: async () => Promise.reject(new Error('not in unit tests')),
+    hasImage: async () => false,
+  };
+  const verified: unknown[] = [];
+  const agent = new AgentService({
+    registration: new RegistrationService(fs, async () => true),
+    store,
+    lock,
+    reconciler: { status: () => ({ intervalMs: 60_000, failing: [] }) },
+    probe: new HostProbe(new FakeHostOs()),
+    docker,
+    verifier: {
+      verify: async (options) => {
+        verified.push({ options, holder: lock.holder?.label });
+        return { startedAt: new Date().toISOString(), checks: [], passed: false };
+      },
+    },
+    hostArch: 'x86_64',
+    interpreters: { interpreterDir: '/usr/bin', suffix: '-static' },
+    lockWaitMs: 10,
+    version: '1.2.3',
+  });
+  return { fs, store, lock, agent, verified };
+}
+
+describe('AgentService', () => {
+  it('applies the host-rule targets by default and keeps the state once the kernel holds it', async () => {
+    const { agent, fs, store } = setup();
+    const result = await agent.apply({ reset: true, persistent: true });
+    expect(result.changed).toBe(true);
+    expect(fs.entries.size).toBe(31);
+    expect(fs.entries.has('qemu-x86_64')).toBe(false);
+    expect(store.desired).toMatchObject({ persistent: true, interpreterDir: '/usr/bin', suffix: '-static' });
+    expect(store.desired?.targets).toHaveLength(31);
+  });
+
+  it('keeps the previous desired state when the apply fails, and changes nothing in the kernel', async () => {
+    const { agent, fs, store } = setup();
+    await agent.apply({ targets: ['aarch64'] });
+    const kept = store.desired;
+    const writes = fs.writes.length;
+    await expect(agent.apply({ targets: ['aarch64', 's390x'], persistent: true })).rejects.toMatchObject({
+      code: 'ENTRY_CONFLICT',
+    });
+    expect(store.desired).toBe(kept);
+    expect(fs.writes).toHaveLength(writes);
+  });
+
+  it('records removals and enable/disable in the desired state, so the reconciler keeps them', async () => {
+    const { agent, store } = setup();
+    await agent.apply({ targets: ['aarch64', 's390x', 'riscv64'] });
+    await agent.setEnabled(['s390x', 'riscv64'], false);
+    expect(store.desired?.disabled).toEqual(['s390x', 'riscv64']);
+    await agent.setEnabled(['riscv64'], true);
+    expect(store.desired?.disabled).toEqual(['s390x']);
+    await agent.remove(['s390x']);
+    expect(store.desired).toMatchObject({ targets: ['aarch64', 'riscv64'], disabled: [] });
+    expect(await agent.remove('all')).toEqual({ removed: ['qemu-aarch64', 'qemu-riscv64'] });
+    expect(store.desired?.targets).toEqual([]);
+  });
+
+  it('shows drift against the desired state in status', async () => {
+    const { agent, fs } = setup();
+    await agent.apply({ targets: ['aarch64', 's390x'] });
+    expect((await agent.status()).drift).toEqual([]);
+    await fs.remove('qemu-s390x');
+    expect((await agent.status()).drift).toEqual([
+      expect.objectContaining({ kind: 'register', name: 'qemu-s390x' }),
+    ]);
+  });
+
+  it('runs every change under the host lock: a busy host answers BUSY and is not touched', async () => {
+    const { agent, fs, lock } = setup();
+    let release!: () => void;
+    const held = lock.run('verify', () => new Promise<void>((r) => (release = r)), { waitMs: 0 });
+    for (const call of [
+      () => agent.apply({ targets: ['aarch64'] }),
+      () => agent.remove('all'),
+      () => agent.setEnabled(['aarch64'], false),
+      () => agent.verify({}),
+    ]) {
+      await expect(call()).rejects.toMatchObject({
+        code: 'BUSY',
+        message: expect.stringContaining('(verify, started'),
+      });
+    }
+    expect(fs.writes).toEqual([]);
+    release();
+    await held;
+  });
+
+  it('verifies under the lock', async () => {
+    const { agent, verified } = setup();
+    await agent.verify({ targets: ['aarch64'], methods: ['probe'] });
+    expect(verified).toEqual([{ options: { targets: ['aarch64'], methods: ['probe'] }, holder: 'verify' }]);
+  });
+
+  it('exports what the host keeps, or what the request says', async () => {
+    const { agent } = setup();
+    expect(await agent.export({ format: 'systemd' })).toHaveLength(31);
+    await agent.apply({ targets: ['aarch64'], persistent: true, interpreterDir: '/opt/qemu' });
+    expect(await agent.export({ format: 'systemd' })).toEqual([
+      {
+        fileName: 'qemu-aarch64.conf',
+        content: expect.stringMatching(/:\/opt\/qemu\/qemu-aarch64-static:F\n$/),
+      },
+    ]);
+    const debian = await agent.export({ format: 'debian', targets: ['s390x'], persistent: false });
+    expect(debian[0]?.content).toContain('fix_binary no');
+    expect(await agent.export({ format: 'systemd', ignoreFamily: true })).toHaveLength(33);
+  });
+
+  it('reports facts with docker unreachable as a fact, not an error', async () => {
+    const { agent } = setup();
+    const facts = await agent.facts();
+    expect(facts).toMatchObject({
+      hostname: 'fake-host',
+      machine: 'x86_64',
+      agentVersion: '1.2.3',
+      binfmt: { mounted: true, writable: true, namespaced: false },
+      docker: { reachable: false, error: expect.stringContaining('docker.sock') },
+      interpreters: [],
+    });
+  });
+});

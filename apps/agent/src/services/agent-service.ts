@@ -1,0 +1,254 @@
+import {
+  renderExport,
+  targetsForHost,
+  type ExportFile,
+  type ExportFormat,
+  type TargetId,
+} from '@binfleet/arch-table';
+import type { DockerClient, DockerInfo } from '../docker/docker-client.ts';
+import type { HostFacts, HostProbe, InterpreterInfo, InterpreterLocation } from '../host/host-probe.ts';
+import { desiredState, type DesiredState } from './desired-state.ts';
+import type { LockHolder, OperationLock } from './operation-lock.ts';
+import { actionRecord, type ActionRecord } from './action-record.ts';
+import type { ReconcilerStatus } from './reconciler.ts';
+import { isNoop, planApply } from './registration-plan.ts';
+import type { BinfmtStatus, EntryStatus, RegistrationService } from './registration-service.ts';
+import type { VerifyOptions, VerifyReport } from './verify-service.ts';
+
+export interface AgentFacts extends HostFacts {
+  readonly agentVersion: string;
+  readonly binfmt: {
+    readonly mountPoint: string;
+    readonly mounted: boolean;
+    readonly writable: boolean;
+    /** Registrations stay inside this user namespace (see HostFacts.binfmtNamespaced). */
+    readonly namespaced: boolean;
+  };
+  readonly docker: DockerInfo;
+  readonly interpreters: readonly InterpreterInfo[];
+}
+
+export interface AgentStatus {
+  readonly binfmt: BinfmtStatus;
+  /** null until someone applies a desired state on this host. */
+  readonly desired: DesiredState | null;
+  /** What the reconciler would change now (empty when the kernel matches the desired state). */
+  readonly drift: readonly ActionRecord[];
+  readonly reconciler: ReconcilerStatus;
+  /** The operation holding the host's lock, if any. */
+  readonly operation: { readonly label: string; readonly startedAt: string } | null;
+}
+
+/** A desired state as callers give it: what they leave out follows the host rules and seed defaults. */
+export interface ApplyRequest {
+  /** Default: every target the host needs (qemu-binfmt-conf.sh's host-family rules). */
+  readonly targets?: readonly TargetId[];
+  readonly ignoreFamily?: boolean;
+  readonly disabled?: readonly TargetId[];
+  readonly interpreterDir?: string;
+  readonly suffix?: string;
+  readonly credential?: boolean;
+  readonly persistent?: boolean;
+  readonly preserveArgv0?: boolean;
+  /** Remove every qemu-* entry first, like the seed's --reset. */
+  readonly reset?: boolean;
+  /** Replace entries registered with other settings. */
+  readonly force?: boolean;
+}
+
+export interface ApplyOutcome {
+  readonly changed: boolean;
+  readonly actions: readonly ActionRecord[];
+  readonly entries: readonly EntryStatus[];
+  readonly desired: DesiredState;
+}
+
+export interface ExportRequest {
+  readonly format: ExportFormat;
+  readonly targets?: readonly TargetId[];
+  readonly ignoreFamily?: boolean;
+  readonly interpreterDir?: string;
+  readonly suffix?: string;
+  readonly credential?: boolean;
+  readonly persistent?: boolean;
+  readonly preserveArgv0?: boolean;
+}
+
+export interface DesiredStateStore {
+  readDesired(): Promise<DesiredState | undefined>;
+  writeDesired(state: DesiredState): Promise<void>;
+}
+
+export interface AgentServiceDeps {
+  readonly registration: RegistrationService;
+  readonly store: DesiredStateStore;
+  readonly lock: OperationLock;
+  readonly reconciler: { status(): ReconcilerStatus };
+  readonly probe: HostProbe;
+  readonly docker: DockerClient;
+  readonly verifier: { verify(options: VerifyOptions): Promise<VerifyReport> };
+  /** `uname -m`, or HOST_ARCH: decides the default targets. */
+  readonly hostArch: string;
+  /** Where emulators are when a request does not say (--interpreter-dir, seed suffix). */
+  readonly interpreters: Required<InterpreterLocation>;
+  /** How long a mutating call waits for another operation before answering BUSY. */
+  readonly lockWaitMs: number;
+  readonly version: string;
+}
+
+/**
+ * What the agent's API offers, over the services that do the work. Every call that changes the
+ * kernel (or, for verify, depends on it not changing) holds the host's lock; calls that change
+ * entries also update the desired state, so the reconciler keeps what callers asked for instead of
+ * undoing it.
+ */
+export class AgentService {
+  constructor(private readonly deps: AgentServiceDeps) {}
+
+  async facts(): Promise<AgentFacts> {
+    const { registration, probe } = this.deps;
+    const location = await this.interpreterLocation();
+    const [host, binfmt, docker, interpreters] = await Promise.all([
+      probe.facts(),
+      registration.status(),
+      this.deps.docker.info(),
+      probe.interpreters(location),
+    ]);
+    return {
+      ...host,
+      agentVersion: this.deps.version,
+      binfmt: {
+        mountPoint: binfmt.mountPoint,
+        mounted: binfmt.mounted,
+        writable: binfmt.writable,
+        namespaced: host.binfmtNamespaced,
+      },
+      docker,
+      interpreters,
+    };
+  }
+
+  async status(): Promise<AgentStatus> {
+    const [binfmt, desired] = await Promise.all([
+      this.deps.registration.status(),
+      this.deps.store.readDesired(),
+    ]);
+    const plan =
+      desired && planApply(new Map(binfmt.entries.map((e) => [e.name, e.entry])), desired, { force: true });
+    const holder = this.deps.lock.holder;
+    return {
+      binfmt,
+      desired: desired ?? null,
+      drift:
+        plan && !isNoop(plan) ? plan.actions.filter((a) => a.kind !== 'unchanged').map(actionRecord) : [],
+      reconciler: this.deps.reconciler.status(),
+      operation: holder ? describeHolder(holder) : null,
+    };
+  }
+
+  /** Applies a desired state and, once the kernel holds it, keeps it as this host's desired state. */
+  apply(request: ApplyRequest): Promise<ApplyOutcome> {
+    return this.locked(request.reset ? 'apply --reset' : 'apply', async () => {
+      const desired = desiredState({
+        targets: [
+          ...(request.targets ??
+            targetsForHost(this.deps.hostArch, { ignoreFamily: request.ignoreFamily ?? false })),
+        ],
+        disabled: [...(request.disabled ?? [])],
+        interpreterDir: request.interpreterDir ?? this.deps.interpreters.interpreterDir,
+        suffix: request.suffix ?? this.deps.interpreters.suffix,
+        credential: request.credential ?? false,
+        persistent: request.persistent ?? false,
+        preserveArgv0: request.preserveArgv0 ?? false,
+      });
+      const result = await this.deps.registration.apply(desired, {
+        reset: request.reset ?? false,
+        force: request.force ?? false,
+      });
+      await this.deps.store.writeDesired(desired);
+      return {
+        changed: result.changed,
+        actions: result.actions.filter((a) => a.kind !== 'unchanged').map(actionRecord),
+        entries: result.entries,
+        desired,
+      };
+    });
+  }
+
+  /** Removes entries and drops their targets from the desired state (so they stay removed). */
+  remove(targets: readonly TargetId[] | 'all'): Promise<{ removed: string[] }> {
+    return this.locked('remove', async () => {
+      const removed = await this.deps.registration.remove(targets);
+      await this.updateDesired((d) => {
+        const gone = (t: TargetId) => targets === 'all' || targets.includes(t);
+        return {
+          ...d,
+          targets: d.targets.filter((t) => !gone(t)),
+          disabled: d.disabled.filter((t) => !gone(t)),
+        };
+      });
+      return { removed };
+    });
+  }
+
+  /** Switches entries on or off and records it, so the reconciler keeps them that way. */
+  setEnabled(targets: readonly TargetId[], enabled: boolean): Promise<{ changed: string[] }> {
+    return this.locked(enabled ? 'enable' : 'disable', async () => {
+      const changed = await this.deps.registration.setEnabled(targets, enabled);
+      await this.updateDesired((d) => {
+        const others = d.disabled.filter((t) => !targets.includes(t));
+        const disabled = enabled ? others : [...others, ...targets.filter((t) => d.targets.includes(t))];
+        return { ...d, disabled };
+      });
+      return { changed };
+    });
+  }
+
+  /** Held under the lock too: a reset running meanwhile would fail checks that are fine. */
+  verify(options: VerifyOptions): Promise<VerifyReport> {
+    return this.locked('verify', () => this.deps.verifier.verify(options));
+  }
+
+  /**
+   * systemd-binfmt or update-binfmts files. What the request leaves out comes from the desired
+   * state when there is one (export what this host keeps), else from the host rules and seed defaults.
+   */
+  async export(request: ExportRequest): Promise<ExportFile[]> {
+    const desired = await this.deps.store.readDesired();
+    const byHostRules = request.ignoreFamily !== undefined || desired === undefined;
+    const targets =
+      request.targets ??
+      (byHostRules
+        ? targetsForHost(this.deps.hostArch, { ignoreFamily: request.ignoreFamily ?? false })
+        : desired.targets);
+    return renderExport(request.format, targets, {
+      interpreterDir:
+        request.interpreterDir ?? desired?.interpreterDir ?? this.deps.interpreters.interpreterDir,
+      suffix: request.suffix ?? desired?.suffix ?? this.deps.interpreters.suffix,
+      credential: request.credential ?? desired?.credential ?? false,
+      persistent: request.persistent ?? desired?.persistent ?? false,
+      preserveArgv0: request.preserveArgv0 ?? desired?.preserveArgv0 ?? false,
+    });
+  }
+
+  private locked<T>(label: string, fn: () => Promise<T>): Promise<T> {
+    return this.deps.lock.run(label, fn, { waitMs: this.deps.lockWaitMs });
+  }
+
+  private async updateDesired(change: (d: DesiredState) => DesiredState): Promise<void> {
+    const current = await this.deps.store.readDesired();
+    if (current) await this.deps.store.writeDesired(desiredState(change(current)));
+  }
+
+  /** Emulators of the desired state when there is one, so facts show the versions actually in use. */
+  private async interpreterLocation(): Promise<Required<InterpreterLocation>> {
+    const desired = await this.deps.store.readDesired();
+    return desired
+      ? { interpreterDir: desired.interpreterDir, suffix: desired.suffix }
+      : this.deps.interpreters;
+  }
+}
+
+function describeHolder(holder: LockHolder) {
+  return { label: holder.label, startedAt: holder.startedAt.toISOString() };
+}

@@ -1,0 +1,80 @@
+import { AgentError } from '../errors.ts';
+
+export interface LockHolder {
+  readonly label: string;
+  readonly startedAt: Date;
+}
+
+interface Waiter {
+  readonly label: string;
+  readonly grant: () => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+/**
+ * One operation at a time on this host: a reset running while another apply removes entries
+ * would leave the kernel in a state nobody asked for. Callers queue in arrival order; one that
+ * cannot get its turn within `waitMs` gets a BUSY error naming what is running.
+ */
+export class OperationLock {
+  private current: LockHolder | undefined;
+  private readonly queue: Waiter[] = [];
+
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
+  /** What runs now, for status pages. */
+  get holder(): LockHolder | undefined {
+    return this.current;
+  }
+
+  async run<T>(label: string, fn: () => Promise<T>, options: { readonly waitMs: number }): Promise<T> {
+    await this.acquire(label, options.waitMs);
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  /** Marks the lock held before resolving, so that nobody can slip in between release and grant. */
+  private acquire(label: string, waitMs: number): Promise<void> {
+    if (this.current === undefined) {
+      this.current = { label, startedAt: this.now() };
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        label,
+        grant: () => {
+          clearTimeout(waiter.timer);
+          resolve();
+        },
+        timer: setTimeout(() => {
+          this.queue.splice(this.queue.indexOf(waiter), 1);
+          reject(this.busyError());
+        }, waitMs),
+      };
+      this.queue.push(waiter);
+    });
+  }
+
+  private release(): void {
+    const next = this.queue.shift();
+    this.current = next ? { label: next.label, startedAt: this.now() } : undefined;
+    next?.grant();
+  }
+
+  /** Only called while a waiter is queued, which implies a holder. */
+  private busyError(): AgentError {
+    const { label, startedAt } = this.current!;
+    const started = startedAt.toISOString();
+    return new AgentError(
+      'BUSY',
+      `Another operation (${label}, started ${started}) is running on this host: retry in a moment.`,
+      {
+        running: label,
+        startedAt: started,
+      },
+    );
+  }
+}

@@ -1,0 +1,190 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AgentError } from '../errors.ts';
+import { MemoryBinfmtFs } from '../testing/memory-binfmt-fs.ts';
+import { desiredState, type DesiredState } from './desired-state.ts';
+import { OperationLock } from './operation-lock.ts';
+import { Reconciler, type LogRecord } from './reconciler.ts';
+import { RegistrationService } from './registration-service.ts';
+
+const INTERVAL = 1000;
+
+function setup(initial: DesiredState | undefined) {
+  const fs = new MemoryBinfmtFs();
+  const registration = new RegistrationService(fs, async () => true);
+  const store = { desired: initial, readDesired: async () => store.desired };
+  const lock = new OperationLock();
+  const logs: LogRecord[] = [];
+  const clock = { now: new Date('2026-01-01T00:00:00Z') };
+  const reconciler = new Reconciler(registration, store, lock, {
+    intervalMs: INTERVAL,
+    maxBackoffMs: 8 * INTERVAL,
+    log: (r) => logs.push(r),
+    now: () => clock.now,
+  });
+  const advance = (ms: number) => (clock.now = new Date(clock.now.getTime() + ms));
+  return { fs, registration, store, lock, logs, reconciler, advance };
+}
+
+const wanted = desiredState({ targets: ['aarch64', 's390x'], disabled: ['s390x'], persistent: true });
+
+describe('Reconciler', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('does nothing without a desired state', async () => {
+    const { reconciler, fs, logs } = setup(undefined);
+    expect(await reconciler.reconcileOnce()).toEqual({ kind: 'no-desired-state' });
+    expect(fs.writes).toEqual([]);
+    expect(logs).toEqual([]);
+  });
+
+  it('applies the desired state to an empty kernel and logs exactly what it changed', async () => {
+    const { reconciler, fs, logs } = setup(wanted);
+    const outcome = await reconciler.reconcileOnce();
+    expect(outcome).toMatchObject({ kind: 'converged', failed: [], deferred: [] });
+    expect([...fs.entries.keys()].sort()).toEqual(['qemu-aarch64', 'qemu-s390x']);
+    expect(fs.entries.get('qemu-s390x')?.enabled).toBe(false);
+    expect(logs).toEqual([
+      {
+        event: 'reconcile',
+        level: 'info',
+        outcome: 'changed',
+        changed: [
+          {
+            target: 'aarch64',
+            actions: [
+              expect.objectContaining({
+                kind: 'register',
+                name: 'qemu-aarch64',
+                line: expect.stringMatching(/:F$/),
+              }),
+            ],
+          },
+          {
+            target: 's390x',
+            actions: [
+              expect.objectContaining({ kind: 'register', name: 'qemu-s390x' }),
+              { kind: 'disable', name: 'qemu-s390x', target: 's390x' },
+            ],
+          },
+        ],
+        failed: [],
+        deferred: [],
+      },
+    ]);
+  });
+
+  it('never writes or logs when the kernel already matches (no flapping)', async () => {
+    const { reconciler, fs, logs } = setup(wanted);
+    await reconciler.reconcileOnce();
+    const writes = fs.writes.length;
+    for (let i = 0; i < 5; i++) expect(await reconciler.reconcileOnce()).toEqual({ kind: 'in-sync' });
+    expect(fs.writes).toHaveLength(writes);
+    expect(logs).toHaveLength(1);
+  });
+
+  it('replaces a drifted entry (force) but never resets: entries it does not own stay', async () => {
+    const { reconciler, registration, fs, logs } = setup(wanted);
+    await registration.apply(desiredState({ targets: ['aarch64', 'riscv64'] }));
+    await reconciler.reconcileOnce();
+    expect(fs.entries.get('qemu-aarch64')?.flags).toBe('F');
+    expect(fs.entries.has('qemu-riscv64')).toBe(true);
+    expect(logs[0]).toMatchObject({
+      changed: expect.arrayContaining([
+        {
+          target: 'aarch64',
+          actions: [
+            { kind: 'remove', name: 'qemu-aarch64', reason: 'replace' },
+            expect.objectContaining({ kind: 'register' }),
+          ],
+        },
+      ]),
+    });
+  });
+
+  it('reports an entry the kernel keeps rejecting and retries it with growing backoff while others converge', async () => {
+    const { reconciler, fs, logs, advance } = setup(wanted);
+    fs.refuse = (line) =>
+      line.startsWith(':qemu-s390x:')
+        ? new AgentError('KERNEL_REJECTED', 'The kernel rejected qemu-s390x (EINVAL).')
+        : undefined;
+    const first = await reconciler.reconcileOnce();
+    expect(first).toMatchObject({
+      kind: 'converged',
+      changed: [{ target: 'aarch64' }],
+      failed: [
+        { target: 's390x', code: 'KERNEL_REJECTED', attempts: 1, nextAttemptAt: '2026-01-01T00:00:02.000Z' },
+      ],
+    });
+    expect(logs[0]).toMatchObject({ outcome: 'partial', level: 'warn' });
+
+    // Passes every interval: the entry is tried again only after 2, 4, 8, 8 intervals (capped).
+    const triedAt: number[] = [];
+    for (let t = 1; t <= 30; t++) {
+      advance(INTERVAL);
+      const writes = fs.writes.length;
+      const outcome = await reconciler.reconcileOnce();
+      if (fs.writes.length > writes) triedAt.push(t);
+      else expect(outcome).toMatchObject({ deferred: ['s390x'], failed: [] });
+    }
+    expect(triedAt).toEqual([2, 6, 14, 22, 30]);
+    expect(reconciler.status().failing).toEqual([
+      expect.objectContaining({ target: 's390x', code: 'KERNEL_REJECTED', attempts: 6 }),
+    ]);
+    // Deferred-only passes log nothing: one line per real attempt.
+    expect(logs).toHaveLength(6);
+
+    fs.refuse = () => undefined;
+    advance(8 * INTERVAL);
+    await reconciler.reconcileOnce();
+    expect(fs.entries.has('qemu-s390x')).toBe(true);
+    expect(reconciler.status().failing).toEqual([]);
+  });
+
+  it('gives every entry a fresh attempt when the desired state changes', async () => {
+    const { reconciler, fs, store } = setup(wanted);
+    fs.refuse = (line) =>
+      line.startsWith(':qemu-s390x:') ? new AgentError('KERNEL_REJECTED', 'no') : undefined;
+    await reconciler.reconcileOnce();
+    fs.refuse = () => undefined;
+    store.desired = desiredState({ ...wanted, credential: true });
+    expect(await reconciler.reconcileOnce()).toMatchObject({ kind: 'converged', failed: [], deferred: [] });
+    expect(fs.entries.get('qemu-s390x')?.flags).toBe('OCF');
+  });
+
+  it('skips a pass while another operation holds the lock', async () => {
+    const { reconciler, lock, fs } = setup(wanted);
+    let release!: () => void;
+    const held = lock.run('apply', () => new Promise<void>((r) => (release = r)), { waitMs: 0 });
+    expect(await reconciler.reconcileOnce()).toEqual({ kind: 'busy' });
+    expect(fs.writes).toEqual([]);
+    release();
+    await held;
+  });
+
+  it('backs off whole passes that fail, and reports why', async () => {
+    vi.useFakeTimers();
+    const { reconciler, store, logs } = setup(wanted);
+    const read = vi.fn(async () => {
+      throw new AgentError('STATE_CORRUPT', 'desired-state.json holds no valid desired state.');
+    });
+    Object.assign(store, { readDesired: read });
+    reconciler.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(read).toHaveBeenCalledTimes(1);
+    expect(reconciler.status()).toMatchObject({
+      lastOutcome: 'failed',
+      lastError: { code: 'STATE_CORRUPT' },
+    });
+    // Next passes after 2, then 4 intervals, not every interval.
+    await vi.advanceTimersByTimeAsync(2 * INTERVAL - 1);
+    expect(read).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(read).toHaveBeenCalledTimes(2);
+    await vi.advanceTimersByTimeAsync(4 * INTERVAL);
+    expect(read).toHaveBeenCalledTimes(3);
+    expect(logs.map((l) => l.attempts)).toEqual([1, 2, 3]);
+    await reconciler.stop();
+    await vi.advanceTimersByTimeAsync(100 * INTERVAL);
+    expect(read).toHaveBeenCalledTimes(3);
+  });
+});

@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { AgentError } from '../errors.ts';
+import { desiredStateSchema, type DesiredState } from './desired-state.ts';
+
+export const DEFAULT_STATE_DIR = '/var/lib/binfleet-agent';
+
+const desiredFileSchema = z.object({
+  version: z.literal(1),
+  updatedAt: z.iso.datetime(),
+  state: desiredStateSchema,
+});
+
+const tokenFileSchema = z.object({
+  version: z.literal(1),
+  algorithm: z.literal('sha256'),
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+/**
+ * What the agent keeps across restarts and reboots: the desired state (re-applied by the
+ * reconciler) and the hash of its API token. Each value is one JSON file, written atomically
+ * (temporary file + rename) so a crash or full disk never leaves half a file, readable by root
+ * only, and validated on read: a hand-edited or truncated file is reported, never half-applied.
+ */
+export class StateStore {
+  readonly desiredFile: string;
+  readonly tokenFile: string;
+
+  constructor(readonly dir: string = DEFAULT_STATE_DIR) {
+    this.desiredFile = join(dir, 'desired-state.json');
+    this.tokenFile = join(dir, 'token-hash.json');
+  }
+
+  /** The desired state, or undefined when nobody has applied one on this host yet. */
+  async readDesired(): Promise<DesiredState | undefined> {
+    const file = await this.read(this.desiredFile, desiredFileSchema, 'the desired state');
+    return file?.state;
+  }
+
+  /**
+   * Saves the state; an unchanged one is not rewritten (every apply saves, and most re-apply what
+   * is there: one small read instead of a write and an fsync).
+   */
+  async writeDesired(state: DesiredState): Promise<void> {
+    const kept = await this.readDesired().catch(() => undefined);
+    if (JSON.stringify(kept) === JSON.stringify(state)) return;
+    await this.write(this.desiredFile, { version: 1, updatedAt: new Date().toISOString(), state });
+  }
+
+  /** SHA-256 of the API token, hex. */
+  async readTokenHash(): Promise<string | undefined> {
+    const file = await this.read(this.tokenFile, tokenFileSchema, 'the token hash');
+    return file?.hash;
+  }
+
+  async writeTokenHash(hash: string): Promise<void> {
+    await this.write(this.tokenFile, tokenFileSchema.parse({ version: 1, algorithm: 'sha256', hash }));
+  }
+
+  private async read<S extends z.ZodType>(
+    file: string,
+    schema: S,
+    what: string,
+  ): Promise<z.output<S> | undefined> {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw storageError(error, `Cannot read ${what} from ${file}`, this.dir);
+    }
+    const corrupt = (why: string) =>
+      new AgentError(
+        'STATE_CORRUPT',
+        `${file} holds no valid ${what} (${why}). Fix the file, or delete it and apply again (the agent rewrites it).`,
+      );
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw corrupt(`not JSON: ${(error as Error).message}`);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) throw corrupt(z.prettifyError(parsed.error).replaceAll('\n', ' '));
+    return parsed.data;
+  }
+
+  private async write(file: string, value: unknown): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      const handle = await open(tmp, 'wx', 0o600);
+      try {
+        await handle.writeFile(JSON.stringify(value, null, 2) + '\n');
+        // Data on disk before the rename makes it visible: a power cut must leave old or new.
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, file);
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw storageError(error, `Cannot save ${file}`, this.dir);
+    }
+  }
+}
+
+function storageError(error: unknown, what: string, dir: string): AgentError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const denied = code === 'EACCES' || code === 'EPERM' || code === 'EROFS';
+  return new AgentError(
+    denied ? 'PERMISSION_DENIED' : 'INTERNAL',
+    `${what} (${(error as Error).message}): ` +
+      (denied
+        ? `run the agent as root or choose another --state-dir than ${dir}.`
+        : `check ${dir} and free disk space.`),
+  );
+}

@@ -1,0 +1,127 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Sandbox } from '@binfleet/test-sandbox';
+
+export const REPO = resolve(import.meta.dirname, '../../../..');
+/** The sources through tsx, as `pnpm exec binfleet-agent` runs them. */
+export const AGENT_BIN = join(REPO, 'apps/agent/bin/binfleet-agent.js');
+/** The production bundle (`pnpm --filter @binfleet/agent build`), as the systemd unit and the image run it. */
+export const AGENT_DIST = join(REPO, 'apps/agent/dist/bin/binfleet-agent.mjs');
+
+export type LogLine = Record<string, unknown> & { readonly event?: string };
+
+/** A `binfleet-agent serve` process, as integration tests and benches drive it. */
+export interface AgentProcess {
+  readonly url: string;
+  readonly pid: number;
+  /** Every JSON line it logged so far. */
+  readonly logs: readonly LogLine[];
+  stderr(): string;
+  waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** Sends the signal and resolves with the exit code once it is gone. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface StartAgentOptions {
+  readonly stateDir: string;
+  /** Default AGENT_BIN. */
+  readonly bin?: string;
+  readonly args?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+  readonly startTimeoutMs?: number;
+}
+
+/**
+ * Starts the agent on a free port of 127.0.0.1 (a sandbox shares the network) and waits until it
+ * listens. `null` instead of a sandbox runs it on the machine itself, with the machine's binfmt_misc.
+ */
+export async function startAgent(sandbox: Sandbox | null, options: StartAgentOptions): Promise<AgentProcess> {
+  const args = [
+    options.bin ?? AGENT_BIN,
+    'serve',
+    '--listen',
+    '127.0.0.1:0',
+    '--state-dir',
+    options.stateDir,
+    ...(options.args ?? []),
+  ];
+  const child = sandbox
+    ? sandbox.spawn('node', args, { cwd: REPO, env: options.env ?? {} })
+    : spawn('node', args, { cwd: REPO, env: { ...process.env, ...options.env } });
+  const logs: LogLine[] = [];
+  const waiters = new Set<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }>();
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    let line: LogLine;
+    try {
+      line = JSON.parse(text) as LogLine;
+    } catch {
+      line = { event: 'unparsed', text };
+    }
+    logs.push(line);
+    for (const waiter of waiters) if (waiter.match(line)) waiter.resolve(line);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const waitForLog = (match: (line: LogLine) => boolean, timeoutMs = 10_000) => {
+    const seen = logs.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise<LogLine>((resolve, reject) => {
+      const waiter = {
+        match,
+        resolve: (line: LogLine) => {
+          clearTimeout(timer);
+          waiters.delete(waiter);
+          resolve(line);
+        },
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        reject(
+          new Error(
+            `agent did not log the expected line within ${timeoutMs} ms; logs:\n${describe(logs, stderr)}`,
+          ),
+        );
+      }, timeoutMs);
+      waiters.add(waiter);
+    });
+  };
+
+  const listening = await Promise.race([
+    waitForLog((l) => l.event === 'listening', options.startTimeoutMs ?? 30_000),
+    exited.then((code) => {
+      throw new Error(`agent exited with ${code} before listening:\n${describe(logs, stderr)}`);
+    }),
+  ]);
+  return {
+    url: String(listening.url),
+    pid: child.pid!,
+    logs,
+    stderr: () => stderr,
+    waitForLog,
+    stop: (signal = 'SIGTERM') => stopChild(child, signal, exited),
+  };
+}
+
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals, exited: Promise<number | null>) {
+  if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  return exited;
+}
+
+function describe(logs: readonly LogLine[], stderr: string): string {
+  return [...logs.map((l) => JSON.stringify(l)), stderr].join('\n');
+}
+
+/** Every entry file of a sandbox's binfmt_misc with its text, and the global status: the kernel's whole state. */
+export function kernelSnapshot(sandbox: Sandbox): Record<string, string> {
+  const dir = sandbox.hostMountPoint;
+  return Object.fromEntries(
+    readdirSync(dir)
+      .filter((name) => name !== 'register')
+      .sort()
+      .map((name) => [name, readFileSync(join(dir, name), 'utf8')]),
+  );
+}

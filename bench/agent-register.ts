@@ -1,0 +1,179 @@
+/**
+ * Reset + register every target of this host with F (`--reset -p yes`), each in a private kernel
+ * binfmt_misc:
+ *   1. through the API of a warm agent (`binfleet-agent serve` running in the sandbox), timed by the client;
+ *   2. through the CLI, one `binfleet-agent register --reset -p yes` process per run;
+ *   3. systemd-binfmt loading the same entries (the files of the agent's own systemd export) into a
+ *      fresh sandbox each run: the reference, measured in the same run on the same machine.
+ * The agent and CLI run as shipped (the bundle the systemd unit and the image run); the CLI also
+ * from the sources through tsx (`pnpm exec binfleet-agent`). Then the agent's idle memory, and the
+ * ratios last.
+ *   pnpm exec tsx bench/agent-register.ts [--runs 20] [--cli-runs 10]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createAgentClient } from '../apps/agent/src/server/agent-client.ts';
+import {
+  AGENT_BIN,
+  AGENT_DIST,
+  kernelSnapshot,
+  REPO,
+  startAgent,
+} from '../apps/agent/src/testing/agent-process.ts';
+import { startSandbox, type Sandbox } from '../packages/test-sandbox/src/index.ts';
+
+const SYSTEMD_BINFMT = '/usr/lib/systemd/systemd-binfmt';
+const TOKEN = 'bench-token-0123456789abcdefghijklmnopq';
+
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '20' }, 'cli-runs': { type: 'string', default: '10' } },
+});
+const runs = Number(values.runs);
+const cliRuns = Number(values['cli-runs']);
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+const spread = (xs: number[]) => `(min ${ms(Math.min(...xs))}, max ${ms(Math.max(...xs))})`;
+const sleep = (t: number) => new Promise((resolve) => setTimeout(resolve, t));
+
+/** Wall time of a command inside the sandbox, measured in there: without nsenter's own start-up. */
+async function timedInside(sandbox: Sandbox, command: string, args: string[]): Promise<number> {
+  const script = 'start=$(date +%s%N); "$@" >/dev/null || exit 1; end=$(date +%s%N); echo $((end - start))';
+  const r = await sandbox.exec('bash', ['-c', script, 'bash', command, ...args], {
+    cwd: REPO,
+    timeoutMs: 60_000,
+  });
+  if (r.code !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${r.stderr}`);
+  return Number(r.stdout.trim()) / 1e6;
+}
+
+async function timedRuns(count: number, warmup: number, run: () => Promise<number>): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < count + warmup; i++) {
+    const took = await run();
+    if (i >= warmup) times.push(took);
+  }
+  return times;
+}
+
+/** The kernel's qemu entries (not the global status file), for comparing what each way registered. */
+const qemuEntries = (sandbox: Sandbox) =>
+  JSON.stringify(Object.entries(kernelSnapshot(sandbox)).filter(([name]) => name.startsWith('qemu-')));
+
+async function vmRssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) / 1024;
+}
+
+/** Resident memory of an agent that has started and then been left alone for a few seconds. */
+async function idleRss(bin: string, dir: string): Promise<number> {
+  const sandbox = await startSandbox();
+  const agent = await startAgent(sandbox, { bin, stateDir: dir, env: { BINFLEET_AGENT_TOKEN: TOKEN } });
+  try {
+    await sleep(3_000);
+    return await vmRssMb(agent.pid);
+  } finally {
+    await agent.stop();
+    await sandbox.stop();
+  }
+}
+
+async function main() {
+  execFileSync(process.execPath, ['--import', 'tsx', join(REPO, 'apps/agent/scripts/build.ts')], {
+    stdio: 'ignore',
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'binfleet-bench-'));
+  const sandbox = await startSandbox();
+  const agent = await startAgent(sandbox, {
+    bin: AGENT_DIST,
+    stateDir: join(dir, 'state'),
+    env: { BINFLEET_AGENT_TOKEN: TOKEN },
+  });
+  try {
+    const client = createAgentClient(agent.url, TOKEN);
+
+    // 1. The warm agent's API; each run removes the previous run's entries and registers them again.
+    let targets = 0;
+    const apiTimes = await timedRuns(runs, 2, async () => {
+      const started = performance.now();
+      const result = await client.applyState.mutate({ reset: true, persistent: true });
+      targets = result.desired.targets.length;
+      return performance.now() - started;
+    });
+    const byAgent = qemuEntries(sandbox);
+    const entries = Object.values(kernelSnapshot(sandbox)).filter((text) => /^flags: F$/m.test(text));
+    if (entries.length !== targets) throw new Error('the agent did not leave every target registered with F');
+
+    // 3. systemd-binfmt with the agent's own systemd export, each run into a fresh sandbox.
+    const confDir = join(dir, 'binfmt.d');
+    await mkdir(confDir);
+    const paths: string[] = [];
+    for (const file of await client.export.query({ format: 'systemd' })) {
+      paths.push(join(confDir, file.fileName));
+      await writeFile(paths.at(-1)!, file.content);
+    }
+    const systemdTimes = await timedRuns(runs, 0, async () => {
+      const fresh = await startSandbox();
+      try {
+        const took = await timedInside(fresh, SYSTEMD_BINFMT, paths);
+        if (qemuEntries(fresh) !== byAgent)
+          throw new Error('systemd-binfmt registered other entries than the agent');
+        return took;
+      } finally {
+        await fresh.stop();
+      }
+    });
+
+    // 2. The CLI, one process per run, in the agent's sandbox: reset + register.
+    const cli = (bin: string) => async () => {
+      const took = await timedInside(sandbox, 'node', [bin, 'register', '--reset', '-p', 'yes']);
+      if (qemuEntries(sandbox) !== byAgent) throw new Error(`${bin} registered other entries than the agent`);
+      return took;
+    };
+    const cliTimes = await timedRuns(cliRuns, 1, cli(AGENT_DIST));
+    const cliTsxTimes = await timedRuns(cliRuns, 1, cli(AGENT_BIN));
+
+    await sleep(3_000);
+    const rssAfterRuns = await vmRssMb(agent.pid);
+    const rssIdle = await idleRss(AGENT_DIST, join(dir, 'idle'));
+    const rssIdleTsx = await idleRss(AGENT_BIN, join(dir, 'idle-tsx'));
+
+    const [api, cliMedian, cliTsx, systemd] = [apiTimes, cliTimes, cliTsxTimes, systemdTimes].map(median) as [
+      number,
+      number,
+      number,
+      number,
+    ];
+    console.log(`${targets} targets, reset + register with F, each in a private kernel binfmt_misc`);
+    console.log(
+      `agent API, warm (client-timed), median of ${apiTimes.length}: ${ms(api)} ${spread(apiTimes)}`,
+    );
+    console.log(`CLI process (bundle), median of ${cliTimes.length}: ${ms(cliMedian)} ${spread(cliTimes)}`);
+    console.log(
+      `CLI process (sources via tsx), median of ${cliTsxTimes.length}: ${ms(cliTsx)} ${spread(cliTsxTimes)}`,
+    );
+    console.log(
+      `systemd-binfmt into a fresh sandbox, median of ${systemdTimes.length}: ${ms(systemd)} ${spread(systemdTimes)}`,
+    );
+    console.log(
+      `agent idle RSS (VmRSS, goal < 80 MB): ${rssIdle.toFixed(1)} MB after start, ` +
+        `${rssAfterRuns.toFixed(1)} MB idle after the runs; from the sources via tsx ${rssIdleTsx.toFixed(1)} MB after start`,
+    );
+    console.log(`ratio agent API / systemd-binfmt: ${(api / systemd).toFixed(2)}`);
+    console.log(`ratio CLI (bundle) / systemd-binfmt: ${(cliMedian / systemd).toFixed(2)}`);
+    console.log(`ratio CLI (tsx) / systemd-binfmt: ${(cliTsx / systemd).toFixed(2)}`);
+  } finally {
+    await agent.stop();
+    await sandbox.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
