@@ -125,7 +125,10 @@ export class KernelBinfmtFs implements BinfmtFs {
     } catch (error) {
       if (fd === undefined && (error as NodeJS.ErrnoException).code === 'ENOENT') {
         await this.requireMounted();
-        throw new AgentError('ENTRY_NOT_FOUND', `There is no binfmt_misc entry ${entry}: see \`binfleet-agent status\`.`);
+        throw new AgentError(
+          'ENTRY_NOT_FOUND',
+          `There is no binfmt_misc entry ${entry}: see \`binfleet-agent status\`.`,
+        );
       }
       throw translate(error, this.mountPoint, entry);
     } finally {

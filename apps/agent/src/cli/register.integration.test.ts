@@ -13,9 +13,13 @@ const FIXTURES = join(REPO, 'packages/arch-table/src/fixtures');
 
 describe('binfleet-agent register (seed-compatible)', () => {
   let sandbox: Sandbox;
-  const agent = (...args: string[]) => sandbox.exec('node', [CLI, ...args], { cwd: REPO, env: { HOST_ARCH: '' } });
+  const agent = (...args: string[]) =>
+    sandbox.exec('node', [CLI, ...args], { cwd: REPO, env: { HOST_ARCH: '' } });
   const entry = (name: string) => readFileSync(`${sandbox.hostMountPoint}/${name}`, 'utf8');
-  const entries = () => readdirSync(sandbox.hostMountPoint).filter((n) => n !== 'register' && n !== 'status').sort();
+  const entries = () =>
+    readdirSync(sandbox.hostMountPoint)
+      .filter((n) => n !== 'register' && n !== 'status')
+      .sort();
 
   beforeAll(async () => {
     sandbox = await startSandbox();
@@ -151,7 +155,9 @@ describe('binfleet-agent register --systemd/--debian (export, no kernel)', () =>
   });
 
   it('--debian -p yes -c yes writes the update-binfmts templates qemu-binfmt-conf.sh writes', async () => {
-    expect(await run('register', '--debian', '--exportdir', `${dir}/debian`, '-p', 'yes', '-c', 'yes')).toBe(0);
+    expect(await run('register', '--debian', '--exportdir', `${dir}/debian`, '-p', 'yes', '-c', 'yes')).toBe(
+      0,
+    );
     expect(exported(`${dir}/debian`)).toBe(
       readFileSync(join(FIXTURES, 'qemu-binfmt-conf.debian.x86_64.p-yes.c-yes.txt'), 'utf8'),
     );

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_MOUNT_POINT, KernelBinfmtFs } from '../binfmt/binfmt-fs.ts';
+import { FleetLink } from '../control-plane/fleet-link.ts';
 import type { DockerClient } from '../docker/docker-client.ts';
 import { readEnv, takeSecretEnv } from '../env.ts';
 import { HostProbe } from '../host/host-probe.ts';
@@ -36,8 +37,11 @@ reconciler that re-applies this host's desired state at start and on a timer.
                              {debian}, {target} are replaced per architecture)
   --tls-cert FILE            PEM certificate: serve HTTPS (needs --tls-key)
   --tls-key FILE             PEM private key
-  --server URL, --join-token TOKEN
-                             join a binfleet control plane (accepted; joining is not in this build yet)
+  --server URL               the binfleet control plane to join (with --join-token) and heartbeat to
+  --join-token TOKEN         join once with this token (from Settings > Join tokens); the link is kept
+                             in the state dir, so later starts need only the agent itself
+  --advertise-url URL        the URL the control plane calls this agent at (default: from --listen)
+  --heartbeat-interval DUR   override the control plane's heartbeat interval
   -h, --help                 this text
 
 Logs are JSON lines on stdout. SIGTERM or SIGINT stops it after the requests in progress.
@@ -57,6 +61,8 @@ const OPTIONS = {
   'tls-key': { type: 'string' },
   server: { type: 'string' },
   'join-token': { type: 'string' },
+  'advertise-url': { type: 'string' },
+  'heartbeat-interval': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -90,13 +96,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
       ? await readTls(values['tls-cert'], values['tls-key'])
       : undefined;
   const tokenHash = await resolveTokenHash(store, values['token-file'], envToken);
-  if (values.server !== undefined || values['join-token'] !== undefined) {
-    log({
-      event: 'join-skipped',
-      level: 'warn',
-      message: 'Joining a control plane is not in this build: serving standalone.',
-    });
+  if (values['join-token'] !== undefined && values.server === undefined) {
+    throw new UsageError('--join-token needs --server URL: the control plane to join.');
   }
+  const heartbeatMs =
+    values['heartbeat-interval'] === undefined
+      ? undefined
+      : parseDuration('--heartbeat-interval', values['heartbeat-interval']);
 
   const probe = new HostProbe();
   const registration = new RegistrationService(new KernelBinfmtFs(mountPoint), probe.interpreterExists);
@@ -122,9 +128,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
     lockWaitMs,
     version,
   });
+  const auth = new BearerAuth(tokenHash);
   const server = createAgentHttpServer({
     agent,
-    auth: new BearerAuth(tokenHash),
+    auth,
     version,
     ...(tls ? { tls } : {}),
     onError: (error) =>
@@ -150,8 +157,23 @@ export async function serveCommand(argv: string[]): Promise<number> {
   });
   reconciler.start();
 
+  const fleet = new FleetLink(agent, store, {
+    advertiseUrl:
+      values['advertise-url'] ?? `${tls ? 'https' : 'http'}://${formatHost(address.address)}:${address.port}`,
+    ...(heartbeatMs ? { intervalMs: heartbeatMs } : {}),
+    log,
+  });
+  if (values.server !== undefined && values['join-token'] !== undefined) {
+    const apiToken = await fleet.join(values.server, values['join-token']);
+    const hash = hashToken(apiToken);
+    await store.writeTokenHash(hash);
+    auth.replace(hash);
+  }
+  await fleet.start();
+
   const signal = await stopSignal;
   log({ event: 'stopping', signal });
+  fleet.stop();
   await reconciler.stop();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();

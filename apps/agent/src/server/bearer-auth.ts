@@ -31,9 +31,14 @@ export function hashToken(token: string): string {
 }
 
 export class BearerAuth {
-  private readonly expected: Buffer;
+  private expected: Buffer;
 
   constructor(tokenHashHex: string) {
+    this.expected = Buffer.from(tokenHashHex, 'hex');
+  }
+
+  /** A new token takes effect at once (joining a control plane gives the agent its token). */
+  replace(tokenHashHex: string): void {
     this.expected = Buffer.from(tokenHashHex, 'hex');
   }
 

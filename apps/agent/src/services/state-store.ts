@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -19,6 +19,22 @@ const tokenFileSchema = z.object({
   hash: z.string().regex(/^[0-9a-f]{64}$/),
 });
 
+const fleetLinkSchema = z.object({
+  version: z.literal(1),
+  /** Generated once: the control plane recognises a re-joining host by it. */
+  agentId: z.string().regex(/^[A-Za-z0-9-]{8,64}$/),
+  link: z
+    .object({
+      serverUrl: z.url(),
+      hostId: z.string().min(1).max(64),
+      /** Presented on heartbeats; the server keeps only its hash. */
+      heartbeatToken: z.string().min(24).max(512),
+    })
+    .nullable(),
+});
+
+export type FleetLinkFile = z.output<typeof fleetLinkSchema>;
+
 /**
  * What the agent keeps across restarts and reboots: the desired state (re-applied by the
  * reconciler) and the hash of its API token. Each value is one JSON file, written atomically
@@ -32,6 +48,22 @@ export class StateStore {
   constructor(readonly dir: string = DEFAULT_STATE_DIR) {
     this.desiredFile = join(dir, 'desired-state.json');
     this.tokenFile = join(dir, 'token-hash.json');
+    this.fleetFile = join(dir, 'fleet-link.json');
+  }
+
+  readonly fleetFile: string;
+
+  /** The agent's id and its link to a control plane; the id is created on first use. */
+  async readFleetLink(): Promise<FleetLinkFile> {
+    const file = await this.read(this.fleetFile, fleetLinkSchema, 'the control-plane link');
+    if (file) return file;
+    const created: FleetLinkFile = { version: 1, agentId: randomUUID(), link: null };
+    await this.write(this.fleetFile, created);
+    return created;
+  }
+
+  async writeFleetLink(file: FleetLinkFile): Promise<void> {
+    await this.write(this.fleetFile, fleetLinkSchema.parse(file));
   }
 
   /** The desired state, or undefined when nobody has applied one on this host yet. */

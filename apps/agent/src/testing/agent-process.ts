@@ -48,7 +48,7 @@ export async function startAgent(sandbox: Sandbox | null, options: StartAgentOpt
     ...(options.args ?? []),
   ];
   const child = sandbox
-    ? sandbox.spawn('node', args, { cwd: REPO, env: options.env ?? {} })
+    ? sandbox.spawn('node', args, { cwd: REPO, env: { ...options.env } as NodeJS.ProcessEnv })
     : spawn('node', args, { cwd: REPO, env: { ...process.env, ...options.env } });
   const logs: LogLine[] = [];
   const waiters = new Set<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }>();

@@ -1,0 +1,112 @@
+import type { KernelEntry } from '@binfleet/arch-table';
+import { AgentError } from '../errors.ts';
+import type { AgentService } from '../services/agent-service.ts';
+import type { LogRecord } from '../services/reconciler.ts';
+import type { StateStore } from '../services/state-store.ts';
+import { ControlPlaneClient } from './control-plane-client.ts';
+
+interface JoinAnswer {
+  hostId: string;
+  agentToken: string;
+  heartbeatToken: string;
+  heartbeatIntervalMs: number;
+}
+
+/**
+ * The agent's side of a fleet: joins a control plane with a join token (getting the credential the
+ * server will call this agent with, and one for its own heartbeats), then reports its facts and
+ * kernel entries on every heartbeat. The link is kept in the state directory, so a restarted agent
+ * goes on heartbeating without a new join token.
+ */
+export class FleetLink {
+  private timer: NodeJS.Timeout | undefined;
+  private intervalMs: number;
+  private failures = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly agent: AgentService,
+    private readonly store: StateStore,
+    private readonly options: {
+      readonly advertiseUrl: string;
+      readonly intervalMs?: number;
+      readonly log: (r: LogRecord) => void;
+    },
+  ) {
+    this.intervalMs = options.intervalMs ?? 15_000;
+  }
+
+  /**
+   * Joins `serverUrl`; returns the API token the server will present, so the caller can make it the
+   * agent's token (only its hash is kept). Re-joining keeps the agent's id: the server updates its row.
+   */
+  async join(serverUrl: string, joinToken: string): Promise<string> {
+    const file = await this.store.readFleetLink();
+    const answer = await new ControlPlaneClient(serverUrl).mutation<JoinAnswer>('join', {
+      joinToken,
+      agentId: file.agentId,
+      agentUrl: this.options.advertiseUrl,
+      ...(await this.report()),
+    });
+    await this.store.writeFleetLink({
+      ...file,
+      link: { serverUrl, hostId: answer.hostId, heartbeatToken: answer.heartbeatToken },
+    });
+    this.intervalMs = this.options.intervalMs ?? answer.heartbeatIntervalMs;
+    this.options.log({ event: 'joined', server: serverUrl, hostId: answer.hostId });
+    return answer.agentToken;
+  }
+
+  /** Heartbeats until stop(), when this agent has joined a control plane. */
+  async start(): Promise<boolean> {
+    const { link } = await this.store.readFleetLink();
+    if (!link) return false;
+    const client = new ControlPlaneClient(link.serverUrl);
+    const beat = async () => {
+      if (this.stopped) return;
+      try {
+        const answer = await client.mutation<{ heartbeatIntervalMs: number }>(
+          'heartbeat',
+          await this.report(),
+          link.heartbeatToken,
+        );
+        if (this.failures > 0) this.options.log({ event: 'heartbeat-restored', server: link.serverUrl });
+        this.failures = 0;
+        this.intervalMs = this.options.intervalMs ?? answer.heartbeatIntervalMs;
+      } catch (error) {
+        this.failures++;
+        // Log the first failure and then every tenth, not every beat of a long outage.
+        if (this.failures === 1 || this.failures % 10 === 0) {
+          const refused = error instanceof AgentError && error.code === 'CONTROL_PLANE_REFUSED';
+          this.options.log({
+            event: 'heartbeat-failed',
+            level: 'warn',
+            failures: this.failures,
+            message: refused ? `${error.message}: join again with --join-token.` : (error as Error).message,
+          });
+        }
+      }
+      if (!this.stopped)
+        this.timer = setTimeout(beat, Math.min(this.intervalMs * 2 ** Math.min(this.failures, 3), 300_000));
+    };
+    await beat();
+    return true;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  private async report() {
+    const [facts, status] = await Promise.all([this.agent.facts(), this.agent.status()]);
+    return {
+      hostname: facts.hostname,
+      arch: facts.machine,
+      kernel: facts.kernelRelease,
+      ...(facts.docker.version ? { dockerVersion: facts.docker.version } : {}),
+      facts: JSON.parse(JSON.stringify(facts)) as Record<string, unknown>,
+      entries: status.binfmt.entries.map((e) => e.entry as KernelEntry),
+    };
+  }
+}

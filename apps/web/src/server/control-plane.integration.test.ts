@@ -1,0 +1,253 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startAgent, type AgentProcess } from '@binfleet/agent/testing/agent-process';
+import { createDb, migrateDeploy, type Db } from '@binfleet/db';
+import {
+  createThrowawayPostgresDatabase,
+  createThrowawaySqliteDatabase,
+  type ThrowawayDatabase,
+} from '@binfleet/db/testing';
+import { startSandbox, type Sandbox } from '@binfleet/test-sandbox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient } from './testing/api-client.ts';
+import { startControlPlaneProcess, type ControlPlaneProcess } from './testing/control-plane-process.ts';
+
+// The control plane against real agents, each in its own kernel binfmt_misc sandbox, on SQLite and
+// on PostgreSQL; the API runs as a real process so that it can be killed and restarted.
+const ADMIN = { username: 'admin', password: 'admin-password-1' };
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+type JobView = {
+  status: string;
+  targets: { hostname: string; status: string; error: string | null; attempts: number }[];
+};
+type HostRow = { id: string; hostname: string; online: boolean };
+
+describe.each([
+  ['SQLite', createThrowawaySqliteDatabase],
+  ['PostgreSQL', () => createThrowawayPostgresDatabase('binfleet_cp_test')],
+] as const)('control plane with real agents on %s', (_name, makeDatabase) => {
+  let database: ThrowawayDatabase;
+  let db: Db;
+  let dataDir: string;
+  let server: ControlPlaneProcess;
+  let admin: ApiClient;
+  const sandboxes: Sandbox[] = [];
+  const agents: AgentProcess[] = [];
+  let hosts: HostRow[];
+
+  const env = () => ({
+    DATABASE_URL: database.url,
+    BINFLEET_DATA_DIR: dataDir,
+    BINFLEET_ADMIN_USERNAME: ADMIN.username,
+    BINFLEET_ADMIN_PASSWORD: ADMIN.password,
+    BINFLEET_INSECURE_COOKIES: '1',
+    BINFLEET_HEARTBEAT_INTERVAL_MS: '1000',
+    BINFLEET_RUNNER_POLL_MS: '200',
+    BINFLEET_AGENT_CALL_TIMEOUT_MS: '4000',
+    BINFLEET_RUNNER_LEASE_MS: '1000',
+    BINFLEET_JOB_MAX_ATTEMPTS: '2',
+  });
+  const job = (id: string) => admin.ok(admin.query<JobView>('jobs.get', { id }));
+  const finished = (id: string) =>
+    until(`job ${id} to finish`, async () => {
+      const j = await job(id);
+      return ['succeeded', 'failed', 'cancelled'].includes(j.status) && j;
+    });
+  const kernelEntry = (i: number, name: string) =>
+    readFileSync(`${sandboxes[i]!.hostMountPoint}/${name}`, 'utf8');
+
+  beforeAll(async () => {
+    database = await makeDatabase();
+    dataDir = mkdtempSync(join(tmpdir(), 'binfleet-cp-'));
+    await migrateDeploy(database.url);
+    db = createDb(database.url);
+    server = await startControlPlaneProcess(env());
+    admin = await ApiClient.signIn(server.url, ADMIN.username, ADMIN.password);
+    const { token } = await admin.ok(
+      admin.mutation<{ token: string }>('tokens.create', {
+        label: 'test fleet',
+        expiresInHours: 1,
+        maxUses: 3,
+      }),
+    );
+    for (let i = 0; i < 3; i++) {
+      const sandbox = await startSandbox();
+      sandboxes.push(sandbox);
+      agents.push(
+        await startAgent(sandbox, {
+          stateDir: mkdtempSync(join(dataDir, `agent-${i}-`)),
+          args: [
+            '--server',
+            server.url,
+            '--join-token',
+            token,
+            '--heartbeat-interval',
+            '1s',
+            '--reconcile-interval',
+            '1h',
+          ],
+        }),
+      );
+    }
+    hosts = await until('3 hosts online', async () => {
+      const page = await admin.ok(admin.query<{ items: HostRow[] }>('fleet.hosts', {}));
+      return page.items.length === 3 && page.items.every((h) => h.online) && page.items;
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const a of agents) await a.stop('SIGKILL').catch(() => undefined);
+    for (const s of sandboxes) await s.stop();
+    await server?.stop();
+    await db?.$disconnect();
+    await database?.drop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('joined 3 agents once each, with their credentials stored hashed or sealed', async () => {
+    const rows = await db.host.findMany();
+    expect(rows).toHaveLength(3);
+    for (const row of rows) {
+      expect(row.heartbeatTokenHash).toMatch(/^[0-9a-f]{64}$/);
+      expect(row.agentTokenSealed).toMatch(/^v1:/);
+    }
+    const token = await db.joinToken.findFirstOrThrow();
+    expect(token.uses).toBe(3);
+  });
+
+  it('resets and registers 2 hosts through a job; the database then holds what their kernels hold', async () => {
+    const [a, b, c] = hosts;
+    const { id } = await admin.ok(
+      admin.mutation<{ id: string }>('jobs.create', {
+        params: { kind: 'reset-register', persistent: true },
+        selection: { hostIds: [a!.id, b!.id] },
+      }),
+    );
+    const done = await finished(id);
+    expect(done.status).toBe('succeeded');
+    expect(done.targets.map((t) => t.status)).toEqual(['succeeded', 'succeeded']);
+
+    for (const host of [a!, b!]) {
+      const view = await admin.ok(
+        admin.query<{ entries: { name: string; flags: string; interpreter: string }[] }>('fleet.host', {
+          id: host.id,
+        }),
+      );
+      const aarch64 = view.entries.find((e) => e.name === 'qemu-aarch64');
+      expect(aarch64).toMatchObject({ flags: 'F', interpreter: '/usr/bin/qemu-aarch64-static' });
+      expect(view.entries).toHaveLength(31);
+    }
+    // The kernels themselves agree: two sandboxes hold qemu-aarch64 with F, the third nothing.
+    const flags = [0, 1, 2].map((i) => {
+      try {
+        return /^flags: (.*)$/m.exec(kernelEntry(i, 'qemu-aarch64'))?.[1];
+      } catch {
+        return undefined;
+      }
+    });
+    expect(flags.filter((f) => f === 'F')).toHaveLength(2);
+    expect(flags.filter((f) => f === undefined)).toHaveLength(1);
+    const untouched = await admin.ok(admin.query<{ entries: unknown[] }>('fleet.host', { id: c!.id }));
+    expect(untouched.entries).toEqual([]);
+  });
+
+  it("refuses a viewer's job request and records the refusal", async () => {
+    await admin.ok(
+      admin.mutation('auth.createUser', { username: 'vera', password: 'viewer-password-1', role: 'viewer' }),
+    );
+    const viewer = await ApiClient.signIn(server.url, 'vera', 'viewer-password-1');
+    const hostsSeen = await viewer.ok(viewer.query<{ items: unknown[] }>('fleet.hosts', {}));
+    expect(hostsSeen.items).toHaveLength(3);
+    const refused = await viewer.mutation('jobs.create', {
+      params: { kind: 'verify' },
+      selection: { all: true },
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.error?.message).toMatch(/operator/);
+    expect(await db.job.count({ where: { createdBy: { username: 'vera' } } })).toBe(0);
+    expect(await db.auditEvent.count({ where: { actorName: 'vera', action: 'auth.denied' } })).toBe(1);
+  });
+
+  it('refuses a mutation without the CSRF header of the session', async () => {
+    const forged = await admin.mutation(
+      'jobs.create',
+      { params: { kind: 'verify' }, selection: { all: true } },
+      { csrf: 'forged' },
+    );
+    expect(forged.status).toBe(403);
+  });
+
+  it('finishes a job after the server running it is killed -9 and another starts', async () => {
+    const [a, b] = hosts;
+    // Freeze one agent so its row is surely in progress when the server dies.
+    process.kill(agents[0]!.pid, 'SIGSTOP');
+    const { id } = await admin.ok(
+      admin.mutation<{ id: string }>('jobs.create', {
+        params: { kind: 'register', targets: ['s390x'] },
+        selection: { hostIds: [a!.id, b!.id] },
+      }),
+    );
+    await until(
+      'a row in progress',
+      async () => (await db.jobTarget.count({ where: { jobId: id, status: 'running' } })) > 0,
+    );
+    await server.stop('SIGKILL');
+    process.kill(agents[0]!.pid, 'SIGCONT');
+    server = await startControlPlaneProcess(env());
+    admin = await ApiClient.signIn(server.url, ADMIN.username, ADMIN.password);
+    const done = await finished(id);
+    expect(done.status).toBe('succeeded');
+    expect(done.targets.every((t) => t.status === 'succeeded')).toBe(true);
+    expect(await db.jobTarget.count({ where: { jobId: id, status: { in: ['queued', 'running'] } } })).toBe(0);
+  }, 120_000);
+
+  it('gives a failed row with the reason when the agent is killed, never a hanging one', async () => {
+    const victim = hosts[2]!;
+    await agents[2]!.stop('SIGKILL');
+    const { id } = await admin.ok(
+      admin.mutation<{ id: string }>('jobs.create', {
+        params: { kind: 'verify' },
+        selection: { hostIds: [victim.id] },
+      }),
+    );
+    const done = await finished(id);
+    expect(done.status).toBe('failed');
+    expect(done.targets[0]!.error).toMatch(/unreachable.*binfleet-agent is running/);
+    await until('the host to show offline', async () => {
+      const page = await admin.ok(
+        admin.query<{ items: HostRow[] }>('fleet.hosts', { filter: { online: false } }),
+      );
+      return page.items.some((h) => h.id === victim.id);
+    });
+  }, 120_000);
+
+  it('keeps an audit trail of what happened', async () => {
+    const actions = (await db.auditEvent.findMany({ select: { action: true } })).map((e) => e.action);
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'auth.setup',
+        'join-token.create',
+        'host.join',
+        'job.reset-register',
+        'job.register',
+        'job.verify',
+        'auth.denied',
+      ]),
+    );
+  });
+});

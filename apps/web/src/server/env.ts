@@ -1,0 +1,58 @@
+import path from 'node:path';
+
+/**
+ * The control plane's configuration, read from the environment in this one place. Durations are in
+ * milliseconds. Every value has a default that works for `scripts/setup.sh` on one machine.
+ */
+export interface WebConfig {
+  readonly databaseUrl?: string;
+  readonly dataDir: string;
+  /** The AES-256-GCM key that seals agent credentials; created on first start when missing. */
+  readonly secretKeyFile: string;
+  readonly bootstrapAdmin?: { readonly username: string; readonly password: string };
+  /** Cookies get `Secure` unless explicitly served over plain HTTP (localhost development, tests). */
+  readonly secureCookies: boolean;
+  readonly sessionTtlMs: number;
+  readonly heartbeatIntervalMs: number;
+  /** A host that missed this many heartbeats is offline. */
+  readonly offlineAfterMissed: number;
+  readonly runner: {
+    readonly enabled: boolean;
+    readonly concurrency: number;
+    readonly pollMs: number;
+    readonly leaseMs: number;
+    readonly callTimeoutMs: number;
+    readonly maxAttempts: number;
+  };
+}
+
+const int = (value: string | undefined, fallback: number) => {
+  const n = value === undefined || value === '' ? NaN : Number(value);
+  return Number.isFinite(n) && n >= 0 ? n : fallback;
+};
+
+export function readWebConfig(env: NodeJS.ProcessEnv = process.env): WebConfig {
+  const dataDir = path.resolve(env.BINFLEET_DATA_DIR || 'data');
+  const admin =
+    env.BINFLEET_ADMIN_USERNAME && env.BINFLEET_ADMIN_PASSWORD
+      ? { username: env.BINFLEET_ADMIN_USERNAME, password: env.BINFLEET_ADMIN_PASSWORD }
+      : undefined;
+  return {
+    ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
+    dataDir,
+    secretKeyFile: env.BINFLEET_SECRET_KEY_FILE || path.join(dataDir, 'secret.key'),
+    ...(admin ? { bootstrapAdmin: admin } : {}),
+    secureCookies: env.BINFLEET_INSECURE_COOKIES !== '1',
+    sessionTtlMs: int(env.BINFLEET_SESSION_TTL_MS, 12 * 3600_000),
+    heartbeatIntervalMs: int(env.BINFLEET_HEARTBEAT_INTERVAL_MS, 15_000),
+    offlineAfterMissed: int(env.BINFLEET_OFFLINE_AFTER_MISSED, 3),
+    runner: {
+      enabled: env.BINFLEET_RUNNER !== 'off',
+      concurrency: int(env.BINFLEET_RUNNER_CONCURRENCY, 8),
+      pollMs: int(env.BINFLEET_RUNNER_POLL_MS, 500),
+      leaseMs: int(env.BINFLEET_RUNNER_LEASE_MS, 60_000),
+      callTimeoutMs: int(env.BINFLEET_AGENT_CALL_TIMEOUT_MS, 30_000),
+      maxAttempts: int(env.BINFLEET_JOB_MAX_ATTEMPTS, 3),
+    },
+  };
+}

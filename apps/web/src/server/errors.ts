@@ -1,0 +1,23 @@
+/**
+ * The control plane's one error type. trpc.ts turns it into a tRPC error (one place); `message` is
+ * shown to the user as is, so it says what to do.
+ */
+export type ControlPlaneErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'INVALID_INPUT'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'RATE_LIMITED'
+  | 'AGENT_UNREACHABLE'
+  | 'AGENT_FAILED';
+
+export class ControlPlaneError extends Error {
+  override readonly name = 'ControlPlaneError';
+  constructor(
+    readonly code: ControlPlaneErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,75 @@
+import {
+  kernelFlags,
+  TARGET_IDS,
+  validateInterpreterDir,
+  validateInterpreterSuffix,
+} from '@binfleet/arch-table';
+import { z } from 'zod';
+import { adminProcedure, router, viewerProcedure } from '../trpc.ts';
+import { groupName } from './fleet.ts';
+
+const checked = (check: (v: string) => string) =>
+  z
+    .string()
+    .max(256)
+    .transform((v, ctx) => {
+      try {
+        return check(v);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    });
+
+const policyInput = z.strictObject({
+  groupName: groupName.nullable(),
+  targets: z.array(z.enum(TARGET_IDS)).max(TARGET_IDS.length),
+  flags: checked(kernelFlags),
+  interpreterDir: checked(validateInterpreterDir),
+  suffix: checked(validateInterpreterSuffix),
+  autoHeal: z.boolean(),
+});
+
+export const policyRouter = router({
+  list: viewerProcedure.query(({ ctx }) => ctx.cp.policies.list()),
+  set: adminProcedure.input(policyInput).mutation(({ ctx, input }) => ctx.cp.policies.set(ctx.user, input)),
+  remove: adminProcedure
+    .input(z.strictObject({ groupName: groupName.nullable() }))
+    .mutation(({ ctx, input }) => ctx.cp.policies.remove(ctx.user, input.groupName)),
+});
+
+export const tokensRouter = router({
+  list: adminProcedure.query(({ ctx }) => ctx.cp.hosts.listJoinTokens()),
+  create: adminProcedure
+    .input(
+      z.strictObject({
+        label: z.string().trim().min(1).max(64),
+        expiresInHours: z
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 365),
+        maxUses: z.number().int().min(1).max(100_000).nullable(),
+      }),
+    )
+    .mutation(({ ctx, input }) => ctx.cp.hosts.createJoinToken(ctx.user, input)),
+  revoke: adminProcedure
+    .input(z.strictObject({ id: z.string().max(64) }))
+    .mutation(({ ctx, input }) => ctx.cp.hosts.revokeJoinToken(ctx.user, input.id)),
+});
+
+export const auditRouter = router({
+  list: viewerProcedure
+    .input(
+      z.strictObject({
+        actor: z.string().max(64).optional(),
+        action: z.string().max(64).optional(),
+        host: z.string().max(253).optional(),
+        from: z.date().optional(),
+        to: z.date().optional(),
+        cursor: z.string().max(64).optional(),
+        limit: z.number().int().min(1).max(200).default(50),
+      }),
+    )
+    .query(({ ctx, input }) => ctx.cp.audit.list(input)),
+});

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { autoHealIfNeeded } from '../services/auto-heal.ts';
+import type { AgentReport } from '../services/hosts.ts';
+import { agentProcedure, publicProcedure, router } from '../trpc.ts';
+
+// Entries as the agent reads them from the kernel; bounded so a broken agent cannot flood the database.
+const entry = z.union([
+  z.object({
+    name: z.string().max(64),
+    enabled: z.boolean(),
+    interpreter: z.string().max(256),
+    flags: z.string().max(4),
+    type: z.literal('M'),
+    offset: z.number().int().min(0).max(256),
+    magic: z.string().max(512),
+    mask: z.string().max(512).optional(),
+  }),
+  z.object({
+    name: z.string().max(64),
+    enabled: z.boolean(),
+    interpreter: z.string().max(256),
+    flags: z.string().max(4),
+    type: z.literal('E'),
+    extension: z.string().max(64),
+  }),
+]);
+
+const report = {
+  hostname: z.string().min(1).max(253),
+  arch: z.string().max(32).optional(),
+  kernel: z.string().max(128).optional(),
+  dockerVersion: z.string().max(64).optional(),
+  facts: z
+    .record(z.string(), z.unknown())
+    .refine((f) => JSON.stringify(f).length < 64_000, 'facts are too large'),
+  entries: z.array(entry).max(512),
+};
+
+/** What agents call: join with a join token, then heartbeat with the credential they got. */
+export const agentApiRouter = router({
+  join: publicProcedure
+    .input(
+      z.strictObject({
+        joinToken: z.string().min(1).max(128),
+        agentId: z.string().regex(/^[A-Za-z0-9-]{8,64}$/),
+        agentUrl: z.url({ protocol: /^https?$/ }).max(512),
+        ...report,
+      }),
+    )
+    .mutation(({ ctx, input }) => ctx.cp.hosts.join(input as typeof input & AgentReport)),
+  heartbeat: agentProcedure.input(z.strictObject(report)).mutation(async ({ ctx, input }) => {
+    const changed = await ctx.cp.hosts.heartbeat(ctx.host.id, input as AgentReport);
+    const healJob =
+      changed || !ctx.host.lastSeenAt
+        ? await autoHealIfNeeded({ ...ctx.host, arch: input.arch ?? ctx.host.arch }, ctx.cp)
+        : null;
+    return { ok: true, heartbeatIntervalMs: ctx.cp.config.heartbeatIntervalMs, healJob };
+  }),
+});

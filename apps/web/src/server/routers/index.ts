@@ -1,0 +1,18 @@
+import { router } from '../trpc.ts';
+import { auditRouter, policyRouter, tokensRouter } from './admin.ts';
+import { agentApiRouter } from './agent-api.ts';
+import { authRouter } from './auth.ts';
+import { fleetRouter } from './fleet.ts';
+import { jobsRouter } from './jobs.ts';
+
+export const appRouter = router({
+  auth: authRouter,
+  fleet: fleetRouter,
+  jobs: jobsRouter,
+  policy: policyRouter,
+  tokens: tokensRouter,
+  audit: auditRouter,
+  agentApi: agentApiRouter,
+});
+
+export type AppRouter = typeof appRouter;

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { tracked } from '@trpc/server';
+import { actorOf } from '../services/auth.ts';
+import { jobParams } from '../services/job-kinds.ts';
+import { operatorProcedure, router, viewerProcedure } from '../trpc.ts';
+import { hostFilter } from './fleet.ts';
+
+const selection = z.union([
+  z.strictObject({ hostIds: z.array(z.string().min(1).max(64)).min(1).max(5000) }),
+  z.strictObject({ filter: hostFilter }),
+  z.strictObject({ all: z.literal(true) }),
+]);
+
+const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+
+export const jobsRouter = router({
+  create: operatorProcedure
+    .input(z.strictObject({ params: jobParams, selection }))
+    .mutation(({ ctx, input }) => ctx.cp.jobs.create(actorOf(ctx.user), input.params, input.selection)),
+  cancel: operatorProcedure
+    .input(z.strictObject({ id: z.string().max(64) }))
+    .mutation(({ ctx, input }) => ctx.cp.jobs.cancel(actorOf(ctx.user), input.id)),
+  list: viewerProcedure
+    .input(
+      z.strictObject({
+        status: z.enum(STATUSES).optional(),
+        cursor: z.string().max(64).optional(),
+        limit: z.number().int().min(1).max(100).default(25),
+      }),
+    )
+    .query(({ ctx, input }) => ctx.cp.jobs.list(input)),
+  get: viewerProcedure
+    .input(z.strictObject({ id: z.string().max(64) }))
+    .query(({ ctx, input }) => ctx.cp.jobs.get(input.id)),
+  /**
+   * Live progress over SSE. It reads the database, not this process's memory, so it is right
+   * whichever replica runs the job; it ends when the job is finished.
+   */
+  watch: viewerProcedure.input(z.strictObject({ id: z.string().max(64) })).subscription(async function* ({
+    ctx,
+    input,
+    signal,
+  }) {
+    let last = '';
+    while (!signal?.aborted) {
+      const job = await ctx.cp.jobs.get(input.id);
+      const key = JSON.stringify([job.status, job.targets.map((t) => [t.status, t.attempts, t.error])]);
+      if (key !== last) {
+        last = key;
+        yield tracked(key.length + ':' + Date.now(), job);
+      }
+      if (['succeeded', 'failed', 'cancelled'].includes(job.status)) return;
+      await new Promise((r) => setTimeout(r, 400));
+    }
+  }),
+});

@@ -1,0 +1,67 @@
+import {
+  createDb,
+  createSecretBox,
+  loadOrCreateSecretKeyFile,
+  migrateDeploy,
+  pendingMigrations,
+  type Db,
+} from '@binfleet/db';
+import type { WebConfig } from '../env.ts';
+import { AgentGateway, type AgentClientFactory } from './agent-gateway.ts';
+import { AuditService } from './audit.ts';
+import { AuthService } from './auth.ts';
+import { FleetView } from './fleet-view.ts';
+import { HostService } from './hosts.ts';
+import { JobRunner } from './job-runner.ts';
+import { JobService } from './jobs.ts';
+import { PolicyService } from './policy.ts';
+
+export interface ControlPlane {
+  readonly config: WebConfig;
+  readonly db: Db;
+  readonly audit: AuditService;
+  readonly auth: AuthService;
+  readonly hosts: HostService;
+  readonly policies: PolicyService;
+  readonly jobs: JobService;
+  readonly fleet: FleetView;
+  readonly runner: JobRunner;
+}
+
+/** Wires the services once per process; the tRPC context hands them to procedures. */
+export function createControlPlane(
+  config: WebConfig,
+  options: { db?: Db; agentClientFactory?: AgentClientFactory } = {},
+): ControlPlane {
+  const db = options.db ?? createDb(config.databaseUrl);
+  const secrets = createSecretBox(loadOrCreateSecretKeyFile(config.secretKeyFile));
+  const audit = new AuditService(db);
+  const auth = new AuthService(db, audit, config.sessionTtlMs);
+  const hosts = new HostService(db, secrets, audit, config);
+  const policies = new PolicyService(db, audit);
+  const jobs = new JobService(db, hosts, audit);
+  // Two agent calls per row (the action, then reading the kernel back) must fit in the lease.
+  const gateway = new AgentGateway(
+    (h) => hosts.agentToken(h),
+    config.runner.callTimeoutMs,
+    options.agentClientFactory,
+  );
+  const runner = new JobRunner(db, jobs, hosts, policies, gateway, {
+    ...config.runner,
+    leaseMs: Math.max(config.runner.leaseMs, 2 * config.runner.callTimeoutMs + 5_000),
+  });
+  const fleet = new FleetView(db, hosts, policies);
+  return { config, db, audit, auth, hosts, policies, jobs, fleet, runner };
+}
+
+/** Startup: pending migrations, the first admin from the environment, the job runner. */
+export async function startControlPlane(config: WebConfig): Promise<ControlPlane> {
+  const probe = createDb(config.databaseUrl);
+  const pending = await pendingMigrations(probe, config.databaseUrl).finally(() => probe.$disconnect());
+  if (pending.length > 0) await migrateDeploy(config.databaseUrl);
+  const cp = createControlPlane(config);
+  if (config.bootstrapAdmin)
+    await cp.auth.bootstrapAdmin(config.bootstrapAdmin.username, config.bootstrapAdmin.password);
+  if (config.runner.enabled) cp.runner.start();
+  return cp;
+}

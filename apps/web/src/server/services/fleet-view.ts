@@ -1,0 +1,221 @@
+import { TARGET_IDS, type KernelEntry, type TargetId } from '@binfleet/arch-table';
+import type { Db, Host } from '@binfleet/db';
+import { ControlPlaneError } from '../errors.ts';
+import type { HostFilter, HostService } from './hosts.ts';
+import { wantedTargets, type Drift, type PolicySpec, type PolicyService } from './policy.ts';
+
+export type CellState = 'registered' | 'disabled' | 'missing' | 'drifted' | 'extra';
+
+export interface MatrixCell {
+  readonly state: CellState;
+  readonly verify?: 'passed' | 'failed';
+}
+
+export interface FleetRow {
+  readonly id: string;
+  readonly hostname: string;
+  readonly online: boolean;
+  readonly lastSeenAt: Date | null;
+  readonly arch: string | null;
+  readonly kernel: string | null;
+  readonly dockerVersion: string | null;
+  readonly group: string | null;
+  readonly drift: number;
+  readonly cells: Partial<Record<TargetId, MatrixCell>>;
+}
+
+/** Read models for the fleet page and the host page: hosts joined with snapshots, policies, verify results. */
+export class FleetView {
+  constructor(
+    private readonly db: Db,
+    private readonly hosts: HostService,
+    private readonly policies: PolicyService,
+  ) {}
+
+  async page(
+    filter: HostFilter & { drifted?: boolean | undefined },
+    page: { offset: number; limit: number },
+  ) {
+    const where = this.hosts.where(filter);
+    const [total, rows] = await Promise.all([
+      this.db.host.count({ where }),
+      this.db.host.findMany({ where, orderBy: { hostname: 'asc' }, skip: page.offset, take: page.limit }),
+    ]);
+    const policyOf = await this.policies.resolver();
+    const entries = await this.hosts.latestEntries(rows.map((r) => r.id));
+    const verify = await this.latestVerify(rows.map((r) => r.id));
+    const items = rows.map((h) =>
+      this.row(h, policyOf(h.groupName), entries.get(h.id) ?? [], verify.get(h.id)),
+    );
+    return { total, items };
+  }
+
+  async summary() {
+    const since = this.hosts.onlineSince();
+    const [total, online, groups, archs] = await Promise.all([
+      this.db.host.count(),
+      this.db.host.count({ where: { lastSeenAt: { gte: since } } }),
+      this.db.host.groupBy({ by: ['groupName'], _count: { _all: true } }),
+      this.db.host.groupBy({ by: ['arch'], _count: { _all: true } }),
+    ]);
+    return {
+      total,
+      online,
+      groups: groups.filter((g) => g.groupName).map((g) => ({ name: g.groupName!, hosts: g._count._all })),
+      archs: archs.filter((a) => a.arch).map((a) => ({ arch: a.arch!, hosts: a._count._all })),
+    };
+  }
+
+  /** How many online hosts can run each target now (registered and enabled). */
+  async coverage() {
+    const online = await this.db.host.findMany({
+      where: { lastSeenAt: { gte: this.hosts.onlineSince() } },
+      select: { id: true },
+    });
+    const entries = await this.hosts.latestEntries(online.map((h) => h.id));
+    const count = new Map<string, number>();
+    for (const list of entries.values()) {
+      for (const e of list)
+        if (e.enabled && e.name.startsWith('qemu-'))
+          count.set(e.name.slice(5), (count.get(e.name.slice(5)) ?? 0) + 1);
+    }
+    return TARGET_IDS.map((target) => ({ target, hosts: count.get(target) ?? 0 })).filter((c) => c.hosts > 0);
+  }
+
+  /** Hosts that differ from their policy, overall and per group. Reads every host, so it is its own query. */
+  async drift() {
+    const hosts = await this.db.host.findMany({ select: { id: true, groupName: true, arch: true } });
+    const policyOf = await this.policies.resolver();
+    const entries = await this.hosts.latestEntries(hosts.map((h) => h.id));
+    const groups = new Map<string | null, { hosts: number; drifted: number }>();
+    let drifted = 0;
+    for (const h of hosts) {
+      const isDrifted = this.hosts.drift(policyOf(h.groupName), h.arch, entries.get(h.id) ?? []).length > 0;
+      const g = groups.get(h.groupName) ?? { hosts: 0, drifted: 0 };
+      groups.set(h.groupName, { hosts: g.hosts + 1, drifted: g.drifted + (isDrifted ? 1 : 0) });
+      if (isDrifted) drifted++;
+    }
+    return {
+      drifted,
+      groups: [...groups]
+        .map(([group, counts]) => ({ group, ...counts }))
+        .sort((a, b) => (a.group ?? '').localeCompare(b.group ?? '')),
+    };
+  }
+
+  async host(id: string) {
+    const h = await this.db.host.findUnique({ where: { id } });
+    if (!h) throw new ControlPlaneError('NOT_FOUND', 'No such host: it may have been removed.');
+    const policy = await this.policies.forGroup(h.groupName);
+    const entries = (await this.hosts.latestEntries([id])).get(id) ?? [];
+    const snapshot = await this.db.hostSnapshot.findFirst({
+      where: { hostId: id },
+      orderBy: { takenAt: 'desc' },
+      select: { takenAt: true, lastSeenAt: true },
+    });
+    const verify = await this.db.verifyResult.findMany({
+      where: { hostId: id },
+      orderBy: { at: 'desc' },
+      take: 200,
+    });
+    const latest = new Map<string, (typeof verify)[number]>();
+    for (const v of verify)
+      if (!latest.has(`${v.target}/${v.method}`)) latest.set(`${v.target}/${v.method}`, v);
+    const jobs = await this.db.jobTarget.findMany({
+      where: { hostId: id },
+      orderBy: { job: { createdAt: 'desc' } },
+      take: 20,
+      include: { job: { select: { id: true, kind: true, createdAt: true, status: true } } },
+    });
+    const drift = this.hosts.drift(policy, h.arch, entries);
+    return {
+      id: h.id,
+      hostname: h.hostname,
+      online: this.hosts.isOnline(h.lastSeenAt),
+      lastSeenAt: h.lastSeenAt,
+      createdAt: h.createdAt,
+      arch: h.arch,
+      kernel: h.kernel,
+      dockerVersion: h.dockerVersion,
+      group: h.groupName,
+      agentUrl: h.agentUrl,
+      facts: h.facts,
+      entries,
+      snapshot,
+      policy,
+      drift,
+      verify: [...latest.values()].sort(
+        (a, b) => a.target.localeCompare(b.target) || a.method.localeCompare(b.method),
+      ),
+      jobs: jobs.map((j) => ({
+        jobId: j.job.id,
+        kind: j.job.kind,
+        createdAt: j.job.createdAt,
+        status: j.status,
+        error: j.error,
+      })),
+    };
+  }
+
+  private row(
+    h: Host,
+    policy: PolicySpec | null,
+    entries: readonly KernelEntry[],
+    verify?: Map<string, 'passed' | 'failed'>,
+  ): FleetRow {
+    const drift = this.hosts.drift(policy, h.arch, entries);
+    return {
+      id: h.id,
+      hostname: h.hostname,
+      online: this.hosts.isOnline(h.lastSeenAt),
+      lastSeenAt: h.lastSeenAt,
+      arch: h.arch,
+      kernel: h.kernel,
+      dockerVersion: h.dockerVersion,
+      group: h.groupName,
+      drift: drift.length,
+      cells: cellsOf(policy ? wantedTargets(policy, h.arch) : [], entries, drift, verify),
+    };
+  }
+
+  private async latestVerify(hostIds: readonly string[]) {
+    const rows = await this.db.verifyResult.findMany({
+      where: { hostId: { in: [...hostIds] }, status: { in: ['passed', 'failed'] } },
+      orderBy: { at: 'desc' },
+      select: { hostId: true, target: true, status: true },
+      take: hostIds.length * 80,
+    });
+    const out = new Map<string, Map<string, 'passed' | 'failed'>>();
+    for (const r of rows) {
+      const m = out.get(r.hostId) ?? new Map();
+      // A failure of any method wins over a pass at the same recency level.
+      if (!m.has(r.target)) m.set(r.target, r.status as 'passed' | 'failed');
+      out.set(r.hostId, m);
+    }
+    return out;
+  }
+}
+
+export function cellsOf(
+  wanted: readonly TargetId[],
+  entries: readonly KernelEntry[],
+  drift: readonly Drift[],
+  verify?: Map<string, 'passed' | 'failed'>,
+): Partial<Record<TargetId, MatrixCell>> {
+  const cells: Partial<Record<TargetId, MatrixCell>> = {};
+  const present = new Map(entries.filter((e) => e.name.startsWith('qemu-')).map((e) => [e.name.slice(5), e]));
+  const drifted = new Set(drift.filter((d) => d.kind.startsWith('wrong-')).map((d) => d.target));
+  for (const target of TARGET_IDS) {
+    const entry = present.get(target);
+    const isWanted = wanted.includes(target);
+    let state: CellState | undefined;
+    if (!entry) state = isWanted ? 'missing' : undefined;
+    else if (!entry.enabled) state = 'disabled';
+    else if (drifted.has(target)) state = 'drifted';
+    else state = isWanted || wanted.length === 0 ? 'registered' : 'extra';
+    if (!state) continue;
+    const v = verify?.get(target);
+    cells[target] = v ? { state, verify: v } : { state };
+  }
+  return cells;
+}

@@ -1,0 +1,299 @@
+import { createHash } from 'node:crypto';
+import type { KernelEntry } from '@binfleet/arch-table';
+import type { Db, Prisma, SecretBox } from '@binfleet/db';
+import { ControlPlaneError } from '../errors.ts';
+import { hashToken, newToken } from '../security/tokens.ts';
+import { actorOf, type SessionUser } from './auth.ts';
+import type { AuditService } from './audit.ts';
+import { computeDrift, type Drift, type PolicySpec } from './policy.ts';
+
+export interface HostTiming {
+  readonly heartbeatIntervalMs: number;
+  readonly offlineAfterMissed: number;
+}
+
+/** What an agent says about itself on join and on every heartbeat. */
+export interface AgentReport {
+  readonly hostname: string;
+  readonly arch?: string | undefined;
+  readonly kernel?: string | undefined;
+  readonly dockerVersion?: string | undefined;
+  readonly facts: Record<string, unknown>;
+  readonly entries: readonly KernelEntry[];
+}
+
+export interface HostFilter {
+  readonly search?: string | undefined;
+  readonly online?: boolean | undefined;
+  readonly group?: string | undefined;
+  readonly arch?: string | undefined;
+}
+
+// Only the latest snapshots matter for the dashboard; older changes are kept up to this many per host.
+const SNAPSHOTS_KEPT = 50;
+
+export function snapshotHash(entries: readonly KernelEntry[]): string {
+  const canonical = [...entries].sort((a, b) => a.name.localeCompare(b.name));
+  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
+}
+
+export class HostService {
+  constructor(
+    private readonly db: Db,
+    private readonly secrets: SecretBox,
+    private readonly audit: AuditService,
+    private readonly timing: HostTiming,
+  ) {}
+
+  /** Hosts whose last heartbeat is older than this are offline. */
+  onlineSince(now = new Date()): Date {
+    return new Date(now.getTime() - this.timing.heartbeatIntervalMs * this.timing.offlineAfterMissed);
+  }
+
+  isOnline(lastSeenAt: Date | null, now = new Date()): boolean {
+    return lastSeenAt !== null && lastSeenAt >= this.onlineSince(now);
+  }
+
+  async createJoinToken(
+    actor: SessionUser,
+    input: { label: string; expiresInHours: number; maxUses: number | null },
+  ) {
+    const token = newToken('join');
+    const row = await this.db.joinToken.create({
+      data: {
+        tokenHash: hashToken(token),
+        label: input.label,
+        createdById: actor.id,
+        expiresAt: new Date(Date.now() + input.expiresInHours * 3600_000),
+        maxUses: input.maxUses,
+      },
+      select: { id: true, label: true, expiresAt: true, maxUses: true },
+    });
+    await this.audit.record({
+      actor: actorOf(actor),
+      action: 'join-token.create',
+      targets: [input.label],
+      params: { expiresInHours: input.expiresInHours, maxUses: input.maxUses },
+      outcome: 'success',
+    });
+    // The only time the token exists in clear: the admin copies it now.
+    return { ...row, token };
+  }
+
+  listJoinTokens() {
+    return this.db.joinToken.findMany({
+      select: {
+        id: true,
+        label: true,
+        createdAt: true,
+        expiresAt: true,
+        maxUses: true,
+        uses: true,
+        lastUsedAt: true,
+        revokedAt: true,
+        createdBy: { select: { username: true } },
+      },
+      orderBy: { createdAt: 'desc' },
+    });
+  }
+
+  async revokeJoinToken(actor: SessionUser, id: string) {
+    const token = await this.db.joinToken.findUnique({ where: { id } });
+    if (!token) throw new ControlPlaneError('NOT_FOUND', 'No such join token.');
+    await this.db.joinToken.update({ where: { id }, data: { revokedAt: new Date() } });
+    await this.audit.record({
+      actor: actorOf(actor),
+      action: 'join-token.revoke',
+      targets: [token.label],
+      outcome: 'success',
+    });
+  }
+
+  /**
+   * An agent joins with a join token: it gets two fresh secrets, one the server uses to call it (kept
+   * sealed) and one it presents on heartbeats (kept hashed). The same agentId re-joining updates its
+   * row, so a reinstalled or restarted agent never shows up twice.
+   */
+  async join(input: { joinToken: string; agentId: string; agentUrl: string } & AgentReport) {
+    const tokenHash = hashToken(input.joinToken);
+    const now = new Date();
+    const agentToken = newToken('agent');
+    const heartbeatToken = newToken('agent');
+    const host = await this.db.$transaction(async (tx) => {
+      const jt = await tx.joinToken.findUnique({ where: { tokenHash } });
+      const refused = !jt
+        ? 'the join token is unknown'
+        : jt.revokedAt
+          ? 'the join token was revoked'
+          : jt.expiresAt < now
+            ? 'the join token has expired'
+            : jt.maxUses !== null && jt.uses >= jt.maxUses
+              ? 'the join token has been used up'
+              : undefined;
+      if (refused || !jt) {
+        throw new ControlPlaneError(
+          'UNAUTHENTICATED',
+          `Cannot join: ${refused}. Ask an admin for a new join token (Settings > Join tokens).`,
+        );
+      }
+      // Conditional increment: two agents racing for the last use of a token cannot both get it.
+      const { count } = await tx.joinToken.updateMany({
+        where: { id: jt.id, uses: jt.uses },
+        data: { uses: { increment: 1 }, lastUsedAt: now },
+      });
+      if (count !== 1)
+        throw new ControlPlaneError(
+          'CONFLICT',
+          'Another host used the join token at the same moment: retry.',
+        );
+      const data = {
+        hostname: input.hostname.toLowerCase(),
+        agentUrl: input.agentUrl,
+        agentTokenSealed: this.secrets.seal(agentToken, `host:${input.agentId}:agentToken`),
+        heartbeatTokenHash: hashToken(heartbeatToken),
+        arch: input.arch ?? null,
+        kernel: input.kernel ?? null,
+        dockerVersion: input.dockerVersion ?? null,
+        facts: input.facts as Prisma.InputJsonValue,
+        joinTokenId: jt.id,
+        lastSeenAt: now,
+      };
+      return tx.host.upsert({
+        where: { agentId: input.agentId },
+        create: { agentId: input.agentId, ...data },
+        update: data,
+      });
+    });
+    await this.recordSnapshot(host.id, input.entries, now);
+    await this.audit.record({
+      actor: { id: null, name: `agent:${input.hostname}` },
+      action: 'host.join',
+      targets: [input.hostname],
+      params: { agentUrl: input.agentUrl },
+      outcome: 'success',
+    });
+    return {
+      hostId: host.id,
+      agentToken,
+      heartbeatToken,
+      heartbeatIntervalMs: this.timing.heartbeatIntervalMs,
+    };
+  }
+
+  /** The host a heartbeat credential belongs to, or an error the agent can act on. */
+  async hostForHeartbeat(token: string | undefined) {
+    const host = token
+      ? await this.db.host.findUnique({ where: { heartbeatTokenHash: hashToken(token) } })
+      : null;
+    if (!host)
+      throw new ControlPlaneError(
+        'UNAUTHENTICATED',
+        'Unknown agent credential: join again with a join token.',
+      );
+    return host;
+  }
+
+  async heartbeat(hostId: string, report: AgentReport, now = new Date()) {
+    await this.db.host.update({
+      where: { id: hostId },
+      data: {
+        hostname: report.hostname.toLowerCase(),
+        arch: report.arch ?? null,
+        kernel: report.kernel ?? null,
+        dockerVersion: report.dockerVersion ?? null,
+        facts: report.facts as Prisma.InputJsonValue,
+        lastSeenAt: now,
+      },
+    });
+    return this.recordSnapshot(hostId, report.entries, now);
+  }
+
+  /** Stores the entries when they changed since the host's latest snapshot; returns whether they did. */
+  async recordSnapshot(hostId: string, entries: readonly KernelEntry[], now = new Date()): Promise<boolean> {
+    const contentHash = snapshotHash(entries);
+    const latest = await this.db.hostSnapshot.findFirst({ where: { hostId }, orderBy: { takenAt: 'desc' } });
+    if (latest?.contentHash === contentHash) {
+      await this.db.hostSnapshot.update({ where: { id: latest.id }, data: { lastSeenAt: now } });
+      return false;
+    }
+    await this.db.hostSnapshot.create({
+      data: {
+        hostId,
+        contentHash,
+        entries: entries as unknown as Prisma.InputJsonValue,
+        takenAt: now,
+        lastSeenAt: now,
+      },
+    });
+    const old = await this.db.hostSnapshot.findMany({
+      where: { hostId },
+      orderBy: { takenAt: 'desc' },
+      skip: SNAPSHOTS_KEPT,
+      select: { id: true },
+    });
+    if (old.length > 0)
+      await this.db.hostSnapshot.deleteMany({ where: { id: { in: old.map((o) => o.id) } } });
+    return true;
+  }
+
+  where(filter: HostFilter, now = new Date()): Prisma.HostWhereInput {
+    const since = this.onlineSince(now);
+    return {
+      ...(filter.search ? { hostname: { contains: filter.search.toLowerCase() } } : {}),
+      ...(filter.group ? { groupName: filter.group } : {}),
+      ...(filter.arch ? { arch: filter.arch } : {}),
+      ...(filter.online === true ? { lastSeenAt: { gte: since } } : {}),
+      ...(filter.online === false ? { OR: [{ lastSeenAt: null }, { lastSeenAt: { lt: since } }] } : {}),
+    };
+  }
+
+  async ids(filter: HostFilter): Promise<string[]> {
+    const rows = await this.db.host.findMany({ where: this.where(filter), select: { id: true } });
+    return rows.map((r) => r.id);
+  }
+
+  async latestEntries(hostIds: readonly string[]): Promise<Map<string, KernelEntry[]>> {
+    const out = new Map<string, KernelEntry[]>();
+    for (const hostId of hostIds) {
+      const s = await this.db.hostSnapshot.findFirst({
+        where: { hostId },
+        orderBy: { takenAt: 'desc' },
+        select: { entries: true },
+      });
+      out.set(hostId, (s?.entries as unknown as KernelEntry[]) ?? []);
+    }
+    return out;
+  }
+
+  drift(policy: PolicySpec | null, arch: string | null, entries: readonly KernelEntry[]): Drift[] {
+    return policy ? computeDrift(policy, arch, entries) : [];
+  }
+
+  async setGroup(actor: SessionUser, hostIds: readonly string[], groupName: string | null) {
+    await this.db.host.updateMany({ where: { id: { in: [...hostIds] } }, data: { groupName } });
+    await this.audit.record({
+      actor: actorOf(actor),
+      action: 'host.set-group',
+      targets: [...hostIds],
+      params: { groupName },
+      outcome: 'success',
+    });
+  }
+
+  async remove(actor: SessionUser, hostId: string) {
+    const host = await this.db.host.findUnique({ where: { id: hostId } });
+    if (!host) throw new ControlPlaneError('NOT_FOUND', 'No such host.');
+    await this.db.host.delete({ where: { id: hostId } });
+    await this.audit.record({
+      actor: actorOf(actor),
+      action: 'host.remove',
+      targets: [host.hostname],
+      outcome: 'success',
+    });
+  }
+
+  /** The credential to call this host's agent with, opened only for the call. */
+  agentToken(host: { agentId: string; agentTokenSealed: string }): string {
+    return this.secrets.open(host.agentTokenSealed, `host:${host.agentId}:agentToken`);
+  }
+}

@@ -1,0 +1,57 @@
+import { TARGET_IDS } from '@binfleet/arch-table';
+import { z } from 'zod';
+
+const targets = z.array(z.enum(TARGET_IDS)).min(1).max(TARGET_IDS.length);
+const flags = {
+  persistent: z.boolean().default(false),
+  credential: z.boolean().default(false),
+  preserveArgv0: z.boolean().default(false),
+};
+
+/**
+ * Every action a job can run on hosts, with its parameters. `reset-register` with `usePolicy` takes
+ * targets and flags from each host's policy at run time.
+ */
+export const jobParams = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('reset-register'),
+    usePolicy: z.boolean().default(false),
+    targets: targets.optional(),
+    ...flags,
+  }),
+  z.strictObject({ kind: z.literal('register'), targets, ...flags }),
+  z.strictObject({ kind: z.literal('remove'), targets: targets.optional(), all: z.boolean().optional() }),
+  z.strictObject({ kind: z.literal('enable'), targets }),
+  z.strictObject({ kind: z.literal('disable'), targets }),
+  z.strictObject({ kind: z.literal('verify'), targets: targets.optional() }),
+]);
+
+export type JobParams = z.output<typeof jobParams>;
+export type JobKind = JobParams['kind'];
+export const JOB_KINDS = [
+  'reset-register',
+  'register',
+  'remove',
+  'enable',
+  'disable',
+  'verify',
+] as const satisfies readonly JobKind[];
+
+export function describeJob(p: JobParams): string {
+  const list = 'targets' in p && p.targets ? p.targets.join(', ') : 'all';
+  switch (p.kind) {
+    case 'reset-register':
+      return p.usePolicy
+        ? 'Reset and register per policy'
+        : `Reset and register ${list}${p.persistent ? ' (persistent)' : ''}`;
+    case 'register':
+      return `Register ${list}`;
+    case 'remove':
+      return `Remove ${p.all ? 'all qemu entries' : list}`;
+    case 'enable':
+    case 'disable':
+      return `${p.kind === 'enable' ? 'Enable' : 'Disable'} ${list}`;
+    case 'verify':
+      return `Verify ${list}`;
+  }
+}

@@ -1,0 +1,178 @@
+import {
+  diffEntry,
+  kernelFlags,
+  flagOptionsOf,
+  isTargetId,
+  targetRegisterSpec,
+  targetsForHost,
+  TARGET_IDS,
+  type KernelEntry,
+  type TargetId,
+} from '@binfleet/arch-table';
+import type { Db, Policy } from '@binfleet/db';
+import { ControlPlaneError } from '../errors.ts';
+import { actorOf, type SessionUser } from './auth.ts';
+import type { AuditService } from './audit.ts';
+
+/** What a policy says, in the form services use. An empty target list means "what the host needs". */
+export interface PolicySpec {
+  readonly targets: readonly TargetId[];
+  readonly flags: string;
+  readonly interpreterDir: string;
+  readonly suffix: string;
+  readonly autoHeal: boolean;
+}
+
+export type DriftKind =
+  'missing' | 'extra' | 'disabled' | 'wrong-flags' | 'wrong-interpreter' | 'wrong-magic';
+
+export interface Drift {
+  readonly target: string;
+  readonly kind: DriftKind;
+  readonly detail: string;
+}
+
+export function policySpecOf(p: Policy): PolicySpec {
+  const targets = (Array.isArray(p.targets) ? p.targets : []).filter(
+    (t): t is TargetId => typeof t === 'string' && isTargetId(t),
+  );
+  return {
+    targets,
+    flags: p.flags,
+    interpreterDir: p.interpreterDir,
+    suffix: p.suffix,
+    autoHeal: p.autoHeal,
+  };
+}
+
+/** The targets a policy wants on a host of this architecture. */
+export function wantedTargets(spec: PolicySpec, hostArch: string | null): TargetId[] {
+  if (spec.targets.length > 0) return [...spec.targets];
+  try {
+    return targetsForHost(hostArch ?? 'x86_64');
+  } catch {
+    return [...TARGET_IDS];
+  }
+}
+
+/**
+ * How a host's entries differ from its policy: missing, disabled or differing qemu-<target> entries,
+ * and qemu entries the policy does not want.
+ */
+export function computeDrift(
+  spec: PolicySpec,
+  hostArch: string | null,
+  entries: readonly KernelEntry[],
+): Drift[] {
+  const wanted = wantedTargets(spec, hostArch);
+  const byName = new Map(entries.map((e) => [e.name, e]));
+  const drift: Drift[] = [];
+  for (const target of wanted) {
+    const desired = targetRegisterSpec(target, {
+      interpreterDir: spec.interpreterDir,
+      suffix: spec.suffix,
+      ...flagOptionsOf(spec.flags),
+    });
+    const actual = byName.get(desired.name);
+    if (!actual) {
+      drift.push({ target, kind: 'missing', detail: `${desired.name} is not registered` });
+      continue;
+    }
+    for (const d of diffEntry(actual, desired)) {
+      const kind: DriftKind =
+        d.field === 'flags' ? 'wrong-flags' : d.field === 'interpreter' ? 'wrong-interpreter' : 'wrong-magic';
+      drift.push({ target, kind, detail: `${d.field} is "${d.actual}", policy wants "${d.expected}"` });
+    }
+    if (!actual.enabled) drift.push({ target, kind: 'disabled', detail: `${desired.name} is disabled` });
+  }
+  const wantedNames = new Set(wanted.map((t) => `qemu-${t}`));
+  for (const e of entries) {
+    if (e.name.startsWith('qemu-') && !wantedNames.has(e.name)) {
+      drift.push({
+        target: e.name.slice(5),
+        kind: 'extra',
+        detail: `${e.name} is registered but not in the policy`,
+      });
+    }
+  }
+  return drift;
+}
+
+export const DEFAULT_POLICY: PolicySpec = {
+  targets: [],
+  flags: 'F',
+  interpreterDir: '/usr/bin',
+  suffix: '-static',
+  autoHeal: false,
+};
+
+export class PolicyService {
+  constructor(
+    private readonly db: Db,
+    private readonly audit: AuditService,
+  ) {}
+
+  async list() {
+    const rows = await this.db.policy.findMany({ orderBy: [{ scope: 'asc' }, { groupName: 'asc' }] });
+    return rows.map((p) => ({
+      id: p.id,
+      scope: p.scope,
+      groupName: p.groupName,
+      updatedAt: p.updatedAt,
+      ...policySpecOf(p),
+    }));
+  }
+
+  /** The group's policy if there is one, else the fleet's, else none (no drift is computed). */
+  async forGroup(groupName: string | null): Promise<PolicySpec | null> {
+    const keys = groupName ? [`group:${groupName}`, 'fleet'] : ['fleet'];
+    const rows = await this.db.policy.findMany({ where: { scopeKey: { in: keys } } });
+    const pick = rows.find((r) => r.scopeKey === keys[0]) ?? rows.find((r) => r.scopeKey === 'fleet');
+    return pick ? policySpecOf(pick) : null;
+  }
+
+  /** All policies at once, for computing drift over many hosts without a query per host. */
+  async resolver(): Promise<(groupName: string | null) => PolicySpec | null> {
+    const rows = await this.db.policy.findMany();
+    const byKey = new Map(rows.map((r) => [r.scopeKey, policySpecOf(r)]));
+    return (groupName) =>
+      (groupName ? byKey.get(`group:${groupName}`) : undefined) ?? byKey.get('fleet') ?? null;
+  }
+
+  async set(actor: SessionUser, input: { groupName: string | null } & PolicySpec) {
+    const flags = kernelFlags(input.flags);
+    const scopeKey = input.groupName ? `group:${input.groupName}` : 'fleet';
+    const data = {
+      targets: [...input.targets],
+      flags,
+      interpreterDir: input.interpreterDir,
+      suffix: input.suffix,
+      autoHeal: input.autoHeal,
+      updatedById: actor.id,
+    };
+    await this.db.policy.upsert({
+      where: { scopeKey },
+      create: { scope: input.groupName ? 'group' : 'fleet', groupName: input.groupName, scopeKey, ...data },
+      update: data,
+    });
+    await this.audit.record({
+      actor: actorOf(actor),
+      action: 'policy.set',
+      targets: [scopeKey],
+      params: { ...data, updatedById: undefined },
+      outcome: 'success',
+    });
+  }
+
+  async remove(actor: SessionUser, groupName: string | null) {
+    const scopeKey = groupName ? `group:${groupName}` : 'fleet';
+    const { count } = await this.db.policy.deleteMany({ where: { scopeKey } });
+    if (count === 0) throw new ControlPlaneError('NOT_FOUND', `There is no ${scopeKey} policy.`);
+    await this.audit.record({
+      actor: actorOf(actor),
+      action: 'policy.remove',
+      targets: [scopeKey],
+      outcome: 'success',
+    });
+  }
+}

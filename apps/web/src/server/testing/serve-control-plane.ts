@@ -1,0 +1,23 @@
+// `tsx serve-control-plane.ts PORT`: the control plane's API and job runner as a process of its own,
+// configured by the same environment variables as the web app (DATABASE_URL, BINFLEET_*).
+import { readWebConfig } from '../env.ts';
+import { startControlPlane } from '../services/control-plane.ts';
+import { createStandaloneServer } from '../standalone.ts';
+
+const port = Number(process.argv[2] ?? 0);
+const cp = await startControlPlane(readWebConfig());
+const server = createStandaloneServer(cp);
+server.listen(port, '127.0.0.1', () => {
+  const address = server.address() as import('node:net').AddressInfo;
+  console.log(
+    JSON.stringify({ event: 'listening', url: `http://127.0.0.1:${address.port}`, runner: cp.runner.id }),
+  );
+});
+const stop = async () => {
+  server.close();
+  await cp.runner.stop();
+  await cp.db.$disconnect();
+  process.exit(0);
+};
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);

@@ -1,0 +1,143 @@
+/**
+ * The control plane's tRPC infrastructure: context, the error translation, and the procedures every
+ * router builds on. Authorisation lives here, not in routers or pages:
+ *
+ * - `publicProcedure`: no session (sign-in, first-run setup, agent join).
+ * - `agentProcedure`: an agent's heartbeat credential as `Authorization: Bearer`, resolved to its host.
+ * - `viewerProcedure` / `operatorProcedure` / `adminProcedure`: a signed-in user with at least that
+ *   role. Every mutation through them must also carry the session's CSRF secret in the
+ *   `x-binfleet-csrf` header: a cross-site form or fetch can send the cookie, never that header.
+ */
+import { ArchTableError } from '@binfleet/arch-table';
+import type { Role } from '@binfleet/db';
+import { initTRPC, TRPCError } from '@trpc/server';
+import superjson from 'superjson';
+import { ZodError } from 'zod';
+import { ControlPlaneError, type ControlPlaneErrorCode } from './errors.ts';
+import { hasRole, type AuthenticatedSession } from './services/auth.ts';
+import type { ControlPlane } from './services/control-plane.ts';
+
+export const SESSION_COOKIE = 'bf_session';
+export const CSRF_HEADER = 'x-binfleet-csrf';
+
+export interface Context {
+  readonly cp: ControlPlane;
+  readonly session: AuthenticatedSession | null;
+  readonly sessionToken: string | undefined;
+  readonly bearer: string | undefined;
+  readonly csrf: string | undefined;
+  /** Response headers: procedures set cookies through these. */
+  readonly resHeaders: Headers;
+}
+
+export async function createContext(cp: ControlPlane, req: Request, resHeaders: Headers): Promise<Context> {
+  const sessionToken = cookie(req.headers.get('cookie'), SESSION_COOKIE);
+  const authorization = req.headers.get('authorization');
+  return {
+    cp,
+    session: await cp.auth.authenticate(sessionToken),
+    sessionToken,
+    bearer: authorization?.startsWith('Bearer ') ? authorization.slice(7) : undefined,
+    csrf: req.headers.get(CSRF_HEADER) ?? undefined,
+    resHeaders,
+  };
+}
+
+function cookie(header: string | null, name: string): string | undefined {
+  for (const part of header?.split(';') ?? []) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return decodeURIComponent(v.join('='));
+  }
+  return undefined;
+}
+
+export function sessionCookie(cp: ControlPlane, token: string | null): string {
+  const attrs = ['Path=/', 'HttpOnly', 'SameSite=Lax', ...(cp.config.secureCookies ? ['Secure'] : [])];
+  return token === null
+    ? [`${SESSION_COOKIE}=`, 'Max-Age=0', ...attrs].join('; ')
+    : [
+        `${SESSION_COOKIE}=${encodeURIComponent(token)}`,
+        `Max-Age=${Math.floor(cp.config.sessionTtlMs / 1000)}`,
+        ...attrs,
+      ].join('; ');
+}
+
+const TRPC_CODE: Record<ControlPlaneErrorCode, TRPCError['code']> = {
+  UNAUTHENTICATED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
+  INVALID_INPUT: 'BAD_REQUEST',
+  NOT_FOUND: 'NOT_FOUND',
+  CONFLICT: 'CONFLICT',
+  RATE_LIMITED: 'TOO_MANY_REQUESTS',
+  AGENT_UNREACHABLE: 'BAD_GATEWAY',
+  AGENT_FAILED: 'BAD_GATEWAY',
+};
+
+const t = initTRPC.context<Context>().create({
+  transformer: superjson,
+  errorFormatter({ shape, error }) {
+    const zod =
+      error.cause instanceof ZodError
+        ? error.cause.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`)
+        : undefined;
+    return { ...shape, data: { ...shape.data, stack: undefined, ...(zod ? { issues: zod } : {}) } };
+  },
+});
+
+/** The one place a domain error becomes a tRPC error. */
+const translateErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok) {
+    const cause = result.error.cause;
+    if (cause instanceof ControlPlaneError)
+      throw new TRPCError({ code: TRPC_CODE[cause.code], message: cause.message, cause });
+    if (cause instanceof ArchTableError)
+      throw new TRPCError({ code: 'BAD_REQUEST', message: cause.message, cause });
+  }
+  return result;
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+export const publicProcedure = t.procedure.use(translateErrors);
+
+export const agentProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const host = await ctx.cp.hosts.hostForHeartbeat(ctx.bearer);
+  return next({ ctx: { host } });
+});
+
+function withRole(role: Role) {
+  return publicProcedure.use(async ({ ctx, type, next }) => {
+    const { session } = ctx;
+    if (!session) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first.' });
+    if (type === 'mutation' && ctx.csrf !== session.csrfSecret) {
+      throw new TRPCError({
+        code: 'FORBIDDEN',
+        message: 'Missing or wrong CSRF token: reload the page and try again.',
+      });
+    }
+    if (!hasRole(session.user, role)) {
+      await ctx.cp.audit.record({
+        actor: { id: session.user.id, name: session.user.username },
+        action: 'auth.denied',
+        outcome: 'denied',
+        detail: `needs ${role}, has ${session.user.role}`,
+      });
+      throw new TRPCError({
+        code: 'FORBIDDEN',
+        message: `This needs the ${role} role; you are ${session.user.role}. Ask an admin.`,
+      });
+    }
+    return next({ ctx: { session, user: session.user } });
+  });
+}
+
+export const viewerProcedure = withRole('viewer');
+export const operatorProcedure = withRole('operator');
+export const adminProcedure = withRole('admin');
+
+/** Sign-in and setup have no session yet; the header still proves a same-origin request. */
+export const unauthenticatedMutation = publicProcedure.use(({ ctx, next }) => {
+  if (!ctx.csrf) throw new TRPCError({ code: 'FORBIDDEN', message: `Missing ${CSRF_HEADER} header.` });
+  return next();
+});

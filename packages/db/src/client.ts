@@ -1,0 +1,83 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
+import { PrismaPg } from '@prisma/adapter-pg';
+import Database from 'better-sqlite3';
+import {
+  configuredDatabaseUrl,
+  databaseProvider,
+  resolveDatabaseUrl,
+  sqliteFilePath,
+} from './database-url.ts';
+import { PrismaClient as PostgresPrismaClient } from './generated/postgresql/client.ts';
+import { Prisma, PrismaClient } from './generated/sqlite/client.ts';
+
+/** How long a SQLite writer waits for another one before giving up with "database is locked". */
+const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+
+export class AuditLogAppendOnlyError extends Error {
+  override name = 'AuditLogAppendOnlyError';
+  constructor(operation: string) {
+    super(`The audit log is append-only: auditEvent.${operation} is not allowed.`);
+  }
+}
+
+const refuse = (operation: string) => () => {
+  throw new AuditLogAppendOnlyError(operation);
+};
+
+const appendOnlyAuditLog = Prisma.defineExtension({
+  name: 'append-only-audit-log',
+  query: {
+    auditEvent: {
+      update: refuse('update'),
+      updateMany: refuse('updateMany'),
+      updateManyAndReturn: refuse('updateManyAndReturn'),
+      upsert: refuse('upsert'),
+      delete: refuse('delete'),
+      deleteMany: refuse('deleteMany'),
+    },
+  },
+});
+
+/**
+ * A Prisma client for DATABASE_URL (or `url`): better-sqlite3 for file:, pg for postgresql://. Both
+ * providers' clients come from the same model, so one type serves both; code that must work on both
+ * sticks to what both support (no `mode: 'insensitive'`, no native types).
+ */
+export function createDb(url: string = configuredDatabaseUrl()) {
+  const resolved = resolveDatabaseUrl(url);
+  const client =
+    databaseProvider(resolved) === 'sqlite'
+      ? new PrismaClient({
+          adapter: new PrismaBetterSqlite3({
+            url: prepareSqliteFile(resolved),
+            timeout: SQLITE_BUSY_TIMEOUT_MS,
+          }),
+        })
+      : (new PostgresPrismaClient({ adapter: postgresAdapter(resolved) }) as unknown as PrismaClient);
+  return client.$extends(appendOnlyAuditLog);
+}
+
+export type Db = ReturnType<typeof createDb>;
+
+/**
+ * WAL lets the server's readers run while a job runner writes; it is a property of the file, so it is
+ * set once here, before any connection of the adapter opens it.
+ */
+function prepareSqliteFile(url: string): string {
+  const file = sqliteFilePath(url);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file, { timeout: SQLITE_BUSY_TIMEOUT_MS });
+  try {
+    db.pragma('journal_mode = WAL');
+  } finally {
+    db.close();
+  }
+  return `file:${file}`;
+}
+
+function postgresAdapter(url: string): PrismaPg {
+  const schema = new URL(url).searchParams.get('schema') ?? undefined;
+  return new PrismaPg({ connectionString: url }, schema ? { schema } : undefined);
+}

@@ -1,0 +1,44 @@
+export { AuditLogAppendOnlyError, createDb, type Db } from './client.ts';
+export {
+  configuredDatabaseUrl,
+  databaseProvider,
+  DatabaseUrlError,
+  DEFAULT_DATABASE_URL,
+  resolveDatabaseUrl,
+  type DatabaseProvider,
+} from './database-url.ts';
+export { claimJobTarget, type ClaimRequest } from './job-claims.ts';
+export { pendingMigrations } from './pending-migrations.ts';
+export {
+  migrateDeploy,
+  PrismaCliError,
+  runPrismaCli,
+  type PrismaCliOptions,
+  type PrismaCliResult,
+} from './prisma-cli.ts';
+export {
+  createSecretBox,
+  loadOrCreateSecretKeyFile,
+  parseSecretKey,
+  SecretBoxError,
+  type SecretBox,
+} from './secret-box.ts';
+export * from './generated/sqlite/enums.ts';
+export {
+  Prisma,
+  type AuditEvent,
+  type Build,
+  type BuildStep,
+  type Host,
+  type HostSnapshot,
+  type ImageTag,
+  type Job,
+  type JobTarget,
+  type JoinToken,
+  type Policy,
+  type Registry,
+  type Repository,
+  type Session,
+  type User,
+  type VerifyResult,
+} from './generated/sqlite/client.ts';

@@ -1,0 +1,32 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+/**
+ * The repository checkout this package runs from. Found by walking up from the working directory
+ * to the folder holding prisma.config.ts, not from import.meta.url: inside a Next.js server bundle
+ * that points into .next/, and bundlers treat `new URL(..., import.meta.url)` as an asset to copy.
+ * BINFLEET_REPO_ROOT overrides it for a process started elsewhere.
+ */
+function findRepoRoot(): string {
+  if (process.env.BINFLEET_REPO_ROOT) return path.resolve(process.env.BINFLEET_REPO_ROOT);
+  for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'prisma.config.ts')) && existsSync(path.join(dir, 'pnpm-workspace.yaml')))
+      return dir;
+    if (path.dirname(dir) === dir) {
+      throw new Error(
+        'Cannot find the binfleet checkout (prisma.config.ts) above the working directory: run from the repository or set BINFLEET_REPO_ROOT.',
+      );
+    }
+  }
+}
+
+export const REPO_ROOT = findRepoRoot();
+export const PRISMA_CONFIG = path.join(REPO_ROOT, 'prisma.config.ts');
+export const SCHEMA_ENGINE_SHIM = path.join(REPO_ROOT, 'packages/db/engine/schema-engine-wasm.mjs');
+
+/**
+ * Resolves a dependency of this package from the checkout. Not `createRequire(import.meta.url)`:
+ * bundlers follow that statically and try to pack the whole Prisma CLI into the server bundle.
+ */
+export const requireFromDb = createRequire(path.join(REPO_ROOT, 'packages/db/package.json'));
