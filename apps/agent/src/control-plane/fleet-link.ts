@@ -100,7 +100,13 @@ export class FleetLink {
 
   private async report() {
     const [facts, status] = await Promise.all([this.agent.facts(), this.agent.status()]);
+    const readAt = performance.now();
     return {
+      // How old the entries are when sent, by this machine's monotonic clock: the server dates them
+      // without trusting our wall clock, and drops them when it already holds a newer view.
+      get entriesAgeMs() {
+        return Math.round(performance.now() - readAt);
+      },
       hostname: facts.hostname,
       arch: facts.machine,
       kernel: facts.kernelRelease,

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAgent, type AgentProcess } from '@binfleet/agent/testing/agent-process';
@@ -31,6 +31,31 @@ async function until<T>(
   }
 }
 
+/** Reads the jobs.watch subscription as a browser does (SSE) until the job ends; returns the statuses seen. */
+async function watchJob(client: ApiClient, id: string): Promise<string[]> {
+  const response = await client.raw(`/api/trpc/jobs.watch?input=${encodeURIComponent(JSON.stringify({ json: { id } }))}`, {
+    headers: { accept: 'text/event-stream' },
+    signal: AbortSignal.timeout(60_000),
+  });
+  expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
+  const statuses: string[] = [];
+  let buffer = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let cut: number;
+    while ((cut = buffer.indexOf('\n\n')) >= 0) {
+      const event = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const data = /^data: (.*)$/m.exec(event)?.[1];
+      const status = data ? (JSON.parse(data) as { json?: { status?: string } }).json?.status : undefined;
+      if (status) statuses.push(status);
+      if (status && ['succeeded', 'failed', 'cancelled'].includes(status)) return statuses;
+    }
+  }
+  return statuses;
+}
+
 type JobView = {
   status: string;
   targets: { hostname: string; status: string; error: string | null; attempts: number }[];
@@ -48,6 +73,8 @@ describe.each([
   let admin: ApiClient;
   const sandboxes: Sandbox[] = [];
   const agents: AgentProcess[] = [];
+  const stateDirs: string[] = [];
+  /** hosts[i] is the host of sandboxes[i] and agents[i] (every sandbox has the same hostname). */
   let hosts: HostRow[];
 
   const env = () => ({
@@ -61,6 +88,7 @@ describe.each([
     BINFLEET_AGENT_CALL_TIMEOUT_MS: '4000',
     BINFLEET_RUNNER_LEASE_MS: '1000',
     BINFLEET_JOB_MAX_ATTEMPTS: '2',
+    BINFLEET_AUTO_HEAL_PAUSE_MS: '1500',
   });
   const job = (id: string) => admin.ok(admin.query<JobView>('jobs.get', { id }));
   const finished = (id: string) =>
@@ -88,9 +116,10 @@ describe.each([
     for (let i = 0; i < 3; i++) {
       const sandbox = await startSandbox();
       sandboxes.push(sandbox);
+      stateDirs.push(mkdtempSync(join(dataDir, `agent-${i}-`)));
       agents.push(
         await startAgent(sandbox, {
-          stateDir: mkdtempSync(join(dataDir, `agent-${i}-`)),
+          stateDir: stateDirs[i]!,
           args: [
             '--server',
             server.url,
@@ -104,9 +133,13 @@ describe.each([
         }),
       );
     }
-    hosts = await until('3 hosts online', async () => {
+    const online = await until('3 hosts online', async () => {
       const page = await admin.ok(admin.query<{ items: HostRow[] }>('fleet.hosts', {}));
       return page.items.length === 3 && page.items.every((h) => h.online) && page.items;
+    });
+    hosts = stateDirs.map((dir) => {
+      const { link } = JSON.parse(readFileSync(join(dir, 'fleet-link.json'), 'utf8')) as { link: { hostId: string } };
+      return online.find((h) => h.id === link.hostId)!;
     });
   }, 180_000);
 
@@ -152,16 +185,10 @@ describe.each([
       expect(aarch64).toMatchObject({ flags: 'F', interpreter: '/usr/bin/qemu-aarch64-static' });
       expect(view.entries).toHaveLength(31);
     }
-    // The kernels themselves agree: two sandboxes hold qemu-aarch64 with F, the third nothing.
-    const flags = [0, 1, 2].map((i) => {
-      try {
-        return /^flags: (.*)$/m.exec(kernelEntry(i, 'qemu-aarch64'))?.[1];
-      } catch {
-        return undefined;
-      }
-    });
-    expect(flags.filter((f) => f === 'F')).toHaveLength(2);
-    expect(flags.filter((f) => f === undefined)).toHaveLength(1);
+    // The kernels themselves agree: the two sandboxes hold qemu-aarch64 with F, the third nothing.
+    expect(kernelEntry(0, 'qemu-aarch64')).toMatch(/^flags: F$/m);
+    expect(kernelEntry(1, 'qemu-aarch64')).toMatch(/^flags: F$/m);
+    expect(readdirSync(sandboxes[2]!.hostMountPoint).sort()).toEqual(['register', 'status']);
     const untouched = await admin.ok(admin.query<{ entries: unknown[] }>('fleet.host', { id: c!.id }));
     expect(untouched.entries).toEqual([]);
   });
@@ -208,12 +235,47 @@ describe.each([
     );
     await server.stop('SIGKILL');
     process.kill(agents[0]!.pid, 'SIGCONT');
-    server = await startControlPlaneProcess(env());
+    // Same address, as a restarted service has: the agents' heartbeats carry on.
+    server = await startControlPlaneProcess(env(), Number(new URL(server.url).port));
     admin = await ApiClient.signIn(server.url, ADMIN.username, ADMIN.password);
     const done = await finished(id);
     expect(done.status).toBe('succeeded');
     expect(done.targets.every((t) => t.status === 'succeeded')).toBe(true);
     expect(await db.jobTarget.count({ where: { jobId: id, status: { in: ['queued', 'running'] } } })).toBe(0);
+  }, 120_000);
+
+  it('heals drift per policy by itself, also after a reboot empties binfmt_misc, with live progress over SSE', async () => {
+    await admin.ok(
+      admin.mutation('policy.set', {
+        groupName: null,
+        targets: ['aarch64', 's390x'],
+        flags: 'F',
+        interpreterDir: '/usr/bin',
+        suffix: '-static',
+        autoHeal: true,
+      }),
+    );
+    const healed = (i: number) => {
+      const names = readdirSync(sandboxes[i]!.hostMountPoint).filter((n) => n.startsWith('qemu-'));
+      return names.sort().join(',') === 'qemu-aarch64,qemu-s390x' && /^flags: F$/m.test(kernelEntry(i, 'qemu-s390x'));
+    };
+    await until('every host healed to the policy', async () => [0, 1, 2].every(healed), 60_000);
+
+    // A reboot: the kernel forgets every entry.
+    const rebootAt = new Date();
+    writeFileSync(`${sandboxes[0]!.hostMountPoint}/status`, '-1');
+    const heal = await until('an auto-heal job finishing after the reboot', () =>
+      db.job.findFirst({
+        where: { createdById: null, targets: { some: { hostId: hosts[0]!.id, OR: [{ finishedAt: null }, { finishedAt: { gte: rebootAt } }] } } },
+        orderBy: { createdAt: 'desc' },
+      }),
+    );
+    const events = await watchJob(admin, heal!.id);
+    expect(events.at(-1)).toBe('succeeded');
+    expect(events.length).toBeGreaterThanOrEqual(1);
+    await until('host 0 healed again', async () => healed(0));
+    expect(await db.auditEvent.count({ where: { actorName: 'auto-heal', action: 'job.reset-register' } })).toBeGreaterThan(0);
+    await admin.ok(admin.mutation('policy.remove', { groupName: null }));
   }, 120_000);
 
   it('gives a failed row with the reason when the agent is killed, never a hanging one', async () => {
@@ -228,7 +290,7 @@ describe.each([
     const done = await finished(id);
     expect(done.status).toBe('failed');
     expect(done.targets[0]!.error).toMatch(/unreachable.*binfleet-agent is running/);
-    await until('the host to show offline', async () => {
+    await until('the host, and only it, to show offline', async () => {
       const page = await admin.ok(
         admin.query<{ items: HostRow[] }>('fleet.hosts', { filter: { online: false } }),
       );

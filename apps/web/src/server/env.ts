@@ -16,6 +16,8 @@ export interface WebConfig {
   readonly heartbeatIntervalMs: number;
   /** A host that missed this many heartbeats is offline. */
   readonly offlineAfterMissed: number;
+  /** After an auto-heal job on a host, no other one for this long (a heal that keeps failing must not flood). */
+  readonly autoHealPauseMs: number;
   readonly runner: {
     readonly enabled: boolean;
     readonly concurrency: number;
@@ -46,6 +48,7 @@ export function readWebConfig(env: NodeJS.ProcessEnv = process.env): WebConfig {
     sessionTtlMs: int(env.BINFLEET_SESSION_TTL_MS, 12 * 3600_000),
     heartbeatIntervalMs: int(env.BINFLEET_HEARTBEAT_INTERVAL_MS, 15_000),
     offlineAfterMissed: int(env.BINFLEET_OFFLINE_AFTER_MISSED, 3),
+    autoHealPauseMs: int(env.BINFLEET_AUTO_HEAL_PAUSE_MS, 60_000),
     runner: {
       enabled: env.BINFLEET_RUNNER !== 'off',
       concurrency: int(env.BINFLEET_RUNNER_CONCURRENCY, 8),

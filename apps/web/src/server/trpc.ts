@@ -84,14 +84,23 @@ const t = initTRPC.context<Context>().create({
   },
 });
 
+/**
+ * Matches by the error's own `name` as well as its class: in a Next build the control plane is
+ * created from the instrumentation bundle and the route has its own copy of each module, so the
+ * classes differ and `instanceof` alone turned every domain error into a 500.
+ */
+function isError<T extends Error>(cause: unknown, type: new (...args: never[]) => T, name: string): cause is T {
+  return cause instanceof type || (cause instanceof Error && cause.name === name);
+}
+
 /** The one place a domain error becomes a tRPC error. */
 const translateErrors = t.middleware(async ({ next }) => {
   const result = await next();
   if (!result.ok) {
     const cause = result.error.cause;
-    if (cause instanceof ControlPlaneError)
+    if (isError(cause, ControlPlaneError, 'ControlPlaneError'))
       throw new TRPCError({ code: TRPC_CODE[cause.code], message: cause.message, cause });
-    if (cause instanceof ArchTableError)
+    if (isError(cause, ArchTableError, 'ArchTableError'))
       throw new TRPCError({ code: 'BAD_REQUEST', message: cause.message, cause });
   }
   return result;

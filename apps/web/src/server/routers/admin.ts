@@ -5,6 +5,7 @@ import {
   validateInterpreterSuffix,
 } from '@binfleet/arch-table';
 import { z } from 'zod';
+import { actorOf } from '../services/auth.ts';
 import { adminProcedure, router, viewerProcedure } from '../trpc.ts';
 import { groupName } from './fleet.ts';
 
@@ -52,7 +53,7 @@ export const tokensRouter = router({
         maxUses: z.number().int().min(1).max(100_000).nullable(),
       }),
     )
-    .mutation(({ ctx, input }) => ctx.cp.hosts.createJoinToken(ctx.user, input)),
+    .mutation(({ ctx, input }) => ctx.cp.hosts.createJoinToken(actorOf(ctx.user), input)),
   revoke: adminProcedure
     .input(z.strictObject({ id: z.string().max(64) }))
     .mutation(({ ctx, input }) => ctx.cp.hosts.revokeJoinToken(ctx.user, input.id)),

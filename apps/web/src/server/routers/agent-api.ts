@@ -34,6 +34,8 @@ const report = {
     .record(z.string(), z.unknown())
     .refine((f) => JSON.stringify(f).length < 64_000, 'facts are too large'),
   entries: z.array(entry).max(512),
+  /** How long ago the agent read its entries (its monotonic clock): dates them without trusting its wall clock. */
+  entriesAgeMs: z.number().int().min(0).max(3_600_000).default(0),
 };
 
 /** What agents call: join with a join token, then heartbeat with the credential they got. */
@@ -49,11 +51,9 @@ export const agentApiRouter = router({
     )
     .mutation(({ ctx, input }) => ctx.cp.hosts.join(input as typeof input & AgentReport)),
   heartbeat: agentProcedure.input(z.strictObject(report)).mutation(async ({ ctx, input }) => {
-    const changed = await ctx.cp.hosts.heartbeat(ctx.host.id, input as AgentReport);
-    const healJob =
-      changed || !ctx.host.lastSeenAt
-        ? await autoHealIfNeeded({ ...ctx.host, arch: input.arch ?? ctx.host.arch }, ctx.cp)
-        : null;
+    await ctx.cp.hosts.heartbeat(ctx.host.id, input as AgentReport);
+    // Every heartbeat: drift also appears without the entries changing (a new policy).
+    const healJob = await autoHealIfNeeded({ ...ctx.host, arch: input.arch ?? ctx.host.arch }, ctx.cp, ctx.cp.config.autoHealPauseMs);
     return { ok: true, heartbeatIntervalMs: ctx.cp.config.heartbeatIntervalMs, healJob };
   }),
 });

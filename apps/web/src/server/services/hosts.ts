@@ -4,7 +4,7 @@ import type { Db, Prisma, SecretBox } from '@binfleet/db';
 import { ControlPlaneError } from '../errors.ts';
 import { hashToken, newToken } from '../security/tokens.ts';
 import { actorOf, type SessionUser } from './auth.ts';
-import type { AuditService } from './audit.ts';
+import type { Actor, AuditService } from './audit.ts';
 import { computeDrift, type Drift, type PolicySpec } from './policy.ts';
 
 export interface HostTiming {
@@ -20,6 +20,7 @@ export interface AgentReport {
   readonly dockerVersion?: string | undefined;
   readonly facts: Record<string, unknown>;
   readonly entries: readonly KernelEntry[];
+  readonly entriesAgeMs?: number;
 }
 
 export interface HostFilter {
@@ -55,7 +56,7 @@ export class HostService {
   }
 
   async createJoinToken(
-    actor: SessionUser,
+    actor: Actor,
     input: { label: string; expiresInHours: number; maxUses: number | null },
   ) {
     const token = newToken('join');
@@ -70,7 +71,7 @@ export class HostService {
       select: { id: true, label: true, expiresAt: true, maxUses: true },
     });
     await this.audit.record({
-      actor: actorOf(actor),
+      actor,
       action: 'join-token.create',
       targets: [input.label],
       params: { expiresInHours: input.expiresInHours, maxUses: input.maxUses },
@@ -205,13 +206,18 @@ export class HostService {
         lastSeenAt: now,
       },
     });
-    return this.recordSnapshot(hostId, report.entries, now);
+    return this.recordSnapshot(hostId, report.entries, new Date(now.getTime() - (report.entriesAgeMs ?? 0)));
   }
 
-  /** Stores the entries when they changed since the host's latest snapshot; returns whether they did. */
+  /**
+   * Stores the entries as read at `now` when they changed since the host's latest snapshot; returns
+   * whether they did. A view older than the latest one (a heartbeat read before a job changed the
+   * kernel, arriving after it) is dropped.
+   */
   async recordSnapshot(hostId: string, entries: readonly KernelEntry[], now = new Date()): Promise<boolean> {
     const contentHash = snapshotHash(entries);
     const latest = await this.db.hostSnapshot.findFirst({ where: { hostId }, orderBy: { takenAt: 'desc' } });
+    if (latest && latest.takenAt > now) return false;
     if (latest?.contentHash === contentHash) {
       await this.db.hostSnapshot.update({ where: { id: latest.id }, data: { lastSeenAt: now } });
       return false;

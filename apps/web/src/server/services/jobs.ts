@@ -174,6 +174,11 @@ export class JobService {
     };
   }
 
+  async hostHadAutoHealSince(hostId: string, since: Date): Promise<boolean> {
+    const n = await this.db.jobTarget.count({ where: { hostId, job: { createdById: null, createdAt: { gte: since } } } });
+    return n > 0;
+  }
+
   async hostHasOpenJob(hostId: string): Promise<boolean> {
     return (await this.db.jobTarget.count({ where: { hostId, status: { in: ['queued', 'running'] } } })) > 0;
   }

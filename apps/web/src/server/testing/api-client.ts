@@ -43,9 +43,13 @@ export class ApiClient {
   /** Unwraps a successful result or throws with the server's message. */
   async ok<T>(result: Promise<ApiResult<T>>): Promise<T> {
     const r = await result;
-    if (r.error || r.data === undefined)
-      throw new Error(`API call failed (${r.status}): ${r.error?.message}`);
-    return r.data;
+    if (r.error) throw new Error(`API call failed (${r.status}): ${r.error.message}`);
+    return r.data as T;
+  }
+
+  /** A request with this session's cookie, for what is not a plain query or mutation (SSE). */
+  raw(path: string, init: RequestInit = {}): Promise<Response> {
+    return fetch(`${this.baseUrl}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), cookie: this.cookie } });
   }
 
   private async send<T>(url: string, init: RequestInit): Promise<ApiResult<T>> {

@@ -1,0 +1,7 @@
+import { PolicyScreen } from '~/components/policy/policy-screen.tsx';
+
+export const metadata = { title: 'Policy' };
+
+export default function PolicyPage() {
+  return <PolicyScreen />;
+}

@@ -1,0 +1,293 @@
+'use client';
+import type { TargetId } from '@binfleet/arch-table';
+import { Alert, Button, Group, List, Menu, Modal, SegmentedControl, Stack, Switch, Text } from '@mantine/core';
+import { notifications } from '@mantine/notifications';
+import {
+  IconAlertTriangle,
+  IconChevronDown,
+  IconCircleCheck,
+  IconPlayerPlay,
+  IconPlus,
+  IconRefresh,
+  IconToggleLeft,
+  IconToggleRight,
+  IconTrash,
+} from '@tabler/icons-react';
+import { useMutation } from '@tanstack/react-query';
+import { useRouter } from 'next/navigation';
+import { useState } from 'react';
+import { describeJob, type JobKind, type JobParams } from '~/server/services/job-kinds.ts';
+import { errorMessage, useTRPC } from '../trpc/client.ts';
+import { TargetPicker } from './target-picker.tsx';
+
+export interface HostSelection {
+  readonly hostIds: readonly string[];
+  /** Hostnames known for (some of) the selected hosts, to name them in the confirmation. */
+  readonly names: readonly string[];
+}
+
+const DESTRUCTIVE: readonly JobKind[] = ['reset-register', 'remove', 'disable'];
+
+const TITLES: Record<JobKind, string> = {
+  'reset-register': 'Reset and register',
+  register: 'Register targets',
+  remove: 'Remove registrations',
+  enable: 'Enable targets',
+  disable: 'Disable targets',
+  verify: 'Verify emulation',
+};
+
+/** The actions a job can run, for one host or a selection. Rendered only for operators and admins. */
+export function JobActionButtons({ selection, size = 'sm' }: { selection: HostSelection; size?: 'xs' | 'sm' }) {
+  const [kind, setKind] = useState<JobKind | null>(null);
+  const iconSize = size === 'xs' ? 14 : 16;
+  return (
+    <>
+      <Group gap="xs" wrap="nowrap">
+        <Button size={size} variant="default" leftSection={<IconCircleCheck size={iconSize} />} onClick={() => setKind('verify')}>
+          Verify
+        </Button>
+        <Button size={size} leftSection={<IconRefresh size={iconSize} />} onClick={() => setKind('reset-register')}>
+          Reset + register
+        </Button>
+        <Menu position="top-end" withinPortal>
+          <Menu.Target>
+            <Button size={size} variant="default" rightSection={<IconChevronDown size={iconSize} />}>
+              More
+            </Button>
+          </Menu.Target>
+          <Menu.Dropdown>
+            <Menu.Item leftSection={<IconPlus size={16} />} onClick={() => setKind('register')}>
+              Register targets…
+            </Menu.Item>
+            <Menu.Item leftSection={<IconToggleRight size={16} />} onClick={() => setKind('enable')}>
+              Enable targets…
+            </Menu.Item>
+            <Menu.Item leftSection={<IconToggleLeft size={16} />} onClick={() => setKind('disable')}>
+              Disable targets…
+            </Menu.Item>
+            <Menu.Divider />
+            <Menu.Item color="red" leftSection={<IconTrash size={16} />} onClick={() => setKind('remove')}>
+              Remove registrations…
+            </Menu.Item>
+          </Menu.Dropdown>
+        </Menu>
+      </Group>
+      {kind && <JobActionModal key={kind} kind={kind} selection={selection} onClose={() => setKind(null)} />}
+    </>
+  );
+}
+
+interface Form {
+  usePolicy: boolean;
+  targets: TargetId[];
+  persistent: boolean;
+  credential: boolean;
+  preserveArgv0: boolean;
+  removeAll: boolean;
+}
+
+function paramsOf(kind: JobKind, f: Form): JobParams | string {
+  const targets = f.targets.length > 0 ? f.targets : undefined;
+  const flags = { persistent: f.persistent, credential: f.credential, preserveArgv0: f.preserveArgv0 };
+  switch (kind) {
+    case 'reset-register':
+      return f.usePolicy ? { kind, usePolicy: true, ...flags } : { kind, usePolicy: false, ...(targets ? { targets } : {}), ...flags };
+    case 'register':
+      return targets ? { kind, targets, ...flags } : 'Pick the targets to register.';
+    case 'remove':
+      return f.removeAll ? { kind, all: true } : targets ? { kind, targets } : 'Pick the targets to remove, or remove every qemu entry.';
+    case 'enable':
+    case 'disable':
+      return targets ? { kind, targets } : `Pick the targets to ${kind}.`;
+    case 'verify':
+      return { kind, ...(targets ? { targets } : {}) };
+  }
+}
+
+/** The flags a registering job will set, spelled out for the confirmation. */
+function flagsOf(params: JobParams): string | null {
+  if (!(params.kind === 'register' || (params.kind === 'reset-register' && !params.usePolicy))) return null;
+  const on = [params.persistent && 'persistent (F)', params.credential && 'credential (OC)', params.preserveArgv0 && 'preserve-argv0 (P)'].filter(Boolean);
+  return on.length ? on.join(', ') : 'none';
+}
+
+/**
+ * Parameters, then (for more than one host) a confirmation naming how many hosts it will run on;
+ * the new job's page opens once it is queued.
+ */
+export function JobActionModal({ kind, selection, onClose }: { kind: JobKind; selection: HostSelection; onClose: () => void }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const [form, setForm] = useState<Form>({ usePolicy: false, targets: [], persistent: true, credential: false, preserveArgv0: false, removeAll: false });
+  const [confirming, setConfirming] = useState(false);
+  const create = useMutation(
+    trpc.jobs.create.mutationOptions({
+      onSuccess: (job) => {
+        notifications.show({ color: 'teal', title: 'Job queued', message: `${describeJob(params as JobParams)} on ${job.hosts} host${job.hosts === 1 ? '' : 's'}.` });
+        onClose();
+        router.push(`/jobs/${job.id}`);
+      },
+    }),
+  );
+  const params = paramsOf(kind, form);
+  const invalid = typeof params === 'string' ? params : null;
+  const count = selection.hostIds.length;
+  const set = (patch: Partial<Form>) => setForm((f) => ({ ...f, ...patch }));
+  const run = () => create.mutate({ params: params as JobParams, selection: { hostIds: [...selection.hostIds] } });
+  const hasFlags = kind === 'register' || (kind === 'reset-register' && !form.usePolicy);
+  const destructive = DESTRUCTIVE.includes(kind);
+  const target = count === 1 ? (selection.names[0] ?? '1 host') : `${count.toLocaleString()} hosts`;
+
+  return (
+    <Modal opened onClose={onClose} title={<Text fw={650}>{`${TITLES[kind]} · ${target}`}</Text>} size="lg" centered>
+      {!confirming ? (
+        <Stack gap="md">
+          {kind === 'reset-register' && (
+            <>
+              <Text size="sm" c="dimmed">
+                Removes every qemu-* entry on the host, then registers again, like <code>qemu-user-static --reset -p yes</code>.
+              </Text>
+              <SegmentedControl
+                value={form.usePolicy ? 'policy' : 'choose'}
+                onChange={(v) => set({ usePolicy: v === 'policy' })}
+                data={[
+                  { value: 'choose', label: 'Choose targets and flags' },
+                  { value: 'policy', label: "Use each host's policy" },
+                ]}
+              />
+            </>
+          )}
+          {kind !== 'reset-register' || !form.usePolicy ? (
+            kind === 'remove' ? (
+              <>
+                <Switch label="Remove every qemu-* entry" checked={form.removeAll} onChange={(e) => set({ removeAll: e.currentTarget.checked })} />
+                {!form.removeAll && <TargetPicker label="Targets to remove" value={form.targets} onChange={(targets) => set({ targets })} />}
+              </>
+            ) : (
+              <TargetPicker
+                label="Targets"
+                description={
+                  kind === 'reset-register'
+                    ? 'Empty: what each host needs (every target outside its own CPU family).'
+                    : kind === 'verify'
+                      ? 'Empty: every target registered on the host.'
+                      : undefined
+                }
+                placeholder={kind === 'reset-register' || kind === 'verify' ? 'All the host needs' : 'Pick targets'}
+                value={form.targets}
+                onChange={(targets) => set({ targets })}
+              />
+            )
+          ) : (
+            <Text size="sm">Targets, flags, interpreter directory and suffix come from each host&apos;s group policy, or the fleet policy.</Text>
+          )}
+          {hasFlags && <FlagSwitches form={form} set={set} />}
+          {create.isError && (
+            <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />} title="The job was not created">
+              {errorMessage(create.error)}
+            </Alert>
+          )}
+          <Group justify="space-between">
+            <Text size="xs" c="red">
+              {invalid}
+            </Text>
+            <Group gap="xs">
+              <Button variant="default" onClick={onClose}>
+                Cancel
+              </Button>
+              <Button
+                color={destructive ? 'red' : undefined}
+                disabled={invalid !== null}
+                loading={create.isPending}
+                leftSection={<IconPlayerPlay size={16} />}
+                onClick={() => (count > 1 ? setConfirming(true) : run())}
+              >
+                {count > 1 ? 'Review…' : 'Run now'}
+              </Button>
+            </Group>
+          </Group>
+        </Stack>
+      ) : (
+        <Stack gap="md">
+          <Alert color={destructive ? 'red' : 'indigo'} variant="light" icon={<IconAlertTriangle size={18} />} title={`This runs on ${count.toLocaleString()} hosts`}>
+            <Text size="sm" fw={600}>
+              {describeJob(params as JobParams)}
+            </Text>
+            {flagsOf(params as JobParams) && <Text size="sm">Flags: {flagsOf(params as JobParams)}</Text>}
+            <Text size="sm" mt={4}>
+              Each host runs it once; offline hosts fail with the reason. You can cancel while it runs.
+            </Text>
+          </Alert>
+          {form.credential && flagsOf(params as JobParams) && (
+            <Alert color="red" variant="outline" icon={<IconAlertTriangle size={18} />} py="xs">
+              With C, setuid foreign binaries gain real privileges on these {count.toLocaleString()} hosts.
+            </Alert>
+          )}
+          {selection.names.length > 0 && (
+            <div>
+              <Text size="sm" fw={600} mb={4}>
+                Hosts
+              </Text>
+              <List size="sm" spacing={2} ff="monospace">
+                {selection.names.slice(0, 6).map((n) => (
+                  <List.Item key={n}>{n}</List.Item>
+                ))}
+              </List>
+              {count > Math.min(6, selection.names.length) && (
+                <Text size="sm" c="dimmed" mt={4}>
+                  and {(count - Math.min(6, selection.names.length)).toLocaleString()} more
+                </Text>
+              )}
+            </div>
+          )}
+          {create.isError && (
+            <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />} title="The job was not created">
+              {errorMessage(create.error)}
+            </Alert>
+          )}
+          <Group justify="flex-end" gap="xs">
+            <Button variant="default" onClick={() => setConfirming(false)} disabled={create.isPending}>
+              Back
+            </Button>
+            <Button color={destructive ? 'red' : undefined} loading={create.isPending} leftSection={<IconPlayerPlay size={16} />} onClick={run}>
+              Run on {count.toLocaleString()} hosts
+            </Button>
+          </Group>
+        </Stack>
+      )}
+    </Modal>
+  );
+}
+
+function FlagSwitches({ form, set }: { form: Form; set: (patch: Partial<Form>) => void }) {
+  return (
+    <Stack gap="sm">
+      <Switch
+        label="Persistent (F)"
+        description="The kernel opens the emulator now and keeps it: containers and chroots run foreign binaries without a copy of QEMU inside."
+        checked={form.persistent}
+        onChange={(e) => set({ persistent: e.currentTarget.checked })}
+      />
+      <Switch
+        label="Credential (C, implies O)"
+        description="Runs foreign binaries with their own setuid/setgid credentials: needed for sudo inside emulated containers."
+        color="red"
+        checked={form.credential}
+        onChange={(e) => set({ credential: e.currentTarget.checked })}
+      />
+      {form.credential && (
+        <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />} title="Setuid foreign binaries gain real privileges" py="xs">
+          With C, a setuid-root binary of another architecture runs as root on this host, through the emulator. Only enable it where every foreign
+          image is trusted.
+        </Alert>
+      )}
+      <Switch
+        label="Preserve argv[0] (P)"
+        description="Passes the program's own argv[0] to it (multi-call binaries such as busybox need it)."
+        checked={form.preserveArgv0}
+        onChange={(e) => set({ preserveArgv0: e.currentTarget.checked })}
+      />
+    </Stack>
+  );
+}

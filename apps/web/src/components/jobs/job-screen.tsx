@@ -1,0 +1,301 @@
+'use client';
+import type { RunStatus } from '@binfleet/db';
+import { Alert, Anchor, Badge, Breadcrumbs, Button, Card, Group, Modal, Pagination, SegmentedControl, Stack, Table, Text, Tooltip } from '@mantine/core';
+import { notifications } from '@mantine/notifications';
+import { IconAlertTriangle, IconBan, IconRepeat } from '@tabler/icons-react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useSubscription } from '@trpc/tanstack-react-query';
+import Link from 'next/link';
+import { useParams, useRouter } from 'next/navigation';
+import { useState } from 'react';
+import { describeJob } from '~/server/services/job-kinds.ts';
+import { useCan } from '../auth/session.tsx';
+import { PageHeader } from '../shell/page-header.tsx';
+import { errorMessage, httpStatusOf, useTRPC } from '../trpc/client.ts';
+import type { JobDetail } from '../trpc/types.ts';
+import { RunStatusBadge } from '../ui/badges.tsx';
+import { ErrorState, PageSkeleton } from '../ui/states.tsx';
+import { Ago, formatDateTime, formatDuration, useNow } from '../ui/time.tsx';
+import { CountsLine, finishedShare, JobProgressBar } from './job-progress.tsx';
+
+const FINAL: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
+const PAGE = 50;
+
+export function JobScreen() {
+  const { id } = useParams<{ id: string }>();
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const job = useQuery(trpc.jobs.get.queryOptions({ id }));
+  const open = job.data !== undefined && !FINAL.includes(job.data.status);
+  // Live progress over SSE while the job is open; each event is the whole job as the database has it.
+  const live = useSubscription(
+    trpc.jobs.watch.subscriptionOptions(
+      { id },
+      {
+        enabled: open,
+        onData: (event) => queryClient.setQueryData(trpc.jobs.get.queryKey({ id }), event.data),
+      },
+    ),
+  );
+
+  if (job.isPending) return <PageSkeleton />;
+  if (job.isError) {
+    return (
+      <Stack>
+        <JobCrumbs label={id} />
+        <ErrorState title={httpStatusOf(job.error) === 404 ? 'Job not found' : 'Could not load this job'} error={job.error} onRetry={() => void job.refetch()} />
+      </Stack>
+    );
+  }
+  const j = job.data;
+  return (
+    <Stack gap="lg">
+      <div>
+        <JobCrumbs label={j.summary} />
+        <PageHeader
+          title={j.summary}
+          badges={<RunStatusBadge status={j.status} size="lg" />}
+          description={
+            <>
+              Started by {j.createdBy} · <Ago date={j.createdAt} size="sm" /> ({formatDateTime(j.createdAt)})
+            </>
+          }
+          actions={<JobButtons job={j} />}
+        />
+      </div>
+      {j.cancelRequestedAt && !FINAL.includes(j.status) && (
+        <Alert color="yellow" variant="light" icon={<IconBan size={18} />}>
+          Cancel requested <Ago date={j.cancelRequestedAt} size="sm" />: hosts not started yet are skipped; hosts already running finish their current call.
+        </Alert>
+      )}
+      <ProgressCard job={j} open={open} liveStatus={live.status} liveError={live.error} />
+      <HostRows job={j} />
+    </Stack>
+  );
+}
+
+function JobCrumbs({ label }: { label: string }) {
+  return (
+    <Breadcrumbs mb="xs">
+      <Anchor component={Link} href="/jobs" size="sm">
+        Jobs
+      </Anchor>
+      <Text size="sm" c="dimmed" truncate maw={480}>
+        {label}
+      </Text>
+    </Breadcrumbs>
+  );
+}
+
+function ProgressCard({ job, open, liveStatus, liveError }: { job: JobDetail; open: boolean; liveStatus: string; liveError: unknown }) {
+  const now = useNow(1000);
+  const share = finishedShare(job.counts);
+  const start = job.startedAt ?? job.createdAt;
+  const elapsed = (job.finishedAt?.getTime() ?? now) - start.getTime();
+  return (
+    <Card>
+      <Group justify="space-between" mb="sm" align="flex-end">
+        <div>
+          <Text fz={28} fw={700} lh={1}>
+            {Math.round(share * 100)}%
+          </Text>
+          <Text size="sm" c="dimmed">
+            {(job.counts.succeeded + job.counts.failed + job.counts.cancelled).toLocaleString()} of {job.counts.total.toLocaleString()} host
+            {job.counts.total === 1 ? '' : 's'} done
+          </Text>
+        </div>
+        <Stack gap={2} align="flex-end">
+          <Text size="sm">{job.finishedAt ? `Took ${formatDuration(elapsed)}` : job.startedAt ? `Running for ${formatDuration(elapsed)}` : 'Waiting for a runner'}</Text>
+          {open && (
+            <Tooltip label="Progress arrives live from the server (server-sent events)">
+              <Badge
+                variant="dot"
+                color={liveStatus === 'error' ? 'red' : liveStatus === 'pending' ? 'teal' : 'gray'}
+              >
+                {liveStatus === 'error' ? 'live updates lost' : liveStatus === 'pending' ? 'live' : 'connecting…'}
+              </Badge>
+            </Tooltip>
+          )}
+        </Stack>
+      </Group>
+      <JobProgressBar counts={job.counts} size="xl" />
+      <Group mt="sm" justify="space-between">
+        <CountsLine counts={job.counts} />
+      </Group>
+      {liveStatus === 'error' && (
+        <Text size="xs" c="red" mt="xs">
+          {errorMessage(liveError)} Reload the page to reconnect.
+        </Text>
+      )}
+    </Card>
+  );
+}
+
+function JobButtons({ job }: { job: JobDetail }) {
+  const canAct = useCan('operator');
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const [confirm, setConfirm] = useState<'cancel' | 'retry' | null>(null);
+  const cancel = useMutation(
+    trpc.jobs.cancel.mutationOptions({
+      onSuccess: async () => {
+        setConfirm(null);
+        notifications.show({ color: 'yellow', message: 'Cancel requested.' });
+        await queryClient.invalidateQueries({ queryKey: trpc.jobs.pathKey() });
+      },
+    }),
+  );
+  const failed = job.targets.filter((t) => t.status === 'failed');
+  const retry = useMutation(
+    trpc.jobs.create.mutationOptions({
+      onSuccess: (created) => {
+        setConfirm(null);
+        router.push(`/jobs/${created.id}`);
+      },
+    }),
+  );
+  if (!canAct) return null;
+  const open = !FINAL.includes(job.status);
+  const pending = cancel.isPending || retry.isPending;
+  const error = cancel.error ?? retry.error;
+  return (
+    <>
+      {failed.length > 0 && !open && (
+        <Button variant="default" leftSection={<IconRepeat size={16} />} onClick={() => (failed.length > 1 ? setConfirm('retry') : retry.mutate({ params: job.params, selection: { hostIds: [failed[0]!.hostId] } }))} loading={retry.isPending && confirm === null}>
+          Run again on {failed.length} failed host{failed.length === 1 ? '' : 's'}
+        </Button>
+      )}
+      {open && (
+        <Button color="red" variant="light" leftSection={<IconBan size={16} />} onClick={() => setConfirm('cancel')} disabled={Boolean(job.cancelRequestedAt)}>
+          Cancel job
+        </Button>
+      )}
+      <Modal opened={confirm !== null} onClose={() => setConfirm(null)} centered title={confirm === 'cancel' ? 'Cancel this job?' : `Run again on ${failed.length} hosts?`}>
+        <Stack>
+          <Text size="sm">
+            {confirm === 'cancel'
+              ? `${(job.counts.queued).toLocaleString()} host(s) not started yet will be skipped; ${job.counts.running.toLocaleString()} running now finish their current call. Results so far are kept.`
+              : `A new job runs “${describeJob(job.params)}” on the ${failed.length} hosts that failed here.`}
+          </Text>
+          {error && (
+            <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />}>
+              {errorMessage(error)}
+            </Alert>
+          )}
+          <Group justify="flex-end">
+            <Button variant="default" onClick={() => setConfirm(null)} disabled={pending}>
+              Back
+            </Button>
+            {confirm === 'cancel' ? (
+              <Button color="red" loading={cancel.isPending} onClick={() => cancel.mutate({ id: job.id })}>
+                Cancel job
+              </Button>
+            ) : (
+              <Button loading={retry.isPending} onClick={() => retry.mutate({ params: job.params, selection: { hostIds: failed.map((t) => t.hostId) } })}>
+                Run on {failed.length} hosts
+              </Button>
+            )}
+          </Group>
+        </Stack>
+      </Modal>
+    </>
+  );
+}
+
+const HOST_FILTERS = ['all', 'failed', 'running', 'queued', 'succeeded', 'cancelled'] as const;
+
+function HostRows({ job }: { job: JobDetail }) {
+  const [filter, setFilter] = useState<(typeof HOST_FILTERS)[number]>('all');
+  const [page, setPage] = useState(1);
+  const rows = filter === 'all' ? job.targets : job.targets.filter((t) => t.status === filter);
+  // Failures first: they are what the operator came for.
+  const order: Record<RunStatus, number> = { failed: 0, running: 1, queued: 2, cancelled: 3, succeeded: 4 };
+  const sorted = [...rows].sort((a, b) => order[a.status] - order[b.status] || a.hostname.localeCompare(b.hostname));
+  const pages = Math.max(1, Math.ceil(sorted.length / PAGE));
+  const shown = sorted.slice((Math.min(page, pages) - 1) * PAGE, Math.min(page, pages) * PAGE);
+  return (
+    <Card padding={0}>
+      <Group p="md" pb="sm" justify="space-between">
+        <Text fw={650}>Hosts</Text>
+        <SegmentedControl
+          size="xs"
+          value={filter}
+          onChange={(v) => {
+            setFilter(v as typeof filter);
+            setPage(1);
+          }}
+          data={HOST_FILTERS.map((f) => ({ value: f, label: f === 'all' ? `All ${job.counts.total}` : `${f} ${job.counts[f]}` }))}
+        />
+      </Group>
+      {shown.length === 0 ? (
+        <Text size="sm" c="dimmed" p="md" pt={0}>
+          No host is {filter} in this job.
+        </Text>
+      ) : (
+        <Table.ScrollContainer minWidth={800}>
+          <Table verticalSpacing={8} highlightOnHover>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Host</Table.Th>
+                <Table.Th>Status</Table.Th>
+                <Table.Th ta="right">Attempts</Table.Th>
+                <Table.Th ta="right">Took</Table.Th>
+                <Table.Th>What happened</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {shown.map((t) => (
+                <Table.Tr key={t.id}>
+                  <Table.Td>
+                    <Anchor component={Link} href={`/hosts/${t.hostId}`} size="sm" ff="monospace" fw={500}>
+                      {t.hostname}
+                    </Anchor>
+                  </Table.Td>
+                  <Table.Td>
+                    <RunStatusBadge status={t.status} size="sm" />
+                  </Table.Td>
+                  <Table.Td ta="right">
+                    <Text size="sm" c={t.attempts > 1 ? 'orange.8' : undefined}>
+                      {t.attempts}
+                    </Text>
+                  </Table.Td>
+                  <Table.Td ta="right">
+                    <Text size="sm" c="dimmed">
+                      {t.startedAt && t.finishedAt ? formatDuration(t.finishedAt.getTime() - t.startedAt.getTime()) : '—'}
+                    </Text>
+                  </Table.Td>
+                  <Table.Td maw={560}>
+                    <Text size="sm" c={t.status === 'failed' ? 'red.8' : t.error ? 'orange.8' : 'dimmed'}>
+                      {t.error ? (t.status === 'queued' ? `Will retry: ${t.error}` : t.error) : outcomeText(t.status)}
+                    </Text>
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Table.ScrollContainer>
+      )}
+      {pages > 1 && (
+        <Group justify="flex-end" p="md">
+          <Pagination size="sm" total={pages} value={Math.min(page, pages)} onChange={setPage} />
+        </Group>
+      )}
+    </Card>
+  );
+}
+
+function outcomeText(status: RunStatus): string {
+  switch (status) {
+    case 'succeeded':
+      return 'Done; entries read back from the kernel.';
+    case 'running':
+      return 'Running on the host now…';
+    case 'queued':
+      return 'Waiting for a free runner slot.';
+    case 'cancelled':
+      return 'Cancelled before it ran here.';
+    case 'failed':
+      return 'Failed.';
+  }
+}

@@ -1,0 +1,197 @@
+'use client';
+import { kernelFlags, type TargetId } from '@binfleet/arch-table';
+import { Alert, Badge, Button, Card, Checkbox, Group, SimpleGrid, Stack, Switch, Text, TextInput } from '@mantine/core';
+import { notifications } from '@mantine/notifications';
+import { IconAlertTriangle, IconTrash } from '@tabler/icons-react';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { TargetPicker } from '../actions/target-picker.tsx';
+import { errorMessage, useTRPC } from '../trpc/client.ts';
+import type { RouterOutputs } from '../trpc/types.ts';
+import { Ago } from '../ui/time.tsx';
+import { FLAG_INFO } from './flags.ts';
+
+export type PolicyRow = RouterOutputs['policy']['list'][number];
+
+interface Draft {
+  targets: TargetId[];
+  flags: string;
+  interpreterDir: string;
+  suffix: string;
+  autoHeal: boolean;
+}
+
+const NEW_POLICY: Draft = { targets: [], flags: 'F', interpreterDir: '/usr/bin', suffix: '-static', autoHeal: false };
+
+/** One policy (fleet or a group), editable by admins, read-only for everyone else. */
+export function PolicyCard({
+  groupName,
+  policy,
+  editable,
+  drift,
+  onRemoved,
+}: {
+  groupName: string | null;
+  policy: PolicyRow | null;
+  editable: boolean;
+  drift?: { hosts: number; drifted: number } | undefined;
+  onRemoved?: () => void;
+}) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const initial: Draft = policy ? { targets: [...policy.targets], flags: policy.flags, interpreterDir: policy.interpreterDir, suffix: policy.suffix, autoHeal: policy.autoHeal } : NEW_POLICY;
+  const [draft, setDraft] = useState<Draft>(initial);
+  const dirty = JSON.stringify(draft) !== JSON.stringify(initial);
+  const refresh = () => Promise.all([queryClient.invalidateQueries({ queryKey: trpc.policy.pathKey() }), queryClient.invalidateQueries({ queryKey: trpc.fleet.pathKey() })]);
+  const save = useMutation(
+    trpc.policy.set.mutationOptions({
+      onSuccess: async () => {
+        notifications.show({ color: 'teal', message: `${groupName ? `Group ${groupName}` : 'Fleet'} policy saved; drift is recomputed with it.` });
+        await refresh();
+      },
+    }),
+  );
+  const remove = useMutation(
+    trpc.policy.remove.mutationOptions({
+      onSuccess: async () => {
+        notifications.show({ color: 'teal', message: groupName ? `Group ${groupName} now follows the fleet policy.` : 'Fleet policy removed.' });
+        await refresh();
+        onRemoved?.();
+      },
+    }),
+  );
+  const set = (patch: Partial<Draft>) => setDraft((d) => ({ ...d, ...patch }));
+  const toggleFlag = (flag: string, on: boolean) => {
+    const next = on ? draft.flags + flag : draft.flags.replaceAll(flag, '');
+    // C implies O in the kernel; show it the way it will be stored.
+    set({ flags: kernelFlags(flag === 'O' && !on ? next.replaceAll('C', '') : next) });
+  };
+  const error = save.error ?? remove.error;
+
+  return (
+    <Card>
+      <Group justify="space-between" align="flex-start" mb="md">
+        <div>
+          <Group gap="xs">
+            <Text fw={650} size="lg">
+              {groupName ? `Group ${groupName}` : 'Fleet policy'}
+            </Text>
+            {policy?.autoHeal && (
+              <Badge color="teal" variant="light">
+                auto-heal
+              </Badge>
+            )}
+            {!policy && <Badge variant="default">not saved yet</Badge>}
+          </Group>
+          <Text size="xs" c="dimmed">
+            {groupName ? `Applies to hosts in group ${groupName}, instead of the fleet policy.` : 'Applies to every host whose group has no policy of its own.'}
+            {policy && (
+              <>
+                {' '}
+                Updated <Ago date={policy.updatedAt} size="xs" />.
+              </>
+            )}
+          </Text>
+        </div>
+        {drift && (
+          <Stack gap={0} align="flex-end">
+            <Text fw={700} c={drift.drifted ? 'orange.8' : 'teal.7'}>
+              {drift.drifted ? `${drift.drifted.toLocaleString()} drifted` : 'no drift'}
+            </Text>
+            <Text size="xs" c="dimmed">
+              of {drift.hosts.toLocaleString()} host{drift.hosts === 1 ? '' : 's'}
+            </Text>
+          </Stack>
+        )}
+      </Group>
+      <Stack gap="md">
+        <TargetPicker
+          label="Targets"
+          description="Empty: what each host needs (every target outside its own CPU family, like qemu-binfmt-conf.sh)."
+          placeholder="What each host needs"
+          value={draft.targets}
+          onChange={(targets) => set({ targets })}
+          disabled={!editable}
+        />
+        <div>
+          <Text size="sm" fw={500}>
+            Flags
+          </Text>
+          <SimpleGrid cols={{ base: 1, md: 2 }} spacing="sm" verticalSpacing="sm" mt={6}>
+            {FLAG_INFO.map((f) => (
+              <Checkbox
+                key={f.flag}
+                checked={draft.flags.includes(f.flag)}
+                disabled={!editable || (f.flag === 'O' && draft.flags.includes('C'))}
+                onChange={(e) => toggleFlag(f.flag, e.currentTarget.checked)}
+                color={f.flag === 'C' ? 'red' : undefined}
+                label={
+                  <Text size="sm" fw={600} ff="monospace" span>
+                    {f.flag} <Text span ff="var(--mantine-font-family)" fw={500} size="sm">· {f.name}</Text>
+                  </Text>
+                }
+                description={
+                  <>
+                    {f.explanation}
+                    {f.risk && (
+                      <Text span size="xs" c="red.7" fw={600}>
+                        {' '}
+                        {f.risk}
+                      </Text>
+                    )}
+                  </>
+                }
+              />
+            ))}
+          </SimpleGrid>
+        </div>
+        <Group grow align="flex-start">
+          <TextInput label="Interpreter directory" styles={{ input: { fontFamily: 'var(--mantine-font-family-monospace)' } }} value={draft.interpreterDir} onChange={(e) => set({ interpreterDir: e.currentTarget.value })} disabled={!editable} />
+          <TextInput label="Suffix" styles={{ input: { fontFamily: 'var(--mantine-font-family-monospace)' } }} value={draft.suffix} onChange={(e) => set({ suffix: e.currentTarget.value })} disabled={!editable} />
+        </Group>
+        <Text size="xs" c="dimmed" ff="monospace">
+          e.g. {draft.interpreterDir.replace(/\/+$/, '')}/qemu-aarch64{draft.suffix}
+        </Text>
+        <Switch
+          label="Auto-heal"
+          description="When a host drifts from this policy (a reboot, someone's manual change), queue a reset + register with it."
+          checked={draft.autoHeal}
+          onChange={(e) => set({ autoHeal: e.currentTarget.checked })}
+          disabled={!editable}
+        />
+        {error && (
+          <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />} title="Not saved">
+            {errorMessage(error)}
+          </Alert>
+        )}
+        {editable && (
+          <Group justify="space-between">
+            {policy ? (
+              <Button
+                variant="subtle"
+                color="red"
+                leftSection={<IconTrash size={16} />}
+                loading={remove.isPending}
+                onClick={() => remove.mutate({ groupName })}
+              >
+                {groupName ? 'Remove group policy' : 'Remove fleet policy'}
+              </Button>
+            ) : (
+              <span />
+            )}
+            <Group gap="xs">
+              {dirty && policy && (
+                <Button variant="default" onClick={() => setDraft(initial)}>
+                  Discard changes
+                </Button>
+              )}
+              <Button disabled={policy !== null && !dirty} loading={save.isPending} onClick={() => save.mutate({ groupName, ...draft })}>
+                {policy ? 'Save policy' : 'Create policy'}
+              </Button>
+            </Group>
+          </Group>
+        )}
+      </Stack>
+    </Card>
+  );
+}

@@ -1,0 +1,26 @@
+'use client';
+import { MantineProvider } from '@mantine/core';
+import { Notifications } from '@mantine/notifications';
+import { QueryClientProvider } from '@tanstack/react-query';
+import { useState, type ReactNode } from 'react';
+import { theme } from './theme.ts';
+import { makeQueryClient, makeTrpcClient, TRPCProvider } from './trpc/client.ts';
+
+export function Providers({ children }: { children: ReactNode }) {
+  const [queryClient] = useState(() => {
+    // A 401 from any query means the session ended: asking auth.me again sends the user to sign in.
+    const client = makeQueryClient(() => void client.invalidateQueries({ queryKey: [['auth', 'me']] }));
+    return client;
+  });
+  const [trpcClient] = useState(makeTrpcClient);
+  return (
+    <MantineProvider theme={theme} defaultColorScheme="light">
+      <Notifications position="top-right" />
+      <QueryClientProvider client={queryClient}>
+        <TRPCProvider trpcClient={trpcClient} queryClient={queryClient}>
+          {children}
+        </TRPCProvider>
+      </QueryClientProvider>
+    </MantineProvider>
+  );
+}

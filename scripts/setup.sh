@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Sets up and starts binfleet on this machine: the dashboard and control plane on SQLite
+# (http://127.0.0.1:3000) and a local agent joined to it. Run as root on Debian 12 with Node 20 + npm.
+#   bash scripts/setup.sh          install what is missing, build, start (idempotent)
+#   bash scripts/setup.sh --stop   stop what it started
+# Configuration through the environment: PORT (3000), AGENT_PORT (7475), BINFLEET_DATA_DIR (./data),
+# BINFLEET_ADMIN_USERNAME / BINFLEET_ADMIN_PASSWORD (else the first visitor sets up the first admin).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+REPO=$PWD
+
+export NEXT_TELEMETRY_DISABLED=1 TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 npm_config_nodedir=/usr
+PORT=${PORT:-3000}
+AGENT_PORT=${AGENT_PORT:-7475}
+export BINFLEET_DATA_DIR=${BINFLEET_DATA_DIR:-$REPO/data}
+export DATABASE_URL=${DATABASE_URL:-file:$BINFLEET_DATA_DIR/binfleet.db}
+RUN_DIR=$BINFLEET_DATA_DIR/run
+LOG_DIR=$BINFLEET_DATA_DIR/logs
+PNPM_VERSION=12.21.0
+
+log() { printf '[setup] %s\n' "$*"; }
+die() {
+  printf '[setup] ERROR: %s\n' "$*" >&2
+  exit 1
+}
+
+stop_one() {
+  local name=$1 pidfile="$RUN_DIR/$1.pid"
+  [[ -f $pidfile ]] || return 0
+  local pid
+  pid=$(cat "$pidfile")
+  if kill -0 "$pid" 2>/dev/null; then
+    log "stopping $name (pid $pid)"
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  fi
+  rm -f "$pidfile"
+}
+
+if [[ ${1:-} == --stop ]]; then
+  stop_one agent
+  stop_one web
+  exit 0
+fi
+[[ $(id -u) == 0 ]] || die "run as root: the local agent manages the kernel's binfmt_misc."
+
+# Tools and the emulators the local agent registers.
+command -v pnpm >/dev/null || { log "npm install -g pnpm@$PNPM_VERSION"; npm install -g "pnpm@$PNPM_VERSION" >/dev/null; }
+missing=()
+for pkg in qemu-user-static python3 make g++; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  log "apt-get install ${missing[*]}"
+  apt-get update >/dev/null 2>&1 || true
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+mkdir -p "$RUN_DIR" "$LOG_DIR"
+log "pnpm install (log: $LOG_DIR/install.log)"
+pnpm install --frozen-lockfile >"$LOG_DIR/install.log" 2>&1 || { tail -n 30 "$LOG_DIR/install.log"; die "pnpm install failed"; }
+log "building the dashboard (log: $LOG_DIR/build.log)"
+(cd apps/web && ./node_modules/.bin/next build >"$LOG_DIR/build.log" 2>&1) || { tail -n 30 "$LOG_DIR/build.log"; die "next build failed"; }
+
+# Restart cleanly if it was running.
+stop_one agent
+stop_one web
+
+log "starting the dashboard on http://127.0.0.1:$PORT (log: $LOG_DIR/web.log)"
+(cd apps/web && BINFLEET_INSECURE_COOKIES=${BINFLEET_INSECURE_COOKIES:-1} setsid nohup ./node_modules/.bin/next start -H 127.0.0.1 -p "$PORT" \
+  >"$LOG_DIR/web.log" 2>&1 </dev/null & echo $! >"$RUN_DIR/web.pid")
+for _ in $(seq 150); do
+  node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' \
+    "http://127.0.0.1:$PORT/api/trpc/auth.me" 2>/dev/null && break
+  sleep 0.2
+done || true
+node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' \
+  "http://127.0.0.1:$PORT/api/trpc/auth.me" || { tail -n 30 "$LOG_DIR/web.log"; die "the dashboard did not start"; }
+
+agent_args=(serve --listen "127.0.0.1:$AGENT_PORT" --state-dir "$BINFLEET_DATA_DIR/agent" --server "http://127.0.0.1:$PORT")
+if [[ ! -f $BINFLEET_DATA_DIR/agent/fleet-link.json ]] || ! grep -q '"hostId"' "$BINFLEET_DATA_DIR/agent/fleet-link.json"; then
+  token=$(cd apps/web && ./node_modules/.bin/tsx scripts/local-join-token.ts)
+  agent_args+=(--join-token "$token")
+fi
+log "starting the local agent on http://127.0.0.1:$AGENT_PORT (log: $LOG_DIR/agent.log)"
+setsid nohup node apps/agent/bin/binfleet-agent.js "${agent_args[@]}" >"$LOG_DIR/agent.log" 2>&1 </dev/null &
+echo $! >"$RUN_DIR/agent.pid"
+for _ in $(seq 100); do grep -q '"event":"joined"\|heartbeat' "$LOG_DIR/agent.log" 2>/dev/null && break; sleep 0.2; done
+
+cat <<MSG
+[setup] binfleet is running.
+  Dashboard:   http://127.0.0.1:$PORT   (first visit: create the first admin, unless BINFLEET_ADMIN_* was set)
+  Local agent: http://127.0.0.1:$AGENT_PORT, joined to the dashboard; it changes the kernel only when a job asks.
+  Data:        $BINFLEET_DATA_DIR (SQLite database, server key, agent state, logs)
+  Stop:        bash scripts/setup.sh --stop
+MSG
