@@ -20,10 +20,22 @@ const { values: args } = parseArgs({
 });
 const BASE = args.url!;
 const OUT = args.out!;
-const ADMIN = { username: process.env.BINFLEET_ADMIN_USERNAME ?? 'admin', password: process.env.BINFLEET_ADMIN_PASSWORD ?? 'admin-password-1' };
+const ADMIN = {
+  username: process.env.BINFLEET_ADMIN_USERNAME ?? 'admin',
+  password: process.env.BINFLEET_ADMIN_PASSWORD ?? 'admin-password-1',
+};
 const VIEWER = { username: 'victor', password: 'seed-password-1' };
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 async function signedIn(browser: Browser, who: { username: string; password: string }): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
@@ -50,7 +62,13 @@ async function query<T>(page: Page, procedure: string, input?: unknown): Promise
 
 async function settle(page: Page) {
   await page.waitForLoadState('networkidle').catch(() => undefined);
-  await page.waitForFunction(() => document.querySelectorAll('[aria-busy="true"], .mantine-Skeleton-root').length === 0, undefined, { timeout: 15_000 }).catch(() => undefined);
+  await page
+    .waitForFunction(
+      () => document.querySelectorAll('[aria-busy="true"], .mantine-Skeleton-root').length === 0,
+      undefined,
+      { timeout: 15_000 },
+    )
+    .catch(() => undefined);
   await page.waitForTimeout(400);
 }
 
@@ -98,13 +116,26 @@ async function main() {
     await shot(admin, '08-bulk-confirm');
     await admin.keyboard.press('Escape');
 
-    type Row = { id: string; hostname: string; drift: number; online: boolean; cells: Record<string, { verify?: string }> };
+    type Row = {
+      id: string;
+      hostname: string;
+      drift: number;
+      online: boolean;
+      cells: Record<string, { verify?: string }>;
+    };
     const rows: Row[] = [];
     for (let offset = 0; offset < 1000; offset += 200) {
-      rows.push(...(await query<{ items: Row[] }>(admin, 'fleet.hosts', { filter: {}, offset, limit: 200 })).items);
+      rows.push(
+        ...(await query<{ items: Row[] }>(admin, 'fleet.hosts', { filter: {}, offset, limit: 200 })).items,
+      );
     }
     // A host with something to show: drift and self-test results.
-    const drifted = rows.find((h) => h.drift > 0 && h.online && Object.values(h.cells).some((c) => c.verify === 'failed')) ?? rows.find((h) => h.drift > 0) ?? rows[0]!;
+    const drifted =
+      rows.find(
+        (h) => h.drift > 0 && h.online && Object.values(h.cells).some((c) => c.verify === 'failed'),
+      ) ??
+      rows.find((h) => h.drift > 0) ??
+      rows[0]!;
     await visit(admin, `/hosts/${drifted.id}`, '09-host', { fullPage: true });
     await admin.getByRole('tab', { name: /Self-tests/ }).click();
     await shot(admin, '10-host-self-tests', { fullPage: true });

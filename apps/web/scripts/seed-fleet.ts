@@ -47,7 +47,8 @@ const { values: args } = parseArgs({
 });
 
 const HOST_COUNT = Number(args.hosts);
-if (!Number.isInteger(HOST_COUNT) || HOST_COUNT < 1 || HOST_COUNT > 20_000) fail('--hosts must be a whole number from 1 to 20000.');
+if (!Number.isInteger(HOST_COUNT) || HOST_COUNT < 1 || HOST_COUNT > 20_000)
+  fail('--hosts must be a whole number from 1 to 20000.');
 
 const SEED_PREFIX = 'seed-';
 const SEED_PASSWORD = 'seed-password-1';
@@ -69,7 +70,9 @@ function assertLocal(url: string): void {
   }
   const socket = new URL(url).searchParams.get('host')?.startsWith('/');
   if (!['localhost', '127.0.0.1', '[::1]', '::1', ''].includes(host) && !socket) {
-    fail(`refusing to seed ${host}: only a local database (file:, localhost, 127.0.0.1) may be filled with fake hosts.`);
+    fail(
+      `refusing to seed ${host}: only a local database (file:, localhost, 127.0.0.1) may be filled with fake hosts.`,
+    );
   }
 }
 
@@ -124,15 +127,36 @@ const QEMU = [
 ];
 
 const GROUPS: Record<string, readonly (readonly [string | null, number])[]> = {
-  x86_64: [['ci-x86', 60], ['build', 22], ['release', 10], [null, 8]],
-  aarch64: [['ci-arm', 80], ['release', 10], [null, 10]],
-  ppc64le: [['build', 70], [null, 30]],
-  s390x: [['build', 70], [null, 30]],
+  x86_64: [
+    ['ci-x86', 60],
+    ['build', 22],
+    ['release', 10],
+    [null, 8],
+  ],
+  aarch64: [
+    ['ci-arm', 80],
+    ['release', 10],
+    [null, 10],
+  ],
+  ppc64le: [
+    ['build', 70],
+    [null, 30],
+  ],
+  s390x: [
+    ['build', 70],
+    [null, 30],
+  ],
 };
 const SITES = ['fra1', 'ams2', 'iad1', 'sfo3'];
 
 const GROUP_POLICIES: Record<string, PolicySpec> = {
-  release: { targets: ['aarch64', 'arm', 'ppc64le', 's390x', 'riscv64'], flags: 'OCF', interpreterDir: '/usr/bin', suffix: '-static', autoHeal: true },
+  release: {
+    targets: ['aarch64', 'arm', 'ppc64le', 's390x', 'riscv64'],
+    flags: 'OCF',
+    interpreterDir: '/usr/bin',
+    suffix: '-static',
+    autoHeal: true,
+  },
 };
 
 function policyFor(group: string | null): PolicySpec {
@@ -157,7 +181,13 @@ function entriesFor(arch: string, policy: PolicySpec, flaw: Flaw): KernelEntry[]
   if (flaw === 'empty') return [];
   const spec = (t: TargetId, over: Partial<PolicySpec> = {}) => {
     const p = { ...policy, ...over };
-    return expectedEntry(targetRegisterSpec(t, { interpreterDir: p.interpreterDir, suffix: p.suffix, ...flagOptionsOf(p.flags) }));
+    return expectedEntry(
+      targetRegisterSpec(t, {
+        interpreterDir: p.interpreterDir,
+        suffix: p.suffix,
+        ...flagOptionsOf(p.flags),
+      }),
+    );
   };
   let entries = wanted.map((t) => spec(t));
   if (flaw === 'missing') {
@@ -172,7 +202,9 @@ function entriesFor(arch: string, policy: PolicySpec, flaw: Flaw): KernelEntry[]
   if (flaw === 'old-flags') entries = wanted.map((t) => spec(t, { flags: '' }));
   if (flaw === 'other-interpreter') {
     const t = rand.pick(wanted);
-    entries = entries.map((e) => (e.name === `qemu-${t}` ? spec(t, { interpreterDir: '/usr/local/bin', suffix: '' }) : e));
+    entries = entries.map((e) =>
+      e.name === `qemu-${t}` ? spec(t, { interpreterDir: '/usr/local/bin', suffix: '' }) : e,
+    );
   }
   if (flaw === 'extra') {
     const others = targetsForHost(arch).filter((t) => !wanted.includes(t));
@@ -182,8 +214,14 @@ function entriesFor(arch: string, policy: PolicySpec, flaw: Flaw): KernelEntry[]
 }
 
 async function seedUsers(db: Db) {
-  const admin = await db.user.findFirst({ where: { role: 'admin', disabledAt: null }, orderBy: { createdAt: 'asc' } });
-  if (!admin) fail('no admin exists yet: start the server once (it creates the first admin from BINFLEET_ADMIN_*) or run first-run setup.');
+  const admin = await db.user.findFirst({
+    where: { role: 'admin', disabledAt: null },
+    orderBy: { createdAt: 'asc' },
+  });
+  if (!admin)
+    fail(
+      'no admin exists yet: start the server once (it creates the first admin from BINFLEET_ADMIN_*) or run first-run setup.',
+    );
   for (const [username, role] of [
     ['olivia', 'operator'],
     ['victor', 'viewer'],
@@ -199,12 +237,27 @@ async function seedPolicies(db: Db, adminId: string) {
   const specs: [string | null, PolicySpec][] = [[null, DEFAULT_POLICY], ...Object.entries(GROUP_POLICIES)];
   for (const [groupName, spec] of specs) {
     const scopeKey = groupName ? `group:${groupName}` : 'fleet';
-    const data = { targets: [...spec.targets], flags: spec.flags, interpreterDir: spec.interpreterDir, suffix: spec.suffix, autoHeal: spec.autoHeal, updatedById: adminId };
-    await db.policy.upsert({ where: { scopeKey }, create: { scope: groupName ? 'group' : 'fleet', groupName, scopeKey, ...data }, update: data });
+    const data = {
+      targets: [...spec.targets],
+      flags: spec.flags,
+      interpreterDir: spec.interpreterDir,
+      suffix: spec.suffix,
+      autoHeal: spec.autoHeal,
+      updatedById: adminId,
+    };
+    await db.policy.upsert({
+      where: { scopeKey },
+      create: { scope: groupName ? 'group' : 'fleet', groupName, scopeKey, ...data },
+      update: data,
+    });
   }
 }
 
-async function seedHosts(db: Db, hostService: HostService, seal: (token: string, context: string) => string): Promise<SeedHost[]> {
+async function seedHosts(
+  db: Db,
+  hostService: HostService,
+  seal: (token: string, context: string) => string,
+): Promise<SeedHost[]> {
   const now = Date.now();
   const out: SeedHost[] = [];
   const counters = new Map<string, number>();
@@ -224,7 +277,9 @@ async function seedHosts(db: Db, hostService: HostService, seal: (token: string,
     const short = { x86_64: 'amd64', aarch64: 'arm64', ppc64le: 'ppc64le', s390x: 's390x' }[arch];
     const hostname = `${role}-${short}-${site}-${String(n).padStart(3, '0')}`;
     const online = rand.chance(0.93);
-    const lastSeenAt = new Date(online ? now - rand.int(0, 8_000) : now - rand.int(3 * 60_000, 3 * 86_400_000));
+    const lastSeenAt = new Date(
+      online ? now - rand.int(0, 8_000) : now - rand.int(3 * 60_000, 3 * 86_400_000),
+    );
     const docker = rand.chance(0.86);
     const flaw = rand.weighted<Flaw>([
       ['none', 74],
@@ -238,7 +293,15 @@ async function seedHosts(db: Db, hostService: HostService, seal: (token: string,
     const policy = policyFor(group);
     const entries = entriesFor(arch, policy, flaw);
     if (rand.chance(0.1)) {
-      entries.push({ name: 'python3.11', enabled: true, interpreter: '/usr/bin/python3.11', flags: '', type: 'M', offset: 0, magic: 'a70d0d0a' });
+      entries.push({
+        name: 'python3.11',
+        enabled: true,
+        interpreter: '/usr/bin/python3.11',
+        flags: '',
+        type: 'M',
+        offset: 0,
+        magic: 'a70d0d0a',
+      });
     }
     const qemu = rand.pick(QEMU);
     const interpreterDir = policy.interpreterDir;
@@ -255,7 +318,9 @@ async function seedHosts(db: Db, hostService: HostService, seal: (token: string,
       binfmtNamespaced: namespaced,
       agentVersion: rand.pick(['0.1.0', '0.1.0', '0.0.9']),
       binfmt: { mountPoint: '/proc/sys/fs/binfmt_misc', mounted, writable: mounted, namespaced },
-      docker: docker ? { reachable: true, version: dockerVersion, apiVersion: '1.41' } : { reachable: false, error: 'connect ENOENT /var/run/docker.sock' },
+      docker: docker
+        ? { reachable: true, version: dockerVersion, apiVersion: '1.41' }
+        : { reachable: false, error: 'connect ENOENT /var/run/docker.sock' },
       interpreters: targetsForHost(arch).map((t) => ({
         target: t,
         path: targetRegisterSpec(t, { interpreterDir, suffix: policy.suffix }).interpreter,
@@ -282,7 +347,11 @@ async function seedHosts(db: Db, hostService: HostService, seal: (token: string,
       },
       select: { id: true },
     });
-    await hostService.recordSnapshot(host.id, entries, new Date(Math.min(lastSeenAt.getTime(), now - rand.int(60_000, 7 * 86_400_000))));
+    await hostService.recordSnapshot(
+      host.id,
+      entries,
+      new Date(Math.min(lastSeenAt.getTime(), now - rand.int(60_000, 7 * 86_400_000))),
+    );
     await db.hostSnapshot.updateMany({ where: { hostId: host.id }, data: { lastSeenAt } });
     out.push({ id: host.id, hostname, arch, group, online, docker, entries });
     if ((i + 1) % 250 === 0) console.log(`  ${i + 1} hosts`);
@@ -300,7 +369,12 @@ interface SeedJob {
   outcome: (h: SeedHost, index: number) => { status: RunStatus; error?: string; attempts?: number };
 }
 
-async function seedJobs(db: Db, audit: AuditService, hosts: SeedHost[], users: { admin: { id: string; username: string }; operator: { id: string; username: string } }) {
+async function seedJobs(
+  db: Db,
+  audit: AuditService,
+  hosts: SeedHost[],
+  users: { admin: { id: string; username: string }; operator: { id: string; username: string } },
+) {
   const now = Date.now();
   const online = hosts.filter((h) => h.online);
   const unreachable = (h: SeedHost) =>
@@ -310,12 +384,21 @@ async function seedJobs(db: Db, audit: AuditService, hosts: SeedHost[], users: {
   const inGroup = (g: string) => hosts.filter((h) => h.group === g);
   const jobs: SeedJob[] = [
     {
-      params: { kind: 'reset-register', usePolicy: false, persistent: true, credential: false, preserveArgv0: false },
+      params: {
+        kind: 'reset-register',
+        usePolicy: false,
+        persistent: true,
+        credential: false,
+        preserveArgv0: false,
+      },
       createdById: admin.id,
       actor: admin,
       hosts: inGroup('ci-x86').slice(0, 120),
       minutesAgo: 60 * 26,
-      outcome: (h) => (h.online ? { status: 'succeeded', attempts: 1 } : { status: 'failed', error: unreachable(h), attempts: 3 }),
+      outcome: (h) =>
+        h.online
+          ? { status: 'succeeded', attempts: 1 }
+          : { status: 'failed', error: unreachable(h), attempts: 3 },
     },
     {
       params: { kind: 'verify', targets: ['aarch64', 'arm', 's390x', 'ppc64le', 'riscv64'] },
@@ -324,17 +407,33 @@ async function seedJobs(db: Db, audit: AuditService, hosts: SeedHost[], users: {
       hosts: online.filter((h) => h.arch === 'x86_64').slice(0, 160),
       minutesAgo: 60 * 5,
       outcome: (h) => {
-        const failing = h.entries.find((e) => ['qemu-aarch64', 'qemu-arm', 'qemu-s390x'].includes(e.name) && (!e.enabled || !e.flags.includes('F')));
+        const failing = h.entries.find(
+          (e) =>
+            ['qemu-aarch64', 'qemu-arm', 'qemu-s390x'].includes(e.name) &&
+            (!e.enabled || !e.flags.includes('F')),
+        );
         return failing
-          ? { status: 'failed', error: `Verification failed: ${failing.name.slice(5)} (container): ${failing.enabled ? 'exec /usr/bin/uname: no such file or directory (the emulator is not in the container: register with F)' : `${failing.name} is disabled`}`, attempts: 1 }
+          ? {
+              status: 'failed',
+              error: `Verification failed: ${failing.name.slice(5)} (container): ${failing.enabled ? 'exec /usr/bin/uname: no such file or directory (the emulator is not in the container: register with F)' : `${failing.name} is disabled`}`,
+              attempts: 1,
+            }
           : { status: 'succeeded', attempts: 1 };
       },
     },
     {
-      params: { kind: 'reset-register', usePolicy: true, persistent: false, credential: false, preserveArgv0: false },
+      params: {
+        kind: 'reset-register',
+        usePolicy: true,
+        persistent: false,
+        credential: false,
+        preserveArgv0: false,
+      },
       createdById: null,
       actor: { id: null, name: 'system' },
-      hosts: inGroup('release').filter((h) => h.online).slice(0, 3),
+      hosts: inGroup('release')
+        .filter((h) => h.online)
+        .slice(0, 3),
       minutesAgo: 95,
       outcome: () => ({ status: 'succeeded', attempts: 1 }),
     },
@@ -344,16 +443,31 @@ async function seedJobs(db: Db, audit: AuditService, hosts: SeedHost[], users: {
       actor: operator,
       hosts: inGroup('build').slice(0, 40),
       minutesAgo: 50,
-      outcome: (_h, i) => (i < 12 ? { status: 'succeeded', attempts: 1 } : { status: 'cancelled', error: `Cancelled by ${operator.name}` }),
+      outcome: (_h, i) =>
+        i < 12
+          ? { status: 'succeeded', attempts: 1 }
+          : { status: 'cancelled', error: `Cancelled by ${operator.name}` },
     },
     {
-      params: { kind: 'register', targets: ['riscv64', 'loongarch64'], persistent: true, credential: false, preserveArgv0: false },
+      params: {
+        kind: 'register',
+        targets: ['riscv64', 'loongarch64'],
+        persistent: true,
+        credential: false,
+        preserveArgv0: false,
+      },
       createdById: operator.id,
       actor: operator,
       hosts: inGroup('ci-arm').slice(0, 96),
       minutesAgo: 2,
       outcome: (h, i) =>
-        !h.online ? { status: 'failed', error: unreachable(h), attempts: 3 } : i < 58 ? { status: 'succeeded', attempts: 1 } : i < 64 ? { status: 'running', attempts: i % 3 === 0 ? 2 : 1 } : { status: 'queued' },
+        !h.online
+          ? { status: 'failed', error: unreachable(h), attempts: 3 }
+          : i < 58
+            ? { status: 'succeeded', attempts: 1 }
+            : i < 64
+              ? { status: 'running', attempts: i % 3 === 0 ? 2 : 1 }
+              : { status: 'queued' },
     },
   ];
 
@@ -396,15 +510,30 @@ async function seedJobs(db: Db, audit: AuditService, hosts: SeedHost[], users: {
           status: r.status,
           attempts: r.attempts ?? 0,
           runAfter: r.status === 'queued' ? hold : createdAt,
-          ...(r.status === 'running' ? { claimedBy: 'seed-runner', claimedAt: started, leaseExpiresAt: hold, startedAt: started } : {}),
-          ...(done ? { startedAt: started, finishedAt: new Date(started.getTime() + rand.int(180, 2400) + (r.attempts ?? 1) * 1000) } : {}),
+          ...(r.status === 'running'
+            ? { claimedBy: 'seed-runner', claimedAt: started, leaseExpiresAt: hold, startedAt: started }
+            : {}),
+          ...(done
+            ? {
+                startedAt: started,
+                finishedAt: new Date(started.getTime() + rand.int(180, 2400) + (r.attempts ?? 1) * 1000),
+              }
+            : {}),
           ...(r.status === 'cancelled' ? { finishedAt: new Date(createdAt.getTime() + 20_000) } : {}),
           ...(r.error ? { error: r.error } : {}),
-          ...(r.status === 'succeeded' ? { result: { entries: r.host.entries } as unknown as Prisma.InputJsonValue } : {}),
+          ...(r.status === 'succeeded'
+            ? { result: { entries: r.host.entries } as unknown as Prisma.InputJsonValue }
+            : {}),
         };
       }),
     });
-    if (job.params.kind === 'verify') await seedVerify(db, created.id, rows.map((r) => r.host), createdAt);
+    if (job.params.kind === 'verify')
+      await seedVerify(
+        db,
+        created.id,
+        rows.map((r) => r.host),
+        createdAt,
+      );
     await audit.record({
       actor: job.actor,
       action: `job.${job.params.kind}`,
@@ -413,7 +542,13 @@ async function seedJobs(db: Db, audit: AuditService, hosts: SeedHost[], users: {
       outcome: 'success',
       detail: describeJob(job.params),
     });
-    if (cancelled) await audit.record({ actor: job.actor, action: 'job.cancel', targets: [created.id], outcome: 'success' });
+    if (cancelled)
+      await audit.record({
+        actor: job.actor,
+        action: 'job.cancel',
+        targets: [created.id],
+        outcome: 'success',
+      });
   }
 }
 
@@ -443,14 +578,19 @@ async function seedVerify(db: Db, jobId: string, hosts: SeedHost[], at: Date) {
           target,
           method: 'container',
           status: ok ? 'passed' : 'failed',
-          output: ok ? uname : e.enabled ? 'exec /usr/bin/uname: no such file or directory' : `exec format error: ${e.name} is disabled`,
+          output: ok
+            ? uname
+            : e.enabled
+              ? 'exec /usr/bin/uname: no such file or directory'
+              : `exec format error: ${e.name} is disabled`,
           durationMs: rand.int(850, 2400),
           at: new Date(at.getTime() + 1000),
         });
       }
     }
   }
-  for (let i = 0; i < data.length; i += 500) await db.verifyResult.createMany({ data: data.slice(i, i + 500) });
+  for (let i = 0; i < data.length; i += 500)
+    await db.verifyResult.createMany({ data: data.slice(i, i + 500) });
 }
 
 async function main() {
@@ -460,7 +600,12 @@ async function main() {
   console.log(`seed-fleet: ${HOST_COUNT} hosts into ${url}`);
   // A running server has applied the migrations (and holds the SQLite file): migrate only a fresh database.
   let db = createDb(url);
-  if (!(await db.host.count().then(() => true, () => false))) {
+  if (
+    !(await db.host.count().then(
+      () => true,
+      () => false,
+    ))
+  ) {
     await db.$disconnect();
     await migrateDeploy(url);
     db = createDb(url);
@@ -477,20 +622,33 @@ async function main() {
   const started = Date.now();
   const hosts = await seedHosts(db, hostService, (token, context) => secrets.seal(token, context));
   await seedJobs(db, audit, hosts, users);
-  await audit.record({ actor: { id: users.admin.id, name: users.admin.username }, action: 'policy.set', targets: ['group:release'], params: GROUP_POLICIES.release as unknown as Record<string, unknown>, outcome: 'success' });
-  console.log(`seed-fleet: done in ${((Date.now() - started) / 1000).toFixed(1)} s. Users olivia (operator) and victor (viewer), password ${SEED_PASSWORD}.`);
+  await audit.record({
+    actor: { id: users.admin.id, name: users.admin.username },
+    action: 'policy.set',
+    targets: ['group:release'],
+    params: GROUP_POLICIES.release as unknown as Record<string, unknown>,
+    outcome: 'success',
+  });
+  console.log(
+    `seed-fleet: done in ${((Date.now() - started) / 1000).toFixed(1)} s. Users olivia (operator) and victor (viewer), password ${SEED_PASSWORD}.`,
+  );
 
   if (!args.live) {
     await db.$disconnect();
     return;
   }
   const onlineIds = hosts.filter((h) => h.online).map((h) => h.id);
-  console.log(`seed-fleet: heartbeating ${onlineIds.length} online hosts every ${HEARTBEAT_MS / 1000} s; Ctrl-C to stop.`);
+  console.log(
+    `seed-fleet: heartbeating ${onlineIds.length} online hosts every ${HEARTBEAT_MS / 1000} s; Ctrl-C to stop.`,
+  );
   const beat = async () => {
     const now = new Date();
     await db.host.updateMany({ where: { id: { in: onlineIds } }, data: { lastSeenAt: now } });
   };
-  const timer = setInterval(() => void beat().catch((e: Error) => console.error(`heartbeat failed: ${e.message}`)), HEARTBEAT_MS);
+  const timer = setInterval(
+    () => void beat().catch((e: Error) => console.error(`heartbeat failed: ${e.message}`)),
+    HEARTBEAT_MS,
+  );
   const stop = () => {
     clearInterval(timer);
     void db.$disconnect().then(() => process.exit(0));

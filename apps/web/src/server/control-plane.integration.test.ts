@@ -33,10 +33,13 @@ async function until<T>(
 
 /** Reads the jobs.watch subscription as a browser does (SSE) until the job ends; returns the statuses seen. */
 async function watchJob(client: ApiClient, id: string): Promise<string[]> {
-  const response = await client.raw(`/api/trpc/jobs.watch?input=${encodeURIComponent(JSON.stringify({ json: { id } }))}`, {
-    headers: { accept: 'text/event-stream' },
-    signal: AbortSignal.timeout(60_000),
-  });
+  const response = await client.raw(
+    `/api/trpc/jobs.watch?input=${encodeURIComponent(JSON.stringify({ json: { id } }))}`,
+    {
+      headers: { accept: 'text/event-stream' },
+      signal: AbortSignal.timeout(60_000),
+    },
+  );
   expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
   const statuses: string[] = [];
   let buffer = '';
@@ -138,7 +141,9 @@ describe.each([
       return page.items.length === 3 && page.items.every((h) => h.online) && page.items;
     });
     hosts = stateDirs.map((dir) => {
-      const { link } = JSON.parse(readFileSync(join(dir, 'fleet-link.json'), 'utf8')) as { link: { hostId: string } };
+      const { link } = JSON.parse(readFileSync(join(dir, 'fleet-link.json'), 'utf8')) as {
+        link: { hostId: string };
+      };
       return online.find((h) => h.id === link.hostId)!;
     });
   }, 180_000);
@@ -257,7 +262,10 @@ describe.each([
     );
     const healed = (i: number) => {
       const names = readdirSync(sandboxes[i]!.hostMountPoint).filter((n) => n.startsWith('qemu-'));
-      return names.sort().join(',') === 'qemu-aarch64,qemu-s390x' && /^flags: F$/m.test(kernelEntry(i, 'qemu-s390x'));
+      return (
+        names.sort().join(',') === 'qemu-aarch64,qemu-s390x' &&
+        /^flags: F$/m.test(kernelEntry(i, 'qemu-s390x'))
+      );
     };
     await until('every host healed to the policy', async () => [0, 1, 2].every(healed), 60_000);
 
@@ -266,7 +274,12 @@ describe.each([
     writeFileSync(`${sandboxes[0]!.hostMountPoint}/status`, '-1');
     const heal = await until('an auto-heal job finishing after the reboot', () =>
       db.job.findFirst({
-        where: { createdById: null, targets: { some: { hostId: hosts[0]!.id, OR: [{ finishedAt: null }, { finishedAt: { gte: rebootAt } }] } } },
+        where: {
+          createdById: null,
+          targets: {
+            some: { hostId: hosts[0]!.id, OR: [{ finishedAt: null }, { finishedAt: { gte: rebootAt } }] },
+          },
+        },
         orderBy: { createdAt: 'desc' },
       }),
     );
@@ -274,7 +287,9 @@ describe.each([
     expect(events.at(-1)).toBe('succeeded');
     expect(events.length).toBeGreaterThanOrEqual(1);
     await until('host 0 healed again', async () => healed(0));
-    expect(await db.auditEvent.count({ where: { actorName: 'auto-heal', action: 'job.reset-register' } })).toBeGreaterThan(0);
+    expect(
+      await db.auditEvent.count({ where: { actorName: 'auto-heal', action: 'job.reset-register' } }),
+    ).toBeGreaterThan(0);
     await admin.ok(admin.mutation('policy.remove', { groupName: null }));
   }, 120_000);
 

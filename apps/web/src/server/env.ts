@@ -34,7 +34,8 @@ const int = (value: string | undefined, fallback: number) => {
 };
 
 export function readWebConfig(env: NodeJS.ProcessEnv = process.env): WebConfig {
-  const dataDir = path.resolve(env.BINFLEET_DATA_DIR || 'data');
+  // turbopackIgnore: a runtime path, not a file of the build to trace.
+  const dataDir = path.resolve(/*turbopackIgnore: true*/ env.BINFLEET_DATA_DIR || 'data');
   const admin =
     env.BINFLEET_ADMIN_USERNAME && env.BINFLEET_ADMIN_PASSWORD
       ? { username: env.BINFLEET_ADMIN_USERNAME, password: env.BINFLEET_ADMIN_PASSWORD }

@@ -89,7 +89,11 @@ const t = initTRPC.context<Context>().create({
  * created from the instrumentation bundle and the route has its own copy of each module, so the
  * classes differ and `instanceof` alone turned every domain error into a 500.
  */
-function isError<T extends Error>(cause: unknown, type: new (...args: never[]) => T, name: string): cause is T {
+function isError<T extends Error>(
+  cause: unknown,
+  type: new (...args: never[]) => T,
+  name: string,
+): cause is T {
   return cause instanceof type || (cause instanceof Error && cause.name === name);
 }
 

@@ -1,6 +1,17 @@
 'use client';
 import type { TargetId } from '@binfleet/arch-table';
-import { Alert, Button, Group, List, Menu, Modal, SegmentedControl, Stack, Switch, Text } from '@mantine/core';
+import {
+  Alert,
+  Button,
+  Group,
+  List,
+  Menu,
+  Modal,
+  SegmentedControl,
+  Stack,
+  Switch,
+  Text,
+} from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import {
   IconAlertTriangle,
@@ -38,16 +49,31 @@ const TITLES: Record<JobKind, string> = {
 };
 
 /** The actions a job can run, for one host or a selection. Rendered only for operators and admins. */
-export function JobActionButtons({ selection, size = 'sm' }: { selection: HostSelection; size?: 'xs' | 'sm' }) {
+export function JobActionButtons({
+  selection,
+  size = 'sm',
+}: {
+  selection: HostSelection;
+  size?: 'xs' | 'sm';
+}) {
   const [kind, setKind] = useState<JobKind | null>(null);
   const iconSize = size === 'xs' ? 14 : 16;
   return (
     <>
       <Group gap="xs" wrap="nowrap">
-        <Button size={size} variant="default" leftSection={<IconCircleCheck size={iconSize} />} onClick={() => setKind('verify')}>
+        <Button
+          size={size}
+          variant="default"
+          leftSection={<IconCircleCheck size={iconSize} />}
+          onClick={() => setKind('verify')}
+        >
           Verify
         </Button>
-        <Button size={size} leftSection={<IconRefresh size={iconSize} />} onClick={() => setKind('reset-register')}>
+        <Button
+          size={size}
+          leftSection={<IconRefresh size={iconSize} />}
+          onClick={() => setKind('reset-register')}
+        >
           Reset + register
         </Button>
         <Menu position="top-end" withinPortal>
@@ -92,11 +118,17 @@ function paramsOf(kind: JobKind, f: Form): JobParams | string {
   const flags = { persistent: f.persistent, credential: f.credential, preserveArgv0: f.preserveArgv0 };
   switch (kind) {
     case 'reset-register':
-      return f.usePolicy ? { kind, usePolicy: true, ...flags } : { kind, usePolicy: false, ...(targets ? { targets } : {}), ...flags };
+      return f.usePolicy
+        ? { kind, usePolicy: true, ...flags }
+        : { kind, usePolicy: false, ...(targets ? { targets } : {}), ...flags };
     case 'register':
       return targets ? { kind, targets, ...flags } : 'Pick the targets to register.';
     case 'remove':
-      return f.removeAll ? { kind, all: true } : targets ? { kind, targets } : 'Pick the targets to remove, or remove every qemu entry.';
+      return f.removeAll
+        ? { kind, all: true }
+        : targets
+          ? { kind, targets }
+          : 'Pick the targets to remove, or remove every qemu entry.';
     case 'enable':
     case 'disable':
       return targets ? { kind, targets } : `Pick the targets to ${kind}.`;
@@ -108,7 +140,11 @@ function paramsOf(kind: JobKind, f: Form): JobParams | string {
 /** The flags a registering job will set, spelled out for the confirmation. */
 function flagsOf(params: JobParams): string | null {
   if (!(params.kind === 'register' || (params.kind === 'reset-register' && !params.usePolicy))) return null;
-  const on = [params.persistent && 'persistent (F)', params.credential && 'credential (OC)', params.preserveArgv0 && 'preserve-argv0 (P)'].filter(Boolean);
+  const on = [
+    params.persistent && 'persistent (F)',
+    params.credential && 'credential (OC)',
+    params.preserveArgv0 && 'preserve-argv0 (P)',
+  ].filter(Boolean);
   return on.length ? on.join(', ') : 'none';
 }
 
@@ -116,15 +152,34 @@ function flagsOf(params: JobParams): string | null {
  * Parameters, then (for more than one host) a confirmation naming how many hosts it will run on;
  * the new job's page opens once it is queued.
  */
-export function JobActionModal({ kind, selection, onClose }: { kind: JobKind; selection: HostSelection; onClose: () => void }) {
+export function JobActionModal({
+  kind,
+  selection,
+  onClose,
+}: {
+  kind: JobKind;
+  selection: HostSelection;
+  onClose: () => void;
+}) {
   const trpc = useTRPC();
   const router = useRouter();
-  const [form, setForm] = useState<Form>({ usePolicy: false, targets: [], persistent: true, credential: false, preserveArgv0: false, removeAll: false });
+  const [form, setForm] = useState<Form>({
+    usePolicy: false,
+    targets: [],
+    persistent: true,
+    credential: false,
+    preserveArgv0: false,
+    removeAll: false,
+  });
   const [confirming, setConfirming] = useState(false);
   const create = useMutation(
     trpc.jobs.create.mutationOptions({
       onSuccess: (job) => {
-        notifications.show({ color: 'teal', title: 'Job queued', message: `${describeJob(params as JobParams)} on ${job.hosts} host${job.hosts === 1 ? '' : 's'}.` });
+        notifications.show({
+          color: 'teal',
+          title: 'Job queued',
+          message: `${describeJob(params as JobParams)} on ${job.hosts} host${job.hosts === 1 ? '' : 's'}.`,
+        });
         onClose();
         router.push(`/jobs/${job.id}`);
       },
@@ -134,19 +189,27 @@ export function JobActionModal({ kind, selection, onClose }: { kind: JobKind; se
   const invalid = typeof params === 'string' ? params : null;
   const count = selection.hostIds.length;
   const set = (patch: Partial<Form>) => setForm((f) => ({ ...f, ...patch }));
-  const run = () => create.mutate({ params: params as JobParams, selection: { hostIds: [...selection.hostIds] } });
+  const run = () =>
+    create.mutate({ params: params as JobParams, selection: { hostIds: [...selection.hostIds] } });
   const hasFlags = kind === 'register' || (kind === 'reset-register' && !form.usePolicy);
   const destructive = DESTRUCTIVE.includes(kind);
   const target = count === 1 ? (selection.names[0] ?? '1 host') : `${count.toLocaleString()} hosts`;
 
   return (
-    <Modal opened onClose={onClose} title={<Text fw={650}>{`${TITLES[kind]} · ${target}`}</Text>} size="lg" centered>
+    <Modal
+      opened
+      onClose={onClose}
+      title={<Text fw={650}>{`${TITLES[kind]} · ${target}`}</Text>}
+      size="lg"
+      centered
+    >
       {!confirming ? (
         <Stack gap="md">
           {kind === 'reset-register' && (
             <>
               <Text size="sm" c="dimmed">
-                Removes every qemu-* entry on the host, then registers again, like <code>qemu-user-static --reset -p yes</code>.
+                Removes every qemu-* entry on the host, then registers again, like{' '}
+                <code>qemu-user-static --reset -p yes</code>.
               </Text>
               <SegmentedControl
                 value={form.usePolicy ? 'policy' : 'choose'}
@@ -161,8 +224,18 @@ export function JobActionModal({ kind, selection, onClose }: { kind: JobKind; se
           {kind !== 'reset-register' || !form.usePolicy ? (
             kind === 'remove' ? (
               <>
-                <Switch label="Remove every qemu-* entry" checked={form.removeAll} onChange={(e) => set({ removeAll: e.currentTarget.checked })} />
-                {!form.removeAll && <TargetPicker label="Targets to remove" value={form.targets} onChange={(targets) => set({ targets })} />}
+                <Switch
+                  label="Remove every qemu-* entry"
+                  checked={form.removeAll}
+                  onChange={(e) => set({ removeAll: e.currentTarget.checked })}
+                />
+                {!form.removeAll && (
+                  <TargetPicker
+                    label="Targets to remove"
+                    value={form.targets}
+                    onChange={(targets) => set({ targets })}
+                  />
+                )}
               </>
             ) : (
               <TargetPicker
@@ -174,17 +247,27 @@ export function JobActionModal({ kind, selection, onClose }: { kind: JobKind; se
                       ? 'Empty: every target registered on the host.'
                       : undefined
                 }
-                placeholder={kind === 'reset-register' || kind === 'verify' ? 'All the host needs' : 'Pick targets'}
+                placeholder={
+                  kind === 'reset-register' || kind === 'verify' ? 'All the host needs' : 'Pick targets'
+                }
                 value={form.targets}
                 onChange={(targets) => set({ targets })}
               />
             )
           ) : (
-            <Text size="sm">Targets, flags, interpreter directory and suffix come from each host&apos;s group policy, or the fleet policy.</Text>
+            <Text size="sm">
+              Targets, flags, interpreter directory and suffix come from each host&apos;s group policy, or the
+              fleet policy.
+            </Text>
           )}
           {hasFlags && <FlagSwitches form={form} set={set} />}
           {create.isError && (
-            <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />} title="The job was not created">
+            <Alert
+              color="red"
+              variant="light"
+              icon={<IconAlertTriangle size={18} />}
+              title="The job was not created"
+            >
               {errorMessage(create.error)}
             </Alert>
           )}
@@ -210,7 +293,12 @@ export function JobActionModal({ kind, selection, onClose }: { kind: JobKind; se
         </Stack>
       ) : (
         <Stack gap="md">
-          <Alert color={destructive ? 'red' : 'indigo'} variant="light" icon={<IconAlertTriangle size={18} />} title={`This runs on ${count.toLocaleString()} hosts`}>
+          <Alert
+            color={destructive ? 'red' : 'indigo'}
+            variant="light"
+            icon={<IconAlertTriangle size={18} />}
+            title={`This runs on ${count.toLocaleString()} hosts`}
+          >
             <Text size="sm" fw={600}>
               {describeJob(params as JobParams)}
             </Text>
@@ -242,7 +330,12 @@ export function JobActionModal({ kind, selection, onClose }: { kind: JobKind; se
             </div>
           )}
           {create.isError && (
-            <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />} title="The job was not created">
+            <Alert
+              color="red"
+              variant="light"
+              icon={<IconAlertTriangle size={18} />}
+              title="The job was not created"
+            >
               {errorMessage(create.error)}
             </Alert>
           )}
@@ -250,7 +343,12 @@ export function JobActionModal({ kind, selection, onClose }: { kind: JobKind; se
             <Button variant="default" onClick={() => setConfirming(false)} disabled={create.isPending}>
               Back
             </Button>
-            <Button color={destructive ? 'red' : undefined} loading={create.isPending} leftSection={<IconPlayerPlay size={16} />} onClick={run}>
+            <Button
+              color={destructive ? 'red' : undefined}
+              loading={create.isPending}
+              leftSection={<IconPlayerPlay size={16} />}
+              onClick={run}
+            >
               Run on {count.toLocaleString()} hosts
             </Button>
           </Group>
@@ -277,9 +375,15 @@ function FlagSwitches({ form, set }: { form: Form; set: (patch: Partial<Form>) =
         onChange={(e) => set({ credential: e.currentTarget.checked })}
       />
       {form.credential && (
-        <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />} title="Setuid foreign binaries gain real privileges" py="xs">
-          With C, a setuid-root binary of another architecture runs as root on this host, through the emulator. Only enable it where every foreign
-          image is trusted.
+        <Alert
+          color="red"
+          variant="light"
+          icon={<IconAlertTriangle size={18} />}
+          title="Setuid foreign binaries gain real privileges"
+          py="xs"
+        >
+          With C, a setuid-root binary of another architecture runs as root on this host, through the
+          emulator. Only enable it where every foreign image is trusted.
         </Alert>
       )}
       <Switch

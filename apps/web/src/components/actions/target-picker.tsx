@@ -5,7 +5,14 @@ import { useQuery } from '@tanstack/react-query';
 import { useTRPC } from '../trpc/client.ts';
 
 /** QEMU targets from the server's arch table, with their Docker platform to help find the right one. */
-export function TargetPicker({ value, onChange, ...props }: { value: TargetId[]; onChange: (targets: TargetId[]) => void } & Omit<MultiSelectProps, 'value' | 'onChange' | 'data'>) {
+export function TargetPicker({
+  value,
+  onChange,
+  ...props
+}: { value: TargetId[]; onChange: (targets: TargetId[]) => void } & Omit<
+  MultiSelectProps,
+  'value' | 'onChange' | 'data'
+>) {
   const trpc = useTRPC();
   const targets = useQuery(trpc.fleet.targets.queryOptions(undefined, { staleTime: Infinity }));
   const data = (targets.data ?? []).map((t) => {
@@ -26,7 +33,9 @@ export function TargetPicker({ value, onChange, ...props }: { value: TargetId[];
       data={data}
       value={value}
       onChange={(v) => onChange(v as TargetId[])}
-      error={props.error ?? (targets.isError ? 'Could not load the target list: reload the page.' : undefined)}
+      error={
+        props.error ?? (targets.isError ? 'Could not load the target list: reload the page.' : undefined)
+      }
     />
   );
 }

@@ -38,21 +38,62 @@ export function AuditScreen() {
     ...(to && !Number.isNaN(to.getTime()) ? { to } : {}),
     limit: 50,
   };
-  const audit = useCursorPages(trpc.audit.list.queryKey(input), (cursor) => client.audit.list.query({ ...input, ...(cursor ? { cursor } : {}) }));
+  const audit = useCursorPages(trpc.audit.list.queryKey(input), (cursor) =>
+    client.audit.list.query({ ...input, ...(cursor ? { cursor } : {}) }),
+  );
   const events = audit.data?.pages.flatMap((p) => p.items) ?? [];
   const filtered = JSON.stringify(filters) !== JSON.stringify(NONE);
   return (
     <Stack gap="lg">
-      <PageHeader title="Audit log" description="Every change, who made it, on which hosts, and how it ended. Append-only." />
+      <PageHeader
+        title="Audit log"
+        description="Every change, who made it, on which hosts, and how it ended. Append-only."
+      />
       <Card padding={0}>
         <Group p="md" gap="sm" align="flex-end" wrap="wrap">
-          <TextInput label="Actor" placeholder="e.g. olivia" leftSection={<IconSearch size={14} />} value={filters.actor} onChange={(e) => set({ actor: e.currentTarget.value })} w={200} />
-          <TextInput label="Action" placeholder="e.g. job. or policy.set" value={filters.action} onChange={(e) => set({ action: e.currentTarget.value })} w={200} />
-          <TextInput label="Host" placeholder="full hostname" value={filters.host} onChange={(e) => set({ host: e.currentTarget.value })} w={200} />
-          <TextInput label="From" type="datetime-local" value={filters.from} onChange={(e) => set({ from: e.currentTarget.value })} w={200} />
-          <TextInput label="To" type="datetime-local" value={filters.to} onChange={(e) => set({ to: e.currentTarget.value })} w={200} />
+          <TextInput
+            label="Actor"
+            placeholder="e.g. olivia"
+            leftSection={<IconSearch size={14} />}
+            value={filters.actor}
+            onChange={(e) => set({ actor: e.currentTarget.value })}
+            w={200}
+          />
+          <TextInput
+            label="Action"
+            placeholder="e.g. job. or policy.set"
+            value={filters.action}
+            onChange={(e) => set({ action: e.currentTarget.value })}
+            w={200}
+          />
+          <TextInput
+            label="Host"
+            placeholder="full hostname"
+            value={filters.host}
+            onChange={(e) => set({ host: e.currentTarget.value })}
+            w={200}
+          />
+          <TextInput
+            label="From"
+            type="datetime-local"
+            value={filters.from}
+            onChange={(e) => set({ from: e.currentTarget.value })}
+            w={200}
+          />
+          <TextInput
+            label="To"
+            type="datetime-local"
+            value={filters.to}
+            onChange={(e) => set({ to: e.currentTarget.value })}
+            w={200}
+          />
           {filtered && (
-            <Button variant="subtle" color="gray" leftSection={<IconFilterOff size={16} />} onClick={() => setFilters(NONE)}>
+            <Button
+              variant="subtle"
+              color="gray"
+              leftSection={<IconFilterOff size={16} />}
+              onClick={() => setFilters(NONE)}
+            >
               Clear
             </Button>
           )}
@@ -61,14 +102,22 @@ export function AuditScreen() {
           <TableSkeleton rows={10} columns={6} />
         ) : audit.isError ? (
           <Stack p="md">
-            <ErrorState title="Could not load the audit log" error={audit.error} onRetry={() => void audit.refetch()} />
+            <ErrorState
+              title="Could not load the audit log"
+              error={audit.error}
+              onRetry={() => void audit.refetch()}
+            />
           </Stack>
         ) : (
           <>
             <AuditTable events={events} />
             <Group justify="center" p="md">
               {audit.hasNextPage ? (
-                <Button variant="default" onClick={() => void audit.fetchNextPage()} loading={audit.isFetchingNextPage}>
+                <Button
+                  variant="default"
+                  onClick={() => void audit.fetchNextPage()}
+                  loading={audit.isFetchingNextPage}
+                >
                   Load older events
                 </Button>
               ) : (

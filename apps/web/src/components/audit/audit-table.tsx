@@ -9,8 +9,21 @@ import { Ago } from '../ui/time.tsx';
 type AuditEvent = RouterOutputs['audit']['list']['items'][number];
 
 /** `compact`: for one host's trail, where the other targets of an event matter less than what it did. */
-export function AuditTable({ events, compact = false }: { events: readonly AuditEvent[]; compact?: boolean }) {
-  if (events.length === 0) return <Empty icon={<IconHistory size={22} />} title="No audit events" description="Nothing was recorded for these filters." />;
+export function AuditTable({
+  events,
+  compact = false,
+}: {
+  events: readonly AuditEvent[];
+  compact?: boolean;
+}) {
+  if (events.length === 0)
+    return (
+      <Empty
+        icon={<IconHistory size={22} />}
+        title="No audit events"
+        description="Nothing was recorded for these filters."
+      />
+    );
   return (
     <Table.ScrollContainer minWidth={compact ? 640 : 900}>
       <Table verticalSpacing={8} highlightOnHover>
@@ -58,7 +71,12 @@ export function AuditTable({ events, compact = false }: { events: readonly Audit
 }
 
 function Targets({ targets }: { targets: readonly string[] }) {
-  if (targets.length === 0) return <Text size="sm" c="dimmed">—</Text>;
+  if (targets.length === 0)
+    return (
+      <Text size="sm" c="dimmed">
+        —
+      </Text>
+    );
   const shown = targets.slice(0, 3);
   return (
     <Group gap={4}>

@@ -1,5 +1,18 @@
 'use client';
-import { Alert, Button, Card, Center, Group, PasswordInput, Skeleton, Stack, Text, TextInput, ThemeIcon, Title } from '@mantine/core';
+import {
+  Alert,
+  Button,
+  Card,
+  Center,
+  Group,
+  PasswordInput,
+  Skeleton,
+  Stack,
+  Text,
+  TextInput,
+  ThemeIcon,
+  Title,
+} from '@mantine/core';
 import { IconAlertTriangle, IconBinaryTree2, IconRocket } from '@tabler/icons-react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useRouter, useSearchParams } from 'next/navigation';
@@ -25,7 +38,12 @@ export function LoginScreen() {
     <Center mih="100vh" bg="var(--mantine-color-gray-0)" p="md">
       <Stack w={400} gap="lg">
         <Group gap="sm" justify="center">
-          <ThemeIcon size={40} radius="md" variant="gradient" gradient={{ from: 'indigo.7', to: 'cyan.6', deg: 135 }}>
+          <ThemeIcon
+            size={40}
+            radius="md"
+            variant="gradient"
+            gradient={{ from: 'indigo.7', to: 'cyan.6', deg: 135 }}
+          >
             <IconBinaryTree2 size={24} />
           </ThemeIcon>
           <div>
@@ -39,7 +57,11 @@ export function LoginScreen() {
         </Group>
         <Card shadow="sm" padding="xl">
           {me.isError ? (
-            <ErrorState title="binfleet is not answering" error={me.error} onRetry={() => void me.refetch()} />
+            <ErrorState
+              title="binfleet is not answering"
+              error={me.error}
+              onRetry={() => void me.refetch()}
+            />
           ) : !me.data || signedIn ? (
             <Stack>
               <Skeleton height={20} width="50%" />
@@ -90,7 +112,8 @@ function CredentialsForm({ setup, onDone }: { setup: boolean; onDone: () => void
               <Title order={4}>First-run setup</Title>
             </Group>
             <Text size="sm" c="dimmed">
-              No account exists yet. Create the first admin: it can then add operators and viewers, and join tokens for your hosts.
+              No account exists yet. Create the first admin: it can then add operators and viewers, and join
+              tokens for your hosts.
             </Text>
           </>
         ) : (
@@ -101,7 +124,14 @@ function CredentialsForm({ setup, onDone }: { setup: boolean; onDone: () => void
             {errorMessage(mutation.error)}
           </Alert>
         )}
-        <TextInput label="Username" autoComplete="username" required autoFocus value={username} onChange={(e) => setUsername(e.currentTarget.value)} />
+        <TextInput
+          label="Username"
+          autoComplete="username"
+          required
+          autoFocus
+          value={username}
+          onChange={(e) => setUsername(e.currentTarget.value)}
+        />
         <PasswordInput
           label="Password"
           autoComplete={setup ? 'new-password' : 'current-password'}

@@ -16,7 +16,9 @@ const ORDER: readonly Role[] = ['viewer', 'operator', 'admin'];
 /** auth.me, keeping the CSRF store in step with the session it describes. */
 export function useMe() {
   const trpc = useTRPC();
-  const me = useQuery(trpc.auth.me.queryOptions(undefined, { staleTime: 60_000, refetchInterval: 5 * 60_000 }));
+  const me = useQuery(
+    trpc.auth.me.queryOptions(undefined, { staleTime: 60_000, refetchInterval: 5 * 60_000 }),
+  );
   useEffect(() => {
     if (me.data) csrfStore.set(me.data.csrf);
   }, [me.data]);

@@ -11,11 +11,32 @@ export interface CellLook {
 }
 
 export const CELL_LOOK: Record<CellState, CellLook> = {
-  registered: { label: 'registered', description: 'enabled and as the policy wants it', color: 'var(--mantine-color-teal-6)' },
-  drifted: { label: 'drifted', description: 'registered with other flags, interpreter or magic than the policy', color: 'var(--mantine-color-orange-5)' },
-  disabled: { label: 'disabled', description: 'registered but switched off', color: 'var(--mantine-color-gray-5)' },
-  missing: { label: 'missing', description: 'the policy wants it; not registered', color: 'var(--mantine-color-red-6)', outline: true },
-  extra: { label: 'extra', description: 'registered; the policy does not want it', color: 'var(--mantine-color-violet-5)' },
+  registered: {
+    label: 'registered',
+    description: 'enabled and as the policy wants it',
+    color: 'var(--mantine-color-teal-6)',
+  },
+  drifted: {
+    label: 'drifted',
+    description: 'registered with other flags, interpreter or magic than the policy',
+    color: 'var(--mantine-color-orange-5)',
+  },
+  disabled: {
+    label: 'disabled',
+    description: 'registered but switched off',
+    color: 'var(--mantine-color-gray-5)',
+  },
+  missing: {
+    label: 'missing',
+    description: 'the policy wants it; not registered',
+    color: 'var(--mantine-color-red-6)',
+    outline: true,
+  },
+  extra: {
+    label: 'extra',
+    description: 'registered; the policy does not want it',
+    color: 'var(--mantine-color-violet-5)',
+  },
 };
 
 export const CELL_STATES = Object.keys(CELL_LOOK) as CellState[];
@@ -23,8 +44,12 @@ export const CELL_STATES = Object.keys(CELL_LOOK) as CellState[];
 /** The architectures present in these rows' cells, most common first (arch-table order breaks ties). */
 export function matrixColumns(rows: readonly FleetRow[]): TargetId[] {
   const count = new Map<TargetId, number>();
-  for (const row of rows) for (const target of Object.keys(row.cells) as TargetId[]) count.set(target, (count.get(target) ?? 0) + 1);
-  return [...count].sort((a, b) => b[1] - a[1] || TARGET_IDS.indexOf(a[0]) - TARGET_IDS.indexOf(b[0])).map(([target]) => target);
+  for (const row of rows)
+    for (const target of Object.keys(row.cells) as TargetId[])
+      count.set(target, (count.get(target) ?? 0) + 1);
+  return [...count]
+    .sort((a, b) => b[1] - a[1] || TARGET_IDS.indexOf(a[0]) - TARGET_IDS.indexOf(b[0]))
+    .map(([target]) => target);
 }
 
 export function cellCounts(row: FleetRow): Record<CellState, number> {

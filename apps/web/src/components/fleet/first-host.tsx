@@ -16,12 +16,20 @@ export function FirstHost() {
         <div>
           <Title order={3}>Join your first host</Title>
           <Text c="dimmed" mt={4} maw={720}>
-            binfleet sees a host once its agent has joined. The agent keeps the host&apos;s QEMU registrations right, survives reboots, and proves they work.
+            binfleet sees a host once its agent has joined. The agent keeps the host&apos;s QEMU registrations
+            right, survives reboots, and proves they work.
           </Text>
           <List type="ordered" mt="md" spacing="xs" size="sm">
-            <List.Item>{isAdmin ? 'Create a join token in Settings.' : 'Ask an admin for a join token.'}</List.Item>
             <List.Item>
-              On the host, as root: <Code>binfleet-agent serve --server {typeof window === 'undefined' ? '<this URL>' : window.location.origin} --join-token &lt;token&gt;</Code>
+              {isAdmin ? 'Create a join token in Settings.' : 'Ask an admin for a join token.'}
+            </List.Item>
+            <List.Item>
+              On the host, as root:{' '}
+              <Code>
+                binfleet-agent serve --server{' '}
+                {typeof window === 'undefined' ? '<this URL>' : window.location.origin} --join-token
+                &lt;token&gt;
+              </Code>
             </List.Item>
             <List.Item>The host appears here within a heartbeat, with its entries and drift.</List.Item>
           </List>

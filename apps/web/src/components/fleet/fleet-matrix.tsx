@@ -11,7 +11,13 @@ import classes from './matrix.module.css';
 import type { PageSelection } from './selection.ts';
 
 /** Hosts × architectures: one coloured cell per registration, a check or cross for the last self-test. */
-export function FleetMatrix({ rows, selection }: { rows: readonly FleetRow[]; selection: PageSelection | null }) {
+export function FleetMatrix({
+  rows,
+  selection,
+}: {
+  rows: readonly FleetRow[];
+  selection: PageSelection | null;
+}) {
   const columns = matrixColumns(rows);
   return (
     <ScrollArea type="auto" offsetScrollbars="x">
@@ -19,8 +25,17 @@ export function FleetMatrix({ rows, selection }: { rows: readonly FleetRow[]; se
         <thead>
           <tr>
             {selection && (
-              <th className={`${classes.hostHead} ${classes.stickyCol}`} style={{ width: 32, paddingLeft: 8 }}>
-                <Checkbox size="xs" aria-label="Select every host on this page" checked={selection.allOnPage} indeterminate={selection.someOnPage} onChange={selection.togglePage} />
+              <th
+                className={`${classes.hostHead} ${classes.stickyCol}`}
+                style={{ width: 32, paddingLeft: 8 }}
+              >
+                <Checkbox
+                  size="xs"
+                  aria-label="Select every host on this page"
+                  checked={selection.allOnPage}
+                  indeterminate={selection.someOnPage}
+                  onChange={selection.togglePage}
+                />
               </th>
             )}
             <th className={`${classes.hostHead} ${selection ? '' : classes.stickyCol}`}>Host</th>
@@ -36,20 +51,43 @@ export function FleetMatrix({ rows, selection }: { rows: readonly FleetRow[]; se
             <tr key={row.id} className={classes.row}>
               {selection && (
                 <td className={classes.stickyCol} style={{ paddingLeft: 8 }}>
-                  <Checkbox size="xs" aria-label={`Select ${row.hostname}`} checked={selection.isSelected(row.id)} onChange={() => selection.toggle(row.id, row.hostname)} />
+                  <Checkbox
+                    size="xs"
+                    aria-label={`Select ${row.hostname}`}
+                    checked={selection.isSelected(row.id)}
+                    onChange={() => selection.toggle(row.id, row.hostname)}
+                  />
                 </td>
               )}
               <td className={`${classes.hostCell} ${selection ? '' : classes.stickyCol}`}>
                 <Group gap={6} wrap="nowrap">
                   <span
                     title={row.online ? 'online' : 'offline'}
-                    style={{ width: 8, height: 8, borderRadius: 4, flex: 'none', background: row.online ? 'var(--mantine-color-teal-6)' : 'var(--mantine-color-gray-4)' }}
+                    style={{
+                      width: 8,
+                      height: 8,
+                      borderRadius: 4,
+                      flex: 'none',
+                      background: row.online ? 'var(--mantine-color-teal-6)' : 'var(--mantine-color-gray-4)',
+                    }}
                   />
-                  <Anchor component={Link} href={`/hosts/${row.id}`} size="sm" fw={500} c={row.online ? undefined : 'dimmed'}>
+                  <Anchor
+                    component={Link}
+                    href={`/hosts/${row.id}`}
+                    size="sm"
+                    fw={500}
+                    c={row.online ? undefined : 'dimmed'}
+                  >
                     {row.hostname}
                   </Anchor>
                   {row.drift > 0 && (
-                    <Text span size="xs" c="orange.8" fw={600} title={`${row.drift} difference${row.drift === 1 ? '' : 's'} from the policy`}>
+                    <Text
+                      span
+                      size="xs"
+                      c="orange.8"
+                      fw={600}
+                      title={`${row.drift} difference${row.drift === 1 ? '' : 's'} from the policy`}
+                    >
                       {row.drift}
                     </Text>
                   )}
@@ -68,8 +106,17 @@ export function FleetMatrix({ rows, selection }: { rows: readonly FleetRow[]; se
   );
 }
 
-function MatrixCellView({ target, cell, host }: { target: TargetId; cell: MatrixCell | undefined; host: string }) {
-  if (!cell) return <span className={classes.none} title={`${host}: qemu-${target} neither registered nor wanted`} />;
+function MatrixCellView({
+  target,
+  cell,
+  host,
+}: {
+  target: TargetId;
+  cell: MatrixCell | undefined;
+  host: string;
+}) {
+  if (!cell)
+    return <span className={classes.none} title={`${host}: qemu-${target} neither registered nor wanted`} />;
   const look = CELL_LOOK[cell.state];
   const label = `${host}: qemu-${target} ${look.label}${cell.verify ? `, last self-test ${cell.verify}` : ''}`;
   return (
@@ -82,7 +129,11 @@ function MatrixCellView({ target, cell, host }: { target: TargetId; cell: Matrix
       data-state={cell.state}
       data-verify={cell.verify}
     >
-      {cell.verify === 'passed' ? <IconCheck size={14} stroke={3} /> : cell.verify === 'failed' ? <IconX size={14} stroke={3} /> : null}
+      {cell.verify === 'passed' ? (
+        <IconCheck size={14} stroke={3} />
+      ) : cell.verify === 'failed' ? (
+        <IconX size={14} stroke={3} />
+      ) : null}
     </span>
   );
 }
@@ -97,7 +148,9 @@ export function MatrixLegend() {
             <span
               className={`${classes.legendSwatch} ${classes.cell}`}
               data-outline={look.outline || undefined}
-              style={{ background: look.color, '--cell-color': look.color, width: 16, height: 16 } as CSSProperties}
+              style={
+                { background: look.color, '--cell-color': look.color, width: 16, height: 16 } as CSSProperties
+              }
             />
             <Text size="xs">{look.label}</Text>
           </Group>

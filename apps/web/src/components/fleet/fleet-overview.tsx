@@ -1,7 +1,26 @@
 'use client';
 import { BarChart } from '@mantine/charts';
-import { Badge, Card, Grid, Group, Progress, SimpleGrid, Skeleton, Stack, Table, Text, ThemeIcon, UnstyledButton } from '@mantine/core';
-import { IconAlertTriangle, IconChartBar, IconPlugConnected, IconPlugConnectedX, IconServer2 } from '@tabler/icons-react';
+import {
+  Badge,
+  Card,
+  Grid,
+  Group,
+  Progress,
+  SimpleGrid,
+  Skeleton,
+  Stack,
+  Table,
+  Text,
+  ThemeIcon,
+  UnstyledButton,
+} from '@mantine/core';
+import {
+  IconAlertTriangle,
+  IconChartBar,
+  IconPlugConnected,
+  IconPlugConnectedX,
+  IconServer2,
+} from '@tabler/icons-react';
 import { useQuery } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { useTRPC } from '../trpc/client.ts';
@@ -11,29 +30,88 @@ import { CardSkeleton, Empty, ErrorState } from '../ui/states.tsx';
 export function SummaryCards({ onOnlineFilter }: { onOnlineFilter: (online: boolean | null) => void }) {
   const trpc = useTRPC();
   const summary = useQuery(trpc.fleet.summary.queryOptions(undefined, { refetchInterval: 15_000 }));
-  const drift = useQuery(trpc.fleet.drift.queryOptions(undefined, { refetchInterval: 60_000, staleTime: 30_000 }));
-  if (summary.isError) return <ErrorState title="Could not load the fleet summary" error={summary.error} onRetry={() => void summary.refetch()} />;
+  const drift = useQuery(
+    trpc.fleet.drift.queryOptions(undefined, { refetchInterval: 60_000, staleTime: 30_000 }),
+  );
+  if (summary.isError)
+    return (
+      <ErrorState
+        title="Could not load the fleet summary"
+        error={summary.error}
+        onRetry={() => void summary.refetch()}
+      />
+    );
   const s = summary.data;
   const offline = s ? s.total - s.online : 0;
   return (
     <SimpleGrid cols={{ base: 2, md: 4 }} spacing="md">
-      <Stat icon={<IconServer2 size={20} />} color="indigo" label="Hosts" value={s?.total} onClick={() => onOnlineFilter(null)}>
-        {s && `${s.archs.length} host architecture${s.archs.length === 1 ? '' : 's'} · ${s.groups.length} group${s.groups.length === 1 ? '' : 's'}`}
+      <Stat
+        icon={<IconServer2 size={20} />}
+        color="indigo"
+        label="Hosts"
+        value={s?.total}
+        onClick={() => onOnlineFilter(null)}
+      >
+        {s &&
+          `${s.archs.length} host architecture${s.archs.length === 1 ? '' : 's'} · ${s.groups.length} group${s.groups.length === 1 ? '' : 's'}`}
       </Stat>
-      <Stat icon={<IconPlugConnected size={20} />} color="teal" label="Online" value={s?.online} onClick={() => onOnlineFilter(true)}>
-        {s && s.total > 0 && <Progress value={(s.online / s.total) * 100} color="teal" size="sm" mt={6} aria-label="Share of hosts online" />}
+      <Stat
+        icon={<IconPlugConnected size={20} />}
+        color="teal"
+        label="Online"
+        value={s?.online}
+        onClick={() => onOnlineFilter(true)}
+      >
+        {s && s.total > 0 && (
+          <Progress
+            value={(s.online / s.total) * 100}
+            color="teal"
+            size="sm"
+            mt={6}
+            aria-label="Share of hosts online"
+          />
+        )}
       </Stat>
-      <Stat icon={<IconPlugConnectedX size={20} />} color="gray" label="Offline" value={s ? offline : undefined} onClick={() => onOnlineFilter(false)}>
+      <Stat
+        icon={<IconPlugConnectedX size={20} />}
+        color="gray"
+        label="Offline"
+        value={s ? offline : undefined}
+        onClick={() => onOnlineFilter(false)}
+      >
         {s && (offline === 0 ? 'every host is reporting' : 'missed their heartbeats; last state kept')}
       </Stat>
-      <Stat icon={<IconAlertTriangle size={20} />} color="orange" label="Drifted" value={drift.data?.drifted} error={drift.isError ? 'could not compute drift' : undefined}>
-        {drift.data && (drift.data.drifted === 0 ? 'every host matches its policy' : 'hosts differ from their policy')}
+      <Stat
+        icon={<IconAlertTriangle size={20} />}
+        color="orange"
+        label="Drifted"
+        value={drift.data?.drifted}
+        error={drift.isError ? 'could not compute drift' : undefined}
+      >
+        {drift.data &&
+          (drift.data.drifted === 0 ? 'every host matches its policy' : 'hosts differ from their policy')}
       </Stat>
     </SimpleGrid>
   );
 }
 
-function Stat({ icon, color, label, value, children, onClick, error }: { icon: ReactNode; color: string; label: string; value: number | undefined; children?: ReactNode; onClick?: () => void; error?: string }) {
+function Stat({
+  icon,
+  color,
+  label,
+  value,
+  children,
+  onClick,
+  error,
+}: {
+  icon: ReactNode;
+  color: string;
+  label: string;
+  value: number | undefined;
+  children?: ReactNode;
+  onClick?: () => void;
+  error?: string;
+}) {
   const body = (
     <Card padding="md" h="100%">
       <Group justify="space-between" align="flex-start" wrap="nowrap">
@@ -42,7 +120,13 @@ function Stat({ icon, color, label, value, children, onClick, error }: { icon: R
             {label}
           </Text>
           {value === undefined ? (
-            error ? <Text size="sm" c="red">{error}</Text> : <Skeleton height={30} width={80} my={2} />
+            error ? (
+              <Text size="sm" c="red">
+                {error}
+              </Text>
+            ) : (
+              <Skeleton height={30} width={80} my={2} />
+            )
           ) : (
             <Text fz={28} fw={700} lh={1.2}>
               {value.toLocaleString()}
@@ -72,7 +156,9 @@ export function CoverageAndGroups() {
   const trpc = useTRPC();
   const coverage = useQuery(trpc.fleet.coverage.queryOptions(undefined, { refetchInterval: 30_000 }));
   const summary = useQuery(trpc.fleet.summary.queryOptions(undefined, { refetchInterval: 15_000 }));
-  const drift = useQuery(trpc.fleet.drift.queryOptions(undefined, { refetchInterval: 60_000, staleTime: 30_000 }));
+  const drift = useQuery(
+    trpc.fleet.drift.queryOptions(undefined, { refetchInterval: 60_000, staleTime: 30_000 }),
+  );
   const data = [...(coverage.data ?? [])].sort((a, b) => b.hosts - a.hosts);
   return (
     <Grid gap="md">
@@ -91,9 +177,17 @@ export function CoverageAndGroups() {
               </div>
             </Group>
             {coverage.isError ? (
-              <ErrorState title="Could not load coverage" error={coverage.error} onRetry={() => void coverage.refetch()} />
+              <ErrorState
+                title="Could not load coverage"
+                error={coverage.error}
+                onRetry={() => void coverage.refetch()}
+              />
             ) : data.length === 0 ? (
-              <Empty icon={<IconChartBar size={22} />} title="No coverage yet" description="No online host has a qemu entry enabled. Run Reset + register on some hosts." />
+              <Empty
+                icon={<IconChartBar size={22} />}
+                title="No coverage yet"
+                description="No online host has a qemu entry enabled. Run Reset + register on some hosts."
+              />
             ) : (
               <BarChart
                 h={200}
@@ -103,7 +197,17 @@ export function CoverageAndGroups() {
                 tickLine="y"
                 gridAxis="y"
                 maxBarWidth={22}
-                xAxisProps={{ tick: { angle: -50, textAnchor: 'end', fontSize: 11, fill: 'currentColor', fontFamily: 'var(--mantine-font-family-monospace)' }, height: 72, interval: 0 }}
+                xAxisProps={{
+                  tick: {
+                    angle: -50,
+                    textAnchor: 'end',
+                    fontSize: 11,
+                    fill: 'currentColor',
+                    fontFamily: 'var(--mantine-font-family-monospace)',
+                  },
+                  height: 72,
+                  interval: 0,
+                }}
                 yAxisProps={{ width: 40, allowDecimals: false }}
               />
             )}
@@ -117,7 +221,11 @@ export function CoverageAndGroups() {
             Hosts per group and how many differ from their policy
           </Text>
           {drift.isError ? (
-            <ErrorState title="Could not compute drift" error={drift.error} onRetry={() => void drift.refetch()} />
+            <ErrorState
+              title="Could not compute drift"
+              error={drift.error}
+              onRetry={() => void drift.refetch()}
+            />
           ) : !drift.data ? (
             <Stack gap="xs">
               {[0, 1, 2, 3].map((i) => (
@@ -133,7 +241,15 @@ export function CoverageAndGroups() {
               <Table.Tbody>
                 {drift.data.groups.map((g) => (
                   <Table.Tr key={g.group ?? ''}>
-                    <Table.Td>{g.group ? <Badge variant="default">{g.group}</Badge> : <Text size="sm" c="dimmed">no group</Text>}</Table.Td>
+                    <Table.Td>
+                      {g.group ? (
+                        <Badge variant="default">{g.group}</Badge>
+                      ) : (
+                        <Text size="sm" c="dimmed">
+                          no group
+                        </Text>
+                      )}
+                    </Table.Td>
                     <Table.Td ta="right">{g.hosts.toLocaleString()}</Table.Td>
                     <Table.Td ta="right" w={110}>
                       {g.drifted > 0 ? (

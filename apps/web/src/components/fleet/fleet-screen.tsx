@@ -1,5 +1,18 @@
 'use client';
-import { ActionBar, Alert, Anchor, Button, Card, Group, Pagination, SegmentedControl, Select, Stack, Text, TextInput } from '@mantine/core';
+import {
+  ActionBar,
+  Alert,
+  Anchor,
+  Button,
+  Card,
+  Group,
+  Pagination,
+  SegmentedControl,
+  Select,
+  Stack,
+  Text,
+  TextInput,
+} from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { IconFilterOff, IconLayoutGrid, IconList, IconSearch, IconServerOff } from '@tabler/icons-react';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -63,7 +76,10 @@ export function FleetScreen() {
 
   const summary = useQuery(trpc.fleet.summary.queryOptions(undefined, { refetchInterval: 15_000 }));
   const hosts = useQuery(
-    trpc.fleet.hosts.queryOptions({ filter, offset: (page - 1) * size, limit: size }, { placeholderData: keepPreviousData, refetchInterval: 15_000 }),
+    trpc.fleet.hosts.queryOptions(
+      { filter, offset: (page - 1) * size, limit: size },
+      { placeholderData: keepPreviousData, refetchInterval: 15_000 },
+    ),
   );
   const rows = hosts.data?.items ?? [];
   const total = hosts.data?.total ?? 0;
@@ -77,7 +93,11 @@ export function FleetScreen() {
     try {
       selection.addIds(await queryClient.fetchQuery(trpc.fleet.hostIds.queryOptions({ filter })));
     } catch (error) {
-      notifications.show({ color: 'red', title: 'Could not select the matching hosts', message: errorMessage(error) });
+      notifications.show({
+        color: 'red',
+        title: 'Could not select the matching hosts',
+        message: errorMessage(error),
+      });
     } finally {
       setSelectingAll(false);
     }
@@ -86,7 +106,10 @@ export function FleetScreen() {
   if (summary.data?.total === 0) {
     return (
       <Stack gap="lg">
-        <PageHeader title="Fleet" description="Every host, its QEMU registrations and how they compare with the policy." />
+        <PageHeader
+          title="Fleet"
+          description="Every host, its QEMU registrations and how they compare with the policy."
+        />
         <FirstHost />
       </Stack>
     );
@@ -94,7 +117,10 @@ export function FleetScreen() {
 
   return (
     <Stack gap="lg" pb={selection.count > 0 ? 80 : 0}>
-      <PageHeader title="Fleet" description="Every host, its QEMU registrations and how they compare with the policy." />
+      <PageHeader
+        title="Fleet"
+        description="Every host, its QEMU registrations and how they compare with the policy."
+      />
       <SummaryCards onOnlineFilter={(v) => update({ online: v === null ? null : v ? 'yes' : 'no' })} />
       <CoverageAndGroups />
       <Card padding={0}>
@@ -125,7 +151,10 @@ export function FleetScreen() {
                 w={150}
                 value={filter.group ?? null}
                 onChange={(v) => update({ group: v })}
-                data={(summary.data?.groups ?? []).map((g) => ({ value: g.name, label: `${g.name} (${g.hosts})` }))}
+                data={(summary.data?.groups ?? []).map((g) => ({
+                  value: g.name,
+                  label: `${g.name} (${g.hosts})`,
+                }))}
               />
               <Select
                 aria-label="Host architecture"
@@ -134,7 +163,10 @@ export function FleetScreen() {
                 w={150}
                 value={filter.arch ?? null}
                 onChange={(v) => update({ arch: v })}
-                data={(summary.data?.archs ?? []).map((a) => ({ value: a.arch, label: `${a.arch} (${a.hosts})` }))}
+                data={(summary.data?.archs ?? []).map((a) => ({
+                  value: a.arch,
+                  label: `${a.arch} (${a.hosts})`,
+                }))}
               />
               {filtered && (
                 <Button
@@ -162,7 +194,9 @@ export function FleetScreen() {
           </Group>
           <Group justify="space-between" gap="sm" mih={28}>
             <Text size="sm" c="dimmed">
-              {hosts.data ? `${total.toLocaleString()} host${total === 1 ? '' : 's'}${filtered ? ' match' : ''}` : 'Loading hosts…'}
+              {hosts.data
+                ? `${total.toLocaleString()} host${total === 1 ? '' : 's'}${filtered ? ' match' : ''}`
+                : 'Loading hosts…'}
             </Text>
             {view === 'matrix' && <MatrixLegend />}
           </Group>
@@ -170,9 +204,17 @@ export function FleetScreen() {
             <Alert variant="light" color="indigo" py={8}>
               <Group gap="xs">
                 <Text size="sm">
-                  {selection.count === rows.length ? `All ${rows.length} hosts on this page are selected.` : `${selection.count.toLocaleString()} hosts are selected.`}
+                  {selection.count === rows.length
+                    ? `All ${rows.length} hosts on this page are selected.`
+                    : `${selection.count.toLocaleString()} hosts are selected.`}
                 </Text>
-                <Anchor component="button" size="sm" fw={600} onClick={selectAllMatching} disabled={selectingAll}>
+                <Anchor
+                  component="button"
+                  size="sm"
+                  fw={600}
+                  onClick={selectAllMatching}
+                  disabled={selectingAll}
+                >
                   {selectingAll ? 'Selecting…' : `Select all ${total.toLocaleString()} matching hosts`}
                 </Anchor>
               </Group>
@@ -181,13 +223,21 @@ export function FleetScreen() {
         </Stack>
         {hosts.isError ? (
           <Stack p="md">
-            <ErrorState title="Could not load hosts" error={hosts.error} onRetry={() => void hosts.refetch()} />
+            <ErrorState
+              title="Could not load hosts"
+              error={hosts.error}
+              onRetry={() => void hosts.refetch()}
+            />
           </Stack>
         ) : hosts.isPending ? (
           <TableSkeleton rows={10} columns={8} />
         ) : rows.length === 0 ? (
           filtered ? (
-            <Empty icon={<IconFilterOff size={22} />} title="No host matches these filters" description="Change the search or clear the filters." />
+            <Empty
+              icon={<IconFilterOff size={22} />}
+              title="No host matches these filters"
+              description="Change the search or clear the filters."
+            />
           ) : (
             <Empty
               icon={<IconServerOff size={22} />}
@@ -197,16 +247,30 @@ export function FleetScreen() {
           )
         ) : (
           <div style={{ opacity: hosts.isPlaceholderData ? 0.6 : 1, transition: 'opacity 120ms' }}>
-            {view === 'matrix' ? <FleetMatrix rows={rows} selection={canAct ? selection.page : null} /> : <HostTable rows={rows} selection={canAct ? selection.page : null} />}
+            {view === 'matrix' ? (
+              <FleetMatrix rows={rows} selection={canAct ? selection.page : null} />
+            ) : (
+              <HostTable rows={rows} selection={canAct ? selection.page : null} />
+            )}
           </div>
         )}
         {hosts.data && total > 0 && (
-          <Group justify="space-between" p="md" pt="sm" style={{ borderTop: '1px solid var(--mantine-color-gray-2)' }}>
+          <Group
+            justify="space-between"
+            p="md"
+            pt="sm"
+            style={{ borderTop: '1px solid var(--mantine-color-gray-2)' }}
+          >
             <Text size="sm" c="dimmed">
               {`${((page - 1) * size + 1).toLocaleString()}–${Math.min(page * size, total).toLocaleString()} of ${total.toLocaleString()}`}
             </Text>
             <Group gap="md">
-              <Pagination size="sm" total={pages} value={Math.min(page, pages)} onChange={(p) => update({ page: String(p) })} />
+              <Pagination
+                size="sm"
+                total={pages}
+                value={Math.min(page, pages)}
+                onChange={(p) => update({ page: String(p) })}
+              />
               <Select
                 aria-label="Hosts per page"
                 size="xs"
@@ -221,7 +285,12 @@ export function FleetScreen() {
         )}
       </Card>
       {canAct && (
-        <ActionBar opened={selection.count > 0} onClose={selection.clear} shadow="lg" aria-label="Actions on the selected hosts">
+        <ActionBar
+          opened={selection.count > 0}
+          onClose={selection.clear}
+          shadow="lg"
+          aria-label="Actions on the selected hosts"
+        >
           <Text size="sm" fw={600} px="xs" style={{ whiteSpace: 'nowrap' }}>
             {selection.count.toLocaleString()} host{selection.count === 1 ? '' : 's'} selected
           </Text>

@@ -7,7 +7,13 @@ import type { FleetRow } from '../trpc/types.ts';
 import { CELL_LOOK, CELL_STATES, cellCounts } from './cell-states.ts';
 import type { PageSelection } from './selection.ts';
 
-export function HostTable({ rows, selection }: { rows: readonly FleetRow[]; selection: PageSelection | null }) {
+export function HostTable({
+  rows,
+  selection,
+}: {
+  rows: readonly FleetRow[];
+  selection: PageSelection | null;
+}) {
   return (
     <Table.ScrollContainer minWidth={980}>
       <Table highlightOnHover verticalSpacing={8}>
@@ -15,7 +21,13 @@ export function HostTable({ rows, selection }: { rows: readonly FleetRow[]; sele
           <Table.Tr>
             {selection && (
               <Table.Th w={36}>
-                <Checkbox size="xs" aria-label="Select every host on this page" checked={selection.allOnPage} indeterminate={selection.someOnPage} onChange={selection.togglePage} />
+                <Checkbox
+                  size="xs"
+                  aria-label="Select every host on this page"
+                  checked={selection.allOnPage}
+                  indeterminate={selection.someOnPage}
+                  onChange={selection.togglePage}
+                />
               </Table.Th>
             )}
             <Table.Th>Host</Table.Th>
@@ -30,10 +42,18 @@ export function HostTable({ rows, selection }: { rows: readonly FleetRow[]; sele
         </Table.Thead>
         <Table.Tbody>
           {rows.map((row) => (
-            <Table.Tr key={row.id} bg={selection?.isSelected(row.id) ? 'var(--mantine-color-indigo-0)' : undefined}>
+            <Table.Tr
+              key={row.id}
+              bg={selection?.isSelected(row.id) ? 'var(--mantine-color-indigo-0)' : undefined}
+            >
               {selection && (
                 <Table.Td>
-                  <Checkbox size="xs" aria-label={`Select ${row.hostname}`} checked={selection.isSelected(row.id)} onChange={() => selection.toggle(row.id, row.hostname)} />
+                  <Checkbox
+                    size="xs"
+                    aria-label={`Select ${row.hostname}`}
+                    checked={selection.isSelected(row.id)}
+                    onChange={() => selection.toggle(row.id, row.hostname)}
+                  />
                 </Table.Td>
               )}
               <Table.Td>
@@ -62,7 +82,17 @@ export function HostTable({ rows, selection }: { rows: readonly FleetRow[]; sele
                   {row.dockerVersion ?? 'no docker'}
                 </Text>
               </Table.Td>
-              <Table.Td>{row.group ? <Badge variant="default" size="sm">{row.group}</Badge> : <Text size="xs" c="dimmed">—</Text>}</Table.Td>
+              <Table.Td>
+                {row.group ? (
+                  <Badge variant="default" size="sm">
+                    {row.group}
+                  </Badge>
+                ) : (
+                  <Text size="xs" c="dimmed">
+                    —
+                  </Text>
+                )}
+              </Table.Td>
               <Table.Td>
                 <RegistrationBar row={row} />
               </Table.Td>
@@ -81,7 +111,12 @@ export function HostTable({ rows, selection }: { rows: readonly FleetRow[]; sele
 function RegistrationBar({ row }: { row: FleetRow }) {
   const counts = cellCounts(row);
   const total = CELL_STATES.reduce((n, s) => n + counts[s], 0);
-  if (total === 0) return <Text size="xs" c="dimmed">no qemu entries</Text>;
+  if (total === 0)
+    return (
+      <Text size="xs" c="dimmed">
+        no qemu entries
+      </Text>
+    );
   const detail = CELL_STATES.filter((s) => counts[s] > 0)
     .map((s) => `${counts[s]} ${CELL_LOOK[s].label}`)
     .join(' · ');
@@ -90,7 +125,11 @@ function RegistrationBar({ row }: { row: FleetRow }) {
       <Group gap={8} wrap="nowrap">
         <Progress.Root size={8} w={110} radius="xl">
           {CELL_STATES.filter((s) => counts[s] > 0).map((s) => (
-            <Progress.Section key={s} value={(counts[s] / total) * 100} color={CELL_LOOK[s].outline ? 'red.3' : CELL_LOOK[s].color} />
+            <Progress.Section
+              key={s}
+              value={(counts[s] / total) * 100}
+              color={CELL_LOOK[s].outline ? 'red.3' : CELL_LOOK[s].color}
+            />
           ))}
         </Progress.Root>
         <Text size="xs" c="dimmed" style={{ whiteSpace: 'nowrap' }}>

@@ -23,11 +23,20 @@ const ROW_TONE: Record<string, string> = {
  * The kernel's entries as the agent read them, field by field, with the policy's differences marked
  * on the entry and the field they concern; entries the policy wants but the kernel lacks and entries that differ come first.
  */
-export function EntriesTable({ entries, drift }: { entries: readonly KernelEntry[]; drift: readonly Drift[] }) {
+export function EntriesTable({
+  entries,
+  drift,
+}: {
+  entries: readonly KernelEntry[];
+  drift: readonly Drift[];
+}) {
   const driftOf = (name: string) => drift.filter((d) => `qemu-${d.target}` === name);
   const missing = drift.filter((d) => d.kind === 'missing');
   // Differences first: they are what the page is opened for.
-  const sorted = [...entries].sort((a, b) => Number(driftOf(b.name).length > 0) - Number(driftOf(a.name).length > 0) || a.name.localeCompare(b.name));
+  const sorted = [...entries].sort(
+    (a, b) =>
+      Number(driftOf(b.name).length > 0) - Number(driftOf(a.name).length > 0) || a.name.localeCompare(b.name),
+  );
   return (
     <Table.ScrollContainer minWidth={1000}>
       <Table verticalSpacing={6} fz="xs" ff="monospace" withColumnBorders={false}>
@@ -80,14 +89,24 @@ export function EntriesTable({ entries, drift }: { entries: readonly KernelEntry
                       {e.name}
                     </Text>
                     {diffs.map((d) => (
-                      <Text key={d.kind} fz={11} c={d.kind === 'extra' ? 'violet.8' : 'orange.9'} ff="var(--mantine-font-family)">
+                      <Text
+                        key={d.kind}
+                        fz={11}
+                        c={d.kind === 'extra' ? 'violet.8' : 'orange.9'}
+                        ff="var(--mantine-font-family)"
+                      >
                         {d.detail}
                       </Text>
                     ))}
                   </Stack>
                 </Table.Td>
                 <Table.Td style={{ verticalAlign: 'top', whiteSpace: 'nowrap' }}>
-                  <Text fz="xs" fw={e.enabled ? 400 : 700} ff="var(--mantine-font-family)" c={fields.has('enabled') ? 'orange.8' : e.enabled ? 'gray.7' : 'dimmed'}>
+                  <Text
+                    fz="xs"
+                    fw={e.enabled ? 400 : 700}
+                    ff="var(--mantine-font-family)"
+                    c={fields.has('enabled') ? 'orange.8' : e.enabled ? 'gray.7' : 'dimmed'}
+                  >
                     {e.enabled ? 'enabled' : 'disabled'}
                   </Text>
                 </Table.Td>
@@ -99,7 +118,9 @@ export function EntriesTable({ entries, drift }: { entries: readonly KernelEntry
                 </Table.Td>
                 <Table.Td style={{ verticalAlign: 'top' }}>{e.type === 'M' ? e.offset : '—'}</Table.Td>
                 <Table.Td style={{ verticalAlign: 'top', wordBreak: 'break-all' }} maw={300}>
-                  <Marked on={fields.has('magic')}>{e.type === 'M' ? e.magic : `extension .${e.extension}`}</Marked>
+                  <Marked on={fields.has('magic')}>
+                    {e.type === 'M' ? e.magic : `extension .${e.extension}`}
+                  </Marked>
                 </Table.Td>
                 <Table.Td style={{ verticalAlign: 'top', wordBreak: 'break-all' }} maw={300}>
                   <Marked on={fields.has('magic')}>{e.type === 'M' ? (e.mask ?? '—') : '—'}</Marked>
@@ -115,7 +136,20 @@ export function EntriesTable({ entries, drift }: { entries: readonly KernelEntry
 
 function Flags({ flags, drifted }: { flags: string; drifted: boolean }) {
   return (
-    <Group gap={3} wrap="nowrap" style={drifted ? { outline: '2px solid var(--mantine-color-orange-5)', outlineOffset: 2, borderRadius: 4, width: 'fit-content' } : undefined}>
+    <Group
+      gap={3}
+      wrap="nowrap"
+      style={
+        drifted
+          ? {
+              outline: '2px solid var(--mantine-color-orange-5)',
+              outlineOffset: 2,
+              borderRadius: 4,
+              width: 'fit-content',
+            }
+          : undefined
+      }
+    >
       {flags === '' ? (
         <Text fz="xs" c="dimmed">
           none
@@ -135,7 +169,13 @@ function Flags({ flags, drifted }: { flags: string; drifted: boolean }) {
 
 function Marked({ on, children }: { on: boolean; children: React.ReactNode }) {
   return on ? (
-    <Text span fz="xs" ff="monospace" px={3} style={{ background: 'var(--mantine-color-orange-2)', borderRadius: 3 }}>
+    <Text
+      span
+      fz="xs"
+      ff="monospace"
+      px={3}
+      style={{ background: 'var(--mantine-color-orange-2)', borderRadius: 3 }}
+    >
       {children}
     </Text>
   ) : (

@@ -10,11 +10,14 @@ export interface FactsView {
   interpreters: { target: string; path: string; version?: string; package?: string; error?: string }[];
 }
 
-const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+const obj = (v: unknown): Record<string, unknown> | undefined =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 
 export function factsOf(raw: unknown): FactsView {
   const f = obj(raw) ?? {};
-  const interpreters = Array.isArray(f.interpreters) ? f.interpreters.map(obj).filter((i): i is Record<string, unknown> => Boolean(i?.target && i.path)) : [];
+  const interpreters = Array.isArray(f.interpreters)
+    ? f.interpreters.map(obj).filter((i): i is Record<string, unknown> => Boolean(i?.target && i.path))
+    : [];
   return {
     ...(typeof f.agentVersion === 'string' ? { agentVersion: f.agentVersion } : {}),
     ...(typeof f.inUserNamespace === 'boolean' ? { inUserNamespace: f.inUserNamespace } : {}),

@@ -103,7 +103,8 @@ export function HostScreen() {
           }
           description={
             <>
-              {h.online ? 'Reporting' : 'Not reporting'} · <Ago date={h.lastSeenAt} prefix="last seen" never="never seen" size="sm" />
+              {h.online ? 'Reporting' : 'Not reporting'} ·{' '}
+              <Ago date={h.lastSeenAt} prefix="last seen" never="never seen" size="sm" />
               {!h.online && ' · what follows is the last state it reported'}
             </>
           }
@@ -127,16 +128,25 @@ export function HostScreen() {
         <Tabs defaultValue="entries" keepMounted={false}>
           <Tabs.List px="md" pt="xs">
             <Tabs.Tab value="entries" leftSection={<IconTable size={16} />}>
-              Kernel entries <Badge size="xs" variant="light" ml={4}>{h.entries.length}</Badge>
+              Kernel entries{' '}
+              <Badge size="xs" variant="light" ml={4}>
+                {h.entries.length}
+              </Badge>
             </Tabs.Tab>
             <Tabs.Tab value="tests" leftSection={<IconFlask size={16} />}>
-              Self-tests <Badge size="xs" variant="light" ml={4}>{h.verify.length}</Badge>
+              Self-tests{' '}
+              <Badge size="xs" variant="light" ml={4}>
+                {h.verify.length}
+              </Badge>
             </Tabs.Tab>
             <Tabs.Tab value="interpreters" leftSection={<IconCpu size={16} />}>
               Interpreters
             </Tabs.Tab>
             <Tabs.Tab value="jobs" leftSection={<IconListCheck size={16} />}>
-              Jobs <Badge size="xs" variant="light" ml={4}>{h.jobs.length}</Badge>
+              Jobs{' '}
+              <Badge size="xs" variant="light" ml={4}>
+                {h.jobs.length}
+              </Badge>
             </Tabs.Tab>
             <Tabs.Tab value="audit" leftSection={<IconHistory size={16} />}>
               Audit trail
@@ -177,7 +187,15 @@ function HostCrumbs({ name }: { name: string }) {
 }
 
 function yesNo(v: boolean | undefined, yes: string, no: string) {
-  return v === undefined ? <Text span c="dimmed" size="sm">unknown</Text> : v ? yes : no;
+  return v === undefined ? (
+    <Text span c="dimmed" size="sm">
+      unknown
+    </Text>
+  ) : v ? (
+    yes
+  ) : (
+    no
+  );
 }
 
 function FactsCard({ host, canEditGroup }: { host: HostDetail; canEditGroup: boolean }) {
@@ -189,13 +207,29 @@ function FactsCard({ host, canEditGroup }: { host: HostDetail; canEditGroup: boo
         Facts
       </Text>
       {b?.namespaced && (
-        <Alert color="yellow" variant="light" icon={<IconAlertTriangle size={18} />} mb="sm" py="xs" title="Namespaced binfmt_misc">
-          The agent runs in its own user namespace: registrations it makes stay inside that namespace and do not affect the host&apos;s containers.
+        <Alert
+          color="yellow"
+          variant="light"
+          icon={<IconAlertTriangle size={18} />}
+          mb="sm"
+          py="xs"
+          title="Namespaced binfmt_misc"
+        >
+          The agent runs in its own user namespace: registrations it makes stay inside that namespace and do
+          not affect the host&apos;s containers.
         </Alert>
       )}
       {b && b.mounted === false && (
-        <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />} mb="sm" py="xs" title="binfmt_misc is not mounted">
-          Mount it (mount -t binfmt_misc binfmt_misc {b.mountPoint ?? '/proc/sys/fs/binfmt_misc'}) or let the agent do it, then verify.
+        <Alert
+          color="red"
+          variant="light"
+          icon={<IconAlertTriangle size={18} />}
+          mb="sm"
+          py="xs"
+          title="binfmt_misc is not mounted"
+        >
+          Mount it (mount -t binfmt_misc binfmt_misc {b.mountPoint ?? '/proc/sys/fs/binfmt_misc'}) or let the
+          agent do it, then verify.
         </Alert>
       )}
       <DataList labelWidth={150} size="sm" withDivider gap={6}>
@@ -214,7 +248,11 @@ function FactsCard({ host, canEditGroup }: { host: HostDetail; canEditGroup: boo
         <DataList.Item>
           <DataList.ItemLabel>Docker</DataList.ItemLabel>
           <DataList.ItemValue>
-            {host.dockerVersion ? `${host.dockerVersion}${facts.docker?.apiVersion ? ` (API ${facts.docker.apiVersion})` : ''}` : facts.docker?.error ? `not reachable: ${facts.docker.error}` : 'not installed or not reachable'}
+            {host.dockerVersion
+              ? `${host.dockerVersion}${facts.docker?.apiVersion ? ` (API ${facts.docker.apiVersion})` : ''}`
+              : facts.docker?.error
+                ? `not reachable: ${facts.docker.error}`
+                : 'not installed or not reachable'}
           </DataList.ItemValue>
         </DataList.Item>
         <DataList.Item>
@@ -225,7 +263,11 @@ function FactsCard({ host, canEditGroup }: { host: HostDetail; canEditGroup: boo
                 {host.agentUrl}
               </Text>
               <CopyValue value={host.agentUrl} />
-              {facts.agentVersion && <Badge size="xs" variant="default">v{facts.agentVersion}</Badge>}
+              {facts.agentVersion && (
+                <Badge size="xs" variant="default">
+                  v{facts.agentVersion}
+                </Badge>
+              )}
             </Group>
           </DataList.ItemValue>
         </DataList.Item>
@@ -271,7 +313,8 @@ function FactsCard({ host, canEditGroup }: { host: HostDetail; canEditGroup: boo
           <DataList.ItemValue>
             {host.snapshot ? (
               <>
-                changed <Ago date={host.snapshot.takenAt} size="sm" />, confirmed <Ago date={host.snapshot.lastSeenAt} size="sm" />
+                changed <Ago date={host.snapshot.takenAt} size="sm" />, confirmed{' '}
+                <Ago date={host.snapshot.lastSeenAt} size="sm" />
               </>
             ) : (
               'never'
@@ -288,7 +331,13 @@ function CopyValue({ value }: { value: string }) {
     <CopyButton value={value} timeout={1500}>
       {({ copied, copy }) => (
         <Tooltip label={copied ? 'Copied' : 'Copy'}>
-          <ActionIcon size="sm" variant="subtle" color={copied ? 'teal' : 'gray'} onClick={copy} aria-label="Copy">
+          <ActionIcon
+            size="sm"
+            variant="subtle"
+            color={copied ? 'teal' : 'gray'}
+            onClick={copy}
+            aria-label="Copy"
+          >
             {copied ? <IconCheck size={14} /> : <IconCopy size={14} />}
           </ActionIcon>
         </Tooltip>
@@ -306,7 +355,10 @@ function GroupValue({ host, canEdit }: { host: HostDetail; canEdit: boolean }) {
     trpc.fleet.setGroup.mutationOptions({
       onSuccess: async () => {
         setEditing(false);
-        notifications.show({ color: 'teal', message: value ? `${host.hostname} is now in group ${value}.` : `${host.hostname} left its group.` });
+        notifications.show({
+          color: 'teal',
+          message: value ? `${host.hostname} is now in group ${value}.` : `${host.hostname} left its group.`,
+        });
         await queryClient.invalidateQueries({ queryKey: trpc.fleet.pathKey() });
       },
     }),
@@ -314,9 +366,21 @@ function GroupValue({ host, canEdit }: { host: HostDetail; canEdit: boolean }) {
   return (
     <>
       <Group gap={6}>
-        {host.group ? <Badge variant="default">{host.group}</Badge> : <Text size="sm" c="dimmed">no group (fleet policy applies)</Text>}
+        {host.group ? (
+          <Badge variant="default">{host.group}</Badge>
+        ) : (
+          <Text size="sm" c="dimmed">
+            no group (fleet policy applies)
+          </Text>
+        )}
         {canEdit && (
-          <ActionIcon size="sm" variant="subtle" color="gray" aria-label="Change group" onClick={() => setEditing(true)}>
+          <ActionIcon
+            size="sm"
+            variant="subtle"
+            color="gray"
+            aria-label="Change group"
+            onClick={() => setEditing(true)}
+          >
             <IconPencil size={14} />
           </ActionIcon>
         )}
@@ -367,14 +431,17 @@ function PolicyCard({ host }: { host: HostDetail }) {
       </Group>
       {!p ? (
         <Text size="sm" c="dimmed">
-          No fleet or group policy applies, so drift is not computed for this host. An admin can set one on the Policy page.
+          No fleet or group policy applies, so drift is not computed for this host. An admin can set one on
+          the Policy page.
         </Text>
       ) : (
         <Stack gap="sm">
           <DataList labelWidth={120} size="sm" gap={6}>
             <DataList.Item>
               <DataList.ItemLabel>Targets</DataList.ItemLabel>
-              <DataList.ItemValue>{p.targets.length === 0 ? 'what the host needs' : p.targets.join(', ')}</DataList.ItemValue>
+              <DataList.ItemValue>
+                {p.targets.length === 0 ? 'what the host needs' : p.targets.join(', ')}
+              </DataList.ItemValue>
             </DataList.Item>
             <DataList.Item>
               <DataList.ItemLabel>Flags</DataList.ItemLabel>
@@ -396,8 +463,15 @@ function PolicyCard({ host }: { host: HostDetail }) {
               The kernel&apos;s entries match the policy.
             </Alert>
           ) : (
-            <Alert color="orange" variant="light" icon={<IconAlertTriangle size={18} />} py="xs" title={`${host.drift.length} difference${host.drift.length === 1 ? '' : 's'} from the policy`}>
-              {[...counts].map(([kind, n]) => `${n} ${kind.replace('wrong-', 'wrong ')}`).join(' · ')}. Marked in the entries below; Reset + register with the policy fixes them.
+            <Alert
+              color="orange"
+              variant="light"
+              icon={<IconAlertTriangle size={18} />}
+              py="xs"
+              title={`${host.drift.length} difference${host.drift.length === 1 ? '' : 's'} from the policy`}
+            >
+              {[...counts].map(([kind, n]) => `${n} ${kind.replace('wrong-', 'wrong ')}`).join(' · ')}. Marked
+              in the entries below; Reset + register with the policy fixes them.
             </Alert>
           )}
         </Stack>
@@ -408,14 +482,26 @@ function PolicyCard({ host }: { host: HostDetail }) {
 
 function EntriesPanel({ host }: { host: HostDetail }) {
   if (host.entries.length === 0 && host.drift.length === 0) {
-    return <Empty icon={<IconTable size={22} />} title="No binfmt_misc entries" description="The kernel has no registration on this host. Reset + register adds what it needs." />;
+    return (
+      <Empty
+        icon={<IconTable size={22} />}
+        title="No binfmt_misc entries"
+        description="The kernel has no registration on this host. Reset + register adds what it needs."
+      />
+    );
   }
   return <EntriesTable entries={host.entries} drift={host.drift} />;
 }
 
 function SelfTests({ host }: { host: HostDetail }) {
   if (host.verify.length === 0) {
-    return <Empty icon={<IconFlask size={22} />} title="Never verified" description="Verify runs each registered emulator (a foreign binary, and a foreign container where Docker is present) and records the result here." />;
+    return (
+      <Empty
+        icon={<IconFlask size={22} />}
+        title="Never verified"
+        description="Verify runs each registered emulator (a foreign binary, and a foreign container where Docker is present) and records the result here."
+      />
+    );
   }
   return (
     <Table.ScrollContainer minWidth={800}>
@@ -438,7 +524,11 @@ function SelfTests({ host }: { host: HostDetail }) {
               </Table.Td>
               <Table.Td fz="sm">{v.method}</Table.Td>
               <Table.Td>
-                <Badge size="sm" variant="light" color={v.status === 'passed' ? 'teal' : v.status === 'failed' ? 'red' : 'gray'}>
+                <Badge
+                  size="sm"
+                  variant="light"
+                  color={v.status === 'passed' ? 'teal' : v.status === 'failed' ? 'red' : 'gray'}
+                >
                   {v.status}
                 </Badge>
               </Table.Td>
@@ -464,7 +554,13 @@ function SelfTests({ host }: { host: HostDetail }) {
 function Interpreters({ host }: { host: HostDetail }) {
   const list = factsOf(host.facts).interpreters;
   if (list.length === 0) {
-    return <Empty icon={<IconCpu size={22} />} title="No QEMU emulator found" description="The agent found no qemu-*-static in its interpreter directory. Install qemu-user-static on the host." />;
+    return (
+      <Empty
+        icon={<IconCpu size={22} />}
+        title="No QEMU emulator found"
+        description="The agent found no qemu-*-static in its interpreter directory. Install qemu-user-static on the host."
+      />
+    );
   }
   return (
     <Table verticalSpacing={6} fz="sm">
@@ -485,7 +581,13 @@ function Interpreters({ host }: { host: HostDetail }) {
             <Table.Td ff="monospace" fz="xs">
               {i.path}
             </Table.Td>
-            <Table.Td>{i.version ?? <Text span size="sm" c="red">{i.error ?? 'unknown'}</Text>}</Table.Td>
+            <Table.Td>
+              {i.version ?? (
+                <Text span size="sm" c="red">
+                  {i.error ?? 'unknown'}
+                </Text>
+              )}
+            </Table.Td>
             <Table.Td fz="xs" c="dimmed">
               {i.package ?? '—'}
             </Table.Td>
@@ -497,7 +599,8 @@ function Interpreters({ host }: { host: HostDetail }) {
 }
 
 function HostJobs({ host }: { host: HostDetail }) {
-  if (host.jobs.length === 0) return <Empty icon={<IconListCheck size={22} />} title="No job ran on this host yet" />;
+  if (host.jobs.length === 0)
+    return <Empty icon={<IconListCheck size={22} />} title="No job ran on this host yet" />;
   return (
     <Table verticalSpacing={8} highlightOnHover>
       <Table.Thead>
@@ -538,14 +641,29 @@ function HostAudit({ hostname }: { hostname: string }) {
   const trpc = useTRPC();
   const client = useTRPCClient();
   const input = { host: hostname, limit: 20 };
-  const audit = useCursorPages(trpc.audit.list.queryKey(input), (cursor) => client.audit.list.query({ ...input, ...(cursor ? { cursor } : {}) }));
+  const audit = useCursorPages(trpc.audit.list.queryKey(input), (cursor) =>
+    client.audit.list.query({ ...input, ...(cursor ? { cursor } : {}) }),
+  );
   if (audit.isPending) return <TableSkeleton rows={5} columns={5} />;
-  if (audit.isError) return <ErrorState title="Could not load the audit trail" error={audit.error} onRetry={() => void audit.refetch()} />;
+  if (audit.isError)
+    return (
+      <ErrorState
+        title="Could not load the audit trail"
+        error={audit.error}
+        onRetry={() => void audit.refetch()}
+      />
+    );
   return (
     <Stack>
       <AuditTable events={audit.data.pages.flatMap((p) => p.items)} compact />
       {audit.hasNextPage && (
-        <Button variant="default" onClick={() => void audit.fetchNextPage()} loading={audit.isFetchingNextPage} w="fit-content" mx="auto">
+        <Button
+          variant="default"
+          onClick={() => void audit.fetchNextPage()}
+          loading={audit.isFetchingNextPage}
+          w="fit-content"
+          mx="auto"
+        >
           Load older events
         </Button>
       )}
@@ -584,8 +702,8 @@ function HostMenu({ host }: { host: HostDetail }) {
       <Modal opened={confirm} onClose={() => setConfirm(false)} title={`Remove ${host.hostname}?`} centered>
         <Stack>
           <Text size="sm">
-            The host, its snapshots and self-test results leave binfleet; its kernel entries stay as they are. An agent still running there joins again only with a new join
-            token.
+            The host, its snapshots and self-test results leave binfleet; its kernel entries stay as they are.
+            An agent still running there joins again only with a new join token.
           </Text>
           {remove.isError && (
             <Alert color="red" variant="light">

@@ -14,7 +14,12 @@ export function JobProgressBar({ counts, size = 'md' }: { counts: Counts; size?:
     <Progress.Root size={size} radius="xl" aria-label="Job progress">
       {ORDER.filter((s) => s !== 'queued' && counts[s] > 0).map((s) => (
         <Tooltip key={s} label={`${counts[s]} ${s}`}>
-          <Progress.Section value={(counts[s] / counts.total) * 100} color={RUN_STATUS_COLOR[s]} animated={s === 'running'} striped={s === 'running'} />
+          <Progress.Section
+            value={(counts[s] / counts.total) * 100}
+            color={RUN_STATUS_COLOR[s]}
+            animated={s === 'running'}
+            striped={s === 'running'}
+          />
         </Tooltip>
       ))}
     </Progress.Root>
@@ -26,7 +31,15 @@ export function CountsLine({ counts }: { counts: Counts }) {
     <Group gap="md" wrap="wrap">
       {ORDER.map((s) => (
         <Group key={s} gap={6} wrap="nowrap">
-          <span style={{ width: 8, height: 8, borderRadius: 4, background: `var(--mantine-color-${RUN_STATUS_COLOR[s]}-6)`, opacity: counts[s] ? 1 : 0.35 }} />
+          <span
+            style={{
+              width: 8,
+              height: 8,
+              borderRadius: 4,
+              background: `var(--mantine-color-${RUN_STATUS_COLOR[s]}-6)`,
+              opacity: counts[s] ? 1 : 0.35,
+            }}
+          />
           <Text size="sm" c={counts[s] ? undefined : 'dimmed'}>
             <b>{counts[s].toLocaleString()}</b> {s}
           </Text>

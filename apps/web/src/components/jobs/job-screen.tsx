@@ -1,6 +1,21 @@
 'use client';
 import type { RunStatus } from '@binfleet/db';
-import { Alert, Anchor, Badge, Breadcrumbs, Button, Card, Group, Modal, Pagination, SegmentedControl, Stack, Table, Text, Tooltip } from '@mantine/core';
+import {
+  Alert,
+  Anchor,
+  Badge,
+  Breadcrumbs,
+  Button,
+  Card,
+  Group,
+  Modal,
+  Pagination,
+  SegmentedControl,
+  Stack,
+  Table,
+  Text,
+  Tooltip,
+} from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconAlertTriangle, IconBan, IconRepeat } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -43,7 +58,11 @@ export function JobScreen() {
     return (
       <Stack>
         <JobCrumbs label={id} />
-        <ErrorState title={httpStatusOf(job.error) === 404 ? 'Job not found' : 'Could not load this job'} error={job.error} onRetry={() => void job.refetch()} />
+        <ErrorState
+          title={httpStatusOf(job.error) === 404 ? 'Job not found' : 'Could not load this job'}
+          error={job.error}
+          onRetry={() => void job.refetch()}
+        />
       </Stack>
     );
   }
@@ -65,7 +84,8 @@ export function JobScreen() {
       </div>
       {j.cancelRequestedAt && !FINAL.includes(j.status) && (
         <Alert color="yellow" variant="light" icon={<IconBan size={18} />}>
-          Cancel requested <Ago date={j.cancelRequestedAt} size="sm" />: hosts not started yet are skipped; hosts already running finish their current call.
+          Cancel requested <Ago date={j.cancelRequestedAt} size="sm" />: hosts not started yet are skipped;
+          hosts already running finish their current call.
         </Alert>
       )}
       <ProgressCard job={j} open={open} liveStatus={live.status} liveError={live.error} />
@@ -87,7 +107,17 @@ function JobCrumbs({ label }: { label: string }) {
   );
 }
 
-function ProgressCard({ job, open, liveStatus, liveError }: { job: JobDetail; open: boolean; liveStatus: string; liveError: unknown }) {
+function ProgressCard({
+  job,
+  open,
+  liveStatus,
+  liveError,
+}: {
+  job: JobDetail;
+  open: boolean;
+  liveStatus: string;
+  liveError: unknown;
+}) {
   const now = useNow(1000);
   const share = finishedShare(job.counts);
   const start = job.startedAt ?? job.createdAt;
@@ -100,19 +130,30 @@ function ProgressCard({ job, open, liveStatus, liveError }: { job: JobDetail; op
             {Math.round(share * 100)}%
           </Text>
           <Text size="sm" c="dimmed">
-            {(job.counts.succeeded + job.counts.failed + job.counts.cancelled).toLocaleString()} of {job.counts.total.toLocaleString()} host
+            {(job.counts.succeeded + job.counts.failed + job.counts.cancelled).toLocaleString()} of{' '}
+            {job.counts.total.toLocaleString()} host
             {job.counts.total === 1 ? '' : 's'} done
           </Text>
         </div>
         <Stack gap={2} align="flex-end">
-          <Text size="sm">{job.finishedAt ? `Took ${formatDuration(elapsed)}` : job.startedAt ? `Running for ${formatDuration(elapsed)}` : 'Waiting for a runner'}</Text>
+          <Text size="sm">
+            {job.finishedAt
+              ? `Took ${formatDuration(elapsed)}`
+              : job.startedAt
+                ? `Running for ${formatDuration(elapsed)}`
+                : 'Waiting for a runner'}
+          </Text>
           {open && (
             <Tooltip label="Progress arrives live from the server (server-sent events)">
               <Badge
                 variant="dot"
                 color={liveStatus === 'error' ? 'red' : liveStatus === 'pending' ? 'teal' : 'gray'}
               >
-                {liveStatus === 'error' ? 'live updates lost' : liveStatus === 'pending' ? 'live' : 'connecting…'}
+                {liveStatus === 'error'
+                  ? 'live updates lost'
+                  : liveStatus === 'pending'
+                    ? 'live'
+                    : 'connecting…'}
               </Badge>
             </Tooltip>
           )}
@@ -162,20 +203,40 @@ function JobButtons({ job }: { job: JobDetail }) {
   return (
     <>
       {failed.length > 0 && !open && (
-        <Button variant="default" leftSection={<IconRepeat size={16} />} onClick={() => (failed.length > 1 ? setConfirm('retry') : retry.mutate({ params: job.params, selection: { hostIds: [failed[0]!.hostId] } }))} loading={retry.isPending && confirm === null}>
+        <Button
+          variant="default"
+          leftSection={<IconRepeat size={16} />}
+          onClick={() =>
+            failed.length > 1
+              ? setConfirm('retry')
+              : retry.mutate({ params: job.params, selection: { hostIds: [failed[0]!.hostId] } })
+          }
+          loading={retry.isPending && confirm === null}
+        >
           Run again on {failed.length} failed host{failed.length === 1 ? '' : 's'}
         </Button>
       )}
       {open && (
-        <Button color="red" variant="light" leftSection={<IconBan size={16} />} onClick={() => setConfirm('cancel')} disabled={Boolean(job.cancelRequestedAt)}>
+        <Button
+          color="red"
+          variant="light"
+          leftSection={<IconBan size={16} />}
+          onClick={() => setConfirm('cancel')}
+          disabled={Boolean(job.cancelRequestedAt)}
+        >
           Cancel job
         </Button>
       )}
-      <Modal opened={confirm !== null} onClose={() => setConfirm(null)} centered title={confirm === 'cancel' ? 'Cancel this job?' : `Run again on ${failed.length} hosts?`}>
+      <Modal
+        opened={confirm !== null}
+        onClose={() => setConfirm(null)}
+        centered
+        title={confirm === 'cancel' ? 'Cancel this job?' : `Run again on ${failed.length} hosts?`}
+      >
         <Stack>
           <Text size="sm">
             {confirm === 'cancel'
-              ? `${(job.counts.queued).toLocaleString()} host(s) not started yet will be skipped; ${job.counts.running.toLocaleString()} running now finish their current call. Results so far are kept.`
+              ? `${job.counts.queued.toLocaleString()} host(s) not started yet will be skipped; ${job.counts.running.toLocaleString()} running now finish their current call. Results so far are kept.`
               : `A new job runs “${describeJob(job.params)}” on the ${failed.length} hosts that failed here.`}
           </Text>
           {error && (
@@ -192,7 +253,12 @@ function JobButtons({ job }: { job: JobDetail }) {
                 Cancel job
               </Button>
             ) : (
-              <Button loading={retry.isPending} onClick={() => retry.mutate({ params: job.params, selection: { hostIds: failed.map((t) => t.hostId) } })}>
+              <Button
+                loading={retry.isPending}
+                onClick={() =>
+                  retry.mutate({ params: job.params, selection: { hostIds: failed.map((t) => t.hostId) } })
+                }
+              >
                 Run on {failed.length} hosts
               </Button>
             )}
@@ -211,7 +277,9 @@ function HostRows({ job }: { job: JobDetail }) {
   const rows = filter === 'all' ? job.targets : job.targets.filter((t) => t.status === filter);
   // Failures first: they are what the operator came for.
   const order: Record<RunStatus, number> = { failed: 0, running: 1, queued: 2, cancelled: 3, succeeded: 4 };
-  const sorted = [...rows].sort((a, b) => order[a.status] - order[b.status] || a.hostname.localeCompare(b.hostname));
+  const sorted = [...rows].sort(
+    (a, b) => order[a.status] - order[b.status] || a.hostname.localeCompare(b.hostname),
+  );
   const pages = Math.max(1, Math.ceil(sorted.length / PAGE));
   const shown = sorted.slice((Math.min(page, pages) - 1) * PAGE, Math.min(page, pages) * PAGE);
   return (
@@ -225,7 +293,10 @@ function HostRows({ job }: { job: JobDetail }) {
             setFilter(v as typeof filter);
             setPage(1);
           }}
-          data={HOST_FILTERS.map((f) => ({ value: f, label: f === 'all' ? `All ${job.counts.total}` : `${f} ${job.counts[f]}` }))}
+          data={HOST_FILTERS.map((f) => ({
+            value: f,
+            label: f === 'all' ? `All ${job.counts.total}` : `${f} ${job.counts[f]}`,
+          }))}
         />
       </Group>
       {shown.length === 0 ? (
@@ -262,12 +333,18 @@ function HostRows({ job }: { job: JobDetail }) {
                   </Table.Td>
                   <Table.Td ta="right">
                     <Text size="sm" c="dimmed">
-                      {t.startedAt && t.finishedAt ? formatDuration(t.finishedAt.getTime() - t.startedAt.getTime()) : '—'}
+                      {t.startedAt && t.finishedAt
+                        ? formatDuration(t.finishedAt.getTime() - t.startedAt.getTime())
+                        : '—'}
                     </Text>
                   </Table.Td>
                   <Table.Td maw={560}>
                     <Text size="sm" c={t.status === 'failed' ? 'red.8' : t.error ? 'orange.8' : 'dimmed'}>
-                      {t.error ? (t.status === 'queued' ? `Will retry: ${t.error}` : t.error) : outcomeText(t.status)}
+                      {t.error
+                        ? t.status === 'queued'
+                          ? `Will retry: ${t.error}`
+                          : t.error
+                        : outcomeText(t.status)}
                     </Text>
                   </Table.Td>
                 </Table.Tr>

@@ -23,15 +23,25 @@ export function JobsScreen() {
     trpc.jobs.list.queryKey(input),
     (cursor) => client.jobs.list.query({ ...input, ...(cursor ? { cursor } : {}) }),
     // Open jobs move: keep their progress fresh without a subscription per row.
-    (data) => (data?.pages.some((p) => p.items.some((j) => j.status === 'running' || j.status === 'queued')) ? 2_000 : 15_000),
+    (data) =>
+      data?.pages.some((p) => p.items.some((j) => j.status === 'running' || j.status === 'queued'))
+        ? 2_000
+        : 15_000,
   );
   const items = jobs.data?.pages.flatMap((p) => p.items) ?? [];
   return (
     <Stack gap="lg">
-      <PageHeader title="Jobs" description="Every action run on hosts, newest first. Each host's result is recorded, whatever happens to the agent or the server." />
+      <PageHeader
+        title="Jobs"
+        description="Every action run on hosts, newest first. Each host's result is recorded, whatever happens to the agent or the server."
+      />
       <Card padding={0}>
         <Group p="md" pb="sm" justify="space-between">
-          <SegmentedControl value={status} onChange={(v) => setStatus(v as typeof status)} data={FILTERS.map((f) => ({ value: f, label: f[0]!.toUpperCase() + f.slice(1) }))} />
+          <SegmentedControl
+            value={status}
+            onChange={(v) => setStatus(v as typeof status)}
+            data={FILTERS.map((f) => ({ value: f, label: f[0]!.toUpperCase() + f.slice(1) }))}
+          />
         </Group>
         {jobs.isPending ? (
           <TableSkeleton rows={8} columns={6} />
@@ -43,7 +53,11 @@ export function JobsScreen() {
           <Empty
             icon={<IconListCheck size={22} />}
             title={status === 'all' ? 'No job has run yet' : `No ${status} job`}
-            description={status === 'all' ? 'Select hosts on the Fleet page and choose an action: it shows up here with per-host progress.' : 'Pick another status.'}
+            description={
+              status === 'all'
+                ? 'Select hosts on the Fleet page and choose an action: it shows up here with per-host progress.'
+                : 'Pick another status.'
+            }
           />
         ) : (
           <Table.ScrollContainer minWidth={900}>
@@ -74,9 +88,16 @@ export function JobsScreen() {
                         <JobProgressBar counts={j.counts} size="sm" />
                         <Text size="xs" c="dimmed">
                           {j.counts.total.toLocaleString()} host{j.counts.total === 1 ? '' : 's'}
-                          {j.counts.failed > 0 && <Text span c="red.7" size="xs">{` · ${j.counts.failed.toLocaleString()} failed`}</Text>}
+                          {j.counts.failed > 0 && (
+                            <Text
+                              span
+                              c="red.7"
+                              size="xs"
+                            >{` · ${j.counts.failed.toLocaleString()} failed`}</Text>
+                          )}
                           {j.counts.cancelled > 0 && ` · ${j.counts.cancelled.toLocaleString()} cancelled`}
-                          {j.counts.running + j.counts.queued > 0 && ` · ${(j.counts.running + j.counts.queued).toLocaleString()} to go`}
+                          {j.counts.running + j.counts.queued > 0 &&
+                            ` · ${(j.counts.running + j.counts.queued).toLocaleString()} to go`}
                         </Text>
                       </Stack>
                     </Table.Td>
@@ -99,7 +120,11 @@ export function JobsScreen() {
         )}
         {jobs.hasNextPage && (
           <Group justify="center" p="md">
-            <Button variant="default" onClick={() => void jobs.fetchNextPage()} loading={jobs.isFetchingNextPage}>
+            <Button
+              variant="default"
+              onClick={() => void jobs.fetchNextPage()}
+              loading={jobs.isFetchingNextPage}
+            >
               Load older jobs
             </Button>
           </Group>

@@ -1,6 +1,18 @@
 'use client';
 import { kernelFlags, type TargetId } from '@binfleet/arch-table';
-import { Alert, Badge, Button, Card, Checkbox, Group, SimpleGrid, Stack, Switch, Text, TextInput } from '@mantine/core';
+import {
+  Alert,
+  Badge,
+  Button,
+  Card,
+  Checkbox,
+  Group,
+  SimpleGrid,
+  Stack,
+  Switch,
+  Text,
+  TextInput,
+} from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconAlertTriangle, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
@@ -21,7 +33,13 @@ interface Draft {
   autoHeal: boolean;
 }
 
-const NEW_POLICY: Draft = { targets: [], flags: 'F', interpreterDir: '/usr/bin', suffix: '-static', autoHeal: false };
+const NEW_POLICY: Draft = {
+  targets: [],
+  flags: 'F',
+  interpreterDir: '/usr/bin',
+  suffix: '-static',
+  autoHeal: false,
+};
 
 /** One policy (fleet or a group), editable by admins, read-only for everyone else. */
 export function PolicyCard({
@@ -39,14 +57,29 @@ export function PolicyCard({
 }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const initial: Draft = policy ? { targets: [...policy.targets], flags: policy.flags, interpreterDir: policy.interpreterDir, suffix: policy.suffix, autoHeal: policy.autoHeal } : NEW_POLICY;
+  const initial: Draft = policy
+    ? {
+        targets: [...policy.targets],
+        flags: policy.flags,
+        interpreterDir: policy.interpreterDir,
+        suffix: policy.suffix,
+        autoHeal: policy.autoHeal,
+      }
+    : NEW_POLICY;
   const [draft, setDraft] = useState<Draft>(initial);
   const dirty = JSON.stringify(draft) !== JSON.stringify(initial);
-  const refresh = () => Promise.all([queryClient.invalidateQueries({ queryKey: trpc.policy.pathKey() }), queryClient.invalidateQueries({ queryKey: trpc.fleet.pathKey() })]);
+  const refresh = () =>
+    Promise.all([
+      queryClient.invalidateQueries({ queryKey: trpc.policy.pathKey() }),
+      queryClient.invalidateQueries({ queryKey: trpc.fleet.pathKey() }),
+    ]);
   const save = useMutation(
     trpc.policy.set.mutationOptions({
       onSuccess: async () => {
-        notifications.show({ color: 'teal', message: `${groupName ? `Group ${groupName}` : 'Fleet'} policy saved; drift is recomputed with it.` });
+        notifications.show({
+          color: 'teal',
+          message: `${groupName ? `Group ${groupName}` : 'Fleet'} policy saved; drift is recomputed with it.`,
+        });
         await refresh();
       },
     }),
@@ -54,7 +87,10 @@ export function PolicyCard({
   const remove = useMutation(
     trpc.policy.remove.mutationOptions({
       onSuccess: async () => {
-        notifications.show({ color: 'teal', message: groupName ? `Group ${groupName} now follows the fleet policy.` : 'Fleet policy removed.' });
+        notifications.show({
+          color: 'teal',
+          message: groupName ? `Group ${groupName} now follows the fleet policy.` : 'Fleet policy removed.',
+        });
         await refresh();
         onRemoved?.();
       },
@@ -84,7 +120,9 @@ export function PolicyCard({
             {!policy && <Badge variant="default">not saved yet</Badge>}
           </Group>
           <Text size="xs" c="dimmed">
-            {groupName ? `Applies to hosts in group ${groupName}, instead of the fleet policy.` : 'Applies to every host whose group has no policy of its own.'}
+            {groupName
+              ? `Applies to hosts in group ${groupName}, instead of the fleet policy.`
+              : 'Applies to every host whose group has no policy of its own.'}
             {policy && (
               <>
                 {' '}
@@ -127,7 +165,10 @@ export function PolicyCard({
                 color={f.flag === 'C' ? 'red' : undefined}
                 label={
                   <Text size="sm" fw={600} ff="monospace" span>
-                    {f.flag} <Text span ff="var(--mantine-font-family)" fw={500} size="sm">· {f.name}</Text>
+                    {f.flag}{' '}
+                    <Text span ff="var(--mantine-font-family)" fw={500} size="sm">
+                      · {f.name}
+                    </Text>
                   </Text>
                 }
                 description={
@@ -146,8 +187,20 @@ export function PolicyCard({
           </SimpleGrid>
         </div>
         <Group grow align="flex-start">
-          <TextInput label="Interpreter directory" styles={{ input: { fontFamily: 'var(--mantine-font-family-monospace)' } }} value={draft.interpreterDir} onChange={(e) => set({ interpreterDir: e.currentTarget.value })} disabled={!editable} />
-          <TextInput label="Suffix" styles={{ input: { fontFamily: 'var(--mantine-font-family-monospace)' } }} value={draft.suffix} onChange={(e) => set({ suffix: e.currentTarget.value })} disabled={!editable} />
+          <TextInput
+            label="Interpreter directory"
+            styles={{ input: { fontFamily: 'var(--mantine-font-family-monospace)' } }}
+            value={draft.interpreterDir}
+            onChange={(e) => set({ interpreterDir: e.currentTarget.value })}
+            disabled={!editable}
+          />
+          <TextInput
+            label="Suffix"
+            styles={{ input: { fontFamily: 'var(--mantine-font-family-monospace)' } }}
+            value={draft.suffix}
+            onChange={(e) => set({ suffix: e.currentTarget.value })}
+            disabled={!editable}
+          />
         </Group>
         <Text size="xs" c="dimmed" ff="monospace">
           e.g. {draft.interpreterDir.replace(/\/+$/, '')}/qemu-aarch64{draft.suffix}
@@ -185,7 +238,11 @@ export function PolicyCard({
                   Discard changes
                 </Button>
               )}
-              <Button disabled={policy !== null && !dirty} loading={save.isPending} onClick={() => save.mutate({ groupName, ...draft })}>
+              <Button
+                disabled={policy !== null && !dirty}
+                loading={save.isPending}
+                onClick={() => save.mutate({ groupName, ...draft })}
+              >
                 {policy ? 'Save policy' : 'Create policy'}
               </Button>
             </Group>

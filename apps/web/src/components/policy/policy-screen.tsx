@@ -13,16 +13,27 @@ export function PolicyScreen() {
   const trpc = useTRPC();
   const isAdmin = useCan('admin');
   const policies = useQuery(trpc.policy.list.queryOptions());
-  const drift = useQuery(trpc.fleet.drift.queryOptions(undefined, { refetchInterval: 60_000, staleTime: 30_000 }));
+  const drift = useQuery(
+    trpc.fleet.drift.queryOptions(undefined, { refetchInterval: 60_000, staleTime: 30_000 }),
+  );
   const summary = useQuery(trpc.fleet.summary.queryOptions());
   const [adding, setAdding] = useState<string | null>(null);
   const [creatingFleet, setCreatingFleet] = useState(false);
 
-  if (policies.isError) return <ErrorState title="Could not load policies" error={policies.error} onRetry={() => void policies.refetch()} />;
+  if (policies.isError)
+    return (
+      <ErrorState
+        title="Could not load policies"
+        error={policies.error}
+        onRetry={() => void policies.refetch()}
+      />
+    );
   const fleet = policies.data?.find((p) => p.scope === 'fleet') ?? null;
   const groups = policies.data?.filter((p) => p.scope === 'group') ?? [];
   const driftOf = (group: string | null) => drift.data?.groups.find((g) => g.group === group);
-  const knownGroups = (summary.data?.groups ?? []).map((g) => g.name).filter((g) => !groups.some((p) => p.groupName === g));
+  const knownGroups = (summary.data?.groups ?? [])
+    .map((g) => g.name)
+    .filter((g) => !groups.some((p) => p.groupName === g));
 
   return (
     <Stack gap="lg">
@@ -41,7 +52,17 @@ export function PolicyScreen() {
             {policies.isPending ? (
               <CardSkeleton height={420} />
             ) : fleet || creatingFleet ? (
-              <PolicyCard key={fleet?.id ?? 'new-fleet'} groupName={null} policy={fleet} editable={isAdmin} drift={fleetDrift(drift.data?.groups, groups.map((g) => g.groupName))} onRemoved={() => setCreatingFleet(false)} />
+              <PolicyCard
+                key={fleet?.id ?? 'new-fleet'}
+                groupName={null}
+                policy={fleet}
+                editable={isAdmin}
+                drift={fleetDrift(
+                  drift.data?.groups,
+                  groups.map((g) => g.groupName),
+                )}
+                onRemoved={() => setCreatingFleet(false)}
+              />
             ) : (
               <Card>
                 <Empty
@@ -58,20 +79,43 @@ export function PolicyScreen() {
               </Card>
             )}
             {groups.map((g) => (
-              <PolicyCard key={g.id} groupName={g.groupName} policy={g} editable={isAdmin} drift={driftOf(g.groupName)} />
+              <PolicyCard
+                key={g.id}
+                groupName={g.groupName}
+                policy={g}
+                editable={isAdmin}
+                drift={driftOf(g.groupName)}
+              />
             ))}
-            {adding && !groups.some((g) => g.groupName === adding) && <PolicyCard key={`new-${adding}`} groupName={adding} policy={null} editable={isAdmin} drift={driftOf(adding)} onRemoved={() => setAdding(null)} />}
+            {adding && !groups.some((g) => g.groupName === adding) && (
+              <PolicyCard
+                key={`new-${adding}`}
+                groupName={adding}
+                policy={null}
+                editable={isAdmin}
+                drift={driftOf(adding)}
+                onRemoved={() => setAdding(null)}
+              />
+            )}
             {isAdmin && (!adding || groups.some((g) => g.groupName === adding)) && policies.data && (
               <Card>
                 <Group justify="space-between">
                   <div>
                     <Text fw={600}>Add a group policy</Text>
                     <Text size="xs" c="dimmed">
-                      A group&apos;s hosts follow its policy instead of the fleet&apos;s. Hosts get a group on their page or in bulk.
+                      A group&apos;s hosts follow its policy instead of the fleet&apos;s. Hosts get a group on
+                      their page or in bulk.
                     </Text>
                   </div>
                   {knownGroups.length > 0 ? (
-                    <Select placeholder="Pick a group" data={knownGroups} w={220} value={null} onChange={(v) => setAdding(v)} searchable />
+                    <Select
+                      placeholder="Pick a group"
+                      data={knownGroups}
+                      w={220}
+                      value={null}
+                      onChange={(v) => setAdding(v)}
+                      searchable
+                    />
                   ) : (
                     <Text size="sm" c="dimmed" maw={260}>
                       Every group has its policy, or no host has a group yet.
@@ -89,7 +133,11 @@ export function PolicyScreen() {
               Hosts whose kernel entries differ from the policy that applies to them
             </Text>
             {drift.isError ? (
-              <ErrorState title="Could not compute drift" error={drift.error} onRetry={() => void drift.refetch()} />
+              <ErrorState
+                title="Could not compute drift"
+                error={drift.error}
+                onRetry={() => void drift.refetch()}
+              />
             ) : !drift.data ? (
               <CardSkeleton height={160} />
             ) : drift.data.groups.length === 0 ? (
@@ -111,7 +159,15 @@ export function PolicyScreen() {
                     const own = groups.some((p) => p.groupName === g.group);
                     return (
                       <Table.Tr key={g.group ?? ''}>
-                        <Table.Td>{g.group ? <Badge variant="default">{g.group}</Badge> : <Text size="sm" c="dimmed">no group</Text>}</Table.Td>
+                        <Table.Td>
+                          {g.group ? (
+                            <Badge variant="default">{g.group}</Badge>
+                          ) : (
+                            <Text size="sm" c="dimmed">
+                              no group
+                            </Text>
+                          )}
+                        </Table.Td>
                         <Table.Td>
                           <Text size="xs" c="dimmed">
                             {own ? 'group' : fleet ? 'fleet' : 'none'}
@@ -152,9 +208,15 @@ export function PolicyScreen() {
 }
 
 /** Drift of the hosts the fleet policy governs: every group without a policy of its own. */
-function fleetDrift(groups: readonly { group: string | null; hosts: number; drifted: number }[] | undefined, withOwnPolicy: readonly (string | null)[]) {
+function fleetDrift(
+  groups: readonly { group: string | null; hosts: number; drifted: number }[] | undefined,
+  withOwnPolicy: readonly (string | null)[],
+) {
   if (!groups) return undefined;
   return groups
     .filter((g) => !withOwnPolicy.includes(g.group))
-    .reduce((acc, g) => ({ hosts: acc.hosts + g.hosts, drifted: acc.drifted + g.drifted }), { hosts: 0, drifted: 0 });
+    .reduce((acc, g) => ({ hosts: acc.hosts + g.hosts, drifted: acc.drifted + g.drifted }), {
+      hosts: 0,
+      drifted: 0,
+    });
 }

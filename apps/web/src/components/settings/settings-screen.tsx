@@ -17,7 +17,11 @@ export function SettingsScreen() {
   if (!isAdmin) {
     return (
       <Card>
-        <Empty icon={<IconLock size={22} />} title="Settings are for admins" description="Users and join tokens are managed by admins. Ask one if you need an account or a token." />
+        <Empty
+          icon={<IconLock size={22} />}
+          title="Settings are for admins"
+          description="Users and join tokens are managed by admins. Ask one if you need an account or a token."
+        />
       </Card>
     );
   }
@@ -25,7 +29,12 @@ export function SettingsScreen() {
     <>
       <PageHeader title="Settings" description="Who can use binfleet, and how hosts join it." />
       <Card>
-        <Tabs value={tab} onChange={(v) => router.replace(v === 'tokens' ? `${pathname}?tab=tokens` : (pathname ?? '/settings'))}>
+        <Tabs
+          value={tab}
+          onChange={(v) =>
+            router.replace(v === 'tokens' ? `${pathname}?tab=tokens` : (pathname ?? '/settings'))
+          }
+        >
           <Tabs.List mb="md">
             <Tabs.Tab value="users" leftSection={<IconUsers size={16} />}>
               Users

@@ -1,5 +1,21 @@
 'use client';
-import { ActionIcon, Alert, Badge, Button, Code, CopyButton, Group, Modal, NumberInput, Select, Stack, Table, Text, TextInput, Tooltip } from '@mantine/core';
+import {
+  ActionIcon,
+  Alert,
+  Badge,
+  Button,
+  Code,
+  CopyButton,
+  Group,
+  Modal,
+  NumberInput,
+  Select,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Tooltip,
+} from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconAlertTriangle, IconCheck, IconCopy, IconKey, IconPlus, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -36,7 +52,8 @@ export function TokensPanel() {
     <Stack>
       <Group justify="space-between">
         <Text size="sm" c="dimmed" maw={720}>
-          A join token lets an agent join the fleet once or a few times; each host then gets its own credential. Tokens are stored hashed: copy one when it is created.
+          A join token lets an agent join the fleet once or a few times; each host then gets its own
+          credential. Tokens are stored hashed: copy one when it is created.
         </Text>
         <Button leftSection={<IconPlus size={16} />} onClick={() => setCreating(true)}>
           Create join token
@@ -45,9 +62,17 @@ export function TokensPanel() {
       {tokens.isPending ? (
         <TableSkeleton rows={4} columns={6} />
       ) : tokens.isError ? (
-        <ErrorState title="Could not load join tokens" error={tokens.error} onRetry={() => void tokens.refetch()} />
+        <ErrorState
+          title="Could not load join tokens"
+          error={tokens.error}
+          onRetry={() => void tokens.refetch()}
+        />
       ) : tokens.data.length === 0 ? (
-        <Empty icon={<IconKey size={22} />} title="No join token yet" description="Create one, then run the command it shows on each host to join." />
+        <Empty
+          icon={<IconKey size={22} />}
+          title="No join token yet"
+          description="Create one, then run the command it shows on each host to join."
+        />
       ) : (
         <Table verticalSpacing={8} highlightOnHover>
           <Table.Thead>
@@ -83,11 +108,20 @@ export function TokensPanel() {
                   </Table.Td>
                   <Table.Td>
                     <Text size="sm" title={formatDateTime(t.expiresAt)}>
-                      {t.expiresAt.getTime() > now ? `in ${Math.max(1, Math.round((t.expiresAt.getTime() - now) / 3600_000))} h` : <Ago date={t.expiresAt} size="sm" />}
+                      {t.expiresAt.getTime() > now ? (
+                        `in ${Math.max(1, Math.round((t.expiresAt.getTime() - now) / 3600_000))} h`
+                      ) : (
+                        <Ago date={t.expiresAt} size="sm" />
+                      )}
                     </Text>
                   </Table.Td>
                   <Table.Td>
-                    <Ago date={t.lastUsedAt} size="sm" never="never" c={t.lastUsedAt ? undefined : 'dimmed'} />
+                    <Ago
+                      date={t.lastUsedAt}
+                      size="sm"
+                      never="never"
+                      c={t.lastUsedAt ? undefined : 'dimmed'}
+                    />
                   </Table.Td>
                   <Table.Td>
                     <Text size="sm">
@@ -97,7 +131,12 @@ export function TokensPanel() {
                   <Table.Td>
                     {state.label === 'active' && (
                       <Tooltip label="Revoke">
-                        <ActionIcon variant="subtle" color="red" aria-label={`Revoke ${t.label}`} onClick={() => setRevoking(t)}>
+                        <ActionIcon
+                          variant="subtle"
+                          color="red"
+                          aria-label={`Revoke ${t.label}`}
+                          onClick={() => setRevoking(t)}
+                        >
                           <IconTrash size={16} />
                         </ActionIcon>
                       </Tooltip>
@@ -128,20 +167,43 @@ function CreateTokenModal({ onClose }: { onClose: () => void }) {
   );
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    create.mutate({ label, expiresInHours: Number(expires), maxUses: maxUses === '' ? null : Number(maxUses) });
+    create.mutate({
+      label,
+      expiresInHours: Number(expires),
+      maxUses: maxUses === '' ? null : Number(maxUses),
+    });
   };
   const created = create.data;
   return (
-    <Modal opened onClose={onClose} title={created ? `Join token “${created.label}”` : 'Create join token'} centered size={created ? 'xl' : 'md'} closeOnClickOutside={!created}>
+    <Modal
+      opened
+      onClose={onClose}
+      title={created ? `Join token “${created.label}”` : 'Create join token'}
+      centered
+      size={created ? 'xl' : 'md'}
+      closeOnClickOutside={!created}
+    >
       {created ? (
         <Stack>
-          <Alert color="yellow" variant="light" icon={<IconAlertTriangle size={18} />} title="Copy it now: it is shown only once">
+          <Alert
+            color="yellow"
+            variant="light"
+            icon={<IconAlertTriangle size={18} />}
+            title="Copy it now: it is shown only once"
+          >
             binfleet keeps only a hash of the token. If it is lost, revoke it and create another.
           </Alert>
-          <CopyLine label="On each host, as root" value={`binfleet-agent serve --server ${window.location.origin} --join-token ${created.token}`} />
+          <CopyLine
+            label="On each host, as root"
+            value={`binfleet-agent serve --server ${window.location.origin} --join-token ${created.token}`}
+          />
           <CopyLine label="The token alone" value={created.token} />
           <Text size="sm" c="dimmed">
-            Valid until {formatDateTime(created.expiresAt)}, for {created.maxUses === null ? 'any number of hosts' : `${created.maxUses} host${created.maxUses === 1 ? '' : 's'}`}.
+            Valid until {formatDateTime(created.expiresAt)}, for{' '}
+            {created.maxUses === null
+              ? 'any number of hosts'
+              : `${created.maxUses} host${created.maxUses === 1 ? '' : 's'}`}
+            .
           </Text>
           <Group justify="flex-end">
             <Button onClick={onClose}>I have copied it</Button>
@@ -150,9 +212,30 @@ function CreateTokenModal({ onClose }: { onClose: () => void }) {
       ) : (
         <form onSubmit={submit}>
           <Stack>
-            <TextInput label="Label" description="What it is for, e.g. ci-runners-march" required value={label} onChange={(e) => setLabel(e.currentTarget.value)} data-autofocus />
-            <Select label="Expires after" data={EXPIRY} value={expires} allowDeselect={false} onChange={(v) => v && setExpires(v)} />
-            <NumberInput label="Hosts that may join with it" description="Empty: any number until it expires." min={1} max={100000} value={maxUses} onChange={setMaxUses} allowDecimal={false} />
+            <TextInput
+              label="Label"
+              description="What it is for, e.g. ci-runners-march"
+              required
+              value={label}
+              onChange={(e) => setLabel(e.currentTarget.value)}
+              data-autofocus
+            />
+            <Select
+              label="Expires after"
+              data={EXPIRY}
+              value={expires}
+              allowDeselect={false}
+              onChange={(v) => v && setExpires(v)}
+            />
+            <NumberInput
+              label="Hosts that may join with it"
+              description="Empty: any number until it expires."
+              min={1}
+              max={100000}
+              value={maxUses}
+              onChange={setMaxUses}
+              allowDecimal={false}
+            />
             {create.isError && (
               <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />}>
                 {errorMessage(create.error)}
@@ -180,12 +263,22 @@ function CopyLine({ label, value }: { label: string; value: string }) {
         {label}
       </Text>
       <Group gap="xs" wrap="nowrap" align="flex-start">
-        <Code block style={{ flex: 1, whiteSpace: 'pre-wrap', wordBreak: 'break-all' }} data-testid="copy-value">
+        <Code
+          block
+          style={{ flex: 1, whiteSpace: 'pre-wrap', wordBreak: 'break-all' }}
+          data-testid="copy-value"
+        >
           {value}
         </Code>
         <CopyButton value={value}>
           {({ copied, copy }) => (
-            <Button variant={copied ? 'light' : 'default'} color={copied ? 'teal' : undefined} leftSection={copied ? <IconCheck size={16} /> : <IconCopy size={16} />} onClick={copy} w={100}>
+            <Button
+              variant={copied ? 'light' : 'default'}
+              color={copied ? 'teal' : undefined}
+              leftSection={copied ? <IconCheck size={16} /> : <IconCopy size={16} />}
+              onClick={copy}
+              w={100}
+            >
               {copied ? 'Copied' : 'Copy'}
             </Button>
           )}
@@ -210,7 +303,10 @@ function RevokeModal({ token, onClose }: { token: TokenRow; onClose: () => void 
   return (
     <Modal opened onClose={onClose} title={`Revoke “${token.label}”?`} centered>
       <Stack>
-        <Text size="sm">No further host can join with it. Hosts that joined with it keep their own credentials and stay in the fleet.</Text>
+        <Text size="sm">
+          No further host can join with it. Hosts that joined with it keep their own credentials and stay in
+          the fleet.
+        </Text>
         {revoke.isError && (
           <Alert color="red" variant="light">
             {errorMessage(revoke.error)}

@@ -1,8 +1,30 @@
 'use client';
 import type { Role } from '@binfleet/db';
-import { Alert, Button, Group, Menu, Modal, PasswordInput, Select, Stack, Table, Text, TextInput, ActionIcon, Badge } from '@mantine/core';
+import {
+  Alert,
+  Button,
+  Group,
+  Menu,
+  Modal,
+  PasswordInput,
+  Select,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  ActionIcon,
+  Badge,
+} from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { IconAlertTriangle, IconDots, IconKey, IconUserOff, IconUserCheck, IconUserPlus, IconUsers } from '@tabler/icons-react';
+import {
+  IconAlertTriangle,
+  IconDots,
+  IconKey,
+  IconUserOff,
+  IconUserCheck,
+  IconUserPlus,
+  IconUsers,
+} from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { useUser } from '../auth/session.tsx';
@@ -73,7 +95,8 @@ function useUpdateUser(onDone?: () => void) {
         await queryClient.invalidateQueries({ queryKey: trpc.auth.users.queryKey() });
         onDone?.();
       },
-      onError: (error) => notifications.show({ color: 'red', title: 'Not changed', message: errorMessage(error) }),
+      onError: (error) =>
+        notifications.show({ color: 'red', title: 'Not changed', message: errorMessage(error) }),
     }),
   );
 }
@@ -124,7 +147,12 @@ function UserRowView({ user, onResetPassword }: { user: UserRow; onResetPassword
       <Table.Td>
         <Menu position="bottom-end">
           <Menu.Target>
-            <ActionIcon variant="subtle" color="gray" aria-label={`Actions for ${user.username}`} loading={update.isPending}>
+            <ActionIcon
+              variant="subtle"
+              color="gray"
+              aria-label={`Actions for ${user.username}`}
+              loading={update.isPending}
+            >
               <IconDots size={16} />
             </ActionIcon>
           </Menu.Target>
@@ -134,11 +162,18 @@ function UserRowView({ user, onResetPassword }: { user: UserRow; onResetPassword
             </Menu.Item>
             {!self &&
               (user.disabledAt ? (
-                <Menu.Item leftSection={<IconUserCheck size={16} />} onClick={() => update.mutate({ id: user.id, disabled: false })}>
+                <Menu.Item
+                  leftSection={<IconUserCheck size={16} />}
+                  onClick={() => update.mutate({ id: user.id, disabled: false })}
+                >
                   Enable account
                 </Menu.Item>
               ) : (
-                <Menu.Item color="red" leftSection={<IconUserOff size={16} />} onClick={() => update.mutate({ id: user.id, disabled: true })}>
+                <Menu.Item
+                  color="red"
+                  leftSection={<IconUserOff size={16} />}
+                  onClick={() => update.mutate({ id: user.id, disabled: true })}
+                >
                   Disable account (signs out)
                 </Menu.Item>
               ))}
@@ -172,9 +207,29 @@ function CreateUserModal({ onClose }: { onClose: () => void }) {
     <Modal opened onClose={onClose} title="Add user" centered>
       <form onSubmit={submit}>
         <Stack>
-          <TextInput label="Username" description="2-32 letters, digits, '.', '_', '-'" required value={username} onChange={(e) => setUsername(e.currentTarget.value)} data-autofocus />
-          <PasswordInput label="Initial password" description="At least 10 characters; give it to the user over a safe channel." required value={password} onChange={(e) => setPassword(e.currentTarget.value)} autoComplete="new-password" />
-          <Select label="Role" data={ROLE_OPTIONS.map((r) => ({ value: r.value, label: `${r.label}: ${r.description}` }))} value={role} allowDeselect={false} onChange={(v) => v && setRole(v as Role)} />
+          <TextInput
+            label="Username"
+            description="2-32 letters, digits, '.', '_', '-'"
+            required
+            value={username}
+            onChange={(e) => setUsername(e.currentTarget.value)}
+            data-autofocus
+          />
+          <PasswordInput
+            label="Initial password"
+            description="At least 10 characters; give it to the user over a safe channel."
+            required
+            value={password}
+            onChange={(e) => setPassword(e.currentTarget.value)}
+            autoComplete="new-password"
+          />
+          <Select
+            label="Role"
+            data={ROLE_OPTIONS.map((r) => ({ value: r.value, label: `${r.label}: ${r.description}` }))}
+            value={role}
+            allowDeselect={false}
+            onChange={(v) => v && setRole(v as Role)}
+          />
           {create.isError && (
             <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />}>
               {errorMessage(create.error)}
@@ -197,7 +252,10 @@ function CreateUserModal({ onClose }: { onClose: () => void }) {
 function ResetPasswordModal({ user, onClose }: { user: UserRow; onClose: () => void }) {
   const [password, setPassword] = useState('');
   const update = useUpdateUser(() => {
-    notifications.show({ color: 'teal', message: `New password set for ${user.username}; their sessions were signed out.` });
+    notifications.show({
+      color: 'teal',
+      message: `New password set for ${user.username}; their sessions were signed out.`,
+    });
     onClose();
   });
   return (
@@ -209,7 +267,15 @@ function ResetPasswordModal({ user, onClose }: { user: UserRow; onClose: () => v
         }}
       >
         <Stack>
-          <PasswordInput label="New password" description="At least 10 characters. Signs the user out everywhere." required value={password} onChange={(e) => setPassword(e.currentTarget.value)} autoComplete="new-password" data-autofocus />
+          <PasswordInput
+            label="New password"
+            description="At least 10 characters. Signs the user out everywhere."
+            required
+            value={password}
+            onChange={(e) => setPassword(e.currentTarget.value)}
+            autoComplete="new-password"
+            data-autofocus
+          />
           {update.isError && (
             <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />}>
               {errorMessage(update.error)}

@@ -1,5 +1,21 @@
 'use client';
-import { AppShell, Badge, Burger, Button, Center, Divider, Group, Loader, NavLink, Progress, Skeleton, Stack, Text, ThemeIcon, Tooltip } from '@mantine/core';
+import {
+  AppShell,
+  Badge,
+  Burger,
+  Button,
+  Center,
+  Divider,
+  Group,
+  Loader,
+  NavLink,
+  Progress,
+  Skeleton,
+  Stack,
+  Text,
+  ThemeIcon,
+  Tooltip,
+} from '@mantine/core';
 import { useDisclosure, useDebouncedValue } from '@mantine/hooks';
 import {
   IconBinaryTree2,
@@ -38,7 +54,8 @@ export function AppFrame({ children }: { children: ReactNode }) {
   const signedOut = me.data !== undefined && me.data.user === null;
 
   useEffect(() => {
-    if (signedOut) router.replace(pathname && pathname !== '/' ? `/login?next=${encodeURIComponent(pathname)}` : '/login');
+    if (signedOut)
+      router.replace(pathname && pathname !== '/' ? `/login?next=${encodeURIComponent(pathname)}` : '/login');
   }, [signedOut, pathname, router]);
 
   if (me.isError) {
@@ -61,7 +78,11 @@ function Frame({ user, children }: { user: SignedInUser; children: ReactNode }) 
   const pathname = usePathname();
   useEffect(close, [pathname, close]);
   return (
-    <AppShell header={{ height: 56 }} navbar={{ width: 220, breakpoint: 'sm', collapsed: { mobile: !opened } }} padding="lg">
+    <AppShell
+      header={{ height: 56 }}
+      navbar={{ width: 220, breakpoint: 'sm', collapsed: { mobile: !opened } }}
+      padding="lg"
+    >
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between" wrap="nowrap">
           <Group gap="sm" wrap="nowrap">
@@ -84,17 +105,22 @@ function Brand() {
   return (
     <Link href="/fleet" style={{ textDecoration: 'none', color: 'inherit' }}>
       <Group gap={8} wrap="nowrap">
-      <ThemeIcon size={30} radius="md" variant="gradient" gradient={{ from: 'indigo.7', to: 'cyan.6', deg: 135 }}>
-        <IconBinaryTree2 size={18} />
-      </ThemeIcon>
-      <div>
-        <Text fw={700} size="lg" lh={1.1}>
-          binfleet
-        </Text>
-        <Text size="xs" c="dimmed" lh={1.1} visibleFrom="sm">
-          binfmt_misc across the fleet
-        </Text>
-      </div>
+        <ThemeIcon
+          size={30}
+          radius="md"
+          variant="gradient"
+          gradient={{ from: 'indigo.7', to: 'cyan.6', deg: 135 }}
+        >
+          <IconBinaryTree2 size={18} />
+        </ThemeIcon>
+        <div>
+          <Text fw={700} size="lg" lh={1.1}>
+            binfleet
+          </Text>
+          <Text size="xs" c="dimmed" lh={1.1} visibleFrom="sm">
+            binfmt_misc across the fleet
+          </Text>
+        </div>
       </Group>
     </Link>
   );
@@ -111,7 +137,8 @@ function UserBox({ user }: { user: SignedInUser }) {
         queryClient.clear();
         router.replace('/login');
       },
-      onError: (error) => notifications.show({ color: 'red', title: 'Sign-out', message: errorMessage(error) }),
+      onError: (error) =>
+        notifications.show({ color: 'red', title: 'Sign-out', message: errorMessage(error) }),
     }),
   );
   return (
@@ -121,7 +148,14 @@ function UserBox({ user }: { user: SignedInUser }) {
       </Text>
       <RoleBadge role={user.role} data-testid="signed-in-role" />
       <Divider orientation="vertical" />
-      <Button variant="subtle" color="gray" size="compact-sm" leftSection={<IconLogout size={16} />} loading={logout.isPending} onClick={() => logout.mutate()}>
+      <Button
+        variant="subtle"
+        color="gray"
+        size="compact-sm"
+        leftSection={<IconLogout size={16} />}
+        loading={logout.isPending}
+        onClick={() => logout.mutate()}
+      >
         Sign out
       </Button>
     </Group>
@@ -133,28 +167,76 @@ function ActivityBar() {
   const busy = useIsFetching() + useIsMutating() > 0;
   const [shown] = useDebouncedValue(busy, busy ? 400 : 0);
   if (!(busy && shown)) return null;
-  return <Progress value={100} animated size={2} radius={0} pos="absolute" bottom={0} left={0} right={0} aria-label="Loading" />;
+  return (
+    <Progress
+      value={100}
+      animated
+      size={2}
+      radius={0}
+      pos="absolute"
+      bottom={0}
+      left={0}
+      right={0}
+      aria-label="Loading"
+    />
+  );
 }
 
 function Navigation({ isAdmin, pathname }: { isAdmin: boolean; pathname: string }) {
-  const active = (match: readonly string[]) => match.some((m) => pathname === m || pathname.startsWith(`${m}/`));
+  const active = (match: readonly string[]) =>
+    match.some((m) => pathname === m || pathname.startsWith(`${m}/`));
   return (
     <Stack gap={2} h="100%">
       {NAV.map((item) => (
-        <NavLink key={item.href} component={Link} href={item.href} label={item.label} leftSection={<item.icon size={18} stroke={1.7} />} active={active(item.match)} />
+        <NavLink
+          key={item.href}
+          component={Link}
+          href={item.href}
+          label={item.label}
+          leftSection={<item.icon size={18} stroke={1.7} />}
+          active={active(item.match)}
+        />
       ))}
-      {isAdmin && <NavLink component={Link} href="/settings" label="Settings" leftSection={<IconSettings size={18} stroke={1.7} />} active={active(['/settings'])} />}
+      {isAdmin && (
+        <NavLink
+          component={Link}
+          href="/settings"
+          label="Settings"
+          leftSection={<IconSettings size={18} stroke={1.7} />}
+          active={active(['/settings'])}
+        />
+      )}
       <Text size="xs" c="dimmed" fw={600} tt="uppercase" mt="lg" mb={4} px="sm">
         Images
       </Text>
       <Tooltip label="Coming with the catalogue" position="right">
         <div>
-          <NavLink component="button" disabled label="Catalogue" leftSection={<IconBox size={18} stroke={1.7} />} rightSection={<Badge size="xs" variant="default">soon</Badge>} />
+          <NavLink
+            component="button"
+            disabled
+            label="Catalogue"
+            leftSection={<IconBox size={18} stroke={1.7} />}
+            rightSection={
+              <Badge size="xs" variant="default">
+                soon
+              </Badge>
+            }
+          />
         </div>
       </Tooltip>
       <Tooltip label="Coming with the catalogue" position="right">
         <div>
-          <NavLink component="button" disabled label="Builds" leftSection={<IconHammer size={18} stroke={1.7} />} rightSection={<Badge size="xs" variant="default">soon</Badge>} />
+          <NavLink
+            component="button"
+            disabled
+            label="Builds"
+            leftSection={<IconHammer size={18} stroke={1.7} />}
+            rightSection={
+              <Badge size="xs" variant="default">
+                soon
+              </Badge>
+            }
+          />
         </div>
       </Tooltip>
     </Stack>

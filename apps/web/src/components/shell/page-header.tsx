@@ -1,7 +1,17 @@
 import { Group, Stack, Text, Title } from '@mantine/core';
 import type { ReactNode } from 'react';
 
-export function PageHeader({ title, description, actions, badges }: { title: ReactNode; description?: ReactNode; actions?: ReactNode; badges?: ReactNode }) {
+export function PageHeader({
+  title,
+  description,
+  actions,
+  badges,
+}: {
+  title: ReactNode;
+  description?: ReactNode;
+  actions?: ReactNode;
+  badges?: ReactNode;
+}) {
   return (
     <Group justify="space-between" align="flex-start" mb="lg" wrap="nowrap" gap="lg">
       <Stack gap={4} style={{ minWidth: 0 }}>
@@ -17,7 +27,11 @@ export function PageHeader({ title, description, actions, badges }: { title: Rea
           </Text>
         )}
       </Stack>
-      {actions && <Group gap="xs" wrap="nowrap">{actions}</Group>}
+      {actions && (
+        <Group gap="xs" wrap="nowrap">
+          {actions}
+        </Group>
+      )}
     </Group>
   );
 }

@@ -1,6 +1,12 @@
 'use client';
 import { QueryCache, QueryClient } from '@tanstack/react-query';
-import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, TRPCClientError } from '@trpc/client';
+import {
+  createTRPCClient,
+  httpBatchLink,
+  httpSubscriptionLink,
+  splitLink,
+  TRPCClientError,
+} from '@trpc/client';
 import { createTRPCContext } from '@trpc/tanstack-react-query';
 import superjson from 'superjson';
 import type { AppRouter } from '~/server/routers/index.ts';
@@ -16,7 +22,12 @@ export function makeTrpcClient() {
       splitLink({
         condition: (op) => op.type === 'subscription',
         true: httpSubscriptionLink({ url, transformer: superjson }),
-        false: httpBatchLink({ url, transformer: superjson, maxURLLength: 2000, headers: () => ({ [CSRF_HEADER]: csrfStore.get() }) }),
+        false: httpBatchLink({
+          url,
+          transformer: superjson,
+          maxURLLength: 2000,
+          headers: () => ({ [CSRF_HEADER]: csrfStore.get() }),
+        }),
       }),
     ],
   });
@@ -24,7 +35,9 @@ export function makeTrpcClient() {
 
 /** HTTP status of a tRPC error, when the server answered. */
 export function httpStatusOf(error: unknown): number | undefined {
-  return error instanceof TRPCClientError ? (error.data as { httpStatus?: number } | undefined)?.httpStatus : undefined;
+  return error instanceof TRPCClientError
+    ? (error.data as { httpStatus?: number } | undefined)?.httpStatus
+    : undefined;
 }
 
 /** What to show the user: the server's message (it says what to do), or the input problems it listed. */
@@ -32,7 +45,8 @@ export function errorMessage(error: unknown): string {
   if (error instanceof TRPCClientError) {
     const issues = (error.data as { issues?: string[] } | undefined)?.issues;
     if (issues?.length) return issues.join('; ');
-    if (!error.data && /fetch|network/i.test(error.message)) return 'The binfleet server cannot be reached: check that it is running, then retry.';
+    if (!error.data && /fetch|network/i.test(error.message))
+      return 'The binfleet server cannot be reached: check that it is running, then retry.';
   }
   return error instanceof Error ? error.message : String(error);
 }

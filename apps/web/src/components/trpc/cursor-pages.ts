@@ -20,6 +20,11 @@ export function useCursorPages<TPage extends CursorPage>(
     queryFn: ({ pageParam }) => fetchPage(pageParam ?? undefined),
     initialPageParam: null as string | null,
     getNextPageParam: (last) => last.nextCursor,
-    ...(refetchInterval ? { refetchInterval: (q: { state: { data: InfiniteData<TPage> | undefined } }) => refetchInterval(q.state.data) } : {}),
+    ...(refetchInterval
+      ? {
+          refetchInterval: (q: { state: { data: InfiniteData<TPage> | undefined } }) =>
+            refetchInterval(q.state.data),
+        }
+      : {}),
   });
 }

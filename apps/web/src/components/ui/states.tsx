@@ -5,13 +5,27 @@ import type { ReactNode } from 'react';
 import { errorMessage } from '../trpc/client.ts';
 
 /** A failed load or action: the server's message says what to do; retry when it may help. */
-export function ErrorState({ error, title = 'Could not load this', onRetry }: { error: unknown; title?: string; onRetry?: () => void }) {
+export function ErrorState({
+  error,
+  title = 'Could not load this',
+  onRetry,
+}: {
+  error: unknown;
+  title?: string;
+  onRetry?: () => void;
+}) {
   return (
     <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />} title={title}>
       <Stack gap="xs" align="flex-start">
         <span>{errorMessage(error)}</span>
         {onRetry && (
-          <Button size="xs" variant="white" color="red" leftSection={<IconRefresh size={14} />} onClick={onRetry}>
+          <Button
+            size="xs"
+            variant="white"
+            color="red"
+            leftSection={<IconRefresh size={14} />}
+            onClick={onRetry}
+          >
             Try again
           </Button>
         )}
@@ -20,7 +34,17 @@ export function ErrorState({ error, title = 'Could not load this', onRetry }: { 
   );
 }
 
-export function Empty({ icon, title, description, children }: { icon: ReactNode; title: string; description?: ReactNode; children?: ReactNode }) {
+export function Empty({
+  icon,
+  title,
+  description,
+  children,
+}: {
+  icon: ReactNode;
+  title: string;
+  description?: ReactNode;
+  children?: ReactNode;
+}) {
   return (
     <EmptyState py="xl" icon={icon} title={title} description={description} withIndicatorBackground>
       {children && <EmptyState.Actions>{children}</EmptyState.Actions>}

@@ -39,9 +39,19 @@ export function formatDuration(ms: number): string {
 }
 
 /** "3 min ago", with the exact time on hover. */
-export function Ago({ date, prefix, never = 'never', ...props }: { date: Date | null | undefined; prefix?: string; never?: string } & TextProps) {
+export function Ago({
+  date,
+  prefix,
+  never = 'never',
+  ...props
+}: { date: Date | null | undefined; prefix?: string; never?: string } & TextProps) {
   const now = useNow();
-  if (!date) return <Text span {...props}>{never}</Text>;
+  if (!date)
+    return (
+      <Text span {...props}>
+        {never}
+      </Text>
+    );
   return (
     <Text span title={formatDateTime(date)} {...props}>
       <time dateTime={date.toISOString()}>{prefix ? `${prefix} ${ago(date, now)}` : ago(date, now)}</time>

@@ -53,7 +53,11 @@ export const agentApiRouter = router({
   heartbeat: agentProcedure.input(z.strictObject(report)).mutation(async ({ ctx, input }) => {
     await ctx.cp.hosts.heartbeat(ctx.host.id, input as AgentReport);
     // Every heartbeat: drift also appears without the entries changing (a new policy).
-    const healJob = await autoHealIfNeeded({ ...ctx.host, arch: input.arch ?? ctx.host.arch }, ctx.cp, ctx.cp.config.autoHealPauseMs);
+    const healJob = await autoHealIfNeeded(
+      { ...ctx.host, arch: input.arch ?? ctx.host.arch },
+      ctx.cp,
+      ctx.cp.config.autoHealPauseMs,
+    );
     return { ok: true, heartbeatIntervalMs: ctx.cp.config.heartbeatIntervalMs, healJob };
   }),
 });

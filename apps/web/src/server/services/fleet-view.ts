@@ -1,7 +1,7 @@
 import { TARGET_IDS, type KernelEntry, type TargetId } from '@binfleet/arch-table';
 import type { Db, Host } from '@binfleet/db';
 import { ControlPlaneError } from '../errors.ts';
-import type { HostFilter, HostService } from './hosts.ts';
+import { HostService, type HostFilter } from './hosts.ts';
 import { wantedTargets, type Drift, type PolicySpec, type PolicyService } from './policy.ts';
 
 export type CellState = 'registered' | 'disabled' | 'missing' | 'drifted' | 'extra';
@@ -42,10 +42,9 @@ export class FleetView {
       this.db.host.findMany({ where, orderBy: { hostname: 'asc' }, skip: page.offset, take: page.limit }),
     ]);
     const policyOf = await this.policies.resolver();
-    const entries = await this.hosts.latestEntries(rows.map((r) => r.id));
     const verify = await this.latestVerify(rows.map((r) => r.id));
     const items = rows.map((h) =>
-      this.row(h, policyOf(h.groupName), entries.get(h.id) ?? [], verify.get(h.id)),
+      this.row(h, policyOf(h.groupName), HostService.entriesOf(h), verify.get(h.id)),
     );
     return { total, items };
   }
@@ -70,12 +69,11 @@ export class FleetView {
   async coverage() {
     const online = await this.db.host.findMany({
       where: { lastSeenAt: { gte: this.hosts.onlineSince() } },
-      select: { id: true },
+      select: { entries: true },
     });
-    const entries = await this.hosts.latestEntries(online.map((h) => h.id));
     const count = new Map<string, number>();
-    for (const list of entries.values()) {
-      for (const e of list)
+    for (const host of online) {
+      for (const e of HostService.entriesOf(host))
         if (e.enabled && e.name.startsWith('qemu-'))
           count.set(e.name.slice(5), (count.get(e.name.slice(5)) ?? 0) + 1);
     }
@@ -84,13 +82,12 @@ export class FleetView {
 
   /** Hosts that differ from their policy, overall and per group. Reads every host, so it is its own query. */
   async drift() {
-    const hosts = await this.db.host.findMany({ select: { id: true, groupName: true, arch: true } });
+    const hosts = await this.db.host.findMany({ select: { groupName: true, arch: true, entries: true } });
     const policyOf = await this.policies.resolver();
-    const entries = await this.hosts.latestEntries(hosts.map((h) => h.id));
     const groups = new Map<string | null, { hosts: number; drifted: number }>();
     let drifted = 0;
     for (const h of hosts) {
-      const isDrifted = this.hosts.drift(policyOf(h.groupName), h.arch, entries.get(h.id) ?? []).length > 0;
+      const isDrifted = this.hosts.drift(policyOf(h.groupName), h.arch, HostService.entriesOf(h)).length > 0;
       const g = groups.get(h.groupName) ?? { hosts: 0, drifted: 0 };
       groups.set(h.groupName, { hosts: g.hosts + 1, drifted: g.drifted + (isDrifted ? 1 : 0) });
       if (isDrifted) drifted++;

@@ -222,15 +222,13 @@ export class HostService {
       await this.db.hostSnapshot.update({ where: { id: latest.id }, data: { lastSeenAt: now } });
       return false;
     }
-    await this.db.hostSnapshot.create({
-      data: {
-        hostId,
-        contentHash,
-        entries: entries as unknown as Prisma.InputJsonValue,
-        takenAt: now,
-        lastSeenAt: now,
-      },
-    });
+    const json = entries as unknown as Prisma.InputJsonValue;
+    await this.db.$transaction([
+      this.db.hostSnapshot.create({
+        data: { hostId, contentHash, entries: json, takenAt: now, lastSeenAt: now },
+      }),
+      this.db.host.update({ where: { id: hostId }, data: { entries: json, entriesTakenAt: now } }),
+    ]);
     const old = await this.db.hostSnapshot.findMany({
       where: { hostId },
       orderBy: { takenAt: 'desc' },
@@ -258,17 +256,17 @@ export class HostService {
     return rows.map((r) => r.id);
   }
 
+  /** The newest entries of each host, in one query (hosts carry a copy of their latest snapshot). */
   async latestEntries(hostIds: readonly string[]): Promise<Map<string, KernelEntry[]>> {
-    const out = new Map<string, KernelEntry[]>();
-    for (const hostId of hostIds) {
-      const s = await this.db.hostSnapshot.findFirst({
-        where: { hostId },
-        orderBy: { takenAt: 'desc' },
-        select: { entries: true },
-      });
-      out.set(hostId, (s?.entries as unknown as KernelEntry[]) ?? []);
-    }
-    return out;
+    const rows = await this.db.host.findMany({
+      where: { id: { in: [...hostIds] } },
+      select: { id: true, entries: true },
+    });
+    return new Map(rows.map((r) => [r.id, (r.entries as unknown as KernelEntry[] | null) ?? []]));
+  }
+
+  static entriesOf(host: { entries: unknown }): KernelEntry[] {
+    return (host.entries as KernelEntry[] | null) ?? [];
   }
 
   drift(policy: PolicySpec | null, arch: string | null, entries: readonly KernelEntry[]): Drift[] {

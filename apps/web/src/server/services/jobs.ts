@@ -175,7 +175,9 @@ export class JobService {
   }
 
   async hostHadAutoHealSince(hostId: string, since: Date): Promise<boolean> {
-    const n = await this.db.jobTarget.count({ where: { hostId, job: { createdById: null, createdAt: { gte: since } } } });
+    const n = await this.db.jobTarget.count({
+      where: { hostId, job: { createdById: null, createdAt: { gte: since } } },
+    });
     return n > 0;
   }
 

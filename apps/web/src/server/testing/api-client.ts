@@ -49,7 +49,10 @@ export class ApiClient {
 
   /** A request with this session's cookie, for what is not a plain query or mutation (SSE). */
   raw(path: string, init: RequestInit = {}): Promise<Response> {
-    return fetch(`${this.baseUrl}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), cookie: this.cookie } });
+    return fetch(`${this.baseUrl}${path}`, {
+      ...init,
+      headers: { ...(init.headers as Record<string, string>), cookie: this.cookie },
+    });
   }
 
   private async send<T>(url: string, init: RequestInit): Promise<ApiResult<T>> {

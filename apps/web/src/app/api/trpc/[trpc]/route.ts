@@ -13,7 +13,8 @@ async function handler(req: Request) {
     router: appRouter,
     createContext: ({ resHeaders }) => createContext(cp, req, resHeaders),
     onError: ({ error, path }) => {
-      if (error.code === 'INTERNAL_SERVER_ERROR') console.error(JSON.stringify({ msg: 'trpc error', path, error: error.message }));
+      if (error.code === 'INTERNAL_SERVER_ERROR')
+        console.error(JSON.stringify({ msg: 'trpc error', path, error: error.message }));
     },
   });
 }

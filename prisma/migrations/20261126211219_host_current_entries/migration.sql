@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Host" ADD COLUMN "entries" JSONB;
+ALTER TABLE "Host" ADD COLUMN "entriesTakenAt" DATETIME;

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Host" ADD COLUMN     "entries" JSONB,
+ADD COLUMN     "entriesTakenAt" TIMESTAMP(3);
