@@ -95,7 +95,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     values['tls-cert'] && values['tls-key']
       ? await readTls(values['tls-cert'], values['tls-key'])
       : undefined;
-  const tokenHash = await resolveTokenHash(store, values['token-file'], envToken);
+  const joining = values['join-token'] !== undefined;
+  const tokenHash = await resolveTokenHash(store, values['token-file'], envToken, joining);
   if (values['join-token'] !== undefined && values.server === undefined) {
     throw new UsageError('--join-token needs --server URL: the control plane to join.');
   }
@@ -189,6 +190,7 @@ async function resolveTokenHash(
   store: StateStore,
   tokenFile: string | undefined,
   envToken: string | undefined,
+  joining: boolean,
 ): Promise<string> {
   if (tokenFile !== undefined) {
     const text = await readFile(tokenFile, 'utf8').catch((error: Error) => {
@@ -201,6 +203,8 @@ async function resolveTokenHash(
   if (kept !== undefined) return kept;
   const token = generateToken();
   const hash = await remember(store, token);
+  // Joining replaces it with the control plane's credential in a moment: nothing to show.
+  if (joining) return hash;
   // The one time this token is ever shown: only its hash is kept.
   log({
     event: 'token-generated',
