@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   encodeEscapes,
@@ -20,6 +19,7 @@ import { HostProbe } from '../host/host-probe.ts';
 import type { SandboxVerifyRequest } from '../testing/sandbox-entry.ts';
 import { RegistrationService } from './registration-service.ts';
 import { VerifyService, type VerifyCheck, type VerifyReport } from './verify-service.ts';
+import { buildArm64Image } from '../testing/arm64-image.ts';
 
 const AGENT = resolve(import.meta.dirname, '../..');
 const ENTRY = join(AGENT, 'src/testing/sandbox-entry.ts');
@@ -185,26 +185,6 @@ describe('container check through the real dockerd (machine-wide binfmt_misc)', 
     expect(report.passed).toBe(true);
   });
 });
-
-/**
- * An image whose config says linux/arm64, so that dockerd accepts it for that platform. dockerd 20.10's
- * `docker import --platform` records no architecture (the image then claims the daemon's own, and
- * creating it with --platform linux/arm64 is a 404); a FROM scratch build with --platform does.
- */
-function buildArm64Image(name: string): void {
-  const context = mkdtempSync(join(tmpdir(), 'arm64-image-'));
-  try {
-    copyFileSync(fixtures().rootfsTar('arm64'), join(context, 'rootfs.tar'));
-    writeFileSync(join(context, 'Dockerfile'), 'FROM scratch\nADD rootfs.tar /\n');
-    execFileSync('docker', ['build', '--quiet', '--platform', 'linux/arm64', '--tag', name, context], {
-      // The classic builder: offline, and present in every docker CLI without the buildx plugin.
-      env: { ...process.env, DOCKER_BUILDKIT: '0' },
-      stdio: 'pipe',
-    });
-  } finally {
-    rmSync(context, { recursive: true, force: true });
-  }
-}
 
 /** The register line that recreates an entry read from the kernel (which shows magic and mask as hex). */
 function registerLineOf(entry: KernelEntry): string {
