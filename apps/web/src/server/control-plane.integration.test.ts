@@ -140,6 +140,8 @@ describe.each([
       const page = await admin.ok(admin.query<{ items: HostRow[] }>('fleet.hosts', {}));
       return page.items.length === 3 && page.items.every((h) => h.online) && page.items;
     });
+    // The server lists a host as soon as it answers the join; the agent keeps the link right after.
+    for (const agent of agents) await agent.waitForLog((l) => l.event === 'joined');
     hosts = stateDirs.map((dir) => {
       const { link } = JSON.parse(readFileSync(join(dir, 'fleet-link.json'), 'utf8')) as {
         link: { hostId: string };
