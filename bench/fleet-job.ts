@@ -45,7 +45,9 @@ const sandboxes: Sandbox[] = [];
 const agents: AgentProcess[] = [];
 try {
   const api = await ApiClient.signIn(server.url, admin.username, admin.password);
-  const { token } = await api.ok(api.mutation<{ token: string }>('tokens.create', { label: 'bench', expiresInHours: 1, maxUses: count }));
+  const { token } = await api.ok(
+    api.mutation<{ token: string }>('tokens.create', { label: 'bench', expiresInHours: 1, maxUses: count }),
+  );
   const startedAgents = Date.now();
   for (let i = 0; i < count; i++) {
     const sandbox = await startSandbox();
@@ -67,7 +69,10 @@ try {
 
   const t0 = Date.now();
   const { id } = await api.ok(
-    api.mutation<{ id: string }>('jobs.create', { params: { kind: 'reset-register', persistent: true }, selection: { all: true } }),
+    api.mutation<{ id: string }>('jobs.create', {
+      params: { kind: 'reset-register', persistent: true },
+      selection: { all: true },
+    }),
   );
   let status = 'queued';
   while (!['succeeded', 'failed', 'cancelled'].includes(status)) {
@@ -80,9 +85,13 @@ try {
   await db.$disconnect();
   const perHost = rows.map((r) => r.finishedAt!.getTime() - r.startedAt!.getTime());
   const failed = rows.filter((r) => r.status !== 'succeeded');
-  console.log(`job: reset + register -p yes on ${rows.length} hosts (runner concurrency ${values.concurrency}), status ${status}`);
+  console.log(
+    `job: reset + register -p yes on ${rows.length} hosts (runner concurrency ${values.concurrency}), status ${status}`,
+  );
   console.log(`errors: ${failed.length}${failed.length ? ` (${failed[0]!.error})` : ''}`);
-  console.log(`per-host row time: p50 ${percentile(perHost, 50)} ms, p95 ${percentile(perHost, 95)} ms, max ${Math.max(...perHost)} ms`);
+  console.log(
+    `per-host row time: p50 ${percentile(perHost, 50)} ms, p95 ${percentile(perHost, 95)} ms, max ${Math.max(...perHost)} ms`,
+  );
   console.log(`wall time, job created -> finished: ${wallMs} ms`);
 } finally {
   for (const a of agents) await a.stop('SIGKILL').catch(() => undefined);

@@ -13,9 +13,10 @@ LOG_DIR=/var/log/binfleet
 PNPM_VERSION=12.21.0
 # binfmt-support is deliberately absent: it registers entries in the machine's real binfmt_misc.
 # systemd only for /usr/lib/systemd/systemd-binfmt, a benchmark reference. g++, make and python3 let
-# node-gyp compile better-sqlite3 (its prebuilt binary is a download from GitHub).
+# node-gyp compile better-sqlite3 (its prebuilt binary is a download from GitHub). ffmpeg: Playwright
+# records videos of failed browser tests with it (its own build is a download too; see e2e/support/video.ts).
 APT_PACKAGES=(qemu-user-static docker.io docker-registry chromium postgresql systemd iproute2 util-linux
-  g++ make python3)
+  g++ make python3 ffmpeg)
 # Debian architectures we keep a static busybox (and a tiny rootfs) for; the native one is included.
 BUSYBOX_ARCHES=(amd64 arm64 armhf armel i386 ppc64el s390x riscv64 mips64el)
 # Debian 12 has no riscv64 port: that busybox comes from Debian 13, through a private apt state.

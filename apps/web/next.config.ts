@@ -9,7 +9,15 @@ const config: NextConfig = {
   outputFileTracingRoot: root,
   images: { unoptimized: true },
   transpilePackages: ['@binfleet/arch-table', '@binfleet/agent', '@binfleet/db'],
-  serverExternalPackages: ['better-sqlite3', 'dockerode', 'ssh2', 'cpu-features', 'pg', '@prisma/adapter-pg', '@prisma/adapter-better-sqlite3'],
+  serverExternalPackages: [
+    'better-sqlite3',
+    'dockerode',
+    'ssh2',
+    'cpu-features',
+    'pg',
+    '@prisma/adapter-pg',
+    '@prisma/adapter-better-sqlite3',
+  ],
   poweredByHeader: false,
   experimental: { optimizePackageImports: ['@mantine/core', '@mantine/hooks', '@tabler/icons-react'] },
 };

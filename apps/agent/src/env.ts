@@ -12,6 +12,8 @@ export interface AgentEnv {
   readonly probeDir?: string;
   readonly verifyImage?: string;
   readonly dockerSocket?: string;
+  /** Static busybox for the register images this host builds. */
+  readonly busybox?: string;
 }
 
 const nonEmpty = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
@@ -26,6 +28,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): AgentEnv {
     probeDir: pick('BINFLEET_PROBE_DIR'),
     verifyImage: pick('BINFLEET_VERIFY_IMAGE'),
     dockerSocket: pick('BINFLEET_DOCKER_SOCKET'),
+    busybox: pick('BINFLEET_BUSYBOX'),
   };
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as AgentEnv;
 }

@@ -1,4 +1,4 @@
-import { decodeEscapes, toHex } from './escapes.ts';
+import { decodeEscapes, encodeEscapes, fromHex, toHex } from './escapes.ts';
 import { ArchTableError } from './errors.ts';
 import { kernelFlags } from './flags.ts';
 import type { RegisterSpec } from './register-line.ts';
@@ -68,6 +68,34 @@ export function parseEntryFile(name: string, text: string): KernelEntry {
   };
 }
 
+/** The text of an entry file as the kernel prints it (fs/binfmt_misc.c entry_status); parseEntryFile's inverse. */
+export function formatEntryFile(entry: KernelEntry): string {
+  const lines = [
+    entry.enabled ? 'enabled' : 'disabled',
+    `interpreter ${entry.interpreter}`,
+    `flags: ${entry.flags}`,
+  ];
+  if (entry.type === 'E') lines.push(`extension .${entry.extension}`);
+  else {
+    lines.push(`offset ${entry.offset}`, `magic ${entry.magic}`);
+    if (entry.mask !== undefined) lines.push(`mask ${entry.mask}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The registration that makes the kernel show `entry` again (switched on): to put back a saved entry. */
+export function registerSpecOfEntry(entry: KernelEntry): RegisterSpec {
+  const common = { name: entry.name, interpreter: entry.interpreter, flags: entry.flags };
+  if (entry.type === 'E') return { ...common, type: 'E', extension: entry.extension };
+  return {
+    ...common,
+    type: 'M',
+    offset: entry.offset,
+    magic: encodeEscapes(fromHex(entry.magic)),
+    ...(entry.mask === undefined ? {} : { mask: encodeEscapes(fromHex(entry.mask)) }),
+  };
+}
+
 /** What the kernel will show after `spec` is written to `register` (entries start enabled). */
 export function expectedEntry(spec: RegisterSpec): KernelEntry {
   const common = {
@@ -105,7 +133,15 @@ export function diffEntry(
   desired: RegisterSpec,
   compareEnabled = false,
 ): EntryDifference[] {
-  const want = expectedEntry(desired);
+  return diffAgainstExpected(actual, expectedEntry(desired), compareEnabled);
+}
+
+/** diffEntry against an entry already computed with expectedEntry (callers comparing many hosts reuse it). */
+export function diffAgainstExpected(
+  actual: KernelEntry,
+  want: KernelEntry,
+  compareEnabled = false,
+): EntryDifference[] {
   const diffs: EntryDifference[] = [];
   const cmp = (field: EntryField, expected: unknown, got: unknown) => {
     if (String(expected ?? '') !== String(got ?? '')) {

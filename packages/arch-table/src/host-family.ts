@@ -2,20 +2,37 @@ import { ArchTableError } from './errors.ts';
 import { getTarget, isTargetId, TARGETS, type TargetId } from './targets.ts';
 
 /**
+ * qemu-binfmt-conf.sh's qemu_normalize as data: shell glob patterns (`*`, `[a-b]`) and the QEMU target a
+ * matching host name is; first match wins, anything else is taken as a target id as it is. Data, so that
+ * the register image's shell entrypoint is rendered from the same rules (see register-script.ts).
+ */
+export const HOST_ARCH_RULES: readonly { readonly glob: string; readonly cpu: string }[] = [
+  { glob: 'i[3-6]86', cpu: 'i386' },
+  { glob: 'armv[4-9]*l', cpu: 'arm' },
+  { glob: 'armel', cpu: 'arm' },
+  { glob: 'armhf', cpu: 'arm' },
+  { glob: 'armv[4-9]*b', cpu: 'armeb' },
+  { glob: 'amd64', cpu: 'x86_64' },
+  { glob: 'powerpc', cpu: 'ppc' },
+  { glob: 'ppc64el', cpu: 'ppc64le' },
+  { glob: 'arm64', cpu: 'aarch64' },
+];
+
+const globRegex = (glob: string) =>
+  new RegExp('^' + glob.replace(/[.+?^${}()|\\]/g, '\\$&').replace(/\*/g, '.*') + '$');
+const HOST_ARCH_MATCHERS = HOST_ARCH_RULES.map((r) => ({ test: globRegex(r.glob), cpu: r.cpu }));
+
+/**
  * Maps a host architecture name (`uname -m`, or a Debian name given through HOST_ARCH) to the QEMU
  * target it is, as qemu-binfmt-conf.sh's qemu_normalize does.
  */
 export function normalizeHostArch(arch: string): string {
-  if (/^i[3-6]86$/.test(arch)) return 'i386';
-  if (/^armv[4-9].*l$/.test(arch) || arch === 'armel' || arch === 'armhf') return 'arm';
-  if (/^armv[4-9].*b$/.test(arch)) return 'armeb';
-  const renamed: Record<string, string> = {
-    amd64: 'x86_64',
-    powerpc: 'ppc',
-    ppc64el: 'ppc64le',
-    arm64: 'aarch64',
-  };
-  return renamed[arch] ?? arch;
+  return HOST_ARCH_MATCHERS.find((m) => m.test.test(arch))?.cpu ?? arch;
+}
+
+/** The message for a host that is not a QEMU target; the shell entrypoint prints the same one. */
+export function unknownHostArchMessage(arch: string): string {
+  return `Host architecture "${arch}" is not one QEMU emulates; set HOST_ARCH to one of: ${TARGETS.map((t) => t.id).join(' ')}.`;
 }
 
 export interface HostArch {
@@ -27,10 +44,7 @@ export interface HostArch {
 export function hostArchOf(arch: string): HostArch {
   const cpu = normalizeHostArch(arch.trim());
   if (!isTargetId(cpu)) {
-    throw new ArchTableError(
-      'UNKNOWN_HOST_ARCH',
-      `Host architecture "${arch}" is not one QEMU emulates; set HOST_ARCH to one of: ${TARGETS.map((t) => t.id).join(' ')}.`,
-    );
+    throw new ArchTableError('UNKNOWN_HOST_ARCH', unknownHostArchMessage(arch));
   }
   return { cpu, family: getTarget(cpu).family };
 }

@@ -111,3 +111,18 @@ export function parseTag(tag: string): ImageTag {
     `Tag "${tag}" is outside the scheme: expected VERSION, latest, register, FROM-TO, FROM-TO-VERSION, TO or TO-VERSION.`,
   );
 }
+
+/**
+ * Labels a binfleet build puts on every image it makes, so that the catalogue can tell where a tag
+ * came from by reading the image's config from the registry, whoever pushed it.
+ */
+export const PROVENANCE_LABELS = {
+  buildId: 'io.binfleet.build.id',
+  /** The tag version (`$version`): also on images whose own tags carry none (register, latest). */
+  version: 'io.binfleet.version',
+  packageName: 'io.binfleet.package.name',
+  packageVersion: 'io.binfleet.package.version',
+  packageArch: 'io.binfleet.package.architecture',
+  packageSha256: 'io.binfleet.package.sha256',
+  qemuVersion: 'io.binfleet.qemu.version',
+} as const;

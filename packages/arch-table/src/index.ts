@@ -9,3 +9,4 @@ export * from './host-family.ts';
 export * from './aliases.ts';
 export * from './renderers.ts';
 export * from './image-tags.ts';
+export * from './register-script.ts';

@@ -1,7 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { startSandbox, type Sandbox } from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeRegisterLine, expectedEntry, parseEntryFile, targetRegisterSpec, TARGET_IDS } from './index.ts';
+import {
+  encodeRegisterLine,
+  expectedEntry,
+  parseEntryFile,
+  targetRegisterSpec,
+  TARGET_IDS,
+} from './index.ts';
 
 // The real kernel is the reference for our encoding: every line we produce is accepted, and the
 // entry the kernel prints back parses into exactly what we registered.

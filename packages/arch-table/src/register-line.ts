@@ -210,8 +210,6 @@ export function parseRegisterLine(input: string): RegisterSpec {
 export function printable(text: string): string {
   const shown = text.length > 80 ? text.slice(0, 80) + '…' : text;
   // eslint-disable-next-line no-control-regex -- made visible on purpose
-  return shown.replace(
-    /[\u0000-\u001f\u007f]/g,
-    (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'),
-  );
+  const control = /[\u0000-\u001f\u007f]/g;
+  return shown.replace(control, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 }

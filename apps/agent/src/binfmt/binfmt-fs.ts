@@ -15,6 +15,11 @@ export interface BinfmtFs {
   isMounted(): Promise<boolean>;
   /** Mounts binfmt_misc at the mount point, like qemu-binfmt-conf.sh does. */
   mount(): Promise<void>;
+  /**
+   * Unmounts it. The kernel drops every entry with the last mount of a namespace's binfmt_misc, so
+   * this also puts back "nothing registered" on a machine that had it unmounted.
+   */
+  unmount(): Promise<void>;
   /** Whether we may write `register` (root in the namespace that owns this mount). */
   isWritable(): Promise<boolean>;
   /** Global switch (`status` file). */
@@ -54,6 +59,19 @@ export class KernelBinfmtFs implements BinfmtFs {
         `binfmt_misc is not mounted at ${this.mountPoint} and mounting it failed (${stderr || 'mount failed'}). ` +
           `Run as root: mount -t binfmt_misc binfmt_misc ${this.mountPoint} (or modprobe binfmt_misc first); ` +
           "in a container, run it --privileged or mount the host's binfmt_misc into it.",
+      );
+    }
+  }
+
+  async unmount(): Promise<void> {
+    if (!(await this.isMounted())) return;
+    try {
+      await run('umount', [this.mountPoint]);
+    } catch (error) {
+      const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim();
+      throw new AgentError(
+        'PERMISSION_DENIED',
+        `Unmounting binfmt_misc at ${this.mountPoint} failed (${stderr || 'umount failed'}): run umount ${this.mountPoint} as root.`,
       );
     }
   }

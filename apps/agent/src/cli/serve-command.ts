@@ -2,12 +2,13 @@ import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_MOUNT_POINT, KernelBinfmtFs } from '../binfmt/binfmt-fs.ts';
 import { FleetLink } from '../control-plane/fleet-link.ts';
-import type { DockerClient } from '../docker/docker-client.ts';
+import type { DockerClient, ImageClient } from '../docker/docker-client.ts';
 import { readEnv, takeSecretEnv } from '../env.ts';
 import { HostProbe } from '../host/host-probe.ts';
 import { BearerAuth, generateToken, hashToken, validateToken } from '../server/bearer-auth.ts';
 import { createAgentHttpServer } from '../server/http-server.ts';
 import { AgentService } from '../services/agent-service.ts';
+import { ImageBuildService } from '../services/image-build-service.ts';
 import { interpreterDirSchema } from '../services/desired-state.ts';
 import { OperationLock } from '../services/operation-lock.ts';
 import { Reconciler, type LogRecord } from '../services/reconciler.ts';
@@ -35,6 +36,8 @@ reconciler that re-applies this host's desired state at start and on a timer.
   --probe-dir DIR            static binaries for verify: DIR/<debian-arch>/busybox (default $BINFLEET_PROBE_DIR)
   --verify-image TEMPLATE    image for container checks (default ${DEFAULT_IMAGE_TEMPLATE}; {official},
                              {debian}, {target} are replaced per architecture)
+  --busybox FILE             static busybox (Debian busybox-static) for the register images this host
+                             builds (default $BINFLEET_BUSYBOX or /bin/busybox)
   --tls-cert FILE            PEM certificate: serve HTTPS (needs --tls-key)
   --tls-key FILE             PEM private key
   --server URL               the binfleet control plane to join (with --join-token) and heartbeat to
@@ -57,6 +60,7 @@ const OPTIONS = {
   'interpreter-dir': { type: 'string' },
   'probe-dir': { type: 'string' },
   'verify-image': { type: 'string' },
+  busybox: { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   server: { type: 'string' },
@@ -111,6 +115,20 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const reconciler = new Reconciler(registration, store, lock, { intervalMs, log });
   const docker = lazyDocker(env.dockerSocket);
   const version = await agentVersion();
+  const hostFacts = await probe.facts();
+  const imageTemplate = values['verify-image'] ?? env.verifyImage ?? DEFAULT_IMAGE_TEMPLATE;
+  const hostArch = env.hostArch ?? hostFacts.machine;
+  const builds = new ImageBuildService({
+    docker,
+    // dockerd's containers register in the machine's binfmt_misc, wherever this agent's --mount-point is.
+    machineBinfmt: new KernelBinfmtFs(DEFAULT_MOUNT_POINT),
+    binfmtNamespaced: hostFacts.binfmtNamespaced,
+    lock,
+    lockWaitMs,
+    hostArch,
+    busybox: values.busybox ?? env.busybox ?? '/bin/busybox',
+    testImageTemplate: imageTemplate,
+  });
   const agent = new AgentService({
     registration,
     store,
@@ -122,12 +140,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
       registration,
       docker,
       probeDir: values['probe-dir'] ?? env.probeDir,
-      imageTemplate: values['verify-image'] ?? env.verifyImage ?? DEFAULT_IMAGE_TEMPLATE,
+      imageTemplate,
     }),
-    hostArch: env.hostArch ?? (await probe.facts()).machine,
+    hostArch,
     interpreters: { interpreterDir, suffix: '-static' },
     lockWaitMs,
     version,
+    builds,
   });
   const auth = new BearerAuth(tokenHash);
   const server = createAgentHttpServer({
@@ -222,14 +241,18 @@ async function remember(store: StateStore, token: string): Promise<string> {
 }
 
 /** dockerode is loaded on the first Docker call: an agent that is never asked stays small. */
-function lazyDocker(socketPath: string | undefined): DockerClient {
-  let client: Promise<DockerClient> | undefined;
+function lazyDocker(socketPath: string | undefined): DockerClient & ImageClient {
+  let client: Promise<DockerClient & ImageClient> | undefined;
   const get = () =>
     (client ??= import('../docker/docker-client.ts').then((m) => new m.DockerodeClient(socketPath)));
   return {
     info: async () => (await get()).info(),
     runOnce: async (options) => (await get()).runOnce(options),
     hasImage: async (name) => (await get()).hasImage(name),
+    buildImage: async (options) => (await get()).buildImage(options),
+    pushImage: async (options) => (await get()).pushImage(options),
+    removeImage: async (name) => (await get()).removeImage(name),
+    inspectImage: async (name) => (await get()).inspectImage(name),
   };
 }
 

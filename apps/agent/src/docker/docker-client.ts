@@ -19,6 +19,12 @@ export interface RunOnceOptions {
   readonly platform?: string;
   readonly cmd: readonly string[];
   readonly timeoutMs: number;
+  /** `docker run --privileged`: what the seed tells users to register binfmt_misc entries with. */
+  readonly privileged?: boolean;
+  /** `docker run --cap-add`, e.g. SYS_ADMIN. */
+  readonly capAdd?: readonly string[];
+  /** `docker run --security-opt`, e.g. apparmor=unconfined. */
+  readonly securityOpt?: readonly string[];
 }
 
 export interface RunOnceResult {
@@ -38,6 +44,63 @@ export interface DockerClient {
   hasImage(name: string): Promise<boolean>;
 }
 
+export interface BuildImageOptions {
+  /** The build context: a tar stream with the Dockerfile at its root. */
+  readonly context: NodeJS.ReadableStream;
+  /** Every name the image gets, e.g. 127.0.0.1:5000/qemu-user-static:x86_64-aarch64. */
+  readonly tags: readonly string[];
+  /** os/arch[/variant] the image is for, recorded in its config (the classic builder records it). */
+  readonly platform?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly signal?: AbortSignal;
+  /** Each line the builder prints (Step 1/3 : FROM scratch ...). */
+  readonly onLog?: (line: string) => void;
+}
+
+/** Docker Registry v2 basic auth. */
+export interface RegistryAuth {
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface PushImageOptions {
+  /** The repository with its registry, without a tag: 127.0.0.1:5000/qemu-user-static. */
+  readonly repository: string;
+  readonly tag: string;
+  readonly auth?: RegistryAuth;
+  readonly signal?: AbortSignal;
+  readonly onLog?: (line: string) => void;
+}
+
+export interface PushedImage {
+  /** The manifest digest the registry stored, sha256:... */
+  readonly digest: string;
+  /** The manifest's size in bytes. */
+  readonly size?: number;
+}
+
+export interface ImageFacts {
+  readonly id: string;
+  readonly os: string;
+  readonly architecture: string;
+  readonly variant?: string;
+  readonly size: number;
+  readonly created: string;
+  /** repository@sha256:... for each registry the image was pushed to or pulled from. */
+  readonly repoDigests: readonly string[];
+}
+
+/** What image builds ask of dockerd; separate from DockerClient so that hosts that never build need none of it. */
+export interface ImageClient {
+  /** Builds with the classic builder (offline, records --platform) and gives the image id. */
+  buildImage(options: BuildImageOptions): Promise<{ readonly id: string }>;
+  pushImage(options: PushImageOptions): Promise<PushedImage>;
+  /** Removes one name (and the image, when it was its last); false when there was no such image. */
+  removeImage(name: string): Promise<boolean>;
+  /** undefined when there is no such image. */
+  inspectImage(name: string): Promise<ImageFacts | undefined>;
+}
+
 /** The error docker-modem rejects with: `statusCode` is set when dockerd answered at all. */
 interface ModemError {
   readonly statusCode?: number;
@@ -46,7 +109,7 @@ interface ModemError {
 }
 
 /** The one adapter over dockerode; the rest of the agent sees only DockerClient. */
-export class DockerodeClient implements DockerClient {
+export class DockerodeClient implements DockerClient, ImageClient {
   private readonly docker: Docker;
 
   constructor(readonly socketPath: string = DEFAULT_DOCKER_SOCKET) {
@@ -82,7 +145,12 @@ export class DockerodeClient implements DockerClient {
         AttachStdout: false,
         AttachStderr: false,
         Tty: false,
-        HostConfig: { NetworkMode: 'none' },
+        HostConfig: {
+          NetworkMode: 'none',
+          ...(options.privileged ? { Privileged: true } : {}),
+          ...(options.capAdd ? { CapAdd: [...options.capAdd] } : {}),
+          ...(options.securityOpt ? { SecurityOpt: [...options.securityOpt] } : {}),
+        },
       });
     } catch (error) {
       if (statusOf(error) === 404) {
@@ -109,6 +177,92 @@ export class DockerodeClient implements DockerClient {
     } finally {
       // A failed removal (already gone, dockerd went away) must not hide the run's own result.
       await container.remove({ force: true }).catch(() => undefined);
+    }
+  }
+
+  async buildImage(options: BuildImageOptions): Promise<{ id: string }> {
+    const doing = `building ${options.tags[0] ?? 'an image'}`;
+    let id: string | undefined;
+    try {
+      // The API takes `t` repeatedly (docker-modem repeats array parameters); the typings know one.
+      const query = {
+        t: [...options.tags],
+        ...(options.platform ? { platform: options.platform } : {}),
+        ...(options.labels ? { labels: options.labels } : {}),
+        // The classic builder: BuildKit (version 2) would need a session and a frontend image.
+        version: '1',
+        rm: true,
+        forcerm: true,
+        abortSignal: options.signal,
+      };
+      const stream = await this.docker.buildImage(
+        options.context,
+        query as unknown as Docker.ImageBuildOptions,
+      );
+      await readProgress(stream, doing, (event) => {
+        if (event.aux?.ID) id = event.aux.ID;
+        for (const line of (event.stream ?? '').split('\n')) if (line.trim()) options.onLog?.(line.trimEnd());
+      });
+    } catch (error) {
+      throw this.translate(error, doing);
+    }
+    if (!id) throw new AgentError('DOCKER_FAILED', `dockerd reported no image id while ${doing}.`);
+    return { id };
+  }
+
+  async pushImage(options: PushImageOptions): Promise<PushedImage> {
+    const doing = `pushing ${options.repository}:${options.tag}`;
+    let pushed: PushedImage | undefined;
+    try {
+      // dockerd 20.10 refuses a push without X-Registry-Auth: an empty config means anonymous.
+      const authconfig = options.auth
+        ? { ...options.auth, serveraddress: options.repository.split('/')[0] }
+        : {};
+      const stream = (await this.docker.getImage(options.repository).push({
+        tag: options.tag,
+        authconfig,
+        abortSignal: options.signal,
+      })) as unknown as NodeJS.ReadableStream;
+      await readProgress(stream, doing, (event) => {
+        if (event.aux?.Digest)
+          pushed = { digest: event.aux.Digest, ...(event.aux.Size ? { size: event.aux.Size } : {}) };
+        if (event.status && !event.progressDetail?.current) {
+          options.onLog?.([event.id, event.status].filter(Boolean).join(': '));
+        }
+      });
+    } catch (error) {
+      throw this.translate(error, doing);
+    }
+    if (!pushed) throw new AgentError('DOCKER_FAILED', `dockerd reported no digest while ${doing}.`);
+    return pushed;
+  }
+
+  async removeImage(name: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(name).remove({ force: true });
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw this.translate(error, `removing image ${name}`);
+    }
+  }
+
+  async inspectImage(name: string): Promise<ImageFacts | undefined> {
+    try {
+      const i = await this.docker.getImage(name).inspect();
+      const variant = (i as { Variant?: string }).Variant;
+      return {
+        id: i.Id,
+        os: i.Os,
+        architecture: i.Architecture,
+        ...(variant ? { variant } : {}),
+        size: i.Size,
+        created: i.Created,
+        repoDigests: i.RepoDigests ?? [],
+      };
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw this.translate(error, `inspecting image ${name}`);
     }
   }
 
@@ -149,6 +303,45 @@ export class DockerodeClient implements DockerClient {
       },
     );
   }
+}
+
+/** One JSON object of a build or push progress stream. */
+interface ProgressEvent {
+  readonly stream?: string;
+  readonly status?: string;
+  readonly id?: string;
+  readonly progressDetail?: { readonly current?: number };
+  readonly aux?: { readonly ID?: string; readonly Digest?: string; readonly Size?: number };
+  readonly error?: string;
+  readonly errorDetail?: { readonly message?: string };
+}
+
+/**
+ * Reads a progress stream to its end. dockerd answers 200 and then reports failures inside the
+ * stream (`{"error": ...}`), so those become AgentErrors here.
+ */
+async function readProgress(
+  stream: NodeJS.ReadableStream,
+  doing: string,
+  onEvent: (event: ProgressEvent) => void,
+): Promise<void> {
+  let rest = '';
+  const handle = (line: string) => {
+    if (!line.trim()) return;
+    const event = JSON.parse(line) as ProgressEvent;
+    if (event.error || event.errorDetail?.message) {
+      const message = (event.errorDetail?.message ?? event.error ?? '').trim();
+      throw new AgentError('DOCKER_FAILED', `dockerd failed ${doing}: ${message}`);
+    }
+    onEvent(event);
+  };
+  for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+    rest += chunk.toString();
+    const lines = rest.split('\n');
+    rest = lines.pop()!;
+    lines.forEach(handle);
+  }
+  handle(rest);
 }
 
 function statusOf(error: unknown): number | undefined {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { archNames, interpreterDirSchema, interpreterSuffixSchema } from '../services/desired-state.ts';
+import { buildRequestSchema } from '../services/build-request.ts';
 import { VERIFY_METHODS } from '../services/verify-service.ts';
 import { agentProcedure, router } from './trpc.ts';
 
@@ -42,6 +43,8 @@ const exportInput = z.strictObject({
   ...registerOptions,
 });
 
+const buildId = z.strictObject({ id: z.string().min(1).max(128) });
+
 export const agentRouter = router({
   facts: agentProcedure.query(({ ctx }) => ctx.agent.facts()),
   status: agentProcedure.query(({ ctx }) => ctx.agent.status()),
@@ -58,6 +61,14 @@ export const agentRouter = router({
     .mutation(({ ctx, input }) => ctx.agent.setEnabled(input.targets, false)),
   verify: agentProcedure.input(verifyInput).mutation(({ ctx, input }) => ctx.agent.verify(input)),
   export: agentProcedure.input(exportInput).query(({ ctx, input }) => ctx.agent.export(input)),
+  // Image builds, on builder agents: one at a time; follow with buildStatus / buildLog.
+  build: agentProcedure.input(buildRequestSchema).mutation(({ ctx, input }) => ctx.agent.builds.start(input)),
+  buildStatus: agentProcedure.input(buildId).query(({ ctx, input }) => ctx.agent.builds.get(input.id)),
+  buildLog: agentProcedure
+    .input(buildId.extend({ from: z.number().int().min(0).default(0) }))
+    .query(({ ctx, input }) => ctx.agent.builds.log(input.id, input.from)),
+  cancelBuild: agentProcedure.input(buildId).mutation(({ ctx, input }) => ctx.agent.builds.cancel(input.id)),
+  builds: agentProcedure.query(({ ctx }) => ctx.agent.builds.list()),
 });
 
 export type AgentRouter = typeof agentRouter;

@@ -38,6 +38,9 @@ const TRPC_CODE_OF: Record<AgentErrorCode, TRPC_ERROR_CODE_KEY> = {
   ENTRY_CONFLICT: 'CONFLICT',
   ENTRY_EXISTS: 'CONFLICT',
   ENTRY_NOT_FOUND: 'NOT_FOUND',
+  BUILD_NOT_FOUND: 'NOT_FOUND',
+  // The file exists but is no package a build can use.
+  INVALID_PACKAGE: 'UNPROCESSABLE_CONTENT',
   // 429 rather than 409: the same request succeeds unchanged once the other operation ends.
   BUSY: 'TOO_MANY_REQUESTS',
   PERMISSION_DENIED: 'FORBIDDEN',
@@ -45,6 +48,7 @@ const TRPC_CODE_OF: Record<AgentErrorCode, TRPC_ERROR_CODE_KEY> = {
   INTERPRETER_MISSING: 'PRECONDITION_FAILED',
   DOCKER_UNAVAILABLE: 'PRECONDITION_FAILED',
   IMAGE_MISSING: 'PRECONDITION_FAILED',
+  NOT_BUILDER: 'PRECONDITION_FAILED',
   // The request was well-formed; this kernel refuses it (e.g. a flag it does not know).
   KERNEL_REJECTED: 'UNPROCESSABLE_CONTENT',
   DOCKER_FAILED: 'BAD_GATEWAY',

@@ -14,6 +14,8 @@ import type { ReconcilerStatus } from './reconciler.ts';
 import { isNoop, planApply } from './registration-plan.ts';
 import type { BinfmtStatus, EntryStatus, RegistrationService } from './registration-service.ts';
 import type { VerifyOptions, VerifyReport } from './verify-service.ts';
+import type { ImageBuildService } from './image-build-service.ts';
+import { AgentError } from '../errors.ts';
 
 export interface AgentFacts extends HostFacts {
   readonly agentVersion: string;
@@ -94,6 +96,8 @@ export interface AgentServiceDeps {
   /** How long a mutating call waits for another operation before answering BUSY. */
   readonly lockWaitMs: number;
   readonly version: string;
+  /** Image builds; absent on agents that cannot build (no dockerd wiring). */
+  readonly builds?: ImageBuildService;
 }
 
 /**
@@ -104,6 +108,17 @@ export interface AgentServiceDeps {
  */
 export class AgentService {
   constructor(private readonly deps: AgentServiceDeps) {}
+
+  /** The build service of a builder agent. */
+  get builds(): ImageBuildService {
+    if (!this.deps.builds) {
+      throw new AgentError(
+        'NOT_BUILDER',
+        'This agent does not run image builds: start it with `binfleet-agent serve` on a host with dockerd.',
+      );
+    }
+    return this.deps.builds;
+  }
 
   async facts(): Promise<AgentFacts> {
     const { registration, probe } = this.deps;

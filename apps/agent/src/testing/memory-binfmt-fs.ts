@@ -1,4 +1,4 @@
-import { expectedEntry, parseRegisterLine, type KernelEntry } from '@binfleet/arch-table';
+import { expectedEntry, formatEntryFile, parseRegisterLine, type KernelEntry } from '@binfleet/arch-table';
 import type { BinfmtFs } from '../binfmt/binfmt-fs.ts';
 import { AgentError } from '../errors.ts';
 
@@ -21,6 +21,10 @@ export class MemoryBinfmtFs implements BinfmtFs {
   async mount() {
     this.mounted = true;
   }
+  async unmount() {
+    this.mounted = false;
+    this.entries.clear();
+  }
   async isWritable() {
     return this.mounted;
   }
@@ -34,7 +38,7 @@ export class MemoryBinfmtFs implements BinfmtFs {
   async read(name: string) {
     this.requireMounted();
     const entry = this.entries.get(name);
-    return entry && entryText(entry);
+    return entry && formatEntryFile(entry);
   }
   async register(line: string) {
     this.requireMounted();
@@ -68,21 +72,4 @@ export class MemoryBinfmtFs implements BinfmtFs {
     if (!this.mounted)
       throw new AgentError('NOT_MOUNTED', `binfmt_misc is not mounted at ${this.mountPoint}.`);
   }
-}
-
-/** The entry file text the kernel shows (fs/binfmt_misc.c entry_status). */
-function entryText(entry: KernelEntry): string {
-  const lines = [
-    entry.enabled ? 'enabled' : 'disabled',
-    `interpreter ${entry.interpreter}`,
-    `flags: ${entry.flags}`,
-  ];
-  if (entry.type === 'E') lines.push(`extension .${entry.extension}`);
-  else
-    lines.push(
-      `offset ${entry.offset}`,
-      `magic ${entry.magic}`,
-      ...(entry.mask ? [`mask ${entry.mask}`] : []),
-    );
-  return lines.join('\n') + '\n';
 }

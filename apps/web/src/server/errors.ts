@@ -10,7 +10,9 @@ export type ControlPlaneErrorCode =
   | 'CONFLICT'
   | 'RATE_LIMITED'
   | 'AGENT_UNREACHABLE'
-  | 'AGENT_FAILED';
+  | 'AGENT_FAILED'
+  | 'REGISTRY_UNREACHABLE'
+  | 'REGISTRY_FAILED';
 
 export class ControlPlaneError extends Error {
   override readonly name = 'ControlPlaneError';

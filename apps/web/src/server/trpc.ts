@@ -71,6 +71,8 @@ const TRPC_CODE: Record<ControlPlaneErrorCode, TRPCError['code']> = {
   RATE_LIMITED: 'TOO_MANY_REQUESTS',
   AGENT_UNREACHABLE: 'BAD_GATEWAY',
   AGENT_FAILED: 'BAD_GATEWAY',
+  REGISTRY_UNREACHABLE: 'BAD_GATEWAY',
+  REGISTRY_FAILED: 'BAD_GATEWAY',
 };
 
 const t = initTRPC.context<Context>().create({

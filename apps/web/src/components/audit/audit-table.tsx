@@ -49,7 +49,7 @@ export function AuditTable({
                 </Text>
               </Table.Td>
               <Table.Td>
-                <Code>{e.action}</Code>
+                <Code data-testid="audit-action">{e.action}</Code>
               </Table.Td>
               {!compact && (
                 <Table.Td maw={340}>

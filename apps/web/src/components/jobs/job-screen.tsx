@@ -22,7 +22,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import Link from 'next/link';
 import { useParams, useRouter } from 'next/navigation';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { describeJob } from '~/server/services/job-kinds.ts';
 import { useCan } from '../auth/session.tsx';
 import { PageHeader } from '../shell/page-header.tsx';
@@ -42,6 +42,12 @@ export function JobScreen() {
   const queryClient = useQueryClient();
   const job = useQuery(trpc.jobs.get.queryOptions({ id }));
   const open = job.data !== undefined && !FINAL.includes(job.data.status);
+  const finished = job.data !== undefined && FINAL.includes(job.data.status);
+  // A finished job changed its hosts' entries or self-tests: the fleet and host views cached before
+  // it ran must not be shown as they are when the user goes there next.
+  useEffect(() => {
+    if (finished) void queryClient.invalidateQueries({ queryKey: trpc.fleet.pathKey() });
+  }, [finished, queryClient, trpc]);
   // Live progress over SSE while the job is open; each event is the whole job as the database has it.
   const live = useSubscription(
     trpc.jobs.watch.subscriptionOptions(
@@ -73,7 +79,7 @@ export function JobScreen() {
         <JobCrumbs label={j.summary} />
         <PageHeader
           title={j.summary}
-          badges={<RunStatusBadge status={j.status} size="lg" />}
+          badges={<RunStatusBadge status={j.status} size="lg" data-testid="job-status" />}
           description={
             <>
               Started by {j.createdBy} · <Ago date={j.createdAt} size="sm" /> ({formatDateTime(j.createdAt)})

@@ -1,7 +1,6 @@
 'use client';
 import {
   AppShell,
-  Badge,
   Burger,
   Button,
   Center,
@@ -14,7 +13,6 @@ import {
   Stack,
   Text,
   ThemeIcon,
-  Tooltip,
 } from '@mantine/core';
 import { useDisclosure, useDebouncedValue } from '@mantine/hooks';
 import {
@@ -44,6 +42,11 @@ const NAV = [
   { href: '/jobs', label: 'Jobs', icon: IconListCheck, match: ['/jobs'] },
   { href: '/policy', label: 'Policy', icon: IconShieldCheck, match: ['/policy'] },
   { href: '/audit', label: 'Audit log', icon: IconHistory, match: ['/audit'] },
+] as const;
+
+const IMAGE_NAV = [
+  { href: '/catalogue', label: 'Catalogue', icon: IconBox, match: ['/catalogue'] },
+  { href: '/builds', label: 'Builds', icon: IconHammer, match: ['/builds'] },
 ] as const;
 
 /** The signed-in frame: top bar, navigation, and the session every page below relies on. */
@@ -209,36 +212,16 @@ function Navigation({ isAdmin, pathname }: { isAdmin: boolean; pathname: string 
       <Text size="xs" c="dimmed" fw={600} tt="uppercase" mt="lg" mb={4} px="sm">
         Images
       </Text>
-      <Tooltip label="Coming with the catalogue" position="right">
-        <div>
-          <NavLink
-            component="button"
-            disabled
-            label="Catalogue"
-            leftSection={<IconBox size={18} stroke={1.7} />}
-            rightSection={
-              <Badge size="xs" variant="default">
-                soon
-              </Badge>
-            }
-          />
-        </div>
-      </Tooltip>
-      <Tooltip label="Coming with the catalogue" position="right">
-        <div>
-          <NavLink
-            component="button"
-            disabled
-            label="Builds"
-            leftSection={<IconHammer size={18} stroke={1.7} />}
-            rightSection={
-              <Badge size="xs" variant="default">
-                soon
-              </Badge>
-            }
-          />
-        </div>
-      </Tooltip>
+      {IMAGE_NAV.map((item) => (
+        <NavLink
+          key={item.href}
+          component={Link}
+          href={item.href}
+          label={item.label}
+          leftSection={<item.icon size={18} stroke={1.7} />}
+          active={active(item.match)}
+        />
+      ))}
     </Stack>
   );
 }

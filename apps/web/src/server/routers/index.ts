@@ -2,6 +2,8 @@ import { router } from '../trpc.ts';
 import { auditRouter, policyRouter, tokensRouter } from './admin.ts';
 import { agentApiRouter } from './agent-api.ts';
 import { authRouter } from './auth.ts';
+import { buildsRouter } from './builds.ts';
+import { catalogueRouter, registriesRouter } from './catalogue.ts';
 import { fleetRouter } from './fleet.ts';
 import { jobsRouter } from './jobs.ts';
 
@@ -13,6 +15,9 @@ export const appRouter = router({
   tokens: tokensRouter,
   audit: auditRouter,
   agentApi: agentApiRouter,
+  registries: registriesRouter,
+  catalogue: catalogueRouter,
+  builds: buildsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -10,6 +10,8 @@ import type { WebConfig } from '../env.ts';
 import { AgentGateway, type AgentClientFactory } from './agent-gateway.ts';
 import { AuditService } from './audit.ts';
 import { AuthService } from './auth.ts';
+import { BuildRunner, BuildService } from './builds.ts';
+import { CatalogueService } from './catalogue.ts';
 import { FleetView } from './fleet-view.ts';
 import { HostService } from './hosts.ts';
 import { JobRunner } from './job-runner.ts';
@@ -26,6 +28,9 @@ export interface ControlPlane {
   readonly jobs: JobService;
   readonly fleet: FleetView;
   readonly runner: JobRunner;
+  readonly catalogue: CatalogueService;
+  readonly builds: BuildService;
+  readonly buildRunner: BuildRunner;
 }
 
 /** Wires the services once per process; the tRPC context hands them to procedures. */
@@ -51,7 +56,12 @@ export function createControlPlane(
     leaseMs: Math.max(config.runner.leaseMs, 2 * config.runner.callTimeoutMs + 5_000),
   });
   const fleet = new FleetView(db, hosts, policies);
-  return { config, db, audit, auth, hosts, policies, jobs, fleet, runner };
+  const catalogue = new CatalogueService(db, secrets, audit);
+  const builds = new BuildService(db, hosts, catalogue, audit, options.agentClientFactory);
+  const buildRunner = new BuildRunner(db, builds, catalogue, {
+    pollMs: Math.max(config.runner.pollMs, 1000),
+  });
+  return { config, db, audit, auth, hosts, policies, jobs, fleet, runner, catalogue, builds, buildRunner };
 }
 
 /** Startup: pending migrations, the first admin from the environment, the job runner. */
@@ -62,6 +72,9 @@ export async function startControlPlane(config: WebConfig): Promise<ControlPlane
   const cp = createControlPlane(config);
   if (config.bootstrapAdmin)
     await cp.auth.bootstrapAdmin(config.bootstrapAdmin.username, config.bootstrapAdmin.password);
-  if (config.runner.enabled) cp.runner.start();
+  if (config.runner.enabled) {
+    cp.runner.start();
+    cp.buildRunner.start();
+  }
   return cp;
 }

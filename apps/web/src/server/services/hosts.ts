@@ -38,6 +38,22 @@ export function snapshotHash(entries: readonly KernelEntry[]): string {
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
 }
 
+/**
+ * Runs a transaction again when it lost a race (CONFLICT): on PostgreSQL several agents joining with
+ * one token at the same moment all read the same use count, and all but one must try again.
+ */
+async function retryOnConflict<T>(work: () => Promise<T>, attempts = 8): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof ControlPlaneError && error.code === 'CONFLICT') || attempt >= attempts)
+        throw error;
+      await new Promise((r) => setTimeout(r, 10 * attempt + Math.random() * 40));
+    }
+  }
+}
+
 export class HostService {
   constructor(
     private readonly db: Db,
@@ -120,51 +136,53 @@ export class HostService {
     const now = new Date();
     const agentToken = newToken('agent');
     const heartbeatToken = newToken('agent');
-    const host = await this.db.$transaction(async (tx) => {
-      const jt = await tx.joinToken.findUnique({ where: { tokenHash } });
-      const refused = !jt
-        ? 'the join token is unknown'
-        : jt.revokedAt
-          ? 'the join token was revoked'
-          : jt.expiresAt < now
-            ? 'the join token has expired'
-            : jt.maxUses !== null && jt.uses >= jt.maxUses
-              ? 'the join token has been used up'
-              : undefined;
-      if (refused || !jt) {
-        throw new ControlPlaneError(
-          'UNAUTHENTICATED',
-          `Cannot join: ${refused}. Ask an admin for a new join token (Settings > Join tokens).`,
-        );
-      }
-      // Conditional increment: two agents racing for the last use of a token cannot both get it.
-      const { count } = await tx.joinToken.updateMany({
-        where: { id: jt.id, uses: jt.uses },
-        data: { uses: { increment: 1 }, lastUsedAt: now },
-      });
-      if (count !== 1)
-        throw new ControlPlaneError(
-          'CONFLICT',
-          'Another host used the join token at the same moment: retry.',
-        );
-      const data = {
-        hostname: input.hostname.toLowerCase(),
-        agentUrl: input.agentUrl,
-        agentTokenSealed: this.secrets.seal(agentToken, `host:${input.agentId}:agentToken`),
-        heartbeatTokenHash: hashToken(heartbeatToken),
-        arch: input.arch ?? null,
-        kernel: input.kernel ?? null,
-        dockerVersion: input.dockerVersion ?? null,
-        facts: input.facts as Prisma.InputJsonValue,
-        joinTokenId: jt.id,
-        lastSeenAt: now,
-      };
-      return tx.host.upsert({
-        where: { agentId: input.agentId },
-        create: { agentId: input.agentId, ...data },
-        update: data,
-      });
-    });
+    const host = await retryOnConflict(() =>
+      this.db.$transaction(async (tx) => {
+        const jt = await tx.joinToken.findUnique({ where: { tokenHash } });
+        const refused = !jt
+          ? 'the join token is unknown'
+          : jt.revokedAt
+            ? 'the join token was revoked'
+            : jt.expiresAt < now
+              ? 'the join token has expired'
+              : jt.maxUses !== null && jt.uses >= jt.maxUses
+                ? 'the join token has been used up'
+                : undefined;
+        if (refused || !jt) {
+          throw new ControlPlaneError(
+            'UNAUTHENTICATED',
+            `Cannot join: ${refused}. Ask an admin for a new join token (Settings > Join tokens).`,
+          );
+        }
+        // Conditional increment: two agents racing for the last use of a token cannot both get it.
+        const { count } = await tx.joinToken.updateMany({
+          where: { id: jt.id, uses: jt.uses },
+          data: { uses: { increment: 1 }, lastUsedAt: now },
+        });
+        if (count !== 1)
+          throw new ControlPlaneError(
+            'CONFLICT',
+            'Another host used the join token at the same moment: retry.',
+          );
+        const data = {
+          hostname: input.hostname.toLowerCase(),
+          agentUrl: input.agentUrl,
+          agentTokenSealed: this.secrets.seal(agentToken, `host:${input.agentId}:agentToken`),
+          heartbeatTokenHash: hashToken(heartbeatToken),
+          arch: input.arch ?? null,
+          kernel: input.kernel ?? null,
+          dockerVersion: input.dockerVersion ?? null,
+          facts: input.facts as Prisma.InputJsonValue,
+          joinTokenId: jt.id,
+          lastSeenAt: now,
+        };
+        return tx.host.upsert({
+          where: { agentId: input.agentId },
+          create: { agentId: input.agentId, ...data },
+          update: data,
+        });
+      }),
+    );
     await this.recordSnapshot(host.id, input.entries, now);
     await this.audit.record({
       actor: { id: null, name: `agent:${input.hostname}` },

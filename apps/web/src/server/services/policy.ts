@@ -1,5 +1,6 @@
 import {
-  diffEntry,
+  diffAgainstExpected,
+  expectedEntry,
   kernelFlags,
   flagOptionsOf,
   isTargetId,
@@ -59,6 +60,26 @@ export function wantedTargets(spec: PolicySpec, hostArch: string | null): Target
  * How a host's entries differ from its policy: missing, disabled or differing qemu-<target> entries,
  * and qemu entries the policy does not want.
  */
+// What a policy wants a target's entry to look like. A fleet page compares thousands of hosts with a
+// handful of policies, so each (target, interpreter, flags) is worked out once.
+const expectedCache = new Map<string, KernelEntry>();
+function expectedFor(target: TargetId, spec: PolicySpec): KernelEntry {
+  const key = `${target}|${spec.interpreterDir}|${spec.suffix}|${spec.flags}`;
+  let entry = expectedCache.get(key);
+  if (!entry) {
+    if (expectedCache.size > 10_000) expectedCache.clear();
+    entry = expectedEntry(
+      targetRegisterSpec(target, {
+        interpreterDir: spec.interpreterDir,
+        suffix: spec.suffix,
+        ...flagOptionsOf(spec.flags),
+      }),
+    );
+    expectedCache.set(key, entry);
+  }
+  return entry;
+}
+
 export function computeDrift(
   spec: PolicySpec,
   hostArch: string | null,
@@ -68,17 +89,13 @@ export function computeDrift(
   const byName = new Map(entries.map((e) => [e.name, e]));
   const drift: Drift[] = [];
   for (const target of wanted) {
-    const desired = targetRegisterSpec(target, {
-      interpreterDir: spec.interpreterDir,
-      suffix: spec.suffix,
-      ...flagOptionsOf(spec.flags),
-    });
+    const desired = expectedFor(target, spec);
     const actual = byName.get(desired.name);
     if (!actual) {
       drift.push({ target, kind: 'missing', detail: `${desired.name} is not registered` });
       continue;
     }
-    for (const d of diffEntry(actual, desired)) {
+    for (const d of diffAgainstExpected(actual, desired)) {
       const kind: DriftKind =
         d.field === 'flags' ? 'wrong-flags' : d.field === 'interpreter' ? 'wrong-interpreter' : 'wrong-magic';
       drift.push({ target, kind, detail: `${d.field} is "${d.actual}", policy wants "${d.expected}"` });

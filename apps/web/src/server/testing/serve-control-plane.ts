@@ -16,6 +16,7 @@ server.listen(port, '127.0.0.1', () => {
 const stop = async () => {
   server.close();
   await cp.runner.stop();
+  await cp.buildRunner.stop();
   await cp.db.$disconnect();
   process.exit(0);
 };

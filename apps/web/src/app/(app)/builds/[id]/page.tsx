@@ -1,0 +1,7 @@
+import { BuildScreen } from '~/components/builds/build-screen.tsx';
+
+export const metadata = { title: 'Build' };
+
+export default function BuildPage() {
+  return <BuildScreen />;
+}

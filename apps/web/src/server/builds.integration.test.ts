@@ -1,0 +1,291 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startAgent, type AgentProcess } from '@binfleet/agent/testing/agent-process';
+import { buildArm64Image } from '@binfleet/agent/testing/arm64-image';
+import { tagVersionOf } from '@binfleet/arch-table';
+import { createDb, migrateDeploy, type Db } from '@binfleet/db';
+import { createThrowawaySqliteDatabase, type ThrowawayDatabase } from '@binfleet/db/testing';
+import { fixtures } from '@binfleet/test-sandbox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient } from './testing/api-client.ts';
+import { startControlPlaneProcess, type ControlPlaneProcess } from './testing/control-plane-process.ts';
+
+// A build started from the control plane: a durable Build row, run by a real builder agent (joined
+// to the control plane, on this machine with the real dockerd) from Debian's qemu-user-static .deb,
+// followed live over the watch subscription, pushed to the real registry and then found in the
+// catalogue, synced from the registry, with the digests the builder reported. Then cancel and re-run.
+const REGISTRY = process.env.BINFLEET_REGISTRY ?? '127.0.0.1:5000';
+const REPOSITORY = `binfleet-test/cp-build-${Date.now().toString(36)}`;
+const ADMIN = { username: 'admin', password: 'admin-password-1' };
+const TEST_IMAGE = 'binfleet-test/arm64-busybox:latest';
+const MOUNT = '/proc/sys/fs/binfmt_misc';
+
+type StepView = { name: string; status: string; log: string; durationMs: number | null };
+type BuildView = {
+  id: string;
+  status: string;
+  error: string | null;
+  packageName: string;
+  packageVersion: string;
+  packageSha256: string;
+  qemuVersion: string;
+  steps: StepView[];
+  checks: { name: string; status: string }[] | null;
+  pushedTags: { tag: string; digest: string }[] | null;
+  catalogueTags: { tag: string; digest: string }[];
+};
+type CatalogueTag = { tag: string; digest: string; pull: string; run: string; build: { id: string } | null };
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Reads builds.watch (SSE) as the browser does until the build ends; returns every state seen. */
+async function watch(client: ApiClient, id: string): Promise<BuildView[]> {
+  const response = await client.raw(
+    `/api/trpc/builds.watch?input=${encodeURIComponent(JSON.stringify({ json: { id } }))}`,
+    {
+      headers: { accept: 'text/event-stream' },
+      signal: AbortSignal.timeout(600_000),
+    },
+  );
+  const seen: BuildView[] = [];
+  let buffer = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let cut: number;
+    while ((cut = buffer.indexOf('\n\n')) >= 0) {
+      const event = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const data = /^data: (.*)$/m.exec(event)?.[1];
+      const build = data ? (JSON.parse(data) as { json?: BuildView }).json : undefined;
+      if (build?.status) seen.push(build);
+      if (build && ['succeeded', 'failed', 'cancelled'].includes(build.status)) return seen;
+    }
+  }
+  return seen;
+}
+
+const machineBinfmt = () =>
+  existsSync(`${MOUNT}/register`)
+    ? Object.fromEntries(
+        readdirSync(MOUNT).map((n) => [n, n === 'register' ? '' : readFileSync(`${MOUNT}/${n}`, 'utf8')]),
+      )
+    : 'not mounted';
+
+describe('builds from the control plane on a real builder agent', () => {
+  let database: ThrowawayDatabase;
+  let db: Db;
+  let dataDir: string;
+  let server: ControlPlaneProcess;
+  let agent: AgentProcess;
+  let admin: ApiClient;
+  let hostId: string;
+  let repositoryId: string;
+  let built: BuildView;
+  const digests = new Set<string>();
+
+  beforeAll(async () => {
+    buildArm64Image(TEST_IMAGE);
+    database = createThrowawaySqliteDatabase();
+    dataDir = mkdtempSync(join(tmpdir(), 'binfleet-cp-build-'));
+    await migrateDeploy(database.url);
+    db = createDb(database.url);
+    server = await startControlPlaneProcess({
+      DATABASE_URL: database.url,
+      BINFLEET_DATA_DIR: dataDir,
+      BINFLEET_ADMIN_USERNAME: ADMIN.username,
+      BINFLEET_ADMIN_PASSWORD: ADMIN.password,
+      BINFLEET_INSECURE_COOKIES: '1',
+      BINFLEET_HEARTBEAT_INTERVAL_MS: '1000',
+      BINFLEET_RUNNER_POLL_MS: '200',
+    });
+    admin = await ApiClient.signIn(server.url, ADMIN.username, ADMIN.password);
+    const { token } = await admin.ok(
+      admin.mutation<{ token: string }>('tokens.create', { label: 'builder', expiresInHours: 1, maxUses: 1 }),
+    );
+    agent = await startAgent(null, {
+      stateDir: mkdtempSync(join(dataDir, 'agent-')),
+      args: [
+        '--server',
+        server.url,
+        '--join-token',
+        token,
+        '--heartbeat-interval',
+        '1s',
+        '--reconcile-interval',
+        '1h',
+        '--busybox',
+        fixtures().busybox('amd64'),
+        '--verify-image',
+        'binfleet-test/{debian}-busybox:latest',
+      ],
+    });
+    await agent.waitForLog((l) => l.event === 'joined');
+    const builders = await until('the builder online', async () => {
+      const list = await admin.ok(admin.query<{ id: string; online: boolean }[]>('builds.builders'));
+      return list.length === 1 && list[0]!.online && list;
+    });
+    hostId = builders[0]!.id;
+    const registry = await admin.ok(
+      admin.mutation<{ id: string }>('registries.create', { url: `http://${REGISTRY}` }),
+    );
+    repositoryId = (
+      await admin.ok(
+        admin.mutation<{ id: string }>('registries.addRepository', {
+          registryId: registry.id,
+          name: REPOSITORY,
+        }),
+      )
+    ).id;
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const digest of digests) {
+      await fetch(`http://${REGISTRY}/v2/${REPOSITORY}/manifests/${digest}`, { method: 'DELETE' }).catch(
+        () => undefined,
+      );
+    }
+    await agent?.stop();
+    await server?.stop();
+    await db?.$disconnect();
+    await database?.drop();
+    execFileSync('docker', ['rmi', '-f', TEST_IMAGE], { stdio: 'ignore' });
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('runs a build to success with a live log, then finds its tags in the catalogue', async () => {
+    const before = machineBinfmt();
+    const { id } = await admin.ok(
+      admin.mutation<{ id: string }>('builds.start', {
+        hostId,
+        repositoryId,
+        packagePath: fixtures().qemuDeb,
+        targets: ['aarch64', 'arm'],
+        testImage: TEST_IMAGE,
+      }),
+    );
+    const seen = await watch(admin, id);
+    built = await admin.ok(admin.query<BuildView>('builds.get', { id }));
+    for (const t of built.pushedTags ?? []) digests.add(t.digest);
+    expect(built.error).toBeNull();
+    expect(built.status).toBe('succeeded');
+    // Live: the subscription saw the build running with a log that grew, before it ended.
+    expect(seen.some((b) => b.status === 'running' && b.steps.some((s) => s.status === 'running'))).toBe(
+      true,
+    );
+    expect(new Set(seen.map((b) => b.steps.reduce((n, s) => n + s.log.length, 0))).size).toBeGreaterThan(2);
+    expect(built.steps.map((s) => [s.name, s.status])).toEqual(
+      [
+        'read package',
+        'extract',
+        'build register images',
+        'build emulator images',
+        'test',
+        'push',
+        'clean up',
+      ].map((n) => [n, 'succeeded']),
+    );
+    expect(built.steps.find((s) => s.name === 'test')!.log).toMatch(
+      /PASS :register --reset registers qemu-aarch64 without flags/,
+    );
+    expect(built).toMatchObject({
+      packageName: 'qemu-user-static',
+      qemuVersion: expect.stringMatching(/^\d+\.\d+/),
+    });
+    expect(built.packageSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(built.checks!.every((c) => c.status === 'pass')).toBe(true);
+    expect(machineBinfmt()).toEqual(before);
+
+    const version = tagVersionOf(built.packageVersion);
+    const pushed = new Map(built.pushedTags!.map((t) => [t.tag, t.digest]));
+    expect([...pushed.keys()].sort()).toEqual(
+      [
+        version,
+        'latest',
+        'register',
+        ...['aarch64', 'arm'].flatMap((to) => [
+          `x86_64-${to}`,
+          `x86_64-${to}-${version}`,
+          to,
+          `${to}-${version}`,
+        ]),
+      ].sort(),
+    );
+    // The catalogue was synced from the registry after the build: same digests, linked to the build.
+    const catalogue = await admin.ok(
+      admin.query<{ versions: { version: string; tags: CatalogueTag[] }[] }>('catalogue.browse', {
+        repositoryId,
+        arch: 'arm64',
+      }),
+    );
+    const tag = catalogue.versions[0]!.tags.find((t) => t.tag === `x86_64-aarch64-${version}`)!;
+    expect(tag).toMatchObject({
+      digest: pushed.get(`x86_64-aarch64-${version}`),
+      pull: `docker pull ${REGISTRY}/${REPOSITORY}:x86_64-aarch64-${version}`,
+      run: `docker run --rm --privileged ${REGISTRY}/${REPOSITORY}:${version} --reset -p yes`,
+      build: { id },
+    });
+    expect(built.catalogueTags.map((t) => t.tag).sort()).toEqual([...pushed.keys()].sort());
+  }, 600_000);
+
+  it('cancels a running build, which cleans up on the builder, and re-runs it as a new build', async () => {
+    const { id } = await admin.ok(
+      admin.mutation<{ id: string }>('builds.start', {
+        hostId,
+        repositoryId,
+        packagePath: fixtures().qemuDeb,
+        targets: ['s390x'],
+        testImage: TEST_IMAGE,
+      }),
+    );
+    await until('the build to run on the builder', async () => {
+      const b = await admin.ok(admin.query<BuildView>('builds.get', { id }));
+      return b.steps.some((s) => s.status === 'running') && b;
+    });
+    await admin.ok(admin.mutation('builds.cancel', { id }));
+    const cancelled = (await watch(admin, id)).at(-1)!;
+    expect(cancelled.status).toBe('cancelled');
+    expect(cancelled.steps.find((s) => s.name === 'clean up')!.status).toBe('succeeded');
+    expect(cancelled.steps.find((s) => s.name === 'push')!.status).toBe('cancelled');
+    const again = await admin.mutation('builds.cancel', { id });
+    expect(again.error?.code).toBe('CONFLICT');
+
+    const rerun = await admin.ok(admin.mutation<{ id: string }>('builds.rerun', { id }));
+    expect(rerun.id).not.toBe(id);
+    const row = await db.build.findUniqueOrThrow({ where: { id: rerun.id } });
+    expect(row).toMatchObject({
+      packagePath: fixtures().qemuDeb,
+      repositoryId,
+      builderHostId: hostId,
+      options: { targets: ['s390x'], testImage: TEST_IMAGE },
+    });
+    await admin.ok(admin.mutation('builds.cancel', { id: rerun.id }));
+    expect((await watch(admin, rerun.id)).at(-1)!.status).toBe('cancelled');
+
+    const audit = await db.auditEvent.findMany({
+      where: { action: { startsWith: 'build.' } },
+      orderBy: { at: 'asc' },
+    });
+    expect(audit.map((a) => a.action)).toEqual([
+      'build.start',
+      'build.start',
+      'build.cancel',
+      'build.start',
+      'build.cancel',
+    ]);
+  }, 300_000);
+});

@@ -1,0 +1,64 @@
+import { TARGET_IDS } from '@binfleet/arch-table';
+import { tracked } from '@trpc/server';
+import { z } from 'zod';
+import { actorOf } from '../services/auth.ts';
+import { adminProcedure, router, viewerProcedure } from '../trpc.ts';
+
+const id = z.string().min(1).max(64);
+const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+const absolutePath = z
+  .string()
+  .trim()
+  .min(2)
+  .max(1024)
+  .regex(/^\/[^\0\n]*$/, 'Give an absolute path on the builder host.');
+
+export const buildsRouter = router({
+  start: adminProcedure
+    .input(
+      z.strictObject({
+        hostId: id,
+        repositoryId: id,
+        packagePath: absolutePath,
+        targets: z.array(z.enum(TARGET_IDS)).max(TARGET_IDS.length).optional(),
+        testImage: z
+          .string()
+          .regex(/^[A-Za-z0-9._/:@-]{1,255}$/, 'Give an image reference such as arm64v8/busybox.')
+          .optional(),
+        busybox: absolutePath.optional(),
+        skipChecks: z.boolean().optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) => ctx.cp.builds.start(actorOf(ctx.user), input)),
+  rerun: adminProcedure
+    .input(z.strictObject({ id }))
+    .mutation(({ ctx, input }) => ctx.cp.builds.rerun(actorOf(ctx.user), input.id)),
+  cancel: adminProcedure
+    .input(z.strictObject({ id }))
+    .mutation(({ ctx, input }) => ctx.cp.builds.cancel(actorOf(ctx.user), input.id)),
+  list: viewerProcedure
+    .input(
+      z.strictObject({
+        status: z.enum(STATUSES).optional(),
+        cursor: z.string().max(64).optional(),
+        limit: z.number().int().min(1).max(100).default(25),
+      }),
+    )
+    .query(({ ctx, input }) => ctx.cp.builds.list(input)),
+  get: viewerProcedure.input(z.strictObject({ id })).query(({ ctx, input }) => ctx.cp.builds.get(input.id)),
+  builders: viewerProcedure.query(({ ctx }) => ctx.cp.builds.builders()),
+  /** Live progress and log over SSE, read from the database (right whichever replica follows the build). */
+  watch: viewerProcedure.input(z.strictObject({ id })).subscription(async function* ({ ctx, input, signal }) {
+    let last = '';
+    while (!signal?.aborted) {
+      const build = await ctx.cp.builds.get(input.id);
+      const key = JSON.stringify([build.status, build.steps.map((s) => [s.status, s.log.length])]);
+      if (key !== last) {
+        last = key;
+        yield tracked(`${key.length}:${Date.now()}`, build);
+      }
+      if (['succeeded', 'failed', 'cancelled'].includes(build.status)) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }),
+});

@@ -1,0 +1,227 @@
+import { ControlPlaneError } from '../errors.ts';
+
+export interface RegistryCredentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+/** What the catalogue keeps of one tag, read from the registry itself. */
+export interface RegistryImage {
+  readonly digest: string;
+  readonly mediaType: string;
+  /** Bytes of the layers as stored (compressed), summed over the platforms of an index. */
+  readonly size: number | null;
+  /** From the image config; for an index, the newest of its images. */
+  readonly created: Date | null;
+  /** os/arch[/variant]; for an index, every platform joined with ','. */
+  readonly platform: string | null;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+const MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const ACCEPT = [MANIFEST, OCI_MANIFEST, LIST, OCI_INDEX].join(', ');
+
+interface ImageManifest {
+  readonly mediaType?: string;
+  readonly config: { readonly digest: string };
+  readonly layers: readonly { readonly size: number }[];
+}
+interface IndexManifest {
+  readonly mediaType?: string;
+  readonly manifests: readonly { readonly digest: string; readonly platform?: PlatformJson }[];
+}
+interface PlatformJson {
+  readonly os?: string;
+  readonly architecture?: string;
+  readonly variant?: string;
+}
+interface ImageConfig extends PlatformJson {
+  readonly created?: string;
+  readonly config?: { readonly Labels?: Record<string, string> | null };
+}
+
+/**
+ * A Docker Registry HTTP API v2 client: tags, manifests and image configs, with basic auth or the
+ * token flow registries answer 401 with (`WWW-Authenticate: Bearer realm=...`). Errors are
+ * ControlPlaneErrors that name the registry and what to check.
+ */
+export class RegistryClient {
+  private bearer: string | undefined;
+
+  constructor(
+    /** http(s)://host[:port] */
+    readonly url: string,
+    private readonly credentials?: RegistryCredentials,
+    private readonly timeoutMs = 15_000,
+  ) {}
+
+  /** Every tag of a repository (following `Link` pages); none when the registry does not know it. */
+  async tags(repository: string): Promise<string[]> {
+    const tags: string[] = [];
+    let next: string | undefined = `/v2/${repository}/tags/list?n=1000`;
+    while (next) {
+      const response = await this.request(next, {}, [200, 404]);
+      if (response.status === 404) return [];
+      const body = (await response.json()) as { tags?: string[] | null };
+      tags.push(...(body.tags ?? []));
+      next = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('link') ?? '')?.[1];
+    }
+    return tags;
+  }
+
+  /** The manifest digest of a tag, from a HEAD request (no body). */
+  async digest(repository: string, tag: string): Promise<string> {
+    const response = await this.request(`/v2/${repository}/manifests/${tag}`, {
+      method: 'HEAD',
+      headers: { accept: ACCEPT },
+    });
+    return this.digestOf(response, repository, tag);
+  }
+
+  /** The tag's manifest and image config(s), summed up. */
+  async image(repository: string, tag: string): Promise<RegistryImage> {
+    const response = await this.request(`/v2/${repository}/manifests/${tag}`, {
+      headers: { accept: ACCEPT },
+    });
+    const digest = this.digestOf(response, repository, tag);
+    const manifest = (await response.json()) as ImageManifest | IndexManifest;
+    const mediaType = response.headers.get('content-type')?.split(';')[0] ?? manifest.mediaType ?? MANIFEST;
+    if ('manifests' in manifest) {
+      const images = await Promise.all(
+        manifest.manifests.map(async (m) =>
+          this.single(repository, m.digest, await this.json<ImageManifest>(repository, m.digest)),
+        ),
+      );
+      const created = images.map((i) => i.created).filter((d): d is Date => d !== null);
+      return {
+        digest,
+        mediaType,
+        size: images.reduce((sum, i) => sum + (i.size ?? 0), 0),
+        created: created.length ? new Date(Math.max(...created.map((d) => d.getTime()))) : null,
+        platform:
+          images
+            .map((i) => i.platform)
+            .filter(Boolean)
+            .join(',') || null,
+        labels: {},
+      };
+    }
+    return { ...(await this.single(repository, digest, manifest)), mediaType };
+  }
+
+  private async single(repository: string, digest: string, manifest: ImageManifest): Promise<RegistryImage> {
+    const config = await this.blob<ImageConfig>(repository, manifest.config.digest);
+    const platform =
+      config.os && config.architecture
+        ? [config.os, config.architecture, config.variant].filter(Boolean).join('/')
+        : null;
+    const created = config.created ? new Date(config.created) : null;
+    return {
+      digest,
+      mediaType: manifest.mediaType ?? MANIFEST,
+      size: manifest.layers.reduce((sum, l) => sum + l.size, 0),
+      created: created && !Number.isNaN(created.getTime()) ? created : null,
+      platform,
+      labels: config.config?.Labels ?? {},
+    };
+  }
+
+  private async json<T>(repository: string, digest: string): Promise<T> {
+    const response = await this.request(`/v2/${repository}/manifests/${digest}`, {
+      headers: { accept: ACCEPT },
+    });
+    return (await response.json()) as T;
+  }
+
+  private async blob<T>(repository: string, digest: string): Promise<T> {
+    const response = await this.request(`/v2/${repository}/blobs/${digest}`);
+    return (await response.json()) as T;
+  }
+
+  private digestOf(response: Response, repository: string, tag: string): string {
+    const digest = response.headers.get('docker-content-digest');
+    if (!digest) {
+      throw new ControlPlaneError(
+        'REGISTRY_FAILED',
+        `${this.url} sent no Docker-Content-Digest for ${repository}:${tag}: it does not speak the Registry v2 API as expected.`,
+      );
+    }
+    return digest;
+  }
+
+  private async request(
+    path: string,
+    init: RequestInit = {},
+    ok: readonly number[] = [200],
+  ): Promise<Response> {
+    const send = () =>
+      fetch(new URL(path, this.url), {
+        ...init,
+        headers: { ...(init.headers as Record<string, string>), ...this.authorization() },
+        signal: AbortSignal.timeout(this.timeoutMs),
+        redirect: 'follow',
+      });
+    let response: Response;
+    try {
+      response = await send();
+      if (response.status === 401 && (await this.authenticate(response))) response = await send();
+    } catch (error) {
+      if (error instanceof ControlPlaneError) throw error;
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+      throw new ControlPlaneError(
+        'REGISTRY_UNREACHABLE',
+        `The registry ${this.url} is unreachable (${cause}): check its address and that it is running.`,
+      );
+    }
+    if (ok.includes(response.status)) return response;
+    const text = init.method === 'HEAD' ? '' : (await response.text()).slice(0, 300);
+    if (response.status === 401 || response.status === 403) {
+      throw new ControlPlaneError(
+        'REGISTRY_FAILED',
+        `The registry ${this.url} refused ${this.credentials ? `user ${this.credentials.username}` : 'anonymous access'} (HTTP ${response.status}): set the right username and password in the registry settings.`,
+      );
+    }
+    throw new ControlPlaneError(
+      'REGISTRY_FAILED',
+      `The registry ${this.url} answered HTTP ${response.status} to ${init.method ?? 'GET'} ${path}${text ? `: ${text}` : ''}`,
+    );
+  }
+
+  private authorization(): Record<string, string> {
+    if (this.bearer) return { authorization: `Bearer ${this.bearer}` };
+    if (this.credentials) {
+      const basic = Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString(
+        'base64',
+      );
+      return { authorization: `Basic ${basic}` };
+    }
+    return {};
+  }
+
+  /** Follows a Bearer challenge once: asks the realm for a token (with our credentials, if any). */
+  private async authenticate(response: Response): Promise<boolean> {
+    const challenge = response.headers.get('www-authenticate') ?? '';
+    if (this.bearer || !/^Bearer /i.test(challenge)) return false;
+    const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+    if (!params.realm) return false;
+    const url = new URL(params.realm);
+    if (params.service) url.searchParams.set('service', params.service);
+    if (params.scope) url.searchParams.set('scope', params.scope);
+    const reply = await fetch(url, {
+      headers: this.authorization(),
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    if (!reply.ok) return false;
+    const body = (await reply.json()) as { token?: string; access_token?: string };
+    this.bearer = body.token ?? body.access_token;
+    return this.bearer !== undefined;
+  }
+}
+
+/** `host[:port]` as docker pull wants it, from the registry's URL. */
+export function registryHost(url: string): string {
+  return new URL(url).host;
+}

@@ -1,0 +1,163 @@
+/**
+ * The fleet page's server response at 1,000 hosts (issue 5: median under 300 ms on this machine).
+ * Seeds a throwaway SQLite database with apps/web/scripts/seed-fleet.ts, starts the control plane's
+ * API (the same tRPC router `next start` serves, without Next) with its job runner off, signs in, then
+ * times each request the fleet page makes, and the one batched request the browser really sends
+ * (httpBatchLink), interleaved over --runs rounds after --warmup rounds. auth.me on the same server
+ * and session is the reference: the cost of a request that reads almost nothing.
+ *   pnpm exec tsx bench/fleet-page.ts [--hosts 1000] [--runs 30] [--warmup 5] [--repo DIR]
+ * --repo measures another checkout of this repository (e.g. an older commit unpacked with its own
+ * generated Prisma client), so a change can be compared with what it replaced on the same machine.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import type { ApiClient } from '../apps/web/src/server/testing/api-client.ts';
+import type { startControlPlaneProcess } from '../apps/web/src/server/testing/control-plane-process.ts';
+
+const { values } = parseArgs({
+  options: {
+    hosts: { type: 'string', default: '1000' },
+    runs: { type: 'string', default: '30' },
+    warmup: { type: 'string', default: '5' },
+    repo: { type: 'string', default: resolve(import.meta.dirname, '..') },
+  },
+});
+const hosts = Number(values.hosts);
+const runs = Number(values.runs);
+const warmup = Number(values.warmup);
+const repo = resolve(values.repo!);
+
+const { startControlPlaneProcess: startServer } = (await import(
+  join(repo, 'apps/web/src/server/testing/control-plane-process.ts')
+)) as { startControlPlaneProcess: typeof startControlPlaneProcess };
+const { ApiClient: Client } = (await import(join(repo, 'apps/web/src/server/testing/api-client.ts'))) as {
+  ApiClient: typeof ApiClient;
+};
+
+const percentile = (xs: readonly number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+
+/**
+ * A GET as the browser's tRPC client sends it (superjson: plain JSON inputs travel as `{json}`); one
+ * procedure, or several batched into one request.
+ */
+function trpcPath(calls: readonly { path: string; input?: unknown }[]): string {
+  if (calls.length === 1) {
+    const [c] = calls;
+    const q =
+      c!.input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify({ json: c!.input }))}`;
+    return `/api/trpc/${c!.path}${q}`;
+  }
+  const inputs = Object.fromEntries(
+    calls.flatMap((c, i) => (c.input === undefined ? [] : [[i, { json: c.input }]])),
+  );
+  return `/api/trpc/${calls.map((c) => c.path).join(',')}?batch=1&input=${encodeURIComponent(JSON.stringify(inputs))}`;
+}
+
+const firstPage = { filter: {}, offset: 0, limit: 50 };
+const filteredPage = {
+  filter: { search: 'ams2', online: true, group: 'ci-x86', arch: 'x86_64' },
+  offset: 0,
+  limit: 50,
+};
+/** What the fleet page asks for when it opens, in the order its components mount. */
+const pageLoad = [
+  { path: 'fleet.summary' },
+  { path: 'fleet.hosts', input: firstPage },
+  { path: 'fleet.drift' },
+  { path: 'fleet.coverage' },
+];
+const REQUESTS: readonly { name: string; path: string }[] = [
+  { name: 'auth.me (reference)', path: trpcPath([{ path: 'auth.me' }]) },
+  { name: 'fleet.hosts first 50', path: trpcPath([{ path: 'fleet.hosts', input: firstPage }]) },
+  { name: 'fleet.hosts first 50, 4 filters', path: trpcPath([{ path: 'fleet.hosts', input: filteredPage }]) },
+  { name: 'fleet.summary', path: trpcPath([{ path: 'fleet.summary' }]) },
+  { name: 'fleet.coverage', path: trpcPath([{ path: 'fleet.coverage' }]) },
+  { name: 'fleet.drift', path: trpcPath([{ path: 'fleet.drift' }]) },
+  { name: 'fleet page load (1 batched request)', path: trpcPath(pageLoad) },
+];
+
+const dir = mkdtempSync(join(tmpdir(), 'binfleet-bench-page-'));
+const admin = { username: 'admin', password: 'bench-password-1' };
+const env = {
+  DATABASE_URL: `file:${join(dir, 'bench.db')}`,
+  BINFLEET_DATA_DIR: dir,
+  BINFLEET_ADMIN_USERNAME: admin.username,
+  BINFLEET_ADMIN_PASSWORD: admin.password,
+  BINFLEET_INSECURE_COOKIES: '1',
+  // Only reads are measured: no runner polling the database in between.
+  BINFLEET_RUNNER: 'off',
+};
+// The server migrates the new database and creates the admin the seed needs.
+const server = await startServer(env);
+let stopSeed = () => {};
+try {
+  // --live keeps the hosts seeded as online heartbeating (one UPDATE every 10 s), as a fleet would.
+  const seedStarted = performance.now();
+  const seed = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'scripts/seed-fleet.ts', '--hosts', String(hosts), '--live'],
+    {
+      cwd: join(repo, 'apps/web'),
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  stopSeed = () => seed.kill('SIGTERM');
+  await new Promise<void>((resolveSeeded, reject) => {
+    seed.once('exit', (code) => reject(new Error(`seed-fleet.ts exited with ${code}`)));
+    createInterface({ input: seed.stdout! }).on('line', (line) => {
+      if (line.includes('heartbeating')) resolveSeeded();
+    });
+  });
+  console.log(
+    `seeded ${hosts} hosts in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s (${repo})`,
+  );
+
+  const api = await Client.signIn(server.url, admin.username, admin.password);
+  const total = (await api.ok(api.query<{ total: number }>('fleet.hosts', firstPage))).total;
+  if (total !== hosts) throw new Error(`expected ${hosts} hosts, the API sees ${total}`);
+
+  const timings = new Map(REQUESTS.map((r) => [r.name, [] as number[]]));
+  const bytes = new Map<string, number>();
+  for (let round = 0; round < warmup + runs; round++) {
+    for (const r of REQUESTS) {
+      const t0 = performance.now();
+      const response = await api.raw(r.path);
+      const body = await response.text();
+      const ms = performance.now() - t0;
+      if (!response.ok) throw new Error(`${r.name}: HTTP ${response.status}: ${body.slice(0, 300)}`);
+      bytes.set(r.name, body.length);
+      if (round >= warmup) timings.get(r.name)!.push(ms);
+    }
+  }
+
+  const reference = percentile(timings.get(REQUESTS[0]!.name)!, 50);
+  const rows = REQUESTS.map((r) => {
+    const xs = timings.get(r.name)!;
+    return {
+      request: r.name,
+      'median ms': Number(percentile(xs, 50).toFixed(1)),
+      'p95 ms': Number(percentile(xs, 95).toFixed(1)),
+      'x auth.me': Number((percentile(xs, 50) / reference).toFixed(1)),
+      KiB: Number(((bytes.get(r.name) ?? 0) / 1024).toFixed(1)),
+    };
+  });
+  console.log(`${hosts} hosts, ${runs} runs after ${warmup} warm-up rounds, requests interleaved:`);
+  console.table(rows);
+  const page = rows.at(-1)!;
+  console.log(
+    `fleet page server response (median of the batched request): ${page['median ms']} ms; goal < 300 ms: ${page['median ms'] < 300 ? 'met' : 'NOT met'}`,
+  );
+} finally {
+  stopSeed();
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
