@@ -11,6 +11,7 @@ import { fixtures } from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from './testing/api-client.ts';
 import { startControlPlaneProcess, type ControlPlaneProcess } from './testing/control-plane-process.ts';
+import { until, watchUntilFinal } from './testing/waiting.ts';
 
 // A build started from the control plane: a durable Build row, run by a real builder agent (joined
 // to the control plane, on this machine with the real dockerd) from Debian's qemu-user-static .deb,
@@ -37,47 +38,6 @@ type BuildView = {
   catalogueTags: { tag: string; digest: string }[];
 };
 type CatalogueTag = { tag: string; digest: string; pull: string; run: string; build: { id: string } | null };
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-/** Reads builds.watch (SSE) as the browser does until the build ends; returns every state seen. */
-async function watch(client: ApiClient, id: string): Promise<BuildView[]> {
-  const response = await client.raw(
-    `/api/trpc/builds.watch?input=${encodeURIComponent(JSON.stringify({ json: { id } }))}`,
-    {
-      headers: { accept: 'text/event-stream' },
-      signal: AbortSignal.timeout(600_000),
-    },
-  );
-  const seen: BuildView[] = [];
-  let buffer = '';
-  const decoder = new TextDecoder();
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let cut: number;
-    while ((cut = buffer.indexOf('\n\n')) >= 0) {
-      const event = buffer.slice(0, cut);
-      buffer = buffer.slice(cut + 2);
-      const data = /^data: (.*)$/m.exec(event)?.[1];
-      const build = data ? (JSON.parse(data) as { json?: BuildView }).json : undefined;
-      if (build?.status) seen.push(build);
-      if (build && ['succeeded', 'failed', 'cancelled'].includes(build.status)) return seen;
-    }
-  }
-  return seen;
-}
 
 const machineBinfmt = () =>
   existsSync(`${MOUNT}/register`)
@@ -178,7 +138,7 @@ describe('builds from the control plane on a real builder agent', () => {
         testImage: TEST_IMAGE,
       }),
     );
-    const seen = await watch(admin, id);
+    const seen = await watchUntilFinal<BuildView>(admin, 'builds.watch', { id }, 600_000);
     built = await admin.ok(admin.query<BuildView>('builds.get', { id }));
     for (const t of built.pushedTags ?? []) digests.add(t.digest);
     expect(built.error).toBeNull();
@@ -257,7 +217,7 @@ describe('builds from the control plane on a real builder agent', () => {
       return b.steps.some((s) => s.status === 'running') && b;
     });
     await admin.ok(admin.mutation('builds.cancel', { id }));
-    const cancelled = (await watch(admin, id)).at(-1)!;
+    const cancelled = (await watchUntilFinal<BuildView>(admin, 'builds.watch', { id }, 600_000)).at(-1)!;
     expect(cancelled.status).toBe('cancelled');
     expect(cancelled.steps.find((s) => s.name === 'clean up')!.status).toBe('succeeded');
     expect(cancelled.steps.find((s) => s.name === 'push')!.status).toBe('cancelled');
@@ -274,7 +234,9 @@ describe('builds from the control plane on a real builder agent', () => {
       options: { targets: ['s390x'], testImage: TEST_IMAGE },
     });
     await admin.ok(admin.mutation('builds.cancel', { id: rerun.id }));
-    expect((await watch(admin, rerun.id)).at(-1)!.status).toBe('cancelled');
+    expect(
+      (await watchUntilFinal<BuildView>(admin, 'builds.watch', { id: rerun.id }, 600_000)).at(-1)!.status,
+    ).toBe('cancelled');
 
     const audit = await db.auditEvent.findMany({
       where: { action: { startsWith: 'build.' } },

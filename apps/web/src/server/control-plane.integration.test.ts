@@ -12,52 +12,11 @@ import { startSandbox, type Sandbox } from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from './testing/api-client.ts';
 import { startControlPlaneProcess, type ControlPlaneProcess } from './testing/control-plane-process.ts';
+import { until, watchUntilFinal } from './testing/waiting.ts';
 
 // The control plane against real agents, each in its own kernel binfmt_misc sandbox, on SQLite and
 // on PostgreSQL; the API runs as a real process so that it can be killed and restarted.
 const ADMIN = { username: 'admin', password: 'admin-password-1' };
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** Reads the jobs.watch subscription as a browser does (SSE) until the job ends; returns the statuses seen. */
-async function watchJob(client: ApiClient, id: string): Promise<string[]> {
-  const response = await client.raw(
-    `/api/trpc/jobs.watch?input=${encodeURIComponent(JSON.stringify({ json: { id } }))}`,
-    {
-      headers: { accept: 'text/event-stream' },
-      signal: AbortSignal.timeout(60_000),
-    },
-  );
-  expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
-  const statuses: string[] = [];
-  let buffer = '';
-  const decoder = new TextDecoder();
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let cut: number;
-    while ((cut = buffer.indexOf('\n\n')) >= 0) {
-      const event = buffer.slice(0, cut);
-      buffer = buffer.slice(cut + 2);
-      const data = /^data: (.*)$/m.exec(event)?.[1];
-      const status = data ? (JSON.parse(data) as { json?: { status?: string } }).json?.status : undefined;
-      if (status) statuses.push(status);
-      if (status && ['succeeded', 'failed', 'cancelled'].includes(status)) return statuses;
-    }
-  }
-  return statuses;
-}
 
 type JobView = {
   status: string;
@@ -285,7 +244,9 @@ describe.each([
         orderBy: { createdAt: 'desc' },
       }),
     );
-    const events = await watchJob(admin, heal!.id);
+    const events = (await watchUntilFinal<{ status: string }>(admin, 'jobs.watch', { id: heal!.id })).map(
+      (j) => j.status,
+    );
     expect(events.at(-1)).toBe('succeeded');
     expect(events.length).toBeGreaterThanOrEqual(1);
     await until('host 0 healed again', async () => healed(0));
