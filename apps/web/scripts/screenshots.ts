@@ -2,11 +2,14 @@
  * Screenshots of every dashboard page, in Debian's Chromium, against a running server filled by
  * seed-fleet.ts: for looking at what a user sees.
  *
- *   pnpm --filter @binfleet/web exec tsx scripts/screenshots.ts [--url http://localhost:3100] [--out /tmp/bf-screens]
+ *   pnpm --filter @binfleet/web exec tsx scripts/screenshots.ts [--url http://localhost:3100] [--out DIR]
+ *
+ * Without --out the pictures go to a new temporary folder, named at the end.
  *
  * Signs in as admin (BINFLEET_ADMIN_USERNAME / BINFLEET_ADMIN_PASSWORD) and as the seeded viewer.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -14,12 +17,12 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 const { values: args } = parseArgs({
   options: {
     url: { type: 'string', default: 'http://localhost:3100' },
-    out: { type: 'string', default: '/tmp/bf-screens' },
+    out: { type: 'string' },
     only: { type: 'string' },
   },
 });
 const BASE = args.url!;
-const OUT = args.out!;
+const OUT = args.out ?? mkdtempSync(path.join(tmpdir(), 'binfleet-screens-'));
 const ADMIN = {
   username: process.env.BINFLEET_ADMIN_USERNAME ?? 'admin',
   password: process.env.BINFLEET_ADMIN_PASSWORD ?? 'admin-password-1',

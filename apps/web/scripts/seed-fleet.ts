@@ -3,7 +3,7 @@
  * hosts with realistic facts, kernel entries built from the arch table (some missing, disabled,
  * drifted, extra), some offline, self-test results, jobs in every state, policies and users.
  *
- *   DATABASE_URL=file:/tmp/bf-ui/binfleet.db BINFLEET_DATA_DIR=/tmp/bf-ui \
+ *   DATABASE_URL=file:$PWD/data/ui/binfleet.db BINFLEET_DATA_DIR=$PWD/data/ui \
  *     pnpm --filter @binfleet/web exec tsx scripts/seed-fleet.ts [--hosts 1000] [--live]
  *
  * Re-running replaces the hosts it made before (agent ids `seed-*`); other hosts are left alone.
