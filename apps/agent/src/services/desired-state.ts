@@ -22,18 +22,22 @@ export const archNames = z
     }
   });
 
-const checked = <T>(check: (v: string) => T) =>
-  z.string().transform((value, ctx) => {
-    try {
-      return check(value);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message });
-      return z.NEVER;
-    }
-  });
+/** A string schema that runs an arch-table validator and reports its message as the zod issue. */
+export const checkedBy = <T>(check: (v: string) => T) =>
+  z
+    .string()
+    .max(256)
+    .transform((value, ctx) => {
+      try {
+        return check(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    });
 
-export const interpreterDirSchema = checked(validateInterpreterDir);
-export const interpreterSuffixSchema = checked(validateInterpreterSuffix);
+export const interpreterDirSchema = checkedBy(validateInterpreterDir);
+export const interpreterSuffixSchema = checkedBy(validateInterpreterSuffix);
 
 /** How this host's emulators should be registered. Defaults are the seed's (/usr/bin, -static). */
 export const desiredStateSchema = z.object({

@@ -1,33 +1,16 @@
-import {
-  kernelFlags,
-  TARGET_IDS,
-  validateInterpreterDir,
-  validateInterpreterSuffix,
-} from '@binfleet/arch-table';
+import { checkedBy, interpreterDirSchema, interpreterSuffixSchema } from '@binfleet/agent/desired-state';
+import { kernelFlags, TARGET_IDS } from '@binfleet/arch-table';
 import { z } from 'zod';
 import { actorOf } from '../services/auth.ts';
 import { adminProcedure, router, viewerProcedure } from '../trpc.ts';
 import { groupName } from './fleet.ts';
 
-const checked = (check: (v: string) => string) =>
-  z
-    .string()
-    .max(256)
-    .transform((v, ctx) => {
-      try {
-        return check(v);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
-        return z.NEVER;
-      }
-    });
-
 const policyInput = z.strictObject({
   groupName: groupName.nullable(),
   targets: z.array(z.enum(TARGET_IDS)).max(TARGET_IDS.length),
-  flags: checked(kernelFlags),
-  interpreterDir: checked(validateInterpreterDir),
-  suffix: checked(validateInterpreterSuffix),
+  flags: checkedBy(kernelFlags),
+  interpreterDir: interpreterDirSchema,
+  suffix: interpreterSuffixSchema,
   autoHeal: z.boolean(),
 });
 

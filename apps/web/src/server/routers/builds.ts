@@ -3,9 +3,9 @@ import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { actorOf } from '../services/auth.ts';
 import { adminProcedure, router, viewerProcedure } from '../trpc.ts';
+import { recordId, runPage } from './inputs.ts';
 
-const id = z.string().min(1).max(64);
-const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+const id = recordId;
 const absolutePath = z
   .string()
   .trim()
@@ -36,15 +36,7 @@ export const buildsRouter = router({
   cancel: adminProcedure
     .input(z.strictObject({ id }))
     .mutation(({ ctx, input }) => ctx.cp.builds.cancel(actorOf(ctx.user), input.id)),
-  list: viewerProcedure
-    .input(
-      z.strictObject({
-        status: z.enum(STATUSES).optional(),
-        cursor: z.string().max(64).optional(),
-        limit: z.number().int().min(1).max(100).default(25),
-      }),
-    )
-    .query(({ ctx, input }) => ctx.cp.builds.list(input)),
+  list: viewerProcedure.input(runPage).query(({ ctx, input }) => ctx.cp.builds.list(input)),
   get: viewerProcedure.input(z.strictObject({ id })).query(({ ctx, input }) => ctx.cp.builds.get(input.id)),
   builders: viewerProcedure.query(({ ctx }) => ctx.cp.builds.builders()),
   /** Live progress and log over SSE, read from the database (right whichever replica follows the build). */

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { actorOf } from '../services/auth.ts';
 import { adminProcedure, operatorProcedure, router, viewerProcedure } from '../trpc.ts';
+import { recordId } from './inputs.ts';
 
-const id = z.string().min(1).max(64);
+const id = recordId;
 const archName = z.string().trim().min(1).max(64);
 const version = z.string().trim().min(1).max(128);
 

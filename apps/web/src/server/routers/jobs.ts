@@ -4,14 +4,13 @@ import { actorOf } from '../services/auth.ts';
 import { jobParams } from '../services/job-kinds.ts';
 import { operatorProcedure, router, viewerProcedure } from '../trpc.ts';
 import { hostFilter } from './fleet.ts';
+import { runPage } from './inputs.ts';
 
 const selection = z.union([
   z.strictObject({ hostIds: z.array(z.string().min(1).max(64)).min(1).max(5000) }),
   z.strictObject({ filter: hostFilter }),
   z.strictObject({ all: z.literal(true) }),
 ]);
-
-const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 
 export const jobsRouter = router({
   create: operatorProcedure
@@ -20,15 +19,7 @@ export const jobsRouter = router({
   cancel: operatorProcedure
     .input(z.strictObject({ id: z.string().max(64) }))
     .mutation(({ ctx, input }) => ctx.cp.jobs.cancel(actorOf(ctx.user), input.id)),
-  list: viewerProcedure
-    .input(
-      z.strictObject({
-        status: z.enum(STATUSES).optional(),
-        cursor: z.string().max(64).optional(),
-        limit: z.number().int().min(1).max(100).default(25),
-      }),
-    )
-    .query(({ ctx, input }) => ctx.cp.jobs.list(input)),
+  list: viewerProcedure.input(runPage).query(({ ctx, input }) => ctx.cp.jobs.list(input)),
   get: viewerProcedure
     .input(z.strictObject({ id: z.string().max(64) }))
     .query(({ ctx, input }) => ctx.cp.jobs.get(input.id)),

@@ -104,7 +104,7 @@ export class FleetView {
     const h = await this.db.host.findUnique({ where: { id } });
     if (!h) throw new ControlPlaneError('NOT_FOUND', 'No such host: it may have been removed.');
     const policy = await this.policies.forGroup(h.groupName);
-    const entries = (await this.hosts.latestEntries([id])).get(id) ?? [];
+    const entries = HostService.entriesOf(h);
     const snapshot = await this.db.hostSnapshot.findFirst({
       where: { hostId: id },
       orderBy: { takenAt: 'desc' },
