@@ -1,19 +1,7 @@
 import { defineConfig } from '@playwright/test';
+import { CHROMIUM_ARGS, chromiumExecutable } from '@binfleet/test-sandbox';
 import { ADMIN_STATE, OUTPUT_DIR } from './support/paths.ts';
 import { linkSystemFfmpegForVideo } from './support/video.ts';
-
-// Debian's Chromium (apt-get install chromium): Playwright's own browser downloads are unreachable here.
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /**
  * The real stack, started once by global setup: `next build` (when sources changed) and `next start`
@@ -35,7 +23,7 @@ export default defineConfig({
   reporter: [['list'], ['html', { outputFolder: `${OUTPUT_DIR}/report`, open: 'never' }]],
   use: {
     browserName: 'chromium',
-    launchOptions: { executablePath: CHROMIUM, args: CHROMIUM_ARGS },
+    launchOptions: { executablePath: chromiumExecutable(), args: [...CHROMIUM_ARGS] },
     viewport: { width: 1440, height: 900 },
     actionTimeout: 15_000,
     navigationTimeout: 30_000,

@@ -12,6 +12,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { CHROMIUM_ARGS, chromiumExecutable } from '@binfleet/test-sandbox';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 const { values: args } = parseArgs({
@@ -28,17 +29,6 @@ const ADMIN = {
   password: process.env.BINFLEET_ADMIN_PASSWORD ?? 'admin-password-1',
 };
 const VIEWER = { username: 'victor', password: 'seed-password-1' };
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 async function signedIn(browser: Browser, who: { username: string; password: string }): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
@@ -91,7 +81,10 @@ async function visit(page: Page, route: string, name: string, options: { fullPag
 
 async function main() {
   mkdirSync(OUT, { recursive: true });
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({
+    executablePath: chromiumExecutable(),
+    args: [...CHROMIUM_ARGS],
+  });
   try {
     const anonymous = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
     await visit(anonymous, '/login', '01-login');

@@ -10,3 +10,4 @@ export {
   type SandboxSupport,
 } from './sandbox.ts';
 export { fixtures, type DebianArch, type Fixtures } from './fixtures.ts';
+export { CHROMIUM_ARGS, chromiumExecutable } from './chromium.ts';
