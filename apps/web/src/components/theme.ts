@@ -12,5 +12,8 @@ export const theme = createTheme({
     // Lower-case badges: states and names read better than shouted labels.
     Badge: { styles: { root: { textTransform: 'none' } } },
     Table: { defaultProps: { verticalSpacing: 'xs', horizontalSpacing: 'sm' } },
+    // The × buttons are icons only: without a name a screen reader announces a bare "button".
+    Modal: { defaultProps: { closeButtonProps: { 'aria-label': 'Close' } } },
+    Notification: { defaultProps: { closeButtonProps: { 'aria-label': 'Dismiss' } } },
   },
 });
