@@ -1,0 +1,58 @@
+/** What the fleet benches measure on a fleet from apps/web/src/server/testing/fleet.ts. */
+import type { Fleet } from '../../apps/web/src/server/testing/fleet.ts';
+
+export const percentile = (xs: readonly number[], p: number): number => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+};
+
+export interface JobFigures {
+  readonly id: string;
+  readonly status: string;
+  readonly rows: number;
+  readonly errors: number;
+  readonly firstError: string | null;
+  readonly wallMs: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly max: number;
+}
+
+/**
+ * A reset + register (persistent, flags from the arch table) job over every host: created through
+ * the API, followed until final, then each row's own time read from the database.
+ */
+export async function runJob(fleet: Fleet, onStarted?: (id: string) => void): Promise<JobFigures> {
+  const { api } = fleet;
+  const t0 = Date.now();
+  const { id } = await api.ok(
+    api.mutation<{ id: string }>('jobs.create', {
+      params: { kind: 'reset-register', persistent: true },
+      selection: { all: true },
+    }),
+  );
+  onStarted?.(id);
+  let status = 'queued';
+  while (!['succeeded', 'failed', 'cancelled'].includes(status)) {
+    await new Promise((r) => setTimeout(r, 100));
+    status = (await api.ok(api.query<{ status: string }>('jobs.get', { id }))).status;
+  }
+  const wallMs = Date.now() - t0;
+  const rows = await fleet.db.jobTarget.findMany({ where: { jobId: id } });
+  const perHost = rows
+    .filter((r) => r.startedAt && r.finishedAt)
+    .map((r) => r.finishedAt!.getTime() - r.startedAt!.getTime());
+  const failed = rows.filter((r) => r.status !== 'succeeded');
+  return {
+    id,
+    status,
+    rows: rows.length,
+    errors: failed.length,
+    firstError: failed[0]?.error ?? null,
+    wallMs,
+    p50: percentile(perHost, 50),
+    p95: percentile(perHost, 95),
+    max: Math.max(...perHost),
+  };
+}
