@@ -17,6 +17,7 @@ export type AgentErrorCode =
   | 'DOCKER_FAILED'
   | 'BUSY'
   | 'INVALID_PACKAGE'
+  | 'TOO_LARGE'
   | 'BUILD_NOT_FOUND'
   | 'NOT_BUILDER'
   | 'CONTROL_PLANE_UNREACHABLE'

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { DEFAULT_MOUNT_POINT, KernelBinfmtFs } from '../binfmt/binfmt-fs.ts';
 import { FleetLink } from '../control-plane/fleet-link.ts';
 import type { DockerClient, ImageClient } from '../docker/docker-client.ts';
@@ -9,6 +10,7 @@ import { BearerAuth, generateToken, hashToken, validateToken } from '../server/b
 import { createAgentHttpServer } from '../server/http-server.ts';
 import { AgentService } from '../services/agent-service.ts';
 import { ImageBuildService } from '../services/image-build-service.ts';
+import { DEFAULT_MAX_PACKAGE_BYTES, PackageStore } from '../services/package-store.ts';
 import { interpreterDirSchema } from '../services/desired-state.ts';
 import { OperationLock } from '../services/operation-lock.ts';
 import { Reconciler, type LogRecord } from '../services/reconciler.ts';
@@ -38,6 +40,8 @@ reconciler that re-applies this host's desired state at start and on a timer.
                              {debian}, {target} are replaced per architecture)
   --busybox FILE             static busybox (Debian busybox-static) for the register images this host
                              builds (default $BINFLEET_BUSYBOX or /bin/busybox)
+  --max-package-size BYTES   largest package a control plane may upload for builds (PUT /packages/<sha256>,
+                             kept in the state dir's packages/; default 512 MiB; e.g. 268435456, 256M, 1G)
   --tls-cert FILE            PEM certificate: serve HTTPS (needs --tls-key)
   --tls-key FILE             PEM private key
   --server URL               the binfleet control plane to join (with --join-token) and heartbeat to
@@ -61,6 +65,7 @@ const OPTIONS = {
   'probe-dir': { type: 'string' },
   'verify-image': { type: 'string' },
   busybox: { type: 'string' },
+  'max-package-size': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   server: { type: 'string' },
@@ -95,6 +100,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (!mountPoint.startsWith('/')) throw new UsageError('--mount-point needs an absolute path.');
 
   const store = new StateStore(values['state-dir'] ?? env.stateDir ?? DEFAULT_STATE_DIR);
+  const packageStore = new PackageStore(
+    join(store.dir, 'packages'),
+    parseSize('--max-package-size', values['max-package-size'] ?? String(DEFAULT_MAX_PACKAGE_BYTES)),
+  );
   const tls =
     values['tls-cert'] && values['tls-key']
       ? await readTls(values['tls-cert'], values['tls-key'])
@@ -128,6 +137,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     hostArch,
     busybox: values.busybox ?? env.busybox ?? '/bin/busybox',
     testImageTemplate: imageTemplate,
+    packageStore,
   });
   const agent = new AgentService({
     registration,
@@ -153,6 +163,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     agent,
     auth,
     version,
+    packages: packageStore,
     ...(tls ? { tls } : {}),
     onError: (error) =>
       log({ event: 'request-failed', level: 'error', message: (error as Error)?.stack ?? String(error) }),
@@ -298,6 +309,17 @@ function parseDuration(option: string, value: string): number {
     throw new UsageError(`${option} "${value}" is not a duration: e.g. 60s, 5m, 1500ms (at least 1ms).`);
   }
   return ms;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+
+/** `268435456`, `256M`, `1G` (binary units). */
+function parseSize(option: string, value: string): number {
+  const match = /^(\d+)([KMG]?)i?B?$/i.exec(value.trim());
+  const bytes = match ? Number(match[1]) * SIZE_UNITS[match[2]!.toUpperCase()]! : NaN;
+  if (!(bytes >= 1 && Number.isSafeInteger(bytes)))
+    throw new UsageError(`${option} "${value}" is not a size: e.g. 268435456, 256M, 1G.`);
+  return bytes;
 }
 
 function checkedDir(dir: string): string {

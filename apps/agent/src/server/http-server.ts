@@ -1,10 +1,13 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
+import { PassThrough } from 'node:stream';
 import { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { TRPC_ERROR_CODES_BY_KEY, type TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import { AgentError, isAgentError } from '../errors.ts';
 import type { AgentService } from '../services/agent-service.ts';
+import { isSha256, type PackageStore } from '../services/package-store.ts';
 import type { BearerAuth } from './bearer-auth.ts';
 import { agentRouter } from './router.ts';
 
@@ -17,12 +20,15 @@ export interface AgentHttpServerOptions {
   /** PEM certificate and key: serve HTTPS instead of HTTP. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   readonly maxBodyBytes?: number;
+  /** Where `PUT /packages/<sha256>` stores packages for builds; without it the route answers 404. */
+  readonly packages?: PackageStore;
   /** Called with requests that failed inside the agent (5xx), for the service log. */
   readonly onError?: (error: unknown) => void;
 }
 
 /**
- * The agent's HTTP front: `GET /healthz` for anyone, tRPC under `/trpc` for holders of the token.
+ * The agent's HTTP front: `GET /healthz` for anyone, tRPC under `/trpc` and package uploads under
+ * `/packages/<sha256>` (streamed to disk, outside tRPC's body limit) for holders of the token.
  * Everything a request can do wrong before a procedure runs (no or wrong token, body too large,
  * body or input not JSON) is answered here, in the same error shape tRPC uses, so typed clients
  * show the message.
@@ -45,10 +51,11 @@ export function createAgentHttpServer(options: AgentHttpServerOptions): http.Ser
         return sendJson(res, 405, { ok: false, error: 'Use GET /healthz.' });
       return sendJson(res, 200, { ok: true, version: options.version });
     }
+    if (url.pathname.startsWith('/packages/')) return handlePackage(req, res, url, options);
     if (!url.pathname.startsWith('/trpc/')) {
       return sendJson(res, 404, {
         ok: false,
-        error: `Nothing at ${url.pathname}: the API is under /trpc, health at /healthz.`,
+        error: `Nothing at ${url.pathname}: the API is under /trpc, packages under /packages, health at /healthz.`,
       });
     }
     // Answered before the body is read: the rest of it is discarded, not left unread, or a client
@@ -97,6 +104,60 @@ export function createAgentHttpServer(options: AgentHttpServerOptions): http.Ser
   return options.tls
     ? https.createServer({ cert: options.tls.cert, key: options.tls.key }, listener)
     : http.createServer(listener);
+}
+
+/**
+ * `PUT /packages/<sha256>` stores a package for builds (201 new, 200 kept already); `GET` tells
+ * whether it is here. The token is checked and the declared size compared with the limit before a
+ * byte of the body is read; the body is hashed while it streams to disk and kept only if it matches.
+ */
+async function handlePackage(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  options: AgentHttpServerOptions,
+): Promise<void> {
+  const refuse = (status: number, error: string, headers?: http.OutgoingHttpHeaders) => {
+    sendJson(res, status, { ok: false, error }, headers);
+    discardRest(req);
+  };
+  if (!options.auth.accepts(req.headers.authorization)) {
+    return refuse(401, 'Missing or wrong token: send Authorization: Bearer <agent token>.', {
+      'www-authenticate': 'Bearer realm="binfleet-agent"',
+    });
+  }
+  const sha256 = url.pathname.slice('/packages/'.length);
+  if (!isSha256(sha256))
+    return refuse(400, 'Name the package by its sha256: /packages/<64 lower-case hex digits>.');
+  const store = options.packages;
+  if (!store) return refuse(404, 'This agent keeps no packages: it does not run builds.');
+  if (req.method === 'GET' || req.method === 'HEAD') {
+    const found = await store.get(sha256);
+    return found
+      ? sendJson(res, 200, { ok: true, sha256, size: found.size })
+      : sendJson(res, 404, { ok: false, error: `No package ${sha256} here: PUT it first.` });
+  }
+  if (req.method !== 'PUT') return refuse(405, 'Use PUT /packages/<sha256> with the .deb as the body.');
+  const tooLarge = `The package is larger than this builder accepts (${store.maxBytes} bytes): raise its --max-package-size.`;
+  if (Number(req.headers['content-length'] ?? 0) > store.maxBytes) return refuse(413, tooLarge);
+  // Through a PassThrough: a refused body stops being stored without destroying the connection,
+  // so the client still reads the answer.
+  const body = new PassThrough();
+  req.once('close', () => {
+    if (!req.complete)
+      body.destroy(new AgentError('INVALID_PACKAGE', 'The upload was cut before its end: send it again.'));
+  });
+  req.pipe(body);
+  try {
+    const stored = await store.receive(body, sha256);
+    sendJson(res, stored.created ? 201 : 200, { ok: true, sha256, size: stored.size });
+  } catch (error) {
+    req.unpipe(body);
+    if (!isAgentError(error)) throw error;
+    if (error.code === 'TOO_LARGE') return refuse(413, tooLarge);
+    if (error.code === 'INVALID_PACKAGE' || error.code === 'INVALID_INPUT') return refuse(400, error.message);
+    throw error;
+  }
 }
 
 /** How long a refused request may go on sending before its connection is cut. */

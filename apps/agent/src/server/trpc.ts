@@ -41,6 +41,7 @@ const TRPC_CODE_OF: Record<AgentErrorCode, TRPC_ERROR_CODE_KEY> = {
   BUILD_NOT_FOUND: 'NOT_FOUND',
   // The file exists but is no package a build can use.
   INVALID_PACKAGE: 'UNPROCESSABLE_CONTENT',
+  TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   // 429 rather than 409: the same request succeeds unchanged once the other operation ends.
   BUSY: 'TOO_MANY_REQUESTS',
   PERMISSION_DENIED: 'FORBIDDEN',

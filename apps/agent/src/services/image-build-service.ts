@@ -31,6 +31,7 @@ import { parseQemuVersion } from '../host/qemu-version.ts';
 import { restoreBinfmtSnapshot, takeBinfmtSnapshot } from './binfmt-snapshot.ts';
 import { judgeUname } from './machine-check.ts';
 import type { OperationLock } from './operation-lock.ts';
+import type { PackageStore } from './package-store.ts';
 import { imageForTarget } from './verify-image.ts';
 
 export type BuildStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -49,7 +50,9 @@ export type BuildStepName = (typeof BUILD_STEPS)[number];
 
 export interface BuildRequest {
   /** The QEMU package on this host, e.g. Debian's qemu-user-static_*.deb. */
-  readonly packagePath: string;
+  readonly packagePath?: string;
+  /** Or a package a control plane uploaded to this builder's package store, by its sha256. */
+  readonly packageSha256?: string;
   /** Registry host[:port], e.g. 127.0.0.1:5000 or registry.example.com. */
   readonly registry: string;
   /** Repository in that registry, e.g. multiarch/qemu-user-static. */
@@ -157,6 +160,8 @@ export interface ImageBuildServiceDeps {
   readonly os?: HostOs;
   /** Reads and unpacks packages (default: dpkg-deb). */
   readonly packages?: PackageReader;
+  /** Packages uploaded to this builder, for requests that name one by sha256. */
+  readonly packageStore?: PackageStore;
   readonly workDir?: string;
   /** Finished builds kept for status queries. */
   readonly keep?: number;
@@ -200,7 +205,7 @@ class Build {
 
   constructor(
     readonly id: string,
-    readonly request: BuildRequest,
+    readonly request: BuildRequest & { readonly packagePath: string },
     private readonly onEvent: ((event: BuildEvent) => void) | undefined,
   ) {}
 
@@ -259,17 +264,11 @@ export class ImageBuildService {
         { running: this.current.id },
       );
     }
-    const facts = await this.os.fileFacts(request.packagePath);
-    if (!facts?.isFile) {
-      throw new AgentError(
-        'INVALID_PACKAGE',
-        `No package file at ${request.packagePath} on this builder: give the path of a .deb on this host.`,
-      );
-    }
+    const packagePath = await this.packagePathOf(request);
     const id = request.buildId ?? randomUUID();
     if (this.builds.has(id))
       throw new AgentError('INVALID_INPUT', `Build ${id} exists already: use another id.`);
-    const build = new Build(id, request, onEvent);
+    const build = new Build(id, { ...request, packagePath }, onEvent);
     this.current = build;
     this.builds.set(id, build);
     this.prune();
@@ -277,6 +276,24 @@ export class ImageBuildService {
       this.current = undefined;
     });
     return build.report();
+  }
+
+  /** The file a request names: its path on this host, or the stored package with its sha256. */
+  private async packagePathOf(request: BuildRequest): Promise<string> {
+    if (request.packageSha256 !== undefined) {
+      if (!this.deps.packageStore)
+        throw new AgentError('NOT_BUILDER', 'This agent keeps no uploaded packages: give a packagePath.');
+      return (await this.deps.packageStore.require(request.packageSha256)).path;
+    }
+    const path = request.packagePath;
+    const facts = path === undefined ? undefined : await this.os.fileFacts(path);
+    if (!facts?.isFile) {
+      throw new AgentError(
+        'INVALID_PACKAGE',
+        `No package file at ${path ?? '(none given)'} on this builder: give the path of a .deb on this host.`,
+      );
+    }
+    return path!;
   }
 
   /** Starts a build and waits for its end. */
@@ -339,6 +356,12 @@ export class ImageBuildService {
     try {
       const pkg = await this.step(build, 'read package', async (log) => {
         const pkg = await this.packages.read(request.packagePath);
+        if (request.packageSha256 !== undefined && pkg.sha256 !== request.packageSha256) {
+          throw new AgentError(
+            'INVALID_PACKAGE',
+            `The stored package ${request.packageSha256} now hashes to ${pkg.sha256}: it changed on disk; upload it again.`,
+          );
+        }
         log(`${pkg.name} ${pkg.version} (${pkg.architecture}), sha256 ${pkg.sha256}, ${pkg.size} bytes`);
         log(`emulators: ${pkg.emulators.join(' ')}`);
         const builder = hostArchOf(this.deps.hostArch).cpu;
