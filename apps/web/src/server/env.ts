@@ -18,6 +18,10 @@ export interface WebConfig {
   readonly offlineAfterMissed: number;
   /** After an auto-heal job on a host, no other one for this long (a heal that keeps failing must not flood). */
   readonly autoHealPauseMs: number;
+  /** Packages admins upload for builds: kept under `dir` by sha256, each at most `maxBytes`. */
+  readonly packages: { readonly dir: string; readonly maxBytes: number };
+  /** How often the runner syncs every configured repository from its registry; 0: only on demand and after builds. */
+  readonly catalogueSyncIntervalMs: number;
   readonly runner: {
     readonly enabled: boolean;
     readonly concurrency: number;
@@ -50,6 +54,12 @@ export function readWebConfig(env: NodeJS.ProcessEnv = process.env): WebConfig {
     heartbeatIntervalMs: int(env.BINFLEET_HEARTBEAT_INTERVAL_MS, 15_000),
     offlineAfterMissed: int(env.BINFLEET_OFFLINE_AFTER_MISSED, 3),
     autoHealPauseMs: int(env.BINFLEET_AUTO_HEAL_PAUSE_MS, 60_000),
+    packages: {
+      dir: path.join(dataDir, 'packages'),
+      // Int column; Debian's qemu-user-static is about 60 MB.
+      maxBytes: Math.min(int(env.BINFLEET_PACKAGE_MAX_BYTES, 256 * 1024 * 1024), 2 ** 31 - 1),
+    },
+    catalogueSyncIntervalMs: int(env.BINFLEET_CATALOGUE_SYNC_INTERVAL_MS, 15 * 60_000),
     runner: {
       enabled: env.BINFLEET_RUNNER !== 'off',
       concurrency: int(env.BINFLEET_RUNNER_CONCURRENCY, 8),

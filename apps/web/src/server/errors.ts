@@ -8,6 +8,7 @@ export type ControlPlaneErrorCode =
   | 'INVALID_INPUT'
   | 'NOT_FOUND'
   | 'CONFLICT'
+  | 'TOO_LARGE'
   | 'RATE_LIMITED'
   | 'AGENT_UNREACHABLE'
   | 'AGENT_FAILED'

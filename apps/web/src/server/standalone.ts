@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
+import { handlePackageUpload } from './package-upload.ts';
 import { appRouter } from './routers/index.ts';
 import type { ControlPlane } from './services/control-plane.ts';
 import { createContext } from './trpc.ts';
@@ -27,11 +28,13 @@ async function handle(cp: ControlPlane, req: IncomingMessage, res: ServerRespons
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
     return;
   }
-  if (!url.pathname.startsWith('/api/trpc/')) {
+  const isUpload = url.pathname === '/api/packages';
+  if (!url.pathname.startsWith('/api/trpc/') && !isUpload) {
     res.writeHead(404).end();
     return;
   }
-  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
+  // Uploads stream to disk under their own limit (PackageService).
+  if (!isUpload && Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
     res.writeHead(413, { 'content-type': 'application/json' }).end('{"error":"request body too large"}');
     return;
   }
@@ -43,12 +46,14 @@ async function handle(cp: ControlPlane, req: IncomingMessage, res: ServerRespons
     headers,
     ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream, duplex: 'half' } : {}),
   } as RequestInit);
-  const response = await fetchRequestHandler({
-    endpoint: '/api/trpc',
-    req: request,
-    router: appRouter,
-    createContext: ({ resHeaders }) => createContext(cp, request, resHeaders),
-  });
+  const response = isUpload
+    ? await handlePackageUpload(cp, request)
+    : await fetchRequestHandler({
+        endpoint: '/api/trpc',
+        req: request,
+        router: appRouter,
+        createContext: ({ resHeaders }) => createContext(cp, request, resHeaders),
+      });
   const outHeaders: Record<string, string | string[]> = Object.fromEntries(response.headers);
   // getSetCookie keeps several cookies apart; Object.fromEntries would merge them.
   const cookies = response.headers.getSetCookie();

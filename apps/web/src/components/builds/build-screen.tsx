@@ -179,7 +179,9 @@ function BuildButtons({ build }: { build: BuildDetail }) {
 
 function PackageCard({ build }: { build: BuildDetail }) {
   const rows: [string, string][] = [
-    ['Package file', build.packagePath],
+    build.packageId
+      ? ['Uploaded package', build.uploadedFilename ?? '(upload removed)']
+      : ['Package file', build.packagePath],
     ['Version', build.packageVersion || '…'],
     ['Architecture', build.packageArch || '…'],
     ['QEMU', build.qemuVersion || '…'],

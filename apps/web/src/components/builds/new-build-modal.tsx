@@ -1,12 +1,29 @@
 'use client';
 import type { TargetId } from '@binfleet/arch-table';
-import { Alert, Button, Group, Modal, Select, Stack, Switch, TextInput } from '@mantine/core';
-import { IconAlertTriangle } from '@tabler/icons-react';
+import {
+  Alert,
+  Button,
+  FileInput,
+  Group,
+  Modal,
+  Progress,
+  SegmentedControl,
+  Select,
+  Stack,
+  Switch,
+  Text,
+  TextInput,
+} from '@mantine/core';
+import { IconAlertTriangle, IconUpload } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
 import { TargetPicker } from '../actions/target-picker.tsx';
 import { errorMessage, useTRPC } from '../trpc/client.ts';
+import { formatBytes } from '../ui/copy-line.tsx';
+import { uploadPackage } from './upload-package.ts';
+
+type PackageSource = 'path' | 'upload';
 
 /** Admins: a build of every tag of the scheme from a QEMU package on a builder host. */
 export function NewBuildModal({ opened, onClose }: { opened: boolean; onClose: () => void }) {
@@ -17,7 +34,15 @@ export function NewBuildModal({ opened, onClose }: { opened: boolean; onClose: (
   const registries = useQuery(trpc.registries.list.queryOptions(undefined, { enabled: opened }));
   const [hostId, setHostId] = useState<string | null>(null);
   const [repositoryId, setRepositoryId] = useState<string | null>(null);
+  const [source, setSource] = useState<PackageSource>('path');
   const [packagePath, setPackagePath] = useState('');
+  const [file, setFile] = useState<File | null>(null);
+  const [uploadedId, setUploadedId] = useState<string | null>(null);
+  const [progress, setProgress] = useState<number | null>(null);
+  const [uploadError, setUploadError] = useState<string | null>(null);
+  const uploads = useQuery(
+    trpc.builds.packages.queryOptions(undefined, { enabled: opened && source === 'upload' }),
+  );
   const [targets, setTargets] = useState<TargetId[]>([]);
   const [testImage, setTestImage] = useState('');
   const [skipChecks, setSkipChecks] = useState(false);
@@ -34,13 +59,32 @@ export function NewBuildModal({ opened, onClose }: { opened: boolean; onClose: (
     registries.data?.flatMap((r) =>
       r.repositories.map((repo) => ({ value: repo.id, label: `${r.host}/${repo.name}` })),
     ) ?? [];
-  const submit = (e: FormEvent) => {
+  const uploading = progress !== null;
+  const packageChosen = source === 'path' ? packagePath.trim() !== '' : file !== null || uploadedId !== null;
+  const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (!hostId || !repositoryId) return;
+    let packageId = uploadedId;
+    if (source === 'upload' && file) {
+      setUploadError(null);
+      setProgress(0);
+      try {
+        packageId = (await uploadPackage(file, setProgress)).id;
+        void queryClient.invalidateQueries({ queryKey: trpc.builds.packages.queryKey() });
+        // Kept picked: a failed start does not upload the file again.
+        setFile(null);
+        setUploadedId(packageId);
+      } catch (error) {
+        setUploadError((error as Error).message);
+        return;
+      } finally {
+        setProgress(null);
+      }
+    }
     start.mutate({
       hostId,
       repositoryId,
-      packagePath: packagePath.trim(),
+      ...(source === 'upload' && packageId ? { packageId } : { packagePath: packagePath.trim() }),
       ...(targets.length ? { targets } : {}),
       ...(testImage.trim() ? { testImage: testImage.trim() } : {}),
       ...(skipChecks ? { skipChecks } : {}),
@@ -48,7 +92,7 @@ export function NewBuildModal({ opened, onClose }: { opened: boolean; onClose: (
   };
   return (
     <Modal opened={opened} onClose={onClose} title="New build" size="lg">
-      <form onSubmit={submit}>
+      <form onSubmit={(e) => void submit(e)}>
         <Stack>
           <Select
             label="Builder host"
@@ -65,15 +109,77 @@ export function NewBuildModal({ opened, onClose }: { opened: boolean; onClose: (
             required
             data-testid="build-host"
           />
-          <TextInput
-            label="QEMU package"
-            description="path of the .deb on the builder host, e.g. from apt-get download qemu-user-static"
-            placeholder="/var/cache/binfleet/qemu-user-static_7.2+dfsg-7_amd64.deb"
-            value={packagePath}
-            onChange={(e) => setPackagePath(e.currentTarget.value)}
-            required
-            data-testid="build-package"
+          <SegmentedControl
+            aria-label="Where the package comes from"
+            value={source}
+            onChange={(v) => setSource(v as PackageSource)}
+            data={[
+              { value: 'path', label: 'File on the builder' },
+              { value: 'upload', label: 'Upload a .deb' },
+            ]}
+            data-testid="build-package-source"
           />
+          {source === 'path' ? (
+            <TextInput
+              label="QEMU package"
+              description="path of the .deb on the builder host, e.g. from apt-get download qemu-user-static"
+              placeholder="/var/cache/binfleet/qemu-user-static_7.2+dfsg-7_amd64.deb"
+              value={packagePath}
+              onChange={(e) => setPackagePath(e.currentTarget.value)}
+              required
+              data-testid="build-package"
+            />
+          ) : (
+            <>
+              <FileInput
+                label="Upload a .deb"
+                description="a qemu-user-static package for any host architecture; it is sent to the builder before the build"
+                placeholder="Choose a file"
+                accept=".deb,application/vnd.debian.binary-package"
+                leftSection={<IconUpload size={16} />}
+                value={file}
+                onChange={(f) => {
+                  setFile(f);
+                  if (f) setUploadedId(null);
+                }}
+                clearable
+                disabled={uploading}
+                data-testid="build-package-file"
+              />
+              <Select
+                label="Or an earlier upload"
+                placeholder={uploads.isPending ? 'Loading…' : 'Pick an uploaded package'}
+                data={(uploads.data ?? []).map((p) => ({
+                  value: p.id,
+                  label: `${p.filename} · ${p.version} (${p.architecture}) · ${formatBytes(p.size)}`,
+                }))}
+                value={uploadedId}
+                onChange={(id) => {
+                  setUploadedId(id);
+                  if (id) setFile(null);
+                }}
+                nothingFoundMessage="Nothing uploaded yet"
+                clearable
+                disabled={uploading}
+                data-testid="build-package-uploaded"
+              />
+              {uploading && (
+                <Stack gap={4}>
+                  <Text size="sm">Uploading {Math.round(progress * 100)}%</Text>
+                  <Progress
+                    value={progress * 100}
+                    aria-label="Upload progress"
+                    data-testid="build-upload-progress"
+                  />
+                </Stack>
+              )}
+              {uploadError && (
+                <Alert color="red" variant="light" icon={<IconAlertTriangle size={16} />}>
+                  {uploadError}
+                </Alert>
+              )}
+            </>
+          )}
           <Select
             label="Push to"
             placeholder="Pick a repository"
@@ -114,8 +220,8 @@ export function NewBuildModal({ opened, onClose }: { opened: boolean; onClose: (
             </Button>
             <Button
               type="submit"
-              loading={start.isPending}
-              disabled={!hostId || !repositoryId || !packagePath.trim()}
+              loading={start.isPending || uploading}
+              disabled={!hostId || !repositoryId || !packageChosen}
             >
               Start build
             </Button>

@@ -44,7 +44,8 @@ const KIND_LABEL: Record<CatalogueTag['kind'], string> = {
 export function CatalogueScreen() {
   const trpc = useTRPC();
   const isAdmin = useCan('admin');
-  const registries = useQuery(trpc.registries.list.queryOptions());
+  // Refreshed now and then: the runner syncs repositories periodically.
+  const registries = useQuery(trpc.registries.list.queryOptions(undefined, { refetchInterval: 60_000 }));
   const repositories =
     registries.data?.flatMap((r) =>
       r.repositories.map((repo) => ({ ...repo, host: r.host, registryId: r.id })),
@@ -104,7 +105,7 @@ export function CatalogueScreen() {
             repositoryId={repositoryId}
             repositories={repositories.map((r) => ({ value: r.id, label: `${r.host}/${r.name}` }))}
             onRepository={setRepositoryId}
-            lastSyncedAt={repositories.find((r) => r.id === repositoryId)?.lastSyncedAt ?? null}
+            syncState={repositories.find((r) => r.id === repositoryId) ?? null}
           />
         )
       )}
@@ -113,17 +114,53 @@ export function CatalogueScreen() {
   );
 }
 
+type SyncState = Pick<
+  RouterOutputs['registries']['list'][number]['repositories'][number],
+  'lastSyncedAt' | 'lastSyncAttemptAt' | 'lastSyncError' | 'lastSyncSummary'
+>;
+
+/** The last sync of any kind (on demand, after a build, periodic) and what came of it. */
+function SyncStatus({ state }: { state: SyncState }) {
+  if (!state.lastSyncAttemptAt && !state.lastSyncedAt) {
+    return (
+      <Text size="sm" c="dimmed" mt="sm" data-testid="catalogue-sync-status">
+        Never synced
+      </Text>
+    );
+  }
+  if (state.lastSyncError) {
+    return (
+      <Text size="sm" c="red" mt="sm" data-testid="catalogue-sync-status">
+        Last sync failed <Ago date={state.lastSyncAttemptAt!} size="sm" c="red" />: {state.lastSyncError}
+        {state.lastSyncedAt && (
+          <Text span size="sm" c="dimmed">
+            {' '}
+            (last success <Ago date={state.lastSyncedAt} size="sm" />)
+          </Text>
+        )}
+      </Text>
+    );
+  }
+  return (
+    <Text size="sm" c="dimmed" mt="sm" data-testid="catalogue-sync-status">
+      Last synced <Ago date={(state.lastSyncAttemptAt ?? state.lastSyncedAt)!} size="sm" />
+      {state.lastSyncSummary && ` · ${state.lastSyncSummary}`}
+    </Text>
+  );
+}
+
 function RepositoryCatalogue({
   repositoryId,
   repositories,
   onRepository,
-  lastSyncedAt,
+  syncState,
 }: {
   repositoryId: string;
   repositories: { value: string; label: string }[];
   onRepository: (id: string) => void;
-  lastSyncedAt: Date | null;
+  syncState: SyncState | null;
 }) {
+  const lastSyncedAt = syncState?.lastSyncedAt ?? null;
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const canSync = useCan('operator');
@@ -232,6 +269,7 @@ function RepositoryCatalogue({
             )}
           </Group>
         </Group>
+        {syncState && <SyncStatus state={syncState} />}
       </Card>
       {browse.isPending ? (
         <Card padding={0}>

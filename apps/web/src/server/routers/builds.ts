@@ -19,7 +19,9 @@ export const buildsRouter = router({
       z.strictObject({
         hostId: id,
         repositoryId: id,
-        packagePath: absolutePath,
+        // One of the two: a file on the builder, or a package uploaded through POST /api/packages.
+        packagePath: absolutePath.optional(),
+        packageId: id.optional(),
         targets: z.array(z.enum(TARGET_IDS)).max(TARGET_IDS.length).optional(),
         testImage: z
           .string()
@@ -39,6 +41,7 @@ export const buildsRouter = router({
   list: viewerProcedure.input(runPage).query(({ ctx, input }) => ctx.cp.builds.list(input)),
   get: viewerProcedure.input(z.strictObject({ id })).query(({ ctx, input }) => ctx.cp.builds.get(input.id)),
   builders: viewerProcedure.query(({ ctx }) => ctx.cp.builds.builders()),
+  packages: viewerProcedure.query(({ ctx }) => ctx.cp.packages.list()),
   /** Live progress and log over SSE, read from the database (right whichever replica follows the build). */
   watch: viewerProcedure.input(z.strictObject({ id })).subscription(async function* ({ ctx, input, signal }) {
     let last = '';

@@ -8,6 +8,8 @@ import type { AgentClientFactory } from './agent-gateway.ts';
 import { SYSTEM, type Actor, type AuditService } from './audit.ts';
 import type { CatalogueService } from './catalogue.ts';
 import type { HostService } from './hosts.ts';
+import { sendPackageToAgent } from './package-transfer.ts';
+import type { PackageService } from './packages.ts';
 
 /** What a build takes besides the builder and the repository; kept on the row (no secrets) for re-runs. */
 export interface BuildOptions {
@@ -20,8 +22,14 @@ export interface BuildOptions {
 export interface StartBuildInput extends BuildOptions {
   readonly hostId: string;
   readonly repositoryId: string;
-  readonly packagePath: string;
+  /** The package as a file on the builder host... */
+  readonly packagePath?: string;
+  /** ...or as a package uploaded to the control plane (its record's id). */
+  readonly packageId?: string;
 }
+
+/** The step the control plane adds in front of the builder's when it sends an uploaded package. */
+export const SEND_PACKAGE_STEP = 'send package';
 
 const FINISHED: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
 
@@ -33,6 +41,8 @@ const buildSelect = {
   startedAt: true,
   finishedAt: true,
   packagePath: true,
+  packageId: true,
+  package: { select: { filename: true } },
   packageName: true,
   packageVersion: true,
   packageArch: true,
@@ -56,6 +66,7 @@ export class BuildService {
     private readonly hosts: HostService,
     private readonly catalogue: CatalogueService,
     private readonly audit: AuditService,
+    private readonly packages: PackageService,
     private readonly clientFactory: AgentClientFactory = createAgentClient,
   ) {}
 
@@ -67,12 +78,7 @@ export class BuildService {
     });
     if (!host) throw new ControlPlaneError('NOT_FOUND', 'No such builder host: pick a host of the fleet.');
     const repo = await this.catalogue.repository(input.repositoryId);
-    if (!input.packagePath.startsWith('/') || input.packagePath.includes('\0')) {
-      throw new ControlPlaneError(
-        'INVALID_INPUT',
-        'Give the package as an absolute path on the builder host, e.g. /var/cache/qemu-user-static_7.2_amd64.deb.',
-      );
-    }
+    const source = await this.packageSource(input);
     const options: BuildOptions = {
       ...(input.targets?.length ? { targets: input.targets } : {}),
       ...(input.testImage ? { testImage: input.testImage } : {}),
@@ -84,12 +90,7 @@ export class BuildService {
         triggeredById: actor.id,
         builderHostId: host.id,
         repositoryId: repo.id,
-        packagePath: input.packagePath,
-        // Known once the builder has read the package.
-        packageName: basename(input.packagePath),
-        packageVersion: '',
-        packageArch: '',
-        packageSha256: '',
+        ...source.columns,
         qemuVersion: '',
         options: options as Prisma.InputJsonValue,
       },
@@ -99,10 +100,50 @@ export class BuildService {
       actor,
       action: 'build.start',
       targets: [host.hostname, repo.reference],
-      params: { buildId: build.id, packagePath: input.packagePath, ...options },
+      params: { buildId: build.id, ...source.audit, ...options },
       outcome: 'success',
     });
     return build;
+  }
+
+  /** The build's package columns (the rest is known once the builder has read it) and its audit params. */
+  private async packageSource(input: Pick<StartBuildInput, 'packagePath' | 'packageId'>) {
+    if ((input.packagePath === undefined) === (input.packageId === undefined)) {
+      throw new ControlPlaneError(
+        'INVALID_INPUT',
+        'Give the package either as a file on the builder (packagePath) or as an uploaded package (packageId).',
+      );
+    }
+    if (input.packageId !== undefined) {
+      const pkg = await this.packages.get(input.packageId);
+      return {
+        columns: {
+          packageId: pkg.id,
+          packageName: pkg.name,
+          packageVersion: pkg.version,
+          packageArch: pkg.architecture,
+          packageSha256: pkg.sha256,
+        },
+        audit: { packageId: pkg.id, packageSha256: pkg.sha256, packageFile: pkg.filename },
+      };
+    }
+    const path = input.packagePath!;
+    if (!path.startsWith('/') || path.includes('\0')) {
+      throw new ControlPlaneError(
+        'INVALID_INPUT',
+        'Give the package as an absolute path on the builder host, e.g. /var/cache/qemu-user-static_7.2_amd64.deb.',
+      );
+    }
+    return {
+      columns: {
+        packagePath: path,
+        packageName: basename(path),
+        packageVersion: '',
+        packageArch: '',
+        packageSha256: '',
+      },
+      audit: { packagePath: path },
+    };
   }
 
   /** A new build with the same inputs. */
@@ -115,10 +156,16 @@ export class BuildService {
         'Its builder host or repository is gone: start a new build instead.',
       );
     }
+    if (!build.packageId && !build.packagePath) {
+      throw new ControlPlaneError(
+        'CONFLICT',
+        'Its uploaded package is gone: upload it again and start a new build.',
+      );
+    }
     return this.start(actor, {
       hostId: build.builderHostId,
       repositoryId: build.repositoryId,
-      packagePath: build.packagePath,
+      ...(build.packageId ? { packageId: build.packageId } : { packagePath: build.packagePath }),
       ...((build.options ?? {}) as BuildOptions),
     });
   }
@@ -133,7 +180,22 @@ export class BuildService {
       where: { id, status: 'queued' },
       data: { status: 'cancelled', finishedAt: new Date(), error: 'Cancelled before it started.' },
     });
-    if (queued.count === 0 && build.builderHost) {
+    // Still sending its package: the builder knows nothing of it yet, the runner stops after sending.
+    const sending =
+      queued.count === 0 &&
+      (await this.db.buildStep.count({
+        where: { buildId: id, position: 0, name: SEND_PACKAGE_STEP, status: 'running' },
+      })) > 0;
+    if (sending) {
+      await this.db.buildStep.updateMany({
+        where: { buildId: id, position: 0, status: 'running' },
+        data: { status: 'cancelled', finishedAt: new Date() },
+      });
+      await this.db.build.updateMany({
+        where: { id, status: 'running' },
+        data: { status: 'cancelled', finishedAt: new Date(), error: 'Cancelled while its package was sent.' },
+      });
+    } else if (queued.count === 0 && build.builderHost) {
       await this.agent(build.builderHost)
         .cancelBuild.mutate({ id })
         .catch((error: unknown) => {
@@ -202,12 +264,29 @@ export class BuildService {
   agent(host: Pick<Host, 'agentUrl' | 'agentId' | 'agentTokenSealed'>) {
     return this.clientFactory(host.agentUrl, this.hosts.agentToken(host));
   }
+
+  /** Sends an uploaded package to a builder's package store (unless it has it), with progress. */
+  async sendPackage(
+    host: Pick<Host, 'agentUrl' | 'agentId' | 'agentTokenSealed'>,
+    sha256: string,
+    onProgress: (sent: number, size: number) => void,
+  ): Promise<'sent' | 'present'> {
+    const file = await this.packages.file(sha256);
+    return sendPackageToAgent({
+      agentUrl: host.agentUrl,
+      token: this.hosts.agentToken(host),
+      sha256,
+      path: file.path,
+      size: file.size,
+      onProgress: (sent) => onProgress(sent, file.size),
+    });
+  }
 }
 
 type BuildRow = Prisma.BuildGetPayload<{ select: typeof buildSelect }>;
 
 function view(row: BuildRow) {
-  const { repository, builderHost, triggeredBy, ...rest } = row;
+  const { repository, builderHost, triggeredBy, package: uploaded, ...rest } = row;
   const reference = repository ? `${new URL(repository.registry.url).host}/${repository.name}` : null;
   return {
     ...rest,
@@ -215,6 +294,8 @@ function view(row: BuildRow) {
     repository: repository ? { id: repository.id, reference } : null,
     builder: builderHost,
     triggeredBy: triggeredBy?.username ?? null,
+    /** The name the package was uploaded under, for builds from an upload. */
+    uploadedFilename: uploaded?.filename ?? null,
   };
 }
 
@@ -317,9 +398,16 @@ export class BuildRunner {
     });
     if (claimed.count !== 1) return;
     const auth = await this.catalogue.credentials(build.repository.registry.id);
+    if (build.packageId) {
+      const failure = await this.sendPackage(build.id, build.builderHost, build.packageSha256);
+      if (failure)
+        return void (await fail(`Sending the package to ${build.builderHost.hostname} failed: ${failure}`));
+      // Cancelled while the package was on its way.
+      if ((await this.db.build.count({ where: { id: build.id, status: 'running' } })) === 0) return;
+    }
     const request: BuildRequestInput = {
       buildId: build.id,
-      packagePath: build.packagePath,
+      ...(build.packageId ? { packageSha256: build.packageSha256 } : { packagePath: build.packagePath }),
       registry: new URL(build.repository.registry.url).host,
       repository: build.repository.name,
       ...((build.options ?? {}) as BuildOptions),
@@ -339,6 +427,57 @@ export class BuildRunner {
         return;
       }
       await fail(described.message);
+    }
+  }
+
+  /**
+   * The `send package` step (position 0, before the builder's own): the uploaded package goes to the
+   * builder's store, its progress in the step's log. Resolves with what went wrong, if anything.
+   */
+  private async sendPackage(buildId: string, host: Host, sha256: string): Promise<string | undefined> {
+    const started = new Date();
+    let log = '';
+    const write = (data: Partial<Prisma.BuildStepUncheckedCreateInput>) =>
+      this.db.buildStep.upsert({
+        where: { buildId_position: { buildId, position: 0 } },
+        create: { buildId, position: 0, name: SEND_PACKAGE_STEP, status: 'running', startedAt: started, log },
+        update: { log, ...data },
+      });
+    const line = (text: string) => (log += `${text}\n`);
+    line(`sending package ${sha256} to ${host.hostname}`);
+    await write({});
+    let reported = 0;
+    let pending: Promise<unknown> = Promise.resolve();
+    const finish = async (status: RunStatus) => {
+      await pending;
+      const finishedAt = new Date();
+      // A step cancelled meanwhile stays cancelled.
+      await this.db.buildStep.updateMany({
+        where: { buildId, position: 0, status: 'running' },
+        data: { log, status, finishedAt, durationMs: finishedAt.getTime() - started.getTime() },
+      });
+    };
+    try {
+      const outcome = await this.builds.sendPackage(host, sha256, (sent, size) => {
+        // A line per quarter, written as it comes: the build page shows the upload moving.
+        const quarter = Math.floor((4 * sent) / size);
+        if (quarter <= reported || quarter === 0) return;
+        reported = quarter;
+        line(`${Math.round((100 * sent) / size)}% (${mib(sent)} of ${mib(size)})`);
+        pending = pending.then(() => write({})).catch(() => undefined);
+      });
+      line(
+        outcome === 'present'
+          ? `${host.hostname} has this package already: nothing to send`
+          : `sent in ${((Date.now() - started.getTime()) / 1000).toFixed(1)} s; the builder checked its sha256`,
+      );
+      await finish('succeeded');
+      return undefined;
+    } catch (error) {
+      line(`failed: ${(error as Error).message}`);
+      await finish('failed');
+      this.log({ msg: 'sending a package failed', buildId, error: (error as Error).message });
+      return (error as Error).message;
     }
   }
 
@@ -373,7 +512,8 @@ export class BuildRunner {
       // Unreachable for now: the next tick asks again.
       return;
     }
-    await this.mirror(build.id, report);
+    // The builder's steps come after the control plane's own `send package`, when it sent one.
+    await this.mirror(build.id, report, build.packageId ? 1 : 0);
     if (report.status === 'succeeded' && build.repositoryId) {
       try {
         await this.catalogue.sync(SYSTEM, build.repositoryId);
@@ -388,7 +528,7 @@ export class BuildRunner {
   }
 
   /** Writes the agent's report into the build's row and step rows, when it changed. */
-  private async mirror(id: string, report: AgentBuildReport): Promise<void> {
+  private async mirror(id: string, report: AgentBuildReport, offset: number): Promise<void> {
     const key = JSON.stringify(report);
     if (this.mirrored.get(id) === key) return;
     const finished = FINISHED.includes(report.status);
@@ -418,7 +558,8 @@ export class BuildRunner {
             : {}),
         },
       });
-      for (const [position, step] of report.steps.entries()) {
+      for (const [index, step] of report.steps.entries()) {
+        const position = index + offset;
         const data = {
           name: step.name,
           status: step.status,
@@ -438,6 +579,8 @@ export class BuildRunner {
     else this.mirrored.set(id, key);
   }
 }
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
 /** An agent's refusal or absence, in words for the build row or the caller. */
 function agentError(host: Pick<Host, 'hostname' | 'agentUrl'>, error: unknown): ControlPlaneError {

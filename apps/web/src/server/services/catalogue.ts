@@ -10,7 +10,7 @@ import { REPOSITORY_NAME } from '@binfleet/agent/build-request';
 import { mapWithConcurrency } from '@binfleet/agent/map-with-concurrency';
 import type { Db, Prisma, SecretBox } from '@binfleet/db';
 import { ControlPlaneError } from '../errors.ts';
-import type { Actor, AuditService } from './audit.ts';
+import { SYSTEM, type Actor, type AuditService } from './audit.ts';
 import {
   registryHost,
   RegistryClient,
@@ -121,7 +121,15 @@ export class CatalogueService {
         lastSyncedAt: true,
         repositories: {
           orderBy: { name: 'asc' },
-          select: { id: true, name: true, lastSyncedAt: true, _count: { select: { tags: true } } },
+          select: {
+            id: true,
+            name: true,
+            lastSyncedAt: true,
+            lastSyncAttemptAt: true,
+            lastSyncError: true,
+            lastSyncSummary: true,
+            _count: { select: { tags: true } },
+          },
         },
       },
     });
@@ -256,8 +264,57 @@ export class CatalogueService {
    * platform, provenance labels). Rows of tags the registry no longer has are removed. Idempotent,
    * so replicas syncing the same repository at once do no harm.
    */
-  async sync(actor: Actor, repositoryId: string): Promise<SyncResult> {
+  async sync(
+    actor: Actor,
+    repositoryId: string,
+    options: { readonly auditUnchanged?: boolean } = {},
+  ): Promise<SyncResult> {
     const repo = await this.repository(repositoryId);
+    let result: SyncResult;
+    try {
+      result = await this.pull(repo);
+    } catch (error) {
+      const message = (error as Error).message;
+      await this.db.repository.updateMany({
+        where: { id: repositoryId },
+        data: { lastSyncAttemptAt: new Date(), lastSyncError: message.slice(0, 2000) },
+      });
+      await this.audit.record({
+        actor,
+        action: 'catalogue.sync',
+        targets: [repo.reference],
+        outcome: 'failure',
+        detail: message,
+      });
+      throw error;
+    }
+    const now = new Date();
+    await this.db.repository.update({
+      where: { id: repositoryId },
+      data: {
+        lastSyncedAt: now,
+        lastSyncAttemptAt: now,
+        lastSyncError: null,
+        lastSyncSummary: `${result.tags} tags: ${result.added} added, ${result.updated} updated, ${result.removed} removed`,
+      },
+    });
+    await this.db.registry.update({ where: { id: repo.registry.id }, data: { lastSyncedAt: now } });
+    // Periodic syncs that found nothing new would only fill the audit log.
+    if (options.auditUnchanged !== false || result.added + result.updated + result.removed > 0) {
+      await this.audit.record({
+        actor,
+        action: 'catalogue.sync',
+        targets: [repo.reference],
+        params: { ...result },
+        outcome: 'success',
+      });
+    }
+    return result;
+  }
+
+  /** Reads the registry into the repository's tag rows. */
+  private async pull(repo: Awaited<ReturnType<CatalogueService['repository']>>): Promise<SyncResult> {
+    const repositoryId = repo.id;
     const client = new RegistryClient(repo.registry.url, await this.credentials(repo.registry.id));
     const names = await client.tags(repo.name);
     const existing = new Map(
@@ -330,18 +387,7 @@ export class CatalogueService {
     }
     const gone = [...existing.keys()].filter((tag) => !names.includes(tag));
     if (gone.length) await this.db.imageTag.deleteMany({ where: { repositoryId, tag: { in: gone } } });
-    const now = new Date();
-    await this.db.repository.update({ where: { id: repositoryId }, data: { lastSyncedAt: now } });
-    await this.db.registry.update({ where: { id: repo.registry.id }, data: { lastSyncedAt: now } });
-    const result = { repository: repo.reference, tags: names.length, added, updated, removed: gone.length };
-    await this.audit.record({
-      actor,
-      action: 'catalogue.sync',
-      targets: [repo.reference],
-      params: { ...result },
-      outcome: 'success',
-    });
-    return result;
+    return { repository: repo.reference, tags: names.length, added, updated, removed: gone.length };
   }
 
   // --- browsing ------------------------------------------------------------------------------------
@@ -646,4 +692,82 @@ function newestFirst(
   if (a.created && !b.created) return -1;
   if (b.created && !a.created) return 1;
   return (b.version ?? '').localeCompare(a.version ?? '', 'en', { numeric: true });
+}
+
+export interface CatalogueSyncConfig {
+  /** 0 turns periodic syncs off. */
+  readonly intervalMs: number;
+}
+
+/**
+ * Syncs every configured repository once per interval, on whichever web replica gets there first:
+ * a repository is claimed with a conditional update of `syncClaimedAt` (only if its last claim is
+ * an interval old), so of several replicas exactly one syncs it per interval, as jobs are claimed.
+ */
+export class CatalogueSyncTimer {
+  private timer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private ticking: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly catalogue: CatalogueService,
+    private readonly config: CatalogueSyncConfig,
+    private readonly log: (line: Record<string, unknown>) => void = (l) => console.log(JSON.stringify(l)),
+  ) {}
+
+  start(): void {
+    if (this.config.intervalMs <= 0) return;
+    this.stopping = false;
+    // Checked a few times per interval, so a replica that stops leaves the next sync late by a fraction.
+    const pollMs = Math.max(250, Math.min(this.config.intervalMs / 4, 30_000));
+    const loop = async () => {
+      if (this.stopping) return;
+      this.ticking = this.tick().catch((error: unknown) => {
+        this.log({ msg: 'catalogue sync tick failed', error: (error as Error).message });
+      });
+      await this.ticking;
+      if (!this.stopping) this.timer = setTimeout(loop, pollMs);
+    };
+    void loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.timer);
+    await this.ticking;
+  }
+
+  /** Syncs the repositories due at `now` that this replica claims; returns their ids. */
+  async tick(now = new Date()): Promise<string[]> {
+    if (this.config.intervalMs <= 0) return [];
+    const due = new Date(now.getTime() - this.config.intervalMs);
+    const candidates = await this.db.repository.findMany({
+      where: { OR: [{ syncClaimedAt: null }, { syncClaimedAt: { lte: due } }] },
+      orderBy: { name: 'asc' },
+      select: { id: true, syncClaimedAt: true },
+    });
+    const synced: string[] = [];
+    for (const repo of candidates) {
+      if (this.stopping) break;
+      // Only if nobody claimed it since we read it: the claim we saw is part of the condition.
+      const claimed = await this.db.repository.updateMany({
+        where: { id: repo.id, syncClaimedAt: repo.syncClaimedAt },
+        data: { syncClaimedAt: now },
+      });
+      if (claimed.count !== 1) continue;
+      synced.push(repo.id);
+      try {
+        await this.catalogue.sync(SYSTEM, repo.id, { auditUnchanged: false });
+      } catch (error) {
+        // Recorded on the repository (shown on the catalogue page); the next interval tries again.
+        this.log({
+          msg: 'periodic catalogue sync failed',
+          repositoryId: repo.id,
+          error: (error as Error).message,
+        });
+      }
+    }
+    return synced;
+  }
 }

@@ -11,11 +11,12 @@ import { AgentGateway, type AgentClientFactory } from './agent-gateway.ts';
 import { AuditService } from './audit.ts';
 import { AuthService } from './auth.ts';
 import { BuildRunner, BuildService } from './builds.ts';
-import { CatalogueService } from './catalogue.ts';
+import { CatalogueService, CatalogueSyncTimer } from './catalogue.ts';
 import { FleetView } from './fleet-view.ts';
 import { HostService } from './hosts.ts';
 import { JobRunner } from './job-runner.ts';
 import { JobService } from './jobs.ts';
+import { PackageService } from './packages.ts';
 import { PolicyService } from './policy.ts';
 
 export interface ControlPlane {
@@ -29,6 +30,8 @@ export interface ControlPlane {
   readonly fleet: FleetView;
   readonly runner: JobRunner;
   readonly catalogue: CatalogueService;
+  readonly catalogueSync: CatalogueSyncTimer;
+  readonly packages: PackageService;
   readonly builds: BuildService;
   readonly buildRunner: BuildRunner;
 }
@@ -57,11 +60,28 @@ export function createControlPlane(
   });
   const fleet = new FleetView(db, hosts, policies);
   const catalogue = new CatalogueService(db, secrets, audit);
-  const builds = new BuildService(db, hosts, catalogue, audit, options.agentClientFactory);
+  const catalogueSync = new CatalogueSyncTimer(db, catalogue, { intervalMs: config.catalogueSyncIntervalMs });
+  const packages = new PackageService(db, audit, config.packages);
+  const builds = new BuildService(db, hosts, catalogue, audit, packages, options.agentClientFactory);
   const buildRunner = new BuildRunner(db, builds, catalogue, {
     pollMs: Math.max(config.runner.pollMs, 1000),
   });
-  return { config, db, audit, auth, hosts, policies, jobs, fleet, runner, catalogue, builds, buildRunner };
+  return {
+    config,
+    db,
+    audit,
+    auth,
+    hosts,
+    policies,
+    jobs,
+    fleet,
+    runner,
+    catalogue,
+    catalogueSync,
+    packages,
+    builds,
+    buildRunner,
+  };
 }
 
 /** Startup: pending migrations, the first admin from the environment, the job runner. */
@@ -75,6 +95,7 @@ export async function startControlPlane(config: WebConfig): Promise<ControlPlane
   if (config.runner.enabled) {
     cp.runner.start();
     cp.buildRunner.start();
+    cp.catalogueSync.start();
   }
   return cp;
 }

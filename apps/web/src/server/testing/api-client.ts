@@ -40,6 +40,11 @@ export class ApiClient {
     });
   }
 
+  /** The session's cookie and CSRF secret, for requests outside tRPC (package uploads). */
+  get sessionHeaders(): { cookie: string; 'x-binfleet-csrf': string } {
+    return { cookie: this.cookie, 'x-binfleet-csrf': this.csrf };
+  }
+
   /** Unwraps a successful result or throws with the server's message. */
   async ok<T>(result: Promise<ApiResult<T>>): Promise<T> {
     const r = await result;

@@ -1,0 +1,184 @@
+import { rm } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { PackageStore } from '@binfleet/agent/package-store';
+import { readQemuPackage, type QemuPackage } from '@binfleet/agent/qemu-package';
+import type { Db, Prisma } from '@binfleet/db';
+import { ControlPlaneError } from '../errors.ts';
+import type { Actor, AuditService } from './audit.ts';
+
+export interface PackageConfig {
+  /** Where uploaded files are kept, named by sha256. */
+  readonly dir: string;
+  readonly maxBytes: number;
+}
+
+const packageSelect = {
+  id: true,
+  sha256: true,
+  filename: true,
+  size: true,
+  name: true,
+  version: true,
+  architecture: true,
+  createdAt: true,
+  uploadedBy: { select: { username: true } },
+} satisfies Prisma.UploadedPackageSelect;
+
+type PackageRow = Prisma.UploadedPackageGetPayload<{ select: typeof packageSelect }>;
+
+export type UploadedPackageView = Omit<PackageRow, 'uploadedBy'> & { uploadedBy: string | null };
+
+const view = ({ uploadedBy, ...row }: PackageRow): UploadedPackageView => ({
+  ...row,
+  uploadedBy: uploadedBy?.username ?? null,
+});
+
+/** What an uploaded file may be called in lists: its base name, printable, at most 255 characters. */
+export function uploadFilename(raw: string | null | undefined): string {
+  const decoded = (() => {
+    try {
+      return decodeURIComponent(raw ?? '');
+    } catch {
+      return '';
+    }
+  })();
+  const name = decoded
+    .split(/[/\\]/)
+    .pop()!
+    // eslint-disable-next-line no-control-regex -- control characters are what we drop
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, '')
+    .trim();
+  return name.slice(0, 255) || 'package.deb';
+}
+
+/**
+ * QEMU packages (.deb) that admins upload for builds. Files are streamed to the data dir under their
+ * sha256 (never held in memory), checked to be a Debian package with qemu-*-static emulators, and
+ * recorded once per sha256. Builds name a record; the build runner sends its file to the builder.
+ */
+export class PackageService {
+  private readonly store: PackageStore;
+
+  constructor(
+    private readonly db: Db,
+    private readonly audit: AuditService,
+    config: PackageConfig,
+    private readonly read: (path: string) => Promise<QemuPackage> = readQemuPackage,
+  ) {
+    this.store = new PackageStore(config.dir, config.maxBytes);
+  }
+
+  get maxBytes(): number {
+    return this.store.maxBytes;
+  }
+
+  async upload(
+    actor: Actor,
+    input: { filename: string; body: Readable },
+  ): Promise<{ package: UploadedPackageView; created: boolean }> {
+    const stored = await this.store.receive(input.body).catch((error: unknown) => {
+      throw translate(error, this.store.maxBytes);
+    });
+    const known = await this.db.uploadedPackage.findUnique({
+      where: { sha256: stored.sha256 },
+      select: packageSelect,
+    });
+    if (known) {
+      await this.record(actor, known, false);
+      return { package: view(known), created: false };
+    }
+    let pkg: QemuPackage;
+    try {
+      pkg = await this.read(stored.path);
+    } catch (error) {
+      await rm(stored.path, { force: true });
+      const message = (error as Error).message.replaceAll(stored.path, input.filename);
+      await this.audit.record({
+        actor,
+        action: 'package.upload',
+        targets: [input.filename],
+        params: { filename: input.filename, sha256: stored.sha256, size: stored.size },
+        outcome: 'failure',
+        detail: message,
+      });
+      throw new ControlPlaneError('INVALID_INPUT', message);
+    }
+    const data = {
+      sha256: stored.sha256,
+      filename: input.filename,
+      size: stored.size,
+      name: pkg.name,
+      version: pkg.version,
+      architecture: pkg.architecture,
+      uploadedById: actor.id,
+    };
+    // Two admins uploading the same file at once: one row, whoever is second reads it.
+    const row = await this.db.uploadedPackage
+      .create({ data, select: packageSelect })
+      .catch(async (error: unknown) => {
+        const again = await this.db.uploadedPackage.findUnique({
+          where: { sha256: stored.sha256 },
+          select: packageSelect,
+        });
+        if (!again) throw error;
+        return again;
+      });
+    await this.record(actor, row, true);
+    return { package: view(row), created: true };
+  }
+
+  async list(limit = 50): Promise<UploadedPackageView[]> {
+    const rows = await this.db.uploadedPackage.findMany({
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: limit,
+      select: packageSelect,
+    });
+    return rows.map(view);
+  }
+
+  async get(id: string): Promise<UploadedPackageView> {
+    const row = await this.db.uploadedPackage.findUnique({ where: { id }, select: packageSelect });
+    if (!row) throw new ControlPlaneError('NOT_FOUND', 'No such uploaded package: upload it again.');
+    return view(row);
+  }
+
+  /** The file of a recorded package on this server, or an error that says what to do. */
+  async file(sha256: string): Promise<{ path: string; size: number }> {
+    const found = await this.store.get(sha256);
+    if (!found) {
+      throw new ControlPlaneError(
+        'NOT_FOUND',
+        `The uploaded package ${sha256} is not in this server's data dir (packages/): upload it again, ` +
+          'or share BINFLEET_DATA_DIR/packages between web replicas.',
+      );
+    }
+    return found;
+  }
+
+  private async record(actor: Actor, row: PackageRow, created: boolean) {
+    await this.audit.record({
+      actor,
+      action: 'package.upload',
+      targets: [row.filename],
+      params: {
+        packageId: row.id,
+        sha256: row.sha256,
+        size: row.size,
+        package: `${row.name} ${row.version} ${row.architecture}`,
+        created,
+      },
+      outcome: 'success',
+    });
+  }
+}
+
+function translate(error: unknown, maxBytes: number): unknown {
+  const code = (error as { code?: string }).code;
+  if (code === 'TOO_LARGE')
+    return new ControlPlaneError(
+      'TOO_LARGE',
+      `The file is larger than ${maxBytes} bytes, the upload limit: raise BINFLEET_PACKAGE_MAX_BYTES or give the package as a file on the builder.`,
+    );
+  if (code === 'INVALID_PACKAGE') return new ControlPlaneError('INVALID_INPUT', (error as Error).message);
+  return error;
+}
