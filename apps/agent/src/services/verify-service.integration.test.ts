@@ -84,7 +84,7 @@ describe('verify inside a binfmt_misc sandbox (probes run in there)', () => {
       ]),
     );
     for (const check of report.checks.filter((c) => c.method === 'container')) {
-      expect(check.detail).toMatch(/^dockerd not reachable: .*ENOENT.*no-docker\.sock/);
+      expect(check.detail).toMatch(/^dockerd is not reachable \(.*ENOENT.*no-docker\.sock\): start dockerd/);
     }
     expect(report.checks.find((c) => c.target === 'aarch64')!.detail).toBe(
       `${fixtures().busybox('arm64')} uname -m printed aarch64`,

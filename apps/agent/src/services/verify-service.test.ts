@@ -177,7 +177,12 @@ describe('VerifyService', () => {
     }).verify();
     expect(report.checks.map((c) => [c.method, c.status, c.detail])).toEqual([
       ['probe', 'pass', `${PROBES}/arm64/busybox uname -m printed aarch64`],
-      ['container', 'skipped', 'dockerd not reachable: connect ENOENT /nowhere.sock'],
+      [
+        'container',
+        'skipped',
+        'dockerd is not reachable (connect ENOENT /nowhere.sock): start dockerd (e.g. systemctl start docker) ' +
+          'or set BINFLEET_DOCKER_SOCKET to its socket, then verify again.',
+      ],
     ]);
     expect(report.passed).toBe(true);
   });

@@ -139,7 +139,12 @@ export class VerifyService {
 
   private async container(target: TargetId, entry: KernelEntry, docker: DockerInfo): Promise<Outcome> {
     if (!docker.reachable)
-      return { status: 'skipped', detail: `dockerd not reachable: ${docker.error ?? 'unknown reason'}` };
+      return {
+        status: 'skipped',
+        detail:
+          `dockerd is not reachable (${docker.error ?? 'unknown reason'}): start dockerd ` +
+          '(e.g. systemctl start docker) or set BINFLEET_DOCKER_SOCKET to its socket, then verify again.',
+      };
     const platform = dockerPlatformOf(target);
     if (platform === undefined)
       return { status: 'skipped', detail: `Docker has no platform for ${target}: verify it with the probe.` };

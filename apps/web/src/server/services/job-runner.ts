@@ -16,7 +16,7 @@ export interface RunnerConfig {
   readonly maxAttempts: number;
 }
 
-type VerifyDetail = {
+export type VerifyDetail = {
   checks?: {
     target: string;
     method: string;
@@ -135,13 +135,10 @@ export class JobRunner {
       const outcome = await this.gateway.run(row.host, params, policy);
       await this.hosts.recordSnapshot(row.hostId, outcome.entries);
       if (params.kind === 'verify') await this.recordVerify(row, outcome.detail as VerifyDetail);
-      const failedChecks = (outcome.detail as VerifyDetail).checks?.filter((c) => c.status === 'fail') ?? [];
       await this.finish(row, {
         status: outcome.ok ? 'succeeded' : 'failed',
         result: { entries: outcome.entries, detail: outcome.detail } as unknown as Prisma.InputJsonValue,
-        error: outcome.ok
-          ? null
-          : `Verification failed: ${failedChecks.map((c) => `${c.target} (${c.method}): ${c.detail}`).join('; ') || 'no check passed'}`,
+        error: outcome.ok ? null : verifyFailure(outcome.detail as VerifyDetail),
       });
       this.log({
         msg: 'job row done',
@@ -215,4 +212,24 @@ export class JobRunner {
       })),
     });
   }
+}
+
+/**
+ * Why a verify row failed: its failed checks, or when none failed but none passed either (every check
+ * skipped, e.g. dockerd down and no probe binaries), the reasons they were skipped, which say what to do.
+ */
+export function verifyFailure(report: VerifyDetail): string {
+  const checks = report.checks ?? [];
+  const list = (status: 'fail' | 'skipped') => {
+    const lines = checks
+      .filter((c) => c.status === status)
+      .map((c) => `${c.target} (${c.method}): ${c.detail}`);
+    return [...new Set(lines)].join('; ');
+  };
+  const failed = list('fail');
+  if (failed) return `Verification failed: ${failed}`;
+  const skipped = list('skipped');
+  return skipped
+    ? `Verification failed: no check passed, every check was skipped: ${skipped}`
+    : 'Verification failed: no check ran (no qemu entry is registered to check).';
 }
