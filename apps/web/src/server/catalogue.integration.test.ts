@@ -13,7 +13,9 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWebConfig } from './env.ts';
 import { appRouter } from './routers/index.ts';
+import { CatalogueSyncTimer } from './services/catalogue.ts';
 import { createControlPlane, type ControlPlane } from './services/control-plane.ts';
+import { until } from './testing/waiting.ts';
 
 // The catalogue against the real registry (Debian's docker-registry, distribution 2.8): images with
 // the scheme's tags (and one outside it) pushed by dockerd, synced through the registry's own API,
@@ -342,5 +344,96 @@ describe.each([
       hasPassword: true,
     });
     await admin.registries.remove({ id });
+  });
+
+  it('records the outcome of every sync on the repository, shown with the registries', async () => {
+    const before = new Date();
+    await admin.catalogue.sync({ repositoryId });
+    const ok = (await viewer.registries.list())
+      .flatMap((r) => r.repositories)
+      .find((r) => r.id === repositoryId)!;
+    expect(ok.lastSyncError).toBeNull();
+    expect(ok.lastSyncAttemptAt!.getTime()).toBeGreaterThanOrEqual(before.getTime());
+    expect(ok.lastSyncedAt).toEqual(ok.lastSyncAttemptAt);
+    expect(ok.lastSyncSummary).toBe(`${pushed.size} tags: 0 added, 0 updated, 0 removed`);
+
+    const { id } = await admin.registries.create({ url: 'http://127.0.0.1:9' });
+    const down = await admin.registries.addRepository({ registryId: id, name: 'nobody/home' });
+    await expect(admin.catalogue.sync({ repositoryId: down.id })).rejects.toMatchObject({
+      code: 'BAD_GATEWAY',
+    });
+    const failed = (await viewer.registries.list()).find((r) => r.id === id)!.repositories[0]!;
+    expect(failed).toMatchObject({
+      lastSyncedAt: null,
+      lastSyncError: expect.stringMatching(/127\.0\.0\.1:9/),
+    });
+    expect(failed.lastSyncAttemptAt).not.toBeNull();
+    await admin.registries.remove({ id });
+  });
+
+  it('syncs every repository periodically, once per interval whatever the number of replicas', async () => {
+    const { id } = await admin.registries.create({ url: 'http://127.0.0.1:9' });
+    const down = await admin.registries.addRepository({ registryId: id, name: 'nobody/home' });
+    // Two replicas: their own control plane and database client each, one database.
+    const otherDb = createDb(database.url);
+    try {
+      const other = createControlPlane(
+        {
+          ...readWebConfig({
+            BINFLEET_DATA_DIR: dataDir,
+            BINFLEET_RUNNER: 'off',
+          } as unknown as NodeJS.ProcessEnv),
+          databaseUrl: database.url,
+        },
+        { db: otherDb },
+      );
+      const minute = 60_000;
+      const replicas = [
+        new CatalogueSyncTimer(db, cp.catalogue, { intervalMs: minute }, () => undefined),
+        new CatalogueSyncTimer(otherDb, other.catalogue, { intervalMs: minute }, () => undefined),
+      ];
+      const audited = () => db.auditEvent.count({ where: { action: 'catalogue.sync' } });
+      const auditBefore = await audited();
+      const t0 = new Date(Date.now() + 10 * minute);
+      const first = (await Promise.all(replicas.map((r) => r.tick(t0)))).flat();
+      // Each repository synced once, by one replica or the other; the unreachable one's failure recorded.
+      expect(first.sort()).toEqual([repositoryId, down.id].sort());
+      const rows = await db.repository.findMany({ where: { id: { in: first } } });
+      expect(rows.every((r) => r.syncClaimedAt?.getTime() === t0.getTime())).toBe(true);
+      expect(rows.find((r) => r.id === down.id)!.lastSyncError).toMatch(/127\.0\.0\.1:9/);
+      expect(rows.find((r) => r.id === repositoryId)!.lastSyncError).toBeNull();
+      // Nothing changed in the registry: only the failure was audited.
+      expect(await audited()).toBe(auditBefore + 1);
+
+      // Within the interval nobody syncs again; after it, one replica does.
+      const half = new Date(t0.getTime() + minute / 2);
+      expect((await Promise.all(replicas.map((r) => r.tick(half)))).flat()).toEqual([]);
+      const next = new Date(t0.getTime() + minute);
+      expect((await Promise.all(replicas.map((r) => r.tick(next)))).flat().sort()).toEqual(
+        [repositoryId, down.id].sort(),
+      );
+
+      // 0 turns it off.
+      const off = new CatalogueSyncTimer(db, cp.catalogue, { intervalMs: 0 });
+      expect(await off.tick(new Date(next.getTime() + 10 * minute))).toEqual([]);
+
+      // The timer itself, as the runner starts it: a sync happens without anyone asking.
+      await db.repository.updateMany({ data: { syncClaimedAt: null } });
+      const attempted = (await db.repository.findUniqueOrThrow({ where: { id: repositoryId } }))
+        .lastSyncAttemptAt!;
+      const running = new CatalogueSyncTimer(db, cp.catalogue, { intervalMs: 1000 }, () => undefined);
+      running.start();
+      try {
+        await until('a periodic sync', async () => {
+          const row = await db.repository.findUniqueOrThrow({ where: { id: repositoryId } });
+          return row.lastSyncAttemptAt! > attempted;
+        });
+      } finally {
+        await running.stop();
+      }
+    } finally {
+      await otherDb.$disconnect();
+      await admin.registries.remove({ id });
+    }
   });
 });
