@@ -1,4 +1,5 @@
 import { ArchTableError } from './errors.ts';
+import { printable } from './register-line.ts';
 import { isTargetId, TARGETS, type TargetId } from './targets.ts';
 
 export interface DockerPlatform {
@@ -127,13 +128,14 @@ export function knownArchNames(): string[] {
  * prefix (arm64v8) or a Debian architecture (armhf). Case-insensitive; `ALL` means every target.
  */
 export function resolveArch(input: string): TargetId[] {
-  const key = input.trim().toLowerCase();
+  // Only spaces are forgiven: a tab, newline or any other control character makes the name unknown.
+  const key = input.replace(/^ +| +$/g, '').toLowerCase();
   if (key === 'all') return TARGETS.map((t) => t.id);
   const found = lookup.get(key);
   if (found) return TARGETS.map((t) => t.id).filter((id) => found.has(id));
   throw new ArchTableError(
     'UNKNOWN_ARCH',
-    `Unknown architecture "${input.slice(0, 64)}": use a QEMU target (${TARGETS.map((t) => t.id).join(', ')}) or an alias such as arm64, linux/arm/v7, arm64v8, armhf.`,
+    `Unknown architecture "${printable(input.slice(0, 64))}": use a QEMU target (${TARGETS.map((t) => t.id).join(', ')}) or an alias such as arm64, linux/arm/v7, arm64v8, armhf.`,
   );
 }
 

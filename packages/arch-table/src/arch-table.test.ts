@@ -126,6 +126,13 @@ describe('aliases', () => {
     expect(() => resolveArch('pdp11')).toThrowError(ArchTableError);
   });
 
+  it('forgives spaces around a name but no control character, and shows what it refused escaped', () => {
+    expect(resolveArch(' arm64 ')).toEqual(['aarch64']);
+    expect(() => resolveArch('aarch64\r')).toThrowError('Unknown architecture "aarch64\\x0d"');
+    expect(() => resolveArch('aarch64\n:x:E::sh::/bin/sh:')).toThrowError(/"aarch64\\x0a:x:E/);
+    expect(() => resolveArch('aarch64\u202e')).toThrowError('Unknown architecture "aarch64\\u202e"');
+  });
+
   it('knows the canonical Docker platform', () => {
     expect(dockerPlatformOf('aarch64')).toBe('linux/arm64');
     expect(dockerPlatformOf('arm')).toBe('linux/arm/v7');
@@ -205,6 +212,9 @@ describe('register lines', () => {
     ['/usr/../bin/sh', /'\.\.'/],
     ['/usr/bin/qémü', /non-ASCII/],
     ['/' + 'a'.repeat(127), /at most 127/],
+    ['/usr/bin/qemu;reboot', /contains ";"/],
+    ['/usr/bin/$(reboot)', /contains "\$"/],
+    ['/usr/local bin/qemu', /contains " "/],
     ['', /empty/],
   ])('refuses interpreter %j', (path, message) => {
     expect(() => validateInterpreterPath(path)).toThrowError(message);

@@ -41,7 +41,8 @@ export function validateEntryName(name: string): string {
 }
 
 /**
- * An interpreter path safe to put in a register line: absolute, normalised, printable, no ':'.
+ * An interpreter path safe to put in a register line: absolute, normalised, plain path characters
+ * (no ':', whitespace, quotes or shell metacharacters).
  * The kernel itself accepts relative paths and resolves them per process; we never want that.
  */
 export function validateInterpreterPath(path: string): string {
@@ -53,6 +54,11 @@ export function validateInterpreterPath(path: string): string {
   if (/[\u0000-\u001f\u007f]/.test(path)) fail('contains a control character (newline, NUL...): remove it.');
   if (/[^\u0020-\u007e]/.test(path)) fail('contains non-ASCII characters: use a plain ASCII path.');
   if (path.includes(':')) fail("contains ':', which would split the register line: use a path without ':'.");
+  // Whitespace, quotes and shell metacharacters: harmless in the register file itself, but the path
+  // also goes into exported files and scripts, and no emulator install needs them.
+  const odd = /[^A-Za-z0-9._+,=@%~/-]/.exec(path)?.[0];
+  if (odd !== undefined)
+    fail(`contains ${JSON.stringify(odd)}: use only letters, digits and . _ + , = @ % ~ - /.`);
   if (!path.startsWith('/')) fail('is relative: give an absolute path such as /usr/bin/qemu-aarch64-static.');
   if (path.split('/').some((seg) => seg === '.' || seg === '..'))
     fail("contains '.' or '..' segments: give the real path.");
@@ -206,10 +212,16 @@ export function parseRegisterLine(input: string): RegisterSpec {
   return spec;
 }
 
-/** For error messages: shows control characters instead of printing them. */
+/**
+ * For error messages: shows control characters, and the invisible or direction-changing Unicode
+ * that could make a log line read differently, instead of printing them.
+ */
 export function printable(text: string): string {
   const shown = text.length > 80 ? text.slice(0, 80) + '…' : text;
   // eslint-disable-next-line no-control-regex -- made visible on purpose
-  const control = /[\u0000-\u001f\u007f]/g;
-  return shown.replace(control, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'));
+  const control = /[\u0000-\u001f\u007f-\u009f]/g;
+  const invisible = /[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+  return shown
+    .replace(control, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'))
+    .replace(invisible, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
 }
