@@ -24,10 +24,13 @@ const applyInput = z.strictObject({
   force: z.boolean().optional(),
 });
 
-const removeInput = z.union([
-  z.strictObject({ targets: someArchs }),
-  z.strictObject({ all: z.literal(true) }),
-]);
+// One object rather than a union: a bad architecture name is then reported as such ("targets: Unknown
+// architecture ...") instead of zod's bare "Invalid input" for a union that matched no branch.
+const removeInput = z
+  .strictObject({ targets: someArchs.optional(), all: z.literal(true).optional() })
+  .refine((i) => (i.targets === undefined) !== (i.all === undefined), {
+    message: 'Give either targets (architectures to remove) or all: true.',
+  });
 
 const targetsInput = z.strictObject({ targets: someArchs });
 
@@ -52,7 +55,7 @@ export const agentRouter = router({
   applyState: agentProcedure.input(applyInput).mutation(({ ctx, input }) => ctx.agent.apply(input)),
   remove: agentProcedure
     .input(removeInput)
-    .mutation(({ ctx, input }) => ctx.agent.remove('all' in input ? 'all' : input.targets)),
+    .mutation(({ ctx, input }) => ctx.agent.remove(input.all ? 'all' : (input.targets ?? []))),
   enable: agentProcedure
     .input(targetsInput)
     .mutation(({ ctx, input }) => ctx.agent.setEnabled(input.targets, true)),

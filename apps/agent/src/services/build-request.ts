@@ -1,12 +1,24 @@
 import { z } from 'zod';
 import { archNames } from './desired-state.ts';
 
-const absolutePath = (what: string) =>
+/**
+ * A file on the builder host, as the agent API and the control plane take it: absolute, no `.` or
+ * `..` segments, no control characters and no invisible or direction-changing Unicode (what a log or
+ * a page shows is what is read).
+ */
+export const builderPath = (what: string) =>
   z
     .string()
     .max(4096)
-    // eslint-disable-next-line no-control-regex -- control characters are what we refuse
-    .regex(/^\/[^\u0000-\u001f]*$/, `${what}: give an absolute path on the builder host`);
+    .regex(
+      // eslint-disable-next-line no-control-regex -- control characters are what we refuse
+      /^\/[^\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]*$/,
+      `${what}: give an absolute path on the builder host`,
+    )
+    .refine(
+      (path) => !path.split('/').some((segment) => segment === '.' || segment === '..'),
+      `${what}: give the real path, without '.' or '..' segments`,
+    );
 
 /** Distribution's reference grammar for a repository path (lower case, separators between parts). */
 export const REPOSITORY_NAME =
@@ -15,7 +27,7 @@ export const REPOSITORY_NAME =
 /** What a build takes, as the agent API and the control plane validate it. */
 export const buildRequestSchema = z
   .strictObject({
-    packagePath: absolutePath('packagePath')
+    packagePath: builderPath('packagePath')
       .optional()
       .describe('The QEMU package (.deb) on the builder host'),
     packageSha256: z
@@ -40,7 +52,7 @@ export const buildRequestSchema = z
       .optional()
       .describe('Registry basic auth'),
     targets: archNames.optional().describe('Only these emulators (default: every one in the package)'),
-    busybox: absolutePath('busybox').optional().describe('Static busybox of the package architecture'),
+    busybox: builderPath('busybox').optional().describe('Static busybox of the package architecture'),
     testImage: z
       .string()
       .regex(/^[A-Za-z0-9._/:@-]{1,255}$/, 'testImage: give an image reference such as arm64v8/busybox')
