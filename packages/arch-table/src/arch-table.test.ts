@@ -202,6 +202,7 @@ describe('register lines', () => {
     expect(kernelFlags('OCFP')).toBe('POCF');
     expect(kernelFlags('C')).toBe('OC');
     expect(() => kernelFlags('FX')).toThrowError(/Unknown binfmt_misc flag "X"/);
+    expect(() => kernelFlags('F\n')).toThrowError('Unknown binfmt_misc flag "\\u000a"');
   });
 
   it.each([

@@ -26,7 +26,7 @@ export function kernelFlags(flags: string): string {
     if (!'POCF'.includes(ch)) {
       throw new ArchTableError(
         'INVALID_FLAGS',
-        `Unknown binfmt_misc flag "${ch}": use only P (preserve-argv0), O (open-binary), C (credential), F (persistent).`,
+        `Unknown binfmt_misc flag "${/^[\x20-\x7e]$/.test(ch) ? ch : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`}": use only P (preserve-argv0), O (open-binary), C (credential), F (persistent).`,
       );
     }
     seen.add(ch);
