@@ -13,6 +13,7 @@ import type { Role } from '@binfleet/db';
 import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
 import { ZodError } from 'zod';
+import { describeDatabaseFailure } from './database-errors.ts';
 import { ControlPlaneError, type ControlPlaneErrorCode } from './errors.ts';
 import { hasRole, type AuthenticatedSession } from './services/auth.ts';
 import type { ControlPlane } from './services/control-plane.ts';
@@ -83,7 +84,13 @@ const t = initTRPC.context<Context>().create({
       error.cause instanceof ZodError
         ? error.cause.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`)
         : undefined;
-    return { ...shape, data: { ...shape.data, stack: undefined, ...(zod ? { issues: zod } : {}) } };
+    // A full disk or an unreachable database, also when it broke the context (the session lookup).
+    const database = describeDatabaseFailure(error.cause);
+    return {
+      ...shape,
+      ...(database ? { message: database } : {}),
+      data: { ...shape.data, stack: undefined, ...(zod ? { issues: zod } : {}) },
+    };
   },
 });
 

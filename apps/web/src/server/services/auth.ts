@@ -130,12 +130,15 @@ export class AuthService {
       include: { user: true },
     });
     if (!session || session.expiresAt < new Date() || session.user.disabledAt) return null;
-    // Sliding expiry, written at most once a minute.
+    // Sliding expiry, written at most once a minute, and only as a courtesy: a refresh the database
+    // cannot take (its disk is full) must not turn away a valid session; the next request tries again.
     if (Date.now() - session.lastSeenAt.getTime() > 60_000) {
-      await this.db.session.update({
-        where: { id: session.id },
-        data: { lastSeenAt: new Date(), expiresAt: new Date(Date.now() + this.sessionTtlMs) },
-      });
+      await this.db.session
+        .update({
+          where: { id: session.id },
+          data: { lastSeenAt: new Date(), expiresAt: new Date(Date.now() + this.sessionTtlMs) },
+        })
+        .catch(() => undefined);
     }
     const { user } = session;
     return {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, JobTarget, Prisma } from '@binfleet/db';
 import { claimJobTarget } from '@binfleet/db';
+import { describeDatabaseFailure } from '../database-errors.ts';
 import { ControlPlaneError } from '../errors.ts';
 import { TransientAgentError, type AgentGateway } from './agent-gateway.ts';
 import type { HostService } from './hosts.ts';
@@ -56,7 +57,10 @@ export class JobRunner {
       try {
         await this.tick();
       } catch (error) {
-        this.log({ msg: 'job runner tick failed', error: (error as Error).message });
+        this.log({
+          msg: 'job runner tick failed',
+          error: describeDatabaseFailure(error) ?? (error as Error).message,
+        });
       }
       if (!this.stopping) this.timer = setTimeout(loop, this.config.pollMs);
     };
@@ -93,7 +97,17 @@ export class JobRunner {
       )
         continue;
       started++;
-      const run = this.execute(id).finally(() => this.inflight.delete(run));
+      const run = this.execute(id)
+        // Recording the outcome failed too (the database is down or full): the row stays running
+        // under this lease, and is run again once the lease expires and the database is back.
+        .catch((error: unknown) =>
+          this.log({
+            msg: 'job row outcome not recorded; it runs again after its lease',
+            row: id,
+            error: describeDatabaseFailure(error) ?? (error as Error).message,
+          }),
+        )
+        .finally(() => this.inflight.delete(run));
       this.inflight.add(run);
     }
     return started;
@@ -149,7 +163,9 @@ export class JobRunner {
       });
     } catch (error) {
       const message =
-        error instanceof ControlPlaneError ? error.message : `Unexpected error: ${(error as Error).message}`;
+        error instanceof ControlPlaneError
+          ? error.message
+          : (describeDatabaseFailure(error) ?? `Unexpected error: ${(error as Error).message}`);
       const retry = error instanceof TransientAgentError && row.attempts < this.config.maxAttempts;
       if (retry) {
         // Back off 1 s, 2 s, 4 s...: a restarting agent gets time to come back.

@@ -1,5 +1,6 @@
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { appRouter } from '~/server/routers/index.ts';
+import { describeDatabaseFailure } from '~/server/database-errors.ts';
 import { controlPlane } from '~/server/instance.ts';
 import { createContext } from '~/server/trpc.ts';
 
@@ -14,7 +15,13 @@ async function handler(req: Request) {
     createContext: ({ resHeaders }) => createContext(cp, req, resHeaders),
     onError: ({ error, path }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR')
-        console.error(JSON.stringify({ msg: 'trpc error', path, error: error.message }));
+        console.error(
+          JSON.stringify({
+            msg: 'trpc error',
+            path,
+            error: describeDatabaseFailure(error.cause) ?? error.message,
+          }),
+        );
     },
   });
 }
