@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { ControlPlaneError } from './errors.ts';
 import { actorOf, hasRole } from './services/auth.ts';
@@ -51,17 +51,38 @@ export async function handlePackageUpload(cp: ControlPlane, req: Request): Promi
     });
   }
   if (!req.body) return json(400, { error: 'Send the .deb as the request body.' });
+  // Through a PassThrough: a refused body (too large, not a .deb) stops being stored without
+  // cancelling the request, so the client still reads the answer; the rest is read and dropped.
+  const source = Readable.fromWeb(req.body as NodeReadableStream<Uint8Array>);
+  const body = new PassThrough();
+  // A client that goes away mid-upload fails it (and its temporary file goes) instead of hanging.
+  source.once('error', (error) => body.destroy(error));
+  source.pipe(body);
   try {
     const result = await cp.packages.upload(actorOf(session.user), {
       filename: uploadFilename(req.headers.get(FILENAME_HEADER)),
-      body: Readable.fromWeb(req.body as NodeReadableStream<Uint8Array>),
+      body,
     });
     return json(result.created ? 201 : 200, result.package);
   } catch (error) {
+    source.unpipe(body);
+    discard(source);
     if (error instanceof Error && error.name === 'ControlPlaneError') {
       const status = STATUS[(error as ControlPlaneError).code];
       if (status) return json(status, { error: error.message });
     }
     throw error;
   }
+}
+
+/** How long a refused upload may go on sending before it is cut. */
+const DISCARD_MS = 10_000;
+
+function discard(source: Readable): void {
+  if (source.readableEnded) return;
+  const cut = setTimeout(() => source.destroy(), DISCARD_MS);
+  source.once('end', () => clearTimeout(cut));
+  source.once('close', () => clearTimeout(cut));
+  source.on('error', () => undefined);
+  source.resume();
 }

@@ -76,8 +76,19 @@ export class PackageService {
     actor: Actor,
     input: { filename: string; body: Readable },
   ): Promise<{ package: UploadedPackageView; created: boolean }> {
-    const stored = await this.store.receive(input.body).catch((error: unknown) => {
-      throw translate(error, this.store.maxBytes);
+    const stored = await this.store.receive(input.body).catch(async (error: unknown) => {
+      const refusal = translate(error, this.store.maxBytes);
+      if (refusal instanceof ControlPlaneError) {
+        await this.audit.record({
+          actor,
+          action: 'package.upload',
+          targets: [input.filename],
+          params: { filename: input.filename },
+          outcome: 'failure',
+          detail: refusal.message,
+        });
+      }
+      throw refusal;
     });
     const known = await this.db.uploadedPackage.findUnique({
       where: { sha256: stored.sha256 },

@@ -1,0 +1,236 @@
+import { createHash } from 'node:crypto';
+import {
+  createReadStream,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { createDb, migrateDeploy, type Db } from '@binfleet/db';
+import {
+  createThrowawayPostgresDatabase,
+  createThrowawaySqliteDatabase,
+  type ThrowawayDatabase,
+} from '@binfleet/db/testing';
+import { fixtures } from '@binfleet/test-sandbox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient } from './testing/api-client.ts';
+import { startControlPlaneProcess, type ControlPlaneProcess } from './testing/control-plane-process.ts';
+
+// POST /api/packages on a real control plane process, with Debian's qemu-user-static .deb: who may
+// upload, the limits, what is refused, and that one file is one record, on SQLite and PostgreSQL.
+const ADMIN = { username: 'admin', password: 'admin-password-1' };
+const LIMIT = 64 * 1024 * 1024;
+
+interface Answer {
+  readonly status: number;
+  readonly body: Record<string, unknown> & { error?: string };
+  /** Body bytes written when the answer came. */
+  readonly sent: number;
+}
+
+/** Streams `size` bytes (or the file) a megabyte at a time, but only until an answer comes. */
+function upload(url: string, headers: Record<string, string>, body: { file: string } | { size: number }) {
+  return new Promise<Answer>((resolve, reject) => {
+    let sent = 0;
+    let answered = false;
+    const declared = 'file' in body ? statSync(body.file).size : body.size;
+    const req = http.request(`${url}/api/packages`, {
+      method: 'POST',
+      headers: { ...headers, 'content-length': String(declared) },
+    });
+    req.on('response', (res) => {
+      answered = true;
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : {}, sent });
+        req.destroy();
+      });
+    });
+    req.on('error', (error) => {
+      if (!answered) reject(error);
+    });
+    if ('file' in body) {
+      const file = createReadStream(body.file);
+      file.on('data', (c) => (sent += c.length));
+      file.pipe(req);
+      return;
+    }
+    const chunk = Buffer.alloc(1024 * 1024, 1);
+    const pump = () => {
+      if (answered || req.destroyed || sent + chunk.length > declared) return;
+      sent += chunk.length;
+      req.write(chunk, () => setTimeout(pump, 5));
+    };
+    pump();
+  });
+}
+
+describe.each([
+  ['SQLite', createThrowawaySqliteDatabase],
+  ['PostgreSQL', () => createThrowawayPostgresDatabase('binfleet_packages_test')],
+] as const)('package uploads on %s', (_name, makeDatabase) => {
+  let database: ThrowawayDatabase;
+  let db: Db;
+  let dataDir: string;
+  let server: ControlPlaneProcess;
+  let admin: ApiClient;
+  const deb = () => fixtures().qemuDeb;
+  const headersOf = (client: ApiClient, filename = basename(deb())) => ({
+    ...client.sessionHeaders,
+    'x-binfleet-filename': encodeURIComponent(filename),
+  });
+  const stored = () =>
+    existsSync(join(dataDir, 'packages'))
+      ? readdirSync(join(dataDir, 'packages')).filter((f) => !f.startsWith('.'))
+      : [];
+  const signIn = (username: string, password: string) => ApiClient.signIn(server.url, username, password);
+
+  beforeAll(async () => {
+    database = await makeDatabase();
+    await migrateDeploy(database.url);
+    db = createDb(database.url);
+    dataDir = mkdtempSync(join(tmpdir(), 'binfleet-packages-'));
+    server = await startControlPlaneProcess({
+      DATABASE_URL: database.url,
+      BINFLEET_DATA_DIR: dataDir,
+      BINFLEET_ADMIN_USERNAME: ADMIN.username,
+      BINFLEET_ADMIN_PASSWORD: ADMIN.password,
+      BINFLEET_INSECURE_COOKIES: '1',
+      BINFLEET_PACKAGE_MAX_BYTES: String(LIMIT),
+      BINFLEET_RUNNER: 'off',
+    });
+    admin = await signIn(ADMIN.username, ADMIN.password);
+    for (const role of ['viewer', 'operator'] as const) {
+      await admin.ok(
+        admin.mutation('auth.createUser', { username: role, password: `${role}-password-1`, role }),
+      );
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    await db?.$disconnect();
+    await database?.drop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('refuses anyone but a signed-in admin with the CSRF header, before reading the body', async () => {
+    const big = { size: 200 * 1024 * 1024 };
+    const anonymous = await upload(server.url, {}, big);
+    expect(anonymous).toMatchObject({ status: 401, body: { error: 'Sign in first.' } });
+    expect(anonymous.sent).toBeLessThan(32 * 1024 * 1024);
+
+    const noCsrf = await upload(server.url, { cookie: admin.sessionHeaders.cookie }, big);
+    expect(noCsrf).toMatchObject({ status: 403, body: { error: expect.stringMatching(/CSRF/) } });
+
+    for (const role of ['viewer', 'operator']) {
+      const user = await signIn(role, `${role}-password-1`);
+      const refused = await upload(server.url, headersOf(user), big);
+      expect(refused).toMatchObject({
+        status: 403,
+        body: { error: `Uploading packages needs the admin role; you are ${role}. Ask an admin.` },
+      });
+      expect(refused.sent).toBeLessThan(32 * 1024 * 1024);
+    }
+    expect(await db.uploadedPackage.count()).toBe(0);
+  });
+
+  it('refuses a file over the limit: at once when declared, else once it passes the limit', async () => {
+    const declared = await upload(server.url, headersOf(admin), { size: LIMIT + 1 });
+    expect(declared.status).toBe(413);
+    expect(declared.body.error).toMatch(/larger than 67108864 bytes.*BINFLEET_PACKAGE_MAX_BYTES/);
+    expect(declared.sent).toBeLessThan(LIMIT / 2);
+
+    // Without a length (chunked), as a client that does not say may send it.
+    const res = await fetch(`${server.url}/api/packages`, {
+      method: 'POST',
+      headers: headersOf(admin),
+      body: Readable.toWeb(
+        Readable.from(
+          (function* () {
+            for (let i = 0; i < 70; i++) yield Buffer.alloc(1024 * 1024, 2);
+          })(),
+        ),
+      ) as ReadableStream,
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(stored()).toEqual([]);
+    expect(await db.uploadedPackage.count()).toBe(0);
+  });
+
+  it('refuses what is not a qemu-user-static .deb, and keeps nothing of it', async () => {
+    const text = await fetch(`${server.url}/api/packages`, {
+      method: 'POST',
+      headers: headersOf(admin, 'notes.deb'),
+      body: 'not a package at all, but long enough to be read as one\n'.repeat(10),
+    });
+    expect(text.status).toBe(400);
+    expect(((await text.json()) as { error: string }).error).toMatch(
+      /no Debian package: it is not an ar archive/,
+    );
+
+    // A real Debian package, but not one with emulators.
+    const busyboxDeb = readdirSync(dirname(deb())).find((f) => /^busybox-static_.*_amd64\.deb$/.test(f));
+    const busybox = await fetch(`${server.url}/api/packages`, {
+      method: 'POST',
+      headers: headersOf(admin, busyboxDeb!),
+      body: readFileSync(join(dirname(deb()), busyboxDeb!)),
+    });
+    expect(busybox.status).toBe(400);
+    const message = ((await busybox.json()) as { error: string }).error;
+    expect(message).toMatch(
+      /has no usr\/bin\/qemu-<target>-static emulator: give a qemu-user-static package/,
+    );
+    // Named by the upload's name, not by where the server keeps files.
+    expect(message).not.toContain(dataDir);
+    expect(stored()).toEqual([]);
+    expect(await db.uploadedPackage.count()).toBe(0);
+  });
+
+  it('stores the real .deb streamed, records it once per sha256, and audits each upload', async () => {
+    const sha256 = createHash('sha256').update(readFileSync(deb())).digest('hex');
+    const first = await upload(server.url, headersOf(admin), { file: deb() });
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({
+      sha256,
+      filename: basename(deb()),
+      size: statSync(deb()).size,
+      name: 'qemu-user-static',
+      version: expect.stringMatching(/^1:7\.2/),
+      architecture: 'amd64',
+      uploadedBy: 'admin',
+    });
+    const again = await upload(server.url, headersOf(admin, 'renamed.deb'), { file: deb() });
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(first.body.id);
+    expect(stored()).toEqual([`${sha256}.deb`]);
+    expect(await db.uploadedPackage.count()).toBe(1);
+
+    const listed = await admin.ok(admin.query<{ id: string; sha256: string }[]>('builds.packages'));
+    expect(listed.map((p) => p.sha256)).toEqual([sha256]);
+    const audit = await db.auditEvent.findMany({
+      where: { action: 'package.upload' },
+      orderBy: { at: 'asc' },
+    });
+    // Refused ones too: the undeclared one over the limit, the text file, the busybox package.
+    expect(audit.map((a) => [a.outcome, (a.params as { created?: boolean }).created])).toEqual([
+      ['failure', undefined],
+      ['failure', undefined],
+      ['failure', undefined],
+      ['success', true],
+      ['success', false],
+    ]);
+    expect(audit[0]!.detail).toMatch(/larger than 67108864 bytes/);
+    expect(await db.auditEvent.count({ where: { action: 'auth.denied' } })).toBe(2);
+  });
+});
