@@ -26,8 +26,14 @@ import type { ReactNode } from 'react';
 import { useTRPC } from '../trpc/client.ts';
 import { CardSkeleton, Empty, ErrorState } from '../ui/states.tsx';
 
-/** Hosts / online / offline / drifted: the cards also set the online filter. */
-export function SummaryCards({ onOnlineFilter }: { onOnlineFilter: (online: boolean | null) => void }) {
+/** Hosts / online / offline / drifted: the cards also set the online or the drifted filter. */
+export function SummaryCards({
+  onOnlineFilter,
+  onDriftedFilter,
+}: {
+  onOnlineFilter: (online: boolean | null) => void;
+  onDriftedFilter: () => void;
+}) {
   const trpc = useTRPC();
   const summary = useQuery(trpc.fleet.summary.queryOptions(undefined, { refetchInterval: 15_000 }));
   const drift = useQuery(
@@ -87,6 +93,7 @@ export function SummaryCards({ onOnlineFilter }: { onOnlineFilter: (online: bool
         label="Drifted"
         value={drift.data?.drifted}
         error={drift.isError ? 'could not compute drift' : undefined}
+        onClick={onDriftedFilter}
       >
         {drift.data &&
           (drift.data.drifted === 0 ? 'every host matches its policy' : 'hosts differ from their policy')}

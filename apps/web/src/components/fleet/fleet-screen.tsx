@@ -5,6 +5,7 @@ import {
   Anchor,
   Button,
   Card,
+  Chip,
   Group,
   Pagination,
   SegmentedControl,
@@ -44,6 +45,7 @@ function useFleetParams() {
     ...(online === 'yes' || online === 'no' ? { online: online === 'yes' } : {}),
     ...(params.get('group') ? { group: params.get('group')! } : {}),
     ...(params.get('arch') ? { arch: params.get('arch')! } : {}),
+    ...(params.get('drifted') === 'yes' ? { drifted: true } : {}),
   };
   const size = PAGE_SIZES.includes(params.get('size') ?? '') ? Number(params.get('size')) : 50;
   const page = Math.max(1, Math.floor(Number(params.get('page'))) || 1);
@@ -121,7 +123,10 @@ export function FleetScreen() {
         title="Fleet"
         description="Every host, its QEMU registrations and how they compare with the policy."
       />
-      <SummaryCards onOnlineFilter={(v) => update({ online: v === null ? null : v ? 'yes' : 'no' })} />
+      <SummaryCards
+        onOnlineFilter={(v) => update({ online: v === null ? null : v ? 'yes' : 'no' })}
+        onDriftedFilter={() => update({ drifted: 'yes' })}
+      />
       <CoverageAndGroups />
       <Card padding={0}>
         <Stack gap="sm" p="md" pb="xs">
@@ -168,6 +173,14 @@ export function FleetScreen() {
                   label: `${a.arch} (${a.hosts})`,
                 }))}
               />
+              <Chip
+                checked={filter.drifted === true}
+                onChange={(checked) => update({ drifted: checked ? 'yes' : null })}
+                color="orange"
+                variant="outline"
+              >
+                Drifted only
+              </Chip>
               {filtered && (
                 <Button
                   variant="subtle"
@@ -176,7 +189,7 @@ export function FleetScreen() {
                   leftSection={<IconFilterOff size={16} />}
                   onClick={() => {
                     setSearch('');
-                    update({ q: null, online: null, group: null, arch: null });
+                    update({ q: null, online: null, group: null, arch: null, drifted: null });
                   }}
                 >
                   Clear

@@ -9,6 +9,9 @@ export const hostFilter = z.strictObject({
   arch: z.string().max(32).optional(),
 });
 
+/** The fleet page's filters: the host filters and "drifted only" (jobs select hosts by hostFilter alone). */
+const fleetFilter = hostFilter.extend({ drifted: z.boolean().optional() });
+
 const groupName = z
   .string()
   .regex(/^[A-Za-z0-9._-]{1,64}$/, 'A group name is 1-64 letters, digits, ".", "_", "-".');
@@ -17,15 +20,15 @@ export const fleetRouter = router({
   hosts: viewerProcedure
     .input(
       z.strictObject({
-        filter: hostFilter.default({}),
+        filter: fleetFilter.default({}),
         offset: z.number().int().min(0).default(0),
         limit: z.number().int().min(1).max(200).default(50),
       }),
     )
     .query(({ ctx, input }) => ctx.cp.fleet.page(input.filter, input)),
   hostIds: viewerProcedure
-    .input(z.strictObject({ filter: hostFilter }))
-    .query(({ ctx, input }) => ctx.cp.hosts.ids(input.filter)),
+    .input(z.strictObject({ filter: fleetFilter }))
+    .query(({ ctx, input }) => ctx.cp.fleet.ids(input.filter)),
   summary: viewerProcedure.query(({ ctx }) => ctx.cp.fleet.summary()),
   coverage: viewerProcedure.query(({ ctx }) => ctx.cp.fleet.coverage()),
   drift: viewerProcedure.query(({ ctx }) => ctx.cp.fleet.drift()),

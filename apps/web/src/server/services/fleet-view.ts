@@ -1,5 +1,5 @@
 import { TARGET_IDS, type KernelEntry, type TargetId } from '@binfleet/arch-table';
-import type { Db, Host } from '@binfleet/db';
+import type { Db, Host, Prisma } from '@binfleet/db';
 import { ControlPlaneError } from '../errors.ts';
 import { HostService, type HostFilter } from './hosts.ts';
 import { wantedTargets, type Drift, type PolicySpec, type PolicyService } from './policy.ts';
@@ -9,6 +9,11 @@ export type CellState = 'registered' | 'disabled' | 'missing' | 'drifted' | 'ext
 export interface MatrixCell {
   readonly state: CellState;
   readonly verify?: 'passed' | 'failed';
+}
+
+/** The host filters, and drift: only hosts that differ from their policy (true) or only those that do not. */
+export interface FleetFilter extends HostFilter {
+  readonly drifted?: boolean | undefined;
 }
 
 export interface FleetRow {
@@ -32,21 +37,60 @@ export class FleetView {
     private readonly policies: PolicyService,
   ) {}
 
-  async page(
-    filter: HostFilter & { drifted?: boolean | undefined },
-    page: { offset: number; limit: number },
-  ) {
+  async page(filter: FleetFilter, page: { offset: number; limit: number }) {
     const where = this.hosts.where(filter);
-    const [total, rows] = await Promise.all([
-      this.db.host.count({ where }),
-      this.db.host.findMany({ where, orderBy: { hostname: 'asc' }, skip: page.offset, take: page.limit }),
-    ]);
-    const policyOf = await this.policies.resolver();
+    const policies = this.policies.resolver();
+    let total: number;
+    let rows: Host[];
+    let policyOf: Awaited<typeof policies>;
+    if (filter.drifted === undefined) {
+      [total, rows, policyOf] = await Promise.all([
+        this.db.host.count({ where }),
+        this.db.host.findMany({ where, orderBy: { hostname: 'asc' }, skip: page.offset, take: page.limit }),
+        policies,
+      ]);
+    } else {
+      policyOf = await policies;
+      const ids = await this.idsByDrift(where, filter.drifted, policyOf);
+      total = ids.length;
+      rows = await this.db.host.findMany({
+        where: { id: { in: ids.slice(page.offset, page.offset + page.limit) } },
+        orderBy: { hostname: 'asc' },
+      });
+    }
     const verify = await this.latestVerify(rows.map((r) => r.id));
     const items = rows.map((h) =>
       this.row(h, policyOf(h.groupName), HostService.entriesOf(h), verify.get(h.id)),
     );
     return { total, items };
+  }
+
+  /** Every host the filter matches, for "select all matching hosts". */
+  async ids(filter: FleetFilter): Promise<string[]> {
+    if (filter.drifted === undefined) return this.hosts.ids(filter);
+    return this.idsByDrift(this.hosts.where(filter), filter.drifted, await this.policies.resolver());
+  }
+
+  /**
+   * Drift is computed from each host's entries and its policy, not stored, so this filter reads the
+   * entries of every host the other filters let through (as `drift()` does), in hostname order.
+   */
+  private async idsByDrift(
+    where: Prisma.HostWhereInput,
+    drifted: boolean,
+    policyOf: (group: string | null) => PolicySpec | null,
+  ): Promise<string[]> {
+    const hosts = await this.db.host.findMany({
+      where,
+      orderBy: { hostname: 'asc' },
+      select: { id: true, groupName: true, arch: true, entries: true },
+    });
+    return hosts
+      .filter(
+        (h) =>
+          this.hosts.drift(policyOf(h.groupName), h.arch, HostService.entriesOf(h)).length > 0 === drifted,
+      )
+      .map((h) => h.id);
   }
 
   async summary() {

@@ -1,0 +1,169 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createDb, migrateDeploy, type Db } from '@binfleet/db';
+import {
+  createThrowawayPostgresDatabase,
+  createThrowawaySqliteDatabase,
+  type ThrowawayDatabase,
+} from '@binfleet/db/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readWebConfig } from './env.ts';
+import { appRouter } from './routers/index.ts';
+import { createControlPlane, type ControlPlane } from './services/control-plane.ts';
+
+// The fleet page's "drifted only" filter on a fleet made by scripts/seed-fleet.ts (hosts with
+// missing, disabled, old-flag, other-interpreter and extra entries against group policies), on SQLite
+// and on PostgreSQL, through the tRPC procedures the page calls.
+const ADMIN = { username: 'admin', password: 'admin-password-1' };
+const HOSTS = 120;
+const WEB_DIR = resolve(import.meta.dirname, '../..');
+
+function seedFleet(env: Record<string, string>): Promise<void> {
+  return new Promise((done, fail) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/seed-fleet.ts', '--hosts', String(HOSTS)],
+      {
+        cwd: WEB_DIR,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('error', fail);
+    child.once('exit', (code) =>
+      code === 0 ? done() : fail(new Error(`seed-fleet.ts exited with ${code}:\n${stderr}`)),
+    );
+  });
+}
+
+type Row = { id: string; hostname: string; group: string | null; drift: number };
+
+describe.each([
+  ['SQLite', createThrowawaySqliteDatabase],
+  ['PostgreSQL', () => createThrowawayPostgresDatabase('binfleet_fleet_filter_test')],
+] as const)('fleet filters on %s', (_name, makeDatabase) => {
+  let database: ThrowawayDatabase;
+  let db: Db;
+  let dataDir: string;
+  let cp: ControlPlane;
+  let admin: ReturnType<typeof appRouter.createCaller>;
+
+  /** Every row the filter matches, read page by page as the fleet page does. */
+  const allPages = async (filter: Record<string, unknown>, limit: number) => {
+    const rows: Row[] = [];
+    let total = 0;
+    do {
+      const page = await admin.fleet.hosts({ filter, offset: rows.length, limit });
+      total = page.total;
+      rows.push(...page.items);
+      if (page.items.length === 0) break;
+    } while (rows.length < total);
+    return { total, rows };
+  };
+
+  beforeAll(async () => {
+    database = await makeDatabase();
+    await migrateDeploy(database.url);
+    db = createDb(database.url);
+    dataDir = mkdtempSync(join(tmpdir(), 'binfleet-fleet-filter-'));
+    cp = createControlPlane(
+      {
+        ...readWebConfig({
+          BINFLEET_DATA_DIR: dataDir,
+          BINFLEET_RUNNER: 'off',
+        } as unknown as NodeJS.ProcessEnv),
+        databaseUrl: database.url,
+      },
+      { db },
+    );
+    await cp.auth.setup(ADMIN.username, ADMIN.password);
+    await seedFleet({ DATABASE_URL: database.url, BINFLEET_DATA_DIR: dataDir });
+    const { token } = await cp.auth.login(ADMIN.username, ADMIN.password);
+    const session = await cp.auth.authenticate(token);
+    admin = appRouter.createCaller({
+      cp,
+      session,
+      sessionToken: token,
+      bearer: undefined,
+      csrf: session!.csrfSecret,
+      resHeaders: new Headers(),
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await db?.$disconnect();
+    await database?.drop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('"drifted only" pages through exactly the hosts that differ from their policy', async () => {
+    const everyone = await admin.fleet.hosts({ filter: {}, offset: 0, limit: 200 });
+    expect(everyone.total).toBe(HOSTS);
+    const drifted = everyone.items.filter((h) => h.drift > 0);
+    const inPolicy = everyone.items.filter((h) => h.drift === 0);
+    // The seed makes both kinds, or the filter would prove nothing.
+    expect(drifted.length).toBeGreaterThan(5);
+    expect(inPolicy.length).toBeGreaterThan(5);
+    expect((await admin.fleet.drift()).drifted).toBe(drifted.length);
+
+    // Pages of 7 concatenate to the drifted hosts, in hostname order, each once.
+    const pages = await allPages({ drifted: true }, 7);
+    expect(pages.total).toBe(drifted.length);
+    expect(pages.rows.map((h) => h.hostname)).toEqual(drifted.map((h) => h.hostname));
+    expect(pages.rows.every((h) => h.drift > 0)).toBe(true);
+
+    // false is the other half.
+    const matching = await allPages({ drifted: false }, 50);
+    expect(matching.rows.map((h) => h.hostname)).toEqual(inPolicy.map((h) => h.hostname));
+  });
+
+  it('combines with the other filters and with "select all matching hosts"', async () => {
+    const everyone = (await admin.fleet.hosts({ filter: {}, offset: 0, limit: 200 })).items;
+    const group = everyone.find((h) => h.group && h.drift > 0)!.group!;
+    const expected = everyone.filter((h) => h.group === group && h.drift > 0);
+    const page = await admin.fleet.hosts({ filter: { group, drifted: true }, offset: 0, limit: 200 });
+    expect(page.items.map((h) => h.hostname)).toEqual(expected.map((h) => h.hostname));
+    expect(page.total).toBe(expected.length);
+
+    const ids = await admin.fleet.hostIds({ filter: { group, drifted: true } });
+    expect(new Set(ids)).toEqual(new Set(expected.map((h) => h.id)));
+  });
+
+  it('a host whose kernel is brought back to its policy leaves the list', async () => {
+    const everyone = (await admin.fleet.hosts({ filter: {}, offset: 0, limit: 200 })).items;
+    const rows = await db.host.findMany({ select: { id: true, groupName: true, arch: true, entries: true } });
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    // A drifted host, and one in policy with the same group and host architecture: copying the
+    // second's entries to the first is what a reset to the policy would leave in its kernel.
+    const [victim, model] = everyone
+      .filter((h) => h.drift > 0)
+      .flatMap((h) => {
+        const healthy = everyone.find(
+          (o) => o.drift === 0 && o.group === h.group && byId.get(o.id)!.arch === byId.get(h.id)!.arch,
+        );
+        return healthy ? [[h, healthy] as const] : [];
+      })[0]!;
+    const before = await admin.fleet.hosts({ filter: { drifted: true }, offset: 0, limit: 200 });
+    expect(before.items.map((h) => h.id)).toContain(victim.id);
+
+    await db.host.update({ where: { id: victim.id }, data: { entries: byId.get(model.id)!.entries! } });
+    const after = await admin.fleet.hosts({ filter: { drifted: true }, offset: 0, limit: 200 });
+    expect(after.total).toBe(before.total - 1);
+    expect(after.items.map((h) => h.id)).not.toContain(victim.id);
+  });
+
+  it('jobs refuse a drift filter rather than run on every host the rest of the filter matches', async () => {
+    const jobs = await db.job.count();
+    await expect(
+      admin.jobs.create({
+        params: { kind: 'verify' },
+        selection: { filter: { drifted: true } } as never,
+      }),
+    ).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    expect(await db.job.count()).toBe(jobs);
+  });
+});
