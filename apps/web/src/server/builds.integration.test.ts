@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,11 @@ import { startAgent, type AgentProcess } from '@binfleet/agent/testing/agent-pro
 import { buildArm64Image } from '@binfleet/agent/testing/arm64-image';
 import { tagVersionOf } from '@binfleet/arch-table';
 import { createDb, migrateDeploy, type Db } from '@binfleet/db';
-import { createThrowawaySqliteDatabase, type ThrowawayDatabase } from '@binfleet/db/testing';
+import {
+  createThrowawayPostgresDatabase,
+  createThrowawaySqliteDatabase,
+  type ThrowawayDatabase,
+} from '@binfleet/db/testing';
 import { fixtures } from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from './testing/api-client.ts';
@@ -16,9 +21,10 @@ import { until, watchUntilFinal } from './testing/waiting.ts';
 // A build started from the control plane: a durable Build row, run by a real builder agent (joined
 // to the control plane, on this machine with the real dockerd) from Debian's qemu-user-static .deb,
 // followed live over the watch subscription, pushed to the real registry and then found in the
-// catalogue, synced from the registry, with the digests the builder reported. Then cancel and re-run.
+// catalogue, synced from the registry, with the digests the builder reported. Then a build from a
+// package uploaded through the control plane, cancel and re-run; on SQLite and on PostgreSQL.
 const REGISTRY = process.env.BINFLEET_REGISTRY ?? '127.0.0.1:5000';
-const REPOSITORY = `binfleet-test/cp-build-${Date.now().toString(36)}`;
+const RUN = Date.now().toString(36);
 const ADMIN = { username: 'admin', password: 'admin-password-1' };
 const TEST_IMAGE = 'binfleet-test/arm64-busybox:latest';
 const MOUNT = '/proc/sys/fs/binfmt_misc';
@@ -46,8 +52,13 @@ const machineBinfmt = () =>
       )
     : 'not mounted';
 
-describe('builds from the control plane on a real builder agent', () => {
+describe.each([
+  ['SQLite', createThrowawaySqliteDatabase],
+  ['PostgreSQL', () => createThrowawayPostgresDatabase('binfleet_builds_test')],
+] as const)('builds from the control plane on a real builder agent, on %s', (name, makeDatabase) => {
+  const REPOSITORY = `binfleet-test/cp-build-${RUN}-${name.toLowerCase()}`;
   let database: ThrowawayDatabase;
+  let agentStateDir: string;
   let db: Db;
   let dataDir: string;
   let server: ControlPlaneProcess;
@@ -60,7 +71,7 @@ describe('builds from the control plane on a real builder agent', () => {
 
   beforeAll(async () => {
     buildArm64Image(TEST_IMAGE);
-    database = createThrowawaySqliteDatabase();
+    database = await makeDatabase();
     dataDir = mkdtempSync(join(tmpdir(), 'binfleet-cp-build-'));
     await migrateDeploy(database.url);
     db = createDb(database.url);
@@ -78,7 +89,7 @@ describe('builds from the control plane on a real builder agent', () => {
       admin.mutation<{ token: string }>('tokens.create', { label: 'builder', expiresInHours: 1, maxUses: 1 }),
     );
     agent = await startAgent(null, {
-      stateDir: mkdtempSync(join(dataDir, 'agent-')),
+      stateDir: (agentStateDir = mkdtempSync(join(dataDir, 'agent-'))),
       args: [
         '--server',
         server.url,
@@ -202,6 +213,78 @@ describe('builds from the control plane on a real builder agent', () => {
     expect(built.catalogueTags.map((t) => t.tag).sort()).toEqual([...pushed.keys()].sort());
   }, 600_000);
 
+  it('builds from a package uploaded to the control plane, sent to the builder first', async () => {
+    const upload = await fetch(`${server.url}/api/packages`, {
+      method: 'POST',
+      headers: { ...admin.sessionHeaders, 'x-binfleet-filename': 'qemu-user-static.deb' },
+      body: readFileSync(fixtures().qemuDeb),
+    });
+    expect(upload.status).toBe(201);
+    const pkg = (await upload.json()) as { id: string; sha256: string };
+    expect(pkg.sha256).toBe(createHash('sha256').update(readFileSync(fixtures().qemuDeb)).digest('hex'));
+
+    const { id } = await admin.ok(
+      admin.mutation<{ id: string }>('builds.start', {
+        hostId,
+        repositoryId,
+        packageId: pkg.id,
+        targets: ['aarch64'],
+        testImage: TEST_IMAGE,
+      }),
+    );
+    await watchUntilFinal<BuildView>(admin, 'builds.watch', { id }, 600_000);
+    const build = await admin.ok(admin.query<BuildView & { packageId: string }>('builds.get', { id }));
+    for (const t of build.pushedTags ?? []) digests.add(t.digest);
+    expect(build.error).toBeNull();
+    expect(build.status).toBe('succeeded');
+    expect(build.steps.map((s) => s.name)).toEqual([
+      'send package',
+      'read package',
+      'extract',
+      'build register images',
+      'build emulator images',
+      'test',
+      'push',
+      'clean up',
+    ]);
+    expect(build.steps[0]).toMatchObject({
+      status: 'succeeded',
+      log: expect.stringMatching(/100% .*\nsent in /),
+    });
+    expect(build).toMatchObject({
+      packageId: pkg.id,
+      packageSha256: pkg.sha256,
+      packageName: 'qemu-user-static',
+    });
+    const version = tagVersionOf(build.packageVersion);
+    expect(build.pushedTags!.map((t) => t.tag).sort()).toEqual(
+      [
+        version,
+        'latest',
+        'register',
+        'x86_64-aarch64',
+        `x86_64-aarch64-${version}`,
+        'aarch64',
+        `aarch64-${version}`,
+      ].sort(),
+    );
+    // The builder keeps it by hash, in its state dir.
+    expect(readdirSync(join(agentStateDir, 'packages'))).toEqual([`${pkg.sha256}.deb`]);
+
+    // A re-run names the same package: the builder has it already, nothing is sent again.
+    const rerun = await admin.ok(admin.mutation<{ id: string }>('builds.rerun', { id }));
+    await until('the package step of the re-run', async () => {
+      const b = await admin.ok(admin.query<BuildView>('builds.get', { id: rerun.id }));
+      return b.steps[0]?.status === 'succeeded' && b.steps.length > 1 && b;
+    });
+    await admin.ok(admin.mutation('builds.cancel', { id: rerun.id }));
+    const cancelled = (await watchUntilFinal<BuildView>(admin, 'builds.watch', { id: rerun.id }, 600_000)).at(
+      -1,
+    )!;
+    expect(cancelled.status).toBe('cancelled');
+    expect(cancelled.steps[0]!.log).toMatch(/has this package already: nothing to send/);
+  }, 600_000);
+
   it('cancels a running build, which cleans up on the builder, and re-runs it as a new build', async () => {
     const { id } = await admin.ok(
       admin.mutation<{ id: string }>('builds.start', {
@@ -244,6 +327,9 @@ describe('builds from the control plane on a real builder agent', () => {
     });
     expect(audit.map((a) => a.action)).toEqual([
       'build.start',
+      'build.start',
+      'build.start',
+      'build.cancel',
       'build.start',
       'build.cancel',
       'build.start',

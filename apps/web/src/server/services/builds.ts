@@ -445,7 +445,8 @@ export class BuildRunner {
       });
     const line = (text: string) => (log += `${text}\n`);
     line(`sending package ${sha256} to ${host.hostname}`);
-    await write({});
+    // Running again when a busy builder sent the build back to the queue.
+    await write({ status: 'running', startedAt: started, finishedAt: null, durationMs: null });
     let reported = 0;
     let pending: Promise<unknown> = Promise.resolve();
     const finish = async (status: RunStatus) => {
@@ -488,6 +489,27 @@ export class BuildRunner {
         data: { status: 'failed', error: 'Its builder host was removed.', finishedAt: new Date() },
       });
       return;
+    }
+    if (build.packageId) {
+      // Its package is still on its way (sent by this or another replica): the builder knows
+      // nothing of the build yet. A send that stopped with its replica fails the build after a while.
+      const sending = await this.db.buildStep.findFirst({
+        where: { buildId: build.id, position: 0, name: SEND_PACKAGE_STEP, status: 'running' },
+        select: { startedAt: true },
+      });
+      if (sending) {
+        if (Date.now() - (sending.startedAt?.getTime() ?? 0) > SEND_STALE_MS) {
+          await this.db.build.updateMany({
+            where: { id: build.id, status: 'running' },
+            data: {
+              status: 'failed',
+              finishedAt: new Date(),
+              error: 'Sending its package stopped (the web replica sending it went away): re-run it.',
+            },
+          });
+        }
+        return;
+      }
     }
     let report: AgentBuildReport;
     try {
@@ -579,6 +601,9 @@ export class BuildRunner {
     else this.mirrored.set(id, key);
   }
 }
+
+/** A `send package` step running for longer than this is taken as abandoned. */
+const SEND_STALE_MS = 60 * 60_000;
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
