@@ -18,6 +18,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { ApiClient } from '../apps/web/src/server/testing/api-client.ts';
 import type { startControlPlaneProcess } from '../apps/web/src/server/testing/control-plane-process.ts';
+import { FLEET_FIRST_PAGE, FLEET_PAGE_LOAD, percentile, trpcPath } from './lib/fleet-figures.ts';
 
 const { values } = parseArgs({
   options: {
@@ -39,41 +40,13 @@ const { ApiClient: Client } = (await import(join(repo, 'apps/web/src/server/test
   ApiClient: typeof ApiClient;
 };
 
-const percentile = (xs: readonly number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
-
-/**
- * A GET as the browser's tRPC client sends it (superjson: plain JSON inputs travel as `{json}`); one
- * procedure, or several batched into one request.
- */
-function trpcPath(calls: readonly { path: string; input?: unknown }[]): string {
-  if (calls.length === 1) {
-    const [c] = calls;
-    const q =
-      c!.input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify({ json: c!.input }))}`;
-    return `/api/trpc/${c!.path}${q}`;
-  }
-  const inputs = Object.fromEntries(
-    calls.flatMap((c, i) => (c.input === undefined ? [] : [[i, { json: c.input }]])),
-  );
-  return `/api/trpc/${calls.map((c) => c.path).join(',')}?batch=1&input=${encodeURIComponent(JSON.stringify(inputs))}`;
-}
-
-const firstPage = { filter: {}, offset: 0, limit: 50 };
+const firstPage = FLEET_FIRST_PAGE;
 const filteredPage = {
   filter: { search: 'ams2', online: true, group: 'ci-x86', arch: 'x86_64' },
   offset: 0,
   limit: 50,
 };
-/** What the fleet page asks for when it opens, in the order its components mount. */
-const pageLoad = [
-  { path: 'fleet.summary' },
-  { path: 'fleet.hosts', input: firstPage },
-  { path: 'fleet.drift' },
-  { path: 'fleet.coverage' },
-];
+const pageLoad = FLEET_PAGE_LOAD;
 const REQUESTS: readonly { name: string; path: string }[] = [
   { name: 'auth.me (reference)', path: trpcPath([{ path: 'auth.me' }]) },
   { name: 'fleet.hosts first 50', path: trpcPath([{ path: 'fleet.hosts', input: firstPage }]) },

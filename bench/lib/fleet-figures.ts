@@ -7,6 +7,34 @@ export const percentile = (xs: readonly number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 };
 
+/**
+ * A GET as the browser's tRPC client sends it (superjson: plain JSON inputs travel as `{json}`); one
+ * procedure, or several batched into one request (httpBatchLink).
+ */
+export function trpcPath(calls: readonly { path: string; input?: unknown }[]): string {
+  if (calls.length === 1) {
+    const [c] = calls;
+    const q =
+      c!.input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify({ json: c!.input }))}`;
+    return `/api/trpc/${c!.path}${q}`;
+  }
+  const inputs = Object.fromEntries(
+    calls.flatMap((c, i) => (c.input === undefined ? [] : [[i, { json: c.input }]])),
+  );
+  return `/api/trpc/${calls.map((c) => c.path).join(',')}?batch=1&input=${encodeURIComponent(JSON.stringify(inputs))}`;
+}
+
+/** The fleet page's first page of hosts, as the page asks for it without filters. */
+export const FLEET_FIRST_PAGE = { filter: {}, offset: 0, limit: 50 };
+
+/** What the fleet page asks for when it opens, in the order its components mount. */
+export const FLEET_PAGE_LOAD = [
+  { path: 'fleet.summary' },
+  { path: 'fleet.hosts', input: FLEET_FIRST_PAGE },
+  { path: 'fleet.drift' },
+  { path: 'fleet.coverage' },
+];
+
 export interface JobFigures {
   readonly id: string;
   readonly status: string;
