@@ -163,7 +163,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       hosts[index] = { index, hostId: String(joined.hostId), agent, sandbox, stateDir };
       const joinedSoFar = hosts.filter(Boolean).length;
       if (joinedSoFar % 10 === 0 || joinedSoFar === options.agents)
-        log(`${joinedSoFar}/${options.agents} agents joined`);
+        log(
+          `${joinedSoFar}/${options.agents} agents joined (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+        );
     });
     const joinMs = Date.now() - started;
     const total = await db.host.count();
@@ -302,16 +304,28 @@ export function cpuMs(pids: readonly number[]): number {
   return ticks * 10;
 }
 
+/**
+ * Runs work(0..count-1), `concurrency` at a time. After a failure no new work starts, and it rejects
+ * only once the running ones settled: nothing is left starting after the caller cleans up.
+ */
 async function forEachConcurrently(
   count: number,
   concurrency: number,
   work: (index: number) => Promise<void>,
 ): Promise<void> {
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const lanes = Array.from({ length: Math.min(concurrency, count) }, async () => {
-    while (next < count) await work(next++);
+    while (next < count && !failure) {
+      try {
+        await work(next++);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
   });
   await Promise.all(lanes);
+  if (failure) throw failure.error;
 }
 
 function freePort(): Promise<number> {
