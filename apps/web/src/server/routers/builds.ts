@@ -1,3 +1,4 @@
+import { builderPath } from '@binfleet/agent/build-request';
 import { TARGET_IDS } from '@binfleet/arch-table';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
@@ -6,13 +7,6 @@ import { adminProcedure, router, viewerProcedure } from '../trpc.ts';
 import { recordId, runPage } from './inputs.ts';
 
 const id = recordId;
-const absolutePath = z
-  .string()
-  .trim()
-  .min(2)
-  .max(1024)
-  .regex(/^\/[^\0\n]*$/, 'Give an absolute path on the builder host.');
-
 export const buildsRouter = router({
   start: adminProcedure
     .input(
@@ -20,14 +14,14 @@ export const buildsRouter = router({
         hostId: id,
         repositoryId: id,
         // One of the two: a file on the builder, or a package uploaded through POST /api/packages.
-        packagePath: absolutePath.optional(),
+        packagePath: builderPath('packagePath').optional(),
         packageId: id.optional(),
         targets: z.array(z.enum(TARGET_IDS)).max(TARGET_IDS.length).optional(),
         testImage: z
           .string()
           .regex(/^[A-Za-z0-9._/:@-]{1,255}$/, 'Give an image reference such as arm64v8/busybox.')
           .optional(),
-        busybox: absolutePath.optional(),
+        busybox: builderPath('busybox').optional(),
         skipChecks: z.boolean().optional(),
       }),
     )

@@ -23,7 +23,7 @@ export interface AuthenticatedSession {
   readonly csrfSecret: string;
 }
 
-// Failed sign-ins are counted from the audit log, so every web replica sees the same count.
+// Sign-in attempts are counted from the audit log, so every web replica sees the same count.
 const LOGIN_WINDOW_MS = 15 * 60_000;
 const LOGIN_MAX_FAILURES = 5;
 
@@ -83,11 +83,28 @@ export class AuthService {
 
   async login(rawUsername: string, password: string) {
     const username = rawUsername.trim().toLowerCase().slice(0, 64);
-    const since = new Date(Date.now() - LOGIN_WINDOW_MS);
-    const failures = await this.db.auditEvent.count({
-      where: { action: 'auth.login', outcome: 'failure', actorName: username, at: { gte: since } },
+    // The attempt is written before anything is counted or checked, and the limit counts attempts:
+    // concurrent guesses each see their own row and every earlier one, so a burst cannot slip past the
+    // limit between a count and a write, in one process or across replicas. A successful sign-in
+    // starts the count again.
+    await this.audit.record({
+      actor: { id: null, name: username },
+      action: 'auth.login.attempt',
+      targets: [username],
+      outcome: 'success',
+      detail: 'recorded before the password is checked',
     });
-    if (failures >= LOGIN_MAX_FAILURES) {
+    const windowStart = new Date(Date.now() - LOGIN_WINDOW_MS);
+    const lastSuccess = await this.db.auditEvent.findFirst({
+      where: { action: 'auth.login', outcome: 'success', actorName: username, at: { gt: windowStart } },
+      orderBy: { at: 'desc' },
+      select: { at: true },
+    });
+    const since = lastSuccess?.at ?? windowStart;
+    const attempts = await this.db.auditEvent.count({
+      where: { action: 'auth.login.attempt', actorName: username, at: { gt: since } },
+    });
+    if (attempts > LOGIN_MAX_FAILURES) {
       await this.audit.record({
         actor: { id: null, name: username },
         action: 'auth.login',

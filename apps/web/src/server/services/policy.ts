@@ -158,6 +158,10 @@ export class PolicyService {
 
   async set(actor: SessionUser, input: { groupName: string | null } & PolicySpec) {
     const flags = kernelFlags(input.flags);
+    // Every register line the policy can produce must be valid: a directory that is fine alone can
+    // still make an interpreter path longer than the kernel takes once the emulator name is appended.
+    for (const target of input.targets.length > 0 ? input.targets : TARGET_IDS)
+      targetRegisterSpec(target, { interpreterDir: input.interpreterDir, suffix: input.suffix });
     const scopeKey = input.groupName ? `group:${input.groupName}` : 'fleet';
     const data = {
       targets: [...input.targets],
