@@ -195,10 +195,19 @@ export async function serveCommand(argv: string[]): Promise<number> {
     log,
   });
   if (values.server !== undefined && values['join-token'] !== undefined) {
-    const apiToken = await fleet.join(values.server, values['join-token']);
-    const hash = hashToken(apiToken);
-    await store.writeTokenHash(hash);
-    auth.replace(hash);
+    try {
+      const apiToken = await fleet.join(values.server, values['join-token']);
+      const hash = hashToken(apiToken);
+      await store.writeTokenHash(hash);
+      auth.replace(hash);
+    } catch (error) {
+      // A refused join ends the agent with the server's reason. Left listening without a link, it
+      // would run on unnoticed, and not even stop on SIGTERM (nothing awaits the signal any more).
+      await reconciler.stop();
+      server.close();
+      server.closeAllConnections();
+      throw error;
+    }
   }
   await fleet.start();
 
