@@ -1,0 +1,552 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { kernelSnapshot, startAgent, type AgentProcess } from '@binfleet/agent/testing/agent-process';
+import { FLAG_INJECTIONS, INJECTIONS } from '@binfleet/agent/testing/injection-corpus';
+import { createDb, migrateDeploy, type Db } from '@binfleet/db';
+import { createThrowawaySqliteDatabase, type ThrowawayDatabase } from '@binfleet/db/testing';
+import { startSandbox, type Sandbox } from '@binfleet/test-sandbox';
+import superjson from 'superjson';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient, type ApiResult } from '../testing/api-client.ts';
+import { startControlPlaneProcess, type ControlPlaneProcess } from '../testing/control-plane-process.ts';
+import { until } from '../testing/waiting.ts';
+import { ACCESS, procedureTypes, type MinimumRole, type ProbeIds } from './access-table.ts';
+
+// Security probes of the control plane, over real HTTP against the API as a real process on SQLite,
+// with a real agent joined from a sandbox that has its own kernel binfmt_misc.
+const ADMIN = { username: 'admin', password: 'admin-password-1' };
+const VIEWER = { username: 'vera', password: 'viewer-password-1' };
+const OPERATOR = { username: 'otto', password: 'operator-password-1' };
+const REGISTRY_PASSWORD = 'registry-secret-password-9';
+const RANK: Record<MinimumRole, number> = {
+  public: -1,
+  'join token': -1,
+  agent: -1,
+  viewer: 0,
+  operator: 1,
+  admin: 2,
+};
+
+describe('control plane security probes', () => {
+  let database: ThrowawayDatabase;
+  let db: Db;
+  let dataDir: string;
+  let server: ControlPlaneProcess;
+  let sandbox: Sandbox;
+  let agent: AgentProcess;
+  let admin: ApiClient;
+  let viewer: ApiClient;
+  let operator: ApiClient;
+  let ids: ProbeIds;
+  /** Every secret the scenario handles, by what it is; none may show where it does not belong. */
+  const secrets = new Map<string, string>();
+  /** Every response body of the control plane the tests read, with the procedure it answered. */
+  const responses: { path: string; body: string }[] = [];
+  const realFetch = globalThis.fetch;
+  const types = procedureTypes();
+
+  const env = () => ({
+    DATABASE_URL: database.url,
+    BINFLEET_DATA_DIR: dataDir,
+    BINFLEET_ADMIN_USERNAME: ADMIN.username,
+    BINFLEET_ADMIN_PASSWORD: ADMIN.password,
+    BINFLEET_INSECURE_COOKIES: '1',
+    BINFLEET_HEARTBEAT_INTERVAL_MS: '3600000',
+    BINFLEET_RUNNER_POLL_MS: '200',
+    BINFLEET_AGENT_CALL_TIMEOUT_MS: '4000',
+  });
+  const kernel = () => kernelSnapshot(sandbox);
+
+  /** The database's rows that a refused call could have changed (audit events are meant to grow). */
+  const state = async () => {
+    const strip = <T extends object>(rows: T[]) =>
+      rows.map((r) =>
+        Object.fromEntries(
+          Object.entries(r).filter(([k]) => !['lastSeenAt', 'expiresAt', 'updatedAt'].includes(k)),
+        ),
+      );
+    return {
+      users: strip(await db.user.findMany({ orderBy: { id: 'asc' } })),
+      sessions: strip(await db.session.findMany({ orderBy: { id: 'asc' } })),
+      joinTokens: strip(await db.joinToken.findMany({ orderBy: { id: 'asc' } })),
+      hosts: strip(await db.host.findMany({ orderBy: { id: 'asc' } })),
+      policies: strip(await db.policy.findMany({ orderBy: { id: 'asc' } })),
+      jobs: strip(await db.job.findMany({ orderBy: { id: 'asc' } })),
+      registries: strip(await db.registry.findMany({ orderBy: { id: 'asc' } })),
+      repositories: strip(await db.repository.findMany({ orderBy: { id: 'asc' } })),
+      builds: strip(await db.build.findMany({ orderBy: { id: 'asc' } })),
+    };
+  };
+
+  /** A raw HTTP call: no CSRF header unless given, the cookie of `as` if any, an optional bearer. */
+  const raw = async (
+    path: string,
+    input: unknown,
+    options: { as?: ApiClient; csrf?: string; bearer?: string } = {},
+  ): Promise<ApiResult<unknown>> => {
+    const type = types[path];
+    const headers: Record<string, string> = {
+      ...(options.csrf ? { 'x-binfleet-csrf': options.csrf } : {}),
+      ...(options.bearer ? { authorization: `Bearer ${options.bearer}` } : {}),
+    };
+    const init: RequestInit =
+      type === 'mutation'
+        ? {
+            method: 'POST',
+            headers: { ...headers, 'content-type': 'application/json' },
+            body: JSON.stringify(superjson.serialize(input ?? null)),
+          }
+        : { method: 'GET', headers: { ...headers, accept: 'text/event-stream' } };
+    const query =
+      type !== 'mutation' && input !== undefined
+        ? `?input=${encodeURIComponent(JSON.stringify(superjson.serialize(input)))}`
+        : '';
+    const url = `/api/trpc/${path}${query}`;
+    const res = options.as
+      ? await options.as.raw(url, { ...init, signal: AbortSignal.timeout(10_000) })
+      : await fetch(`${server.url}${url}`, { ...init, signal: AbortSignal.timeout(10_000) });
+    if (res.headers.get('content-type')?.includes('text/event-stream')) {
+      // A subscription: after `connected`, its first event says whether it was allowed.
+      const reader = res.body!.getReader();
+      let text = '';
+      let event: string | undefined;
+      while (event === undefined) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+        event = text
+          .split('\n\n')
+          .slice(0, -1)
+          .find((e) => e.trim() !== '' && !/^event: (connected|ping)$/m.test(e));
+      }
+      await reader.cancel();
+      const data = event && /^data: (.*)$/m.exec(event)?.[1];
+      const parsed = data ? (JSON.parse(data) as { json?: { data?: { code?: string } } }) : undefined;
+      const code = event?.includes('event: serialized-error')
+        ? (parsed?.json?.data?.code ?? 'ERROR')
+        : undefined;
+      return code ? { status: res.status, error: { code, message: text } } : { status: res.status };
+    }
+    const body = (await res.json()) as { error?: { json: { message: string; data: { code: string } } } };
+    return body.error
+      ? { status: res.status, error: { code: body.error.json.data.code, message: body.error.json.message } }
+      : { status: res.status, data: body };
+  };
+
+  beforeAll(async () => {
+    // Keep a copy of every response body from the control plane, for the secrets check.
+    globalThis.fetch = async (input, init) => {
+      const res = await realFetch(input, init);
+      const url = String(input instanceof Request ? input.url : input);
+      if (
+        server &&
+        url.startsWith(server.url) &&
+        !res.headers.get('content-type')?.includes('event-stream')
+      ) {
+        const path = new URL(url).pathname.replace('/api/trpc/', '');
+        responses.push({ path, body: await res.clone().text() });
+      }
+      return res;
+    };
+    database = await createThrowawaySqliteDatabase();
+    dataDir = mkdtempSync(join(tmpdir(), 'binfleet-security-'));
+    await migrateDeploy(database.url);
+    db = createDb(database.url);
+    server = await startControlPlaneProcess(env());
+    admin = await ApiClient.signIn(server.url, ADMIN.username, ADMIN.password);
+    for (const u of [
+      { ...VIEWER, role: 'viewer' },
+      { ...OPERATOR, role: 'operator' },
+    ])
+      await admin.ok(admin.mutation('auth.createUser', u));
+    viewer = await ApiClient.signIn(server.url, VIEWER.username, VIEWER.password);
+    operator = await ApiClient.signIn(server.url, OPERATOR.username, OPERATOR.password);
+
+    const joinToken = await admin.ok(
+      admin.mutation<{ id: string; token: string }>('tokens.create', {
+        label: 'probe fleet',
+        expiresInHours: 1,
+        maxUses: 5,
+      }),
+    );
+    sandbox = await startSandbox();
+    agent = await startAgent(sandbox, {
+      stateDir: mkdtempSync(join(dataDir, 'agent-')),
+      args: ['--server', server.url, '--join-token', joinToken.token, '--reconcile-interval', '1h'],
+    });
+    await agent.waitForLog((l) => l.event === 'joined', 30_000);
+    const [host] = await until('the agent listed', async () => {
+      const page = await admin.ok(admin.query<{ items: { id: string }[] }>('fleet.hosts', {}));
+      return page.items.length === 1 && page.items;
+    });
+    const registry = await admin.ok(
+      admin.mutation<{ id: string }>('registries.create', {
+        url: `http://${process.env.BINFLEET_REGISTRY ?? '127.0.0.1:5000'}`,
+        username: 'probe',
+        password: REGISTRY_PASSWORD,
+      }),
+    );
+    const repository = await admin.ok(
+      admin.mutation<{ id: string }>('registries.addRepository', {
+        registryId: registry.id,
+        name: 'probe/qemu-user-static',
+      }),
+    );
+    const users = await admin.ok(admin.query<{ id: string; username: string }[]>('auth.users'));
+    ids = {
+      hostId: host!.id,
+      operatorId: users.find((u) => u.username === OPERATOR.username)!.id,
+      joinTokenId: joinToken.id,
+      registryId: registry.id,
+      repositoryId: repository.id,
+    };
+    secrets.set('admin password', ADMIN.password);
+    secrets.set('viewer password', VIEWER.password);
+    secrets.set('operator password', OPERATOR.password);
+    secrets.set('registry password', REGISTRY_PASSWORD);
+    secrets.set('join token', joinToken.token);
+    const link = JSON.parse(readFileSync(join(agentStateDir(), 'fleet-link.json'), 'utf8')) as {
+      link: { heartbeatToken: string };
+    };
+    secrets.set("agent's heartbeat credential", link.link.heartbeatToken);
+  }, 120_000);
+
+  const agentStateDir = () =>
+    join(
+      dataDir,
+      readdirSync(dataDir).find((d) => d.startsWith('agent-'))!,
+    );
+
+  afterAll(async () => {
+    globalThis.fetch = realFetch;
+    await agent?.stop('SIGKILL').catch(() => undefined);
+    await sandbox?.stop();
+    await server?.stop();
+    await db?.$disconnect();
+    await database?.drop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  describe('every procedure x every caller below its role', () => {
+    it.each(Object.keys(ACCESS).sort())('%s', async (path) => {
+      const row = ACCESS[path]!;
+      const input = row.input?.(ids);
+      const type = types[path];
+      const before = await state();
+      const kernelBefore = kernel();
+      const expectRefused = (who: string, r: ApiResult<unknown>, code: string) =>
+        expect({ who, code: r.error?.code }).toEqual({ who, code });
+
+      if (RANK[row.role] >= 0) {
+        expectRefused('no session', await raw(path, input, { csrf: 'x' }), 'UNAUTHORIZED');
+        const below = [viewer, operator].slice(0, RANK[row.role]);
+        for (const [i, who] of below.entries()) {
+          const csrf = (await who.ok(who.query<{ csrf: string }>('auth.me'))).csrf;
+          expectRefused(['viewer', 'operator'][i]!, await raw(path, input, { as: who, csrf }), 'FORBIDDEN');
+        }
+        if (type === 'mutation') {
+          // CSRF: the admin's own cookie, without the header or with a wrong one.
+          expectRefused('admin without CSRF header', await raw(path, input, { as: admin }), 'FORBIDDEN');
+          expectRefused(
+            'admin, wrong CSRF',
+            await raw(path, input, { as: admin, csrf: 'bfc_x' }),
+            'FORBIDDEN',
+          );
+        }
+        // Not stricter than the table says: with the role, a malformed input reaches the parser.
+        if (input !== undefined) {
+          const withRole = [viewer, operator, admin][RANK[row.role]]!;
+          const csrf = (await withRole.ok(withRole.query<{ csrf: string }>('auth.me'))).csrf;
+          expectRefused(
+            'with the role',
+            await raw(path, { probe: 1 }, { as: withRole, csrf }),
+            'BAD_REQUEST',
+          );
+        }
+      } else if (row.role === 'agent') {
+        expectRefused('no credential', await raw(path, input), 'UNAUTHORIZED');
+        expectRefused('wrong credential', await raw(path, input, { bearer: 'bfa_wrong' }), 'UNAUTHORIZED');
+        expectRefused(
+          'the join token',
+          await raw(path, input, { bearer: secrets.get('join token')! }),
+          'UNAUTHORIZED',
+        );
+        expectRefused('an admin session', await raw(path, input, { as: admin, csrf: 'x' }), 'UNAUTHORIZED');
+      } else if (row.role === 'join token') {
+        expectRefused('an unknown join token', await raw(path, input), 'UNAUTHORIZED');
+        expectRefused(
+          'the heartbeat credential',
+          await raw(path, { ...(input as object), joinToken: secrets.get("agent's heartbeat credential") }),
+          'UNAUTHORIZED',
+        );
+      } else if (path === 'auth.setup') {
+        expectRefused('after setup', await raw(path, input, { csrf: 'x' }), 'FORBIDDEN');
+        expectRefused('without CSRF header', await raw(path, input), 'FORBIDDEN');
+      } else if (path === 'auth.login') {
+        expectRefused('without CSRF header', await raw(path, ADMIN), 'FORBIDDEN');
+      } else {
+        const me = await raw(path, undefined);
+        expect(me.data).toMatchObject({ result: { data: { json: { user: null, csrf: null } } } });
+      }
+      expect(await state()).toEqual(before);
+      expect(kernel()).toEqual(kernelBefore);
+    });
+  });
+
+  describe('join tokens', () => {
+    const joinWith = (token: string, agentId: string) =>
+      raw('agentApi.join', {
+        joinToken: token,
+        agentId,
+        agentUrl: 'http://127.0.0.1:9',
+        hostname: agentId,
+        facts: {},
+        entries: [],
+      });
+    const newToken = async (maxUses: number | null) => {
+      const t = await admin.ok(
+        admin.mutation<{ id: string; token: string }>('tokens.create', {
+          label: `probe ${maxUses}`,
+          expiresInHours: 1,
+          maxUses,
+        }),
+      );
+      secrets.set(`join token ${t.id}`, t.token);
+      return t;
+    };
+
+    it('refuses reuse beyond maxUses, and the refused join creates no host', async () => {
+      const t = await newToken(1);
+      const first = await joinWith(t.token, 'probe-joiner-0001');
+      expect(first.status).toBe(200);
+      const { agentToken, heartbeatToken } = (
+        first.data as { result: { data: { json: Record<string, string> } } }
+      ).result.data.json;
+      secrets.set('agent token (server to agent)', agentToken!);
+      secrets.set('heartbeat credential', heartbeatToken!);
+      const hosts = await db.host.count();
+      const again = await joinWith(t.token, 'probe-joiner-0002');
+      expect(again).toMatchObject({ status: 401, error: { message: /used up.*Ask an admin/ } });
+      // Not even the host that joined with it can join again on a used-up token.
+      expect((await joinWith(t.token, 'probe-joiner-0001')).status).toBe(401);
+      expect(await db.host.count()).toBe(hosts);
+    });
+
+    it('refuses a real agent joining with a used-up token: no host appears', async () => {
+      const t = await newToken(1);
+      expect((await joinWith(t.token, 'probe-joiner-0003')).status).toBe(200);
+      const hosts = await db.host.count();
+      const second = await startSandbox();
+      const stateDir = mkdtempSync(join(dataDir, 'second-'));
+      try {
+        const refused = await startAgent(second, {
+          stateDir,
+          args: ['--server', server.url, '--join-token', t.token, '--reconcile-interval', '1h'],
+        });
+        // It listens first, then joins; refused, it says why and ends (a stop then finds it gone).
+        await until('the refused agent to say why', async () => /used up/.test(refused.stderr()));
+        expect(await refused.stop('SIGTERM')).toBe(1);
+        expect(refused.logs.some((l) => l.event === 'joined')).toBe(false);
+        expect(await db.host.count()).toBe(hosts);
+      } finally {
+        await second.stop();
+        rmSync(stateDir, { recursive: true, force: true });
+      }
+    });
+
+    it('refuses an expired token and a revoked one; neither creates a host', async () => {
+      const expired = await newToken(null);
+      // Tokens last at least an hour through the API: age this one in the database.
+      await db.joinToken.update({
+        where: { id: expired.id },
+        data: { expiresAt: new Date(Date.now() - 1000) },
+      });
+      const revoked = await newToken(null);
+      await admin.ok(admin.mutation('tokens.revoke', { id: revoked.id }));
+      const hosts = await db.host.count();
+      expect(await joinWith(expired.token, 'probe-joiner-0004')).toMatchObject({
+        status: 401,
+        error: { message: /expired/ },
+      });
+      expect(await joinWith(revoked.token, 'probe-joiner-0005')).toMatchObject({
+        status: 401,
+        error: { message: /revoked/ },
+      });
+      expect(await db.host.count()).toBe(hosts);
+      expect((await db.joinToken.findUniqueOrThrow({ where: { id: revoked.id } })).uses).toBe(0);
+    });
+  });
+
+  describe('login brute force', () => {
+    const TARGET = { username: 'brute', password: 'brute-force-target-1' };
+    const login = (password: string, username = TARGET.username) =>
+      new ApiClient(server.url).mutation('auth.login', { username, password });
+
+    it('5 wrong passwords, then the account is rate limited: even the right password is refused', async () => {
+      await admin.ok(admin.mutation('auth.createUser', { ...TARGET, role: 'viewer' }));
+      secrets.set('brute-force target password', TARGET.password);
+      for (let i = 0; i < 5; i++) expect((await login(`wrong-password-${i}`)).status).toBe(401);
+      const limited = await login('wrong-password-5');
+      expect(limited).toMatchObject({ status: 429, error: { message: /wait 15 minutes/ } });
+      expect((await login(TARGET.password)).status).toBe(429);
+      // Per account: another user signs in as usual.
+      expect((await login(VIEWER.password, VIEWER.username)).status).toBe(200);
+    });
+
+    it('holds on another replica of the control plane (the count is in the database)', async () => {
+      const replica = await startControlPlaneProcess(env());
+      try {
+        const r = await new ApiClient(replica.url).mutation('auth.login', TARGET);
+        expect(r.status).toBe(429);
+      } finally {
+        await replica.stop();
+      }
+    });
+
+    it('a burst of concurrent guesses gets no more than 5 checked', async () => {
+      const burst = { username: 'burst', password: 'burst-target-password-1' };
+      await admin.ok(admin.mutation('auth.createUser', { ...burst, role: 'viewer' }));
+      secrets.set('burst target password', burst.password);
+      const answers = await Promise.all(
+        Array.from({ length: 16 }, (_, i) => login(`wrong-guess-${i}`, burst.username)),
+      );
+      const checked = answers.filter((a) => a.status === 401).length;
+      expect(answers.filter((a) => a.status !== 401 && a.status !== 429)).toEqual([]);
+      expect(checked).toBeLessThanOrEqual(5);
+      expect((await login(burst.password, burst.username)).status).toBe(429);
+    });
+  });
+
+  describe('injection through every web input that reaches an agent', () => {
+    const policy = (over: Record<string, unknown>) => ({
+      groupName: null,
+      targets: ['s390x'],
+      flags: 'F',
+      interpreterDir: '/usr/bin',
+      suffix: '-static',
+      autoHeal: true,
+      ...over,
+    });
+    const jobOf = (params: Record<string, unknown>) => ({ params, selection: { all: true } });
+
+    it.each(INJECTIONS.map((i) => [i.attack, i] as const))(
+      '%s: refused with a message; no policy, job or build; the kernel is unchanged',
+      async (_attack, i) => {
+        const before = await state();
+        const kernelBefore = kernel();
+        const build = { hostId: ids.hostId, repositoryId: ids.repositoryId, packagePath: '/tmp/qemu.deb' };
+        const probes: [string, string, unknown][] = [
+          ['policy.set', 'interpreterDir', policy({ interpreterDir: i.path })],
+          ['policy.set', 'suffix', policy({ suffix: i.word })],
+          ['policy.set', 'targets', policy({ targets: [i.arch] })],
+          ['jobs.create', 'targets', jobOf({ kind: 'register', targets: [i.arch] })],
+          ['jobs.create', 'targets', jobOf({ kind: 'reset-register', targets: [i.arch], persistent: true })],
+          ['jobs.create', 'targets', jobOf({ kind: 'remove', targets: [i.arch] })],
+          ['jobs.create', 'targets', jobOf({ kind: 'enable', targets: [i.arch] })],
+          ['jobs.create', 'targets', jobOf({ kind: 'disable', targets: [i.arch] })],
+          ['jobs.create', 'targets', jobOf({ kind: 'verify', targets: [i.arch] })],
+          ['builds.start', 'targets', { ...build, targets: [i.arch] }],
+          ...(i.inFilePaths
+            ? ([
+                ['builds.start', 'packagePath', { ...build, packagePath: i.path }],
+                ['builds.start', 'busybox', { ...build, busybox: i.path }],
+              ] as [string, string, unknown][])
+            : []),
+        ];
+        for (const [path, field, input] of probes) {
+          const r = await admin.mutation(path, input);
+          expect({ path, field, status: r.status, code: r.error?.code }).toEqual({
+            path,
+            field,
+            status: 400,
+            code: 'BAD_REQUEST',
+          });
+          expect(r.error?.message).toBeTruthy();
+        }
+        expect(await state()).toEqual(before);
+        expect(kernel()).toEqual(kernelBefore);
+      },
+    );
+
+    it.each(FLAG_INJECTIONS.map((f) => [f.attack, f.flags] as const))(
+      'policy flags: %s is refused with a message; no policy',
+      async (_attack, flags) => {
+        const before = await state();
+        const r = await admin.mutation('policy.set', policy({ flags }));
+        expect(r).toMatchObject({ status: 400, error: { message: /flag|Too big/ } });
+        expect(await state()).toEqual(before);
+      },
+    );
+  });
+
+  describe('secrets', () => {
+    it('never appear in server or agent logs, API responses, the audit log or the database file', async () => {
+      // Exercise what handles secrets once more: a password change, a registry password change, a
+      // sync that sends the registry credentials, a job the server runs with the agent's token.
+      await admin.ok(
+        admin.mutation('auth.updateUser', { id: ids.operatorId, password: 'operator-password-2' }),
+      );
+      secrets.set('changed operator password', 'operator-password-2');
+      await admin.ok(
+        admin.mutation('registries.update', { id: ids.registryId, password: `${REGISTRY_PASSWORD}-2` }),
+      );
+      secrets.set('changed registry password', `${REGISTRY_PASSWORD}-2`);
+      await admin.mutation('catalogue.sync', { repositoryId: ids.repositoryId });
+      const job = await admin.ok(
+        admin.mutation<{ id: string }>('jobs.create', {
+          params: { kind: 'verify', targets: ['s390x'] },
+          selection: { hostIds: [ids.hostId] },
+        }),
+      );
+      await until('the job to finish', async () => {
+        const j = await admin.ok(admin.query<{ status: string }>('jobs.get', { id: job.id }));
+        return ['succeeded', 'failed', 'cancelled'].includes(j.status);
+      });
+      // A session cookie, read from a sign-in's Set-Cookie.
+      const signIn = await realFetch(`${server.url}/api/trpc/auth.login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-binfleet-csrf': 'sign-in' },
+        body: JSON.stringify(superjson.serialize(VIEWER)),
+      });
+      const cookie = /bf_session=([^;]+)/.exec(signIn.headers.getSetCookie().join('\n'))![1]!;
+      secrets.set('session cookie', decodeURIComponent(cookie));
+      await admin.ok(admin.query('audit.list', { limit: 200 }));
+
+      const audit = JSON.stringify(await db.auditEvent.findMany());
+      const dbFiles = readdirSync(join(database.url.replace(/^file:/, ''), '..'))
+        .filter((f) => f.startsWith(database.url.replace(/^file:.*\//, '')))
+        .map((f) => readFileSync(join(database.url.replace(/^file:/, ''), '..', f)).toString('latin1'))
+        .join('\n');
+      const places: [string, string, RegExp?][] = [
+        ['server output', server.output()],
+        ['agent log', `${agent.logs.map((l) => JSON.stringify(l)).join('\n')}\n${agent.stderr()}`],
+        ['audit log', audit],
+        ['database files', dbFiles],
+        ...responses.map(
+          ({ path, body }) =>
+            [
+              `response of ${path}`,
+              body,
+              // Each is handed out exactly once, in the answer that creates it.
+              path === 'tokens.create'
+                ? /^join token/
+                : path === 'agentApi.join'
+                  ? /^(agent token|heartbeat)/
+                  : undefined,
+            ] as [string, string, RegExp?],
+        ),
+      ];
+      const leaks: string[] = [];
+      for (const [place, text, allowed] of places) {
+        for (const [what, secret] of secrets) {
+          if (allowed?.test(what)) continue;
+          if (text.includes(secret) || text.includes(encodeURIComponent(secret)))
+            leaks.push(`${what} in ${place}`);
+        }
+      }
+      expect(responses.length).toBeGreaterThan(200);
+      expect(leaks).toEqual([]);
+    });
+  });
+});
