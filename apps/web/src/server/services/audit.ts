@@ -37,8 +37,9 @@ export function redact(value: unknown): unknown {
 export class AuditService {
   constructor(private readonly db: Db) {}
 
-  async record(r: AuditRecord): Promise<void> {
-    await this.db.auditEvent.create({
+  /** `client` is a transaction's, when the event must be written with the change it records or not at all. */
+  async record(r: AuditRecord, client: Pick<Db, 'auditEvent'> = this.db): Promise<void> {
+    await client.auditEvent.create({
       data: {
         actorId: r.actor.id,
         actorName: r.actor.name,

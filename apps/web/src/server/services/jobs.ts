@@ -1,6 +1,6 @@
-import type { Db, Prisma, RunStatus } from '@binfleet/db';
+import type { Db, Job, Prisma, RunStatus } from '@binfleet/db';
 import { ControlPlaneError } from '../errors.ts';
-import type { Actor, AuditService } from './audit.ts';
+import { SYSTEM, type Actor, type AuditService } from './audit.ts';
 import type { HostFilter, HostService } from './hosts.ts';
 import { describeJob, jobParams, type JobParams } from './job-kinds.ts';
 
@@ -96,17 +96,78 @@ export class JobService {
           : count('succeeded') > 0
             ? 'succeeded'
             : 'cancelled';
-    if (status !== job.status) {
+    if (status === job.status) return status;
+    if (!FINAL.includes(status)) {
       await this.db.job.update({
         where: { id: jobId },
-        data: {
-          status,
-          ...(status === 'running' && !job.startedAt ? { startedAt: new Date() } : {}),
-          ...(FINAL.includes(status) ? { finishedAt: new Date() } : {}),
-        },
+        data: { status, ...(status === 'running' && !job.startedAt ? { startedAt: new Date() } : {}) },
       });
+      return status;
     }
+    await this.finishJob(job, status, {
+      total: rows.reduce((sum, r) => sum + r._count._all, 0),
+      succeeded: count('succeeded'),
+      failed: count('failed'),
+      cancelled: count('cancelled'),
+    });
     return status;
+  }
+
+  /**
+   * The job's last row is done: its final status and its audit event, together and once. Every
+   * runner (one per replica) that finishes a row calls refreshStatus, and two of them may both see
+   * the job complete: only the one whose conditional update still finds it open records the outcome.
+   */
+  private async finishJob(
+    job: Job,
+    status: RunStatus,
+    counts: { total: number; succeeded: number; failed: number; cancelled: number },
+  ): Promise<void> {
+    const [targets, failed] = await Promise.all([
+      this.db.jobTarget.findMany({
+        where: { jobId: job.id },
+        select: { host: { select: { hostname: true } } },
+      }),
+      this.db.jobTarget.findMany({
+        where: { jobId: job.id, status: 'failed' },
+        select: { host: { select: { hostname: true } } },
+        orderBy: { host: { hostname: 'asc' } },
+        take: 5,
+      }),
+    ]);
+    const finishedAt = new Date();
+    const params = job.params as unknown as JobParams;
+    const tally = [
+      `${counts.succeeded} of ${counts.total} succeeded`,
+      ...(counts.failed ? [`${counts.failed} failed`] : []),
+      ...(counts.cancelled ? [`${counts.cancelled} cancelled`] : []),
+    ].join(', ');
+    const failedNames = failed.map((f) => f.host.hostname).join(', ');
+    const more = counts.failed > failed.length ? ` and ${counts.failed - failed.length} more` : '';
+    await this.db.$transaction(async (tx) => {
+      const { count } = await tx.job.updateMany({
+        where: { id: job.id, status: { notIn: [...FINAL] } },
+        data: { status, finishedAt },
+      });
+      if (count !== 1) return;
+      await this.audit.record(
+        {
+          actor: SYSTEM,
+          action: 'job.finished',
+          targets: targets.map((t) => t.host.hostname),
+          params: {
+            jobId: job.id,
+            kind: params.kind,
+            status,
+            counts,
+            ...(job.startedAt ? { durationMs: finishedAt.getTime() - job.startedAt.getTime() } : {}),
+          },
+          outcome: status === 'failed' ? 'failure' : 'success',
+          detail: `${describeJob(params)}: ${status}, ${tally}${failedNames ? ` (failed: ${failedNames}${more})` : ''}.`,
+        },
+        tx,
+      );
+    });
   }
 
   async list(filter: { status?: RunStatus | undefined; cursor?: string | undefined; limit: number }) {
