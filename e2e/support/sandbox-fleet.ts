@@ -33,10 +33,7 @@ export class SandboxFleet {
    * foreign busybox binaries the self-test runs.
    */
   async joinAll(commandLine: string): Promise<void> {
-    const [program, command, ...args] = commandLine.trim().split(/\s+/);
-    if (program !== 'binfleet-agent' || command !== 'serve') {
-      throw new Error(`not a binfleet-agent serve command line: ${commandLine}`);
-    }
+    const args = serveArgs(commandLine);
     await Promise.all(
       this.hosts.map(async (host) => {
         host.agent = await startAgent(withHostname(host.sandbox, host.hostname), {
@@ -78,6 +75,15 @@ export class SandboxFleet {
     if (!host) throw new Error(`no test host ${hostname}`);
     return host;
   }
+}
+
+/** The arguments of `binfleet-agent serve ...` as the join dialog shows it, to run the agent with. */
+export function serveArgs(commandLine: string): string[] {
+  const [program, command, ...args] = commandLine.trim().split(/\s+/);
+  if (program !== 'binfleet-agent' || command !== 'serve') {
+    throw new Error(`not a binfleet-agent serve command line: ${commandLine}`);
+  }
+  return args;
 }
 
 /** Every sandbox shares the machine's hostname; a UTS namespace inside it gives the agent its own. */
