@@ -14,6 +14,8 @@ export interface AgentEnv {
   readonly dockerSocket?: string;
   /** Static busybox for the register images this host builds. */
   readonly busybox?: string;
+  /** Where the binfmt_misc lock shared by `serve` and the CLI lives (default /run/binfleet). */
+  readonly lockDir?: string;
 }
 
 const nonEmpty = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
@@ -29,6 +31,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): AgentEnv {
     verifyImage: pick('BINFLEET_VERIFY_IMAGE'),
     dockerSocket: pick('BINFLEET_DOCKER_SOCKET'),
     busybox: pick('BINFLEET_BUSYBOX'),
+    lockDir: pick('BINFLEET_LOCK_DIR'),
   };
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as AgentEnv;
 }

@@ -35,7 +35,7 @@ export interface SandboxSpawnOptions {
 }
 
 /**
- * A user + mount namespace with its own binfmt_misc (Linux >= 6.7). Registrations made inside apply
+ * A user + mount namespace with its own binfmt_misc (Linux >= 6.7) and its own /run/binfleet. Registrations made inside apply
  * only to processes inside. Files, network (127.0.0.1) and process ids are shared with the machine.
  */
 export interface Sandbox {
@@ -117,7 +117,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       'private',
       'sh',
       '-c',
-      'mount -t binfmt_misc binfmt_misc "$1" && echo ready && read _',
+      // A sandbox is a host of its own, /run/binfleet (where agents lock binfmt_misc) included: a
+      // private tmpfs there, gone with the namespace; only the empty directory stays on the machine.
+      'mount -t binfmt_misc binfmt_misc "$1" && mkdir -p -m 0700 /run/binfleet && ' +
+        'mount -t tmpfs -o mode=0700,size=1m binfleet-run /run/binfleet && echo ready && read _',
       'sh',
       mountPoint,
     ],

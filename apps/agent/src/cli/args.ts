@@ -27,3 +27,15 @@ export function exitCodeOf(error: unknown): number {
   if (error instanceof AgentError) return error.code === 'BUSY' ? 75 : 1;
   return 1;
 }
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `60` (seconds), `60s`, `1500ms`, `5m`, `1h`. */
+export function parseDuration(option: string, value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  const ms = match ? Math.round(Number(match[1]) * UNITS[match[2] ?? 's']!) : NaN;
+  if (!(ms >= 1 && ms <= 2_147_483_647)) {
+    throw new UsageError(`${option} "${value}" is not a duration: e.g. 60s, 5m, 1500ms (at least 1ms).`);
+  }
+  return ms;
+}

@@ -47,7 +47,8 @@ export async function removeCommand(argv: string[], ctx: CommandContext): Promis
   });
   if (!values.all && positionals.length === 0)
     throw new UsageError('remove: name the architectures (e.g. arm64 s390x) or give --all.');
-  const removed = await ctx.registration().remove(values.all ? 'all' : resolveAll(positionals));
+  const targets = values.all ? 'all' : resolveAll(positionals);
+  const removed = await ctx.exclusive('remove', () => ctx.registration().remove(targets));
   ctx.out(removed.length ? `Removed ${removed.join(', ')}` : 'Nothing to remove.');
   return 0;
 }
@@ -56,7 +57,10 @@ export async function switchCommand(argv: string[], ctx: CommandContext, enabled
   const { positionals } = parse(argv, { 'mount-point': { type: 'string' } });
   if (positionals.length === 0)
     throw new UsageError(`${enabled ? 'enable' : 'disable'}: name the architectures (e.g. arm64).`);
-  const names = await ctx.registration().setEnabled(resolveAll(positionals), enabled);
+  const targets = resolveAll(positionals);
+  const names = await ctx.exclusive(enabled ? 'enable' : 'disable', () =>
+    ctx.registration().setEnabled(targets, enabled),
+  );
   ctx.out(`${enabled ? 'Enabled' : 'Disabled'} ${names.join(', ')}`);
   return 0;
 }

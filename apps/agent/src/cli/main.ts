@@ -4,7 +4,8 @@ import { readEnv } from '../env.ts';
 import { AgentError } from '../errors.ts';
 import { HostProbe } from '../host/host-probe.ts';
 import { RegistrationService } from '../services/registration-service.ts';
-import { exitCodeOf, UsageError } from './args.ts';
+import { HostLock } from '../services/host-lock.ts';
+import { exitCodeOf, parseDuration, UsageError } from './args.ts';
 import { exportCommand, removeCommand, statusCommand, switchCommand } from './entry-commands.ts';
 import { registerCommand, type CommandContext } from './register-command.ts';
 
@@ -22,21 +23,32 @@ Commands:
 
 ARCH is any name the arch table knows: aarch64, arm64, linux/arm64, arm64v8, armhf, ppc64el...
 Every command takes --mount-point PATH (default $BINFLEET_BINFMT_MOUNT or ${DEFAULT_MOUNT_POINT}).
+Commands that change binfmt_misc wait up to --lock-wait DURATION (default 10s) for another
+binfleet-agent process (e.g. serve) changing it, then fail naming that process (exit status 75).
 `;
 
-/** Every command gets --mount-point; pull it out before the command parses its own options. */
-function takeMountPoint(argv: string[]): { argv: string[]; mountPoint?: string } {
+/** Every command gets --mount-point and --lock-wait; pull them out before the command parses its own options. */
+function takeGlobalOptions(argv: string[]): { argv: string[]; mountPoint?: string; lockWait?: string } {
   const rest: string[] = [];
-  let mountPoint: string | undefined;
+  const found: { mountPoint?: string; lockWait?: string } = {};
+  const names = { '--mount-point': 'mountPoint', '--lock-wait': 'lockWait' } as const;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--mount-point') mountPoint = argv[++i];
-    else if (a.startsWith('--mount-point=')) mountPoint = a.slice('--mount-point='.length);
-    else rest.push(a);
+    const [flag, inline] =
+      a.startsWith('--') && a.includes('=')
+        ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
+        : [a, undefined];
+    const key = Object.hasOwn(names, flag!) ? names[flag as keyof typeof names] : undefined;
+    if (key === undefined) rest.push(a);
+    else {
+      const value = inline ?? argv[++i];
+      if (value === undefined) throw new UsageError(`${flag} needs a value.`);
+      found[key] = value;
+    }
   }
-  if (mountPoint !== undefined && !mountPoint.startsWith('/'))
+  if (found.mountPoint !== undefined && !found.mountPoint.startsWith('/'))
     throw new UsageError('--mount-point needs an absolute path.');
-  return { argv: rest, ...(mountPoint === undefined ? {} : { mountPoint }) };
+  return { argv: rest, ...found };
 }
 
 export async function main(
@@ -57,12 +69,21 @@ export async function main(
       const { serveCommand } = await import('./serve-command.ts');
       return await serveCommand(rawRest);
     }
-    const { argv, mountPoint } = takeMountPoint(rawRest);
+    const { argv, mountPoint, lockWait } = takeGlobalOptions(rawRest);
     const fs = new KernelBinfmtFs(mountPoint ?? env.binfmtMount ?? DEFAULT_MOUNT_POINT);
+    const lockWaitMs = parseDuration('--lock-wait', lockWait ?? '10s');
     let registration: RegistrationService | undefined;
     const ctx: CommandContext = {
       env,
       registration: () => (registration ??= new RegistrationService(fs, new HostProbe().interpreterExists)),
+      exclusive: async (label, fn) => {
+        const release = await HostLock.forThisNamespace(env.lockDir).acquire(label, lockWaitMs);
+        try {
+          return await fn();
+        } finally {
+          await release();
+        }
+      },
       ...io,
     };
     switch (command) {

@@ -34,6 +34,8 @@ Registering what is already registered identically is a no-op.
 export interface CommandContext {
   readonly env: AgentEnv;
   readonly registration: () => RegistrationService;
+  /** Runs a change to binfmt_misc under the lock `serve` takes too (waits --lock-wait, then BUSY). */
+  readonly exclusive: <T>(label: string, fn: () => Promise<T>) => Promise<T>;
   readonly out: (line: string) => void;
   readonly err: (line: string) => void;
 }
@@ -75,9 +77,9 @@ export async function registerCommand(argv: string[], ctx: CommandContext): Prom
     return 0;
   }
 
-  const result = await ctx
-    .registration()
-    .apply(state, { reset: values.reset ?? false, force: values.force ?? false });
+  const result = await ctx.exclusive(values.reset ? 'register --reset' : 'register', () =>
+    ctx.registration().apply(state, { reset: values.reset ?? false, force: values.force ?? false }),
+  );
   if (values.json) {
     const actions = result.actions.map((a) =>
       a.kind === 'register' ? { kind: a.kind, target: a.target, line: a.line } : a,

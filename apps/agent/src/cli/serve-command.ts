@@ -12,13 +12,14 @@ import { AgentService } from '../services/agent-service.ts';
 import { ImageBuildService } from '../services/image-build-service.ts';
 import { DEFAULT_MAX_PACKAGE_BYTES, PackageStore } from '../services/package-store.ts';
 import { interpreterDirSchema } from '../services/desired-state.ts';
+import { HostLock } from '../services/host-lock.ts';
 import { OperationLock } from '../services/operation-lock.ts';
 import { Reconciler, type LogRecord } from '../services/reconciler.ts';
 import { RegistrationService } from '../services/registration-service.ts';
 import { DEFAULT_STATE_DIR, StateStore } from '../services/state-store.ts';
 import { DEFAULT_IMAGE_TEMPLATE } from '../services/verify-image.ts';
 import { VerifyService } from '../services/verify-service.ts';
-import { parse, UsageError } from './args.ts';
+import { parse, parseDuration, UsageError } from './args.ts';
 
 export const SERVE_USAGE = `Usage: binfleet-agent serve [options]
 
@@ -120,7 +121,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
 
   const probe = new HostProbe();
   const registration = new RegistrationService(new KernelBinfmtFs(mountPoint), probe.interpreterExists);
-  const lock = new OperationLock();
+  // Shared with `binfleet-agent register` & co. run by hand on this host (same binfmt_misc).
+  const lock = new OperationLock(undefined, HostLock.forThisNamespace(env.lockDir));
   const reconciler = new Reconciler(registration, store, lock, { intervalMs, log });
   const docker = lazyDocker(env.dockerSocket);
   const version = await agentVersion();
@@ -307,18 +309,6 @@ function parseListen(value: string): { host: string; port: number } {
 }
 
 const formatHost = (address: string) => (address.includes(':') ? `[${address}]` : address);
-
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** `60` (seconds), `60s`, `1500ms`, `5m`, `1h`. */
-function parseDuration(option: string, value: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-  const ms = match ? Math.round(Number(match[1]) * UNITS[match[2] ?? 's']!) : NaN;
-  if (!(ms >= 1 && ms <= 2_147_483_647)) {
-    throw new UsageError(`${option} "${value}" is not a duration: e.g. 60s, 5m, 1500ms (at least 1ms).`);
-  }
-  return ms;
-}
 
 const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
 

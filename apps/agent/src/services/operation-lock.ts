@@ -1,4 +1,5 @@
 import { AgentError } from '../errors.ts';
+import type { HostLock } from './host-lock.ts';
 
 export interface LockHolder {
   readonly label: string;
@@ -14,13 +15,18 @@ interface Waiter {
 /**
  * One operation at a time on this host: a reset running while another apply removes entries
  * would leave the kernel in a state nobody asked for. Callers queue in arrival order; one that
- * cannot get its turn within `waitMs` gets a BUSY error naming what is running.
+ * cannot get its turn within `waitMs` gets a BUSY error naming what is running. With a HostLock,
+ * the turn also waits (within the same `waitMs`) for other processes on the same binfmt_misc, such
+ * as a `binfleet-agent register` run by hand.
  */
 export class OperationLock {
   private current: LockHolder | undefined;
   private readonly queue: Waiter[] = [];
 
-  constructor(private readonly now: () => Date = () => new Date()) {}
+  constructor(
+    private readonly now: () => Date = () => new Date(),
+    private readonly hostLock?: HostLock,
+  ) {}
 
   /** What runs now, for status pages. */
   get holder(): LockHolder | undefined {
@@ -28,10 +34,14 @@ export class OperationLock {
   }
 
   async run<T>(label: string, fn: () => Promise<T>, options: { readonly waitMs: number }): Promise<T> {
+    const deadline = Date.now() + options.waitMs;
     await this.acquire(label, options.waitMs);
+    let releaseHost: (() => Promise<void>) | undefined;
     try {
+      releaseHost = await this.hostLock?.acquire(label, Math.max(0, deadline - Date.now()));
       return await fn();
     } finally {
+      await releaseHost?.();
       this.release();
     }
   }
