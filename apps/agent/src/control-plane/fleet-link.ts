@@ -18,6 +18,14 @@ interface JoinAnswer {
  * kernel entries on every heartbeat. The link is kept in the state directory, so a restarted agent
  * goes on heartbeating without a new join token.
  */
+function sameServer(a: string, b: string): boolean {
+  try {
+    return new URL(a).href.replace(/\/+$/, '') === new URL(b).href.replace(/\/+$/, '');
+  } catch {
+    return false;
+  }
+}
+
 export class FleetLink {
   private timer: NodeJS.Timeout | undefined;
   private intervalMs: number;
@@ -42,10 +50,15 @@ export class FleetLink {
    */
   async join(serverUrl: string, joinToken: string): Promise<string> {
     const file = await this.store.readFleetLink();
+    // Joined this server before: prove it is this agent with the credential it gave us (the server
+    // refuses a known agent id without it). Never shown to another server.
+    const proof =
+      file.link && sameServer(file.link.serverUrl, serverUrl) ? file.link.heartbeatToken : undefined;
     const answer = await new ControlPlaneClient(serverUrl).mutation<JoinAnswer>('join', {
       joinToken,
       agentId: file.agentId,
       agentUrl: this.options.advertiseUrl,
+      ...(proof ? { heartbeatToken: proof } : {}),
       ...(await this.report()),
     });
     await this.store.writeFleetLink({

@@ -30,6 +30,15 @@ export interface WebConfig {
     readonly callTimeoutMs: number;
     readonly maxAttempts: number;
   };
+  /**
+   * Sign-in limits within 15 minutes: attempts per account from one client address, and per account
+   * from all addresses together (the ceiling a guesser spread over many addresses runs into).
+   */
+  readonly loginLimits: { readonly perAddress: number; readonly perAccount: number };
+  /** Take the client address from the last X-Forwarded-For entry (the one a trusted proxy added). */
+  readonly trustProxy: boolean;
+  /** Hosts and CIDRs an agent's callback URL may point at; empty: any. */
+  readonly agentUrlAllow: readonly string[];
 }
 
 const int = (value: string | undefined, fallback: number) => {
@@ -68,5 +77,14 @@ export function readWebConfig(env: NodeJS.ProcessEnv = process.env): WebConfig {
       callTimeoutMs: int(env.BINFLEET_AGENT_CALL_TIMEOUT_MS, 30_000),
       maxAttempts: int(env.BINFLEET_JOB_MAX_ATTEMPTS, 3),
     },
+    loginLimits: {
+      perAddress: int(env.BINFLEET_LOGIN_LIMIT_PER_ADDRESS, 5),
+      perAccount: int(env.BINFLEET_LOGIN_LIMIT_PER_ACCOUNT, 50),
+    },
+    trustProxy: env.BINFLEET_TRUST_PROXY === '1',
+    agentUrlAllow: (env.BINFLEET_AGENT_URL_ALLOW ?? '')
+      .split(/[\s,]+/)
+      .map((a) => a.trim())
+      .filter(Boolean),
   };
 }

@@ -53,7 +53,8 @@ async function handle(cp: ControlPlane, req: IncomingMessage, res: ServerRespons
         endpoint: '/api/trpc',
         req: request,
         router: appRouter,
-        createContext: ({ resHeaders }) => createContext(cp, request, resHeaders),
+        createContext: ({ resHeaders }) =>
+          createContext(cp, request, resHeaders, req.socket.remoteAddress ?? 'unknown'),
         onError: ({ error, path }) => {
           if (error.code === 'INTERNAL_SERVER_ERROR')
             console.error(

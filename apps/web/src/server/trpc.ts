@@ -27,11 +27,37 @@ export interface Context {
   readonly sessionToken: string | undefined;
   readonly bearer: string | undefined;
   readonly csrf: string | undefined;
+  /** Who is calling, for the sign-in limit: see clientAddress(). */
+  readonly clientAddress?: string;
   /** Response headers: procedures set cookies through these. */
   readonly resHeaders: Headers;
 }
 
-export async function createContext(cp: ControlPlane, req: Request, resHeaders: Headers): Promise<Context> {
+/**
+ * The caller's address: the last X-Forwarded-For entry (the one the proxy in front added) when
+ * BINFLEET_TRUST_PROXY=1, else the socket's peer. `next start` does not hand route handlers the
+ * socket: it puts the peer in X-Forwarded-For itself, unless the client sent one (docs/security.md).
+ */
+export function clientAddress(cp: ControlPlane, req: Request, socketAddress: string | undefined): string {
+  const forwarded = req.headers
+    .get('x-forwarded-for')
+    ?.split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
+  const address =
+    (cp.config.trustProxy || socketAddress === undefined ? forwarded?.at(-1) : undefined) ??
+    socketAddress ??
+    'unknown';
+  // IPv4 peers of a dual-stack socket come as ::ffff:a.b.c.d; bounded, as it is stored per attempt.
+  return address.replace(/^::ffff:(?=\d+\.)/, '').slice(0, 64);
+}
+
+export async function createContext(
+  cp: ControlPlane,
+  req: Request,
+  resHeaders: Headers,
+  socketAddress?: string,
+): Promise<Context> {
   const sessionToken = cookie(req.headers.get('cookie'), SESSION_COOKIE);
   const authorization = req.headers.get('authorization');
   return {
@@ -40,6 +66,7 @@ export async function createContext(cp: ControlPlane, req: Request, resHeaders: 
     sessionToken,
     bearer: authorization?.startsWith('Bearer ') ? authorization.slice(7) : undefined,
     csrf: req.headers.get(CSRF_HEADER) ?? undefined,
+    clientAddress: clientAddress(cp, req, socketAddress),
     resHeaders,
   };
 }

@@ -46,6 +46,8 @@ export const agentApiRouter = router({
         joinToken: z.string().min(1).max(128),
         agentId: z.string().regex(/^[A-Za-z0-9-]{8,64}$/),
         agentUrl: z.url({ protocol: /^https?$/ }).max(512),
+        /** An agent that joined before proves it is that agent with its heartbeat credential. */
+        heartbeatToken: z.string().min(1).max(128).optional(),
         ...report,
       }),
     )

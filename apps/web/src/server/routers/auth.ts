@@ -27,7 +27,7 @@ export const authRouter = router({
     return { user: s.user, csrf: s.csrfSecret };
   }),
   login: unauthenticatedMutation.input(credentials).mutation(async ({ ctx, input }) => {
-    const s = await ctx.cp.auth.login(input.username, input.password);
+    const s = await ctx.cp.auth.login(input.username, input.password, ctx.clientAddress);
     ctx.resHeaders.append('set-cookie', sessionCookie(ctx.cp, s.token));
     return { user: s.user, csrf: s.csrfSecret };
   }),

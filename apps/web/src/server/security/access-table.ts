@@ -40,7 +40,7 @@ export const ACCESS: Record<string, AccessRow> = {
   'auth.login': {
     role: 'public',
     input: () => ({ username: 'admin', password: 'wrong-password-1' }),
-    note: 'rate limited per account; CSRF header required',
+    note: 'rate limited per account and client address; CSRF header required',
   },
   'auth.logout': { role: 'viewer' },
   'auth.users': { role: 'admin' },
@@ -142,6 +142,14 @@ export const ACCESS: Record<string, AccessRow> = {
   'builds.watch': { role: 'viewer', input: () => ({ id: 'probe' }), note: 'server-sent events' },
 };
 
+/**
+ * HTTP routes outside tRPC, with the same checks as an admin mutation (session cookie, role, CSRF
+ * header). The probes call each the same way; the table shows them after the procedures.
+ */
+export const HTTP_ROUTES: Record<string, AccessRow> = {
+  'POST /api/packages': { role: 'admin', note: 'package upload (raw body), outside tRPC' },
+};
+
 export type ProcedureType = 'query' | 'mutation' | 'subscription';
 
 /** Every procedure of the control plane's router, by dotted path. */
@@ -176,9 +184,14 @@ export function renderAccessTable(): string {
           : REFUSED[row.role];
       return `| \`${path}\` | ${type} | ${row.role} | ${refused} | ${row.note ?? ''} |`;
     });
+  const routes = Object.entries(HTTP_ROUTES).map(
+    ([route, row]) =>
+      `| \`${route}\` | http | ${row.role} | ${REFUSED[row.role]}; no CSRF header: 403 | ${row.note ?? ''} |`,
+  );
   return [
     '| procedure | kind | minimum role | refused |  |',
     '| --- | --- | --- | --- | --- |',
     ...rows,
+    ...routes,
   ].join('\n');
 }

@@ -1,20 +1,25 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kernelSnapshot, startAgent, type AgentProcess } from '@binfleet/agent/testing/agent-process';
 import { FLAG_INJECTIONS, INJECTIONS } from '@binfleet/agent/testing/injection-corpus';
 import { createDb, migrateDeploy, type Db } from '@binfleet/db';
-import { createThrowawaySqliteDatabase, type ThrowawayDatabase } from '@binfleet/db/testing';
+import {
+  createThrowawayPostgresDatabase,
+  createThrowawaySqliteDatabase,
+  type ThrowawayDatabase,
+} from '@binfleet/db/testing';
 import { startSandbox, type Sandbox } from '@binfleet/test-sandbox';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, type ApiResult } from '../testing/api-client.ts';
 import { startControlPlaneProcess, type ControlPlaneProcess } from '../testing/control-plane-process.ts';
 import { until } from '../testing/waiting.ts';
-import { ACCESS, procedureTypes, type MinimumRole, type ProbeIds } from './access-table.ts';
+import { ACCESS, HTTP_ROUTES, procedureTypes, type MinimumRole, type ProbeIds } from './access-table.ts';
 
-// Security probes of the control plane, over real HTTP against the API as a real process on SQLite,
-// with a real agent joined from a sandbox that has its own kernel binfmt_misc.
+// Security probes of the control plane, over real HTTP against the API as a real process, on SQLite
+// and PostgreSQL, with a real agent joined from a sandbox that has its own kernel binfmt_misc.
 const ADMIN = { username: 'admin', password: 'admin-password-1' };
 const VIEWER = { username: 'vera', password: 'viewer-password-1' };
 const OPERATOR = { username: 'otto', password: 'operator-password-1' };
@@ -28,13 +33,18 @@ const RANK: Record<MinimumRole, number> = {
   admin: 2,
 };
 
-describe('control plane security probes', () => {
+describe.each([
+  ['SQLite', createThrowawaySqliteDatabase],
+  ['PostgreSQL', () => createThrowawayPostgresDatabase('binfleet_security_test')],
+] as const)('control plane security probes on %s', (dbName, makeDatabase) => {
   let database: ThrowawayDatabase;
   let db: Db;
   let dataDir: string;
   let server: ControlPlaneProcess;
   let sandbox: Sandbox;
   let agent: AgentProcess;
+  /** Agents stopped along the way (their logs are searched for secrets too). */
+  const retired: AgentProcess[] = [];
   let admin: ApiClient;
   let viewer: ApiClient;
   let operator: ApiClient;
@@ -149,7 +159,7 @@ describe('control plane security probes', () => {
       }
       return res;
     };
-    database = await createThrowawaySqliteDatabase();
+    database = await makeDatabase();
     dataDir = mkdtempSync(join(tmpdir(), 'binfleet-security-'));
     await migrateDeploy(database.url);
     db = createDb(database.url);
@@ -294,6 +304,41 @@ describe('control plane security probes', () => {
     });
   });
 
+  describe('HTTP routes outside tRPC x every caller below their role', () => {
+    it.each(Object.keys(HTTP_ROUTES).sort())('%s', async (route) => {
+      const row = HTTP_ROUTES[route]!;
+      const [method, path] = route.split(' ') as [string, string];
+      const before = { ...(await state()), packages: await db.uploadedPackage.count() };
+      const call = async (as: ApiClient | undefined, csrf: string | undefined) => {
+        const init: RequestInit = {
+          method,
+          headers: {
+            'content-type': 'application/vnd.debian.binary-package',
+            'x-binfleet-filename': 'probe.deb',
+            ...(csrf ? { 'x-binfleet-csrf': csrf } : {}),
+          },
+          body: new Uint8Array(4096).fill(7),
+        };
+        const res = as ? await as.raw(path, init) : await fetch(`${server.url}${path}`, init);
+        await res.arrayBuffer();
+        return res.status;
+      };
+      const refusals: Record<string, number> = { 'no session': await call(undefined, 'x') };
+      for (const [i, who] of [viewer, operator].slice(0, RANK[row.role]).entries())
+        refusals[['viewer', 'operator'][i]!] = await call(who, who.sessionHeaders['x-binfleet-csrf']);
+      refusals['admin without CSRF header'] = await call(admin, undefined);
+      refusals['admin, wrong CSRF'] = await call(admin, 'bfc_x');
+      expect(refusals).toEqual({
+        'no session': 401,
+        ...(RANK[row.role] >= 1 ? { viewer: 403 } : {}),
+        ...(RANK[row.role] >= 2 ? { operator: 403 } : {}),
+        'admin without CSRF header': 403,
+        'admin, wrong CSRF': 403,
+      });
+      expect({ ...(await state()), packages: await db.uploadedPackage.count() }).toEqual(before);
+    });
+  });
+
   describe('join tokens', () => {
     const joinWith = (token: string, agentId: string) =>
       raw('agentApi.join', {
@@ -376,6 +421,169 @@ describe('control plane security probes', () => {
       expect(await db.host.count()).toBe(hosts);
       expect((await db.joinToken.findUniqueOrThrow({ where: { id: revoked.id } })).uses).toBe(0);
     });
+
+    const joinAs = (token: string, agentId: string, extra: Record<string, unknown> = {}) =>
+      raw('agentApi.join', {
+        joinToken: token,
+        agentId,
+        agentUrl: 'http://127.0.0.1:9',
+        hostname: agentId,
+        facts: {},
+        entries: [],
+        ...extra,
+      });
+    const answerOf = (r: ApiResult<unknown>) =>
+      (r.data as { result: { data: { json: { hostId: string; heartbeatToken: string } } } }).result.data.json;
+
+    it("a known agent id re-joins only with that agent's credential; otherwise nothing changes", async () => {
+      const t = await newToken(null);
+      const first = await joinAs(t.token, 'probe-rejoin-0001');
+      expect(first.status).toBe(200);
+      const { hostId, heartbeatToken } = answerOf(first);
+      secrets.set('re-join heartbeat credential', heartbeatToken);
+      const before = await state();
+      const uses = (await db.joinToken.findUniqueOrThrow({ where: { id: t.id } })).uses;
+      for (const [who, extra] of [
+        ['no credential', {}],
+        ['a wrong credential', { heartbeatToken: 'bfa_wrong' }],
+        ["another host's credential", { heartbeatToken: secrets.get("agent's heartbeat credential") }],
+      ] as const) {
+        const r = await joinAs(t.token, 'probe-rejoin-0001', { ...extra, agentUrl: 'http://127.0.0.1:10' });
+        expect({ who, status: r.status, message: r.error?.message }).toEqual({
+          who,
+          status: 403,
+          message: expect.stringMatching(
+            /already belongs to host probe-rejoin-0001.*remove .*dashboard.*fleet-link\.json/s,
+          ),
+        });
+      }
+      // Nothing moved: not the host row (its URL, credentials), not the token's use count.
+      expect(await state()).toEqual(before);
+      expect((await db.joinToken.findUniqueOrThrow({ where: { id: t.id } })).uses).toBe(uses);
+
+      // With the credential: the same row, new credentials, and the old one no longer heartbeats.
+      const again = await joinAs(t.token, 'probe-rejoin-0001', { heartbeatToken });
+      expect(again.status).toBe(200);
+      expect(answerOf(again).hostId).toBe(hostId);
+      secrets.set('re-join heartbeat credential 2', answerOf(again).heartbeatToken);
+      const beat = { hostname: 'probe-rejoin-0001', facts: {}, entries: [] };
+      expect((await raw('agentApi.heartbeat', beat, { bearer: heartbeatToken })).status).toBe(401);
+      expect((await raw('agentApi.heartbeat', beat, { bearer: answerOf(again).heartbeatToken })).status).toBe(
+        200,
+      );
+    });
+
+    it("cannot take over the real agent's host with its id and a valid join token", async () => {
+      const t = await newToken(null);
+      const { agentId } = JSON.parse(readFileSync(join(agentStateDir(), 'fleet-link.json'), 'utf8')) as {
+        agentId: string;
+      };
+      const before = await state();
+      const r = await joinAs(t.token, agentId, { agentUrl: 'http://127.0.0.1:10', hostname: 'mallory' });
+      expect(r).toMatchObject({ status: 403, error: { message: /already belongs to host/ } });
+      expect(await state()).toEqual(before);
+      // The real agent, restarted with its state dir and the join token, re-joins as itself.
+      await agent.stop('SIGTERM');
+      retired.push(agent);
+      agent = await startAgent(sandbox, {
+        stateDir: agentStateDir(),
+        args: [
+          '--server',
+          server.url,
+          '--join-token',
+          secrets.get('join token')!,
+          '--reconcile-interval',
+          '1h',
+        ],
+      });
+      expect(await agent.waitForLog((l) => l.event === 'joined', 30_000)).toMatchObject({
+        hostId: ids.hostId,
+      });
+      expect(await db.host.count()).toBe(before.hosts.length);
+      // The server calls the restarted agent with the credential of that join.
+      const job = await admin.ok(
+        admin.mutation<{ id: string }>('jobs.create', {
+          params: { kind: 'verify', targets: ['s390x'] },
+          selection: { hostIds: [ids.hostId] },
+        }),
+      );
+      const done = await until('the job to finish', async () => {
+        const j = await admin.ok(
+          admin.query<{ status: string; targets: { error: string | null }[] }>('jobs.get', { id: job.id }),
+        );
+        return ['succeeded', 'failed', 'cancelled'].includes(j.status) && j;
+      });
+      // It reached the agent and the agent accepted the server's token.
+      expect(done.targets).toHaveLength(1);
+      expect(done.targets[0]!.error ?? '').not.toMatch(/unreachable|unauthori[sz]ed|token|credential/i);
+    });
+
+    it('refuses agent URLs that are not plain http(s), or carry credentials', async () => {
+      const t = await newToken(null);
+      const before = await state();
+      for (const agentUrl of [
+        'file:///etc/passwd',
+        'gopher://127.0.0.1:70/',
+        'http://admin:secret@127.0.0.1:9',
+        'http://127.0.0.1:9/?redirect=http://169.254.169.254/',
+      ]) {
+        const r = await joinAs(t.token, 'probe-url-00001', { agentUrl });
+        expect({ agentUrl, status: r.status }).toEqual({ agentUrl, status: 400 });
+      }
+      expect(await state()).toEqual(before);
+    });
+
+    it('with BINFLEET_AGENT_URL_ALLOW, agent URLs must point inside it', async () => {
+      const replica = await startControlPlaneProcess({
+        ...env(),
+        BINFLEET_RUNNER: 'off',
+        BINFLEET_AGENT_URL_ALLOW: '10.0.0.0/8, fd00::/8 agent-1.lan,*.fleet.example',
+      });
+      try {
+        const t = await newToken(null);
+        const joinThere = (agentUrl: string, agentId: string) =>
+          new ApiClient(replica.url).mutation<{ hostId: string }>('agentApi.join', {
+            joinToken: t.token,
+            agentId,
+            agentUrl,
+            hostname: agentId,
+            facts: {},
+            entries: [],
+          });
+        const hosts = await db.host.count();
+        for (const agentUrl of [
+          'http://127.0.0.1:7070',
+          'http://169.254.169.254/',
+          'http://[::1]:7070',
+          'http://agent-1.lan.evil.example:7070',
+          'http://2130706433:7070',
+        ]) {
+          const r = await joinThere(agentUrl, 'probe-allow-0001');
+          expect({ agentUrl, status: r.status, message: r.error?.message }).toEqual({
+            agentUrl,
+            status: 400,
+            message: expect.stringMatching(/not in BINFLEET_AGENT_URL_ALLOW.*--advertise-url/),
+          });
+        }
+        expect(await db.host.count()).toBe(hosts);
+        for (const [i, agentUrl] of [
+          'http://10.20.30.40:7070',
+          'http://[fd00::5]:7070',
+          'https://agent-1.lan:7070',
+          'http://b.fleet.example:7070',
+        ].entries())
+          expect((await joinThere(agentUrl, `probe-allow-100${i}`)).status).toBe(200);
+        // What it joined with is recorded on the host and in the audit log.
+        const host = await db.host.findUniqueOrThrow({ where: { agentId: 'probe-allow-1000' } });
+        expect(host.agentUrl).toBe('http://10.20.30.40:7070');
+        const joined = await db.auditEvent.findFirst({
+          where: { action: 'host.join', actorName: 'agent:probe-allow-1000' },
+        });
+        expect(joined?.params).toEqual({ agentUrl: 'http://10.20.30.40:7070' });
+      } finally {
+        await replica.stop();
+      }
+    });
   });
 
   describe('login brute force', () => {
@@ -415,6 +623,102 @@ describe('control plane security probes', () => {
       expect(answers.filter((a) => a.status !== 401 && a.status !== 429)).toEqual([]);
       expect(checked).toBeLessThanOrEqual(5);
       expect((await login(burst.password, burst.username)).status).toBe(429);
+    });
+
+    /** A sign-in over a connection from `local` (any 127.0.0.0/8 address is this machine). */
+    const loginFrom = (
+      local: string,
+      credentials: { username: string; password: string },
+      headers: Record<string, string> = {},
+      base = server.url,
+    ) =>
+      new Promise<{ status: number; message: string }>((resolve, reject) => {
+        const body = JSON.stringify(superjson.serialize(credentials));
+        const req = request(
+          `${base}/api/trpc/auth.login`,
+          {
+            method: 'POST',
+            localAddress: local,
+            headers: { 'content-type': 'application/json', 'x-binfleet-csrf': 'sign-in', ...headers },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => (text += c.toString()));
+            res.on('end', () => {
+              const parsed = JSON.parse(text) as { error?: { json: { message: string } } };
+              resolve({ status: res.statusCode ?? 0, message: parsed.error?.json.message ?? '' });
+            });
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+
+    it('someone guessing from one address does not lock the owner out at another', async () => {
+      const owner = { username: 'owner', password: 'owner-password-12' };
+      await admin.ok(admin.mutation('auth.createUser', { ...owner, role: 'viewer' }));
+      secrets.set('owner password', owner.password);
+      const guess = (i: number) => loginFrom('127.0.0.3', { ...owner, password: `guess-${i}` });
+      for (let i = 0; i < 5; i++) expect((await guess(i)).status).toBe(401);
+      expect(await guess(5)).toMatchObject({ status: 429, message: /from your address.*wait 15 minutes/ });
+      expect((await loginFrom('127.0.0.3', owner)).status).toBe(429);
+      expect((await loginFrom('127.0.0.4', owner)).status).toBe(200);
+    });
+
+    it('ignores X-Forwarded-For unless the proxy is trusted: a guesser cannot pose as many clients', async () => {
+      const spoofed = { username: 'spoofed', password: 'spoofed-password-1' };
+      await admin.ok(admin.mutation('auth.createUser', { ...spoofed, role: 'viewer' }));
+      secrets.set('spoofed password', spoofed.password);
+      const answers = [];
+      for (let i = 0; i < 7; i++)
+        answers.push(
+          (
+            await loginFrom(
+              '127.0.0.5',
+              { ...spoofed, password: `guess-${i}` },
+              {
+                'x-forwarded-for': `203.0.113.${i}`,
+              },
+            )
+          ).status,
+        );
+      expect(answers).toEqual([401, 401, 401, 401, 401, 429, 429]);
+    });
+
+    it('behind a trusted proxy, counts per forwarded address, up to a ceiling for the account', async () => {
+      const replica = await startControlPlaneProcess({
+        ...env(),
+        BINFLEET_RUNNER: 'off',
+        BINFLEET_TRUST_PROXY: '1',
+        BINFLEET_LOGIN_LIMIT_PER_ACCOUNT: '8',
+      });
+      try {
+        const target = { username: 'proxied', password: 'proxied-password-1' };
+        await admin.ok(admin.mutation('auth.createUser', { ...target, role: 'viewer' }));
+        secrets.set('proxied password', target.password);
+        // The proxy appends the address it saw; what the client wrote before it is not believed.
+        const via = (client: string, password: string) =>
+          loginFrom(
+            '127.0.0.1',
+            { ...target, password },
+            { 'x-forwarded-for': `127.0.0.4, ${client}` },
+            replica.url,
+          );
+        for (let i = 0; i < 5; i++) expect((await via('198.51.100.1', `guess-${i}`)).status).toBe(401);
+        expect((await via('198.51.100.1', 'guess-5')).status).toBe(429);
+        expect((await via('198.51.100.2', target.password)).status).toBe(200);
+        // Spread over addresses, guesses still meet the account's ceiling (8 since that sign-in).
+        const spread = [];
+        for (const [i, client] of ['198.51.100.3', '198.51.100.4', '198.51.100.5'].entries())
+          for (let j = 0; j < 3; j++) spread.push((await via(client, `spread-${i}-${j}`)).status);
+        expect(spread).toEqual([401, 401, 401, 401, 401, 401, 401, 401, 429]);
+        expect(await via('198.51.100.6', target.password)).toMatchObject({
+          status: 429,
+          message: /many addresses/,
+        });
+      } finally {
+        await replica.stop();
+      }
     });
   });
 
@@ -514,13 +818,23 @@ describe('control plane security probes', () => {
       await admin.ok(admin.query('audit.list', { limit: 200 }));
 
       const audit = JSON.stringify(await db.auditEvent.findMany());
-      const dbFiles = readdirSync(join(database.url.replace(/^file:/, ''), '..'))
-        .filter((f) => f.startsWith(database.url.replace(/^file:.*\//, '')))
-        .map((f) => readFileSync(join(database.url.replace(/^file:/, ''), '..', f)).toString('latin1'))
-        .join('\n');
+      // The raw database files, on SQLite (PostgreSQL's are another process's).
+      const dbFiles =
+        dbName !== 'SQLite'
+          ? ''
+          : readdirSync(join(database.url.replace(/^file:/, ''), '..'))
+              .filter((f) => f.startsWith(database.url.replace(/^file:.*\//, '')))
+              .map((f) => readFileSync(join(database.url.replace(/^file:/, ''), '..', f)).toString('latin1'))
+              .join('\n');
       const places: [string, string, RegExp?][] = [
         ['server output', server.output()],
-        ['agent log', `${agent.logs.map((l) => JSON.stringify(l)).join('\n')}\n${agent.stderr()}`],
+        ...[agent, ...retired].map(
+          (a) =>
+            ['agent log', `${a.logs.map((l) => JSON.stringify(l)).join('\n')}\n${a.stderr()}`] as [
+              string,
+              string,
+            ],
+        ),
         ['audit log', audit],
         ['database files', dbFiles],
         ...responses.map(

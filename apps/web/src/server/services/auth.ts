@@ -25,7 +25,7 @@ export interface AuthenticatedSession {
 
 // Sign-in attempts are counted from the audit log, so every web replica sees the same count.
 const LOGIN_WINDOW_MS = 15 * 60_000;
-const LOGIN_MAX_FAILURES = 5;
+export const DEFAULT_LOGIN_LIMITS = { perAddress: 5, perAccount: 50 };
 
 const USERNAME = /^[a-z0-9][a-z0-9._-]{1,31}$/;
 
@@ -45,6 +45,10 @@ export class AuthService {
     private readonly db: Db,
     private readonly audit: AuditService,
     private readonly sessionTtlMs: number,
+    private readonly limits: {
+      readonly perAddress: number;
+      readonly perAccount: number;
+    } = DEFAULT_LOGIN_LIMITS,
   ) {}
 
   async needsSetup(): Promise<boolean> {
@@ -81,8 +85,14 @@ export class AuthService {
     return true;
   }
 
-  async login(rawUsername: string, password: string) {
+  /**
+   * Signs in. Attempts are limited per account from one client address (`perAddress`), so someone
+   * guessing from elsewhere does not lock the owner out, and per account from all addresses together
+   * (`perAccount`), so guessing spread over many addresses stays slow.
+   */
+  async login(rawUsername: string, password: string, clientAddress = 'unknown') {
     const username = rawUsername.trim().toLowerCase().slice(0, 64);
+    const from = `from:${clientAddress.toLowerCase()}`;
     // The attempt is written before anything is counted or checked, and the limit counts attempts:
     // concurrent guesses each see their own row and every earlier one, so a burst cannot slip past the
     // limit between a count and a write, in one process or across replicas. A successful sign-in
@@ -90,7 +100,7 @@ export class AuthService {
     await this.audit.record({
       actor: { id: null, name: username },
       action: 'auth.login.attempt',
-      targets: [username],
+      targets: [username, from],
       outcome: 'success',
       detail: 'recorded before the password is checked',
     });
@@ -101,21 +111,31 @@ export class AuthService {
       select: { at: true },
     });
     const since = lastSuccess?.at ?? windowStart;
-    const attempts = await this.db.auditEvent.count({
-      where: { action: 'auth.login.attempt', actorName: username, at: { gt: since } },
-    });
-    if (attempts > LOGIN_MAX_FAILURES) {
+    const attempts = (subjects?: string) =>
+      this.db.auditEvent.count({
+        where: {
+          action: 'auth.login.attempt',
+          actorName: username,
+          at: { gt: since },
+          ...(subjects ? { subjects } : {}),
+        },
+      });
+    const [fromHere, all] = await Promise.all([attempts(`|${username}|${from}|`), attempts()]);
+    const limited =
+      fromHere > this.limits.perAddress
+        ? 'Too many failed sign-ins for this account from your address: wait 15 minutes and try again.'
+        : all > this.limits.perAccount
+          ? 'Too many failed sign-ins for this account from many addresses: wait 15 minutes and try again, or ask an admin to check the audit log.'
+          : undefined;
+    if (limited) {
       await this.audit.record({
         actor: { id: null, name: username },
         action: 'auth.login',
-        targets: [username],
+        targets: [username, from],
         outcome: 'denied',
-        detail: 'rate limited',
+        detail: fromHere > this.limits.perAddress ? 'rate limited (address)' : 'rate limited (account)',
       });
-      throw new ControlPlaneError(
-        'RATE_LIMITED',
-        'Too many failed sign-ins for this account: wait 15 minutes and try again.',
-      );
+      throw new ControlPlaneError('RATE_LIMITED', limited);
     }
     const user = await this.db.user.findUnique({ where: { username } });
     // Hash even for unknown users, so response time does not tell which usernames exist.

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { KernelEntry } from '@binfleet/arch-table';
 import type { Db, Prisma, SecretBox } from '@binfleet/db';
 import { ControlPlaneError } from '../errors.ts';
+import { agentUrlProblem } from '../security/agent-url.ts';
 import { hashToken, newToken } from '../security/tokens.ts';
 import { actorOf, type SessionUser } from './auth.ts';
 import type { Actor, AuditService } from './audit.ts';
@@ -10,6 +11,8 @@ import { computeDrift, type Drift, type PolicySpec } from './policy.ts';
 export interface HostTiming {
   readonly heartbeatIntervalMs: number;
   readonly offlineAfterMissed: number;
+  /** Hosts and CIDRs agent URLs may point at (BINFLEET_AGENT_URL_ALLOW); empty or absent: any. */
+  readonly agentUrlAllow?: readonly string[];
 }
 
 /** What an agent says about itself on join and on every heartbeat. */
@@ -129,9 +132,24 @@ export class HostService {
   /**
    * An agent joins with a join token: it gets two fresh secrets, one the server uses to call it (kept
    * sealed) and one it presents on heartbeats (kept hashed). The same agentId re-joining updates its
-   * row, so a reinstalled or restarted agent never shows up twice.
+   * row, so a restarted agent never shows up twice; but only when it proves it is that agent, with the
+   * heartbeat credential it got at its last join: an agent id is no secret, and a join token alone
+   * must not take over a host (its jobs, and the calls the server makes with its credential).
    */
-  async join(input: { joinToken: string; agentId: string; agentUrl: string } & AgentReport) {
+  async join(
+    input: {
+      joinToken: string;
+      agentId: string;
+      agentUrl: string;
+      heartbeatToken?: string | undefined;
+    } & AgentReport,
+  ) {
+    const urlProblem = agentUrlProblem(input.agentUrl, this.timing.agentUrlAllow ?? []);
+    if (urlProblem)
+      throw new ControlPlaneError(
+        'INVALID_INPUT',
+        `Cannot join: the agent URL ${JSON.stringify(input.agentUrl.slice(0, 200))} is refused (${urlProblem}). Start the agent with --advertise-url set to an http(s) address the control plane may call.`,
+      );
     const tokenHash = hashToken(input.joinToken);
     const now = new Date();
     const agentToken = newToken('agent');
@@ -152,6 +170,20 @@ export class HostService {
           throw new ControlPlaneError(
             'UNAUTHENTICATED',
             `Cannot join: ${refused}. Ask an admin for a new join token (Settings > Join tokens).`,
+          );
+        }
+        const existing = await tx.host.findUnique({
+          where: { agentId: input.agentId },
+          select: { heartbeatTokenHash: true, hostname: true },
+        });
+        if (
+          existing &&
+          (input.heartbeatToken === undefined ||
+            hashToken(input.heartbeatToken) !== existing.heartbeatTokenHash)
+        ) {
+          throw new ControlPlaneError(
+            'FORBIDDEN',
+            `Cannot join: agent id ${input.agentId} already belongs to host ${existing.hostname}, and this agent did not present that host's credential. If this is a reinstall or a copy of that host, remove ${existing.hostname} in the dashboard (Fleet > host > Remove host) and join again, or reset this agent's link (delete fleet-link.json in its state directory) to join as a new host.`,
           );
         }
         // Conditional increment: two agents racing for the last use of a token cannot both get it.
