@@ -440,7 +440,7 @@ describe.each([
       const first = await joinAs(t.token, 'probe-rejoin-0001');
       expect(first.status).toBe(200);
       const { hostId, heartbeatToken } = answerOf(first);
-      secrets.set('re-join heartbeat credential', heartbeatToken);
+      secrets.set('heartbeat credential (re-join)', heartbeatToken);
       const before = await state();
       const uses = (await db.joinToken.findUniqueOrThrow({ where: { id: t.id } })).uses;
       for (const [who, extra] of [
@@ -465,7 +465,7 @@ describe.each([
       const again = await joinAs(t.token, 'probe-rejoin-0001', { heartbeatToken });
       expect(again.status).toBe(200);
       expect(answerOf(again).hostId).toBe(hostId);
-      secrets.set('re-join heartbeat credential 2', answerOf(again).heartbeatToken);
+      secrets.set('heartbeat credential (re-join, again)', answerOf(again).heartbeatToken);
       const beat = { hostname: 'probe-rejoin-0001', facts: {}, entries: [] };
       expect((await raw('agentApi.heartbeat', beat, { bearer: heartbeatToken })).status).toBe(401);
       expect((await raw('agentApi.heartbeat', beat, { bearer: answerOf(again).heartbeatToken })).status).toBe(
