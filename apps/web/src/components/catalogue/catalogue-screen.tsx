@@ -419,7 +419,7 @@ function TagTable({ tags }: { tags: readonly CatalogueTag[] }) {
                 {t.created ? <Ago date={t.created} size="sm" /> : '—'}
               </Table.Td>
               <Table.Td maw={420}>
-                <CopyLine text={t.pull} label="Copy the pull command" testId="tag-pull" />
+                <CopyLine text={t.pull} label="Copy the pull command" testId="tag-pull" wrap />
               </Table.Td>
             </Table.Tr>
           ))}

@@ -2,21 +2,30 @@
 import { ActionIcon, Code, CopyButton, Group, Tooltip } from '@mantine/core';
 import { IconCheck, IconCopy } from '@tabler/icons-react';
 
-/** A command to paste into a shell, with a copy button. */
+/**
+ * A command to paste into a shell, with a copy button. On one line, cut with an ellipsis; `wrap`
+ * shows it whole over several lines, where the end of the line is what tells rows apart (a tag).
+ */
 export function CopyLine({
   text,
   label = 'Copy',
   testId,
+  wrap = false,
 }: {
   text: string;
   label?: string;
   testId?: string;
+  wrap?: boolean;
 }) {
   return (
     <Group gap={4} wrap="nowrap" style={{ minWidth: 0 }}>
       <Code
         data-testid={testId}
-        style={{ whiteSpace: 'nowrap', overflow: 'hidden', textOverflow: 'ellipsis', minWidth: 0 }}
+        style={
+          wrap
+            ? { whiteSpace: 'normal', overflowWrap: 'anywhere', minWidth: 0 }
+            : { whiteSpace: 'nowrap', overflow: 'hidden', textOverflow: 'ellipsis', minWidth: 0 }
+        }
         title={text}
       >
         {text}
