@@ -226,7 +226,9 @@ test('a viewer created in Settings sees everything, has no action buttons, and a
 
     // Everything is visible; nothing can be selected or run.
     for (const host of HOSTNAMES) await expect(rowOf(viewer, host)).toBeVisible();
-    await expect(viewer.getByRole('checkbox')).toHaveCount(0);
+    // (The "Drifted only" filter chip is a checkbox too: it selects no host.)
+    await expect(viewer.getByRole('checkbox', { name: /^Select / })).toHaveCount(0);
+    await expect(viewer.getByRole('checkbox')).toHaveCount(1);
     await expect(viewer.getByRole('link', { name: 'Settings' })).toHaveCount(0);
     await shot(viewer, '14-viewer-fleet', { fullPage: true });
 
