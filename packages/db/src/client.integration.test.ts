@@ -265,3 +265,31 @@ describe.each(Object.entries(PROVIDERS))('@binfleet/db on %s', (_provider, creat
     });
   });
 });
+
+describe('@binfleet/db on postgresql with a busy connection pool', () => {
+  let database: ThrowawayDatabase;
+  let db: Db;
+
+  beforeAll(async () => {
+    database = await createThrowawayPostgresDatabase('binfleet_db_test');
+    await migrateDeploy(database.url);
+    db = createDb(database.url);
+  });
+
+  afterAll(async () => {
+    await db?.$disconnect();
+    await database?.drop();
+  });
+
+  it('starts a transaction once a connection frees up, although every one was busy for longer than 2 s', async () => {
+    // Every connection of the pool (10) busy for 3 s, as many dashboard reads at once would keep it:
+    // Prisma's default (maxWait 2 s) gave up with "Unable to start a transaction in the given time".
+    const busy = Array.from({ length: 10 }, () => db.$queryRawUnsafe('SELECT 1 AS one FROM pg_sleep(3)'));
+    await new Promise((r) => setTimeout(r, 200));
+    const user = await db.$transaction(async (tx) =>
+      tx.user.create({ data: { username: 'waited', passwordHash: 'x', role: 'viewer' } }),
+    );
+    await Promise.all(busy);
+    expect(await db.user.findUnique({ where: { id: user.id } })).toMatchObject({ username: 'waited' });
+  });
+});

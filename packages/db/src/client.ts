@@ -15,6 +15,14 @@ import { Prisma, PrismaClient } from './generated/sqlite/client.ts';
 /** How long a SQLite writer waits for another one before giving up with "database is locked". */
 const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 
+/**
+ * How long an interactive transaction waits to start: on PostgreSQL, for a connection of the pool
+ * (10), which a busy dashboard can hold for seconds (50 sessions on the fleet page kept it busy
+ * past Prisma's default of 2 s, and creating a job failed). On SQLite it waits for the adapter's
+ * one connection.
+ */
+export const TRANSACTION_MAX_WAIT_MS = 10_000;
+
 export class AuditLogAppendOnlyError extends Error {
   override name = 'AuditLogAppendOnlyError';
   constructor(operation: string) {
@@ -54,8 +62,12 @@ export function createDb(url: string = configuredDatabaseUrl()) {
             url: prepareSqliteFile(resolved),
             timeout: SQLITE_BUSY_TIMEOUT_MS,
           }),
+          transactionOptions: { maxWait: TRANSACTION_MAX_WAIT_MS },
         })
-      : (new PostgresPrismaClient({ adapter: postgresAdapter(resolved) }) as unknown as PrismaClient);
+      : (new PostgresPrismaClient({
+          adapter: postgresAdapter(resolved),
+          transactionOptions: { maxWait: TRANSACTION_MAX_WAIT_MS },
+        }) as unknown as PrismaClient);
   return client.$extends(appendOnlyAuditLog);
 }
 
