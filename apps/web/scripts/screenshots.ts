@@ -161,6 +161,16 @@ async function main() {
     await shot(admin, '20-settings-tokens');
     await visit(admin, '/audit', '21-audit', { fullPage: true });
 
+    // Builds: the New build dialog with the package as a file on the builder, then as an upload.
+    await visit(admin, '/builds', '27-builds');
+    await admin.getByRole('button', { name: 'New build' }).first().click();
+    await admin.getByRole('dialog', { name: 'New build' }).waitFor();
+    await shot(admin, '28-new-build-path');
+    await admin.getByText('Upload a .deb', { exact: true }).click();
+    await shot(admin, '29-new-build-upload');
+    await admin.keyboard.press('Escape');
+    await visit(admin, '/catalogue', '30-catalogue');
+
     // A real job through the real runner: the seeded agents do not exist, so rows fail with the reason.
     await admin.goto(`${BASE}/fleet?q=ci-arm-arm64-ams2-00`);
     await settle(admin);
