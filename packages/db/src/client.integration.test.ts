@@ -281,10 +281,11 @@ describe('@binfleet/db on postgresql with a busy connection pool', () => {
     await database?.drop();
   });
 
-  it('starts a transaction once a connection frees up, although every one was busy for longer than 2 s', async () => {
-    // Every connection of the pool (10) busy for 3 s, as many dashboard reads at once would keep it:
-    // Prisma's default (maxWait 2 s) gave up with "Unable to start a transaction in the given time".
-    const busy = Array.from({ length: 10 }, () => db.$queryRawUnsafe('SELECT 1 AS one FROM pg_sleep(3)'));
+  it('starts a transaction once a connection frees up, although every one was busy for longer than 2 s (4 s)', async () => {
+    // Every connection of the pool (10) busy for 4 s: 20 reads of 2 s each, as many dashboard reads at
+    // once would keep it. Prisma's default (maxWait 2 s) gave up with "Unable to start a transaction in
+    // the given time" (checked against a client without the option: it fails after 2.3 s).
+    const busy = Array.from({ length: 20 }, () => db.$queryRawUnsafe('SELECT 1 AS one FROM pg_sleep(2)'));
     await new Promise((r) => setTimeout(r, 200));
     const user = await db.$transaction(async (tx) =>
       tx.user.create({ data: { username: 'waited', passwordHash: 'x', role: 'viewer' } }),
