@@ -169,7 +169,10 @@ interface DashboardFigures {
 /** Every session reads the fleet page in a loop (HTML, then the page's batched request) until `done`. */
 async function dashboard(clients: readonly ApiClient[], done: Promise<unknown>): Promise<DashboardFigures> {
   let finished = false;
-  void done.finally(() => (finished = true));
+  // Settles either way; a rejection reaches the caller through `await done` below (and its finally
+  // stops the fleet), never as an unhandled rejection that would end the process before that.
+  const end = () => void (finished = true);
+  done.then(end, end);
   const html: number[] = [];
   const trpc: number[] = [];
   let errors = 0;
