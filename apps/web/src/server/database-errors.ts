@@ -42,3 +42,21 @@ function causeChain(error: unknown): { code?: string; message?: string; kind?: s
   }
   return chain;
 }
+
+/** The tRPC handlers' error hook (Next route and standalone server): a server error is logged once, in plain words. */
+export function logServerError({
+  error,
+  path,
+}: {
+  error: { code: string; message: string; cause?: unknown };
+  path?: string;
+}): void {
+  if (error.code === 'INTERNAL_SERVER_ERROR')
+    console.error(
+      JSON.stringify({
+        msg: 'trpc error',
+        path,
+        error: describeDatabaseFailure(error.cause) ?? error.message,
+      }),
+    );
+}

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
-import { describeDatabaseFailure } from './database-errors.ts';
+import { logServerError } from './database-errors.ts';
 import { handlePackageUpload } from './package-upload.ts';
 import { appRouter } from './routers/index.ts';
 import type { ControlPlane } from './services/control-plane.ts';
@@ -55,16 +55,7 @@ async function handle(cp: ControlPlane, req: IncomingMessage, res: ServerRespons
         router: appRouter,
         createContext: ({ resHeaders }) =>
           createContext(cp, request, resHeaders, req.socket.remoteAddress ?? 'unknown'),
-        onError: ({ error, path }) => {
-          if (error.code === 'INTERNAL_SERVER_ERROR')
-            console.error(
-              JSON.stringify({
-                msg: 'trpc error',
-                path,
-                error: describeDatabaseFailure(error.cause) ?? error.message,
-              }),
-            );
-        },
+        onError: logServerError,
       });
   const outHeaders: Record<string, string | string[]> = Object.fromEntries(response.headers);
   // getSetCookie keeps several cookies apart; Object.fromEntries would merge them.

@@ -1,6 +1,6 @@
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { appRouter } from '~/server/routers/index.ts';
-import { describeDatabaseFailure } from '~/server/database-errors.ts';
+import { logServerError } from '~/server/database-errors.ts';
 import { controlPlane } from '~/server/instance.ts';
 import { createContext } from '~/server/trpc.ts';
 
@@ -13,16 +13,7 @@ async function handler(req: Request) {
     req,
     router: appRouter,
     createContext: ({ resHeaders }) => createContext(cp, req, resHeaders),
-    onError: ({ error, path }) => {
-      if (error.code === 'INTERNAL_SERVER_ERROR')
-        console.error(
-          JSON.stringify({
-            msg: 'trpc error',
-            path,
-            error: describeDatabaseFailure(error.cause) ?? error.message,
-          }),
-        );
-    },
+    onError: logServerError,
   });
 }
 
