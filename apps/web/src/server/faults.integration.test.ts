@@ -408,7 +408,11 @@ describe.each([
 
         await inSandbox(sandbox, 'umount', ['/proc/sys/fs']);
         blocked = false;
-        await inSandbox(sandbox, 'mount', ['-t', 'binfmt_misc', 'binfmt_misc', sandbox.mountPoint]);
+        // The agent may have mounted it again between our umount and the tmpfs going over it (it
+        // mounts binfmt_misc when it can): then it is back now that the tmpfs is gone.
+        const remount = await sandbox.exec('mount', ['-t', 'binfmt_misc', 'binfmt_misc', sandbox.mountPoint]);
+        if (remount.code !== 0 && !remount.stderr.includes('already mounted'))
+          throw new Error(`mount binfmt_misc in the sandbox failed: ${remount.stderr}`);
       } finally {
         if (blocked) await inSandbox(sandbox, 'umount', ['/proc/sys/fs']).catch(() => undefined);
       }
