@@ -160,7 +160,7 @@ describe.skipIf(!DEB)('binfleet-agent serve: package uploads', () => {
     const both = await client.build
       .mutate({
         packageSha256: sha256,
-        packagePath: '/tmp/x.deb',
+        packagePath: '/srv/packages/x.deb',
         registry: '127.0.0.1:5000',
         repository: 'x/y',
       })

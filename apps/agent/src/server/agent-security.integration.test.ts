@@ -27,7 +27,9 @@ const AGENT_PROCEDURES: Record<string, { readonly input?: unknown }> = {
   disable: { input: { targets: ['arm64'] } },
   verify: { input: { targets: ['arm64'] } },
   export: { input: { format: 'systemd' } },
-  build: { input: { packagePath: '/tmp/qemu.deb', registry: '127.0.0.1:5000', repository: 'probe/qemu' } },
+  build: {
+    input: { packagePath: '/srv/packages/qemu.deb', registry: '127.0.0.1:5000', repository: 'probe/qemu' },
+  },
   buildStatus: { input: { id: 'probe' } },
   buildLog: { input: { id: 'probe' } },
   cancelBuild: { input: { id: 'probe' } },

@@ -58,8 +58,8 @@ export const INJECTIONS: readonly Injection[] = [
   },
   {
     attack: "'..' segment",
-    path: '/usr/../tmp',
-    word: '/../../tmp/x',
+    path: '/usr/../srv',
+    word: '/../../srv/x',
     arch: '../aarch64',
     inFilePaths: true,
   },

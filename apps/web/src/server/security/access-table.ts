@@ -131,7 +131,11 @@ export const ACCESS: Record<string, AccessRow> = {
 
   'builds.start': {
     role: 'admin',
-    input: (ids) => ({ hostId: ids.hostId, repositoryId: ids.repositoryId, packagePath: '/tmp/qemu.deb' }),
+    input: (ids) => ({
+      hostId: ids.hostId,
+      repositoryId: ids.repositoryId,
+      packagePath: '/srv/packages/qemu.deb',
+    }),
   },
   'builds.rerun': { role: 'admin', input: () => ({ id: 'probe' }) },
   'builds.cancel': { role: 'admin', input: () => ({ id: 'probe' }) },

@@ -739,7 +739,11 @@ describe.each([
       async (_attack, i) => {
         const before = await state();
         const kernelBefore = kernel();
-        const build = { hostId: ids.hostId, repositoryId: ids.repositoryId, packagePath: '/tmp/qemu.deb' };
+        const build = {
+          hostId: ids.hostId,
+          repositoryId: ids.repositoryId,
+          packagePath: '/srv/packages/qemu.deb',
+        };
         const probes: [string, string, unknown][] = [
           ['policy.set', 'interpreterDir', policy({ interpreterDir: i.path })],
           ['policy.set', 'suffix', policy({ suffix: i.word })],
