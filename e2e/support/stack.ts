@@ -1,18 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort, isStale, WEB_BUILD_INPUTS } from '@binfleet/test-sandbox';
 import { assertLocalDatabase } from './local-database.ts';
 import { OUTPUT_DIR, REPO } from './paths.ts';
 
@@ -98,19 +89,7 @@ export async function startStack(): Promise<() => Promise<void>> {
 
 /** A `next build` newer than every source it bundles is reused: the suite then starts in seconds. */
 function ensureWebBuild(): void {
-  const buildId = join(WEB_DIR, '.next/BUILD_ID');
-  const inputs = [
-    'apps/web/src',
-    'apps/web/public',
-    'apps/web/next.config.ts',
-    'apps/web/package.json',
-    'apps/agent/src',
-    'packages/arch-table/src',
-    'packages/db/src',
-    'pnpm-lock.yaml',
-  ];
-  const newest = Math.max(...inputs.map((p) => newestChange(join(REPO, p))));
-  if (existsSync(buildId) && statSync(buildId).mtimeMs > newest) return;
+  if (!isStale(join(WEB_DIR, '.next/BUILD_ID'), WEB_BUILD_INPUTS, REPO)) return;
   const log = join(OUTPUT_DIR, 'next-build.log');
   const started = Date.now();
   const build = spawnSync(NEXT_BIN, ['build'], {
@@ -125,30 +104,6 @@ function ensureWebBuild(): void {
   console.log(`[e2e] next build took ${((Date.now() - started) / 1000).toFixed(1)} s (log: ${log})`);
 }
 
-/** The newest modification time under a path; tests do not go into the build. */
-function newestChange(path: string): number {
-  if (!existsSync(path)) return 0;
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return /\.test\.tsx?$/.test(path) ? 0 : stat.mtimeMs;
-  let newest = stat.mtimeMs;
-  for (const name of readdirSync(path)) {
-    if (name !== 'node_modules') newest = Math.max(newest, newestChange(join(path, name)));
-  }
-  return newest;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolvePort(port));
-    });
-  });
-}
-
-/** Ready once the API answers: the control plane (migrations, job runner) starts before Next listens. */
 async function untilAnswering(url: string, server: ChildProcess, log: string): Promise<void> {
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {

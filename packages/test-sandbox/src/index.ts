@@ -11,3 +11,4 @@ export {
 } from './sandbox.ts';
 export { fixtures, type DebianArch, type Fixtures } from './fixtures.ts';
 export { CHROMIUM_ARGS, chromiumExecutable } from './chromium.ts';
+export { WEB_BUILD_INPUTS, freePort, isStale, newestChange } from './freshness.ts';

@@ -1,13 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AGENT_DIST, REPO, startAgent, type AgentProcess } from '@binfleet/agent/testing/agent-process';
 import { createDb, migrateDeploy, type Db } from '@binfleet/db';
 import { createThrowawayPostgresDatabase, type ThrowawayDatabase } from '@binfleet/db/testing';
-import { startSandbox, type Sandbox } from '@binfleet/test-sandbox';
+import { freePort, isStale, startSandbox, WEB_BUILD_INPUTS, type Sandbox } from '@binfleet/test-sandbox';
 import { ApiClient } from './api-client.ts';
 import { startControlPlaneProcess } from './control-plane-process.ts';
 
@@ -328,34 +327,6 @@ async function forEachConcurrently(
   if (failure) throw failure.error;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolvePort(port));
-    });
-  });
-}
-
-/** The newest modification time under a path; tests are not part of a build. */
-function newestChange(path: string): number {
-  if (!existsSync(path)) return 0;
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return /\.test\.tsx?$/.test(path) ? 0 : stat.mtimeMs;
-  let newest = stat.mtimeMs;
-  for (const name of readdirSync(path)) {
-    if (name !== 'node_modules') newest = Math.max(newest, newestChange(join(path, name)));
-  }
-  return newest;
-}
-
-function isStale(output: string, inputs: readonly string[]): boolean {
-  if (!existsSync(output)) return true;
-  return statSync(output).mtimeMs < Math.max(...inputs.map((p) => newestChange(join(REPO, p))));
-}
-
 function run(what: string, cmd: string, args: readonly string[], cwd: string, log: (l: string) => void) {
   const started = Date.now();
   const r = spawnSync(cmd, args, {
@@ -369,23 +340,13 @@ function run(what: string, cmd: string, args: readonly string[], cwd: string, lo
 
 /** The agents run as shipped: the bundle, rebuilt when a source it bundles changed. */
 function ensureAgentBundle(log: (l: string) => void): void {
-  if (!isStale(AGENT_DIST, ['apps/agent/src', 'apps/agent/bin', 'packages/arch-table/src'])) return;
+  if (!isStale(AGENT_DIST, ['apps/agent/src', 'apps/agent/bin', 'packages/arch-table/src'], REPO)) return;
   const agentDir = join(REPO, 'apps/agent');
   run('agent bundle', process.execPath, ['--import', 'tsx', 'scripts/build.ts'], agentDir, log);
 }
 
 /** A `next build` newer than every source it bundles is reused. */
 function ensureWebBuild(log: (l: string) => void): void {
-  const inputs = [
-    'apps/web/src',
-    'apps/web/public',
-    'apps/web/next.config.ts',
-    'apps/web/package.json',
-    'apps/agent/src',
-    'packages/arch-table/src',
-    'packages/db/src',
-    'pnpm-lock.yaml',
-  ];
-  if (!isStale(join(WEB_DIR, '.next/BUILD_ID'), inputs)) return;
+  if (!isStale(join(WEB_DIR, '.next/BUILD_ID'), WEB_BUILD_INPUTS, REPO)) return;
   run('next build', join(WEB_DIR, 'node_modules/.bin/next'), ['build'], WEB_DIR, log);
 }
