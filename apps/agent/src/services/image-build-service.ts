@@ -101,19 +101,11 @@ export interface BuiltTag {
   readonly size?: number;
 }
 
-export interface BuildPackageFacts {
-  readonly name: string;
-  readonly version: string;
-  readonly architecture: string;
-  readonly fromArch: TargetId;
-  readonly upstreamVersion: string;
+/** What a build records of its package: the package's facts without its path, plus the QEMU version. */
+export type BuildPackageFacts = Omit<QemuPackage, 'path'> & {
   /** From the emulators themselves (`--version`) when this host can run them, else the upstream version. */
   readonly qemuVersion: string;
-  readonly sha256: string;
-  readonly size: number;
-  readonly emulators: readonly string[];
-  readonly targets: readonly TargetId[];
-}
+};
 
 export interface BuildReport {
   readonly id: string;
