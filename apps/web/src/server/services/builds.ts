@@ -534,8 +534,8 @@ export class BuildRunner {
       // Unreachable for now: the next tick asks again.
       return;
     }
-    // The builder's steps come after the control plane's own `send package`, when it sent one.
-    await this.mirror(build.id, report, build.packageId ? 1 : 0);
+    // A succeeded build's tags are read into the catalogue before its row turns final, so whoever
+    // sees "succeeded" finds them there (the sync timer may have read the registry mid-push).
     if (report.status === 'succeeded' && build.repositoryId) {
       try {
         await this.catalogue.sync(SYSTEM, build.repositoryId);
@@ -547,6 +547,8 @@ export class BuildRunner {
         });
       }
     }
+    // The builder's steps come after the control plane's own `send package`, when it sent one.
+    await this.mirror(build.id, report, build.packageId ? 1 : 0);
   }
 
   /** Writes the agent's report into the build's row and step rows, when it changed. */
