@@ -19,6 +19,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
 import { TargetPicker } from '../actions/target-picker.tsx';
+import { RepositorySelect, repositoryOptions } from '../catalogue/repository-select.tsx';
 import { errorMessage, useTRPC } from '../trpc/client.ts';
 import { formatBytes } from '../ui/copy-line.tsx';
 import { uploadPackage } from './upload-package.ts';
@@ -55,10 +56,6 @@ export function NewBuildModal({ opened, onClose }: { opened: boolean; onClose: (
       },
     }),
   );
-  const repositories =
-    registries.data?.flatMap((r) =>
-      r.repositories.map((repo) => ({ value: repo.id, label: `${r.host}/${repo.name}` })),
-    ) ?? [];
   const uploading = progress !== null;
   const packageChosen = source === 'path' ? packagePath.trim() !== '' : file !== null || uploadedId !== null;
   const submit = async (e: FormEvent) => {
@@ -121,8 +118,8 @@ export function NewBuildModal({ opened, onClose }: { opened: boolean; onClose: (
           />
           {source === 'path' ? (
             <TextInput
-              label="QEMU package"
-              description="path of the .deb on the builder host, e.g. from apt-get download qemu-user-static"
+              label="Path of the .deb on the builder"
+              description="an absolute path on the builder host, not on this computer (to send a file from here, choose Upload a .deb)"
               placeholder="/var/cache/binfleet/qemu-user-static_7.2+dfsg-7_amd64.deb"
               value={packagePath}
               onChange={(e) => setPackagePath(e.currentTarget.value)}
@@ -180,10 +177,10 @@ export function NewBuildModal({ opened, onClose }: { opened: boolean; onClose: (
               )}
             </>
           )}
-          <Select
+          <RepositorySelect
             label="Push to"
             placeholder="Pick a repository"
-            data={repositories}
+            data={repositoryOptions(registries.data)}
             value={repositoryId}
             onChange={setRepositoryId}
             nothingFoundMessage="Add a registry and repository on the Catalogue page first"

@@ -24,8 +24,9 @@ import { errorMessage, useTRPC } from '../trpc/client.ts';
 import type { RouterOutputs } from '../trpc/types.ts';
 import { CopyLine, formatBytes, shortDigest } from '../ui/copy-line.tsx';
 import { Empty, ErrorState, PageSkeleton, TableSkeleton } from '../ui/states.tsx';
-import { Ago, formatDateTime } from '../ui/time.tsx';
+import { Ago, formatDateTime, formatDuration } from '../ui/time.tsx';
 import { RegistriesModal } from './registries-modal.tsx';
+import { RepositorySelect, repositoryOptions } from './repository-select.tsx';
 
 type Browse = RouterOutputs['catalogue']['browse'];
 type CatalogueTag = Browse['versions'][number]['tags'][number];
@@ -103,7 +104,7 @@ export function CatalogueScreen() {
         repositoryId && (
           <RepositoryCatalogue
             repositoryId={repositoryId}
-            repositories={repositories.map((r) => ({ value: r.id, label: `${r.host}/${r.name}` }))}
+            repositories={repositoryOptions(registries.data)}
             onRepository={setRepositoryId}
             syncState={repositories.find((r) => r.id === repositoryId) ?? null}
           />
@@ -116,21 +117,35 @@ export function CatalogueScreen() {
 
 type SyncState = Pick<
   RouterOutputs['registries']['list'][number]['repositories'][number],
-  'lastSyncedAt' | 'lastSyncAttemptAt' | 'lastSyncError' | 'lastSyncSummary'
+  'lastSyncedAt' | 'lastSyncAttemptAt' | 'lastSyncError' | 'lastSyncSummary' | 'autoSyncIntervalMs'
 >;
 
-/** The last sync of any kind (on demand, after a build, periodic) and what came of it. */
+/** The last sync of any kind (on demand, after a build, periodic), what came of it, and the timer. */
 function SyncStatus({ state }: { state: SyncState }) {
-  if (!state.lastSyncAttemptAt && !state.lastSyncedAt) {
-    return (
-      <Text size="sm" c="dimmed" mt="sm" data-testid="catalogue-sync-status">
-        Never synced
+  return (
+    <Text size="sm" c={state.lastSyncError ? 'red' : 'dimmed'} mt="sm" data-testid="catalogue-sync-status">
+      <LastSync state={state} />
+      <Text
+        span
+        size="sm"
+        c="dimmed"
+        title="BINFLEET_CATALOGUE_SYNC_INTERVAL_MS on the server"
+        data-testid="catalogue-auto-sync"
+      >
+        {' · '}
+        {state.autoSyncIntervalMs > 0
+          ? `Automatic sync every ${formatDuration(state.autoSyncIntervalMs)}`
+          : 'Automatic sync off'}
       </Text>
-    );
-  }
+    </Text>
+  );
+}
+
+function LastSync({ state }: { state: SyncState }) {
+  if (!state.lastSyncAttemptAt && !state.lastSyncedAt) return 'Never synced';
   if (state.lastSyncError) {
     return (
-      <Text size="sm" c="red" mt="sm" data-testid="catalogue-sync-status">
+      <>
         Last sync failed <Ago date={state.lastSyncAttemptAt!} size="sm" c="red" />: {state.lastSyncError}
         {state.lastSyncedAt && (
           <Text span size="sm" c="dimmed">
@@ -138,14 +153,14 @@ function SyncStatus({ state }: { state: SyncState }) {
             (last success <Ago date={state.lastSyncedAt} size="sm" />)
           </Text>
         )}
-      </Text>
+      </>
     );
   }
   return (
-    <Text size="sm" c="dimmed" mt="sm" data-testid="catalogue-sync-status">
+    <>
       Last synced <Ago date={(state.lastSyncAttemptAt ?? state.lastSyncedAt)!} size="sm" />
       {state.lastSyncSummary && ` · ${state.lastSyncSummary}`}
-    </Text>
+    </>
   );
 }
 
@@ -204,7 +219,7 @@ function RepositoryCatalogue({
       <Card>
         <Group justify="space-between" align="flex-end" wrap="wrap" gap="md">
           <Group align="flex-end" gap="sm" wrap="wrap">
-            <Select
+            <RepositorySelect
               label="Repository"
               data={repositories}
               value={repositoryId}

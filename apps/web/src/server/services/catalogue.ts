@@ -106,6 +106,8 @@ export class CatalogueService {
     private readonly db: Db,
     private readonly secrets: SecretBox,
     private readonly audit: AuditService,
+    /** The runner's periodic sync interval (0: off), shown with each repository's last sync. */
+    private readonly syncIntervalMs: number,
   ) {}
 
   // --- registries and repositories -------------------------------------------------------------
@@ -137,7 +139,11 @@ export class CatalogueService {
       ...r,
       host: registryHost(r.url),
       hasPassword: passwordSealed !== null,
-      repositories: repositories.map(({ _count, ...repo }) => ({ ...repo, tagCount: _count.tags })),
+      repositories: repositories.map(({ _count, ...repo }) => ({
+        ...repo,
+        tagCount: _count.tags,
+        autoSyncIntervalMs: this.syncIntervalMs,
+      })),
     }));
   }
 

@@ -60,7 +60,7 @@ export function createControlPlane(
     leaseMs: Math.max(config.runner.leaseMs, 2 * config.runner.callTimeoutMs + 5_000),
   });
   const fleet = new FleetView(db, hosts, policies);
-  const catalogue = new CatalogueService(db, secrets, audit);
+  const catalogue = new CatalogueService(db, secrets, audit, config.catalogueSyncIntervalMs);
   const catalogueSync = new CatalogueSyncTimer(db, catalogue, { intervalMs: config.catalogueSyncIntervalMs });
   const packages = new PackageService(db, audit, config.packages);
   const builds = new BuildService(db, hosts, catalogue, audit, packages, options.agentClientFactory);
