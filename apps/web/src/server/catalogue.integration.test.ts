@@ -215,7 +215,8 @@ describe.each([
     expect(list[0]).toMatchObject({
       host: REGISTRY,
       hasPassword: false,
-      repositories: [{ name: REPOSITORY, tagCount: 0 }],
+      // The default interval of the periodic sync, shown beside the last sync.
+      repositories: [{ name: REPOSITORY, tagCount: 0, autoSyncIntervalMs: 15 * 60_000 }],
     });
   });
 
