@@ -233,4 +233,75 @@ describe.each([
     expect(audit[0]!.detail).toMatch(/larger than 67108864 bytes/);
     expect(await db.auditEvent.count({ where: { action: 'auth.denied' } })).toBe(2);
   });
+
+  it('lets admins delete an upload no queued or running build uses; finished builds keep their facts', async () => {
+    const pkg = (await upload(server.url, headersOf(admin), { file: deb() })).body as {
+      id: string;
+      sha256: string;
+      version: string;
+    };
+    expect(stored()).toEqual([`${pkg.sha256}.deb`]);
+    const facts = {
+      packageId: pkg.id,
+      packageName: 'qemu-user-static',
+      packageVersion: pkg.version,
+      packageArch: 'amd64',
+      packageSha256: pkg.sha256,
+      qemuVersion: '7.2',
+    };
+    const running = await db.build.create({ data: { ...facts, status: 'running' }, select: { id: true } });
+    const finished = await db.build.create({
+      data: { ...facts, status: 'succeeded', finishedAt: new Date() },
+      select: { id: true },
+    });
+
+    for (const role of ['viewer', 'operator']) {
+      const user = await signIn(role, `${role}-password-1`);
+      const refused = await user.mutation('builds.deletePackage', { id: pkg.id });
+      expect(refused.error?.code).toBe('FORBIDDEN');
+    }
+    const busy = await admin.mutation('builds.deletePackage', { id: pkg.id });
+    expect(busy.error).toMatchObject({ code: 'CONFLICT' });
+    expect(busy.error!.message).toContain(`build ${running.id} (running)`);
+    expect(busy.error!.message).not.toContain(finished.id);
+    expect(stored()).toEqual([`${pkg.sha256}.deb`]);
+    expect(await db.uploadedPackage.count()).toBe(1);
+
+    await db.build.update({ where: { id: running.id }, data: { status: 'failed', finishedAt: new Date() } });
+    await admin.ok(admin.mutation('builds.deletePackage', { id: pkg.id }));
+    expect(stored()).toEqual([]);
+    expect(await db.uploadedPackage.count()).toBe(0);
+    expect(await admin.ok(admin.query('builds.packages'))).toEqual([]);
+    // Their history stays; only the link to the upload goes, so a re-run says what to do.
+    const kept = await admin.ok(admin.query<Record<string, unknown>>('builds.get', { id: finished.id }));
+    expect(kept).toMatchObject({
+      status: 'succeeded',
+      packageId: null,
+      uploadedFilename: null,
+      packageVersion: pkg.version,
+      packageSha256: pkg.sha256,
+    });
+    const rerun = await admin.mutation('builds.rerun', { id: finished.id });
+    expect(rerun.error).toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringMatching(/uploaded package is gone/),
+    });
+    expect((await admin.mutation('builds.deletePackage', { id: pkg.id })).error?.code).toBe('NOT_FOUND');
+
+    const audit = await db.auditEvent.findMany({
+      where: { action: 'package.delete' },
+      orderBy: { at: 'asc' },
+    });
+    expect(audit.map((a) => [a.actorName, a.outcome, a.targets])).toEqual([
+      ['admin', 'failure', [basename(deb())]],
+      ['admin', 'success', [basename(deb())]],
+    ]);
+    expect(audit[0]!.detail).toContain(running.id);
+    expect(audit[1]!.params).toMatchObject({ packageId: pkg.id, sha256: pkg.sha256 });
+
+    // Uploaded again, it is a new record with its file back.
+    const again = await upload(server.url, headersOf(admin), { file: deb() });
+    expect(again.status).toBe(201);
+    expect(stored()).toEqual([`${pkg.sha256}.deb`]);
+  });
 });

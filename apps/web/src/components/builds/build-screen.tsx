@@ -179,8 +179,9 @@ function BuildButtons({ build }: { build: BuildDetail }) {
 
 function PackageCard({ build }: { build: BuildDetail }) {
   const rows: [string, string][] = [
-    build.packageId
-      ? ['Uploaded package', build.uploadedFilename ?? '(upload removed)']
+    // A deleted upload leaves neither its link nor a path; the facts below stay on the build.
+    build.packageId || !build.packagePath
+      ? ['Uploaded package', build.uploadedFilename ?? '(upload deleted)']
       : ['Package file', build.packagePath],
     ['Version', build.packageVersion || '…'],
     ['Architecture', build.packageArch || '…'],

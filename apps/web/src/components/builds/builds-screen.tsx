@@ -1,7 +1,7 @@
 'use client';
 import type { RunStatus } from '@binfleet/db';
 import { Anchor, Button, Card, Group, SegmentedControl, Stack, Table, Text } from '@mantine/core';
-import { IconHammer, IconPlus } from '@tabler/icons-react';
+import { IconHammer, IconPackage, IconPlus } from '@tabler/icons-react';
 import Link from 'next/link';
 import { useState } from 'react';
 import { useCan } from '../auth/session.tsx';
@@ -12,6 +12,7 @@ import { RunStatusBadge } from '../ui/badges.tsx';
 import { Empty, ErrorState, TableSkeleton } from '../ui/states.tsx';
 import { Ago, formatDuration } from '../ui/time.tsx';
 import { NewBuildModal } from './new-build-modal.tsx';
+import { PackagesModal } from './packages-modal.tsx';
 
 const FILTERS = ['all', 'running', 'queued', 'failed', 'succeeded', 'cancelled'] as const;
 
@@ -21,6 +22,7 @@ export function BuildsScreen() {
   const isAdmin = useCan('admin');
   const [status, setStatus] = useState<(typeof FILTERS)[number]>('all');
   const [creating, setCreating] = useState(false);
+  const [managingPackages, setManagingPackages] = useState(false);
   const input = { ...(status === 'all' ? {} : { status: status as RunStatus }), limit: 25 };
   const builds = useCursorPages(
     trpc.builds.list.queryKey(input),
@@ -38,9 +40,18 @@ export function BuildsScreen() {
         description="Emulator images built from a QEMU package on a builder host, tested the seed's way, pushed, with every step recorded."
         actions={
           isAdmin && (
-            <Button leftSection={<IconPlus size={16} />} onClick={() => setCreating(true)}>
-              New build
-            </Button>
+            <>
+              <Button
+                variant="default"
+                leftSection={<IconPackage size={16} />}
+                onClick={() => setManagingPackages(true)}
+              >
+                Uploaded packages
+              </Button>
+              <Button leftSection={<IconPlus size={16} />} onClick={() => setCreating(true)}>
+                New build
+              </Button>
+            </>
           )
         }
       />
@@ -143,6 +154,7 @@ export function BuildsScreen() {
         )}
       </Card>
       <NewBuildModal opened={creating} onClose={() => setCreating(false)} />
+      <PackagesModal opened={managingPackages} onClose={() => setManagingPackages(false)} />
     </Stack>
   );
 }

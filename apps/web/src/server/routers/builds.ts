@@ -36,6 +36,9 @@ export const buildsRouter = router({
   get: viewerProcedure.input(z.strictObject({ id })).query(({ ctx, input }) => ctx.cp.builds.get(input.id)),
   builders: viewerProcedure.query(({ ctx }) => ctx.cp.builds.builders()),
   packages: viewerProcedure.query(({ ctx }) => ctx.cp.packages.list()),
+  deletePackage: adminProcedure
+    .input(z.strictObject({ id }))
+    .mutation(({ ctx, input }) => ctx.cp.packages.delete(actorOf(ctx.user), input.id)),
   /** Live progress and log over SSE, read from the database (right whichever replica follows the build). */
   watch: viewerProcedure.input(z.strictObject({ id })).subscription(async function* ({ ctx, input, signal }) {
     let last = '';

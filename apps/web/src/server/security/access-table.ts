@@ -143,6 +143,11 @@ export const ACCESS: Record<string, AccessRow> = {
   'builds.get': { role: 'viewer', input: () => ({ id: 'probe' }) },
   'builds.builders': { role: 'viewer' },
   'builds.packages': { role: 'viewer' },
+  'builds.deletePackage': {
+    role: 'admin',
+    input: () => ({ id: 'probe' }),
+    note: 'refused while a queued or running build uses the package',
+  },
   'builds.watch': { role: 'viewer', input: () => ({ id: 'probe' }), note: 'server-sent events' },
 };
 

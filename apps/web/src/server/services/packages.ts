@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { PackageStore } from '@binfleet/agent/package-store';
 import { readQemuPackage, type QemuPackage } from '@binfleet/agent/qemu-package';
-import type { Db, Prisma } from '@binfleet/db';
+import type { Db, Prisma, RunStatus } from '@binfleet/db';
 import { ControlPlaneError } from '../errors.ts';
 import type { Actor, AuditService } from './audit.ts';
 
@@ -23,6 +23,9 @@ const packageSelect = {
   createdAt: true,
   uploadedBy: { select: { username: true } },
 } satisfies Prisma.UploadedPackageSelect;
+
+/** Builds that still need their package's file: it is sent to the builder when they start. */
+const UNFINISHED: RunStatus[] = ['queued', 'running'];
 
 type PackageRow = Prisma.UploadedPackageGetPayload<{ select: typeof packageSelect }>;
 
@@ -151,6 +154,52 @@ export class PackageService {
     const row = await this.db.uploadedPackage.findUnique({ where: { id }, select: packageSelect });
     if (!row) throw new ControlPlaneError('NOT_FOUND', 'No such uploaded package: upload it again.');
     return view(row);
+  }
+
+  /**
+   * Deletes an upload, its record and its file, unless a queued or running build uses it. Finished
+   * builds keep their package facts (name, version, sha256) on their own row; only their link to the
+   * upload goes (`onDelete: SetNull`), so they can no longer be re-run.
+   */
+  async delete(actor: Actor, id: string): Promise<void> {
+    const row = await this.db.uploadedPackage.findUnique({ where: { id }, select: packageSelect });
+    if (!row) throw new ControlPlaneError('NOT_FOUND', 'No such uploaded package: it is deleted already.');
+    // The check is the delete's own condition (one statement), not an earlier read: a build queued
+    // meanwhile keeps its package, and one queued after fails for lack of it.
+    const deleted = await this.db.uploadedPackage.deleteMany({
+      where: { id, builds: { none: { status: { in: UNFINISHED } } } },
+    });
+    const audit = {
+      actor,
+      action: 'package.delete',
+      targets: [row.filename],
+      params: {
+        packageId: row.id,
+        sha256: row.sha256,
+        package: `${row.name} ${row.version} ${row.architecture}`,
+      },
+    };
+    if (deleted.count === 0) {
+      const users = await this.db.build.findMany({
+        where: { packageId: id, status: { in: UNFINISHED } },
+        orderBy: { createdAt: 'asc' },
+        select: { id: true, status: true, builderHost: { select: { hostname: true } } },
+      });
+      const them = users.length === 1 ? 'it' : 'them';
+      const named = users.map(
+        (b) => `build ${b.id} (${b.status}${b.builderHost ? ` on ${b.builderHost.hostname}` : ''})`,
+      );
+      const refusal = users.length
+        ? new ControlPlaneError(
+            'CONFLICT',
+            `${row.filename} is in use by ${named.join(', ')}: wait for ${them} to finish or cancel ${them}, then delete the package.`,
+          )
+        : new ControlPlaneError('NOT_FOUND', 'No such uploaded package: it is deleted already.');
+      await this.audit.record({ ...audit, outcome: 'failure', detail: refusal.message });
+      throw refusal;
+    }
+    await rm(this.store.pathOf(row.sha256), { force: true });
+    await this.audit.record({ ...audit, outcome: 'success' });
   }
 
   /** The file of a recorded package on this server, or an error that says what to do. */
