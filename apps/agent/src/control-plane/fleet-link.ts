@@ -31,6 +31,8 @@ export class FleetLink {
   private intervalMs: number;
   private failures = 0;
   private stopped = false;
+  /** What the control plane last said about our advertised URL: each refusal is logged once. */
+  private urlRefusal: string | undefined;
 
   constructor(
     private readonly agent: AgentService,
@@ -78,14 +80,23 @@ export class FleetLink {
     const beat = async () => {
       if (this.stopped) return;
       try {
-        const answer = await client.mutation<{ heartbeatIntervalMs: number }>(
+        // The URL on every beat: an agent restarted on another address is followed without a re-join.
+        const answer = await client.mutation<{ heartbeatIntervalMs: number; agentUrlRefused?: string }>(
           'heartbeat',
-          await this.report(),
+          { agentUrl: this.options.advertiseUrl, ...(await this.report()) },
           link.heartbeatToken,
         );
         if (this.failures > 0) this.options.log({ event: 'heartbeat-restored', server: link.serverUrl });
         this.failures = 0;
         this.intervalMs = this.options.intervalMs ?? answer.heartbeatIntervalMs;
+        if (answer.agentUrlRefused && answer.agentUrlRefused !== this.urlRefusal)
+          this.options.log({
+            event: 'advertise-url-refused',
+            level: 'warn',
+            url: this.options.advertiseUrl,
+            message: `The control plane refused this URL (${answer.agentUrlRefused}) and goes on calling this agent at the one it had: fix --advertise-url.`,
+          });
+        this.urlRefusal = answer.agentUrlRefused;
       } catch (error) {
         this.failures++;
         // Log the first failure and then every tenth, not every beat of a long outage.
@@ -114,6 +125,7 @@ export class FleetLink {
   private async report() {
     const [facts, status] = await Promise.all([this.agent.facts(), this.agent.status()]);
     const readAt = performance.now();
+    const { lastError } = status.reconciler;
     return {
       // How old the entries are when sent, by this machine's monotonic clock: the server dates them
       // without trusting our wall clock, and drops them when it already holds a newer view.
@@ -126,6 +138,14 @@ export class FleetLink {
       ...(facts.docker.version ? { dockerVersion: facts.docker.version } : {}),
       facts: JSON.parse(JSON.stringify(facts)) as Record<string, unknown>,
       entries: status.binfmt.entries.map((e) => e.entry as KernelEntry),
+      // Null once a pass succeeds, which clears it on the server. Its age, not its time: the server
+      // dates it by its own clock, as the entries.
+      reconcileError: lastError
+        ? {
+            message: lastError.message.slice(0, 1000),
+            ageMs: Math.max(0, Date.now() - Date.parse(lastError.at)),
+          }
+        : null,
     };
   }
 }

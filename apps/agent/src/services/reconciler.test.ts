@@ -116,6 +116,11 @@ describe('Reconciler', () => {
       ],
     });
     expect(logs[0]).toMatchObject({ outcome: 'partial', level: 'warn' });
+    expect(reconciler.status().lastError).toEqual({
+      code: 'KERNEL_REJECTED',
+      message: 's390x: The kernel rejected qemu-s390x (EINVAL).',
+      at: '2026-01-01T00:00:00.000Z',
+    });
 
     // Passes every interval: the entry is tried again only after 2, 4, 8, 8 intervals (capped).
     const triedAt: number[] = [];
@@ -132,12 +137,15 @@ describe('Reconciler', () => {
     ]);
     // Deferred-only passes log nothing: one line per real attempt.
     expect(logs).toHaveLength(6);
+    // Deferring the entry is no success: the error stays, dated by its latest attempt.
+    expect(reconciler.status().lastError).toMatchObject({ at: '2026-01-01T00:00:30.000Z' });
 
     fs.refuse = () => undefined;
     advance(8 * INTERVAL);
     await reconciler.reconcileOnce();
     expect(fs.entries.has('qemu-s390x')).toBe(true);
     expect(reconciler.status().failing).toEqual([]);
+    expect(reconciler.status().lastError).toBeUndefined();
   });
 
   it('gives every entry a fresh attempt when the desired state changes', async () => {
@@ -159,6 +167,32 @@ describe('Reconciler', () => {
     expect(fs.writes).toEqual([]);
     release();
     await held;
+  });
+
+  it('keeps a failed pass its last error through busy passes, until a pass succeeds', async () => {
+    const { reconciler, store, lock } = setup(wanted);
+    const readDesired = store.readDesired;
+    Object.assign(store, {
+      readDesired: async () => {
+        throw new AgentError('STATE_CORRUPT', 'desired-state.json holds no valid desired state.');
+      },
+    });
+    await reconciler.reconcileOnce();
+    const failed = {
+      code: 'STATE_CORRUPT',
+      message: 'desired-state.json holds no valid desired state.',
+      at: '2026-01-01T00:00:00.000Z',
+    };
+    expect(reconciler.status().lastError).toEqual(failed);
+    Object.assign(store, { readDesired });
+    let release!: () => void;
+    const held = lock.run('apply', () => new Promise<void>((r) => (release = r)), { waitMs: 0 });
+    expect(await reconciler.reconcileOnce()).toEqual({ kind: 'busy' });
+    expect(reconciler.status().lastError).toEqual(failed);
+    release();
+    await held;
+    expect(await reconciler.reconcileOnce()).toMatchObject({ kind: 'converged', failed: [] });
+    expect(reconciler.status().lastError).toBeUndefined();
   });
 
   it('backs off whole passes that fail, and reports why', async () => {

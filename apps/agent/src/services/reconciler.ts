@@ -44,7 +44,11 @@ export interface ReconcilerStatus {
   readonly intervalMs: number;
   readonly lastRunAt?: string;
   readonly lastOutcome?: PassOutcome['kind'];
-  readonly lastError?: { readonly code: string; readonly message: string };
+  /**
+   * Why the reconciler last failed (a whole pass, or entries the kernel rejected), kept until a pass
+   * succeeds: a busy pass, or one that only defers a failing entry, proves nothing.
+   */
+  readonly lastError?: { readonly code: string; readonly message: string; readonly at: string };
   readonly nextRunAt?: string;
   /** Entries the kernel keeps rejecting: retried with backoff, never in a tight loop. */
   readonly failing: readonly FailingTarget[];
@@ -74,6 +78,7 @@ export class Reconciler {
   >();
   private lastDesired: string | undefined;
   private last: { at: Date; outcome: PassOutcome } | undefined;
+  private lastError: { code: string; message: string; at: Date } | undefined;
   private nextRunAt: Date | undefined;
   private readonly now: () => Date;
   private readonly maxBackoffMs: number;
@@ -103,11 +108,10 @@ export class Reconciler {
   }
 
   status(): ReconcilerStatus {
-    const outcome = this.last?.outcome;
     return {
       intervalMs: this.options.intervalMs,
       ...(this.last ? { lastRunAt: this.last.at.toISOString(), lastOutcome: this.last.outcome.kind } : {}),
-      ...(outcome?.kind === 'failed' ? { lastError: { code: outcome.code, message: outcome.message } } : {}),
+      ...(this.lastError ? { lastError: { ...this.lastError, at: this.lastError.at.toISOString() } } : {}),
       ...(this.nextRunAt ? { nextRunAt: this.nextRunAt.toISOString() } : {}),
       failing: this.failingTargets(),
     };
@@ -173,6 +177,7 @@ export class Reconciler {
       });
     }
     this.last = { at: this.now(), outcome };
+    this.noteError(outcome, this.last.at);
     return outcome;
   }
 
@@ -215,6 +220,21 @@ export class Reconciler {
       }
     }
     return { kind: 'converged', changed, failed, deferred };
+  }
+
+  private noteError(outcome: PassOutcome, at: Date): void {
+    if (outcome.kind === 'failed') {
+      this.lastError = { code: outcome.code, message: outcome.message, at };
+    } else if (outcome.kind === 'converged' && outcome.failed.length > 0) {
+      const [first] = outcome.failed;
+      this.lastError = {
+        code: first!.code,
+        message: outcome.failed.map((f) => `${f.target}: ${f.message}`).join('; '),
+        at,
+      };
+    } else if (outcome.kind !== 'busy' && this.targetFailures.size === 0) {
+      this.lastError = undefined;
+    }
   }
 
   /** A newly applied desired state deserves a fresh attempt at every entry. */
