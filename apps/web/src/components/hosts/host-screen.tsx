@@ -116,6 +116,7 @@ export function HostScreen() {
           }
         />
       </div>
+      <AgentWarnings host={h} />
       <Grid gap="md">
         <Grid.Col span={{ base: 12, lg: 7 }}>
           <FactsCard host={h} canEditGroup={canAct} />
@@ -183,6 +184,49 @@ function HostCrumbs({ name }: { name: string }) {
         {name}
       </Text>
     </Breadcrumbs>
+  );
+}
+
+/** What the agent reports going wrong on its side: shown until its heartbeats say it is over. */
+function AgentWarnings({ host }: { host: HostDetail }) {
+  return (
+    <>
+      {host.reconcileError && (
+        <Alert
+          color="red"
+          variant="light"
+          icon={<IconAlertTriangle size={18} />}
+          title="The agent's reconciler is failing"
+        >
+          <Text size="sm" ff="monospace" style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-word' }}>
+            {host.reconcileError.message}
+          </Text>
+          <Text size="xs" c="dimmed" mt={4}>
+            Last failed <Ago date={host.reconcileError.at} size="xs" />. The agent keeps retrying with
+            backoff; this clears once a pass succeeds. Its log has the details (reconcile lines).
+          </Text>
+        </Alert>
+      )}
+      {host.refusedAgentUrl && (
+        <Alert
+          color="yellow"
+          variant="light"
+          icon={<IconAlertTriangle size={18} />}
+          title="The agent's new URL was refused"
+        >
+          The agent now advertises{' '}
+          <Text span ff="monospace" size="sm">
+            {host.refusedAgentUrl}
+          </Text>
+          , which agent URLs may not be (plain http(s) without credentials, inside BINFLEET_AGENT_URL_ALLOW
+          when set). Jobs still go to{' '}
+          <Text span ff="monospace" size="sm">
+            {host.agentUrl}
+          </Text>
+          . Fix the agent&apos;s --advertise-url or the allow-list; the audit trail has the refusal.
+        </Alert>
+      )}
+    </>
   );
 }
 

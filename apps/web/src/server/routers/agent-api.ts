@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { autoHealIfNeeded } from '../services/auto-heal.ts';
-import type { AgentReport } from '../services/hosts.ts';
+import type { AgentReport, Heartbeat } from '../services/hosts.ts';
 import { agentProcedure, publicProcedure, router } from '../trpc.ts';
 
 // Entries as the agent reads them from the kernel; bounded so a broken agent cannot flood the database.
@@ -36,6 +36,18 @@ const report = {
   entries: z.array(entry).max(512),
   /** How long ago the agent read its entries (its monotonic clock): dates them without trusting its wall clock. */
   entriesAgeMs: z.number().int().min(0).max(3_600_000).default(0),
+  /** The reconciler's last error until a pass succeeds; null clears it. Dated by its age, as the entries. */
+  reconcileError: z
+    .strictObject({
+      message: z.string().max(2000),
+      ageMs: z
+        .number()
+        .int()
+        .min(0)
+        .max(30 * 86_400_000),
+    })
+    .nullable()
+    .optional(),
 };
 
 /** What agents call: join with a join token, then heartbeat with the credential they got. */
@@ -52,14 +64,27 @@ export const agentApiRouter = router({
       }),
     )
     .mutation(({ ctx, input }) => ctx.cp.hosts.join(input as typeof input & AgentReport)),
-  heartbeat: agentProcedure.input(z.strictObject(report)).mutation(async ({ ctx, input }) => {
-    await ctx.cp.hosts.heartbeat(ctx.host.id, input as AgentReport);
-    // Every heartbeat: drift also appears without the entries changing (a new policy).
-    const healJob = await autoHealIfNeeded(
-      { ...ctx.host, arch: input.arch ?? ctx.host.arch },
-      ctx.cp,
-      ctx.cp.config.autoHealPauseMs,
-    );
-    return { ok: true, heartbeatIntervalMs: ctx.cp.config.heartbeatIntervalMs, healJob };
-  }),
+  heartbeat: agentProcedure
+    .input(
+      z.strictObject({
+        ...report,
+        /** Where the agent is now; checked by the service with the join's rule, so a refused one is recorded. */
+        agentUrl: z.string().min(1).max(512).optional(),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const { agentUrlRefused } = await ctx.cp.hosts.heartbeat(ctx.host, input as Heartbeat);
+      // Every heartbeat: drift also appears without the entries changing (a new policy).
+      const healJob = await autoHealIfNeeded(
+        { ...ctx.host, arch: input.arch ?? ctx.host.arch },
+        ctx.cp,
+        ctx.cp.config.autoHealPauseMs,
+      );
+      return {
+        ok: true,
+        heartbeatIntervalMs: ctx.cp.config.heartbeatIntervalMs,
+        healJob,
+        ...(agentUrlRefused ? { agentUrlRefused } : {}),
+      };
+    }),
 });

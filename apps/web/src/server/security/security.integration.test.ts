@@ -460,6 +460,29 @@ describe.each([
       // Nothing moved: not the host row (its URL, credentials), not the token's use count.
       expect(await state()).toEqual(before);
       expect((await db.joinToken.findUniqueOrThrow({ where: { id: t.id } })).uses).toBe(uses);
+      // Each attempt is in the audit log, under the host it tried to take, without a credential.
+      const refusals = await db.auditEvent.findMany({
+        where: { action: 'host.join', outcome: 'denied', subjects: { contains: '|probe-rejoin-0001|' } },
+        orderBy: [{ at: 'asc' }, { id: 'asc' }],
+      });
+      expect(refusals.map((e) => ({ params: e.params, detail: e.detail }))).toEqual([
+        {
+          params: {
+            agentId: 'probe-rejoin-0001',
+            agentUrl: 'http://127.0.0.1:10',
+            hostname: 'probe-rejoin-0001',
+          },
+          detail: expect.stringMatching(/belongs to host probe-rejoin-0001.*carried no heartbeat credential/),
+        },
+        ...['a wrong credential', "another host's credential"].map(() => ({
+          params: {
+            agentId: 'probe-rejoin-0001',
+            agentUrl: 'http://127.0.0.1:10',
+            hostname: 'probe-rejoin-0001',
+          },
+          detail: expect.stringMatching(/carried another host's or an unknown heartbeat credential/),
+        })),
+      ]);
 
       // With the credential: the same row, new credentials, and the old one no longer heartbeats.
       const again = await joinAs(t.token, 'probe-rejoin-0001', { heartbeatToken });
@@ -482,6 +505,12 @@ describe.each([
       const r = await joinAs(t.token, agentId, { agentUrl: 'http://127.0.0.1:10', hostname: 'mallory' });
       expect(r).toMatchObject({ status: 403, error: { message: /already belongs to host/ } });
       expect(await state()).toEqual(before);
+      expect(
+        await db.auditEvent.findFirst({
+          where: { action: 'host.join', outcome: 'denied', actorName: 'agent:mallory' },
+          orderBy: { at: 'desc' },
+        }),
+      ).toMatchObject({ targets: [before.hosts.find((h) => h.agentId === agentId)!.hostname] });
       // The real agent, restarted with its state dir and the join token, re-joins as itself.
       await agent.stop('SIGTERM');
       retired.push(agent);

@@ -180,6 +180,9 @@ export class FleetView {
       dockerVersion: h.dockerVersion,
       group: h.groupName,
       agentUrl: h.agentUrl,
+      refusedAgentUrl: h.refusedAgentUrl,
+      reconcileError:
+        h.reconcileError === null ? null : { message: h.reconcileError, at: h.reconcileErrorAt },
       facts: h.facts,
       entries,
       snapshot,

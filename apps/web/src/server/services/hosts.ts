@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { KernelEntry } from '@binfleet/arch-table';
-import type { Db, Prisma, SecretBox } from '@binfleet/db';
+import type { Db, Host, Prisma, SecretBox } from '@binfleet/db';
 import { ControlPlaneError } from '../errors.ts';
 import { agentUrlProblem } from '../security/agent-url.ts';
 import { hashToken, newToken } from '../security/tokens.ts';
@@ -24,6 +24,13 @@ export interface AgentReport {
   readonly facts: Record<string, unknown>;
   readonly entries: readonly KernelEntry[];
   readonly entriesAgeMs?: number;
+  /** The reconciler's last error until a pass succeeds (null: none); its age dates it by our clock. */
+  readonly reconcileError?: { readonly message: string; readonly ageMs: number } | null | undefined;
+}
+
+/** A heartbeat: the report, and the URL the agent advertises now (absent from agents that do not say). */
+export interface Heartbeat extends AgentReport {
+  readonly agentUrl?: string | undefined;
 }
 
 export interface HostFilter {
@@ -57,12 +64,21 @@ async function retryOnConflict<T>(work: () => Promise<T>, attempts = 8): Promise
   }
 }
 
+function reconcileState(report: AgentReport, now: Date) {
+  const error = report.reconcileError;
+  return {
+    reconcileError: error?.message ?? null,
+    reconcileErrorAt: error ? new Date(now.getTime() - error.ageMs) : null,
+  };
+}
+
 export class HostService {
   constructor(
     private readonly db: Db,
     private readonly secrets: SecretBox,
     private readonly audit: AuditService,
     private readonly timing: HostTiming,
+    private readonly log: (line: Record<string, unknown>) => void = (l) => console.log(JSON.stringify(l)),
   ) {}
 
   /** Hosts whose last heartbeat is older than this are offline. */
@@ -181,10 +197,8 @@ export class HostService {
           (input.heartbeatToken === undefined ||
             hashToken(input.heartbeatToken) !== existing.heartbeatTokenHash)
         ) {
-          throw new ControlPlaneError(
-            'FORBIDDEN',
-            `Cannot join: agent id ${input.agentId} already belongs to host ${existing.hostname}, and this agent did not present that host's credential. If this is a reinstall or a copy of that host, remove ${existing.hostname} in the dashboard (Fleet > host > Remove host) and join again, or reset this agent's link (delete fleet-link.json in its state directory) to join as a new host.`,
-          );
+          // Refused outside the transaction, so that its audit event is not rolled back with it.
+          return { takenBy: existing.hostname, credentialSent: input.heartbeatToken !== undefined };
         }
         // Conditional increment: two agents racing for the last use of a token cannot both get it.
         const { count } = await tx.joinToken.updateMany({
@@ -205,6 +219,8 @@ export class HostService {
           kernel: input.kernel ?? null,
           dockerVersion: input.dockerVersion ?? null,
           facts: input.facts as Prisma.InputJsonValue,
+          ...reconcileState(input, now),
+          refusedAgentUrl: null,
           joinTokenId: jt.id,
           lastSeenAt: now,
         };
@@ -215,6 +231,20 @@ export class HostService {
         });
       }),
     );
+    if ('takenBy' in host) {
+      await this.audit.record({
+        actor: { id: null, name: `agent:${input.hostname}` },
+        action: 'host.join',
+        targets: [host.takenBy],
+        params: { agentId: input.agentId, agentUrl: input.agentUrl, hostname: input.hostname },
+        outcome: 'denied',
+        detail: `agent id ${input.agentId} belongs to host ${host.takenBy}; the join ${host.credentialSent ? "carried another host's or an unknown" : 'carried no'} heartbeat credential`,
+      });
+      throw new ControlPlaneError(
+        'FORBIDDEN',
+        `Cannot join: agent id ${input.agentId} already belongs to host ${host.takenBy}, and this agent did not present that host's credential. If this is a reinstall or a copy of that host, remove ${host.takenBy} in the dashboard (Fleet > host > Remove host) and join again, or reset this agent's link (delete fleet-link.json in its state directory) to join as a new host.`,
+      );
+    }
     await this.recordSnapshot(host.id, input.entries, now);
     await this.audit.record({
       actor: { id: null, name: `agent:${input.hostname}` },
@@ -244,19 +274,54 @@ export class HostService {
     return host;
   }
 
-  async heartbeat(hostId: string, report: AgentReport, now = new Date()) {
+  /**
+   * Stores what a heartbeat reports. An agent restarted on another address advertises a new URL: it
+   * is followed when it passes the rule a join's URL passes; otherwise the host keeps the URL it had,
+   * and the refusal is audited once per refused URL, not on every heartbeat. Returns why the URL was
+   * refused, for the agent to log.
+   */
+  async heartbeat(
+    host: Pick<Host, 'id' | 'agentUrl' | 'refusedAgentUrl'>,
+    report: Heartbeat,
+    now = new Date(),
+  ): Promise<{ agentUrlRefused?: string }> {
+    const advertised = report.agentUrl;
+    const moved = advertised !== undefined && advertised !== host.agentUrl;
+    const refused = moved ? agentUrlProblem(advertised, this.timing.agentUrlAllow ?? []) : undefined;
+    const hostname = report.hostname.toLowerCase();
     await this.db.host.update({
-      where: { id: hostId },
+      where: { id: host.id },
       data: {
-        hostname: report.hostname.toLowerCase(),
+        hostname,
         arch: report.arch ?? null,
         kernel: report.kernel ?? null,
         dockerVersion: report.dockerVersion ?? null,
         facts: report.facts as Prisma.InputJsonValue,
+        ...reconcileState(report, now),
+        ...(moved && !refused ? { agentUrl: advertised } : {}),
+        refusedAgentUrl: refused ? advertised : null,
         lastSeenAt: now,
       },
     });
-    return this.recordSnapshot(hostId, report.entries, new Date(now.getTime() - (report.entriesAgeMs ?? 0)));
+    await this.recordSnapshot(host.id, report.entries, new Date(now.getTime() - (report.entriesAgeMs ?? 0)));
+    if (moved && (!refused || advertised !== host.refusedAgentUrl)) {
+      this.log({
+        msg: refused ? 'agent URL refused' : 'agent URL changed',
+        host: hostname,
+        from: host.agentUrl,
+        to: advertised,
+        ...(refused ? { reason: refused } : {}),
+      });
+      await this.audit.record({
+        actor: { id: null, name: `agent:${hostname}` },
+        action: 'host.agent-url',
+        targets: [hostname],
+        params: { from: host.agentUrl, to: advertised },
+        outcome: refused ? 'denied' : 'success',
+        ...(refused ? { detail: `kept ${host.agentUrl}: ${refused}` } : {}),
+      });
+    }
+    return refused ? { agentUrlRefused: refused } : {};
   }
 
   /**
