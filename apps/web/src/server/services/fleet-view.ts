@@ -1,5 +1,5 @@
 import { TARGET_IDS, type KernelEntry, type TargetId } from '@binfleet/arch-table';
-import type { Db, Host, Prisma } from '@binfleet/db';
+import type { Db, Prisma } from '@binfleet/db';
 import { ControlPlaneError } from '../errors.ts';
 import { HostService, type HostFilter } from './hosts.ts';
 import { wantedTargets, type Drift, type PolicySpec, type PolicyService } from './policy.ts';
@@ -29,6 +29,20 @@ export interface FleetRow {
   readonly cells: Partial<Record<TargetId, MatrixCell>>;
 }
 
+/** What a fleet row is made of: not the facts (kilobytes per host) or credentials the list never shows. */
+const fleetRowSelect = {
+  id: true,
+  hostname: true,
+  lastSeenAt: true,
+  arch: true,
+  kernel: true,
+  dockerVersion: true,
+  groupName: true,
+  entries: true,
+} satisfies Prisma.HostSelect;
+
+type FleetHost = Prisma.HostGetPayload<{ select: typeof fleetRowSelect }>;
+
 /** Read models for the fleet page and the host page: hosts joined with snapshots, policies, verify results. */
 export class FleetView {
   constructor(
@@ -41,12 +55,18 @@ export class FleetView {
     const where = this.hosts.where(filter);
     const policies = this.policies.resolver();
     let total: number;
-    let rows: Host[];
+    let rows: FleetHost[];
     let policyOf: Awaited<typeof policies>;
     if (filter.drifted === undefined) {
       [total, rows, policyOf] = await Promise.all([
         this.db.host.count({ where }),
-        this.db.host.findMany({ where, orderBy: { hostname: 'asc' }, skip: page.offset, take: page.limit }),
+        this.db.host.findMany({
+          where,
+          orderBy: { hostname: 'asc' },
+          skip: page.offset,
+          take: page.limit,
+          select: fleetRowSelect,
+        }),
         policies,
       ]);
     } else {
@@ -56,6 +76,7 @@ export class FleetView {
       rows = await this.db.host.findMany({
         where: { id: { in: ids.slice(page.offset, page.offset + page.limit) } },
         orderBy: { hostname: 'asc' },
+        select: fleetRowSelect,
       });
     }
     const verify = await this.latestVerify(rows.map((r) => r.id));
@@ -202,7 +223,7 @@ export class FleetView {
   }
 
   private row(
-    h: Host,
+    h: FleetHost,
     policy: PolicySpec | null,
     entries: readonly KernelEntry[],
     verify?: Map<string, 'passed' | 'failed'>,
