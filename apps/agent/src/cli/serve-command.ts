@@ -122,7 +122,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const probe = new HostProbe();
   const registration = new RegistrationService(new KernelBinfmtFs(mountPoint), probe.interpreterExists);
   // Shared with `binfleet-agent register` & co. run by hand on this host (same binfmt_misc).
-  const lock = new OperationLock(undefined, HostLock.forThisNamespace(env.lockDir));
+  const hostLock = HostLock.forThisNamespace(env.lockDir);
+  const lock = new OperationLock(undefined, hostLock);
   const reconciler = new Reconciler(registration, store, lock, { intervalMs, log });
   const docker = lazyDocker(env.dockerSocket);
   const version = await agentVersion();
@@ -222,6 +223,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const grace = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
   await closed;
   clearTimeout(grace);
+  await hostLock.close();
   log({ event: 'stopped' });
   return 0;
 }

@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,20 @@ import { AGENT_BIN, kernelSnapshot, REPO, startAgent, type AgentProcess } from '
 // container waits there, under the lock, until the test hangs up.
 const TOKEN = 'lock-token-0123456789abcdefghijklmnop';
 const REGISTER = ['register', '--reset', '-p', 'yes', '--lock-wait', '1s'];
+
+/** Processes that have `file` among their arguments, such as an agent's lock helper. */
+function processesWith(file: string): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(file);
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
+}
 
 describe('the binfmt_misc lock across processes', () => {
   let dir: string;
@@ -44,6 +58,15 @@ describe('the binfmt_misc lock across processes', () => {
     await reached;
     // Wrapped: returning the promise itself would make the caller's await wait for the verify.
     return { verifying };
+  };
+  /** The lock file of the sandbox's binfmt_misc, as its processes see it. */
+  const lockFile = () =>
+    `/run/binfleet/binfmt-${/\[(\d+)\]/.exec(readlinkSync(`/proc/${sandbox.pid}/ns/user`))![1]}.lock`;
+  /** The processes with the lock file among their arguments, once there are `count` of them (2 s at most). */
+  const helpersSettle = async (count: number) => {
+    for (const until = Date.now() + 2000; processesWith(lockFile()).length !== count && Date.now() < until;)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    return processesWith(lockFile());
   };
   const hangUp = () => {
     for (const s of callers) s.destroy();
@@ -103,15 +126,7 @@ describe('the binfmt_misc lock across processes', () => {
   });
 
   it('answers BUSY through the API while another process holds the lock', async () => {
-    const ns = /\[(\d+)\]/.exec(readlinkSync(`/proc/${sandbox.pid}/ns/user`))![1];
-    const holder = sandbox.spawn('flock', [
-      '--timeout',
-      '30',
-      `/run/binfleet/binfmt-${ns}.lock`,
-      'sh',
-      '-c',
-      'echo held && read _',
-    ]);
+    const holder = sandbox.spawn('flock', ['--timeout', '30', lockFile(), 'sh', '-c', 'echo held && read _']);
     await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()));
     try {
       const error = await client.remove.mutate({ all: true }).catch((e: unknown) => e as Error);
@@ -132,8 +147,12 @@ describe('the binfmt_misc lock across processes', () => {
     await client.applyState.mutate({ targets: ['arm64'], persistent: true });
     await verifyHeld(client);
     expect((await cli(sandbox, ['remove', 'arm64', '--lock-wait', '1s'])).code).toBe(75);
+    // serve's helper alone (the refused command's goes with it).
+    expect(await helpersSettle(1)).toHaveLength(1);
     await agent.stop('SIGKILL');
     hangUp();
+    // serve's helper saw its pipe close and went too.
+    expect(await helpersSettle(0)).toEqual([]);
 
     const ran = await cli(sandbox, ['remove', 'arm64', '--lock-wait', '5s']);
     expect(ran.stderr).toBe('');

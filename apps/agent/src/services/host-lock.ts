@@ -1,5 +1,14 @@
-import { spawn } from 'node:child_process';
-import { lstatSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import {
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { AgentError } from '../errors.ts';
 
@@ -17,6 +26,42 @@ export interface HostLockHolder {
 export type ReleaseHostLock = () => Promise<void>;
 
 /**
+ * The helper that holds the flock, run as `sh -c HELPER sh <lock file>`. One request a line, one
+ * answer a line:
+ *   `lock <seconds>`  opens the file afresh as fd 9 and waits up to that long for flock(2) on it
+ *                     (0: not at all): `locked`, `busy`, or `failed <status>` (127: no flock);
+ *   `unlock`          closes fd 9, which frees the lock without starting a process: `unlocked`.
+ * It reads until EOF, which comes as soon as the agent ends, however it ends.
+ */
+const HELPER = `while read -r op secs; do
+  case $op in
+  lock)
+    command exec 9>>"$1" && flock --exclusive --timeout "$secs" --conflict-exit-code 75 9
+    status=$?
+    case $status in 0) echo locked ;; 75) echo busy ;; *) echo "failed $status" ;; esac ;;
+  unlock)
+    exec 9>&-
+    echo unlocked ;;
+  esac
+done`;
+
+/**
+ * The longest single wait inside the helper. A helper whose agent died while it waited notices
+ * (EOF) only after that wait, so it may outlive the agent by this much; it never holds the lock
+ * then, because its answer meets a closed pipe and it exits.
+ */
+const WAIT_SLICE_MS = 1000;
+
+interface Helper {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly answers: Array<{ resolve: (line: string) => void; reject: (error: Error) => void }>;
+  readonly closed: Promise<void>;
+  stderr: string;
+  /** Why it is gone, once it is. */
+  ended?: AgentError;
+}
+
+/**
  * One change to binfmt_misc at a time across processes: `binfleet-agent serve` and a one-shot
  * `binfleet-agent register` (or remove/enable/disable) beside it on the same host.
  *
@@ -27,13 +72,19 @@ export type ReleaseHostLock = () => Promise<void>;
  * separate sandboxes (each its own user namespace) never wait for each other, and two mount points
  * of one instance are still one lock.
  *
- * The lock is flock(2) on that file. Node has no flock, so a `flock` child (util-linux, on every
- * Debian system) takes it and holds it while its stdin, a pipe from this process, is open. When this
- * process ends in any way, SIGKILL included, the kernel closes the pipe, the child exits and the lock
- * is free: no pid files to judge stale, no pid reuse to guess about. The file's content only names
- * the holder, for the message of whoever has to wait.
+ * The lock is flock(2) on that file. Node has no flock, so a helper (sh running util-linux `flock`,
+ * both on every Debian system) takes it on its own file descriptor. The helper starts on first use
+ * and stays for the next operations: starting a process from Node costs several milliseconds, more
+ * than the binfmt_misc changes the lock guards. It reads its requests from a pipe from this process;
+ * when this process ends in any way, SIGKILL included, the kernel closes the pipe, the helper exits
+ * and the lock is free: no pid files to judge stale, no pid reuse to guess about. The file's content
+ * only names the holder, for the message of whoever has to wait.
  */
 export class HostLock {
+  private helper: Helper | undefined;
+  /** Settles when the last caller of this object is done with the lock. */
+  private turn: Promise<void> = Promise.resolve();
+
   constructor(
     readonly file: string,
     private readonly command: string = commandLine(),
@@ -49,64 +100,51 @@ export class HostLock {
    * Takes the lock, waiting up to `waitMs` for the process holding it. Rejects with BUSY naming
    * that process (pid, command, operation, since when) and what to do.
    */
-  acquire(label: string, waitMs: number): Promise<ReleaseHostLock> {
-    const wait = waitMs <= 0 ? ['--nonblock'] : ['--timeout', (waitMs / 1000).toFixed(3)];
-    const child = spawn(
-      'flock',
-      ['--exclusive', ...wait, '--conflict-exit-code', '75', this.file, 'sh', '-c', 'echo locked && read _'],
-      { stdio: ['pipe', 'pipe', 'pipe'] },
-    );
-    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-    return new Promise<ReleaseHostLock>((resolve, reject) => {
-      let stdout = '';
-      let stderr = '';
-      let held = false;
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.stdout.on('data', (c: Buffer) => {
-        stdout += c.toString();
-        if (held || !stdout.includes('locked')) return;
-        held = true;
-        try {
-          this.writeHolder({
-            pid: process.pid,
-            command: this.command,
-            label,
-            startedAt: new Date().toISOString(),
-          });
-        } catch (error) {
-          child.stdin.end();
-          reject(lockFileError(this.file, error));
-          return;
-        }
-        resolve(async () => {
-          // Cleared while still held: a stale name must not show up in someone else's message.
-          try {
-            writeFileSync(this.file, '');
-          } catch {
-            // The lock goes anyway; only the name would linger.
-          }
-          child.stdin.end();
-          await exited;
-        });
-      });
-      child.once('error', (error: NodeJS.ErrnoException) =>
-        reject(
-          new AgentError(
-            'INTERNAL',
-            error.code === 'ENOENT'
-              ? 'The `flock` command (util-linux) is missing: install util-linux; the agent locks binfmt_misc with it.'
-              : `Could not run flock for ${this.file}: ${error.message}`,
-          ),
-        ),
-      );
-      void exited.then((code) => {
-        if (held) return;
-        // Our end of its stdin would keep this process alive (a refused CLI would never exit).
-        child.stdin.destroy();
-        if (code === 75) reject(this.busyError(label));
-        else reject(lockFileError(this.file, new Error(stderr.trim() || `flock exited with ${code}`)));
-      });
-    });
+  async acquire(label: string, waitMs: number): Promise<ReleaseHostLock> {
+    const deadline = Date.now() + Math.max(0, waitMs);
+    // Callers of one object take turns: they share the helper's one file descriptor, on which a
+    // second flock would succeed at once.
+    const previous = this.turn;
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    this.turn = previous.then(() => mine);
+    let helper: Helper;
+    try {
+      if (!(await settlesBy(previous, deadline))) throw this.busyError(label);
+      helper = await this.lock(label, deadline);
+    } catch (error) {
+      done();
+      throw error;
+    }
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      // Cleared while still held: a stale name must not show up in someone else's message.
+      try {
+        writeFileSync(this.file, '');
+      } catch {
+        // The lock goes anyway; only the name would linger.
+      }
+      // A helper that has died took the lock with it.
+      if (this.helper === helper) await this.ask(helper, 'unlock').catch(() => undefined);
+      done();
+    };
+  }
+
+  /**
+   * Stops the helper once the operation holding the lock through this object (if any) is done, so
+   * that none loses the lock halfway. The next `acquire` would start a new one.
+   */
+  async close(): Promise<void> {
+    await this.turn;
+    const helper = this.helper;
+    if (helper === undefined) return;
+    this.helper = undefined;
+    // Kept alive until it is gone: callers count on no process being left.
+    helper.child.ref();
+    helper.child.stdin.end();
+    await helper.closed;
   }
 
   /** The recorded holder, if the file names one. */
@@ -117,6 +155,112 @@ export class HostLock {
     } catch {
       return undefined;
     }
+  }
+
+  private async lock(label: string, deadline: number): Promise<Helper> {
+    const helper = (this.helper ??= this.startHelper());
+    for (;;) {
+      const slice = Math.min(WAIT_SLICE_MS, Math.max(0, deadline - Date.now()));
+      const answer = await this.ask(helper, `lock ${(slice / 1000).toFixed(3)}`);
+      if (answer === 'locked') break;
+      if (answer !== 'busy') throw this.lockFailure(answer, helper.stderr);
+      if (Date.now() >= deadline) throw this.busyError(label);
+    }
+    try {
+      this.writeHolder({
+        pid: process.pid,
+        command: this.command,
+        label,
+        startedAt: new Date().toISOString(),
+      });
+    } catch (error) {
+      await this.ask(helper, 'unlock').catch(() => undefined);
+      throw lockFileError(this.file, error);
+    }
+    return helper;
+  }
+
+  private startHelper(): Helper {
+    // Its own session: a Ctrl-C meant for the agent must not drop the lock under an operation the
+    // agent still finishes.
+    const child = spawn('sh', ['-c', HELPER, 'sh', this.file], { stdio: 'pipe', detached: true });
+    const helper: Helper = {
+      child,
+      answers: [],
+      closed: new Promise((resolve) => child.once('close', () => resolve())),
+      stderr: '',
+    };
+    let spawnError: NodeJS.ErrnoException | undefined;
+    let pending = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      pending += chunk;
+      for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n')) {
+        helper.answers.shift()?.resolve(pending.slice(0, end));
+        pending = pending.slice(end + 1);
+      }
+      if (helper.answers.length === 0) (child.stdout as Socket).unref();
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => (helper.stderr = (helper.stderr + chunk).slice(-1000)));
+    // Writing to a helper that just died fails here; 'close' below reports it.
+    child.stdin.on('error', () => undefined);
+    child.once('error', (error: NodeJS.ErrnoException) => (spawnError = error));
+    child.once('close', (code, signal) => {
+      if (this.helper === helper) this.helper = undefined;
+      helper.ended = this.helperEnded(spawnError, code, signal, helper.stderr);
+      for (const answer of helper.answers.splice(0)) answer.reject(helper.ended);
+    });
+    // Idle, it keeps no process alive: a one-shot command exits when done, and its helper with it.
+    child.unref();
+    (child.stdout as Socket).unref();
+    (child.stderr as Socket).unref();
+    return helper;
+  }
+
+  private ask(helper: Helper, request: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      if (helper.ended !== undefined) {
+        reject(helper.ended);
+        return;
+      }
+      helper.stderr = '';
+      helper.answers.push({ resolve, reject });
+      // Waiting for the answer keeps this process alive.
+      (helper.child.stdout as Socket).ref();
+      helper.child.stdin.write(`${request}\n`);
+    });
+  }
+
+  private helperEnded(
+    spawnError: NodeJS.ErrnoException | undefined,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    stderr: string,
+  ): AgentError {
+    if (spawnError !== undefined)
+      return new AgentError('INTERNAL', `Could not start sh to lock ${this.file}: ${spawnError.message}`);
+    const how = signal !== null ? `was killed by ${signal}` : `exited with ${code}`;
+    const why = stderr.trim() ? ` (${stderr.trim()})` : '';
+    return new AgentError(
+      'INTERNAL',
+      `The helper process that takes the binfmt_misc lock ${this.file} (sh with flock) ${how}${why}. Retry: the next operation starts a new one.`,
+    );
+  }
+
+  private lockFailure(answer: string, stderr: string): AgentError {
+    if (answer === 'failed 127')
+      return new AgentError(
+        'INTERNAL',
+        'The `flock` command (util-linux) is missing: install util-linux; the agent locks binfmt_misc with it.',
+      );
+    // The helper only has the shell's words for what went wrong; opening the file here gives the errno.
+    try {
+      closeSync(openSync(this.file, 'a'));
+    } catch (error) {
+      return lockFileError(this.file, error);
+    }
+    return lockFileError(this.file, new Error(stderr.trim() || `flock ${answer}`));
   }
 
   private writeHolder(holder: HostLockHolder): void {
@@ -139,6 +283,19 @@ export class HostLock {
         startedAt: h?.startedAt ?? null,
       },
     );
+  }
+}
+
+/** Whether `promise` settles before `deadline` (ms since the epoch). */
+async function settlesBy(promise: Promise<void>, deadline: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
