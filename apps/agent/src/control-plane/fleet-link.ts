@@ -123,7 +123,7 @@ export class FleetLink {
   }
 
   private async report() {
-    const [facts, status] = await Promise.all([this.agent.facts(), this.agent.status()]);
+    const [facts, status] = await Promise.all([this.agent.facts(), this.agent.heartbeatStatus()]);
     const readAt = performance.now();
     const { lastError } = status.reconciler;
     return {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DockerClient } from '../docker/docker-client.ts';
+import { AgentError } from '../errors.ts';
 import { HostProbe } from '../host/host-probe.ts';
 import { FakeHostOs } from '../testing/fake-host-os.ts';
 import { MemoryBinfmtFs } from '../testing/memory-binfmt-fs.ts';
@@ -91,6 +92,18 @@ describe('AgentService', () => {
     expect((await agent.status()).drift).toEqual([
       expect.objectContaining({ kind: 'register', name: 'qemu-s390x' }),
     ]);
+  });
+
+  it('reports entries and the reconciler for heartbeats when the state file is corrupt, unlike status', async () => {
+    const { agent, store } = setup();
+    await agent.apply({ targets: ['aarch64'] });
+    store.readDesired = async () => {
+      throw new AgentError('STATE_CORRUPT', 'desired-state.json holds no valid desired state.');
+    };
+    await expect(agent.status()).rejects.toMatchObject({ code: 'STATE_CORRUPT' });
+    const view = await agent.heartbeatStatus();
+    expect(view.binfmt.entries.map((e) => e.name)).toEqual(['qemu-aarch64']);
+    expect(view.reconciler).toEqual({ intervalMs: 60_000, failing: [] });
   });
 
   it('runs every change under the host lock: a busy host answers BUSY and is not touched', async () => {

@@ -161,6 +161,14 @@ export class AgentService {
     };
   }
 
+  /**
+   * What heartbeats report: the kernel's entries and the reconciler. Unlike status(), it does not read
+   * the desired state, so a corrupt state file, which the reconciler reports, cannot stop heartbeats.
+   */
+  async heartbeatStatus(): Promise<Pick<AgentStatus, 'binfmt' | 'reconciler'>> {
+    return { binfmt: await this.deps.registration.status(), reconciler: this.deps.reconciler.status() };
+  }
+
   /** Applies a desired state and, once the kernel holds it, keeps it as this host's desired state. */
   apply(request: ApplyRequest): Promise<ApplyOutcome> {
     return this.locked(request.reset ? 'apply --reset' : 'apply', async () => {
