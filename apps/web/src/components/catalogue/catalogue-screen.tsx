@@ -217,51 +217,17 @@ function RepositoryCatalogue({
   return (
     <>
       <Card>
+        {/* The repository on a row of its own: its names can be long. */}
         <Group justify="space-between" align="flex-end" wrap="wrap" gap="md">
-          <Group align="flex-end" gap="sm" wrap="wrap">
-            <RepositorySelect
-              label="Repository"
-              data={repositories}
-              value={repositoryId}
-              onChange={(v) => v && onRepository(v)}
-              allowDeselect={false}
-              w={340}
-            />
-            <Select
-              label="Version"
-              placeholder="Newest versions"
-              data={versionOptions}
-              value={version}
-              onChange={setVersion}
-              clearable
-              searchable
-              w={240}
-              data-testid="catalogue-version"
-            />
-            <TextInput
-              label="Architecture"
-              description="either side; any alias"
-              placeholder="arm64, armhf, s390x…"
-              value={arch}
-              onChange={(e) => setArch(e.currentTarget.value)}
-              w={170}
-              data-testid="catalogue-arch"
-            />
-            <TextInput
-              label="From"
-              placeholder="x86_64, amd64…"
-              value={from}
-              onChange={(e) => setFrom(e.currentTarget.value)}
-              w={130}
-            />
-            <TextInput
-              label="To"
-              placeholder="aarch64, arm64v8…"
-              value={to}
-              onChange={(e) => setTo(e.currentTarget.value)}
-              w={130}
-            />
-          </Group>
+          <RepositorySelect
+            label="Repository"
+            data={repositories}
+            value={repositoryId}
+            onChange={(v) => v && onRepository(v)}
+            allowDeselect={false}
+            style={{ flex: '1 1 340px' }}
+            maw={720}
+          />
           <Group gap="xs">
             <Button
               variant="default"
@@ -283,6 +249,42 @@ function RepositoryCatalogue({
               </Tooltip>
             )}
           </Group>
+        </Group>
+        <Group align="flex-end" gap="sm" wrap="wrap" mt="md">
+          <Select
+            label="Version"
+            placeholder="Newest versions"
+            data={versionOptions}
+            value={version}
+            onChange={setVersion}
+            clearable
+            searchable
+            w={240}
+            data-testid="catalogue-version"
+          />
+          <TextInput
+            label="Architecture"
+            description="either side; any alias"
+            placeholder="arm64, armhf, s390x…"
+            value={arch}
+            onChange={(e) => setArch(e.currentTarget.value)}
+            w={170}
+            data-testid="catalogue-arch"
+          />
+          <TextInput
+            label="From"
+            placeholder="x86_64, amd64…"
+            value={from}
+            onChange={(e) => setFrom(e.currentTarget.value)}
+            w={130}
+          />
+          <TextInput
+            label="To"
+            placeholder="aarch64, arm64v8…"
+            value={to}
+            onChange={(e) => setTo(e.currentTarget.value)}
+            w={130}
+          />
         </Group>
         {syncState && <SyncStatus state={syncState} />}
       </Card>
