@@ -94,7 +94,7 @@ describe('AgentService', () => {
     ]);
   });
 
-  it('reports entries and the reconciler for heartbeats when the state file is corrupt, unlike status', async () => {
+  it('reports facts, entries and the reconciler for heartbeats when the state file is corrupt, unlike status', async () => {
     const { agent, store } = setup();
     await agent.apply({ targets: ['aarch64'] });
     store.readDesired = async () => {
@@ -104,6 +104,7 @@ describe('AgentService', () => {
     const view = await agent.heartbeatStatus();
     expect(view.binfmt.entries.map((e) => e.name)).toEqual(['qemu-aarch64']);
     expect(view.reconciler).toEqual({ intervalMs: 60_000, failing: [] });
+    expect((await agent.facts()).agentVersion).toBe('1.2.3');
   });
 
   it('runs every change under the host lock: a busy host answers BUSY and is not touched', async () => {

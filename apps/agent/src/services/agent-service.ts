@@ -263,9 +263,13 @@ export class AgentService {
     if (current) await this.deps.store.writeDesired(desiredState(change(current)));
   }
 
-  /** Emulators of the desired state when there is one, so facts show the versions actually in use. */
+  /**
+   * Emulators of the desired state when there is one, so facts show the versions actually in use. A
+   * corrupt state file falls back to the defaults: status and the reconciler report it, and facts
+   * (sent with every heartbeat) must not fail with it.
+   */
   private async interpreterLocation(): Promise<Required<InterpreterLocation>> {
-    const desired = await this.deps.store.readDesired();
+    const desired = await this.deps.store.readDesired().catch(() => undefined);
     return desired
       ? { interpreterDir: desired.interpreterDir, suffix: desired.suffix }
       : this.deps.interpreters;
