@@ -180,6 +180,7 @@ describe.each([
     expect((await host()).reconcileError).toBeNull();
     const corruptedAt = Date.now();
     writeFileSync(stateFile, '{"version": 1, "targets": ');
+    await agent.waitForLog((l) => l.event === 'reconcile' && l.outcome === 'failed', 10_000);
     const failing = await until(
       'the host to report the failure',
       async () => (await host()).reconcileError,
