@@ -1,14 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -43,9 +34,16 @@ async function eventually(find: () => number[]): Promise<number[]> {
   throw new Error('not found in time');
 }
 
+/** Whether `pid` ends within `withinMs`. A zombie has: it only waits for its parent (or init) to collect it. */
 async function gone(pid: number, withinMs: number): Promise<boolean> {
   for (const until = Date.now() + withinMs; Date.now() < until; await sleep(20)) {
-    if (!existsSync(`/proc/${pid}`)) return true;
+    let state: string | undefined;
+    try {
+      state = /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
+    } catch {
+      return true;
+    }
+    if (state === 'Z') return true;
   }
   return false;
 }

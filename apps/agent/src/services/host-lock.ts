@@ -158,10 +158,19 @@ export class HostLock {
   }
 
   private async lock(label: string, deadline: number): Promise<Helper> {
-    const helper = (this.helper ??= this.startHelper());
-    for (;;) {
+    let helper = (this.helper ??= this.startHelper());
+    for (let restarted = false; ;) {
       const slice = Math.min(WAIT_SLICE_MS, Math.max(0, deadline - Date.now()));
-      const answer = await this.ask(helper, `lock ${(slice / 1000).toFixed(3)}`);
+      let answer: string;
+      try {
+        answer = await this.ask(helper, `lock ${(slice / 1000).toFixed(3)}`);
+      } catch (error) {
+        // It died (killed, say), perhaps before this process even saw it end: one new one, once.
+        if (restarted) throw error;
+        restarted = true;
+        helper = this.helper = this.startHelper();
+        continue;
+      }
       if (answer === 'locked') break;
       if (answer !== 'busy') throw this.lockFailure(answer, helper.stderr);
       if (Date.now() >= deadline) throw this.busyError(label);
