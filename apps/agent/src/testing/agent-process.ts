@@ -20,6 +20,8 @@ export interface AgentProcess {
   readonly logs: readonly LogLine[];
   stderr(): string;
   waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** Resolves with the exit code when it ends (null: ended by a signal). */
+  readonly exited: Promise<number | null>;
   /** Sends the signal and resolves with the exit code once it is gone. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -102,6 +104,7 @@ export async function startAgent(sandbox: Sandbox | null, options: StartAgentOpt
     logs,
     stderr: () => stderr,
     waitForLog,
+    exited,
     stop: (signal = 'SIGTERM') => stopChild(child, signal, exited),
   };
 }

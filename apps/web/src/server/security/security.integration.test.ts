@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { kernelSnapshot, startAgent, type AgentProcess } from '@binfleet/agent/testing/agent-process';
 import { FLAG_INJECTIONS, INJECTIONS } from '@binfleet/agent/testing/injection-corpus';
@@ -389,9 +390,12 @@ describe.each([
           stateDir,
           args: ['--server', server.url, '--join-token', t.token, '--reconcile-interval', '1h'],
         });
-        // It listens first, then joins; refused, it says why and ends (a stop then finds it gone).
+        // It listens first, then joins; refused, it says why and ends on its own (its shutdown can
+        // outlast the message, so a signal sent right after it would race the exit).
         await until('the refused agent to say why', async () => /used up/.test(refused.stderr()));
-        expect(await refused.stop('SIGTERM')).toBe(1);
+        const code = await Promise.race([refused.exited, sleep(15_000, 'still running')]);
+        if (code === 'still running') await refused.stop('SIGKILL');
+        expect(code).toBe(1);
         expect(refused.logs.some((l) => l.event === 'joined')).toBe(false);
         expect(await db.host.count()).toBe(hosts);
       } finally {
