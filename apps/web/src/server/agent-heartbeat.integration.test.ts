@@ -160,6 +160,18 @@ describe.each([
     expect(moved.logs.filter((l) => l.event === 'advertise-url-refused')).toHaveLength(1);
     expect(server.output().match(/"msg":"agent URL refused"/g)).toHaveLength(1);
 
+    // One that carries a password is refused too, and recorded without it.
+    const secretUrl = 'http://admin:s3cret-pw@127.0.0.1:7475/';
+    const leaky = await restart(['--advertise-url', secretUrl]);
+    await leaky.waitForLog((l) => l.event === 'advertise-url-refused', 15_000);
+    await until(
+      'the refusal of the URL with a password recorded',
+      async () => /redacted@127\.0\.0\.1:7475/.test((await host()).refusedAgentUrl ?? ''),
+      15_000,
+    );
+    expect(JSON.stringify(await urlEvents())).not.toMatch(/s3cret-pw/);
+    expect(server.output()).not.toMatch(/s3cret-pw/);
+
     // Back on an allowed URL: followed, and the warning goes away.
     const fixed = await restart();
     await until(

@@ -38,6 +38,23 @@ export function agentUrlProblem(raw: string, allow: readonly string[]): string |
   return `${host} is not in BINFLEET_AGENT_URL_ALLOW`;
 }
 
+/**
+ * An advertised URL as it may be stored, logged and audited: a password or username it carries
+ * (refused, but still sent) is replaced, so a refusal never records a secret.
+ */
+export function agentUrlForRecord(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (!url.username && !url.password) return raw;
+    url.username = 'redacted';
+    url.password = '';
+    return url.toString();
+  } catch {
+    // Not a URL: nothing to take out by structure, so keep only its host-like start.
+    return raw.replace(/\/\/[^/@]*@/, '//redacted@');
+  }
+}
+
 /** Checks BINFLEET_AGENT_URL_ALLOW's entries once, at start: a typo must not silently allow nothing. */
 export function allowListProblem(allow: readonly string[]): string | undefined {
   for (const rule of allow) {

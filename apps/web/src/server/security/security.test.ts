@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agentUrlProblem, allowListProblem } from './agent-url.ts';
+import { agentUrlForRecord, agentUrlProblem, allowListProblem } from './agent-url.ts';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
 import { hashToken, isTokenOf, newToken, tokenMatches } from './tokens.ts';
 
@@ -38,6 +38,20 @@ describe('agent URLs', () => {
     expect(agentUrlProblem('http://user:pw@10.0.0.5:7070', [])).toMatch(/username or password/);
     expect(agentUrlProblem('http://10.0.0.5:7070/?x=1', [])).toMatch(/query/);
     expect(agentUrlProblem('not a url', [])).toMatch(/not a URL/);
+  });
+
+  it('are recorded without the username or password a refused one carried', () => {
+    expect(agentUrlForRecord('http://10.0.0.5:7070/')).toBe('http://10.0.0.5:7070/');
+    for (const raw of [
+      'http://user:s3cret@10.0.0.5:7070/',
+      'http://:s3cret@10.0.0.5:7070',
+      'ftp://s3cret@h',
+    ]) {
+      const recorded = agentUrlForRecord(raw);
+      expect(recorded).not.toMatch(/s3cret/);
+      expect(recorded).toMatch(/redacted@/);
+    }
+    expect(agentUrlForRecord('not a url //s3cret@host')).not.toMatch(/s3cret/);
   });
 
   it('match BINFLEET_AGENT_URL_ALLOW by CIDR, address or name, never by a lookalike', () => {

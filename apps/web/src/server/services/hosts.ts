@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { KernelEntry } from '@binfleet/arch-table';
 import type { Db, Host, Prisma, SecretBox } from '@binfleet/db';
 import { ControlPlaneError } from '../errors.ts';
-import { agentUrlProblem } from '../security/agent-url.ts';
+import { agentUrlForRecord, agentUrlProblem } from '../security/agent-url.ts';
 import { hashToken, newToken } from '../security/tokens.ts';
 import { actorOf, type SessionUser } from './auth.ts';
 import type { Actor, AuditService } from './audit.ts';
@@ -164,7 +164,7 @@ export class HostService {
     if (urlProblem)
       throw new ControlPlaneError(
         'INVALID_INPUT',
-        `Cannot join: the agent URL ${JSON.stringify(input.agentUrl.slice(0, 200))} is refused (${urlProblem}). Start the agent with --advertise-url set to an http(s) address the control plane may call.`,
+        `Cannot join: the agent URL ${JSON.stringify(agentUrlForRecord(input.agentUrl).slice(0, 200))} is refused (${urlProblem}). Start the agent with --advertise-url set to an http(s) address the control plane may call.`,
       );
     const tokenHash = hashToken(input.joinToken);
     const now = new Date();
@@ -288,6 +288,7 @@ export class HostService {
     const advertised = report.agentUrl;
     const moved = advertised !== undefined && advertised !== host.agentUrl;
     const refused = moved ? agentUrlProblem(advertised, this.timing.agentUrlAllow ?? []) : undefined;
+    const recorded = advertised === undefined ? undefined : agentUrlForRecord(advertised);
     const hostname = report.hostname.toLowerCase();
     await this.db.host.update({
       where: { id: host.id },
@@ -299,24 +300,24 @@ export class HostService {
         facts: report.facts as Prisma.InputJsonValue,
         ...reconcileState(report, now),
         ...(moved && !refused ? { agentUrl: advertised } : {}),
-        refusedAgentUrl: refused ? advertised : null,
+        refusedAgentUrl: refused ? recorded : null,
         lastSeenAt: now,
       },
     });
     await this.recordSnapshot(host.id, report.entries, new Date(now.getTime() - (report.entriesAgeMs ?? 0)));
-    if (moved && (!refused || advertised !== host.refusedAgentUrl)) {
+    if (moved && (!refused || recorded !== host.refusedAgentUrl)) {
       this.log({
         msg: refused ? 'agent URL refused' : 'agent URL changed',
         host: hostname,
         from: host.agentUrl,
-        to: advertised,
+        to: recorded,
         ...(refused ? { reason: refused } : {}),
       });
       await this.audit.record({
         actor: { id: null, name: `agent:${hostname}` },
         action: 'host.agent-url',
         targets: [hostname],
-        params: { from: host.agentUrl, to: advertised },
+        params: { from: host.agentUrl, to: recorded },
         outcome: refused ? 'denied' : 'success',
         ...(refused ? { detail: `kept ${host.agentUrl}: ${refused}` } : {}),
       });
