@@ -2,9 +2,7 @@
 import type { TargetId } from '@binfleet/arch-table';
 import {
   Alert,
-  Button,
   FileInput,
-  Group,
   Modal,
   Progress,
   SegmentedControl,
@@ -20,8 +18,9 @@ import { useRouter } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
 import { TargetPicker } from '../actions/target-picker.tsx';
 import { RepositorySelect, repositoryOptions } from '../catalogue/repository-select.tsx';
-import { errorMessage, useTRPC } from '../trpc/client.ts';
+import { useTRPC } from '../trpc/client.ts';
 import { formatBytes } from '../ui/copy-line.tsx';
+import { FormActions } from '../ui/form-actions.tsx';
 import { uploadPackage } from './upload-package.ts';
 
 type PackageSource = 'path' | 'upload';
@@ -206,23 +205,13 @@ export function NewBuildModal({ opened, onClose }: { opened: boolean; onClose: (
             checked={skipChecks}
             onChange={(e) => setSkipChecks(e.currentTarget.checked)}
           />
-          {start.isError && (
-            <Alert color="red" variant="light" icon={<IconAlertTriangle size={16} />}>
-              {errorMessage(start.error)}
-            </Alert>
-          )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button
-              type="submit"
-              loading={start.isPending || uploading}
-              disabled={!hostId || !repositoryId || !packageChosen}
-            >
-              Start build
-            </Button>
-          </Group>
+          <FormActions
+            mutation={start}
+            submitLabel="Start build"
+            onCancel={onClose}
+            loading={start.isPending || uploading}
+            disabled={!hostId || !repositoryId || !packageChosen}
+          />
         </Stack>
       </form>
     </Modal>

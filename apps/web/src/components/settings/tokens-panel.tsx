@@ -22,6 +22,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { errorMessage, useTRPC } from '../trpc/client.ts';
 import type { RouterOutputs } from '../trpc/types.ts';
+import { FormActions } from '../ui/form-actions.tsx';
 import { Empty, ErrorState, TableSkeleton } from '../ui/states.tsx';
 import { Ago, formatDateTime } from '../ui/time.tsx';
 
@@ -236,19 +237,7 @@ function CreateTokenModal({ onClose }: { onClose: () => void }) {
               onChange={setMaxUses}
               allowDecimal={false}
             />
-            {create.isError && (
-              <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />}>
-                {errorMessage(create.error)}
-              </Alert>
-            )}
-            <Group justify="flex-end">
-              <Button variant="default" onClick={onClose}>
-                Cancel
-              </Button>
-              <Button type="submit" loading={create.isPending}>
-                Create token
-              </Button>
-            </Group>
+            <FormActions mutation={create} submitLabel="Create token" onCancel={onClose} />
           </Stack>
         </form>
       )}

@@ -1,7 +1,6 @@
 'use client';
 import type { Role } from '@binfleet/db';
 import {
-  Alert,
   Button,
   Group,
   Menu,
@@ -16,20 +15,13 @@ import {
   Badge,
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import {
-  IconAlertTriangle,
-  IconDots,
-  IconKey,
-  IconUserOff,
-  IconUserCheck,
-  IconUserPlus,
-  IconUsers,
-} from '@tabler/icons-react';
+import { IconDots, IconKey, IconUserOff, IconUserCheck, IconUserPlus, IconUsers } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { useUser } from '../auth/session.tsx';
 import { errorMessage, useTRPC } from '../trpc/client.ts';
 import type { RouterOutputs } from '../trpc/types.ts';
+import { FormActions } from '../ui/form-actions.tsx';
 import { Empty, ErrorState, TableSkeleton } from '../ui/states.tsx';
 import { Ago } from '../ui/time.tsx';
 
@@ -230,19 +222,7 @@ function CreateUserModal({ onClose }: { onClose: () => void }) {
             allowDeselect={false}
             onChange={(v) => v && setRole(v as Role)}
           />
-          {create.isError && (
-            <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />}>
-              {errorMessage(create.error)}
-            </Alert>
-          )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={create.isPending}>
-              Add user
-            </Button>
-          </Group>
+          <FormActions mutation={create} submitLabel="Add user" onCancel={onClose} />
         </Stack>
       </form>
     </Modal>
@@ -276,19 +256,7 @@ function ResetPasswordModal({ user, onClose }: { user: UserRow; onClose: () => v
             autoComplete="new-password"
             data-autofocus
           />
-          {update.isError && (
-            <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />}>
-              {errorMessage(update.error)}
-            </Alert>
-          )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={update.isPending}>
-              Set password
-            </Button>
-          </Group>
+          <FormActions mutation={update} submitLabel="Set password" onCancel={onClose} />
         </Stack>
       </form>
     </Modal>
