@@ -198,13 +198,19 @@ function AgentWarnings({ host }: { host: HostDetail }) {
           icon={<IconAlertTriangle size={18} />}
           title="The agent's reconciler is failing"
         >
-          <Text size="sm" ff="monospace" style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-word' }}>
-            {host.reconcileError.message}
-          </Text>
-          <Text size="xs" c="dimmed" mt={4}>
-            Last failed <Ago date={host.reconcileError.at} size="xs" />. The agent keeps retrying with
-            backoff; this clears once a pass succeeds. Its log has the details (reconcile lines).
-          </Text>
+          <Stack gap="xs">
+            <Text size="sm">
+              Last failed <Ago date={host.reconcileError.at} size="sm" />, with:
+            </Text>
+            <Code block style={LONG_TEXT}>
+              {host.reconcileError.message}
+            </Code>
+            <Text size="sm">
+              Fix what it names on the host (the agent&apos;s log has its reconcile lines), then run Reset +
+              register: it rewrites the agent&apos;s desired state and applies it at once. The agent also
+              retries by itself, less often after each failure; this warning clears once a pass succeeds.
+            </Text>
+          </Stack>
         </Alert>
       )}
       {host.refusedAgentUrl && (
@@ -214,21 +220,36 @@ function AgentWarnings({ host }: { host: HostDetail }) {
           icon={<IconAlertTriangle size={18} />}
           title="The agent's new URL was refused"
         >
-          The agent now advertises{' '}
-          <Text span ff="monospace" size="sm">
-            {host.refusedAgentUrl}
-          </Text>
-          , which agent URLs may not be (plain http(s) without credentials, inside BINFLEET_AGENT_URL_ALLOW
-          when set). Jobs still go to{' '}
-          <Text span ff="monospace" size="sm">
-            {host.agentUrl}
-          </Text>
-          . Fix the agent&apos;s --advertise-url or the allow-list; the audit trail has the refusal.
+          <Stack gap="xs">
+            <DataList labelWidth={140} size="sm" gap={4}>
+              <DataList.Item>
+                <DataList.ItemLabel>Agent advertises</DataList.ItemLabel>
+                <DataList.ItemValue ff="monospace" style={LONG_TEXT}>
+                  {host.refusedAgentUrl}
+                </DataList.ItemValue>
+              </DataList.Item>
+              <DataList.Item>
+                <DataList.ItemLabel>Jobs still go to</DataList.ItemLabel>
+                <DataList.ItemValue ff="monospace" style={LONG_TEXT}>
+                  {host.agentUrl}
+                </DataList.ItemValue>
+              </DataList.Item>
+            </DataList>
+            <Text size="sm">
+              The control plane calls agents only at plain http(s) URLs without a username, password, query or
+              fragment, and only on hosts BINFLEET_AGENT_URL_ALLOW lists when it is set; the Audit trail tab
+              says which rule this URL broke. Restart the agent with an --advertise-url this server can reach
+              and may call, or have an admin add its host to BINFLEET_AGENT_URL_ALLOW.
+            </Text>
+          </Stack>
         </Alert>
       )}
     </>
   );
 }
+
+/** Agent messages and URLs: wrapped anywhere, never wider than the alert they are in. */
+const LONG_TEXT = { whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' } as const;
 
 function yesNo(v: boolean | undefined, yes: string, no: string) {
   return v === undefined ? (
