@@ -15,8 +15,9 @@ export function repositoryOptions(registries: Registries | undefined): { value: 
 
 /**
  * A repository picker that shows long names whole: the dropdown is as wide as its longest name
- * (at least the field, at most 40rem or the room on screen), names longer than that wrap, and the
- * field's title holds the picked name, which the field itself may cut.
+ * (at least the field, at most 40rem or the room left in the dialog or card the field is in, inside
+ * its padding), names longer than that wrap, and the field's title holds the picked name, which the
+ * field itself may cut.
  */
 export function RepositorySelect({
   data,
@@ -33,6 +34,10 @@ export function RepositorySelect({
           flip: true,
           shift: true,
           size: {
+            // Measured against what clips the field (a dialog, a card), not the page: the dropdown
+            // is portalled, so the default boundary would let it reach past a dialog's edge.
+            altBoundary: true,
+            padding: 16,
             apply: ({ rects, availableWidth, elements }) => {
               Object.assign(elements.floating.style, {
                 minWidth: `${rects.reference.width}px`,
