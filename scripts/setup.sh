@@ -24,15 +24,32 @@ die() {
   exit 1
 }
 
+# A process and everything below it, parents first.
+process_tree() {
+  local child
+  echo "$1"
+  for child in $(pgrep -P "$1"); do process_tree "$child"; done
+}
+
 stop_one() {
   local name=$1 pidfile="$RUN_DIR/$1.pid"
   [[ -f $pidfile ]] || return 0
-  local pid
+  local pid pids
   pid=$(cat "$pidfile")
   if kill -0 "$pid" 2>/dev/null; then
     log "stopping $name (pid $pid)"
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    # By process tree, not group or session: next start runs next-server in a session of its own,
+    # which would outlive a signal to its parent's group.
+    pids=$(process_tree "$pid")
+    # shellcheck disable=SC2086 # one pid per word
+    kill -TERM $pids 2>/dev/null || true
+    for _ in $(seq 50); do
+      # shellcheck disable=SC2086
+      kill -0 $pids 2>/dev/null || break
+      sleep 0.2
+    done
+    # shellcheck disable=SC2086
+    kill -KILL $pids 2>/dev/null || true
   fi
   rm -f "$pidfile"
 }
@@ -47,7 +64,7 @@ fi
 # Tools and the emulators the local agent registers.
 command -v pnpm >/dev/null || { log "npm install -g pnpm@$PNPM_VERSION"; npm install -g "pnpm@$PNPM_VERSION" >/dev/null; }
 missing=()
-for pkg in qemu-user-static python3 make g++; do
+for pkg in qemu-user-static python3 make g++ procps; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
