@@ -270,7 +270,7 @@ function lazyDocker(socketPath: string | undefined): DockerClient & ImageClient 
   const get = () =>
     (client ??= import('../docker/docker-client.ts').then((m) => new m.DockerodeClient(socketPath)));
   return {
-    info: async () => (await get()).info(),
+    info: async (options) => (await get()).info(options),
     runOnce: async (options) => (await get()).runOnce(options),
     hasImage: async (name) => (await get()).hasImage(name),
     buildImage: async (options) => (await get()).buildImage(options),

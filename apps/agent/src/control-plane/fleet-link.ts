@@ -123,9 +123,9 @@ export class FleetLink {
   }
 
   private async report() {
-    const [facts, status] = await Promise.all([this.agent.facts(), this.agent.heartbeatStatus()]);
+    const { facts, binfmt, reconciler } = await this.agent.heartbeat();
     const readAt = performance.now();
-    const { lastError } = status.reconciler;
+    const { lastError } = reconciler;
     return {
       // How old the entries are when sent, by this machine's monotonic clock: the server dates them
       // without trusting our wall clock, and drops them when it already holds a newer view.
@@ -137,7 +137,7 @@ export class FleetLink {
       kernel: facts.kernelRelease,
       ...(facts.docker.version ? { dockerVersion: facts.docker.version } : {}),
       facts: JSON.parse(JSON.stringify(facts)) as Record<string, unknown>,
-      entries: status.binfmt.entries.map((e) => e.entry as KernelEntry),
+      entries: binfmt.entries.map((e) => e.entry as KernelEntry),
       // Null once a pass succeeds, which clears it on the server. Its age, not its time: the server
       // dates it by its own clock, as the entries.
       reconcileError: lastError

@@ -35,10 +35,18 @@ export interface RunOnceResult {
   readonly timedOut: boolean;
 }
 
+export interface InfoOptions {
+  /**
+   * A reachable answer up to this old will do (heartbeats: the version almost never changes). Without
+   * it dockerd is asked now, as verify needs; every answer asked for renews what later calls get.
+   */
+  readonly maxAgeMs?: number;
+}
+
 /** What the agent asks of dockerd. Failures are AgentErrors whose message says what to do. */
 export interface DockerClient {
   /** Never throws: an absent dockerd is a fact to report, not an error. */
-  info(): Promise<DockerInfo>;
+  info(options?: InfoOptions): Promise<DockerInfo>;
   /** Runs a command in a fresh container and removes the container, whatever happened. */
   runOnce(options: RunOnceOptions): Promise<RunOnceResult>;
   hasImage(name: string): Promise<boolean>;
@@ -111,12 +119,32 @@ interface ModemError {
 /** The one adapter over dockerode; the rest of the agent sees only DockerClient. */
 export class DockerodeClient implements DockerClient, ImageClient {
   private readonly docker: Docker;
+  /** The latest /version asked (in flight or reachable), by the monotonic clock `now`. */
+  private recent: { readonly at: number; readonly info: Promise<DockerInfo> } | undefined;
 
-  constructor(readonly socketPath: string = DEFAULT_DOCKER_SOCKET) {
+  constructor(
+    readonly socketPath: string = DEFAULT_DOCKER_SOCKET,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     this.docker = new Docker({ socketPath });
   }
 
-  async info(): Promise<DockerInfo> {
+  info(options: InfoOptions = {}): Promise<DockerInfo> {
+    const at = this.now();
+    if (this.recent && options.maxAgeMs !== undefined && at - this.recent.at < options.maxAgeMs)
+      return this.recent.info;
+    const info = this.version();
+    const recent = { at, info };
+    this.recent = recent;
+    // An unreachable answer is not kept: a failed connect costs little, and a dockerd that starts
+    // shows up on the next call.
+    void info.then((i) => {
+      if (!i.reachable && this.recent === recent) this.recent = undefined;
+    });
+    return info;
+  }
+
+  private async version(): Promise<DockerInfo> {
     try {
       const version = await this.docker.version();
       return { reachable: true, version: version.Version, apiVersion: version.ApiVersion };

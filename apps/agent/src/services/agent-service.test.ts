@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { DockerClient } from '../docker/docker-client.ts';
+import type { DockerClient, InfoOptions } from '../docker/docker-client.ts';
 import { AgentError } from '../errors.ts';
 import { HostProbe } from '../host/host-probe.ts';
 import { FakeHostOs } from '../testing/fake-host-os.ts';
 import { MemoryBinfmtFs } from '../testing/memory-binfmt-fs.ts';
-import { AgentService } from './agent-service.ts';
+import { AgentService, DOCKER_INFO_MAX_AGE_MS } from './agent-service.ts';
 import type { DesiredState } from './desired-state.ts';
 import { OperationLock } from './operation-lock.ts';
 import { RegistrationService } from './registration-service.ts';
@@ -21,8 +21,12 @@ function setup() {
     },
   };
   const lock = new OperationLock();
+  const dockerCalls: (InfoOptions | undefined)[] = [];
   const docker: DockerClient = {
-    info: async () => ({ reachable: false, error: 'connect ENOENT /var/run/docker.sock' }),
+    info: async (options) => {
+      dockerCalls.push(options);
+      return { reachable: false, error: 'connect ENOENT /var/run/docker.sock' };
+    },
     runOnce: async () => Promise.reject(new Error('not in unit tests')),
     hasImage: async () => false,
   };
@@ -45,7 +49,7 @@ function setup() {
     lockWaitMs: 10,
     version: '1.2.3',
   });
-  return { fs, store, lock, agent, verified };
+  return { fs, store, lock, agent, verified, dockerCalls };
 }
 
 describe('AgentService', () => {
@@ -101,10 +105,24 @@ describe('AgentService', () => {
       throw new AgentError('STATE_CORRUPT', 'desired-state.json holds no valid desired state.');
     };
     await expect(agent.status()).rejects.toMatchObject({ code: 'STATE_CORRUPT' });
-    const view = await agent.heartbeatStatus();
+    const view = await agent.heartbeat();
     expect(view.binfmt.entries.map((e) => e.name)).toEqual(['qemu-aarch64']);
     expect(view.reconciler).toEqual({ intervalMs: 60_000, failing: [] });
-    expect((await agent.facts()).agentVersion).toBe('1.2.3');
+    expect(view.facts.agentVersion).toBe('1.2.3');
+  });
+
+  it('reads binfmt_misc once per heartbeat and lets dockerd answer from its recent view', async () => {
+    const { agent, fs, dockerCalls } = setup();
+    await agent.apply({ targets: ['aarch64', 's390x'] });
+    const reads: string[] = [];
+    const list = fs.list.bind(fs);
+    const read = fs.read.bind(fs);
+    fs.list = async () => (reads.push('list'), list());
+    fs.read = async (name) => (reads.push(name), read(name));
+    const view = await agent.heartbeat();
+    expect(reads).toEqual(['list', 'qemu-aarch64', 'qemu-s390x']);
+    expect(view.facts.binfmt).toMatchObject({ mounted: true, writable: true });
+    expect(dockerCalls).toEqual([{ maxAgeMs: DOCKER_INFO_MAX_AGE_MS }]);
   });
 
   it('runs every change under the host lock: a busy host answers BUSY and is not touched', async () => {

@@ -17,6 +17,13 @@ import type { VerifyOptions, VerifyReport } from './verify-service.ts';
 import type { ImageBuildService } from './image-build-service.ts';
 import { AgentError } from '../errors.ts';
 
+/**
+ * How old dockerd's answer in facts may be: heartbeats (every second, at the shortest) need not ask
+ * dockerd each time for a version that almost never changes. A dockerd that goes away shows up within
+ * this time; one that comes back at the next beat (unreachable answers are not kept).
+ */
+export const DOCKER_INFO_MAX_AGE_MS = 60_000;
+
 export interface AgentFacts extends HostFacts {
   readonly agentVersion: string;
   readonly binfmt: {
@@ -120,27 +127,8 @@ export class AgentService {
     return this.deps.builds;
   }
 
-  async facts(): Promise<AgentFacts> {
-    const { registration, probe } = this.deps;
-    const location = await this.interpreterLocation();
-    const [host, binfmt, docker, interpreters] = await Promise.all([
-      probe.facts(),
-      registration.status(),
-      this.deps.docker.info(),
-      probe.interpreters(location),
-    ]);
-    return {
-      ...host,
-      agentVersion: this.deps.version,
-      binfmt: {
-        mountPoint: binfmt.mountPoint,
-        mounted: binfmt.mounted,
-        writable: binfmt.writable,
-        namespaced: host.binfmtNamespaced,
-      },
-      docker,
-      interpreters,
-    };
+  facts(): Promise<AgentFacts> {
+    return this.factsWith(this.deps.registration.status());
   }
 
   async status(): Promise<AgentStatus> {
@@ -162,11 +150,14 @@ export class AgentService {
   }
 
   /**
-   * What heartbeats report: the kernel's entries and the reconciler. Unlike status(), it does not read
-   * the desired state, so a corrupt state file, which the reconciler reports, cannot stop heartbeats.
+   * What one heartbeat reports: facts, the kernel's entries and the reconciler, with binfmt_misc read
+   * once for both. Unlike status(), it does not read the desired state, so a corrupt state file,
+   * which the reconciler reports, cannot stop heartbeats.
    */
-  async heartbeatStatus(): Promise<Pick<AgentStatus, 'binfmt' | 'reconciler'>> {
-    return { binfmt: await this.deps.registration.status(), reconciler: this.deps.reconciler.status() };
+  async heartbeat(): Promise<{ facts: AgentFacts } & Pick<AgentStatus, 'binfmt' | 'reconciler'>> {
+    const binfmt = this.deps.registration.status();
+    const facts = await this.factsWith(binfmt);
+    return { facts, binfmt: await binfmt, reconciler: this.deps.reconciler.status() };
   }
 
   /** Applies a desired state and, once the kernel holds it, keeps it as this host's desired state. */
@@ -252,6 +243,29 @@ export class AgentService {
       persistent: request.persistent ?? desired?.persistent ?? false,
       preserveArgv0: request.preserveArgv0 ?? desired?.preserveArgv0 ?? false,
     });
+  }
+
+  /** `binfmtStatus` is awaited at once with the rest: a failed read must not go unhandled meanwhile. */
+  private async factsWith(binfmtStatus: Promise<BinfmtStatus>): Promise<AgentFacts> {
+    const { probe } = this.deps;
+    const [host, binfmt, docker, interpreters] = await Promise.all([
+      probe.facts(),
+      binfmtStatus,
+      this.deps.docker.info({ maxAgeMs: DOCKER_INFO_MAX_AGE_MS }),
+      this.interpreterLocation().then((location) => probe.interpreters(location)),
+    ]);
+    return {
+      ...host,
+      agentVersion: this.deps.version,
+      binfmt: {
+        mountPoint: binfmt.mountPoint,
+        mounted: binfmt.mounted,
+        writable: binfmt.writable,
+        namespaced: host.binfmtNamespaced,
+      },
+      docker,
+      interpreters,
+    };
   }
 
   private locked<T>(label: string, fn: () => Promise<T>): Promise<T> {

@@ -1,0 +1,81 @@
+import { createServer, type Server } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DockerodeClient } from './docker-client.ts';
+
+/** A dockerd that answers only /version, on a unix socket of its own, counting the requests. */
+function fakeDockerd(socketPath: string) {
+  const dockerd = { requests: 0, server: undefined as Server | undefined };
+  const start = () =>
+    new Promise<void>((resolve) => {
+      dockerd.server = createServer((req, res) => {
+        dockerd.requests++;
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ Version: '20.10.24+dfsg1', ApiVersion: '1.41' }));
+      }).listen(socketPath, resolve);
+    });
+  const stop = () => new Promise<void>((resolve) => dockerd.server!.close(() => resolve()));
+  return Object.assign(dockerd, { start, stop });
+}
+
+describe('DockerodeClient.info', () => {
+  let dir: string;
+  let dockerd: ReturnType<typeof fakeDockerd>;
+  let clock: number;
+  let client: DockerodeClient;
+  const recent = { maxAgeMs: 60_000 };
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'binfleet-docker-client-'));
+    dockerd = fakeDockerd(join(dir, 'docker.sock'));
+    await dockerd.start();
+    clock = 0;
+    client = new DockerodeClient(join(dir, 'docker.sock'), () => clock);
+  });
+  afterEach(async () => {
+    if (dockerd.server?.listening) await dockerd.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers from the last reachable answer until it is maxAgeMs old, then asks dockerd again', async () => {
+    const reachable = { reachable: true, version: '20.10.24+dfsg1', apiVersion: '1.41' };
+    expect(await client.info(recent)).toEqual(reachable);
+    clock = 59_999;
+    expect(await client.info(recent)).toEqual(reachable);
+    expect(dockerd.requests).toBe(1);
+    clock = 60_000;
+    expect(await client.info(recent)).toEqual(reachable);
+    expect(dockerd.requests).toBe(2);
+  });
+
+  it('asks dockerd at every call without maxAgeMs, and shares one request between calls in flight', async () => {
+    await Promise.all([client.info(), client.info(recent), client.info(recent)]);
+    expect(dockerd.requests).toBe(1);
+    await client.info();
+    await client.info();
+    expect(dockerd.requests).toBe(3);
+  });
+
+  it('shows a dockerd that went away within maxAgeMs, and one that came back at the next call', async () => {
+    await client.info(recent);
+    await dockerd.stop();
+    clock = 30_000;
+    expect((await client.info(recent)).reachable).toBe(true);
+    clock = 60_000;
+    expect(await client.info(recent)).toMatchObject({ reachable: false, error: expect.any(String) });
+    await dockerd.start();
+    clock = 60_001;
+    expect((await client.info(recent)).reachable).toBe(true);
+  });
+
+  it('takes a fresh answer that finds dockerd gone (a verify) over the recent reachable one', async () => {
+    await client.info(recent);
+    await dockerd.stop();
+    expect((await client.info()).reachable).toBe(false);
+    await dockerd.start();
+    expect((await client.info(recent)).reachable).toBe(true);
+    expect(dockerd.requests).toBe(2);
+  });
+});

@@ -1,0 +1,183 @@
+/**
+ * What one heartbeat costs the agent: one real agent (the production bundle) in a private kernel
+ * binfmt_misc with every default target registered, joined to a stand-in control plane started here
+ * (the two agentApi mutations, nothing else) that asks for a beat every 100 ms. Prints the agent's
+ * CPU per beat (utime + stime from /proc/PID/stat), and, with the beats held (the stand-in keeps one
+ * heartbeat unanswered), the agent's CPU per `status` API call (which reads the kernel's entries
+ * once) and at idle: the reference, measured in the same run on the same process.
+ *   pnpm exec tsx bench/agent-heartbeat.ts [--beats 300] [--status-calls 300] [--bin FILE]
+ * --bin runs another build of the agent (e.g. one of an older commit) instead of building this one.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createAgentClient } from '../apps/agent/src/server/agent-client.ts';
+import { AGENT_DIST, REPO, startAgent } from '../apps/agent/src/testing/agent-process.ts';
+import { startSandbox } from '../packages/test-sandbox/src/index.ts';
+
+const TOKEN = 'bench-token-0123456789abcdefghijklmnopq';
+const INTERVAL_MS = 100;
+const CLOCK_TICKS_PER_S = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+const { values } = parseArgs({
+  options: {
+    beats: { type: 'string', default: '300' },
+    'status-calls': { type: 'string', default: '300' },
+    bin: { type: 'string' },
+  },
+});
+const beats = Number(values.beats);
+const statusCalls = Number(values['status-calls']);
+
+const sleep = (t: number) => new Promise((resolve) => setTimeout(resolve, t));
+
+/** CPU time (user + system) of a process so far, in ms; /proc/PID/stat counts it in clock ticks. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of the whole line; this starts at field 3.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+}
+
+/**
+ * The control plane's side of join and heartbeat, as the agent's ControlPlaneClient speaks it (tRPC
+ * over HTTP, superjson-style `{json}` bodies). `hold()` leaves the next heartbeat unanswered, so the
+ * agent waits without beating, until `release()`.
+ */
+function startReceiver() {
+  const state = {
+    beats: 0,
+    lastReport: undefined as Record<string, unknown> | undefined,
+    held: undefined as (() => void) | undefined,
+    holding: false,
+  };
+  const answer = (res: ServerResponse, json: unknown) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ result: { data: { json } } }));
+  };
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      const input = (JSON.parse(body) as { json: Record<string, unknown> }).json;
+      if (req.url === '/api/trpc/agentApi.join') {
+        answer(res, {
+          hostId: 'bench-host',
+          agentToken: TOKEN,
+          heartbeatToken: 'bench-heartbeat-token-0123456789abcdef',
+          heartbeatIntervalMs: INTERVAL_MS,
+        });
+      } else if (req.url === '/api/trpc/agentApi.heartbeat') {
+        state.beats++;
+        state.lastReport = input;
+        const reply = () => answer(res, { heartbeatIntervalMs: INTERVAL_MS });
+        if (state.holding) state.held = reply;
+        else reply();
+      } else {
+        res.statusCode = 404;
+        res.end();
+      }
+    });
+  });
+  return {
+    state,
+    url: new Promise<string>((resolve) =>
+      server.listen(0, '127.0.0.1', () =>
+        resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+      ),
+    ),
+    hold: () => (state.holding = true),
+    release: () => {
+      state.holding = false;
+      state.held?.();
+      state.held = undefined;
+    },
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+async function main() {
+  const bin = values.bin ?? AGENT_DIST;
+  if (values.bin === undefined) {
+    execFileSync(process.execPath, ['--import', 'tsx', join(REPO, 'apps/agent/scripts/build.ts')], {
+      stdio: 'ignore',
+    });
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'binfleet-bench-'));
+  const receiver = startReceiver();
+  const sandbox = await startSandbox();
+  const agent = await startAgent(sandbox, {
+    bin,
+    stateDir: join(dir, 'state'),
+    // No reconcile pass during the figures: only heartbeats and the reference calls.
+    args: ['--server', await receiver.url, '--join-token', 'bench-join-token', '--reconcile-interval', '1h'],
+    env: { BINFLEET_AGENT_TOKEN: TOKEN },
+  });
+  try {
+    const client = createAgentClient(agent.url, TOKEN);
+    await agent.waitForLog((l) => l.event === 'joined');
+    const { desired } = await client.applyState.mutate({ reset: true });
+
+    // Warm-up: the emulators' versions are read once, the first dockerd call loads dockerode.
+    await until('warm-up beats', () => receiver.state.beats >= 20);
+
+    const beatsFrom = receiver.state.beats;
+    const cpuFrom = cpuMs(agent.pid);
+    const wallFrom = performance.now();
+    await until(`${beats} beats`, () => receiver.state.beats >= beatsFrom + beats, beats * INTERVAL_MS * 10);
+    const beatCpu = (cpuMs(agent.pid) - cpuFrom) / (receiver.state.beats - beatsFrom);
+    const beatRate = ((receiver.state.beats - beatsFrom) * 1000) / (performance.now() - wallFrom);
+    const report = receiver.state.lastReport!;
+    const entries = (report.entries as unknown[]).length;
+    const docker = (report.facts as { docker: { reachable: boolean; version?: string } }).docker;
+
+    // The reference: beats held, the agent idle, then answering `status` calls one after another.
+    receiver.hold();
+    await until('a held beat', () => receiver.state.held !== undefined);
+    const idleFrom = cpuMs(agent.pid);
+    await sleep(5_000);
+    const idleCpuPerS = (cpuMs(agent.pid) - idleFrom) / 5;
+    for (let i = 0; i < 20; i++) await client.status.query();
+    const statusFrom = cpuMs(agent.pid);
+    for (let i = 0; i < statusCalls; i++) await client.status.query();
+    const statusCpu = (cpuMs(agent.pid) - statusFrom) / statusCalls;
+    receiver.release();
+
+    console.log(
+      `one agent (${bin === AGENT_DIST ? 'the bundle built now' : bin}), ${desired.targets.length} targets ` +
+        `registered (${entries} entries per beat), dockerd ${docker.reachable ? `reachable (${docker.version})` : 'not reachable'}, ` +
+        `heartbeat every ${INTERVAL_MS} ms, CPU from /proc/PID/stat (${1000 / CLOCK_TICKS_PER_S} ms ticks)`,
+    );
+    console.log(
+      `heartbeats: ${beats} beats at ${beatRate.toFixed(1)} beats/s, agent CPU ${beatCpu.toFixed(2)} ms per beat`,
+    );
+    console.log(
+      `reference: \`status\` API call, ${statusCalls} in a row: agent CPU ${statusCpu.toFixed(2)} ms per call; ` +
+        `idle (beats held) ${idleCpuPerS.toFixed(2)} ms/s`,
+    );
+    console.log(`ratio heartbeat / status call: ${(beatCpu / statusCpu).toFixed(2)}`);
+  } finally {
+    receiver.release();
+    await agent.stop();
+    await sandbox.stop();
+    receiver.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
