@@ -74,7 +74,8 @@ try {
   console.log(`${rows.length} tags in ${versions.length} versions, ${TARGET_IDS.length} targets known`);
 
   const secrets = createSecretBox(Buffer.alloc(32, 7));
-  const catalogue = new CatalogueService(db, secrets, new AuditService(db));
+  // 0: no periodic sync; the bench only filters.
+  const catalogue = new CatalogueService(db, secrets, new AuditService(db), 0);
   const sqlite = databaseUrl.startsWith('file:')
     ? new (createRequire(new URL('../packages/db/package.json', import.meta.url))('better-sqlite3'))(
         databaseUrl.slice('file:'.length),
