@@ -104,6 +104,7 @@ function ensureWebBuild(): void {
   console.log(`[e2e] next build took ${((Date.now() - started) / 1000).toFixed(1)} s (log: ${log})`);
 }
 
+/** Ready once the API answers: the control plane (migrations, job runner) starts before Next listens. */
 async function untilAnswering(url: string, server: ChildProcess, log: string): Promise<void> {
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {

@@ -12,12 +12,7 @@ interface JoinAnswer {
   heartbeatIntervalMs: number;
 }
 
-/**
- * The agent's side of a fleet: joins a control plane with a join token (getting the credential the
- * server will call this agent with, and one for its own heartbeats), then reports its facts and
- * kernel entries on every heartbeat. The link is kept in the state directory, so a restarted agent
- * goes on heartbeating without a new join token.
- */
+/** Whether two control-plane URLs name the same server (a trailing slash aside). */
 function sameServer(a: string, b: string): boolean {
   try {
     return new URL(a).href.replace(/\/+$/, '') === new URL(b).href.replace(/\/+$/, '');
@@ -26,6 +21,12 @@ function sameServer(a: string, b: string): boolean {
   }
 }
 
+/**
+ * The agent's side of a fleet: joins a control plane with a join token (getting the credential the
+ * server will call this agent with, and one for its own heartbeats), then reports its facts and
+ * kernel entries on every heartbeat. The link is kept in the state directory, so a restarted agent
+ * goes on heartbeating without a new join token.
+ */
 export class FleetLink {
   private timer: NodeJS.Timeout | undefined;
   private intervalMs: number;

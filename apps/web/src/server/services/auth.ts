@@ -25,7 +25,6 @@ export interface AuthenticatedSession {
 
 // Sign-in attempts are counted from the audit log, so every web replica sees the same count.
 const LOGIN_WINDOW_MS = 15 * 60_000;
-export const DEFAULT_LOGIN_LIMITS = { perAddress: 5, perAccount: 50 };
 
 const USERNAME = /^[a-z0-9][a-z0-9._-]{1,31}$/;
 
@@ -45,10 +44,8 @@ export class AuthService {
     private readonly db: Db,
     private readonly audit: AuditService,
     private readonly sessionTtlMs: number,
-    private readonly limits: {
-      readonly perAddress: number;
-      readonly perAccount: number;
-    } = DEFAULT_LOGIN_LIMITS,
+    /** From the configuration (BINFLEET_LOGIN_LIMIT_PER_ADDRESS / _PER_ACCOUNT). */
+    private readonly limits: { readonly perAddress: number; readonly perAccount: number },
   ) {}
 
   async needsSetup(): Promise<boolean> {
