@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encodeRegisterLine, targetRegisterSpec, type TargetId } from '@binfleet/arch-table';
 import { startAgent, type AgentProcess } from '@binfleet/agent/testing/agent-process';
 import { createDb, migrateDeploy, type Db } from '@binfleet/db';
 import {
@@ -183,6 +184,73 @@ describe.each([
       { csrf: 'forged' },
     );
     expect(forged.status).toBe(403);
+  });
+
+  it('reports each kind of drift from the policy, as read from a real kernel', async () => {
+    await admin.ok(
+      admin.mutation('policy.set', {
+        groupName: null,
+        targets: ['aarch64', 's390x', 'riscv64', 'ppc64le'],
+        flags: 'F',
+        interpreterDir: '/usr/bin',
+        suffix: '-static',
+        autoHeal: false,
+      }),
+    );
+    // Behind the back of host 2's agent (its kernel is empty): one entry per kind of drift.
+    const kernel = sandboxes[2]!.hostMountPoint;
+    const register = (target: TargetId, change: { flags?: string; interpreter?: string } = {}) =>
+      writeFileSync(
+        `${kernel}/register`,
+        encodeRegisterLine({
+          ...targetRegisterSpec(target, { interpreterDir: '/usr/bin', suffix: '-static', persistent: true }),
+          ...change,
+        }),
+      );
+    register('aarch64', { flags: 'PF' });
+    register('s390x', { interpreter: '/usr/bin/qemu-aarch64-static' });
+    register('riscv64');
+    writeFileSync(`${kernel}/qemu-riscv64`, '0');
+    register('mips');
+    // ppc64le: missing.
+
+    type Drift = { target: string; kind: string };
+    const view = await until('a heartbeat with every change', async () => {
+      const v = await admin.ok(
+        admin.query<{ entries: { name: string; enabled: boolean }[]; drift: Drift[] }>('fleet.host', {
+          id: hosts[2]!.id,
+        }),
+      );
+      return v.entries.length === 4 && v.entries.some((e) => e.name === 'qemu-riscv64' && !e.enabled) && v;
+    });
+    expect(view.drift.map((d) => `${d.target} ${d.kind}`).sort()).toEqual([
+      'aarch64 wrong-flags',
+      'mips extra',
+      'ppc64le missing',
+      'riscv64 disabled',
+      's390x wrong-interpreter',
+    ]);
+    expect(view.drift.find((d) => d.kind === 'wrong-flags')).toMatchObject({
+      detail: 'flags is "PF", policy wants "F"',
+    });
+    const page = await admin.ok(
+      admin.query<{ items: (HostRow & { drift: number; cells: Record<string, { state: string }> })[] }>(
+        'fleet.hosts',
+        {},
+      ),
+    );
+    const row = page.items.find((h) => h.id === hosts[2]!.id)!;
+    expect(row.drift).toBe(5);
+    expect(row.cells).toEqual({
+      aarch64: { state: 'drifted' },
+      s390x: { state: 'drifted' },
+      riscv64: { state: 'disabled' },
+      ppc64le: { state: 'missing' },
+      mips: { state: 'extra' },
+    });
+
+    writeFileSync(`${kernel}/status`, '-1');
+    await admin.ok(admin.mutation('policy.remove', { groupName: null }));
   });
 
   // The control plane killed -9 mid-job and restarted, agents killed mid-job, PostgreSQL restarted
