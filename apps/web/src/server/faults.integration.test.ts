@@ -4,7 +4,6 @@ import {
   existsSync,
   mkdtempSync,
   openSync,
-  readdirSync,
   readFileSync,
   readlinkSync,
   rmSync,
@@ -13,12 +12,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  encodeRegisterLine,
-  parseEntryFile,
-  targetRegisterSpec,
-  type KernelEntry,
-} from '@binfleet/arch-table';
+import { encodeRegisterLine, targetRegisterSpec, type KernelEntry } from '@binfleet/arch-table';
 import { startAgent, type AgentProcess } from '@binfleet/agent/testing/agent-process';
 import { buildArm64Image } from '@binfleet/agent/testing/arm64-image';
 import { createDb, migrateDeploy, type Db } from '@binfleet/db';
@@ -31,7 +25,7 @@ import { startSandbox, type Sandbox } from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from './testing/api-client.ts';
 import { startControlPlaneProcess, type ControlPlaneProcess } from './testing/control-plane-process.ts';
-import { assertNoLostOrHangingRows } from './testing/job-assertions.ts';
+import { assertNoLostOrHangingRows, kernelEntries } from './testing/job-assertions.ts';
 import { until } from './testing/waiting.ts';
 
 // Faults under a small real fleet: agents in their own kernel binfmt_misc sandboxes, the control
@@ -51,14 +45,6 @@ type HostView = {
   entries: KernelEntry[];
   facts: { binfmt?: { mounted?: boolean; mountPoint?: string } };
 };
-
-/** The kernel's entries in a sandbox, parsed from its entry files. */
-export function kernelEntries(sandbox: Sandbox): KernelEntry[] {
-  return readdirSync(sandbox.hostMountPoint)
-    .filter((n) => n !== 'register' && n !== 'status')
-    .sort()
-    .map((n) => parseEntryFile(n, readFileSync(join(sandbox.hostMountPoint, n), 'utf8')));
-}
 
 interface FleetOptions {
   readonly database: ThrowawayDatabase;
