@@ -323,6 +323,39 @@ describe.each([
     ).toBe(pushed.get('nightly-build'));
   });
 
+  it('removes the row of a tag deleted from the registry on the next sync, and only that row', async () => {
+    // Two tags of their own, on two images: deleting the one's manifest leaves the other tagged.
+    pushImage(['gone-soon'], `gone soon, ${Date.now()}`);
+    pushImage(['stays'], `stays, ${Date.now()}`);
+    // In code point order (a database's collation may order hyphens otherwise).
+    const rows = async () =>
+      (
+        await db.imageTag.findMany({ where: { repositoryId }, select: { id: true, tag: true, digest: true } })
+      ).sort((a, b) => (a.tag < b.tag ? -1 : 1));
+    const deleteTag = async (tag: string) => {
+      const res = await fetch(`http://${REGISTRY}/v2/${REPOSITORY}/manifests/${pushed.get(tag)!}`, {
+        method: 'DELETE',
+      });
+      expect(res.status, `DELETE of ${tag}'s manifest`).toBe(202);
+      pushed.delete(tag);
+    };
+    expect(await admin.catalogue.sync({ repositoryId })).toMatchObject({ added: 2, removed: 0 });
+    const before = await rows();
+    expect(before.map((r) => r.tag)).toEqual(expect.arrayContaining(['gone-soon', 'stays']));
+
+    await deleteTag('gone-soon');
+    expect(await admin.catalogue.sync({ repositoryId })).toMatchObject({ tags: pushed.size, removed: 1 });
+    // The very rows of every other tag remain, digests unchanged.
+    expect(await rows()).toEqual(before.filter((r) => r.tag !== 'gone-soon'));
+    const browsed = await viewer.catalogue.browse({ repositoryId });
+    expect(browsed.other.map((t) => t.tag).sort()).toEqual(['nightly-build', 'stays']);
+
+    // Gone from the registry and the catalogue alike for the tests after this one.
+    await deleteTag('stays');
+    expect(await admin.catalogue.sync({ repositoryId })).toMatchObject({ removed: 1 });
+    expect((await rows()).map((r) => r.tag)).toEqual([...pushed.keys()].sort());
+  });
+
   it('reads a registry that wants basic auth, and says so when the password is wrong', async () => {
     // Another registry address for the same storage, with basic auth: wrong credentials are refused clearly.
     const { id } = await admin.registries.create({
