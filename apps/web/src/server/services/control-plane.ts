@@ -12,7 +12,7 @@ import { AuditService } from './audit.ts';
 import { allowListProblem } from '../security/agent-url.ts';
 import { AuthService } from './auth.ts';
 import { BuildRunner, BuildService } from './builds.ts';
-import { CatalogueService, CatalogueSyncTimer } from './catalogue.ts';
+import { CatalogueService, CatalogueSyncTimer } from './catalogue/catalogue-service.ts';
 import { FleetView } from './fleet-view.ts';
 import { HostService } from './hosts.ts';
 import { JobRunner } from './job-runner.ts';

@@ -9,8 +9,8 @@ import {
 import { REPOSITORY_NAME } from '@binfleet/agent/build-request';
 import { mapWithConcurrency } from '@binfleet/agent/map-with-concurrency';
 import type { Db, Prisma, SecretBox } from '@binfleet/db';
-import { ControlPlaneError } from '../errors.ts';
-import { SYSTEM, type Actor, type AuditService } from './audit.ts';
+import { ControlPlaneError } from '../../errors.ts';
+import { SYSTEM, type Actor, type AuditService } from '../audit.ts';
 import {
   registryHost,
   RegistryClient,
