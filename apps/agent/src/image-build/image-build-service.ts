@@ -20,19 +20,19 @@ import {
   planImages,
   type ImagePlan,
   type PlannedImage,
-} from '../build/build-plan.ts';
+} from './build-plan.ts';
 import { emulatorPath, extractPackage, readQemuPackage, type QemuPackage } from '../build/qemu-package.ts';
-import { checkBusybox, registerContext } from '../build/register-context.ts';
+import { checkBusybox, registerContext } from './register-context.ts';
 import { tarStream, type TarEntry } from '../build/tar-stream.ts';
 import type { DockerClient, ImageClient, RegistryAuth, RunOnceOptions } from '../docker/docker-client.ts';
 import { AgentError } from '../errors.ts';
 import { nodeHostOs, type HostOs } from '../host/host-os.ts';
 import { parseQemuVersion } from '../host/qemu-version.ts';
-import { restoreBinfmtSnapshot, takeBinfmtSnapshot } from './binfmt-snapshot.ts';
-import { judgeUname } from './machine-check.ts';
-import type { OperationLock } from './operation-lock.ts';
-import type { PackageStore } from './package-store.ts';
-import { imageForTarget } from './verify-image.ts';
+import { restoreBinfmtSnapshot, takeBinfmtSnapshot } from '../services/binfmt-snapshot.ts';
+import { judgeUname } from '../services/machine-check.ts';
+import type { OperationLock } from '../services/operation-lock.ts';
+import type { PackageStore } from '../services/package-store.ts';
+import { imageForTarget } from '../services/verify-image.ts';
 
 export type BuildStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
