@@ -14,7 +14,8 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { makeTagSet, resolveArch, TARGET_IDS, targetsForHost } from '../packages/arch-table/src/index.ts';
 import { AuditService } from '../apps/web/src/server/services/audit.ts';
-import { CatalogueService, type CatalogueFilter } from '../apps/web/src/server/services/catalogue.ts';
+import { CatalogueService } from '../apps/web/src/server/services/catalogue/catalogue-service.ts';
+import type { CatalogueFilter } from '../apps/web/src/server/services/catalogue/view.ts';
 import { createDb, createSecretBox, migrateDeploy } from '../packages/db/src/index.ts';
 
 const { values } = parseArgs({

@@ -9,7 +9,7 @@ import { HostProbe } from '../host/host-probe.ts';
 import { BearerAuth, generateToken, hashToken, validateToken } from '../server/bearer-auth.ts';
 import { createAgentHttpServer } from '../server/http-server.ts';
 import { AgentService } from '../services/agent-service.ts';
-import { ImageBuildService } from '../services/image-build-service.ts';
+import { ImageBuildService } from '../image-build/image-build-service.ts';
 import { DEFAULT_MAX_PACKAGE_BYTES, PackageStore } from '../services/package-store.ts';
 import { interpreterDirSchema } from '../services/desired-state.ts';
 import { HostLock } from '../services/host-lock.ts';

@@ -14,7 +14,7 @@ import type { ReconcilerStatus } from './reconciler.ts';
 import { isNoop, planApply } from './registration-plan.ts';
 import type { BinfmtStatus, EntryStatus, RegistrationService } from './registration-service.ts';
 import type { VerifyOptions, VerifyReport } from './verify-service.ts';
-import type { ImageBuildService } from './image-build-service.ts';
+import type { ImageBuildService } from '../image-build/image-build-service.ts';
 import { AgentError } from '../errors.ts';
 
 /**

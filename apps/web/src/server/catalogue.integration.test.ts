@@ -13,7 +13,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWebConfig } from './env.ts';
 import { appRouter } from './routers/index.ts';
-import { CatalogueSyncTimer } from './services/catalogue.ts';
+import { CatalogueSyncTimer } from './services/catalogue/sync.ts';
 import { createControlPlane, type ControlPlane } from './services/control-plane.ts';
 import { until } from './testing/waiting.ts';
 

@@ -6,7 +6,7 @@ import { TRPCClientError } from '@trpc/client';
 import { ControlPlaneError } from '../errors.ts';
 import type { AgentClientFactory } from './agent-gateway.ts';
 import { SYSTEM, type Actor, type AuditService } from './audit.ts';
-import type { CatalogueService } from './catalogue.ts';
+import type { CatalogueService } from './catalogue/catalogue-service.ts';
 import type { HostService } from './hosts.ts';
 import { sendPackageToAgent } from './package-transfer.ts';
 import type { PackageService } from './packages.ts';

@@ -1,4 +1,4 @@
-import { ControlPlaneError } from '../errors.ts';
+import { ControlPlaneError } from '../../errors.ts';
 
 export interface RegistryCredentials {
   readonly username: string;

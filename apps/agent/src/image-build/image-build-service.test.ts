@@ -13,8 +13,9 @@ import { AgentError } from '../errors.ts';
 import { fakeElfOf, FakeHostOs } from '../testing/fake-host-os.ts';
 import { MemoryBinfmtFs } from '../testing/memory-binfmt-fs.ts';
 import type { QemuPackage } from '../build/qemu-package.ts';
-import { type BuildEvent, type BuildRequest, ImageBuildService } from './image-build-service.ts';
-import { OperationLock } from './operation-lock.ts';
+import type { BuildEvent, BuildRequest } from './build-report.ts';
+import { ImageBuildService } from './image-build-service.ts';
+import { OperationLock } from '../services/operation-lock.ts';
 
 const TARGETS: TargetId[] = ['arm', 's390x', 'aarch64', 'x86_64'];
 const PACKAGE: QemuPackage = {

@@ -7,7 +7,7 @@ import {
   type TargetId,
 } from '@binfleet/arch-table';
 import { AgentError } from '../errors.ts';
-import { emulatorPath } from './qemu-package.ts';
+import { emulatorPath } from '../build/qemu-package.ts';
 
 /** One image a build makes, under every tag the scheme gives it (the first is the one it is built as). */
 export interface PlannedImage {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgentClient, type AgentClient } from '../server/agent-client.ts';
 import { startAgent, type AgentProcess } from '../testing/agent-process.ts';
 import { buildArm64Image } from '../testing/arm64-image.ts';
-import type { BuildReport } from './image-build-service.ts';
+import type { BuildReport } from './build-report.ts';
 
 // The seed's release pipeline for real: Debian's qemu-user-static .deb, built into every tag of the
 // scheme by a builder agent through its API and the real dockerd, checked the seed's way (which

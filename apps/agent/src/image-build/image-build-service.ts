@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import { extractPackage, readQemuPackage } from '../build/qemu-package.ts';
+import { AgentError } from '../errors.ts';
+import { nodeHostOs, type HostOs } from '../host/host-os.ts';
+import type { PackageStore } from '../services/package-store.ts';
+import { Build } from './build-record.ts';
+import type { BuildEvent, BuildReport, BuildRequest, BuildStatus } from './build-report.ts';
+import type { PackageReader } from './package-reader.ts';
+import { runPipeline, type PipelineDeps } from './pipeline.ts';
+
+export interface ImageBuildServiceDeps extends Omit<PipelineDeps, 'os' | 'packages' | 'containerTimeoutMs'> {
+  readonly os?: HostOs;
+  /** Reads and unpacks packages (default: dpkg-deb). */
+  readonly packages?: PackageReader;
+  readonly containerTimeoutMs?: number;
+  /** Packages uploaded to this builder, for requests that name one by sha256. */
+  readonly packageStore?: PackageStore;
+  /** Finished builds kept for status queries. */
+  readonly keep?: number;
+}
+
+const dpkgDebReader: PackageReader = { read: readQemuPackage, extract: extractPackage };
+
+/**
+ * Image builds on this host (a builder agent), one at a time: each builds the seed's image set from a
+ * QEMU package through dockerd, tests it with the seed's checks, and pushes it (pipeline.ts). The
+ * machine's binfmt_misc is put back as it was after the checks, whatever they did.
+ */
+export class ImageBuildService {
+  private readonly builds = new Map<string, Build>();
+  private current: Build | undefined;
+  private readonly pipeline: PipelineDeps;
+
+  constructor(private readonly deps: ImageBuildServiceDeps) {
+    this.pipeline = {
+      ...deps,
+      os: deps.os ?? nodeHostOs,
+      packages: deps.packages ?? dpkgDebReader,
+      containerTimeoutMs: deps.containerTimeoutMs ?? 60_000,
+    };
+  }
+
+  /** Starts a build and returns at once; follow it with get(), log() or the event callback. */
+  async start(request: BuildRequest, onEvent?: (event: BuildEvent) => void): Promise<BuildReport> {
+    if (this.current) {
+      throw new AgentError(
+        'BUSY',
+        `Build ${this.current.id} is running on this builder: wait for it or cancel it, then start again.`,
+        { running: this.current.id },
+      );
+    }
+    const packagePath = await this.packagePathOf(request);
+    const id = request.buildId ?? randomUUID();
+    if (this.builds.has(id))
+      throw new AgentError('INVALID_INPUT', `Build ${id} exists already: use another id.`);
+    const build = new Build(id, { ...request, packagePath }, onEvent);
+    this.current = build;
+    this.builds.set(id, build);
+    this.prune();
+    build.done = runPipeline(build, this.pipeline).finally(() => {
+      this.current = undefined;
+    });
+    return build.report();
+  }
+
+  /** The file a request names: its path on this host, or the stored package with its sha256. */
+  private async packagePathOf(request: BuildRequest): Promise<string> {
+    if (request.packageSha256 !== undefined) {
+      if (!this.deps.packageStore)
+        throw new AgentError('NOT_BUILDER', 'This agent keeps no uploaded packages: give a packagePath.');
+      return (await this.deps.packageStore.require(request.packageSha256)).path;
+    }
+    const path = request.packagePath;
+    const facts = path === undefined ? undefined : await this.pipeline.os.fileFacts(path);
+    if (!facts?.isFile) {
+      throw new AgentError(
+        'INVALID_PACKAGE',
+        `No package file at ${path ?? '(none given)'} on this builder: give the path of a .deb on this host.`,
+      );
+    }
+    return path!;
+  }
+
+  /** Starts a build and waits for its end. */
+  async run(request: BuildRequest, onEvent?: (event: BuildEvent) => void): Promise<BuildReport> {
+    const { id } = await this.start(request, onEvent);
+    await this.builds.get(id)!.done;
+    return this.get(id);
+  }
+
+  get(id: string): BuildReport {
+    return this.find(id).report();
+  }
+
+  list(): BuildReport[] {
+    return [...this.builds.values()].reverse().map((b) => b.report());
+  }
+
+  /** The live log from character `from` on, and where to continue. */
+  log(id: string, from = 0): { text: string; next: number; status: BuildStatus } {
+    const build = this.find(id);
+    const start = Math.max(0, Math.min(from, build.log.length));
+    return { text: build.log.slice(start), next: build.log.length, status: build.status };
+  }
+
+  /** Stops a running build at the next operation; its images are removed and binfmt_misc put back. */
+  cancel(id: string): BuildReport {
+    const build = this.find(id);
+    if (build.status === 'running' || build.status === 'queued') build.controller.abort();
+    return build.report();
+  }
+
+  private find(id: string): Build {
+    const build = this.builds.get(id);
+    if (!build)
+      throw new AgentError(
+        'BUILD_NOT_FOUND',
+        `No build ${id} on this builder (it keeps the last ${this.deps.keep ?? 20}).`,
+      );
+    return build;
+  }
+
+  private prune(): void {
+    const keep = this.deps.keep ?? 20;
+    for (const [id, build] of this.builds) {
+      if (this.builds.size <= keep) break;
+      if (build !== this.current) this.builds.delete(id);
+    }
+  }
+}

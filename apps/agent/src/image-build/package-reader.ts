@@ -1,0 +1,8 @@
+import type { QemuPackage } from '../build/qemu-package.ts';
+
+/** Reads and unpacks QEMU packages for builds. */
+export interface PackageReader {
+  read(path: string): Promise<QemuPackage>;
+  /** Unpacks the package's files under `dir`. */
+  extract(path: string, dir: string): Promise<void>;
+}
