@@ -11,6 +11,13 @@ import {
   tagVersionOf,
   type TargetId,
 } from '@binfleet/arch-table';
+import {
+  emulatorPath,
+  extractPackage,
+  readQemuPackage,
+  type PackageStore,
+  type QemuPackage,
+} from '@binfleet/deb';
 import type { BinfmtFs } from '../binfmt/binfmt-fs.ts';
 import {
   emulatorDockerfile,
@@ -21,7 +28,6 @@ import {
   type ImagePlan,
   type PlannedImage,
 } from '../build/build-plan.ts';
-import { emulatorPath, extractPackage, readQemuPackage, type QemuPackage } from '../build/qemu-package.ts';
 import { checkBusybox, registerContext } from '../build/register-context.ts';
 import { tarStream, type TarEntry } from '../build/tar-stream.ts';
 import type { DockerClient, ImageClient, RegistryAuth, RunOnceOptions } from '../docker/docker-client.ts';
@@ -31,7 +37,6 @@ import { parseQemuVersion } from '../host/qemu-version.ts';
 import { restoreBinfmtSnapshot, takeBinfmtSnapshot } from './binfmt-snapshot.ts';
 import { judgeUname } from './machine-check.ts';
 import type { OperationLock } from './operation-lock.ts';
-import type { PackageStore } from './package-store.ts';
 import { imageForTarget } from './verify-image.ts';
 
 export type BuildStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';

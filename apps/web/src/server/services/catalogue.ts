@@ -7,7 +7,7 @@ import {
   type TargetId,
 } from '@binfleet/arch-table';
 import { REPOSITORY_NAME } from '@binfleet/agent/build-request';
-import { mapWithConcurrency } from '@binfleet/agent/map-with-concurrency';
+import { mapWithConcurrency } from '@binfleet/concurrency';
 import type { Db, Prisma, SecretBox } from '@binfleet/db';
 import { ControlPlaneError } from '../errors.ts';
 import { SYSTEM, type Actor, type AuditService } from './audit.ts';

@@ -3,10 +3,20 @@ import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AGENT_DIST, REPO, startAgent, type AgentProcess } from '@binfleet/agent/testing/agent-process';
 import { createDb, migrateDeploy, type Db } from '@binfleet/db';
 import { createThrowawayPostgresDatabase, type ThrowawayDatabase } from '@binfleet/db/testing';
-import { freePort, isStale, startSandbox, WEB_BUILD_INPUTS, type Sandbox } from '@binfleet/test-sandbox';
+import {
+  AGENT_BUILD_INPUTS,
+  AGENT_DIST,
+  freePort,
+  isStale,
+  REPO,
+  startAgent,
+  startSandbox,
+  WEB_BUILD_INPUTS,
+  type AgentProcess,
+  type Sandbox,
+} from '@binfleet/test-sandbox';
 import { ApiClient } from './api-client.ts';
 import { startControlPlaneProcess } from './control-plane-process.ts';
 
@@ -340,7 +350,7 @@ function run(what: string, cmd: string, args: readonly string[], cwd: string, lo
 
 /** The agents run as shipped: the bundle, rebuilt when a source it bundles changed. */
 function ensureAgentBundle(log: (l: string) => void): void {
-  if (!isStale(AGENT_DIST, ['apps/agent/src', 'apps/agent/bin', 'packages/arch-table/src'], REPO)) return;
+  if (!isStale(AGENT_DIST, AGENT_BUILD_INPUTS, REPO)) return;
   const agentDir = join(REPO, 'apps/agent');
   run('agent bundle', process.execPath, ['--import', 'tsx', 'scripts/build.ts'], agentDir, log);
 }
