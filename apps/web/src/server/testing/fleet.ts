@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { eachWithConcurrency } from '@binfleet/concurrency';
 import { createDb, migrateDeploy, type Db } from '@binfleet/db';
 import { createThrowawayPostgresDatabase, type ThrowawayDatabase } from '@binfleet/db/testing';
 import {
@@ -149,7 +150,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
 
     const started = Date.now();
     const hosts: FleetHost[] = [];
-    await forEachConcurrently(options.agents, options.startConcurrency ?? 10, async (index) => {
+    const indexes = Array.from({ length: options.agents }, (_, index) => index);
+    await eachWithConcurrency(indexes, options.startConcurrency ?? 10, async (index) => {
       const sandbox = await startSandbox();
       sandboxes.push(sandbox);
       const stateDir = mkdtempSync(join(dir, `agent-${index}-`));
@@ -311,30 +313,6 @@ export function cpuMs(pids: readonly number[]): number {
     }
   }
   return ticks * 10;
-}
-
-/**
- * Runs work(0..count-1), `concurrency` at a time. After a failure no new work starts, and it rejects
- * only once the running ones settled: nothing is left starting after the caller cleans up.
- */
-async function forEachConcurrently(
-  count: number,
-  concurrency: number,
-  work: (index: number) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const lanes = Array.from({ length: Math.min(concurrency, count) }, async () => {
-    while (next < count && !failure) {
-      try {
-        await work(next++);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  });
-  await Promise.all(lanes);
-  if (failure) throw failure.error;
 }
 
 function run(what: string, cmd: string, args: readonly string[], cwd: string, log: (l: string) => void) {
