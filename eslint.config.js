@@ -16,6 +16,74 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
   {
+    // Apps are peers over packages: the web app never imports the agent app, nor the reverse.
+    files: ['apps/web/**/*.{ts,tsx,js,mjs}'],
+    // TODO(issue 11): removed when the agent contract lands
+    ignores: [
+      'apps/web/src/server/services/agent-gateway.ts',
+      'apps/web/src/server/services/builds.ts',
+      'apps/web/src/server/services/catalogue/registries.ts',
+      'apps/web/src/server/routers/admin.ts',
+      'apps/web/src/server/routers/builds.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^@binfleet/agent(/|$)|^(\\.\\./)+agent/(src|bin|scripts)(/|$)',
+              message:
+                'apps/web never imports the agent app: put what both need in a package under packages/ (and import it from there in both apps).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['apps/agent/**/*.{ts,js,mjs}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^@binfleet/web(/|$)|^(\\.\\./)+web/(src|scripts)(/|$)',
+              message:
+                'apps/agent never imports the web app: put what both need in a package under packages/ (and import it from there in both apps).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Client code (and shared/, which it loads) never loads a server module at run time: it would bundle
+    // server code for the browser. Types are fine. Route handlers (route.ts) are server code.
+    files: [
+      'apps/web/src/components/**/*.{ts,tsx}',
+      'apps/web/src/app/**/*.tsx',
+      'apps/web/src/shared/**/*.ts',
+    ],
+    ignores: ['apps/web/src/app/**/route.tsx'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^~/server(/|$)|^(\\.\\./)+server(/|$)',
+              allowTypeImports: true,
+              message:
+                'Client code imports no server module at run time (`import type` is fine): move what both sides need to apps/web/src/shared/ and import it from there on both sides.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // arch-table is pure: no I/O, no dependencies.
     files: ['packages/arch-table/src/**/*.ts'],
     ignores: ['packages/arch-table/src/**/*.test.ts'],

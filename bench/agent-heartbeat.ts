@@ -17,8 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAgentClient } from '../apps/agent/src/server/agent-client.ts';
-import { AGENT_DIST, REPO, startAgent } from '../apps/agent/src/testing/agent-process.ts';
-import { startSandbox } from '../packages/test-sandbox/src/index.ts';
+import { AGENT_DIST, REPO, startAgent, startSandbox } from '../packages/test-sandbox/src/index.ts';
 
 const TOKEN = 'bench-token-0123456789abcdefghijklmnopq';
 const INTERVAL_MS = 100;

@@ -22,8 +22,9 @@ import {
   kernelSnapshot,
   REPO,
   startAgent,
-} from '../apps/agent/src/testing/agent-process.ts';
-import { startSandbox, type Sandbox } from '../packages/test-sandbox/src/index.ts';
+  startSandbox,
+  type Sandbox,
+} from '../packages/test-sandbox/src/index.ts';
 
 const SYSTEMD_BINFMT = '/usr/lib/systemd/systemd-binfmt';
 const TOKEN = 'bench-token-0123456789abcdefghijklmnopq';

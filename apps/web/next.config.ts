@@ -8,7 +8,13 @@ const config: NextConfig = {
   turbopack: { root },
   outputFileTracingRoot: root,
   images: { unoptimized: true },
-  transpilePackages: ['@binfleet/arch-table', '@binfleet/agent', '@binfleet/db'],
+  transpilePackages: [
+    '@binfleet/arch-table',
+    '@binfleet/agent',
+    '@binfleet/concurrency',
+    '@binfleet/db',
+    '@binfleet/deb',
+  ],
   serverExternalPackages: [
     'better-sqlite3',
     'dockerode',

@@ -2,9 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { startAgent, type AgentProcess } from '@binfleet/agent/testing/agent-process';
-import { buildArm64Image } from '@binfleet/agent/testing/arm64-image';
-import { fixtures } from '@binfleet/test-sandbox';
+import { buildArm64Image, fixtures, startAgent, type AgentProcess } from '@binfleet/test-sandbox';
 import { serveArgs } from './sandbox-fleet.ts';
 import { agentPidFile, type StackInfo } from './stack.ts';
 

@@ -1,7 +1,6 @@
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startAgent, type AgentProcess } from '@binfleet/agent/testing/agent-process';
-import { fixtures, startSandbox, type Sandbox } from '@binfleet/test-sandbox';
+import { fixtures, startAgent, startSandbox, type AgentProcess, type Sandbox } from '@binfleet/test-sandbox';
 import { agentPidFile, type StackInfo } from './stack.ts';
 
 interface TestHost {

@@ -35,8 +35,8 @@ import { hashPassword } from '../src/server/security/passwords.ts';
 import { hashToken, newToken } from '../src/server/security/tokens.ts';
 import { AuditService } from '../src/server/services/audit.ts';
 import { HostService } from '../src/server/services/hosts.ts';
-import { describeJob, type JobParams } from '../src/server/services/job-kinds.ts';
 import { DEFAULT_POLICY, type PolicySpec } from '../src/server/services/policy.ts';
+import { describeJob, type JobParams } from '../src/shared/job-kinds.ts';
 
 const { values: args } = parseArgs({
   options: {

@@ -10,8 +10,19 @@ export const WEB_BUILD_INPUTS = [
   'apps/web/package.json',
   'apps/agent/src',
   'packages/arch-table/src',
+  'packages/concurrency/src',
   'packages/db/src',
+  'packages/deb/src',
   'pnpm-lock.yaml',
+] as const;
+
+/** What the agent's production bundle (`pnpm --filter @binfleet/agent build`) bundles, relative to the repository. */
+export const AGENT_BUILD_INPUTS = [
+  'apps/agent/src',
+  'apps/agent/bin',
+  'packages/arch-table/src',
+  'packages/concurrency/src',
+  'packages/deb/src',
 ] as const;
 
 /** The newest modification time under a path; tests are not part of a build. */

@@ -11,4 +11,16 @@ export {
 } from './sandbox.ts';
 export { fixtures, type DebianArch, type Fixtures } from './fixtures.ts';
 export { CHROMIUM_ARGS, chromiumExecutable } from './chromium.ts';
-export { WEB_BUILD_INPUTS, freePort, isStale, newestChange } from './freshness.ts';
+export { AGENT_BUILD_INPUTS, WEB_BUILD_INPUTS, freePort, isStale, newestChange } from './freshness.ts';
+export {
+  AGENT_BIN,
+  AGENT_DIST,
+  REPO,
+  kernelSnapshot,
+  startAgent,
+  type AgentProcess,
+  type LogLine,
+  type StartAgentOptions,
+} from './agent-process.ts';
+export { buildArm64Image } from './arm64-image.ts';
+export { FLAG_INJECTIONS, INJECTIONS, type Injection } from './injection-corpus.ts';

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { DEFAULT_MAX_PACKAGE_BYTES, DiskPackageStore } from '@binfleet/deb';
 import { DEFAULT_MOUNT_POINT, KernelBinfmtFs } from '../binfmt/binfmt-fs.ts';
 import { FleetLink } from '../control-plane/fleet-link.ts';
 import type { DockerClient, ImageClient } from '../docker/docker-client.ts';
@@ -10,10 +11,10 @@ import { BearerAuth, generateToken, hashToken, validateToken } from '../server/b
 import { createAgentHttpServer } from '../server/http-server.ts';
 import { AgentService } from '../services/agent-service.ts';
 import { ImageBuildService } from '../image-build/image-build-service.ts';
-import { DEFAULT_MAX_PACKAGE_BYTES, PackageStore } from '../services/package-store.ts';
 import { interpreterDirSchema } from '../services/desired-state.ts';
 import { HostLock } from '../services/host-lock.ts';
 import { OperationLock } from '../services/operation-lock.ts';
+import { AgentPackageStore } from '../services/package-store.ts';
 import { Reconciler, type LogRecord } from '../services/reconciler.ts';
 import { RegistrationService } from '../services/registration-service.ts';
 import { DEFAULT_STATE_DIR, StateStore } from '../services/state-store.ts';
@@ -101,9 +102,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (!mountPoint.startsWith('/')) throw new UsageError('--mount-point needs an absolute path.');
 
   const store = new StateStore(values['state-dir'] ?? env.stateDir ?? DEFAULT_STATE_DIR);
-  const packageStore = new PackageStore(
-    join(store.dir, 'packages'),
-    parseSize('--max-package-size', values['max-package-size'] ?? String(DEFAULT_MAX_PACKAGE_BYTES)),
+  const packageStore = new AgentPackageStore(
+    new DiskPackageStore(
+      join(store.dir, 'packages'),
+      parseSize('--max-package-size', values['max-package-size'] ?? String(DEFAULT_MAX_PACKAGE_BYTES)),
+    ),
   );
   const tls =
     values['tls-cert'] && values['tls-key']

@@ -1,6 +1,6 @@
 import { TARGET_IDS, targetRegisterSpec, type TargetId } from '@binfleet/arch-table';
+import { mapWithConcurrency } from '@binfleet/concurrency';
 import { nodeHostOs, type FileFacts, type HostOs } from './host-os.ts';
-import { mapWithConcurrency } from './map-with-concurrency.ts';
 import { parseQemuVersion, type QemuVersion } from './qemu-version.ts';
 
 export interface HostFacts {

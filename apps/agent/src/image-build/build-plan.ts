@@ -6,8 +6,8 @@ import {
   type ImageTag,
   type TargetId,
 } from '@binfleet/arch-table';
+import { emulatorPath } from '@binfleet/deb';
 import { AgentError } from '../errors.ts';
-import { emulatorPath } from '../build/qemu-package.ts';
 
 /** One image a build makes, under every tag the scheme gives it (the first is the one it is built as). */
 export interface PlannedImage {

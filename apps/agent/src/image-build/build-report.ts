@@ -1,5 +1,5 @@
 import type { TargetId } from '@binfleet/arch-table';
-import type { QemuPackage } from '../build/qemu-package.ts';
+import type { QemuPackage } from '@binfleet/deb';
 import type { RegistryAuth } from '../docker/docker-client.ts';
 
 export type BuildStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';

@@ -5,12 +5,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTagSet, PROVENANCE_LABELS, tagVersionOf, type TargetId } from '@binfleet/arch-table';
-import { fixtures } from '@binfleet/test-sandbox';
+import { buildArm64Image, fixtures, startAgent, type AgentProcess } from '@binfleet/test-sandbox';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgentClient, type AgentClient } from '../server/agent-client.ts';
-import { startAgent, type AgentProcess } from '../testing/agent-process.ts';
-import { buildArm64Image } from '../testing/arm64-image.ts';
 import type { BuildReport } from './build-report.ts';
 
 // The seed's release pipeline for real: Debian's qemu-user-static .deb, built into every tag of the

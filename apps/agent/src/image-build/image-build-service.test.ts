@@ -1,4 +1,5 @@
 import { encodeRegisterLine, makeTagSet, targetRegisterSpec, type TargetId } from '@binfleet/arch-table';
+import type { QemuPackage } from '@binfleet/deb';
 import { describe, expect, it } from 'vitest';
 import type {
   BuildImageOptions,
@@ -12,7 +13,6 @@ import type {
 import { AgentError } from '../errors.ts';
 import { fakeElfOf, FakeHostOs } from '../testing/fake-host-os.ts';
 import { MemoryBinfmtFs } from '../testing/memory-binfmt-fs.ts';
-import type { QemuPackage } from '../build/qemu-package.ts';
 import type { BuildEvent, BuildRequest } from './build-report.ts';
 import { ImageBuildService } from './image-build-service.ts';
 import { OperationLock } from '../services/operation-lock.ts';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { extractPackage, readQemuPackage } from '../build/qemu-package.ts';
+import { extractPackage, readQemuPackage } from '@binfleet/deb';
 import { AgentError } from '../errors.ts';
 import { nodeHostOs, type HostOs } from '../host/host-os.ts';
-import type { PackageStore } from '../services/package-store.ts';
+import type { PackageStore } from '@binfleet/deb';
 import { Build } from './build-record.ts';
 import type { BuildEvent, BuildReport, BuildRequest, BuildStatus } from './build-report.ts';
 import type { PackageReader } from './package-reader.ts';

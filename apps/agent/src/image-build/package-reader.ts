@@ -1,4 +1,4 @@
-import type { QemuPackage } from '../build/qemu-package.ts';
+import type { QemuPackage } from '@binfleet/deb';
 
 /** Reads and unpacks QEMU packages for builds. */
 export interface PackageReader {

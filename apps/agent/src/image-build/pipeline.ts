@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { hostArchOf, PROVENANCE_LABELS, tagVersionOf } from '@binfleet/arch-table';
-import { emulatorPath, type QemuPackage } from '../build/qemu-package.ts';
-import { tarStream, type TarEntry } from '../build/tar-stream.ts';
+import { eachWithConcurrency } from '@binfleet/concurrency';
+import { emulatorPath, type QemuPackage } from '@binfleet/deb';
+import { tarStream, type TarEntry } from './tar-stream.ts';
 import { AgentError } from '../errors.ts';
 import type { HostOs } from '../host/host-os.ts';
 import { parseQemuVersion } from '../host/qemu-version.ts';
@@ -223,31 +224,6 @@ export async function runPipeline(build: Build, deps: PipelineDeps): Promise<voi
     build.finishedAt = new Date().toISOString();
     build.emit({ type: 'finished', report: build.report() });
   }
-}
-
-/**
- * Runs `fn` on every item, at most `limit` at once. After a failure no new item starts, and it
- * rejects only once the running ones have ended: nothing may still build while clean-up removes images.
- */
-async function eachWithConcurrency<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (!failure && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  if (failure) throw failure.error;
 }
 
 function packageFacts(pkg: QemuPackage, qemuVersion: string): BuildPackageFacts {

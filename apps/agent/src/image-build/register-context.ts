@@ -6,7 +6,7 @@ import {
 } from '@binfleet/arch-table';
 import { AgentError } from '../errors.ts';
 import { registerDockerfile } from './build-plan.ts';
-import type { TarEntry } from '../build/tar-stream.ts';
+import type { TarEntry } from './tar-stream.ts';
 
 /** Applets the entrypoint runs (sh, mount, uname) and a few for `docker run --entrypoint sh` debugging. */
 export const BUSYBOX_APPLETS = [

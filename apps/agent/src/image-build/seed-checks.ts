@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { dockerPlatformOf, parseEntryFile, type TargetId } from '@binfleet/arch-table';
 import type { BinfmtFs } from '../binfmt/binfmt-fs.ts';
-import { emulatorPath, type QemuPackage } from '../build/qemu-package.ts';
-import { tarStream } from '../build/tar-stream.ts';
+import { emulatorPath, type QemuPackage } from '@binfleet/deb';
+import { tarStream } from './tar-stream.ts';
 import type { DockerClient, ImageClient, RunOnceOptions } from '../docker/docker-client.ts';
 import { AgentError } from '../errors.ts';
 import { parseQemuVersion } from '../host/qemu-version.ts';

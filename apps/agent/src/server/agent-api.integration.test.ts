@@ -3,10 +3,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixtures, startSandbox, type Sandbox } from '@binfleet/test-sandbox';
+import {
+  AGENT_DIST,
+  fixtures,
+  kernelSnapshot,
+  REPO,
+  startAgent,
+  startSandbox,
+  type AgentProcess,
+  type Sandbox,
+} from '@binfleet/test-sandbox';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AGENT_DIST, kernelSnapshot, REPO, startAgent, type AgentProcess } from '../testing/agent-process.ts';
 import { createAgentClient, type AgentClient } from './agent-client.ts';
 
 // The agent as it runs in production (`binfleet-agent serve`), inside a sandbox with its own kernel

@@ -3,9 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildArm64Image, startAgent, type AgentProcess } from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgent, type AgentProcess } from '../testing/agent-process.ts';
-import { buildArm64Image } from '../testing/arm64-image.ts';
 import { createAgentClient, type AgentClient } from './agent-client.ts';
 
 // verify's container check goes through dockerd, whose containers use the machine's own binfmt_misc,

@@ -5,10 +5,9 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { startSandbox, type Sandbox } from '@binfleet/test-sandbox';
+import { startAgent, startSandbox, type AgentProcess, type Sandbox } from '@binfleet/test-sandbox';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgent, type AgentProcess } from '../testing/agent-process.ts';
 import { createAgentClient } from './agent-client.ts';
 
 // `PUT /packages/<sha256>` of a real agent process, with the real Debian qemu-user-static .deb.

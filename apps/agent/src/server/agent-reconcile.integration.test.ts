@@ -1,9 +1,15 @@
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixtures, startSandbox, type Sandbox } from '@binfleet/test-sandbox';
+import {
+  fixtures,
+  kernelSnapshot,
+  startAgent,
+  startSandbox,
+  type LogLine,
+  type Sandbox,
+} from '@binfleet/test-sandbox';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { kernelSnapshot, startAgent, type LogLine } from '../testing/agent-process.ts';
 import { createAgentClient } from './agent-client.ts';
 
 // The desired state survives what the kernel forgets: a reboot (a new, empty binfmt_misc), entries

@@ -1,10 +1,19 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSandbox, type Sandbox } from '@binfleet/test-sandbox';
+import {
+  AGENT_BIN,
+  FLAG_INJECTIONS,
+  INJECTIONS,
+  kernelSnapshot,
+  REPO,
+  startAgent,
+  startSandbox,
+  type AgentProcess,
+  type Injection,
+  type Sandbox,
+} from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_BIN, kernelSnapshot, REPO, startAgent, type AgentProcess } from '../testing/agent-process.ts';
-import { FLAG_INJECTIONS, INJECTIONS, type Injection } from '../testing/injection-corpus.ts';
 import { createAgentClient } from './agent-client.ts';
 import { hashToken } from './bearer-auth.ts';
 import { agentRouter } from './router.ts';

@@ -1,13 +1,13 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { PassThrough } from 'node:stream';
+import { isSha256, type PackageStore } from '@binfleet/deb';
 import { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { TRPC_ERROR_CODES_BY_KEY, type TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { AgentError, isAgentError } from '../errors.ts';
 import type { AgentService } from '../services/agent-service.ts';
-import { isSha256, type PackageStore } from '../services/package-store.ts';
 import type { BearerAuth } from './bearer-auth.ts';
 import { agentRouter } from './router.ts';
 

@@ -3,10 +3,17 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSandbox, type Sandbox } from '@binfleet/test-sandbox';
+import {
+  AGENT_BIN,
+  kernelSnapshot,
+  REPO,
+  startAgent,
+  startSandbox,
+  type AgentProcess,
+  type Sandbox,
+} from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgentClient, type AgentClient } from '../server/agent-client.ts';
-import { AGENT_BIN, kernelSnapshot, REPO, startAgent, type AgentProcess } from '../testing/agent-process.ts';
 
 // `binfleet-agent serve` and a one-shot `binfleet-agent register` beside it on one host (a sandbox:
 // its own binfmt_misc and /run/binfleet) take turns on binfmt_misc. To hold serve mid-operation for

@@ -1,82 +1,50 @@
-import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { DiskPackageStore } from '@binfleet/deb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PackageStore } from './package-store.ts';
+import { AgentError } from '../errors.ts';
+import { AgentPackageStore } from './package-store.ts';
 
-const member = (name: string, size: number) =>
-  name.padEnd(16) +
-  '0'.padEnd(12) +
-  '0'.padEnd(6) +
-  '0'.padEnd(6) +
-  '100644'.padEnd(8) +
-  String(size).padEnd(10) +
-  '`\n';
-const DEB = Buffer.from(
-  `!<arch>\n${member('debian-binary', 4)}2.0\n${member('control.tar.xz', 0)}`,
-  'latin1',
-);
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
-/** The bytes in small chunks, as a network stream brings them. */
-const stream = (data: Buffer) =>
-  Readable.from([data.subarray(0, 10), data.subarray(10, 50), data.subarray(50)]);
-
-describe('PackageStore', () => {
+// The API turns only AgentErrors into its answers (400/413, tRPC codes): the store's refusals must be ones.
+describe('AgentPackageStore', () => {
   let dir: string;
+  let store: AgentPackageStore;
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'binfleet-packages-'));
+    dir = await mkdtemp(join(tmpdir(), 'binfleet-agent-packages-'));
+    store = new AgentPackageStore(new DiskPackageStore(dir, 64));
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
   });
-  const files = async () => (await readdir(dir).catch(() => [])).sort();
 
-  it('keeps a package under its sha256, once', async () => {
-    const store = new PackageStore(dir);
-    const hash = sha256(DEB);
-    expect(await store.receive(stream(DEB), hash)).toMatchObject({ size: DEB.length, created: true });
-    expect(await store.receive(stream(DEB), hash)).toMatchObject({ created: false });
-    expect(await files()).toEqual([`${hash}.deb`]);
-    expect(await readFile(store.pathOf(hash))).toEqual(DEB);
-    expect(await store.get(hash)).toMatchObject({ size: DEB.length });
+  it('refuses with AgentErrors of the same code and message', async () => {
+    const refusal = (code: string, message: RegExp) =>
+      expect.objectContaining({ code, message: expect.stringMatching(message) });
+    expect(() => store.pathOf('../x')).toThrow(AgentError);
+    expect(() => store.pathOf('../x')).toThrow(refusal('INVALID_INPUT', /64 lower-case hex digits/));
+    const missing = store.require('f'.repeat(64));
+    await expect(missing).rejects.toBeInstanceOf(AgentError);
+    await expect(missing).rejects.toEqual(refusal('INVALID_PACKAGE', /No package f{64} on this builder/));
+    const text = store.receive(Readable.from([Buffer.from('#!/bin/sh\n'.repeat(4))]));
+    await expect(text).rejects.toBeInstanceOf(AgentError);
+    await expect(text).rejects.toEqual(refusal('INVALID_PACKAGE', /no Debian package/));
+    const large = store.receive(Readable.from([Buffer.alloc(65)]));
+    await expect(large).rejects.toBeInstanceOf(AgentError);
+    await expect(large).rejects.toEqual(refusal('TOO_LARGE', /larger than the 64 bytes/));
   });
 
-  it('keeps nothing of an upload whose hash differs', async () => {
-    const store = new PackageStore(dir);
-    await expect(store.receive(stream(DEB), '0'.repeat(64))).rejects.toMatchObject({
-      code: 'INVALID_PACKAGE',
-      message: expect.stringContaining(`sha256 is ${sha256(DEB)}`),
-    });
-    expect(await files()).toEqual([]);
-  });
-
-  it('keeps nothing of a file that is no .deb', async () => {
-    const store = new PackageStore(dir);
-    const text = Buffer.from('#!/bin/sh\necho not a package\n'.repeat(4));
-    await expect(store.receive(stream(text), sha256(text))).rejects.toMatchObject({
-      code: 'INVALID_PACKAGE',
-      message: expect.stringMatching(/no Debian package: it is not an ar archive/),
-    });
-    expect(await files()).toEqual([]);
-  });
-
-  it('stops reading past its limit and keeps nothing', async () => {
-    const store = new PackageStore(dir, 64);
-    await expect(store.receive(stream(DEB))).rejects.toMatchObject({ code: 'TOO_LARGE' });
-    expect(await files()).toEqual([]);
-  });
-
-  it('names an upload by its hash when the caller names none', async () => {
-    const store = new PackageStore(dir);
-    expect(await store.receive(stream(DEB))).toMatchObject({ sha256: sha256(DEB), created: true });
-    expect(await files()).toEqual([`${sha256(DEB)}.deb`]);
-  });
-
-  it('names packages by hash only', () => {
-    const store = new PackageStore(dir);
-    for (const name of ['../../etc/passwd', 'A'.repeat(64), `${'a'.repeat(63)}/`])
-      expect(() => store.pathOf(name)).toThrow(/64 lower-case hex digits/);
+  it('passes the rest through: an upload cut on the way stays the error it was', async () => {
+    const cut = new AgentError('INVALID_PACKAGE', 'The upload was cut before its end: send it again.');
+    const body = Readable.from(
+      (async function* () {
+        yield Buffer.from('!<arch>\n');
+        throw cut;
+      })(),
+    );
+    await expect(store.receive(body)).rejects.toBe(cut);
+    expect(store.maxBytes).toBe(64);
+    expect(await store.get('0'.repeat(64))).toBeUndefined();
   });
 });

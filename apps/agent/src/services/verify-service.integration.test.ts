@@ -11,7 +11,7 @@ import {
   type KernelEntry,
   type TargetId,
 } from '@binfleet/arch-table';
-import { fixtures, startSandbox, type Sandbox } from '@binfleet/test-sandbox';
+import { buildArm64Image, fixtures, startSandbox, type Sandbox } from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KernelBinfmtFs } from '../binfmt/binfmt-fs.ts';
 import { DockerodeClient } from '../docker/docker-client.ts';
@@ -19,7 +19,6 @@ import { HostProbe } from '../host/host-probe.ts';
 import type { SandboxVerifyRequest } from '../testing/sandbox-entry.ts';
 import { RegistrationService } from './registration-service.ts';
 import { VerifyService, type VerifyCheck, type VerifyReport } from './verify-service.ts';
-import { buildArm64Image } from '../testing/arm64-image.ts';
 
 const AGENT = resolve(import.meta.dirname, '../..');
 const ENTRY = join(AGENT, 'src/testing/sandbox-entry.ts');

@@ -3,8 +3,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startAgent, type AgentProcess } from '@binfleet/agent/testing/agent-process';
-import { buildArm64Image } from '@binfleet/agent/testing/arm64-image';
 import { tagVersionOf } from '@binfleet/arch-table';
 import { createDb, migrateDeploy, type Db } from '@binfleet/db';
 import {
@@ -12,7 +10,7 @@ import {
   createThrowawaySqliteDatabase,
   type ThrowawayDatabase,
 } from '@binfleet/db/testing';
-import { fixtures } from '@binfleet/test-sandbox';
+import { buildArm64Image, fixtures, startAgent, type AgentProcess } from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from './testing/api-client.ts';
 import { startControlPlaneProcess, type ControlPlaneProcess } from './testing/control-plane-process.ts';

@@ -2,14 +2,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeRegisterLine, targetRegisterSpec, type TargetId } from '@binfleet/arch-table';
-import { startAgent, type AgentProcess } from '@binfleet/agent/testing/agent-process';
 import { createDb, migrateDeploy, type Db } from '@binfleet/db';
 import {
   createThrowawayPostgresDatabase,
   createThrowawaySqliteDatabase,
   type ThrowawayDatabase,
 } from '@binfleet/db/testing';
-import { startSandbox, type Sandbox } from '@binfleet/test-sandbox';
+import { startAgent, startSandbox, type AgentProcess, type Sandbox } from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from './testing/api-client.ts';
 import { startControlPlaneProcess, type ControlPlaneProcess } from './testing/control-plane-process.ts';

@@ -13,15 +13,19 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeRegisterLine, targetRegisterSpec, type KernelEntry } from '@binfleet/arch-table';
-import { startAgent, type AgentProcess } from '@binfleet/agent/testing/agent-process';
-import { buildArm64Image } from '@binfleet/agent/testing/arm64-image';
 import { createDb, migrateDeploy, type Db } from '@binfleet/db';
 import {
   createThrowawayPostgresDatabase,
   createThrowawaySqliteDatabase,
   type ThrowawayDatabase,
 } from '@binfleet/db/testing';
-import { startSandbox, type Sandbox } from '@binfleet/test-sandbox';
+import {
+  buildArm64Image,
+  startAgent,
+  startSandbox,
+  type AgentProcess,
+  type Sandbox,
+} from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from './testing/api-client.ts';
 import { startControlPlaneProcess, type ControlPlaneProcess } from './testing/control-plane-process.ts';

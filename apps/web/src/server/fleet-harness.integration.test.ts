@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { kernelSnapshot } from '@binfleet/agent/testing/agent-process';
 import { createDb } from '@binfleet/db';
+import { kernelSnapshot } from '@binfleet/test-sandbox';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFleet, type Fleet } from './testing/fleet.ts';
 import { until } from './testing/waiting.ts';

@@ -27,7 +27,7 @@ import {
 import { useMutation } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
-import { describeJob, type JobKind, type JobParams } from '~/server/services/job-kinds.ts';
+import { describeJob, type JobKind, type JobParams } from '~/shared/job-kinds.ts';
 import { errorMessage, useTRPC } from '../trpc/client.ts';
 import { TargetPicker } from './target-picker.tsx';
 

@@ -23,7 +23,7 @@ import { useSubscription } from '@trpc/tanstack-react-query';
 import Link from 'next/link';
 import { useParams, useRouter } from 'next/navigation';
 import { useEffect, useState } from 'react';
-import { describeJob } from '~/server/services/job-kinds.ts';
+import { describeJob } from '~/shared/job-kinds.ts';
 import { useCan } from '../auth/session.tsx';
 import { PageHeader } from '../shell/page-header.tsx';
 import { errorMessage, httpStatusOf, useTRPC } from '../trpc/client.ts';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { tracked } from '@trpc/server';
+import { jobParams } from '../../shared/job-kinds.ts';
 import { actorOf } from '../services/auth.ts';
-import { jobParams } from '../services/job-kinds.ts';
 import { operatorProcedure, router, viewerProcedure } from '../trpc.ts';
 import { hostFilter } from './fleet.ts';
 import { runPage } from './inputs.ts';

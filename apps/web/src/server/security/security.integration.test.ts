@@ -3,15 +3,21 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
-import { kernelSnapshot, startAgent, type AgentProcess } from '@binfleet/agent/testing/agent-process';
-import { FLAG_INJECTIONS, INJECTIONS } from '@binfleet/agent/testing/injection-corpus';
 import { createDb, migrateDeploy, type Db } from '@binfleet/db';
 import {
   createThrowawayPostgresDatabase,
   createThrowawaySqliteDatabase,
   type ThrowawayDatabase,
 } from '@binfleet/db/testing';
-import { startSandbox, type Sandbox } from '@binfleet/test-sandbox';
+import {
+  FLAG_INJECTIONS,
+  INJECTIONS,
+  kernelSnapshot,
+  startAgent,
+  startSandbox,
+  type AgentProcess,
+  type Sandbox,
+} from '@binfleet/test-sandbox';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, type ApiResult } from '../testing/api-client.ts';

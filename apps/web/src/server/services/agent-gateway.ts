@@ -3,8 +3,8 @@ import { createAgentClient, type AgentClient } from '@binfleet/agent/client';
 import { flagOptionsOf } from '@binfleet/arch-table';
 import { TRPCClientError } from '@trpc/client';
 import type { Host } from '@binfleet/db';
+import type { JobParams } from '../../shared/job-kinds.ts';
 import { ControlPlaneError } from '../errors.ts';
-import type { JobParams } from './job-kinds.ts';
 import type { PolicySpec } from './policy.ts';
 
 export interface ActionOutcome {

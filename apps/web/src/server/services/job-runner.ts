@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, JobTarget, Prisma } from '@binfleet/db';
 import { claimJobTarget } from '@binfleet/db';
+import type { JobParams } from '../../shared/job-kinds.ts';
 import { describeDatabaseFailure } from '../database-errors.ts';
 import { ControlPlaneError } from '../errors.ts';
 import { TransientAgentError, type AgentGateway } from './agent-gateway.ts';
 import type { HostService } from './hosts.ts';
-import type { JobParams } from './job-kinds.ts';
 import type { JobService } from './jobs.ts';
 import type { PolicyService } from './policy.ts';
 

@@ -1,8 +1,8 @@
 import type { Db, Job, Prisma, RunStatus } from '@binfleet/db';
+import { describeJob, jobParams, type JobParams } from '../../shared/job-kinds.ts';
 import { ControlPlaneError } from '../errors.ts';
 import { SYSTEM, type Actor, type AuditService } from './audit.ts';
 import type { HostFilter, HostService } from './hosts.ts';
-import { describeJob, jobParams, type JobParams } from './job-kinds.ts';
 
 export type HostSelection =
   { readonly hostIds: readonly string[] } | { readonly filter: HostFilter } | { readonly all: true };

@@ -1,8 +1,7 @@
 import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { PackageStore } from '@binfleet/agent/package-store';
-import { readQemuPackage, type QemuPackage } from '@binfleet/agent/qemu-package';
 import type { Db, Prisma, RunStatus } from '@binfleet/db';
+import { DiskPackageStore, readQemuPackage, type PackageStore, type QemuPackage } from '@binfleet/deb';
 import { ControlPlaneError } from '../errors.ts';
 import type { Actor, AuditService } from './audit.ts';
 
@@ -68,7 +67,7 @@ export class PackageService {
     config: PackageConfig,
     private readonly read: (path: string) => Promise<QemuPackage> = readQemuPackage,
   ) {
-    this.store = new PackageStore(config.dir, config.maxBytes);
+    this.store = new DiskPackageStore(config.dir, config.maxBytes);
   }
 
   get maxBytes(): number {

@@ -3,10 +3,21 @@ import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AGENT_DIST, REPO, startAgent, type AgentProcess } from '@binfleet/agent/testing/agent-process';
+import { eachWithConcurrency } from '@binfleet/concurrency';
 import { createDb, migrateDeploy, type Db } from '@binfleet/db';
 import { createThrowawayPostgresDatabase, type ThrowawayDatabase } from '@binfleet/db/testing';
-import { freePort, isStale, startSandbox, WEB_BUILD_INPUTS, type Sandbox } from '@binfleet/test-sandbox';
+import {
+  AGENT_BUILD_INPUTS,
+  AGENT_DIST,
+  freePort,
+  isStale,
+  REPO,
+  startAgent,
+  startSandbox,
+  WEB_BUILD_INPUTS,
+  type AgentProcess,
+  type Sandbox,
+} from '@binfleet/test-sandbox';
 import { ApiClient } from './api-client.ts';
 import { startControlPlaneProcess } from './control-plane-process.ts';
 
@@ -139,7 +150,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
 
     const started = Date.now();
     const hosts: FleetHost[] = [];
-    await forEachConcurrently(options.agents, options.startConcurrency ?? 10, async (index) => {
+    const indexes = Array.from({ length: options.agents }, (_, index) => index);
+    await eachWithConcurrency(indexes, options.startConcurrency ?? 10, async (index) => {
       const sandbox = await startSandbox();
       sandboxes.push(sandbox);
       const stateDir = mkdtempSync(join(dir, `agent-${index}-`));
@@ -303,30 +315,6 @@ export function cpuMs(pids: readonly number[]): number {
   return ticks * 10;
 }
 
-/**
- * Runs work(0..count-1), `concurrency` at a time. After a failure no new work starts, and it rejects
- * only once the running ones settled: nothing is left starting after the caller cleans up.
- */
-async function forEachConcurrently(
-  count: number,
-  concurrency: number,
-  work: (index: number) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const lanes = Array.from({ length: Math.min(concurrency, count) }, async () => {
-    while (next < count && !failure) {
-      try {
-        await work(next++);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  });
-  await Promise.all(lanes);
-  if (failure) throw failure.error;
-}
-
 function run(what: string, cmd: string, args: readonly string[], cwd: string, log: (l: string) => void) {
   const started = Date.now();
   const r = spawnSync(cmd, args, {
@@ -340,7 +328,7 @@ function run(what: string, cmd: string, args: readonly string[], cwd: string, lo
 
 /** The agents run as shipped: the bundle, rebuilt when a source it bundles changed. */
 function ensureAgentBundle(log: (l: string) => void): void {
-  if (!isStale(AGENT_DIST, ['apps/agent/src', 'apps/agent/bin', 'packages/arch-table/src'], REPO)) return;
+  if (!isStale(AGENT_DIST, AGENT_BUILD_INPUTS, REPO)) return;
   const agentDir = join(REPO, 'apps/agent');
   run('agent bundle', process.execPath, ['--import', 'tsx', 'scripts/build.ts'], agentDir, log);
 }

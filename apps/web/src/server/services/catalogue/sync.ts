@@ -1,5 +1,5 @@
 import { DEFAULT_HOST_ARCH, PROVENANCE_LABELS, resolveArch, type TargetId } from '@binfleet/arch-table';
-import { mapWithConcurrency } from '@binfleet/agent/map-with-concurrency';
+import { mapWithConcurrency } from '@binfleet/concurrency';
 import type { Db } from '@binfleet/db';
 import { SYSTEM, type Actor, type AuditService } from '../audit.ts';
 import type { RegistryService, RepositoryRef } from './registries.ts';

@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Sandbox } from '@binfleet/test-sandbox';
+import type { Sandbox } from './sandbox.ts';
 
-export const REPO = resolve(import.meta.dirname, '../../../..');
+export const REPO = resolve(import.meta.dirname, '../../..');
 /** The sources through tsx, as `pnpm exec binfleet-agent` runs them. */
 export const AGENT_BIN = join(REPO, 'apps/agent/bin/binfleet-agent.js');
 /** The production bundle (`pnpm --filter @binfleet/agent build`), as the systemd unit and the image run it. */

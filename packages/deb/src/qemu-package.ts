@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { TARGET_IDS, targetOfDebianArch, type TargetId } from '@binfleet/arch-table';
-import { AgentError } from '../errors.ts';
+import { DebError } from './errors.ts';
 
 const run = promisify(execFile);
 
@@ -38,7 +38,7 @@ export async function readQemuPackage(path: string): Promise<QemuPackage> {
     () => undefined,
   );
   if (size === undefined)
-    throw new AgentError(
+    throw new DebError(
       'INVALID_PACKAGE',
       `No package file at ${path}: give the path of a .deb on the builder host.`,
     );
@@ -67,14 +67,14 @@ export function describePackage(input: {
   const version = control.Version;
   const architecture = control.Architecture;
   if (!name || !version || !architecture) {
-    throw new AgentError(
+    throw new DebError(
       'INVALID_PACKAGE',
       `${path} has no Package, Version or Architecture control field: give a Debian binary package (.deb).`,
     );
   }
   const fromArch = targetOfDebianArch(architecture);
   if (!fromArch) {
-    throw new AgentError(
+    throw new DebError(
       'INVALID_PACKAGE',
       `${path} is for architecture "${architecture}", which is no QEMU target host: give the package built for the host the images are for (amd64, arm64, ppc64el, s390x...).`,
     );
@@ -83,7 +83,7 @@ export function describePackage(input: {
   const found = new Set(emulators.map((file) => /^qemu-(.+)-static$/.exec(file)![1]!));
   const targets = TARGET_IDS.filter((id) => found.has(id));
   if (targets.length === 0) {
-    throw new AgentError(
+    throw new DebError(
       'INVALID_PACKAGE',
       `${path} (${name} ${version}) has no usr/bin/qemu-<target>-static emulator: give a qemu-user-static package.`,
     );
@@ -145,12 +145,12 @@ async function dpkgDeb(args: string[], path: string): Promise<string> {
   } catch (error) {
     const e = error as NodeJS.ErrnoException & { stderr?: string };
     if (e.code === 'ENOENT') {
-      throw new AgentError(
+      throw new DebError(
         'INVALID_PACKAGE',
         'dpkg-deb is not installed on this builder: install dpkg (it reads and unpacks .deb packages).',
       );
     }
-    throw new AgentError(
+    throw new DebError(
       'INVALID_PACKAGE',
       `${path} is not a readable .deb (${(e.stderr ?? e.message).trim().split('\n')[0]}): give a Debian binary package.`,
     );

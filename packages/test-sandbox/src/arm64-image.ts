@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixtures } from '@binfleet/test-sandbox';
+import { fixtures } from './fixtures.ts';
 
 /**
  * A tiny linux/arm64 image (the arm64 busybox fixture) in the local dockerd. dockerd 20.10's

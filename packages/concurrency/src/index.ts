@@ -1,0 +1,2 @@
+export { eachWithConcurrency } from './each-with-concurrency.ts';
+export { mapWithConcurrency } from './map-with-concurrency.ts';
