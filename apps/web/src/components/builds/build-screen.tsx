@@ -3,7 +3,6 @@ import type { RunStatus } from '@binfleet/db';
 import {
   Anchor,
   Badge,
-  Breadcrumbs,
   Button,
   Card,
   Code,
@@ -30,6 +29,7 @@ import { errorMessage, httpStatusOf, useTRPC } from '../trpc/client.ts';
 import type { RouterOutputs } from '../trpc/types.ts';
 import { RUN_STATUS_COLOR, RunStatusBadge } from '../ui/badges.tsx';
 import { CopyLine, shortDigest } from '../ui/copy-line.tsx';
+import { Crumbs } from '../ui/crumbs.tsx';
 import { ErrorState, PageSkeleton } from '../ui/states.tsx';
 import { Ago, formatDateTime, formatDuration, useNow } from '../ui/time.tsx';
 
@@ -44,6 +44,7 @@ type Check = {
 type PushedTag = { tag: string; reference: string; digest: string; platform: string };
 
 const FINAL: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
+const BUILDS = { href: '/builds', label: 'Builds' };
 
 export function BuildScreen() {
   const { id } = useParams<{ id: string }>();
@@ -70,7 +71,7 @@ export function BuildScreen() {
   if (build.isError) {
     return (
       <Stack>
-        <Crumbs label={id} />
+        <Crumbs parent={BUILDS} label={id} />
         <ErrorState
           title={httpStatusOf(build.error) === 404 ? 'Build not found' : 'Could not load this build'}
           error={build.error}
@@ -84,7 +85,7 @@ export function BuildScreen() {
   return (
     <Stack gap="lg">
       <div>
-        <Crumbs label={title} />
+        <Crumbs parent={BUILDS} label={title} />
         <PageHeader
           title={title}
           badges={<RunStatusBadge status={b.status} size="lg" data-testid="build-status" />}
@@ -118,19 +119,6 @@ export function BuildScreen() {
       <ChecksCard checks={(b.checks ?? []) as Check[]} />
       <TagsCard build={b} tags={(b.pushedTags ?? []) as PushedTag[]} />
     </Stack>
-  );
-}
-
-function Crumbs({ label }: { label: string }) {
-  return (
-    <Breadcrumbs mb="xs">
-      <Anchor component={Link} href="/builds" size="sm">
-        Builds
-      </Anchor>
-      <Text size="sm" c="dimmed" truncate maw={480}>
-        {label}
-      </Text>
-    </Breadcrumbs>
   );
 }
 
