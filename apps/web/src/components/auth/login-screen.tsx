@@ -1,6 +1,5 @@
 'use client';
 import {
-  Alert,
   Button,
   Card,
   Center,
@@ -13,12 +12,13 @@ import {
   ThemeIcon,
   Title,
 } from '@mantine/core';
-import { IconAlertTriangle, IconBinaryTree2, IconRocket } from '@tabler/icons-react';
+import { IconBinaryTree2, IconRocket } from '@tabler/icons-react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useRouter, useSearchParams } from 'next/navigation';
 import { useEffect, useState, type FormEvent } from 'react';
 import { csrfStore } from '../trpc/csrf-store.ts';
-import { errorMessage, useTRPC } from '../trpc/client.ts';
+import { useTRPC } from '../trpc/client.ts';
+import { MutationError } from '../ui/mutation-error.tsx';
 import { ErrorState } from '../ui/states.tsx';
 import { useMe } from './session.tsx';
 
@@ -119,11 +119,7 @@ function CredentialsForm({ setup, onDone }: { setup: boolean; onDone: () => void
         ) : (
           <Title order={4}>Sign in</Title>
         )}
-        {mutation.isError && (
-          <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />}>
-            {errorMessage(mutation.error)}
-          </Alert>
-        )}
+        <MutationError error={mutation.error} />
         <TextInput
           label="Username"
           autoComplete="username"

@@ -1,49 +1,28 @@
 'use client';
 import type { RunStatus } from '@binfleet/db';
-import {
-  Anchor,
-  Badge,
-  Breadcrumbs,
-  Button,
-  Card,
-  Code,
-  Group,
-  Loader,
-  ScrollArea,
-  SimpleGrid,
-  Stack,
-  Table,
-  Text,
-  ThemeIcon,
-  Timeline,
-} from '@mantine/core';
+import { Button, Card, SimpleGrid, Stack, Text } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { IconBan, IconCheck, IconCircleDashed, IconRepeat, IconX } from '@tabler/icons-react';
+import { IconBan, IconRepeat } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
-import Link from 'next/link';
 import { useParams, useRouter } from 'next/navigation';
-import { useEffect, useRef } from 'react';
+import { useEffect } from 'react';
 import { useCan } from '../auth/session.tsx';
 import { PageHeader } from '../shell/page-header.tsx';
 import { errorMessage, httpStatusOf, useTRPC } from '../trpc/client.ts';
-import type { RouterOutputs } from '../trpc/types.ts';
-import { RUN_STATUS_COLOR, RunStatusBadge } from '../ui/badges.tsx';
-import { CopyLine, shortDigest } from '../ui/copy-line.tsx';
+import type { BuildDetail } from '../trpc/types.ts';
+import { RunStatusBadge } from '../ui/badges.tsx';
+import { Crumbs } from '../ui/crumbs.tsx';
 import { ErrorState, PageSkeleton } from '../ui/states.tsx';
-import { Ago, formatDateTime, formatDuration, useNow } from '../ui/time.tsx';
-
-type BuildDetail = RouterOutputs['builds']['get'];
-type Check = {
-  name: string;
-  status: 'pass' | 'fail' | 'skipped';
-  detail: string;
-  output?: string;
-  durationMs: number;
-};
-type PushedTag = { tag: string; reference: string; digest: string; platform: string };
+import { Ago, formatDateTime } from '../ui/time.tsx';
+import { ChecksCard } from './build-checks-card.tsx';
+import { LogCard } from './build-log-card.tsx';
+import { PackageCard } from './build-package-card.tsx';
+import { Steps } from './build-steps.tsx';
+import { TagsCard } from './pushed-tags-card.tsx';
 
 const FINAL: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
+const BUILDS = { href: '/builds', label: 'Builds' };
 
 export function BuildScreen() {
   const { id } = useParams<{ id: string }>();
@@ -70,7 +49,7 @@ export function BuildScreen() {
   if (build.isError) {
     return (
       <Stack>
-        <Crumbs label={id} />
+        <Crumbs parent={BUILDS} label={id} />
         <ErrorState
           title={httpStatusOf(build.error) === 404 ? 'Build not found' : 'Could not load this build'}
           error={build.error}
@@ -84,7 +63,7 @@ export function BuildScreen() {
   return (
     <Stack gap="lg">
       <div>
-        <Crumbs label={title} />
+        <Crumbs parent={BUILDS} label={title} />
         <PageHeader
           title={title}
           badges={<RunStatusBadge status={b.status} size="lg" data-testid="build-status" />}
@@ -114,23 +93,10 @@ export function BuildScreen() {
           <Steps build={b} />
         </Card>
       </SimpleGrid>
-      <LogCard build={b} />
-      <ChecksCard checks={(b.checks ?? []) as Check[]} />
-      <TagsCard build={b} tags={(b.pushedTags ?? []) as PushedTag[]} />
+      <LogCard build={b} live={open} />
+      <ChecksCard build={b} />
+      <TagsCard build={b} />
     </Stack>
-  );
-}
-
-function Crumbs({ label }: { label: string }) {
-  return (
-    <Breadcrumbs mb="xs">
-      <Anchor component={Link} href="/builds" size="sm">
-        Builds
-      </Anchor>
-      <Text size="sm" c="dimmed" truncate maw={480}>
-        {label}
-      </Text>
-    </Breadcrumbs>
   );
 }
 
@@ -174,234 +140,5 @@ function BuildButtons({ build }: { build: BuildDetail }) {
     >
       Cancel build
     </Button>
-  );
-}
-
-function PackageCard({ build }: { build: BuildDetail }) {
-  const rows: [string, string][] = [
-    // A deleted upload leaves neither its link nor a path; the facts below stay on the build.
-    build.packageId || !build.packagePath
-      ? ['Uploaded package', build.uploadedFilename ?? '(upload deleted)']
-      : ['Package file', build.packagePath],
-    ['Version', build.packageVersion || '…'],
-    ['Architecture', build.packageArch || '…'],
-    ['QEMU', build.qemuVersion || '…'],
-    ['sha256', build.packageSha256 || '…'],
-  ];
-  const options = build.options;
-  return (
-    <Card>
-      <Text fw={600} mb="sm">
-        Input
-      </Text>
-      <Stack gap={6}>
-        {rows.map(([label, value]) => (
-          <div key={label}>
-            <Text size="xs" c="dimmed">
-              {label}
-            </Text>
-            <Text
-              size="sm"
-              ff={label === 'sha256' || label === 'Package file' ? 'monospace' : undefined}
-              style={{ wordBreak: 'break-all' }}
-            >
-              {value}
-            </Text>
-          </div>
-        ))}
-        <Text size="xs" c="dimmed">
-          {options.targets?.length
-            ? `Emulators: ${options.targets.join(', ')}`
-            : 'Every emulator in the package'}
-          {options.testImage && ` · test image ${options.testImage}`}
-          {options.skipChecks && ' · checks skipped'}
-        </Text>
-      </Stack>
-    </Card>
-  );
-}
-
-const STEP_ICON: Record<RunStatus, typeof IconCheck> = {
-  queued: IconCircleDashed,
-  running: IconCircleDashed,
-  succeeded: IconCheck,
-  failed: IconX,
-  cancelled: IconBan,
-};
-
-function Steps({ build }: { build: BuildDetail }) {
-  const now = useNow(1000);
-  if (build.steps.length === 0) {
-    return (
-      <Group gap="xs">
-        {build.status === 'queued' ? <Loader size="xs" /> : null}
-        <Text size="sm" c="dimmed">
-          {build.status === 'queued' ? 'Waiting for the builder…' : 'The builder reported no step.'}
-        </Text>
-      </Group>
-    );
-  }
-  return (
-    <Timeline
-      bulletSize={22}
-      lineWidth={2}
-      active={build.steps.filter((s) => s.status !== 'queued').length - 1}
-    >
-      {build.steps.map((s) => {
-        const Icon = STEP_ICON[s.status];
-        const took =
-          s.durationMs ?? (s.startedAt && s.status === 'running' ? now - s.startedAt.getTime() : null);
-        return (
-          <Timeline.Item
-            key={s.position}
-            data-testid={`step-${s.name}`}
-            bullet={
-              s.status === 'running' ? (
-                <Loader size={12} color="blue" />
-              ) : (
-                <ThemeIcon
-                  size={22}
-                  radius="xl"
-                  color={RUN_STATUS_COLOR[s.status]}
-                  variant={s.status === 'queued' ? 'light' : 'filled'}
-                >
-                  <Icon size={13} />
-                </ThemeIcon>
-              )
-            }
-            title={
-              <Group gap="xs">
-                <Text size="sm" fw={600}>
-                  {s.name}
-                </Text>
-                <Badge size="xs" variant="light" color={RUN_STATUS_COLOR[s.status]}>
-                  {s.status}
-                </Badge>
-                {took !== null && (
-                  <Text size="xs" c="dimmed">
-                    {formatDuration(took)}
-                  </Text>
-                )}
-              </Group>
-            }
-          >
-            <Text size="xs" c="dimmed" lineClamp={1}>
-              {s.log.trim().split('\n').at(-1)}
-            </Text>
-          </Timeline.Item>
-        );
-      })}
-    </Timeline>
-  );
-}
-
-function LogCard({ build }: { build: BuildDetail }) {
-  const viewport = useRef<HTMLDivElement>(null);
-  const text = build.steps.map((s) => `==> ${s.name} (${s.status})\n${s.log}`).join('');
-  const live = !FINAL.includes(build.status);
-  // Follow the end while the build runs, as a terminal does.
-  useEffect(() => {
-    if (live) viewport.current?.scrollTo({ top: viewport.current.scrollHeight });
-  }, [text, live]);
-  return (
-    <Card padding={0}>
-      <Group p="md" pb="xs" justify="space-between">
-        <Text fw={600}>Log</Text>
-        {live && (
-          <Badge variant="dot" color="blue">
-            live
-          </Badge>
-        )}
-      </Group>
-      <ScrollArea h={360} viewportRef={viewport} type="auto">
-        <Code block data-testid="build-log" style={{ whiteSpace: 'pre-wrap', fontSize: 12, minHeight: 360 }}>
-          {text || 'No output yet.'}
-        </Code>
-      </ScrollArea>
-    </Card>
-  );
-}
-
-function ChecksCard({ checks }: { checks: readonly Check[] }) {
-  if (checks.length === 0) return null;
-  const COLOR = { pass: 'teal', fail: 'red', skipped: 'gray' } as const;
-  return (
-    <Card padding={0}>
-      <Text fw={600} p="md" pb="xs">
-        The seed&apos;s checks
-      </Text>
-      <Table verticalSpacing={8}>
-        <Table.Tbody>
-          {checks.map((c) => (
-            <Table.Tr key={c.name}>
-              <Table.Td w={90}>
-                <Badge color={COLOR[c.status]} variant="light">
-                  {c.status}
-                </Badge>
-              </Table.Td>
-              <Table.Td>
-                <Text size="sm" fw={600}>
-                  {c.name}
-                </Text>
-                <Text size="xs" c="dimmed">
-                  {c.detail}
-                </Text>
-              </Table.Td>
-              <Table.Td w={90} ta="right">
-                <Text size="xs" c="dimmed">
-                  {formatDuration(c.durationMs)}
-                </Text>
-              </Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
-    </Card>
-  );
-}
-
-function TagsCard({ build, tags }: { build: BuildDetail; tags: readonly PushedTag[] }) {
-  if (tags.length === 0) return null;
-  return (
-    <Card padding={0}>
-      <Group p="md" pb="xs" justify="space-between">
-        <Text fw={600}>Pushed tags ({tags.length})</Text>
-        {build.repository && (
-          <Anchor component={Link} href="/catalogue" size="sm">
-            Open the catalogue
-          </Anchor>
-        )}
-      </Group>
-      <ScrollArea.Autosize mah={440} type="auto">
-        <Table verticalSpacing={6} miw={800} stickyHeader>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Tag</Table.Th>
-              <Table.Th>Digest</Table.Th>
-              <Table.Th>Pull</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {tags.map((t) => (
-              <Table.Tr key={t.tag}>
-                <Table.Td>
-                  <Text size="sm" ff="monospace">
-                    {t.tag}
-                  </Text>
-                </Table.Td>
-                <Table.Td>
-                  <Text size="xs" ff="monospace" title={t.digest}>
-                    {shortDigest(t.digest)}
-                  </Text>
-                </Table.Td>
-                <Table.Td>
-                  <CopyLine text={`docker pull ${t.reference}`} label="Copy the pull command" />
-                </Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      </ScrollArea.Autosize>
-    </Card>
   );
 }

@@ -1,9 +1,10 @@
 'use client';
-import { ActionIcon, Alert, Modal, Stack, Table, Text, Tooltip } from '@mantine/core';
-import { IconAlertTriangle, IconPackage, IconTrash } from '@tabler/icons-react';
+import { ActionIcon, Modal, Stack, Table, Text, Tooltip } from '@mantine/core';
+import { IconPackage, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { errorMessage, useTRPC } from '../trpc/client.ts';
+import { useTRPC } from '../trpc/client.ts';
 import { formatBytes } from '../ui/copy-line.tsx';
+import { MutationError } from '../ui/mutation-error.tsx';
 import { Empty, ErrorState, TableSkeleton } from '../ui/states.tsx';
 import { Ago } from '../ui/time.tsx';
 
@@ -24,17 +25,7 @@ export function PackagesModal({ opened, onClose }: { opened: boolean; onClose: (
           Packages uploaded in the New build dialog, kept on the server until deleted. Builds that used one
           keep their record of it, but cannot be re-run once it is deleted.
         </Text>
-        {remove.isError && (
-          <Alert
-            color="red"
-            variant="light"
-            icon={<IconAlertTriangle size={16} />}
-            title="Not deleted"
-            data-testid="package-delete-error"
-          >
-            {errorMessage(remove.error)}
-          </Alert>
-        )}
+        <MutationError error={remove.error} title="Not deleted" testId="package-delete-error" />
         {packages.isPending ? (
           <TableSkeleton rows={3} columns={5} />
         ) : packages.isError ? (

@@ -1,7 +1,6 @@
 'use client';
 import {
   ActionIcon,
-  Alert,
   Button,
   Card,
   Divider,
@@ -14,10 +13,11 @@ import {
   Tooltip,
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { IconAlertTriangle, IconPlus, IconTrash } from '@tabler/icons-react';
+import { IconPlus, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { errorMessage, useTRPC } from '../trpc/client.ts';
+import { MutationError } from '../ui/mutation-error.tsx';
 import { Ago } from '../ui/time.tsx';
 
 /** Admins: the registries the catalogue reads and builds push to, and their repositories. */
@@ -182,11 +182,7 @@ function AddRegistry({ onAdded }: { onAdded: () => void }) {
             onChange={(e) => setPassword(e.currentTarget.value)}
           />
         </Group>
-        {add.isError && (
-          <Alert color="red" variant="light" icon={<IconAlertTriangle size={16} />}>
-            {errorMessage(add.error)}
-          </Alert>
-        )}
+        <MutationError error={add.error} />
         <Group justify="flex-end">
           <Button type="submit" loading={add.isPending} disabled={!url.trim()}>
             Add registry

@@ -1,8 +1,11 @@
 'use client';
 import type { KernelEntry } from '@binfleet/arch-table';
 import { Badge, Group, Stack, Table, Text, Tooltip } from '@mantine/core';
+import { IconTable } from '@tabler/icons-react';
 import type { Drift } from '~/server/services/policy.ts';
 import { flagTitle } from '../policy/flags.ts';
+import type { HostDetail } from '../trpc/types.ts';
+import { Empty } from '../ui/states.tsx';
 
 type Field = 'flags' | 'interpreter' | 'magic' | 'enabled';
 
@@ -23,13 +26,7 @@ const ROW_TONE: Record<string, string> = {
  * The kernel's entries as the agent read them, field by field, with the policy's differences marked
  * on the entry and the field they concern; entries the policy wants but the kernel lacks and entries that differ come first.
  */
-export function EntriesTable({
-  entries,
-  drift,
-}: {
-  entries: readonly KernelEntry[];
-  drift: readonly Drift[];
-}) {
+function EntriesTable({ entries, drift }: { entries: readonly KernelEntry[]; drift: readonly Drift[] }) {
   const driftOf = (name: string) => drift.filter((d) => `qemu-${d.target}` === name);
   const missing = drift.filter((d) => d.kind === 'missing');
   // Differences first: they are what the page is opened for.
@@ -181,4 +178,18 @@ function Marked({ on, children }: { on: boolean; children: React.ReactNode }) {
   ) : (
     <>{children}</>
   );
+}
+
+/** The Kernel entries tab: the table, or what to do when the kernel has none. */
+export function EntriesPanel({ host }: { host: HostDetail }) {
+  if (host.entries.length === 0 && host.drift.length === 0) {
+    return (
+      <Empty
+        icon={<IconTable size={22} />}
+        title="No binfmt_misc entries"
+        description="The kernel has no registration on this host. Reset + register adds what it needs."
+      />
+    );
+  }
+  return <EntriesTable entries={host.entries} drift={host.drift} />;
 }

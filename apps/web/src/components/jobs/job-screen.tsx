@@ -4,11 +4,9 @@ import {
   Alert,
   Anchor,
   Badge,
-  Breadcrumbs,
   Button,
   Card,
   Group,
-  Modal,
   Pagination,
   SegmentedControl,
   Stack,
@@ -17,7 +15,7 @@ import {
   Tooltip,
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { IconAlertTriangle, IconBan, IconRepeat } from '@tabler/icons-react';
+import { IconBan, IconRepeat } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import Link from 'next/link';
@@ -29,12 +27,15 @@ import { PageHeader } from '../shell/page-header.tsx';
 import { errorMessage, httpStatusOf, useTRPC } from '../trpc/client.ts';
 import type { JobDetail } from '../trpc/types.ts';
 import { RunStatusBadge } from '../ui/badges.tsx';
+import { ConfirmModal } from '../ui/confirm-modal.tsx';
+import { Crumbs } from '../ui/crumbs.tsx';
 import { ErrorState, PageSkeleton } from '../ui/states.tsx';
 import { Ago, formatDateTime, formatDuration, useNow } from '../ui/time.tsx';
 import { CountsLine, finishedShare, JobProgressBar } from './job-progress.tsx';
 
 const FINAL: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
 const PAGE = 50;
+const JOBS = { href: '/jobs', label: 'Jobs' };
 
 export function JobScreen() {
   const { id } = useParams<{ id: string }>();
@@ -63,7 +64,7 @@ export function JobScreen() {
   if (job.isError) {
     return (
       <Stack>
-        <JobCrumbs label={id} />
+        <Crumbs parent={JOBS} label={id} />
         <ErrorState
           title={httpStatusOf(job.error) === 404 ? 'Job not found' : 'Could not load this job'}
           error={job.error}
@@ -76,7 +77,7 @@ export function JobScreen() {
   return (
     <Stack gap="lg">
       <div>
-        <JobCrumbs label={j.summary} />
+        <Crumbs parent={JOBS} label={j.summary} />
         <PageHeader
           title={j.summary}
           badges={<RunStatusBadge status={j.status} size="lg" data-testid="job-status" />}
@@ -97,19 +98,6 @@ export function JobScreen() {
       <ProgressCard job={j} open={open} liveStatus={live.status} liveError={live.error} />
       <HostRows job={j} />
     </Stack>
-  );
-}
-
-function JobCrumbs({ label }: { label: string }) {
-  return (
-    <Breadcrumbs mb="xs">
-      <Anchor component={Link} href="/jobs" size="sm">
-        Jobs
-      </Anchor>
-      <Text size="sm" c="dimmed" truncate maw={480}>
-        {label}
-      </Text>
-    </Breadcrumbs>
   );
 }
 
@@ -233,44 +221,26 @@ function JobButtons({ job }: { job: JobDetail }) {
           Cancel job
         </Button>
       )}
-      <Modal
+      <ConfirmModal
         opened={confirm !== null}
         onClose={() => setConfirm(null)}
-        centered
         title={confirm === 'cancel' ? 'Cancel this job?' : `Run again on ${failed.length} hosts?`}
+        error={error}
+        cancelLabel="Back"
+        cancelDisabled={pending}
+        confirmLabel={confirm === 'cancel' ? 'Cancel job' : `Run on ${failed.length} hosts`}
+        confirmColor={confirm === 'cancel' ? 'red' : undefined}
+        loading={confirm === 'cancel' ? cancel.isPending : retry.isPending}
+        onConfirm={() =>
+          confirm === 'cancel'
+            ? cancel.mutate({ id: job.id })
+            : retry.mutate({ params: job.params, selection: { hostIds: failed.map((t) => t.hostId) } })
+        }
       >
-        <Stack>
-          <Text size="sm">
-            {confirm === 'cancel'
-              ? `${job.counts.queued.toLocaleString()} host(s) not started yet will be skipped; ${job.counts.running.toLocaleString()} running now finish their current call. Results so far are kept.`
-              : `A new job runs “${describeJob(job.params)}” on the ${failed.length} hosts that failed here.`}
-          </Text>
-          {error && (
-            <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />}>
-              {errorMessage(error)}
-            </Alert>
-          )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={() => setConfirm(null)} disabled={pending}>
-              Back
-            </Button>
-            {confirm === 'cancel' ? (
-              <Button color="red" loading={cancel.isPending} onClick={() => cancel.mutate({ id: job.id })}>
-                Cancel job
-              </Button>
-            ) : (
-              <Button
-                loading={retry.isPending}
-                onClick={() =>
-                  retry.mutate({ params: job.params, selection: { hostIds: failed.map((t) => t.hostId) } })
-                }
-              >
-                Run on {failed.length} hosts
-              </Button>
-            )}
-          </Group>
-        </Stack>
-      </Modal>
+        {confirm === 'cancel'
+          ? `${job.counts.queued.toLocaleString()} host(s) not started yet will be skipped; ${job.counts.running.toLocaleString()} running now finish their current call. Results so far are kept.`
+          : `A new job runs “${describeJob(job.params)}” on the ${failed.length} hosts that failed here.`}
+      </ConfirmModal>
     </>
   );
 }

@@ -1,7 +1,6 @@
 'use client';
 import { kernelFlags, type TargetId } from '@binfleet/arch-table';
 import {
-  Alert,
   Badge,
   Button,
   Card,
@@ -14,12 +13,13 @@ import {
   TextInput,
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { IconAlertTriangle, IconTrash } from '@tabler/icons-react';
+import { IconTrash } from '@tabler/icons-react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { TargetPicker } from '../actions/target-picker.tsx';
-import { errorMessage, useTRPC } from '../trpc/client.ts';
+import { useTRPC } from '../trpc/client.ts';
 import type { RouterOutputs } from '../trpc/types.ts';
+import { MutationError } from '../ui/mutation-error.tsx';
 import { Ago } from '../ui/time.tsx';
 import { FLAG_INFO } from './flags.ts';
 
@@ -212,11 +212,7 @@ export function PolicyCard({
           onChange={(e) => set({ autoHeal: e.currentTarget.checked })}
           disabled={!editable}
         />
-        {error && (
-          <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />} title="Not saved">
-            {errorMessage(error)}
-          </Alert>
-        )}
+        <MutationError error={error} title="Not saved" />
         {editable && (
           <Group justify="space-between">
             {policy ? (

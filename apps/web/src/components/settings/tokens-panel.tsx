@@ -20,8 +20,9 @@ import { notifications } from '@mantine/notifications';
 import { IconAlertTriangle, IconCheck, IconCopy, IconKey, IconPlus, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { errorMessage, useTRPC } from '../trpc/client.ts';
+import { useTRPC } from '../trpc/client.ts';
 import type { RouterOutputs } from '../trpc/types.ts';
+import { ConfirmModal } from '../ui/confirm-modal.tsx';
 import { FormActions } from '../ui/form-actions.tsx';
 import { Empty, ErrorState, TableSkeleton } from '../ui/states.tsx';
 import { Ago, formatDateTime } from '../ui/time.tsx';
@@ -290,26 +291,18 @@ function RevokeModal({ token, onClose }: { token: TokenRow; onClose: () => void 
     }),
   );
   return (
-    <Modal opened onClose={onClose} title={`Revoke “${token.label}”?`} centered>
-      <Stack>
-        <Text size="sm">
-          No further host can join with it. Hosts that joined with it keep their own credentials and stay in
-          the fleet.
-        </Text>
-        {revoke.isError && (
-          <Alert color="red" variant="light">
-            {errorMessage(revoke.error)}
-          </Alert>
-        )}
-        <Group justify="flex-end">
-          <Button variant="default" onClick={onClose}>
-            Keep it
-          </Button>
-          <Button color="red" loading={revoke.isPending} onClick={() => revoke.mutate({ id: token.id })}>
-            Revoke
-          </Button>
-        </Group>
-      </Stack>
-    </Modal>
+    <ConfirmModal
+      opened
+      onClose={onClose}
+      title={`Revoke “${token.label}”?`}
+      error={revoke.error}
+      confirmLabel="Revoke"
+      confirmColor="red"
+      loading={revoke.isPending}
+      onConfirm={() => revoke.mutate({ id: token.id })}
+    >
+      No further host can join with it. Hosts that joined with it keep their own credentials and stay in the
+      fleet.
+    </ConfirmModal>
   );
 }

@@ -8,3 +8,4 @@ export type HostFilter = NonNullable<RouterInputs['fleet']['hosts']['filter']>;
 export type FleetRow = RouterOutputs['fleet']['hosts']['items'][number];
 export type HostDetail = RouterOutputs['fleet']['host'];
 export type JobDetail = RouterOutputs['jobs']['get'];
+export type BuildDetail = RouterOutputs['builds']['get'];

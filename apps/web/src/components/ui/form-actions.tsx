@@ -1,7 +1,6 @@
 'use client';
-import { Alert, Button, Group } from '@mantine/core';
-import { IconAlertTriangle } from '@tabler/icons-react';
-import { errorMessage } from '../trpc/client.ts';
+import { Button, Group } from '@mantine/core';
+import { MutationError } from './mutation-error.tsx';
 
 /** The end of a modal form: what the server refused, if it did, then Cancel and the submit button. */
 export function FormActions({
@@ -11,7 +10,7 @@ export function FormActions({
   loading = mutation.isPending,
   disabled,
 }: {
-  mutation: { isError: boolean; isPending: boolean; error: unknown };
+  mutation: { isPending: boolean; error: unknown };
   submitLabel: string;
   onCancel: () => void;
   loading?: boolean;
@@ -19,11 +18,7 @@ export function FormActions({
 }) {
   return (
     <>
-      {mutation.isError && (
-        <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />}>
-          {errorMessage(mutation.error)}
-        </Alert>
-      )}
+      <MutationError error={mutation.error} />
       <Group justify="flex-end">
         <Button variant="default" onClick={onCancel}>
           Cancel
