@@ -30,4 +30,23 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The wire contract is schemas only: no I/O, nothing but zod and the arch table.
+    files: ['packages/agent-contract/src/**/*.ts'],
+    ignores: ['packages/agent-contract/src/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!zod$|@binfleet/arch-table$|\\.)',
+              message:
+                'agent-contract holds schemas only: it imports zod, @binfleet/arch-table and its own files.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -8,7 +8,7 @@ const config: NextConfig = {
   turbopack: { root },
   outputFileTracingRoot: root,
   images: { unoptimized: true },
-  transpilePackages: ['@binfleet/arch-table', '@binfleet/agent', '@binfleet/db'],
+  transpilePackages: ['@binfleet/arch-table', '@binfleet/agent-contract', '@binfleet/agent', '@binfleet/db'],
   serverExternalPackages: [
     'better-sqlite3',
     'dockerode',

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { interpreterDirSchema } from '@binfleet/agent-contract';
 import { DEFAULT_MOUNT_POINT, KernelBinfmtFs } from '../binfmt/binfmt-fs.ts';
 import { FleetLink } from '../control-plane/fleet-link.ts';
 import type { DockerClient, ImageClient } from '../docker/docker-client.ts';
@@ -11,7 +12,6 @@ import { createAgentHttpServer } from '../server/http-server.ts';
 import { AgentService } from '../services/agent-service.ts';
 import { ImageBuildService } from '../services/image-build-service.ts';
 import { DEFAULT_MAX_PACKAGE_BYTES, PackageStore } from '../services/package-store.ts';
-import { interpreterDirSchema } from '../services/desired-state.ts';
 import { HostLock } from '../services/host-lock.ts';
 import { OperationLock } from '../services/operation-lock.ts';
 import { Reconciler, type LogRecord } from '../services/reconciler.ts';

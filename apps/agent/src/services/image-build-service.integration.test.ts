@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { BuildReport } from '@binfleet/agent-contract';
 import { makeTagSet, PROVENANCE_LABELS, tagVersionOf, type TargetId } from '@binfleet/arch-table';
 import { fixtures } from '@binfleet/test-sandbox';
 import { TRPCClientError } from '@trpc/client';
@@ -11,7 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgentClient, type AgentClient } from '../server/agent-client.ts';
 import { startAgent, type AgentProcess } from '../testing/agent-process.ts';
 import { buildArm64Image } from '../testing/arm64-image.ts';
-import type { BuildReport } from './image-build-service.ts';
 
 // The seed's release pipeline for real: Debian's qemu-user-static .deb, built into every tag of the
 // scheme by a builder agent through its API and the real dockerd, checked the seed's way (which

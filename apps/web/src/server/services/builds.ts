@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { createAgentClient } from '@binfleet/agent/client';
-import type { BuildRequestInput } from '@binfleet/agent/build-request';
+import type { BuildRequestInput } from '@binfleet/agent-contract';
 import type { Db, Host, Prisma, RunStatus } from '@binfleet/db';
 import { TRPCClientError } from '@trpc/client';
 import { ControlPlaneError } from '../errors.ts';

@@ -6,7 +6,7 @@ import {
   type ImageTag as SchemeTag,
   type TargetId,
 } from '@binfleet/arch-table';
-import { REPOSITORY_NAME } from '@binfleet/agent/build-request';
+import { REPOSITORY_NAME } from '@binfleet/agent-contract';
 import { mapWithConcurrency } from '@binfleet/agent/map-with-concurrency';
 import type { Db, Prisma, SecretBox } from '@binfleet/db';
 import { ControlPlaneError } from '../errors.ts';
