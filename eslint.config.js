@@ -18,14 +18,6 @@ export default tseslint.config(
   {
     // Apps are peers over packages: the web app never imports the agent app, nor the reverse.
     files: ['apps/web/**/*.{ts,tsx,js,mjs}'],
-    // TODO(issue 11): removed when the agent contract lands
-    ignores: [
-      'apps/web/src/server/services/agent-gateway.ts',
-      'apps/web/src/server/services/builds.ts',
-      'apps/web/src/server/services/catalogue/registries.ts',
-      'apps/web/src/server/routers/admin.ts',
-      'apps/web/src/server/routers/builds.ts',
-    ],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -93,6 +85,25 @@ export default tseslint.config(
         {
           patterns: [
             { regex: '^[^.]', message: 'arch-table is pure: it imports nothing but its own files.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The wire contract is schemas only: no I/O, nothing but zod and the arch table.
+    files: ['packages/agent-contract/src/**/*.ts'],
+    ignores: ['packages/agent-contract/src/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!zod$|@binfleet/arch-table$|\\.)',
+              message:
+                'agent-contract holds schemas only: it imports zod, @binfleet/arch-table and its own files.',
+            },
           ],
         },
       ],

@@ -10,20 +10,12 @@ const config: NextConfig = {
   images: { unoptimized: true },
   transpilePackages: [
     '@binfleet/arch-table',
-    '@binfleet/agent',
+    '@binfleet/agent-contract',
     '@binfleet/concurrency',
     '@binfleet/db',
     '@binfleet/deb',
   ],
-  serverExternalPackages: [
-    'better-sqlite3',
-    'dockerode',
-    'ssh2',
-    'cpu-features',
-    'pg',
-    '@prisma/adapter-pg',
-    '@prisma/adapter-better-sqlite3',
-  ],
+  serverExternalPackages: ['better-sqlite3', 'pg', '@prisma/adapter-pg', '@prisma/adapter-better-sqlite3'],
   poweredByHeader: false,
   experimental: { optimizePackageImports: ['@mantine/core', '@mantine/hooks', '@tabler/icons-react'] },
 };

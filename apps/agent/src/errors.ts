@@ -1,33 +1,11 @@
+import type { AgentErrorCode } from '@binfleet/agent-contract';
 import { DebError } from '@binfleet/deb';
 
 /**
- * The agent's one error type. `code` is stable and maps to an HTTP/tRPC status in one place
- * (server/trpc.ts) and to an exit status in the CLI; `message` tells the user what to do.
+ * The agent's one error type. `code` is stable (the contract lists them, as API answers carry it) and
+ * maps to an HTTP/tRPC status in one place (server/trpc.ts) and to an exit status in the CLI;
+ * `message` tells the user what to do.
  */
-export type AgentErrorCode =
-  | 'INVALID_INPUT'
-  | 'UNKNOWN_ARCH'
-  | 'NOT_MOUNTED'
-  | 'PERMISSION_DENIED'
-  | 'ENTRY_EXISTS'
-  | 'ENTRY_CONFLICT'
-  | 'ENTRY_NOT_FOUND'
-  | 'KERNEL_REJECTED'
-  | 'INTERPRETER_MISSING'
-  | 'DOCKER_UNAVAILABLE'
-  | 'IMAGE_MISSING'
-  | 'DOCKER_FAILED'
-  | 'BUSY'
-  | 'INVALID_PACKAGE'
-  | 'TOO_LARGE'
-  | 'BUILD_NOT_FOUND'
-  | 'NOT_BUILDER'
-  | 'CONTROL_PLANE_UNREACHABLE'
-  | 'CONTROL_PLANE_REFUSED'
-  | 'CONTROL_PLANE_FAILED'
-  | 'STATE_CORRUPT'
-  | 'INTERNAL';
-
 export class AgentError extends Error {
   override readonly name = 'AgentError';
   constructor(

@@ -1,8 +1,9 @@
 import { access, constants, mkdir, writeFile } from 'node:fs/promises';
 import { renderExport, type ExportFormat, type TargetId } from '@binfleet/arch-table';
+import type { DesiredState } from '@binfleet/agent-contract';
 import type { AgentEnv } from '../env.ts';
 import { AgentError } from '../errors.ts';
-import { desiredState, type DesiredState } from '../services/desired-state.ts';
+import { desiredState } from '../services/desired-state.ts';
 import { yesNo } from './args.ts';
 
 /** The options qemu-binfmt-conf.sh and the seed share, with their short forms. */

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { interpreterDirSchema } from '@binfleet/agent-contract';
 import { DEFAULT_MAX_PACKAGE_BYTES, DiskPackageStore } from '@binfleet/deb';
 import { DEFAULT_MOUNT_POINT, KernelBinfmtFs } from '../binfmt/binfmt-fs.ts';
 import { FleetLink } from '../control-plane/fleet-link.ts';
@@ -11,7 +12,6 @@ import { BearerAuth, generateToken, hashToken, validateToken } from '../server/b
 import { createAgentHttpServer } from '../server/http-server.ts';
 import { AgentService } from '../services/agent-service.ts';
 import { ImageBuildService } from '../image-build/image-build-service.ts';
-import { interpreterDirSchema } from '../services/desired-state.ts';
 import { HostLock } from '../services/host-lock.ts';
 import { OperationLock } from '../services/operation-lock.ts';
 import { AgentPackageStore } from '../services/package-store.ts';

@@ -1,7 +1,8 @@
 import { resolveArch, type TargetId } from '@binfleet/arch-table';
+import type { VerifyCheck, VerifyMethod } from '@binfleet/agent-contract';
 import { DockerodeClient } from '../docker/docker-client.ts';
 import { DEFAULT_IMAGE_TEMPLATE } from '../services/verify-image.ts';
-import { VerifyService, type VerifyCheck, type VerifyMethod } from '../services/verify-service.ts';
+import { VerifyService } from '../services/verify-service.ts';
 import { parse, UsageError } from './args.ts';
 import type { CommandContext } from './register-command.ts';
 

@@ -1,8 +1,13 @@
+import type { controlPlaneApi } from '@binfleet/agent-contract';
+import type { z } from 'zod';
 import { AgentError } from '../errors.ts';
+
+type ControlPlaneProcedure = (typeof controlPlaneApi)[keyof typeof controlPlaneApi];
 
 /**
  * Calls the control plane's agent API (`/api/trpc/agentApi.*`). Plain fetch with tRPC's wire format
- * rather than a typed client: the web app depends on this package, not the other way round.
+ * rather than a typed client: the agent does not depend on the web app, only on the contract, whose
+ * schemas check each answer before the agent acts on it.
  */
 export class ControlPlaneClient {
   constructor(
@@ -10,9 +15,13 @@ export class ControlPlaneClient {
     private readonly timeoutMs = 15_000,
   ) {}
 
-  async mutation<T>(procedure: string, input: unknown, bearer?: string): Promise<T> {
+  async mutation<P extends ControlPlaneProcedure>(
+    procedure: P,
+    input: z.input<P['input']>,
+    bearer?: string,
+  ): Promise<z.output<P['output']>> {
     const url = new URL(
-      `api/trpc/agentApi.${procedure}`,
+      `api/trpc/${procedure.path}`,
       this.serverUrl.endsWith('/') ? this.serverUrl : `${this.serverUrl}/`,
     );
     let response: Response;
@@ -35,15 +44,25 @@ export class ControlPlaneClient {
     }
     const body = (await response.json().catch(() => undefined)) as
       | {
-          result?: { data?: { json?: T } };
+          result?: { data?: { json?: unknown } };
           error?: { json?: { message?: string; data?: { httpStatus?: number } } };
         }
       | undefined;
-    if (response.ok && body?.result?.data && 'json' in body.result.data) return body.result.data.json as T;
-    const message = body?.error?.json?.message ?? `HTTP ${response.status}`;
-    throw new AgentError(
-      response.status === 401 ? 'CONTROL_PLANE_REFUSED' : 'CONTROL_PLANE_FAILED',
-      `The control plane answered: ${message}`,
-    );
+    if (!response.ok || !body?.result?.data || !('json' in body.result.data)) {
+      const message = body?.error?.json?.message ?? `HTTP ${response.status}`;
+      throw new AgentError(
+        response.status === 401 ? 'CONTROL_PLANE_REFUSED' : 'CONTROL_PLANE_FAILED',
+        `The control plane answered: ${message}`,
+      );
+    }
+    const answer = procedure.output.safeParse(body.result.data.json);
+    if (!answer.success) {
+      const issues = answer.error.issues.map((i) => `${i.path.join('.') || 'answer'}: ${i.message}`);
+      throw new AgentError(
+        'CONTROL_PLANE_FAILED',
+        `The control plane's answer to ${procedure.path} is not one this agent understands (${issues.join('; ')}): check that --server is a binfleet control plane, of a version that serves this agent.`,
+      );
+    }
+    return answer.data as z.output<P['output']>;
   }
 }

@@ -1,16 +1,10 @@
+import { CONTRACT_VERSION, controlPlaneApi } from '@binfleet/agent-contract';
 import type { KernelEntry } from '@binfleet/arch-table';
 import { AgentError } from '../errors.ts';
 import type { AgentService } from '../services/agent-service.ts';
 import type { LogRecord } from '../services/reconciler.ts';
 import type { StateStore } from '../services/state-store.ts';
 import { ControlPlaneClient } from './control-plane-client.ts';
-
-interface JoinAnswer {
-  hostId: string;
-  agentToken: string;
-  heartbeatToken: string;
-  heartbeatIntervalMs: number;
-}
 
 /** Whether two control-plane URLs name the same server (a trailing slash aside). */
 function sameServer(a: string, b: string): boolean {
@@ -57,7 +51,7 @@ export class FleetLink {
     // refuses a known agent id without it). Never shown to another server.
     const proof =
       file.link && sameServer(file.link.serverUrl, serverUrl) ? file.link.heartbeatToken : undefined;
-    const answer = await new ControlPlaneClient(serverUrl).mutation<JoinAnswer>('join', {
+    const answer = await new ControlPlaneClient(serverUrl).mutation(controlPlaneApi.join, {
       joinToken,
       agentId: file.agentId,
       agentUrl: this.options.advertiseUrl,
@@ -69,7 +63,12 @@ export class FleetLink {
       link: { serverUrl, hostId: answer.hostId, heartbeatToken: answer.heartbeatToken },
     });
     this.intervalMs = this.options.intervalMs ?? answer.heartbeatIntervalMs;
-    this.options.log({ event: 'joined', server: serverUrl, hostId: answer.hostId });
+    this.options.log({
+      event: 'joined',
+      server: serverUrl,
+      hostId: answer.hostId,
+      ...(answer.contractVersion === undefined ? {} : { serverContractVersion: answer.contractVersion }),
+    });
     return answer.agentToken;
   }
 
@@ -82,8 +81,8 @@ export class FleetLink {
       if (this.stopped) return;
       try {
         // The URL on every beat: an agent restarted on another address is followed without a re-join.
-        const answer = await client.mutation<{ heartbeatIntervalMs: number; agentUrlRefused?: string }>(
-          'heartbeat',
+        const answer = await client.mutation(
+          controlPlaneApi.heartbeat,
           { agentUrl: this.options.advertiseUrl, ...(await this.report()) },
           link.heartbeatToken,
         );
@@ -134,6 +133,8 @@ export class FleetLink {
         return Math.round(performance.now() - readAt);
       },
       hostname: facts.hostname,
+      agentVersion: facts.agentVersion,
+      contractVersion: CONTRACT_VERSION,
       arch: facts.machine,
       kernel: facts.kernelRelease,
       ...(facts.docker.version ? { dockerVersion: facts.docker.version } : {}),

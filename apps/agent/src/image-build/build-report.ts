@@ -1,8 +1,9 @@
+import type { BuildStatus } from '@binfleet/agent-contract';
 import type { TargetId } from '@binfleet/arch-table';
 import type { QemuPackage } from '@binfleet/deb';
 import type { RegistryAuth } from '../docker/docker-client.ts';
 
-export type BuildStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type { BuildStatus };
 
 /** The steps of every build, in order; `clean up` runs whatever happened before it. */
 export const BUILD_STEPS = [

@@ -4,12 +4,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { BuildReport } from '@binfleet/agent-contract';
 import { makeTagSet, PROVENANCE_LABELS, tagVersionOf, type TargetId } from '@binfleet/arch-table';
 import { buildArm64Image, fixtures, startAgent, type AgentProcess } from '@binfleet/test-sandbox';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgentClient, type AgentClient } from '../server/agent-client.ts';
-import type { BuildReport } from './build-report.ts';
 
 // The seed's release pipeline for real: Debian's qemu-user-static .deb, built into every tag of the
 // scheme by a builder agent through its API and the real dockerd, checked the seed's way (which

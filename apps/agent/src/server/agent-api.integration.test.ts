@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CONTRACT_VERSION } from '@binfleet/agent-contract';
 import {
   AGENT_DIST,
   fixtures,
@@ -212,15 +213,21 @@ describe('binfleet-agent serve: the tRPC API over HTTP', () => {
     expect(kernel()['qemu-aarch64']).toMatch(/^flags: F$/m);
   });
 
-  it('enable/disable/remove accept aliases and update the desired state', async () => {
+  it('enable/disable/remove accept aliases, update the desired state and answer with the kernel entries', async () => {
     await client.applyState.mutate({ targets: ['arm64', 's390x'], persistent: true });
-    await client.disable.mutate({ targets: ['arm64v8'] });
+    const disabled = await client.disable.mutate({ targets: ['arm64v8'] });
     expect(kernel()['qemu-aarch64']).toMatch(/^disabled$/m);
+    // What the kernel holds afterwards comes with the answer, as the control plane records it.
+    expect(Object.fromEntries(disabled.entries!.map((e) => [e.name, e.entry.enabled]))).toEqual({
+      'qemu-aarch64': false,
+      'qemu-s390x': true,
+    });
     expect((await client.status.query()).desired).toMatchObject({ disabled: ['aarch64'] });
     await client.enable.mutate({ targets: ['aarch64'] });
     expect(kernel()['qemu-aarch64']).toMatch(/^enabled$/m);
     const removed = await client.remove.mutate({ targets: ['s390x'] });
     expect(removed.removed).toEqual(['qemu-s390x']);
+    expect(removed.entries?.map((e) => e.name)).toEqual(['qemu-aarch64']);
     expect((await client.status.query()).desired).toMatchObject({ targets: ['aarch64'], disabled: [] });
   });
 
@@ -243,6 +250,7 @@ describe('binfleet-agent serve: the tRPC API over HTTP', () => {
     const facts = await client.facts.query();
     expect(facts).toMatchObject({
       machine: 'x86_64',
+      contractVersion: CONTRACT_VERSION,
       binfmt: { mounted: true, writable: true, namespaced: true, mountPoint: '/proc/sys/fs/binfmt_misc' },
     });
     expect(typeof facts.docker.reachable).toBe('boolean');

@@ -1,6 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { PassThrough } from 'node:stream';
+import type { AgentErrorData } from '@binfleet/agent-contract';
 import { isSha256, type PackageStore } from '@binfleet/deb';
 import { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
@@ -229,7 +230,7 @@ function sendTrpcError(
     error: {
       message,
       code: TRPC_ERROR_CODES_BY_KEY[code],
-      data: { code, httpStatus, path, agentCode: null, details: null },
+      data: { code, httpStatus, path, agentCode: null, details: null } satisfies AgentErrorData,
     },
   });
   const body = url.searchParams.get('batch') === '1' ? paths.map(envelope) : envelope(paths[0]!);

@@ -12,11 +12,12 @@
  *
  * Routers import only `router`, `agentProcedure` and `createCallerFactory` from this file.
  */
+import type { AgentErrorCode, AgentErrorData } from '@binfleet/agent-contract';
 import { ArchTableError } from '@binfleet/arch-table';
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { z } from 'zod';
-import { AgentError, type AgentErrorCode } from '../errors.ts';
+import { AgentError } from '../errors.ts';
 import type { AgentService } from '../services/agent-service.ts';
 
 export interface AgentContext {
@@ -90,7 +91,7 @@ const t = initTRPC.context<AgentContext>().create({
         agentCode:
           cause instanceof AgentError ? cause.code : cause instanceof ArchTableError ? 'INVALID_INPUT' : null,
         details: cause instanceof AgentError ? (cause.details ?? null) : null,
-      },
+      } satisfies AgentErrorData,
     };
   },
 });

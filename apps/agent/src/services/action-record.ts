@@ -1,17 +1,7 @@
-import type { TargetId } from '@binfleet/arch-table';
+import type { ActionRecord } from '@binfleet/agent-contract';
 import type { PlannedAction } from './registration-plan.ts';
 
 /** A planned or performed change as the API returns it and the reconciler logs it (plain JSON). */
-export interface ActionRecord {
-  readonly kind: PlannedAction['kind'];
-  readonly name: string;
-  readonly target?: TargetId;
-  /** For `remove`: why (`reset` or `replace` of an entry with other settings). */
-  readonly reason?: 'reset' | 'replace';
-  /** For `register`: the line written into `register`. */
-  readonly line?: string;
-}
-
 export function actionRecord(action: PlannedAction): ActionRecord {
   switch (action.kind) {
     case 'remove':

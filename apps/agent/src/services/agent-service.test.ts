@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { CONTRACT_VERSION, type DesiredState } from '@binfleet/agent-contract';
 import type { DockerClient, InfoOptions } from '../docker/docker-client.ts';
 import { AgentError } from '../errors.ts';
 import { HostProbe } from '../host/host-probe.ts';
 import { FakeHostOs } from '../testing/fake-host-os.ts';
 import { MemoryBinfmtFs } from '../testing/memory-binfmt-fs.ts';
 import { AgentService, DOCKER_INFO_MAX_AGE_MS } from './agent-service.ts';
-import type { DesiredState } from './desired-state.ts';
 import { OperationLock } from './operation-lock.ts';
 import { RegistrationService } from './registration-service.ts';
 
@@ -78,13 +78,20 @@ describe('AgentService', () => {
   it('records removals and enable/disable in the desired state, so the reconciler keeps them', async () => {
     const { agent, store } = setup();
     await agent.apply({ targets: ['aarch64', 's390x', 'riscv64'] });
-    await agent.setEnabled(['s390x', 'riscv64'], false);
+    const disabled = await agent.setEnabled(['s390x', 'riscv64'], false);
     expect(store.desired?.disabled).toEqual(['s390x', 'riscv64']);
+    // The kernel's entries afterwards come with the answer (no second call to read them back).
+    expect(disabled.changed).toEqual(['qemu-s390x', 'qemu-riscv64']);
+    expect(Object.fromEntries(disabled.entries!.map((e) => [e.name, e.entry.enabled]))).toEqual({
+      'qemu-aarch64': true,
+      'qemu-riscv64': false,
+      'qemu-s390x': false,
+    });
     await agent.setEnabled(['riscv64'], true);
     expect(store.desired?.disabled).toEqual(['s390x']);
     await agent.remove(['s390x']);
     expect(store.desired).toMatchObject({ targets: ['aarch64', 'riscv64'], disabled: [] });
-    expect(await agent.remove('all')).toEqual({ removed: ['qemu-aarch64', 'qemu-riscv64'] });
+    expect(await agent.remove('all')).toEqual({ removed: ['qemu-aarch64', 'qemu-riscv64'], entries: [] });
     expect(store.desired?.targets).toEqual([]);
   });
 
@@ -145,10 +152,12 @@ describe('AgentService', () => {
     await held;
   });
 
-  it('verifies under the lock', async () => {
+  it("verifies under the lock, and answers with the kernel's entries too", async () => {
     const { agent, verified } = setup();
-    await agent.verify({ targets: ['aarch64'], methods: ['probe'] });
+    await agent.apply({ targets: ['aarch64'] });
+    const report = await agent.verify({ targets: ['aarch64'], methods: ['probe'] });
     expect(verified).toEqual([{ options: { targets: ['aarch64'], methods: ['probe'] }, holder: 'verify' }]);
+    expect(report.entries).toEqual([expect.objectContaining({ name: 'qemu-aarch64', target: 'aarch64' })]);
   });
 
   it('exports what the host keeps, or what the request says', async () => {
@@ -173,6 +182,7 @@ describe('AgentService', () => {
       hostname: 'fake-host',
       machine: 'x86_64',
       agentVersion: '1.2.3',
+      contractVersion: CONTRACT_VERSION,
       binfmt: { mounted: true, writable: true, namespaced: false },
       docker: { reachable: false, error: expect.stringContaining('docker.sock') },
       interpreters: [],

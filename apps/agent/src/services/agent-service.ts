@@ -1,19 +1,30 @@
 import {
+  CONTRACT_VERSION,
+  type AgentFacts,
+  type AgentStatus,
+  type ApplyOutcome,
+  type DesiredState,
+  type RemoveOutcome,
+  type ToggleOutcome,
+  type VerifyOutcome,
+  type VerifyReport,
+} from '@binfleet/agent-contract';
+import {
   renderExport,
   targetsForHost,
   type ExportFile,
   type ExportFormat,
   type TargetId,
 } from '@binfleet/arch-table';
-import type { DockerClient, DockerInfo } from '../docker/docker-client.ts';
-import type { HostFacts, HostProbe, InterpreterInfo, InterpreterLocation } from '../host/host-probe.ts';
-import { desiredState, type DesiredState } from './desired-state.ts';
+import type { DockerClient } from '../docker/docker-client.ts';
+import type { HostProbe, InterpreterLocation } from '../host/host-probe.ts';
+import { desiredState } from './desired-state.ts';
 import type { LockHolder, OperationLock } from './operation-lock.ts';
-import { actionRecord, type ActionRecord } from './action-record.ts';
+import { actionRecord } from './action-record.ts';
 import type { ReconcilerStatus } from './reconciler.ts';
 import { isNoop, planApply } from './registration-plan.ts';
-import type { BinfmtStatus, EntryStatus, RegistrationService } from './registration-service.ts';
-import type { VerifyOptions, VerifyReport } from './verify-service.ts';
+import type { BinfmtStatus, RegistrationService } from './registration-service.ts';
+import type { VerifyOptions } from './verify-service.ts';
 import type { ImageBuildService } from '../image-build/image-build-service.ts';
 import { AgentError } from '../errors.ts';
 
@@ -23,30 +34,6 @@ import { AgentError } from '../errors.ts';
  * this time; one that comes back at the next beat (unreachable answers are not kept).
  */
 export const DOCKER_INFO_MAX_AGE_MS = 60_000;
-
-export interface AgentFacts extends HostFacts {
-  readonly agentVersion: string;
-  readonly binfmt: {
-    readonly mountPoint: string;
-    readonly mounted: boolean;
-    readonly writable: boolean;
-    /** Registrations stay inside this user namespace (see HostFacts.binfmtNamespaced). */
-    readonly namespaced: boolean;
-  };
-  readonly docker: DockerInfo;
-  readonly interpreters: readonly InterpreterInfo[];
-}
-
-export interface AgentStatus {
-  readonly binfmt: BinfmtStatus;
-  /** null until someone applies a desired state on this host. */
-  readonly desired: DesiredState | null;
-  /** What the reconciler would change now (empty when the kernel matches the desired state). */
-  readonly drift: readonly ActionRecord[];
-  readonly reconciler: ReconcilerStatus;
-  /** The operation holding the host's lock, if any. */
-  readonly operation: { readonly label: string; readonly startedAt: string } | null;
-}
 
 /** A desired state as callers give it: what they leave out follows the host rules and seed defaults. */
 export interface ApplyRequest {
@@ -63,13 +50,6 @@ export interface ApplyRequest {
   readonly reset?: boolean;
   /** Replace entries registered with other settings. */
   readonly force?: boolean;
-}
-
-export interface ApplyOutcome {
-  readonly changed: boolean;
-  readonly actions: readonly ActionRecord[];
-  readonly entries: readonly EntryStatus[];
-  readonly desired: DesiredState;
 }
 
 export interface ExportRequest {
@@ -190,7 +170,7 @@ export class AgentService {
   }
 
   /** Removes entries and drops their targets from the desired state (so they stay removed). */
-  remove(targets: readonly TargetId[] | 'all'): Promise<{ removed: string[] }> {
+  remove(targets: readonly TargetId[] | 'all'): Promise<RemoveOutcome> {
     return this.locked('remove', async () => {
       const removed = await this.deps.registration.remove(targets);
       await this.updateDesired((d) => {
@@ -201,12 +181,12 @@ export class AgentService {
           disabled: d.disabled.filter((t) => !gone(t)),
         };
       });
-      return { removed };
+      return { removed, entries: await this.deps.registration.entries() };
     });
   }
 
   /** Switches entries on or off and records it, so the reconciler keeps them that way. */
-  setEnabled(targets: readonly TargetId[], enabled: boolean): Promise<{ changed: string[] }> {
+  setEnabled(targets: readonly TargetId[], enabled: boolean): Promise<ToggleOutcome> {
     return this.locked(enabled ? 'enable' : 'disable', async () => {
       const changed = await this.deps.registration.setEnabled(targets, enabled);
       await this.updateDesired((d) => {
@@ -214,13 +194,16 @@ export class AgentService {
         const disabled = enabled ? others : [...others, ...targets.filter((t) => d.targets.includes(t))];
         return { ...d, disabled };
       });
-      return { changed };
+      return { changed, entries: await this.deps.registration.entries() };
     });
   }
 
   /** Held under the lock too: a reset running meanwhile would fail checks that are fine. */
-  verify(options: VerifyOptions): Promise<VerifyReport> {
-    return this.locked('verify', () => this.deps.verifier.verify(options));
+  verify(options: VerifyOptions): Promise<VerifyOutcome> {
+    return this.locked('verify', async () => ({
+      ...(await this.deps.verifier.verify(options)),
+      entries: await this.deps.registration.entries(),
+    }));
   }
 
   /**
@@ -257,6 +240,7 @@ export class AgentService {
     return {
       ...host,
       agentVersion: this.deps.version,
+      contractVersion: CONTRACT_VERSION,
       binfmt: {
         mountPoint: binfmt.mountPoint,
         mounted: binfmt.mounted,

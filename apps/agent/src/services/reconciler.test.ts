@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { DesiredState } from '@binfleet/agent-contract';
 import { AgentError } from '../errors.ts';
 import { MemoryBinfmtFs } from '../testing/memory-binfmt-fs.ts';
-import { desiredState, type DesiredState } from './desired-state.ts';
+import { desiredState } from './desired-state.ts';
 import { OperationLock } from './operation-lock.ts';
 import { Reconciler, type LogRecord } from './reconciler.ts';
 import { RegistrationService } from './registration-service.ts';

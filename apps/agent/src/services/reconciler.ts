@@ -1,8 +1,8 @@
 import type { TargetId } from '@binfleet/arch-table';
+import type { ActionRecord, DesiredState } from '@binfleet/agent-contract';
 import { AgentError, isAgentError } from '../errors.ts';
-import type { DesiredState } from './desired-state.ts';
 import type { OperationLock } from './operation-lock.ts';
-import { actionRecord, type ActionRecord } from './action-record.ts';
+import { actionRecord } from './action-record.ts';
 import { isNoop, planApply } from './registration-plan.ts';
 import type { RegistrationService } from './registration-service.ts';
 

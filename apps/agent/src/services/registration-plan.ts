@@ -7,7 +7,7 @@ import {
   type RegisterSpec,
   type TargetId,
 } from '@binfleet/arch-table';
-import type { DesiredState } from './desired-state.ts';
+import type { DesiredState } from '@binfleet/agent-contract';
 
 export interface ApplyOptions {
   /** Remove every qemu-* entry first, like the seed's `--reset`. */

@@ -5,9 +5,9 @@ import {
   type KernelEntry,
   type TargetId,
 } from '@binfleet/arch-table';
+import type { DesiredState } from '@binfleet/agent-contract';
 import type { BinfmtFs } from '../binfmt/binfmt-fs.ts';
 import { AgentError } from '../errors.ts';
-import type { DesiredState } from './desired-state.ts';
 import {
   describeConflicts,
   entryNameOf,

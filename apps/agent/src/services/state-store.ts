@@ -2,8 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { desiredStateSchema, type DesiredState } from '@binfleet/agent-contract';
 import { AgentError } from '../errors.ts';
-import { desiredStateSchema, type DesiredState } from './desired-state.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/binfleet-agent';
 

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { VerifyCheck, VerifyReport } from '@binfleet/agent-contract';
 import {
   encodeEscapes,
   encodeRegisterLine,
@@ -18,7 +19,7 @@ import { DockerodeClient } from '../docker/docker-client.ts';
 import { HostProbe } from '../host/host-probe.ts';
 import type { SandboxVerifyRequest } from '../testing/sandbox-entry.ts';
 import { RegistrationService } from './registration-service.ts';
-import { VerifyService, type VerifyCheck, type VerifyReport } from './verify-service.ts';
+import { VerifyService } from './verify-service.ts';
 
 const AGENT = resolve(import.meta.dirname, '../..');
 const ENTRY = join(AGENT, 'src/testing/sandbox-entry.ts');

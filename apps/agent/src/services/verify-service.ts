@@ -1,4 +1,10 @@
 import { performance } from 'node:perf_hooks';
+import {
+  VERIFY_METHODS,
+  type VerifyCheck,
+  type VerifyMethod,
+  type VerifyReport,
+} from '@binfleet/agent-contract';
 import { dockerPlatformOf, TARGET_IDS, type KernelEntry, type TargetId } from '@binfleet/arch-table';
 import type { DockerClient, DockerInfo } from '../docker/docker-client.ts';
 import { AgentError } from '../errors.ts';
@@ -8,27 +14,6 @@ import { findProbeBinary } from './probe-binary.ts';
 import { entryNameOf } from './registration-plan.ts';
 import type { BinfmtStatus, RegistrationService } from './registration-service.ts';
 import { imageForTarget, validateImageTemplate } from './verify-image.ts';
-
-export const VERIFY_METHODS = ['probe', 'container'] as const;
-export type VerifyMethod = (typeof VERIFY_METHODS)[number];
-
-export interface VerifyCheck {
-  readonly target: TargetId;
-  readonly method: VerifyMethod;
-  readonly status: 'pass' | 'fail' | 'skipped';
-  /** What `uname -m` printed, when it ran. */
-  readonly output?: string;
-  /** Why it passed, failed or was skipped, and what to do. */
-  readonly detail: string;
-  readonly durationMs: number;
-}
-
-export interface VerifyReport {
-  readonly startedAt: string;
-  readonly checks: readonly VerifyCheck[];
-  /** At least one check passed and none failed: all-skipped proves nothing. */
-  readonly passed: boolean;
-}
 
 export interface VerifyOptions {
   /** Default: every qemu-<target> entry registered now. */

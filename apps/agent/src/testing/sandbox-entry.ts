@@ -5,13 +5,14 @@
  *   node --import tsx sandbox-entry.ts facts
  *   node --import tsx sandbox-entry.ts verify '{"mountPoint": ..., "dockerSocket": ..., "probeDir": ...}'
  */
+import type { VerifyMethod } from '@binfleet/agent-contract';
 import type { TargetId } from '@binfleet/arch-table';
 import { KernelBinfmtFs } from '../binfmt/binfmt-fs.ts';
 import { DockerodeClient } from '../docker/docker-client.ts';
 import { HostProbe } from '../host/host-probe.ts';
 import { RegistrationService } from '../services/registration-service.ts';
 import { DEFAULT_IMAGE_TEMPLATE } from '../services/verify-image.ts';
-import { VerifyService, type VerifyMethod } from '../services/verify-service.ts';
+import { VerifyService } from '../services/verify-service.ts';
 
 export interface SandboxVerifyRequest {
   readonly mountPoint: string;

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CONTRACT_VERSION } from '@binfleet/agent-contract';
 import { createDb, migrateDeploy, type Db } from '@binfleet/db';
 import {
   createThrowawayPostgresDatabase,
@@ -13,8 +14,8 @@ import { ApiClient } from './testing/api-client.ts';
 import { startControlPlaneProcess, type ControlPlaneProcess } from './testing/control-plane-process.ts';
 import { until } from './testing/waiting.ts';
 
-// What heartbeats carry besides facts and entries: where the agent is now, and its reconciler's last
-// error. One real agent in its own binfmt_misc sandbox, restarted with the same state directory (so
+// What heartbeats carry besides facts and entries: where the agent is now, its reconciler's last
+// error, and its versions (agents one contract version behind are served). One real agent in its own binfmt_misc sandbox, restarted with the same state directory (so
 // without a new join), against the control plane as a process of its own, on SQLite and PostgreSQL.
 const ADMIN = { username: 'admin', password: 'admin-password-1' };
 
@@ -208,4 +209,56 @@ describe.each([
       30_000,
     );
   }, 90_000);
+
+  it('serves agents one contract version behind and newer ones; older ones are told to upgrade', async () => {
+    // The real agent reports its version and the contract version it speaks.
+    await until('the agent to report its versions', async () => {
+      const { facts } = await db.host.findUniqueOrThrow({ where: { id: hostId } });
+      return (facts as { contractVersion?: number }).contractVersion === CONTRACT_VERSION;
+    });
+    const { facts } = await db.host.findUniqueOrThrow({ where: { id: hostId } });
+    expect((facts as { agentVersion?: string }).agentVersion).toMatch(/^\d+\.\d+\.\d+/);
+
+    const { link } = JSON.parse(readFileSync(join(stateDir, 'fleet-link.json'), 'utf8')) as {
+      link: { heartbeatToken: string };
+    };
+    const send = async (procedure: 'join' | 'heartbeat', input: Record<string, unknown>) => {
+      const response = await fetch(`${server.url}/api/trpc/agentApi.${procedure}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${link.heartbeatToken}` },
+        body: JSON.stringify({ json: input }),
+      });
+      const body = (await response.json()) as { error?: { json: { message: string } } };
+      return { status: response.status, message: body.error?.json.message };
+    };
+    const report = { hostname: 'sandbox', facts: {}, entries: [] };
+    // As agents of contract 1 sent it: no versions at all.
+    expect(await send('heartbeat', report)).toEqual({ status: 200, message: undefined });
+    expect(await send('heartbeat', { ...report, contractVersion: CONTRACT_VERSION - 1 })).toMatchObject({
+      status: 200,
+    });
+    // A newer agent, with fields this control plane does not know.
+    const newer = { ...report, contractVersion: CONTRACT_VERSION + 1, agentVersion: '99.0.0', gpus: [1] };
+    expect(await send('heartbeat', newer)).toMatchObject({ status: 200 });
+    // Two versions behind: refused, for heartbeats and joins alike, saying what to do.
+    const old = { ...report, contractVersion: CONTRACT_VERSION - 2 };
+    expect(await send('heartbeat', old)).toEqual({
+      status: 400,
+      message: expect.stringMatching(
+        new RegExp(
+          `^Cannot take the heartbeat: this agent speaks contract version ${CONTRACT_VERSION - 2}.*upgrade binfleet-agent`,
+        ),
+      ),
+    });
+    const oldJoin = {
+      ...old,
+      joinToken: 'bfj_x',
+      agentId: 'old-agent-0001',
+      agentUrl: 'http://127.0.0.1:7475',
+    };
+    expect(await send('join', oldJoin)).toEqual({
+      status: 400,
+      message: expect.stringMatching(/^Cannot join: .*upgrade binfleet-agent/),
+    });
+  }, 30_000);
 });

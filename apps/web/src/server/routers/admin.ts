@@ -1,4 +1,4 @@
-import { checkedBy, interpreterDirSchema, interpreterSuffixSchema } from '@binfleet/agent/desired-state';
+import { checkedBy, interpreterDirSchema, interpreterSuffixSchema } from '@binfleet/agent-contract';
 import { kernelFlags, TARGET_IDS } from '@binfleet/arch-table';
 import { z } from 'zod';
 import { actorOf } from '../services/auth.ts';

@@ -1,4 +1,4 @@
-import { builderPath } from '@binfleet/agent/build-request';
+import { builderPath } from '@binfleet/agent-contract';
 import { TARGET_IDS } from '@binfleet/arch-table';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';

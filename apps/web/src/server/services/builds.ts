@@ -1,14 +1,12 @@
 import { basename } from 'node:path';
-import { createAgentClient } from '@binfleet/agent/client';
-import type { BuildRequestInput } from '@binfleet/agent/build-request';
+import type { BuildReport, BuildRequestInput } from '@binfleet/agent-contract';
 import type { Db, Host, Prisma, RunStatus } from '@binfleet/db';
-import { TRPCClientError } from '@trpc/client';
+import { AgentCallError } from '../agents/agent-errors.ts';
+import type { AgentGateway, AgentHost } from '../agents/agent-gateway.ts';
 import { ControlPlaneError } from '../errors.ts';
-import type { AgentClientFactory } from './agent-gateway.ts';
 import { SYSTEM, type Actor, type AuditService } from './audit.ts';
 import type { CatalogueService } from './catalogue/catalogue-service.ts';
 import type { HostService } from './hosts.ts';
-import { sendPackageToAgent } from './package-transfer.ts';
 import type { PackageService } from './packages.ts';
 
 /** What a build takes besides the builder and the repository; kept on the row (no secrets) for re-runs. */
@@ -67,7 +65,7 @@ export class BuildService {
     private readonly catalogue: CatalogueService,
     private readonly audit: AuditService,
     private readonly packages: PackageService,
-    private readonly clientFactory: AgentClientFactory = createAgentClient,
+    private readonly gateway: AgentGateway,
   ) {}
 
   /** Queues a build; a runner starts it on the builder. */
@@ -196,11 +194,7 @@ export class BuildService {
         data: { status: 'cancelled', finishedAt: new Date(), error: 'Cancelled while its package was sent.' },
       });
     } else if (queued.count === 0 && build.builderHost) {
-      await this.agent(build.builderHost)
-        .cancelBuild.mutate({ id })
-        .catch((error: unknown) => {
-          throw agentError(build.builderHost!, error);
-        });
+      await this.agent(build.builderHost).cancelBuild({ id });
     }
     await this.audit.record({
       actor,
@@ -261,20 +255,18 @@ export class BuildService {
     return rows.map((h) => ({ ...h, online: h.lastSeenAt !== null && h.lastSeenAt >= since }));
   }
 
-  agent(host: Pick<Host, 'agentUrl' | 'agentId' | 'agentTokenSealed'>) {
-    return this.clientFactory(host.agentUrl, this.hosts.agentToken(host));
+  agent(host: AgentHost) {
+    return this.gateway.connect(host);
   }
 
   /** Sends an uploaded package to a builder's package store (unless it has it), with progress. */
   async sendPackage(
-    host: Pick<Host, 'agentUrl' | 'agentId' | 'agentTokenSealed'>,
+    host: AgentHost,
     sha256: string,
     onProgress: (sent: number, size: number) => void,
   ): Promise<'sent' | 'present'> {
     const file = await this.packages.file(sha256);
-    return sendPackageToAgent({
-      agentUrl: host.agentUrl,
-      token: this.hosts.agentToken(host),
+    return this.agent(host).sendPackage({
       sha256,
       path: file.path,
       size: file.size,
@@ -297,25 +289,6 @@ function view(row: BuildRow) {
     /** The name the package was uploaded under, for builds from an upload. */
     uploadedFilename: uploaded?.filename ?? null,
   };
-}
-
-/** The agent's report, as far as the control plane mirrors it. */
-interface AgentBuildReport {
-  status: RunStatus;
-  error?: string;
-  startedAt?: string;
-  finishedAt?: string;
-  package?: { name: string; version: string; architecture: string; sha256: string; qemuVersion: string };
-  steps: readonly {
-    name: string;
-    status: RunStatus;
-    startedAt?: string;
-    finishedAt?: string;
-    durationMs?: number;
-    log: string;
-  }[];
-  checks: readonly unknown[];
-  tags: readonly { tag: string; reference: string; digest?: string; platform: string }[];
 }
 
 export interface BuildRunnerConfig {
@@ -400,8 +373,8 @@ export class BuildRunner {
     const auth = await this.catalogue.credentials(build.repository.registry.id);
     if (build.packageId) {
       const failure = await this.sendPackage(build.id, build.builderHost, build.packageSha256);
-      if (failure)
-        return void (await fail(`Sending the package to ${build.builderHost.hostname} failed: ${failure}`));
+      // The failure names the builder.
+      if (failure) return void (await fail(`Sending the package failed: ${failure}`));
       // Cancelled while the package was on its way.
       if ((await this.db.build.count({ where: { id: build.id, status: 'running' } })) === 0) return;
     }
@@ -414,11 +387,10 @@ export class BuildRunner {
       ...(auth ? { auth } : {}),
     };
     try {
-      await this.builds.agent(build.builderHost).build.mutate(request);
+      await this.builds.agent(build.builderHost).build(request);
       this.log({ msg: 'build started', buildId: build.id, host: build.builderHost.hostname });
     } catch (error) {
-      const described = agentError(build.builderHost, error);
-      if (described.code === 'RATE_LIMITED') {
+      if (error instanceof AgentCallError && error.code === 'RATE_LIMITED') {
         // The builder is busy with a build of someone else's: back to the queue.
         await this.db.build.updateMany({
           where: { id: build.id, status: 'running' },
@@ -426,7 +398,7 @@ export class BuildRunner {
         });
         return;
       }
-      await fail(described.message);
+      await fail((error as Error).message);
     }
   }
 
@@ -511,17 +483,11 @@ export class BuildRunner {
         return;
       }
     }
-    let report: AgentBuildReport;
+    let report: BuildReport;
     try {
-      report = (await this.builds
-        .agent(build.builderHost)
-        .buildStatus.query({ id: build.id })) as AgentBuildReport;
+      report = await this.builds.agent(build.builderHost).buildStatus({ id: build.id });
     } catch (error) {
-      const code =
-        error instanceof TRPCClientError
-          ? (error.data as { agentCode?: string } | undefined)?.agentCode
-          : undefined;
-      if (code === 'BUILD_NOT_FOUND') {
+      if (error instanceof AgentCallError && error.agentCode === 'BUILD_NOT_FOUND') {
         await this.db.build.updateMany({
           where: { id: build.id, status: 'running' },
           data: {
@@ -552,7 +518,7 @@ export class BuildRunner {
   }
 
   /** Writes the agent's report into the build's row and step rows, when it changed. */
-  private async mirror(id: string, report: AgentBuildReport, offset: number): Promise<void> {
+  private async mirror(id: string, report: BuildReport, offset: number): Promise<void> {
     const key = JSON.stringify(report);
     if (this.mirrored.get(id) === key) return;
     const finished = FINISHED.includes(report.status);
@@ -608,23 +574,3 @@ export class BuildRunner {
 const SEND_STALE_MS = 60 * 60_000;
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-
-/** An agent's refusal or absence, in words for the build row or the caller. */
-function agentError(host: Pick<Host, 'hostname' | 'agentUrl'>, error: unknown): ControlPlaneError {
-  if (error instanceof TRPCClientError) {
-    const data = error.data as { code?: string; agentCode?: string } | undefined;
-    if (data?.code === 'TOO_MANY_REQUESTS')
-      return new ControlPlaneError('RATE_LIMITED', `${host.hostname} is busy: ${error.message}`);
-    if (data?.code === 'UNAUTHORIZED') {
-      return new ControlPlaneError(
-        'AGENT_FAILED',
-        `The agent on ${host.hostname} refused our credential: re-join it.`,
-      );
-    }
-    if (data?.code) return new ControlPlaneError('AGENT_FAILED', `${host.hostname}: ${error.message}`);
-  }
-  return new ControlPlaneError(
-    'AGENT_UNREACHABLE',
-    `The agent on ${host.hostname} at ${host.agentUrl} is unreachable: check that binfleet-agent runs there.`,
-  );
-}

@@ -7,7 +7,7 @@ import {
   type Db,
 } from '@binfleet/db';
 import type { WebConfig } from '../env.ts';
-import { AgentGateway, type AgentClientFactory } from './agent-gateway.ts';
+import { AgentGateway } from '../agents/agent-gateway.ts';
 import { AuditService } from './audit.ts';
 import { allowListProblem } from '../security/agent-url.ts';
 import { AuthService } from './auth.ts';
@@ -39,10 +39,7 @@ export interface ControlPlane {
 }
 
 /** Wires the services once per process; the tRPC context hands them to procedures. */
-export function createControlPlane(
-  config: WebConfig,
-  options: { db?: Db; agentClientFactory?: AgentClientFactory } = {},
-): ControlPlane {
+export function createControlPlane(config: WebConfig, options: { db?: Db } = {}): ControlPlane {
   const db = options.db ?? createDb(config.databaseUrl);
   const secrets = createSecretBox(loadOrCreateSecretKeyFile(config.secretKeyFile));
   const audit = new AuditService(db);
@@ -50,12 +47,12 @@ export function createControlPlane(
   const hosts = new HostService(db, secrets, audit, config);
   const policies = new PolicyService(db, audit);
   const jobs = new JobService(db, hosts, audit);
-  // Two agent calls per row (the action, then reading the kernel back) must fit in the lease.
-  const gateway = new AgentGateway(
-    (h) => hosts.agentToken(h),
-    config.runner.callTimeoutMs,
-    options.agentClientFactory,
-  );
+  const gateway = new AgentGateway({
+    tokenOf: (h) => hosts.agentToken(h),
+    timeoutMs: config.runner.callTimeoutMs,
+  });
+  // Two agent calls per row (the action, then, from agents of contract 1, reading the kernel back)
+  // must fit in the lease.
   const runner = new JobRunner(db, jobs, hosts, policies, gateway, {
     ...config.runner,
     leaseMs: Math.max(config.runner.leaseMs, 2 * config.runner.callTimeoutMs + 5_000),
@@ -64,7 +61,7 @@ export function createControlPlane(
   const catalogue = new CatalogueService(db, secrets, audit, config.catalogueSyncIntervalMs);
   const catalogueSync = new CatalogueSyncTimer(db, catalogue, { intervalMs: config.catalogueSyncIntervalMs });
   const packages = new PackageService(db, audit, config.packages);
-  const builds = new BuildService(db, hosts, catalogue, audit, packages, options.agentClientFactory);
+  const builds = new BuildService(db, hosts, catalogue, audit, packages, gateway);
   const buildRunner = new BuildRunner(db, builds, catalogue, {
     pollMs: Math.max(config.runner.pollMs, 1000),
   });

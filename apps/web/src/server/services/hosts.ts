@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { AgentReport, Heartbeat, Join } from '@binfleet/agent-contract';
 import type { KernelEntry } from '@binfleet/arch-table';
 import type { Db, Host, Prisma, SecretBox } from '@binfleet/db';
 import { ControlPlaneError } from '../errors.ts';
@@ -13,24 +14,6 @@ export interface HostTiming {
   readonly offlineAfterMissed: number;
   /** Hosts and CIDRs agent URLs may point at (BINFLEET_AGENT_URL_ALLOW); empty or absent: any. */
   readonly agentUrlAllow?: readonly string[];
-}
-
-/** What an agent says about itself on join and on every heartbeat. */
-export interface AgentReport {
-  readonly hostname: string;
-  readonly arch?: string | undefined;
-  readonly kernel?: string | undefined;
-  readonly dockerVersion?: string | undefined;
-  readonly facts: Record<string, unknown>;
-  readonly entries: readonly KernelEntry[];
-  readonly entriesAgeMs?: number;
-  /** The reconciler's last error until a pass succeeds (null: none); its age dates it by our clock. */
-  readonly reconcileError?: { readonly message: string; readonly ageMs: number } | null | undefined;
-}
-
-/** A heartbeat: the report, and the URL the agent advertises now (absent from agents that do not say). */
-export interface Heartbeat extends AgentReport {
-  readonly agentUrl?: string | undefined;
 }
 
 export interface HostFilter {
@@ -152,14 +135,7 @@ export class HostService {
    * heartbeat credential it got at its last join: an agent id is no secret, and a join token alone
    * must not take over a host (its jobs, and the calls the server makes with its credential).
    */
-  async join(
-    input: {
-      joinToken: string;
-      agentId: string;
-      agentUrl: string;
-      heartbeatToken?: string | undefined;
-    } & AgentReport,
-  ) {
+  async join(input: Join) {
     const urlProblem = agentUrlProblem(input.agentUrl, this.timing.agentUrlAllow ?? []);
     if (urlProblem)
       throw new ControlPlaneError(

@@ -4,8 +4,10 @@ import { claimJobTarget } from '@binfleet/db';
 import type { JobParams } from '../../shared/job-kinds.ts';
 import { describeDatabaseFailure } from '../database-errors.ts';
 import { ControlPlaneError } from '../errors.ts';
-import { TransientAgentError, type AgentGateway } from './agent-gateway.ts';
+import { AgentCallError } from '../agents/agent-errors.ts';
+import type { AgentGateway } from '../agents/agent-gateway.ts';
 import type { HostService } from './hosts.ts';
+import { runJobAction } from './job-actions.ts';
 import type { JobService } from './jobs.ts';
 import type { PolicyService } from './policy.ts';
 
@@ -146,7 +148,7 @@ export class JobRunner {
       });
       const params = row.job.params as unknown as JobParams;
       const policy = await this.policies.forGroup(row.host.groupName);
-      const outcome = await this.gateway.run(row.host, params, policy);
+      const outcome = await runJobAction(this.gateway.connect(row.host), params, policy);
       await this.hosts.recordSnapshot(row.hostId, outcome.entries);
       if (params.kind === 'verify') await this.recordVerify(row, outcome.detail as VerifyDetail);
       await this.finish(row, {
@@ -166,7 +168,8 @@ export class JobRunner {
         error instanceof ControlPlaneError
           ? error.message
           : (describeDatabaseFailure(error) ?? `Unexpected error: ${(error as Error).message}`);
-      const retry = error instanceof TransientAgentError && row.attempts < this.config.maxAttempts;
+      const retry =
+        error instanceof AgentCallError && error.transient && row.attempts < this.config.maxAttempts;
       if (retry) {
         // Back off 1 s, 2 s, 4 s...: a restarting agent gets time to come back.
         await this.finish(row, {

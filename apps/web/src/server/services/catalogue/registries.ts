@@ -1,4 +1,4 @@
-import { REPOSITORY_NAME } from '@binfleet/agent/build-request';
+import { REPOSITORY_NAME } from '@binfleet/agent-contract';
 import type { Db, SecretBox } from '@binfleet/db';
 import { ControlPlaneError } from '../../errors.ts';
 import type { Actor, AuditService } from '../audit.ts';

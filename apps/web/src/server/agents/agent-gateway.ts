@@ -1,0 +1,101 @@
+import {
+  agentApi,
+  type AgentInput,
+  type AgentOutput,
+  type AgentProcedureName,
+} from '@binfleet/agent-contract';
+import type { Host } from '@binfleet/db';
+import { translateAgentError } from './agent-errors.ts';
+import { AgentCallFailure, type AgentTransportFactory, type PackageUpload } from './agent-transport.ts';
+import { httpTransport } from './http-transport.ts';
+import { outboundProblem } from './outbound-rules.ts';
+
+/** A host as far as calling its agent goes. */
+export type AgentHost = Pick<Host, 'hostname' | 'agentUrl' | 'agentId' | 'agentTokenSealed'>;
+
+/**
+ * One agent, ready to be called: a method per procedure of the agent API, each answer parsed with
+ * the contract, each failure an AgentCallError (a ControlPlaneError) in plain words.
+ */
+export type AgentConnection = {
+  readonly [N in AgentProcedureName]: (
+    ...input: undefined extends AgentInput<N> ? [input?: AgentInput<N>] : [input: AgentInput<N>]
+  ) => Promise<AgentOutput<N>>;
+} & {
+  /** Sends a package to the agent's package store, unless it has it already. */
+  sendPackage(upload: PackageUpload): Promise<'sent' | 'present'>;
+};
+
+export interface AgentGatewayOptions {
+  /** The credential to call a host's agent with. */
+  readonly tokenOf: (host: AgentHost) => string;
+  /** How long one call may take (a package transfer is given up when it stalls instead). */
+  readonly timeoutMs: number;
+  /** How agents are reached: HTTP to their URL unless a test or another transport says. */
+  readonly transport?: AgentTransportFactory;
+}
+
+/**
+ * The control plane's one way to its agents: jobs, builds, package transfers and verifies all call
+ * through here. It alone knows how to reach an agent (URL, credential, transport), checks the
+ * outbound rules before every call, parses every answer with the contract and translates every
+ * failure in one place (agent-errors.ts).
+ */
+export class AgentGateway {
+  private readonly transport: AgentTransportFactory;
+
+  constructor(private readonly options: AgentGatewayOptions) {
+    this.transport = options.transport ?? httpTransport;
+  }
+
+  connect(host: AgentHost): AgentConnection {
+    // The credential is opened once the outbound rules allow the call, and only for it.
+    const open = () => {
+      const problem = outboundProblem(host.agentUrl);
+      if (problem)
+        throw new AgentCallFailure(
+          { kind: 'refused', data: { code: 'FORBIDDEN' } },
+          `not called: its URL ${host.agentUrl} breaks the rules for agent URLs (${problem})`,
+        );
+      return this.transport({ url: host.agentUrl, token: this.options.tokenOf(host) });
+    };
+    const call = async (name: AgentProcedureName, input: unknown) => {
+      const { kind, output } = agentApi[name];
+      const signal = AbortSignal.timeout(this.options.timeoutMs);
+      let answer: unknown;
+      try {
+        answer = await open().call(name, kind, input, signal);
+      } catch (error) {
+        throw translateAgentError(host, error, signal.aborted ? this.options.timeoutMs : undefined);
+      }
+      const parsed = output.safeParse(answer);
+      if (!parsed.success) {
+        const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'answer'}: ${i.message}`);
+        throw translateAgentError(
+          host,
+          new AgentCallFailure({ kind: 'malformed', procedure: name }, issues.slice(0, 5).join('; ')),
+        );
+      }
+      return parsed.data;
+    };
+    const procedures = Object.fromEntries(
+      Object.keys(agentApi).map((name) => [
+        name,
+        (input?: unknown) => call(name as AgentProcedureName, input),
+      ]),
+    ) as unknown as Omit<AgentConnection, 'sendPackage'>;
+    return {
+      ...procedures,
+      sendPackage: async (upload) => {
+        try {
+          const transport = open();
+          if (await transport.hasPackage(upload.sha256)) return 'present';
+          await transport.putPackage(upload);
+          return 'sent';
+        } catch (error) {
+          throw translateAgentError(host, error);
+        }
+      },
+    };
+  }
+}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { agentApi } from './agent-api.ts';
+
+describe('the agent API table', () => {
+  it('resolves architecture aliases in inputs and refuses misspelt options', () => {
+    expect(agentApi.applyState.input.parse({ targets: ['arm64v8', 'linux/s390x'] })).toEqual({
+      targets: ['s390x', 'aarch64'],
+    });
+    expect(agentApi.applyState.input.safeParse({ persistant: true }).success).toBe(false);
+    expect(agentApi.remove.input.safeParse({}).success).toBe(false);
+    expect(agentApi.enable.input.safeParse({ targets: [] }).success).toBe(false);
+  });
+
+  it('takes the answers of a contract 1 agent, which sent no entries after remove, enable, disable or verify', () => {
+    expect(agentApi.remove.output.parse({ removed: ['qemu-s390x'] })).toEqual({ removed: ['qemu-s390x'] });
+    expect(agentApi.disable.output.parse({ changed: [] })).toEqual({ changed: [] });
+    expect(agentApi.verify.output.parse({ startedAt: 'now', checks: [], passed: false })).toEqual({
+      startedAt: 'now',
+      checks: [],
+      passed: false,
+    });
+  });
+
+  it('refuses answers of the wrong shape', () => {
+    expect(agentApi.applyState.output.safeParse({ changed: true, actions: [] }).success).toBe(false);
+    expect(
+      agentApi.verify.output.safeParse({ startedAt: 'now', checks: [{ target: 'pdp11' }], passed: true })
+        .success,
+    ).toBe(false);
+  });
+});

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { heartbeatInputSchema, joinAnswerSchema, joinInputSchema } from './control-plane-api.ts';
+import { CONTRACT_VERSION } from './version.ts';
+
+const beat = {
+  hostname: 'build-07',
+  facts: { agentVersion: '0.1.0' },
+  entries: [
+    {
+      name: 'qemu-aarch64',
+      enabled: true,
+      interpreter: '/usr/bin/qemu-aarch64-static',
+      flags: 'F',
+      type: 'M',
+      offset: 0,
+      magic: '7f454c46',
+    },
+  ],
+};
+
+describe('join and heartbeat', () => {
+  it('take what a contract 1 agent sends: no versions, entries dated now', () => {
+    expect(heartbeatInputSchema.parse(beat)).toEqual({ ...beat, entriesAgeMs: 0 });
+  });
+
+  it('take a newer agent: fields this version does not know are dropped, not refused', () => {
+    const newer = {
+      ...beat,
+      contractVersion: CONTRACT_VERSION + 1,
+      agentVersion: '9.0.0',
+      gpu: { count: 2 },
+    };
+    const parsed = heartbeatInputSchema.parse(newer);
+    expect(parsed).toMatchObject({ contractVersion: CONTRACT_VERSION + 1, agentVersion: '9.0.0' });
+    expect(parsed).not.toHaveProperty('gpu');
+    expect(
+      joinInputSchema.safeParse({
+        ...newer,
+        joinToken: 'bfj_x',
+        agentId: 'agent-0001',
+        agentUrl: 'http://10.0.0.7:7475',
+      }).success,
+    ).toBe(true);
+  });
+
+  it('refuse malformed reports: too many entries, a bad entry, huge facts', () => {
+    const bad = [
+      { ...beat, entries: Array.from({ length: 513 }, () => beat.entries[0]) },
+      { ...beat, entries: [{ ...beat.entries[0], magic: 'x'.repeat(513) }] },
+      { ...beat, facts: { blob: 'x'.repeat(70_000) } },
+      { ...beat, hostname: '' },
+    ];
+    for (const report of bad) expect(heartbeatInputSchema.safeParse(report).success).toBe(false);
+  });
+
+  it('answers without the credential the agent needs are refused', () => {
+    const result = joinAnswerSchema.safeParse({
+      hostId: 'h',
+      heartbeatToken: 't',
+      heartbeatIntervalMs: 1000,
+    });
+    expect(result.error?.issues.map((i) => i.path.join('.'))).toEqual(['agentToken']);
+  });
+});

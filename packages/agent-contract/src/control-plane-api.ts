@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { kernelEntrySchema, MAX_ENTRIES } from './kernel-entry.ts';
+
+/**
+ * What an agent says about itself on join and on every heartbeat. Plain objects, not strict ones:
+ * fields this version does not know (sent by a newer agent) are dropped, not refused.
+ */
+const report = {
+  hostname: z.string().min(1).max(253),
+  arch: z.string().max(32).optional(),
+  kernel: z.string().max(128).optional(),
+  dockerVersion: z.string().max(64).optional(),
+  /** The agent's facts (its `facts` answer), kept as they come for the dashboard. */
+  facts: z
+    .record(z.string(), z.unknown())
+    .refine((f) => JSON.stringify(f).length < 64_000, 'facts are too large'),
+  entries: z.array(kernelEntrySchema).max(MAX_ENTRIES),
+  /** How long ago the agent read its entries (its monotonic clock): dates them without trusting its wall clock. */
+  entriesAgeMs: z.number().int().min(0).max(3_600_000).default(0),
+  /** The reconciler's last error until a pass succeeds; null clears it. Dated by its age, as the entries. */
+  reconcileError: z
+    .strictObject({
+      message: z.string().max(2000),
+      ageMs: z
+        .number()
+        .int()
+        .min(0)
+        .max(30 * 86_400_000),
+    })
+    .nullable()
+    .optional(),
+  /** The agent's version; absent from agents of contract 1. */
+  agentVersion: z.string().max(64).optional(),
+  /** The contract version the agent speaks; absent from agents of contract 1 (see version.ts). */
+  contractVersion: z.number().int().min(0).max(1_000_000).optional(),
+};
+
+export const joinInputSchema = z.object({
+  joinToken: z.string().min(1).max(128),
+  agentId: z.string().regex(/^[A-Za-z0-9-]{8,64}$/),
+  agentUrl: z.url({ protocol: /^https?$/ }).max(512),
+  /** An agent that joined before proves it is that agent with its heartbeat credential. */
+  heartbeatToken: z.string().min(1).max(128).optional(),
+  ...report,
+});
+
+export const heartbeatInputSchema = z.object({
+  ...report,
+  /** Where the agent is now; checked by the control plane with the join's rule, so a refused one is recorded. */
+  agentUrl: z.string().min(1).max(512).optional(),
+});
+
+/** The control plane's contract version, in its answers (absent from control planes of contract 1). */
+const answeredBy = { contractVersion: z.number().int().optional() };
+
+export const joinAnswerSchema = z.object({
+  hostId: z.string().min(1),
+  /** The credential the control plane calls this agent with: it becomes the agent's API token. */
+  agentToken: z.string().min(1),
+  /** The agent's credential for its heartbeats (and for proving who it is when it joins again). */
+  heartbeatToken: z.string().min(1),
+  heartbeatIntervalMs: z.number().int().positive(),
+  ...answeredBy,
+});
+
+export const heartbeatAnswerSchema = z.object({
+  ok: z.literal(true).optional(),
+  heartbeatIntervalMs: z.number().int().positive(),
+  /** The auto-heal job this heartbeat queued (its drift from the policy), if any. */
+  healJob: z.string().nullable().optional(),
+  /** Why the control plane refused the URL the agent advertised (it goes on calling the one it had). */
+  agentUrlRefused: z.string().optional(),
+  ...answeredBy,
+});
+
+/**
+ * The control plane's API for agents, under `<server>/api/trpc/<path>` (tRPC with superjson: inputs
+ * as `{ json: ... }`). Agents parse its answers with these schemas.
+ */
+export const controlPlaneApi = {
+  join: { path: 'agentApi.join', input: joinInputSchema, output: joinAnswerSchema },
+  heartbeat: { path: 'agentApi.heartbeat', input: heartbeatInputSchema, output: heartbeatAnswerSchema },
+} as const;
+
+export type JoinInput = z.input<typeof joinInputSchema>;
+export type Join = z.output<typeof joinInputSchema>;
+export type HeartbeatInput = z.input<typeof heartbeatInputSchema>;
+export type Heartbeat = z.output<typeof heartbeatInputSchema>;
+export type JoinAnswer = z.output<typeof joinAnswerSchema>;
+export type HeartbeatAnswer = z.output<typeof heartbeatAnswerSchema>;
+/** What join and heartbeat both carry about the agent. */
+export type AgentReport = Omit<Heartbeat, 'agentUrl'>;

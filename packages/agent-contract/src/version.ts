@@ -1,0 +1,34 @@
+/**
+ * The version of this contract. A fleet is upgraded one side at a time, so the two sides of a call
+ * may be one version apart:
+ *
+ * - A control plane at version N serves agents at N and N - 1, and refuses older ones with a message
+ *   saying to upgrade the agent. An agent that reports no version (contract 1 agents did not) counts
+ *   as the oldest one served.
+ * - Newer agents are served too: join and heartbeat accept (and drop) fields they do not know, and
+ *   every answer is parsed the same way on the agent's side.
+ * - So a change within one version step only adds: new fields are optional, and a field new in N is
+ *   sent to an agent only when it reports N (the agent API's inputs are strict: a misspelt option
+ *   is an error there, not silently the default).
+ *
+ * Version 2: agents report their version and contract version on join and heartbeat, and remove,
+ * enable, disable and verify answer with the kernel's entries afterwards (as applyState did).
+ */
+export const CONTRACT_VERSION = 2;
+
+export const OLDEST_SERVED_CONTRACT_VERSION = CONTRACT_VERSION - 1;
+
+/** The version an agent speaks: what it reports, or the oldest one served when it reports none. */
+export function contractVersionOf(reported: number | undefined): number {
+  return reported ?? OLDEST_SERVED_CONTRACT_VERSION;
+}
+
+/** Why a control plane at CONTRACT_VERSION cannot serve an agent reporting `reported`, if it cannot. */
+export function contractVersionProblem(reported: number | undefined): string | undefined {
+  const version = contractVersionOf(reported);
+  if (version >= OLDEST_SERVED_CONTRACT_VERSION) return undefined;
+  return (
+    `this agent speaks contract version ${version}, and this control plane (version ${CONTRACT_VERSION}) ` +
+    `serves agents of version ${OLDEST_SERVED_CONTRACT_VERSION} and newer: upgrade binfleet-agent on this host`
+  );
+}
