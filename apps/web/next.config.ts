@@ -8,7 +8,7 @@ const config: NextConfig = {
   turbopack: { root },
   outputFileTracingRoot: root,
   images: { unoptimized: true },
-  transpilePackages: ['@binfleet/arch-table', '@binfleet/agent', '@binfleet/db'],
+  transpilePackages: ['@binfleet/arch-table', '@binfleet/agent', '@binfleet/db', '@binfleet/env'],
   serverExternalPackages: [
     'better-sqlite3',
     'dockerode',

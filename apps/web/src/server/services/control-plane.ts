@@ -9,7 +9,6 @@ import {
 import type { WebConfig } from '../env.ts';
 import { AgentGateway, type AgentClientFactory } from './agent-gateway.ts';
 import { AuditService } from './audit.ts';
-import { allowListProblem } from '../security/agent-url.ts';
 import { AuthService } from './auth.ts';
 import { BuildRunner, BuildService } from './builds.ts';
 import { CatalogueService, CatalogueSyncTimer } from './catalogue.ts';
@@ -87,8 +86,6 @@ export function createControlPlane(
 
 /** Startup: pending migrations, the first admin from the environment, the job runner. */
 export async function startControlPlane(config: WebConfig): Promise<ControlPlane> {
-  const allowProblem = allowListProblem(config.agentUrlAllow);
-  if (allowProblem) throw new Error(`BINFLEET_AGENT_URL_ALLOW: ${allowProblem}; fix it and start again.`);
   const probe = createDb(config.databaseUrl);
   const pending = await pendingMigrations(probe, config.databaseUrl).finally(() => probe.$disconnect());
   if (pending.length > 0) await migrateDeploy(config.databaseUrl);
