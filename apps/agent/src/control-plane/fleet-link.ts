@@ -2,7 +2,7 @@ import type { KernelEntry } from '@binfleet/arch-table';
 import { AgentError } from '../errors.ts';
 import type { AgentService } from '../services/agent-service.ts';
 import type { LogRecord } from '../services/reconciler.ts';
-import type { StateStore } from '../services/state-store.ts';
+import type { StateStore } from '../adapters/state-store.ts';
 import { ControlPlaneClient } from './control-plane-client.ts';
 
 interface JoinAnswer {

@@ -1,5 +1,5 @@
 import { TARGET_IDS, targetRegisterSpec, type TargetId } from '@binfleet/arch-table';
-import { nodeHostOs, type FileFacts, type HostOs } from './host-os.ts';
+import type { FileFacts, HostOs } from '../adapters/host-os.ts';
 import { mapWithConcurrency } from './map-with-concurrency.ts';
 import { parseQemuVersion, type QemuVersion } from './qemu-version.ts';
 
@@ -57,7 +57,7 @@ export class HostProbe {
   private readonly concurrency: number;
 
   constructor(
-    private readonly os: HostOs = nodeHostOs,
+    private readonly os: HostOs,
     options: HostProbeOptions = {},
   ) {
     this.versionTimeoutMs = options.versionTimeoutMs ?? 5_000;

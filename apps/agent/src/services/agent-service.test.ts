@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DockerClient, InfoOptions } from '../docker/docker-client.ts';
+import type { DockerClient, InfoOptions } from '../adapters/docker-client.ts';
 import { AgentError } from '../errors.ts';
 import { HostProbe } from '../host/host-probe.ts';
 import { FakeHostOs } from '../testing/fake-host-os.ts';

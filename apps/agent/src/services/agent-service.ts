@@ -5,7 +5,7 @@ import {
   type ExportFormat,
   type TargetId,
 } from '@binfleet/arch-table';
-import type { DockerClient, DockerInfo } from '../docker/docker-client.ts';
+import type { DockerClient, DockerInfo } from '../adapters/docker-client.ts';
 import type { HostFacts, HostProbe, InterpreterInfo, InterpreterLocation } from '../host/host-probe.ts';
 import { desiredState, type DesiredState } from './desired-state.ts';
 import type { LockHolder, OperationLock } from './operation-lock.ts';

@@ -11,7 +11,7 @@ import {
   tagVersionOf,
   type TargetId,
 } from '@binfleet/arch-table';
-import type { BinfmtFs } from '../binfmt/binfmt-fs.ts';
+import type { BinfmtFs } from '../adapters/binfmt-fs.ts';
 import {
   emulatorDockerfile,
   fullDockerfile,
@@ -24,9 +24,10 @@ import {
 import { emulatorPath, extractPackage, readQemuPackage, type QemuPackage } from '../build/qemu-package.ts';
 import { checkBusybox, registerContext } from '../build/register-context.ts';
 import { tarStream, type TarEntry } from '../build/tar-stream.ts';
-import type { DockerClient, ImageClient, RegistryAuth, RunOnceOptions } from '../docker/docker-client.ts';
+import type { DockerClient, ImageClient, RegistryAuth, RunOnceOptions } from '../adapters/docker-client.ts';
 import { AgentError } from '../errors.ts';
-import { nodeHostOs, type HostOs } from '../host/host-os.ts';
+import type { HostOs } from '../adapters/host-os.ts';
+import { nodeHostOs } from '../adapters/node-host-os.ts';
 import { parseQemuVersion } from '../host/qemu-version.ts';
 import { restoreBinfmtSnapshot, takeBinfmtSnapshot } from './binfmt-snapshot.ts';
 import { judgeUname } from './machine-check.ts';

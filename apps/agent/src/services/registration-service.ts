@@ -5,7 +5,7 @@ import {
   type KernelEntry,
   type TargetId,
 } from '@binfleet/arch-table';
-import type { BinfmtFs } from '../binfmt/binfmt-fs.ts';
+import type { BinfmtFs } from '../adapters/binfmt-fs.ts';
 import { AgentError } from '../errors.ts';
 import type { DesiredState } from './desired-state.ts';
 import {
