@@ -21,7 +21,7 @@ describe('the control plane process with a variable that is not valid', () => {
     });
     await expect(started).rejects.toThrow(/control plane exited with 1/);
     await expect(started).rejects.toThrow(
-      'BINFLEET_RUNNER_CONCURRENCY="abc" is not valid: a whole number >= 1',
+      '\nbinfleet: BINFLEET_RUNNER_CONCURRENCY="abc" is not valid: a whole number >= 1\n',
     );
     // Stopped before anything was set up: no database, no key.
     expect(await readdir(dir)).toEqual([]);
