@@ -79,10 +79,10 @@ export function readEnv(env: Readonly<Record<string, string | undefined>> = proc
   const e = parseEnv(agentEnvSchema, env);
   return {
     qemuBinDir: e.QEMU_BIN_DIR,
-    ...(e.HOST_ARCH !== undefined ? { hostArch: e.HOST_ARCH } : {}),
+    hostArch: e.HOST_ARCH,
     binfmtMount: e.BINFLEET_BINFMT_MOUNT,
     stateDir: e.BINFLEET_STATE_DIR,
-    ...(e.BINFLEET_PROBE_DIR !== undefined ? { probeDir: e.BINFLEET_PROBE_DIR } : {}),
+    probeDir: e.BINFLEET_PROBE_DIR,
     verifyImage: e.BINFLEET_VERIFY_IMAGE,
     dockerSocket: e.BINFLEET_DOCKER_SOCKET,
     busybox: e.BINFLEET_BUSYBOX,

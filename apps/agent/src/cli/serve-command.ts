@@ -109,24 +109,24 @@ export async function serveCommand(argv: string[], env: AgentEnv): Promise<numbe
     values['heartbeat-interval'] === undefined
       ? undefined
       : parseDuration('--heartbeat-interval', values['heartbeat-interval']);
-  const probeDir = values['probe-dir'] ?? env.probeDir;
 
   const agent = await composeAgent(
     {
       listen,
-      ...(tls ? { tls } : {}),
+      tls,
       reconcileIntervalMs,
       lockWaitMs,
       interpreterDir,
-      ...(probeDir !== undefined ? { probeDir } : {}),
+      probeDir: values['probe-dir'] ?? env.probeDir,
       imageTemplate: values['verify-image'] ?? env.verifyImage,
       busybox: values.busybox ?? env.busybox,
-      ...(env.hostArch !== undefined ? { hostArch: env.hostArch } : {}),
-      ...(values['advertise-url'] !== undefined ? { advertiseUrl: values['advertise-url'] } : {}),
-      ...(heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs } : {}),
-      ...(values.server !== undefined && values['join-token'] !== undefined
-        ? { join: { serverUrl: values.server, token: values['join-token'] } }
-        : {}),
+      hostArch: env.hostArch,
+      advertiseUrl: values['advertise-url'],
+      heartbeatIntervalMs,
+      join:
+        values.server !== undefined && values['join-token'] !== undefined
+          ? { serverUrl: values.server, token: values['join-token'] }
+          : undefined,
     },
     adapters,
     { version: await agentVersion(), tokenHash, log },
