@@ -76,6 +76,38 @@ export default tseslint.config(
     },
   },
   {
+    // Configuration is read once, at start, through each app's (or package's) env.ts: a zod schema that
+    // refuses a bad value by name. Tests, test helpers, scripts, benches and tool configs read freely.
+    files: ['**/*.ts', '**/*.tsx', '**/*.js', '**/*.mjs'],
+    ignores: [
+      '**/env.ts',
+      '**/*.test.ts',
+      '**/testing/**',
+      'packages/db/src/testing.ts',
+      'packages/test-sandbox/**',
+      'scripts/**',
+      'apps/*/scripts/**',
+      'packages/*/scripts/**',
+      'bench/**',
+      'e2e/**',
+      '**/next.config.ts',
+      'prisma.config.ts',
+      '**/playwright.config.ts',
+      'vitest.config.ts',
+    ],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message:
+            "Read configuration through the app's env.ts (add the variable to its schema, with its default and what is allowed), and pass it in.",
+        },
+      ],
+    },
+  },
+  {
     // arch-table is pure: no I/O, no dependencies.
     files: ['packages/arch-table/src/**/*.ts'],
     ignores: ['packages/arch-table/src/**/*.test.ts'],

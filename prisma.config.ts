@@ -7,4 +7,4 @@ import { prismaConfig, schemaEngineBinary } from './packages/db/src/prisma-confi
 process.env.PRISMA_SCHEMA_ENGINE_BINARY ??= schemaEngineBinary();
 
 // The datasource decides the provider: file: is SQLite (the default), postgresql:// is PostgreSQL.
-export default prismaConfig(process.env.DATABASE_URL, process.env.SHADOW_DATABASE_URL);
+export default prismaConfig(process.env);

@@ -14,6 +14,7 @@ const config: NextConfig = {
     '@binfleet/concurrency',
     '@binfleet/db',
     '@binfleet/deb',
+    '@binfleet/env',
   ],
   serverExternalPackages: ['better-sqlite3', 'pg', '@prisma/adapter-pg', '@prisma/adapter-better-sqlite3'],
   poweredByHeader: false,

@@ -19,7 +19,6 @@ import {
   type TargetId,
 } from '@binfleet/arch-table';
 import {
-  configuredDatabaseUrl,
   createDb,
   createSecretBox,
   loadOrCreateSecretKeyFile,
@@ -594,9 +593,9 @@ async function seedVerify(db: Db, jobId: string, hosts: SeedHost[], at: Date) {
 }
 
 async function main() {
-  const url = resolveDatabaseUrl(configuredDatabaseUrl());
-  assertLocal(url);
   const config = readWebConfig();
+  const url = resolveDatabaseUrl(config.databaseUrl);
+  assertLocal(url);
   console.log(`seed-fleet: ${HOST_COUNT} hosts into ${url}`);
   // A running server has applied the migrations (and holds the SQLite file): migrate only a fresh database.
   let db = createDb(url);

@@ -1,5 +1,8 @@
 /** Starts the control plane (migrations, first admin, job runner) when the server starts, not on the first request. */
 export async function register() {
+  // Next's own switch, replaced at build time per runtime so that the edge bundle leaves the Node-only
+  // control plane out; not configuration, so not in env.ts.
+  // eslint-disable-next-line no-restricted-properties
   if (process.env.NEXT_RUNTIME === 'nodejs') {
     const { controlPlane } = await import('./server/instance.ts');
     await controlPlane();

@@ -8,7 +8,7 @@ import { prismaCliInvocation } from '../src/prisma-cli.ts';
 import { SCHEMA_FILES } from '../src/prisma-config.ts';
 
 // prisma/schema.prisma (SQLite) is the source, so its migrations are made on a SQLite database.
-const configured = configuredDatabaseUrl();
+const configured = configuredDatabaseUrl(process.env);
 const databaseUrl = databaseProvider(configured) === 'sqlite' ? configured : DEFAULT_DATABASE_URL;
 
 function prisma(args: string[]) {

@@ -3,12 +3,7 @@ import path from 'node:path';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
 import Database from 'better-sqlite3';
-import {
-  configuredDatabaseUrl,
-  databaseProvider,
-  resolveDatabaseUrl,
-  sqliteFilePath,
-} from './database-url.ts';
+import { databaseProvider, resolveDatabaseUrl, sqliteFilePath } from './database-url.ts';
 import { PrismaClient as PostgresPrismaClient } from './generated/postgresql/client.ts';
 import { Prisma, PrismaClient } from './generated/sqlite/client.ts';
 
@@ -49,11 +44,11 @@ const appendOnlyAuditLog = Prisma.defineExtension({
 });
 
 /**
- * A Prisma client for DATABASE_URL (or `url`): better-sqlite3 for file:, pg for postgresql://. Both
+ * A Prisma client for `url`: better-sqlite3 for file:, pg for postgresql://. Both
  * providers' clients come from the same model, so one type serves both; code that must work on both
  * sticks to what both support (no `mode: 'insensitive'`, no native types).
  */
-export function createDb(url: string = configuredDatabaseUrl()) {
+export function createDb(url: string) {
   const resolved = resolveDatabaseUrl(url);
   const client =
     databaseProvider(resolved) === 'sqlite'

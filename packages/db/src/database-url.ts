@@ -10,8 +10,8 @@ export class DatabaseUrlError extends Error {
   override name = 'DatabaseUrlError';
 }
 
-/** DATABASE_URL, the one setting this package reads from the environment itself, or the default. */
-export function configuredDatabaseUrl(env: NodeJS.ProcessEnv = process.env): string {
+/** DATABASE_URL of `env` (a script's environment), or the default. */
+export function configuredDatabaseUrl(env: NodeJS.ProcessEnv): string {
   return env.DATABASE_URL || DEFAULT_DATABASE_URL;
 }
 
@@ -29,7 +29,7 @@ export function databaseProvider(url: string): DatabaseProvider {
  * resolves it from the config's folder, the server from wherever it was started, and both must open
  * the same file.
  */
-export function resolveDatabaseUrl(url: string = configuredDatabaseUrl()): string {
+export function resolveDatabaseUrl(url: string): string {
   if (databaseProvider(url) !== 'sqlite') return url;
   const { location, query } = splitFileUrl(url);
   if (location.startsWith('//') || path.isAbsolute(location)) return url;

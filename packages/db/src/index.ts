@@ -4,6 +4,7 @@ export {
   databaseProvider,
   DatabaseUrlError,
   DEFAULT_DATABASE_URL,
+  redactUrl,
   resolveDatabaseUrl,
   type DatabaseProvider,
 } from './database-url.ts';

@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { dbEnv, isCheckout } from './env.ts';
 
 /**
  * The repository checkout this package runs from. Found by walking up from the working directory
@@ -9,10 +9,9 @@ import path from 'node:path';
  * BINFLEET_REPO_ROOT overrides it for a process started elsewhere.
  */
 function findRepoRoot(): string {
-  if (process.env.BINFLEET_REPO_ROOT) return path.resolve(process.env.BINFLEET_REPO_ROOT);
+  if (dbEnv.BINFLEET_REPO_ROOT) return dbEnv.BINFLEET_REPO_ROOT;
   for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'prisma.config.ts')) && existsSync(path.join(dir, 'pnpm-workspace.yaml')))
-      return dir;
+    if (isCheckout(dir)) return dir;
     if (path.dirname(dir) === dir) {
       throw new Error(
         'Cannot find the binfleet checkout (prisma.config.ts) above the working directory: run from the repository or set BINFLEET_REPO_ROOT.',

@@ -8,7 +8,7 @@ import { MIGRATIONS_DIRS } from './prisma-config.ts';
  * up-to-date database then skips `prisma migrate deploy`, which on SQLite needs the file to itself
  * and would fail while anything else has it open.
  */
-export async function pendingMigrations(db: Db, url?: string): Promise<string[]> {
+export async function pendingMigrations(db: Db, url: string): Promise<string[]> {
   const dir = MIGRATIONS_DIRS[databaseProvider(resolveDatabaseUrl(url))];
   const inCheckout = fs
     .readdirSync(dir, { withFileTypes: true })

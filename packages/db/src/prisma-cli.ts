@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
-import { configuredDatabaseUrl, redactUrl, resolveDatabaseUrl } from './database-url.ts';
+import { DEFAULT_DATABASE_URL, redactUrl, resolveDatabaseUrl } from './database-url.ts';
+import { childEnv } from './env.ts';
 import { REPO_ROOT, requireFromDb } from './paths.ts';
 
 const prismaCli = () => requireFromDb.resolve('prisma/build/index.js');
 
 export interface PrismaCliOptions {
+  /** The database to work on; commands that open none (version, generate) need not say. */
   databaseUrl?: string;
   shadowDatabaseUrl?: string;
   timeoutMs?: number;
@@ -29,14 +31,13 @@ export class PrismaCliError extends Error {
 
 /** How to run the real Prisma CLI: from the repository root, so it loads prisma.config.ts. */
 export function prismaCliInvocation(args: string[], options: PrismaCliOptions = {}) {
-  const databaseUrl = resolveDatabaseUrl(options.databaseUrl ?? configuredDatabaseUrl());
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
+  const databaseUrl = resolveDatabaseUrl(options.databaseUrl ?? DEFAULT_DATABASE_URL);
+  const env = childEnv({
     DATABASE_URL: databaseUrl,
     // No update check or telemetry: both would wait on the network.
     CHECKPOINT_DISABLE: '1',
     PRISMA_HIDE_UPDATE_MESSAGE: '1',
-  };
+  });
   if (options.shadowDatabaseUrl) env.SHADOW_DATABASE_URL = options.shadowDatabaseUrl;
   return { file: process.execPath, args: [prismaCli(), ...args], cwd: REPO_ROOT, env, databaseUrl };
 }
@@ -78,6 +79,6 @@ export function runPrismaCli(args: string[], options: PrismaCliOptions = {}): Pr
  * Applies pending migrations with `prisma migrate deploy`, as the server does at startup. Safe to run
  * from several replicas at once: Prisma takes a database lock while applying.
  */
-export async function migrateDeploy(databaseUrl: string = configuredDatabaseUrl()): Promise<PrismaCliResult> {
+export async function migrateDeploy(databaseUrl: string): Promise<PrismaCliResult> {
   return runPrismaCli(['migrate', 'deploy'], { databaseUrl });
 }

@@ -2,7 +2,12 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { defineConfig } from 'prisma/config';
-import { databaseProvider, resolveDatabaseUrl, type DatabaseProvider } from './database-url.ts';
+import {
+  configuredDatabaseUrl,
+  databaseProvider,
+  resolveDatabaseUrl,
+  type DatabaseProvider,
+} from './database-url.ts';
 import { REPO_ROOT, requireFromDb, SCHEMA_ENGINE_SHIM } from './paths.ts';
 
 /**
@@ -19,9 +24,13 @@ export const MIGRATIONS_DIRS: Record<DatabaseProvider, string> = {
   postgresql: path.join(REPO_ROOT, 'prisma', 'postgresql', 'migrations'),
 };
 
-/** The Prisma CLI's configuration for a database: its provider's schema and migrations. */
-export function prismaConfig(databaseUrl: string | undefined, shadowDatabaseUrl: string | undefined) {
-  const url = resolveDatabaseUrl(databaseUrl);
+/**
+ * The Prisma CLI's configuration for the database `env` names (DATABASE_URL, SHADOW_DATABASE_URL):
+ * its provider's schema and migrations.
+ */
+export function prismaConfig(env: NodeJS.ProcessEnv) {
+  const url = resolveDatabaseUrl(configuredDatabaseUrl(env));
+  const shadowDatabaseUrl = env.SHADOW_DATABASE_URL;
   const provider = databaseProvider(url);
   return defineConfig({
     schema: SCHEMA_FILES[provider],

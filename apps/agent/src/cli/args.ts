@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { EnvError } from '@binfleet/env';
 import { AgentError } from '../errors.ts';
 
 export class UsageError extends Error {
@@ -23,7 +24,8 @@ export function yesNo(option: string, value: string | undefined, fallback = fals
 }
 
 export function exitCodeOf(error: unknown): number {
-  if (error instanceof UsageError) return 2;
+  // A bad environment is a usage error too: the command was not run as it may be.
+  if (error instanceof UsageError || error instanceof EnvError) return 2;
   if (error instanceof AgentError) return error.code === 'BUSY' ? 75 : 1;
   return 1;
 }

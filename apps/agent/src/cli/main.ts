@@ -1,10 +1,13 @@
 import { ArchTableError } from '@binfleet/arch-table';
-import { KernelBinfmtFs, DEFAULT_MOUNT_POINT } from '../binfmt/binfmt-fs.ts';
+import { EnvError } from '@binfleet/env';
+import { DEFAULT_MOUNT_POINT } from '../adapters/binfmt-fs.ts';
+import { FlockHostLock } from '../adapters/flock-host-lock.ts';
+import { KernelBinfmtFs } from '../adapters/kernel-binfmt-fs.ts';
+import { nodeHostOs } from '../adapters/node-host-os.ts';
 import { readEnv } from '../env.ts';
 import { AgentError } from '../errors.ts';
 import { HostProbe } from '../host/host-probe.ts';
 import { RegistrationService } from '../services/registration-service.ts';
-import { HostLock } from '../services/host-lock.ts';
 import { exitCodeOf, parseDuration, UsageError } from './args.ts';
 import { exportCommand, removeCommand, statusCommand, switchCommand } from './entry-commands.ts';
 import { registerCommand, type CommandContext } from './register-command.ts';
@@ -67,17 +70,18 @@ export async function main(
     }
     if (command === 'serve') {
       const { serveCommand } = await import('./serve-command.ts');
-      return await serveCommand(rawRest);
+      return await serveCommand(rawRest, env);
     }
     const { argv, mountPoint, lockWait } = takeGlobalOptions(rawRest);
-    const fs = new KernelBinfmtFs(mountPoint ?? env.binfmtMount ?? DEFAULT_MOUNT_POINT);
+    const fs = new KernelBinfmtFs(mountPoint ?? env.binfmtMount);
     const lockWaitMs = parseDuration('--lock-wait', lockWait ?? '10s');
     let registration: RegistrationService | undefined;
     const ctx: CommandContext = {
       env,
-      registration: () => (registration ??= new RegistrationService(fs, new HostProbe().interpreterExists)),
+      registration: () =>
+        (registration ??= new RegistrationService(fs, new HostProbe(nodeHostOs).interpreterExists)),
       exclusive: async (label, fn) => {
-        const release = await HostLock.forThisNamespace(env.lockDir).acquire(label, lockWaitMs);
+        const release = await FlockHostLock.forThisNamespace(env.lockDir).acquire(label, lockWaitMs);
         try {
           return await fn();
         } finally {
@@ -107,7 +111,12 @@ export async function main(
         throw new UsageError(`Unknown command "${command}". Run binfleet-agent --help.`);
     }
   } catch (error) {
-    if (error instanceof UsageError || error instanceof AgentError || error instanceof ArchTableError) {
+    if (
+      error instanceof UsageError ||
+      error instanceof EnvError ||
+      error instanceof AgentError ||
+      error instanceof ArchTableError
+    ) {
       io.err(`binfleet-agent: ${error.message}`);
     } else {
       io.err(`binfleet-agent: unexpected error: ${(error as Error).stack ?? String(error)}`);

@@ -31,7 +31,7 @@ export interface SeedValues {
 export function desiredFromSeed(values: SeedValues, env: AgentEnv, targets: TargetId[]): DesiredState {
   return desiredState({
     targets,
-    interpreterDir: values['qemu-path'] ?? env.qemuBinDir ?? '/usr/bin',
+    interpreterDir: values['qemu-path'] ?? env.qemuBinDir,
     suffix: values['qemu-suffix'] ?? '-static',
     credential: yesNo('--credential', values.credential),
     persistent: yesNo('--persistent', values.persistent),

@@ -1,25 +1,14 @@
 import { readFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { interpreterDirSchema } from '@binfleet/agent-contract';
-import { DEFAULT_MAX_PACKAGE_BYTES, DiskPackageStore } from '@binfleet/deb';
-import { DEFAULT_MOUNT_POINT, KernelBinfmtFs } from '../binfmt/binfmt-fs.ts';
-import { FleetLink } from '../control-plane/fleet-link.ts';
-import type { DockerClient, ImageClient } from '../docker/docker-client.ts';
-import { readEnv, takeSecretEnv } from '../env.ts';
-import { HostProbe } from '../host/host-probe.ts';
-import { BearerAuth, generateToken, hashToken, validateToken } from '../server/bearer-auth.ts';
-import { createAgentHttpServer } from '../server/http-server.ts';
-import { AgentService } from '../services/agent-service.ts';
-import { ImageBuildService } from '../image-build/image-build-service.ts';
-import { HostLock } from '../services/host-lock.ts';
-import { OperationLock } from '../services/operation-lock.ts';
-import { AgentPackageStore } from '../services/package-store.ts';
-import { Reconciler, type LogRecord } from '../services/reconciler.ts';
-import { RegistrationService } from '../services/registration-service.ts';
-import { DEFAULT_STATE_DIR, StateStore } from '../services/state-store.ts';
+import { DEFAULT_MAX_PACKAGE_BYTES } from '@binfleet/deb';
+import { DEFAULT_MOUNT_POINT } from '../adapters/binfmt-fs.ts';
+import { DEFAULT_STATE_DIR } from '../adapters/file-state-store.ts';
+import type { StateStore } from '../adapters/state-store.ts';
+import { composeAgent, hostAdapters, ListenError } from '../compose.ts';
+import { takeSecretEnv, type AgentEnv } from '../env.ts';
+import { generateToken, hashToken, validateToken } from '../server/bearer-auth.ts';
+import type { LogRecord } from '../services/reconciler.ts';
 import { DEFAULT_IMAGE_TEMPLATE } from '../services/verify-image.ts';
-import { VerifyService } from '../services/verify-service.ts';
 import { parse, parseDuration, UsageError } from './args.ts';
 
 export const SERVE_USAGE = `Usage: binfleet-agent serve [options]
@@ -77,10 +66,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** How long open connections get to finish after SIGTERM before they are cut. */
-const SHUTDOWN_GRACE_MS = 10_000;
-
-export async function serveCommand(argv: string[]): Promise<number> {
+export async function serveCommand(argv: string[], env: AgentEnv): Promise<number> {
   // Before anything else: a token in the environment must not outlive this line in this process.
   const envToken = takeSecretEnv('BINFLEET_AGENT_TOKEN');
   const { values, positionals } = parse(argv, OPTIONS);
@@ -93,140 +79,70 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together: give both for HTTPS, or neither.');
   }
-  const env = readEnv();
   const listen = parseListen(values.listen ?? '127.0.0.1:7475');
-  const intervalMs = parseDuration('--reconcile-interval', values['reconcile-interval'] ?? '60s');
+  const reconcileIntervalMs = parseDuration('--reconcile-interval', values['reconcile-interval'] ?? '60s');
   const lockWaitMs = parseDuration('--lock-wait', values['lock-wait'] ?? '10s');
-  const interpreterDir = checkedDir(values['interpreter-dir'] ?? env.qemuBinDir ?? '/usr/bin');
-  const mountPoint = values['mount-point'] ?? env.binfmtMount ?? DEFAULT_MOUNT_POINT;
+  const interpreterDir = checkedDir(values['interpreter-dir'] ?? env.qemuBinDir);
+  const mountPoint = values['mount-point'] ?? env.binfmtMount;
   if (!mountPoint.startsWith('/')) throw new UsageError('--mount-point needs an absolute path.');
-
-  const store = new StateStore(values['state-dir'] ?? env.stateDir ?? DEFAULT_STATE_DIR);
-  const packageStore = new AgentPackageStore(
-    new DiskPackageStore(
-      join(store.dir, 'packages'),
-      parseSize('--max-package-size', values['max-package-size'] ?? String(DEFAULT_MAX_PACKAGE_BYTES)),
-    ),
+  const maxPackageBytes = parseSize(
+    '--max-package-size',
+    values['max-package-size'] ?? String(DEFAULT_MAX_PACKAGE_BYTES),
   );
+  const adapters = hostAdapters({
+    mountPoint,
+    stateDir: values['state-dir'] ?? env.stateDir,
+    maxPackageBytes,
+    lockDir: env.lockDir,
+    dockerSocket: env.dockerSocket,
+  });
   const tls =
     values['tls-cert'] && values['tls-key']
       ? await readTls(values['tls-cert'], values['tls-key'])
       : undefined;
   const joining = values['join-token'] !== undefined;
-  const tokenHash = await resolveTokenHash(store, values['token-file'], envToken, joining);
+  const tokenHash = await resolveTokenHash(adapters.store, values['token-file'], envToken, joining);
   if (values['join-token'] !== undefined && values.server === undefined) {
     throw new UsageError('--join-token needs --server URL: the control plane to join.');
   }
-  const heartbeatMs =
+  const heartbeatIntervalMs =
     values['heartbeat-interval'] === undefined
       ? undefined
       : parseDuration('--heartbeat-interval', values['heartbeat-interval']);
 
-  const probe = new HostProbe();
-  const registration = new RegistrationService(new KernelBinfmtFs(mountPoint), probe.interpreterExists);
-  // Shared with `binfleet-agent register` & co. run by hand on this host (same binfmt_misc).
-  const hostLock = HostLock.forThisNamespace(env.lockDir);
-  const lock = new OperationLock(undefined, hostLock);
-  const reconciler = new Reconciler(registration, store, lock, { intervalMs, log });
-  const docker = lazyDocker(env.dockerSocket);
-  const version = await agentVersion();
-  const hostFacts = await probe.facts();
-  const imageTemplate = values['verify-image'] ?? env.verifyImage ?? DEFAULT_IMAGE_TEMPLATE;
-  const hostArch = env.hostArch ?? hostFacts.machine;
-  const builds = new ImageBuildService({
-    docker,
-    // dockerd's containers register in the machine's binfmt_misc, wherever this agent's --mount-point is.
-    machineBinfmt: new KernelBinfmtFs(DEFAULT_MOUNT_POINT),
-    binfmtNamespaced: hostFacts.binfmtNamespaced,
-    lock,
-    lockWaitMs,
-    hostArch,
-    busybox: values.busybox ?? env.busybox ?? '/bin/busybox',
-    testImageTemplate: imageTemplate,
-    packageStore,
-  });
-  const agent = new AgentService({
-    registration,
-    store,
-    lock,
-    reconciler,
-    probe,
-    docker,
-    verifier: new VerifyService({
-      registration,
-      docker,
+  const agent = await composeAgent(
+    {
+      listen,
+      tls,
+      reconcileIntervalMs,
+      lockWaitMs,
+      interpreterDir,
       probeDir: values['probe-dir'] ?? env.probeDir,
-      imageTemplate,
-    }),
-    hostArch,
-    interpreters: { interpreterDir, suffix: '-static' },
-    lockWaitMs,
-    version,
-    builds,
-  });
-  const auth = new BearerAuth(tokenHash);
-  const server = createAgentHttpServer({
-    agent,
-    auth,
-    version,
-    packages: packageStore,
-    ...(tls ? { tls } : {}),
-    onError: (error) =>
-      log({ event: 'request-failed', level: 'error', message: (error as Error)?.stack ?? String(error) }),
-  });
+      imageTemplate: values['verify-image'] ?? env.verifyImage,
+      busybox: values.busybox ?? env.busybox,
+      hostArch: env.hostArch,
+      advertiseUrl: values['advertise-url'],
+      heartbeatIntervalMs,
+      join:
+        values.server !== undefined && values['join-token'] !== undefined
+          ? { serverUrl: values.server, token: values['join-token'] }
+          : undefined,
+    },
+    adapters,
+    { version: await agentVersion(), tokenHash, log },
+  );
 
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) =>
-      reject(new UsageError(`--listen ${listen.host}:${listen.port}: ${error.message}`)),
-    );
-    server.listen(listen.port, listen.host, () => resolve());
+  await agent.start().catch((error: unknown) => {
+    throw error instanceof ListenError ? new UsageError(`--listen ${error.message}`) : error;
   });
-  const address = server.address() as AddressInfo;
-  log({
-    event: 'listening',
-    url: `${tls ? 'https' : 'http'}://${formatHost(address.address)}:${address.port}`,
-    version,
-    pid: process.pid,
-  });
-  reconciler.start();
-
-  const fleet = new FleetLink(agent, store, {
-    advertiseUrl:
-      values['advertise-url'] ?? `${tls ? 'https' : 'http'}://${formatHost(address.address)}:${address.port}`,
-    ...(heartbeatMs ? { intervalMs: heartbeatMs } : {}),
-    log,
-  });
-  if (values.server !== undefined && values['join-token'] !== undefined) {
-    try {
-      const apiToken = await fleet.join(values.server, values['join-token']);
-      const hash = hashToken(apiToken);
-      await store.writeTokenHash(hash);
-      auth.replace(hash);
-    } catch (error) {
-      // A refused join ends the agent with the server's reason. Left listening without a link, it
-      // would run on unnoticed, and not even stop on SIGTERM (nothing awaits the signal any more).
-      await reconciler.stop();
-      server.close();
-      server.closeAllConnections();
-      throw error;
-    }
-  }
-  await fleet.start();
 
   const signal = await stopSignal;
   log({ event: 'stopping', signal });
-  fleet.stop();
-  await reconciler.stop();
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  const grace = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-  await closed;
-  clearTimeout(grace);
-  await hostLock.close();
+  await agent.stop();
   log({ event: 'stopped' });
   return 0;
 }
@@ -267,22 +183,6 @@ async function remember(store: StateStore, token: string): Promise<string> {
   return hash;
 }
 
-/** dockerode is loaded on the first Docker call: an agent that is never asked stays small. */
-function lazyDocker(socketPath: string | undefined): DockerClient & ImageClient {
-  let client: Promise<DockerClient & ImageClient> | undefined;
-  const get = () =>
-    (client ??= import('../docker/docker-client.ts').then((m) => new m.DockerodeClient(socketPath)));
-  return {
-    info: async (options) => (await get()).info(options),
-    runOnce: async (options) => (await get()).runOnce(options),
-    hasImage: async (name) => (await get()).hasImage(name),
-    buildImage: async (options) => (await get()).buildImage(options),
-    pushImage: async (options) => (await get()).pushImage(options),
-    removeImage: async (name) => (await get()).removeImage(name),
-    inspectImage: async (name) => (await get()).inspectImage(name),
-  };
-}
-
 function log(record: LogRecord): void {
   process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: 'info', ...record }) + '\n');
 }
@@ -312,8 +212,6 @@ function parseListen(value: string): { host: string; port: number } {
   }
   return { host: match[1] ?? match[2]!, port };
 }
-
-const formatHost = (address: string) => (address.includes(':') ? `[${address}]` : address);
 
 const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
 

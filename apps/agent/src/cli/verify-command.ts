@@ -1,7 +1,7 @@
 import { resolveArch, type TargetId } from '@binfleet/arch-table';
 import type { VerifyCheck, VerifyMethod } from '@binfleet/agent-contract';
-import { DockerodeClient } from '../docker/docker-client.ts';
-import { DEFAULT_IMAGE_TEMPLATE } from '../services/verify-image.ts';
+import { DockerodeClient } from '../adapters/dockerode-client.ts';
+import { nodeHostOs } from '../adapters/node-host-os.ts';
 import { VerifyService } from '../services/verify-service.ts';
 import { parse, UsageError } from './args.ts';
 import type { CommandContext } from './register-command.ts';
@@ -26,7 +26,8 @@ export async function verifyCommand(argv: string[], ctx: CommandContext): Promis
   const service = new VerifyService({
     registration: ctx.registration(),
     docker: new DockerodeClient(values['docker-socket'] ?? ctx.env.dockerSocket),
-    imageTemplate: values['verify-image'] ?? ctx.env.verifyImage ?? DEFAULT_IMAGE_TEMPLATE,
+    os: nodeHostOs,
+    imageTemplate: values['verify-image'] ?? ctx.env.verifyImage,
     ...(probeDir ? { probeDir } : {}),
   });
   const report = await service.verify({ ...(targets ? { targets } : {}), ...(methods ? { methods } : {}) });

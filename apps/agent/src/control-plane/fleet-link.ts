@@ -3,7 +3,7 @@ import type { KernelEntry } from '@binfleet/arch-table';
 import { AgentError } from '../errors.ts';
 import type { AgentService } from '../services/agent-service.ts';
 import type { LogRecord } from '../services/reconciler.ts';
-import type { StateStore } from '../services/state-store.ts';
+import type { StateStore } from '../adapters/state-store.ts';
 import { ControlPlaneClient } from './control-plane-client.ts';
 
 /** Whether two control-plane URLs name the same server (a trailing slash aside). */

@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startSandbox, type Sandbox } from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeHostOs, type HostOs } from './host-os.ts';
+import type { HostOs } from '../adapters/host-os.ts';
+import { nodeHostOs } from '../adapters/node-host-os.ts';
 import { HostProbe, type HostFacts } from './host-probe.ts';
 
 const AGENT = resolve(import.meta.dirname, '../..');
@@ -14,7 +15,7 @@ const QEMU = { interpreterDir: '/usr/bin', suffix: '-static' };
 
 describe('HostProbe on this machine', () => {
   it('reports what uname and hostname report', async () => {
-    const facts = await new HostProbe().facts();
+    const facts = await new HostProbe(nodeHostOs).facts();
     expect(facts.machine).toBe(execFileSync('uname', ['-m'], { encoding: 'utf8' }).trim());
     expect(facts.kernelRelease).toBe(execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim());
     expect(facts.hostname).toBe(hostname());
@@ -58,7 +59,7 @@ describe('HostProbe on this machine', () => {
     try {
       const plain = join(dir, 'qemu-plain');
       await writeFile(plain, '', { mode: 0o644 });
-      const probe = new HostProbe();
+      const probe = new HostProbe(nodeHostOs);
       expect(await probe.interpreterExists('/usr/bin/qemu-aarch64-static')).toBe(true);
       expect(await probe.interpreterExists(join(dir, 'qemu-missing'))).toBe(false);
       expect(await probe.interpreterExists(plain)).toBe(false);
@@ -77,7 +78,7 @@ describe('HostProbe inside a user namespace', () => {
   afterAll(() => sandbox?.stop());
 
   it('sees that it is nested, and that binfmt_misc registrations there stay there', async () => {
-    const outside = await new HostProbe().facts();
+    const outside = await new HostProbe(nodeHostOs).facts();
     const run = await sandbox.exec('node', ['--import', 'tsx', ENTRY, 'facts'], { cwd: AGENT });
     expect(run.stderr).toBe('');
     const inside = JSON.parse(run.stdout) as HostFacts;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeHostOs } from '../testing/fake-host-os.ts';
-import type { ProcessResult } from './host-os.ts';
+import type { ProcessResult } from '../adapters/host-os.ts';
 import { HostProbe } from './host-probe.ts';
 
 const versionOf =

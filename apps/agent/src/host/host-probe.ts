@@ -1,6 +1,6 @@
 import { TARGET_IDS, targetRegisterSpec, type TargetId } from '@binfleet/arch-table';
 import { mapWithConcurrency } from '@binfleet/concurrency';
-import { nodeHostOs, type FileFacts, type HostOs } from './host-os.ts';
+import type { FileFacts, HostOs } from '../adapters/host-os.ts';
 import { parseQemuVersion, type QemuVersion } from './qemu-version.ts';
 
 export interface HostFacts {
@@ -57,7 +57,7 @@ export class HostProbe {
   private readonly concurrency: number;
 
   constructor(
-    private readonly os: HostOs = nodeHostOs,
+    private readonly os: HostOs,
     options: HostProbeOptions = {},
   ) {
     this.versionTimeoutMs = options.versionTimeoutMs ?? 5_000;

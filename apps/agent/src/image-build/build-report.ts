@@ -1,7 +1,7 @@
 import type { BuildStatus } from '@binfleet/agent-contract';
 import type { TargetId } from '@binfleet/arch-table';
 import type { QemuPackage } from '@binfleet/deb';
-import type { RegistryAuth } from '../docker/docker-client.ts';
+import type { RegistryAuth } from '../adapters/docker-client.ts';
 
 export type { BuildStatus };
 

@@ -9,7 +9,7 @@ import type {
   PushImageOptions,
   RunOnceOptions,
   RunOnceResult,
-} from '../docker/docker-client.ts';
+} from '../adapters/docker-client.ts';
 import { AgentError } from '../errors.ts';
 import { fakeElfOf, FakeHostOs } from '../testing/fake-host-os.ts';
 import { MemoryBinfmtFs } from '../testing/memory-binfmt-fs.ts';

@@ -1,25 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { extractPackage, readQemuPackage } from '@binfleet/deb';
 import { AgentError } from '../errors.ts';
-import { nodeHostOs, type HostOs } from '../host/host-os.ts';
 import type { PackageStore } from '@binfleet/deb';
 import { Build } from './build-record.ts';
 import type { BuildEvent, BuildReport, BuildRequest, BuildStatus } from './build-report.ts';
-import type { PackageReader } from './package-reader.ts';
 import { runPipeline, type PipelineDeps } from './pipeline.ts';
 
-export interface ImageBuildServiceDeps extends Omit<PipelineDeps, 'os' | 'packages' | 'containerTimeoutMs'> {
-  readonly os?: HostOs;
-  /** Reads and unpacks packages (default: dpkg-deb). */
-  readonly packages?: PackageReader;
+export interface ImageBuildServiceDeps extends Omit<PipelineDeps, 'containerTimeoutMs'> {
   readonly containerTimeoutMs?: number;
   /** Packages uploaded to this builder, for requests that name one by sha256. */
   readonly packageStore?: PackageStore;
   /** Finished builds kept for status queries. */
   readonly keep?: number;
 }
-
-const dpkgDebReader: PackageReader = { read: readQemuPackage, extract: extractPackage };
 
 /**
  * Image builds on this host (a builder agent), one at a time: each builds the seed's image set from a
@@ -34,8 +26,6 @@ export class ImageBuildService {
   constructor(private readonly deps: ImageBuildServiceDeps) {
     this.pipeline = {
       ...deps,
-      os: deps.os ?? nodeHostOs,
-      packages: deps.packages ?? dpkgDebReader,
       containerTimeoutMs: deps.containerTimeoutMs ?? 60_000,
     };
   }

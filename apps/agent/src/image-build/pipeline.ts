@@ -7,12 +7,12 @@ import { eachWithConcurrency } from '@binfleet/concurrency';
 import { emulatorPath, type QemuPackage } from '@binfleet/deb';
 import { tarStream, type TarEntry } from './tar-stream.ts';
 import { AgentError } from '../errors.ts';
-import type { HostOs } from '../host/host-os.ts';
+import type { HostOs } from '../adapters/host-os.ts';
 import { parseQemuVersion } from '../host/qemu-version.ts';
 import type { Build } from './build-record.ts';
 import type { BuildPackageFacts, BuildStatus } from './build-report.ts';
 import { emulatorDockerfile, fullDockerfile, planImages, type PlannedImage } from './build-plan.ts';
-import type { PackageReader } from './package-reader.ts';
+import type { PackageReader } from '../adapters/package-reader.ts';
 import { checkBusybox, registerContext } from './register-context.ts';
 import { runSeedChecks, type SeedCheckDeps } from './seed-checks.ts';
 

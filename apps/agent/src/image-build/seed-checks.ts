@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { dockerPlatformOf, parseEntryFile, type TargetId } from '@binfleet/arch-table';
-import type { BinfmtFs } from '../binfmt/binfmt-fs.ts';
+import type { BinfmtFs } from '../adapters/binfmt-fs.ts';
 import { emulatorPath, type QemuPackage } from '@binfleet/deb';
 import { tarStream } from './tar-stream.ts';
-import type { DockerClient, ImageClient, RunOnceOptions } from '../docker/docker-client.ts';
+import type { DockerClient, ImageClient, RunOnceOptions } from '../adapters/docker-client.ts';
 import { AgentError } from '../errors.ts';
 import { parseQemuVersion } from '../host/qemu-version.ts';
 import { restoreBinfmtSnapshot, takeBinfmtSnapshot } from '../services/binfmt-snapshot.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CONTRACT_VERSION, type DesiredState } from '@binfleet/agent-contract';
-import type { DockerClient, InfoOptions } from '../docker/docker-client.ts';
+import type { DockerClient, InfoOptions } from '../adapters/docker-client.ts';
 import { AgentError } from '../errors.ts';
 import { HostProbe } from '../host/host-probe.ts';
 import { FakeHostOs } from '../testing/fake-host-os.ts';

@@ -16,7 +16,7 @@ import {
   type ExportFormat,
   type TargetId,
 } from '@binfleet/arch-table';
-import type { DockerClient } from '../docker/docker-client.ts';
+import type { DockerClient } from '../adapters/docker-client.ts';
 import type { HostProbe, InterpreterLocation } from '../host/host-probe.ts';
 import { desiredState } from './desired-state.ts';
 import type { LockHolder, OperationLock } from './operation-lock.ts';

@@ -4,7 +4,7 @@ import {
   registerSpecOfEntry,
   type KernelEntry,
 } from '@binfleet/arch-table';
-import type { BinfmtFs } from '../binfmt/binfmt-fs.ts';
+import type { BinfmtFs } from '../adapters/binfmt-fs.ts';
 import { AgentError } from '../errors.ts';
 
 /** What binfmt_misc held at one moment: whether it was mounted, and every entry as the kernel showed it. */

@@ -1,5 +1,5 @@
 import { AgentError } from '../errors.ts';
-import type { HostLock } from './host-lock.ts';
+import type { HostLock } from '../adapters/host-lock.ts';
 
 export interface LockHolder {
   readonly label: string;

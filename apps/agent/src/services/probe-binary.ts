@@ -1,5 +1,5 @@
 import { ALIASES, MAGIC_WINDOW_BYTES, matchTargets, type TargetId } from '@binfleet/arch-table';
-import type { HostOs } from '../host/host-os.ts';
+import type { HostOs } from '../adapters/host-os.ts';
 
 /** Where a target's static busybox may sit: `<dir>/<debian-arch>/busybox` (arm64, armhf...) or `<dir>/<target>/busybox`. */
 export function probeCandidates(probeDir: string, target: TargetId): string[] {

@@ -170,6 +170,30 @@ describe('Reconciler', () => {
     await held;
   });
 
+  it('converges to the state as it is once it holds the lock, not as it was before', async () => {
+    const { reconciler, store, lock, fs } = setup(wanted);
+    // While the pass reads the state, an API call takes the lock, removes s390x and lets go.
+    let changed = false;
+    Object.assign(store, {
+      readDesired: async () => {
+        const read = store.desired;
+        if (!changed) {
+          changed = true;
+          await lock.run(
+            'remove',
+            async () => {
+              store.desired = desiredState({ targets: ['aarch64'], persistent: true });
+            },
+            { waitMs: 0 },
+          );
+        }
+        return read;
+      },
+    });
+    expect(await reconciler.reconcileOnce()).toMatchObject({ kind: 'converged' });
+    expect([...fs.entries.keys()]).toEqual(['qemu-aarch64']);
+  });
+
   it('keeps a failed pass its last error through busy passes, until a pass succeeds', async () => {
     const { reconciler, store, lock } = setup(wanted);
     const readDesired = store.readDesired;

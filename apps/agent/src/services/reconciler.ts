@@ -142,9 +142,18 @@ export class Reconciler {
   private async pass(): Promise<PassOutcome> {
     let outcome: PassOutcome;
     try {
-      const desired = await this.desired.readDesired();
-      outcome = desired
-        ? await this.lock.run('reconcile', () => this.converge(desired), { waitMs: 0 })
+      // Read first so that an agent nobody has given a state never takes the host's lock, and again
+      // under the lock: a change through the API (which holds it while it changes the kernel and the
+      // state) may have landed meanwhile, and the older state must not undo it.
+      outcome = (await this.desired.readDesired())
+        ? await this.lock.run(
+            'reconcile',
+            async () => {
+              const desired = await this.desired.readDesired();
+              return desired ? this.converge(desired) : { kind: 'no-desired-state' as const };
+            },
+            { waitMs: 0 },
+          )
         : { kind: 'no-desired-state' };
     } catch (error) {
       outcome =

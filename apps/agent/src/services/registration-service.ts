@@ -6,7 +6,7 @@ import {
   type TargetId,
 } from '@binfleet/arch-table';
 import type { DesiredState } from '@binfleet/agent-contract';
-import type { BinfmtFs } from '../binfmt/binfmt-fs.ts';
+import type { BinfmtFs } from '../adapters/binfmt-fs.ts';
 import { AgentError } from '../errors.ts';
 import {
   describeConflicts,

@@ -14,8 +14,9 @@ import {
 } from '@binfleet/arch-table';
 import { buildArm64Image, fixtures, startSandbox, type Sandbox } from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KernelBinfmtFs } from '../binfmt/binfmt-fs.ts';
-import { DockerodeClient } from '../docker/docker-client.ts';
+import { KernelBinfmtFs } from '../adapters/kernel-binfmt-fs.ts';
+import { nodeHostOs } from '../adapters/node-host-os.ts';
+import { DockerodeClient } from '../adapters/dockerode-client.ts';
 import { HostProbe } from '../host/host-probe.ts';
 import type { SandboxVerifyRequest } from '../testing/sandbox-entry.ts';
 import { RegistrationService } from './registration-service.ts';
@@ -135,7 +136,7 @@ describe('container check through the real dockerd (machine-wide binfmt_misc)', 
   let changed = false;
 
   beforeAll(async () => {
-    if ((await new HostProbe().facts()).inUserNamespace) {
+    if ((await new HostProbe(nodeHostOs).facts()).inUserNamespace) {
       throw new Error('this test must run in the initial user namespace: dockerd uses that binfmt_misc');
     }
     const info = await docker.info();
@@ -170,8 +171,9 @@ describe('container check through the real dockerd (machine-wide binfmt_misc)', 
 
   it('runs uname -m in an arm64 container and gets aarch64', async () => {
     const verify = new VerifyService({
-      registration: new RegistrationService(realFs, new HostProbe().interpreterExists),
+      registration: new RegistrationService(realFs, new HostProbe(nodeHostOs).interpreterExists),
       docker,
+      os: nodeHostOs,
       probeDir: fixtures().busyboxDir,
       imageTemplate: 'binfleet-test/{debian}-busybox:latest',
     });

@@ -1,6 +1,6 @@
 import { expectedEntry, targetRegisterSpec, type KernelEntry, type TargetId } from '@binfleet/arch-table';
 import { describe, expect, it } from 'vitest';
-import type { DockerClient, DockerInfo, RunOnceOptions, RunOnceResult } from '../docker/docker-client.ts';
+import type { DockerClient, DockerInfo, RunOnceOptions, RunOnceResult } from '../adapters/docker-client.ts';
 import { AgentError } from '../errors.ts';
 import { fakeElfOf, FakeHostOs } from '../testing/fake-host-os.ts';
 import type { BinfmtStatus } from './registration-service.ts';
@@ -79,6 +79,7 @@ const unreachable = new FakeDocker(undefined, { reachable: false, error: 'connec
 function service(deps: Partial<VerifyServiceDeps> & Pick<VerifyServiceDeps, 'registration'>): VerifyService {
   return new VerifyService({
     docker: new FakeDocker(),
+    os: new FakeHostOs(),
     probeDir: PROBES,
     imageTemplate: '{official}/busybox',
     ...deps,
@@ -204,6 +205,7 @@ describe('VerifyService', () => {
     const report = await new VerifyService({
       registration: binfmt([entry('aarch64')]),
       docker: unreachable,
+      os: new FakeHostOs(),
       imageTemplate: '{official}/busybox',
     }).verify({ methods: ['probe'] });
     expect(report.checks[0]).toMatchObject({

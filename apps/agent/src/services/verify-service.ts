@@ -6,9 +6,9 @@ import {
   type VerifyReport,
 } from '@binfleet/agent-contract';
 import { dockerPlatformOf, TARGET_IDS, type KernelEntry, type TargetId } from '@binfleet/arch-table';
-import type { DockerClient, DockerInfo } from '../docker/docker-client.ts';
+import type { DockerClient, DockerInfo } from '../adapters/docker-client.ts';
 import { AgentError } from '../errors.ts';
-import { nodeHostOs, type HostOs } from '../host/host-os.ts';
+import type { HostOs } from '../adapters/host-os.ts';
 import { judgeUname } from './machine-check.ts';
 import { findProbeBinary } from './probe-binary.ts';
 import { entryNameOf } from './registration-plan.ts';
@@ -30,7 +30,7 @@ export interface VerifyServiceDeps {
   readonly probeDir?: string;
   /** Image per target with {official}, {debian}, {target} placeholders, e.g. {official}/busybox. */
   readonly imageTemplate: string;
-  readonly os?: HostOs;
+  readonly os: HostOs;
   readonly probeTimeoutMs?: number;
   readonly containerTimeoutMs?: number;
 }
@@ -43,13 +43,11 @@ type Outcome = Omit<VerifyCheck, 'target' | 'method' | 'durationMs'>;
  * container of that platform (container: dockerd's, which is always the machine's own).
  */
 export class VerifyService {
-  private readonly os: HostOs;
   private readonly imageTemplate: string;
   private readonly probeTimeoutMs: number;
   private readonly containerTimeoutMs: number;
 
   constructor(private readonly deps: VerifyServiceDeps) {
-    this.os = deps.os ?? nodeHostOs;
     this.imageTemplate = validateImageTemplate(deps.imageTemplate);
     this.probeTimeoutMs = deps.probeTimeoutMs ?? 10_000;
     this.containerTimeoutMs = deps.containerTimeoutMs ?? 60_000;
@@ -116,9 +114,9 @@ export class VerifyService {
         detail: 'no probe directory: set --probe-dir to a folder with <debian-arch>/busybox.',
       };
     }
-    const found = await findProbeBinary(this.os, this.deps.probeDir, target);
+    const found = await findProbeBinary(this.deps.os, this.deps.probeDir, target);
     if ('reason' in found) return { status: 'skipped', detail: found.reason };
-    const run = await this.os.run(found.path, ['uname', '-m'], this.probeTimeoutMs);
+    const run = await this.deps.os.run(found.path, ['uname', '-m'], this.probeTimeoutMs);
     return judgeUname(target, run, `${found.path} uname -m`, this.probeTimeoutMs);
   }
 

@@ -1,5 +1,5 @@
 import { decodeEscapes, getTarget, type TargetId } from '@binfleet/arch-table';
-import type { FileFacts, HostOs, ProcessResult } from '../host/host-os.ts';
+import type { FileFacts, HostOs, ProcessResult } from '../adapters/host-os.ts';
 
 /** The start of an ELF file the target's own magic accepts: the magic bytes themselves, padded. */
 export function fakeElfOf(target: TargetId): Uint8Array {

@@ -1,5 +1,5 @@
 import { expectedEntry, formatEntryFile, parseRegisterLine, type KernelEntry } from '@binfleet/arch-table';
-import type { BinfmtFs } from '../binfmt/binfmt-fs.ts';
+import type { BinfmtFs } from '../adapters/binfmt-fs.ts';
 import { AgentError } from '../errors.ts';
 
 /**

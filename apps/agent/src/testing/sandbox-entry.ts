@@ -7,8 +7,9 @@
  */
 import type { VerifyMethod } from '@binfleet/agent-contract';
 import type { TargetId } from '@binfleet/arch-table';
-import { KernelBinfmtFs } from '../binfmt/binfmt-fs.ts';
-import { DockerodeClient } from '../docker/docker-client.ts';
+import { DockerodeClient } from '../adapters/dockerode-client.ts';
+import { KernelBinfmtFs } from '../adapters/kernel-binfmt-fs.ts';
+import { nodeHostOs } from '../adapters/node-host-os.ts';
 import { HostProbe } from '../host/host-probe.ts';
 import { RegistrationService } from '../services/registration-service.ts';
 import { DEFAULT_IMAGE_TEMPLATE } from '../services/verify-image.ts';
@@ -24,7 +25,7 @@ export interface SandboxVerifyRequest {
 }
 
 const [command, argument] = process.argv.slice(2);
-const probe = new HostProbe();
+const probe = new HostProbe(nodeHostOs);
 
 if (command === 'facts') {
   console.log(JSON.stringify(await probe.facts()));
@@ -33,6 +34,7 @@ if (command === 'facts') {
   const verify = new VerifyService({
     registration: new RegistrationService(new KernelBinfmtFs(request.mountPoint), probe.interpreterExists),
     docker: new DockerodeClient(request.dockerSocket),
+    os: nodeHostOs,
     probeDir: request.probeDir,
     imageTemplate: request.imageTemplate ?? DEFAULT_IMAGE_TEMPLATE,
   });

@@ -1,11 +1,15 @@
 import path from 'node:path';
+import { databaseProvider, DEFAULT_DATABASE_URL, redactUrl } from '@binfleet/db';
+import { anyText, oneOf, parseEnv, variable, wholeNumber } from '@binfleet/env';
+import { z } from 'zod';
+import { allowListProblem } from './security/agent-url.ts';
 
 /**
  * The control plane's configuration, read from the environment in this one place. Durations are in
  * milliseconds. Every value has a default that works for `scripts/setup.sh` on one machine.
  */
 export interface WebConfig {
-  readonly databaseUrl?: string;
+  readonly databaseUrl: string;
   readonly dataDir: string;
   /** The AES-256-GCM key that seals agent credentials; created on first start when missing. */
   readonly secretKeyFile: string;
@@ -41,50 +45,112 @@ export interface WebConfig {
   readonly agentUrlAllow: readonly string[];
 }
 
-const int = (value: string | undefined, fallback: number) => {
-  const n = value === undefined || value === '' ? NaN : Number(value);
-  return Number.isFinite(n) && n >= 0 ? n : fallback;
-};
+const ON_OFF = oneOf({ '0': false, '1': true });
 
-export function readWebConfig(env: NodeJS.ProcessEnv = process.env): WebConfig {
+/** One line a variable; docs/control-plane.md's configuration table says the same. */
+const webEnvSchema = z
+  .object({
+    DATABASE_URL: variable(
+      {
+        allowed:
+          'a SQLite file (file:./data/binfleet.db) or a PostgreSQL database (postgresql://user:password@host:5432/binfleet)',
+        parse: (url) => (isDatabaseUrl(url) ? url : undefined),
+      },
+      DEFAULT_DATABASE_URL,
+    ),
+    BINFLEET_DATA_DIR: variable(anyText, 'data'),
+    BINFLEET_SECRET_KEY_FILE: variable(anyText),
+    BINFLEET_ADMIN_USERNAME: variable(anyText),
+    BINFLEET_ADMIN_PASSWORD: variable(anyText),
+    BINFLEET_INSECURE_COOKIES: variable(ON_OFF, false),
+    BINFLEET_SESSION_TTL_MS: variable(wholeNumber(1), 12 * 3600_000),
+    BINFLEET_HEARTBEAT_INTERVAL_MS: variable(wholeNumber(1), 15_000),
+    BINFLEET_OFFLINE_AFTER_MISSED: variable(wholeNumber(1), 3),
+    BINFLEET_AUTO_HEAL_PAUSE_MS: variable(wholeNumber(0), 60_000),
+    // Int column; Debian's qemu-user-static is about 60 MB.
+    BINFLEET_PACKAGE_MAX_BYTES: variable(wholeNumber(1, 2 ** 31 - 1), 256 * 1024 * 1024),
+    BINFLEET_CATALOGUE_SYNC_INTERVAL_MS: variable(wholeNumber(0), 15 * 60_000),
+    BINFLEET_RUNNER: variable(oneOf({ on: true, off: false }), true),
+    BINFLEET_RUNNER_CONCURRENCY: variable(wholeNumber(1), 8),
+    BINFLEET_RUNNER_POLL_MS: variable(wholeNumber(1), 500),
+    BINFLEET_RUNNER_LEASE_MS: variable(wholeNumber(1), 60_000),
+    BINFLEET_AGENT_CALL_TIMEOUT_MS: variable(wholeNumber(1), 30_000),
+    BINFLEET_JOB_MAX_ATTEMPTS: variable(wholeNumber(1), 3),
+    BINFLEET_LOGIN_LIMIT_PER_ADDRESS: variable(wholeNumber(1), 5),
+    BINFLEET_LOGIN_LIMIT_PER_ACCOUNT: variable(wholeNumber(1), 50),
+    BINFLEET_TRUST_PROXY: variable(ON_OFF, false),
+    BINFLEET_AGENT_URL_ALLOW: variable(
+      {
+        allowed:
+          'host names, addresses and CIDRs separated by commas or spaces, e.g. 10.0.0.0/8, *.fleet.lan',
+        parse: (text) => {
+          const allow = text.split(/[\s,]+/).filter(Boolean);
+          // Checked at start: a typo must not silently allow nothing.
+          const problem = allowListProblem(allow);
+          if (problem)
+            throw new Error(`${problem}: give host names, addresses and CIDRs, e.g. 10.0.0.0/8, *.fleet.lan`);
+          return allow;
+        },
+      },
+      [],
+    ),
+  })
+  // One without the other would silently create no admin.
+  .refine((env) => env.BINFLEET_ADMIN_PASSWORD !== undefined || env.BINFLEET_ADMIN_USERNAME === undefined, {
+    path: ['BINFLEET_ADMIN_PASSWORD'],
+    message: 'set it with BINFLEET_ADMIN_USERNAME (the first admin), or set neither',
+  })
+  .refine((env) => env.BINFLEET_ADMIN_USERNAME !== undefined || env.BINFLEET_ADMIN_PASSWORD === undefined, {
+    path: ['BINFLEET_ADMIN_USERNAME'],
+    message: 'set it with BINFLEET_ADMIN_PASSWORD (the first admin), or set neither',
+  });
+
+/**
+ * The configuration for `env`, checked as a whole: a value that is not allowed throws an EnvError
+ * naming it (the server then does not start), never falls back to the default.
+ */
+export function readWebConfig(env: Readonly<Record<string, string | undefined>> = process.env): WebConfig {
+  const e = parseEnv(webEnvSchema, env, {
+    shown: { DATABASE_URL: redactUrl, BINFLEET_ADMIN_PASSWORD: () => '***' },
+  });
   // turbopackIgnore: a runtime path, not a file of the build to trace.
-  const dataDir = path.resolve(/*turbopackIgnore: true*/ env.BINFLEET_DATA_DIR || 'data');
-  const admin =
-    env.BINFLEET_ADMIN_USERNAME && env.BINFLEET_ADMIN_PASSWORD
-      ? { username: env.BINFLEET_ADMIN_USERNAME, password: env.BINFLEET_ADMIN_PASSWORD }
-      : undefined;
+  const dataDir = path.resolve(/*turbopackIgnore: true*/ e.BINFLEET_DATA_DIR);
   return {
-    ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
+    databaseUrl: e.DATABASE_URL,
     dataDir,
-    secretKeyFile: env.BINFLEET_SECRET_KEY_FILE || path.join(dataDir, 'secret.key'),
-    ...(admin ? { bootstrapAdmin: admin } : {}),
-    secureCookies: env.BINFLEET_INSECURE_COOKIES !== '1',
-    sessionTtlMs: int(env.BINFLEET_SESSION_TTL_MS, 12 * 3600_000),
-    heartbeatIntervalMs: int(env.BINFLEET_HEARTBEAT_INTERVAL_MS, 15_000),
-    offlineAfterMissed: int(env.BINFLEET_OFFLINE_AFTER_MISSED, 3),
-    autoHealPauseMs: int(env.BINFLEET_AUTO_HEAL_PAUSE_MS, 60_000),
-    packages: {
-      dir: path.join(dataDir, 'packages'),
-      // Int column; Debian's qemu-user-static is about 60 MB.
-      maxBytes: Math.min(int(env.BINFLEET_PACKAGE_MAX_BYTES, 256 * 1024 * 1024), 2 ** 31 - 1),
-    },
-    catalogueSyncIntervalMs: int(env.BINFLEET_CATALOGUE_SYNC_INTERVAL_MS, 15 * 60_000),
+    secretKeyFile: e.BINFLEET_SECRET_KEY_FILE ?? path.join(dataDir, 'secret.key'),
+    ...(e.BINFLEET_ADMIN_USERNAME && e.BINFLEET_ADMIN_PASSWORD
+      ? { bootstrapAdmin: { username: e.BINFLEET_ADMIN_USERNAME, password: e.BINFLEET_ADMIN_PASSWORD } }
+      : {}),
+    secureCookies: !e.BINFLEET_INSECURE_COOKIES,
+    sessionTtlMs: e.BINFLEET_SESSION_TTL_MS,
+    heartbeatIntervalMs: e.BINFLEET_HEARTBEAT_INTERVAL_MS,
+    offlineAfterMissed: e.BINFLEET_OFFLINE_AFTER_MISSED,
+    autoHealPauseMs: e.BINFLEET_AUTO_HEAL_PAUSE_MS,
+    packages: { dir: path.join(dataDir, 'packages'), maxBytes: e.BINFLEET_PACKAGE_MAX_BYTES },
+    catalogueSyncIntervalMs: e.BINFLEET_CATALOGUE_SYNC_INTERVAL_MS,
     runner: {
-      enabled: env.BINFLEET_RUNNER !== 'off',
-      concurrency: int(env.BINFLEET_RUNNER_CONCURRENCY, 8),
-      pollMs: int(env.BINFLEET_RUNNER_POLL_MS, 500),
-      leaseMs: int(env.BINFLEET_RUNNER_LEASE_MS, 60_000),
-      callTimeoutMs: int(env.BINFLEET_AGENT_CALL_TIMEOUT_MS, 30_000),
-      maxAttempts: int(env.BINFLEET_JOB_MAX_ATTEMPTS, 3),
+      enabled: e.BINFLEET_RUNNER,
+      concurrency: e.BINFLEET_RUNNER_CONCURRENCY,
+      pollMs: e.BINFLEET_RUNNER_POLL_MS,
+      leaseMs: e.BINFLEET_RUNNER_LEASE_MS,
+      callTimeoutMs: e.BINFLEET_AGENT_CALL_TIMEOUT_MS,
+      maxAttempts: e.BINFLEET_JOB_MAX_ATTEMPTS,
     },
     loginLimits: {
-      perAddress: int(env.BINFLEET_LOGIN_LIMIT_PER_ADDRESS, 5),
-      perAccount: int(env.BINFLEET_LOGIN_LIMIT_PER_ACCOUNT, 50),
+      perAddress: e.BINFLEET_LOGIN_LIMIT_PER_ADDRESS,
+      perAccount: e.BINFLEET_LOGIN_LIMIT_PER_ACCOUNT,
     },
-    trustProxy: env.BINFLEET_TRUST_PROXY === '1',
-    agentUrlAllow: (env.BINFLEET_AGENT_URL_ALLOW ?? '')
-      .split(/[\s,]+/)
-      .map((a) => a.trim())
-      .filter(Boolean),
+    trustProxy: e.BINFLEET_TRUST_PROXY,
+    agentUrlAllow: e.BINFLEET_AGENT_URL_ALLOW,
   };
+}
+
+function isDatabaseUrl(url: string): boolean {
+  try {
+    databaseProvider(url);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -9,7 +9,6 @@ import {
 import type { WebConfig } from '../env.ts';
 import { AgentGateway } from '../agents/agent-gateway.ts';
 import { AuditService } from './audit.ts';
-import { allowListProblem } from '../security/agent-url.ts';
 import { AuthService } from './auth.ts';
 import { BuildRunner, BuildService } from './builds.ts';
 import { CatalogueService } from './catalogue/catalogue-service.ts';
@@ -85,8 +84,6 @@ export function createControlPlane(config: WebConfig, options: { db?: Db } = {})
 
 /** Startup: pending migrations, the first admin from the environment, the job runner. */
 export async function startControlPlane(config: WebConfig): Promise<ControlPlane> {
-  const allowProblem = allowListProblem(config.agentUrlAllow);
-  if (allowProblem) throw new Error(`BINFLEET_AGENT_URL_ALLOW: ${allowProblem}; fix it and start again.`);
   const probe = createDb(config.databaseUrl);
   const pending = await pendingMigrations(probe, config.databaseUrl).finally(() => probe.$disconnect());
   if (pending.length > 0) await migrateDeploy(config.databaseUrl);

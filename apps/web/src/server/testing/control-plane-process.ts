@@ -39,7 +39,8 @@ export async function startControlPlaneProcess(
         // not a JSON log line
       }
     });
-    child.once('exit', (code) => reject(new Error(`control plane exited with ${code}:\n${output}`)));
+    // 'close', not 'exit': by then its output has been read to the end, with the reason it stopped.
+    child.once('close', (code) => reject(new Error(`control plane exited with ${code}:\n${output}`)));
   });
   return {
     url,

@@ -1,11 +1,11 @@
 // `tsx serve-control-plane.ts PORT`: the control plane's API and job runner as a process of its own,
-// configured by the same environment variables as the web app (DATABASE_URL, BINFLEET_*).
-import { readWebConfig } from '../env.ts';
-import { startControlPlane } from '../services/control-plane.ts';
+// configured by the same environment variables as the web app (DATABASE_URL, BINFLEET_*), started the
+// same way (a configuration that is not valid ends it).
+import { controlPlane } from '../instance.ts';
 import { createStandaloneServer } from '../standalone.ts';
 
 const port = Number(process.argv[2] ?? 0);
-const cp = await startControlPlane(readWebConfig());
+const cp = await controlPlane();
 const server = createStandaloneServer(cp);
 server.listen(port, '127.0.0.1', () => {
   const address = server.address() as import('node:net').AddressInfo;

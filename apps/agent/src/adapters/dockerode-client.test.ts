@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DockerodeClient } from './docker-client.ts';
+import { DockerodeClient } from './dockerode-client.ts';
 
 /** A dockerd that answers only /version, on a unix socket of its own, counting the requests. */
 function fakeDockerd(socketPath: string) {

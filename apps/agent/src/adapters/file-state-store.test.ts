@@ -2,15 +2,15 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { desiredState } from './desired-state.ts';
-import { StateStore } from './state-store.ts';
+import { desiredState } from '../services/desired-state.ts';
+import { FileStateStore } from './file-state-store.ts';
 
-describe('StateStore', () => {
+describe('FileStateStore', () => {
   let dir: string;
-  let store: StateStore;
+  let store: FileStateStore;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'binfleet-state-'));
-    store = new StateStore(join(dir, 'agent'));
+    store = new FileStateStore(join(dir, 'agent'));
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 

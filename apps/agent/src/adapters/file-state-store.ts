@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { desiredStateSchema, type DesiredState } from '@binfleet/agent-contract';
 import { AgentError } from '../errors.ts';
+import { fleetLinkSchema, type FleetLinkFile, type StateStore } from './state-store.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/binfleet-agent';
 
@@ -19,33 +20,16 @@ const tokenFileSchema = z.object({
   hash: z.string().regex(/^[0-9a-f]{64}$/),
 });
 
-const fleetLinkSchema = z.object({
-  version: z.literal(1),
-  /** Generated once: the control plane recognises a re-joining host by it. */
-  agentId: z.string().regex(/^[A-Za-z0-9-]{8,64}$/),
-  link: z
-    .object({
-      serverUrl: z.url(),
-      hostId: z.string().min(1).max(64),
-      /** Presented on heartbeats; the server keeps only its hash. */
-      heartbeatToken: z.string().min(24).max(512),
-    })
-    .nullable(),
-});
-
-export type FleetLinkFile = z.output<typeof fleetLinkSchema>;
-
 /**
- * What the agent keeps across restarts and reboots: the desired state (re-applied by the
- * reconciler) and the hash of its API token. Each value is one JSON file, written atomically
- * (temporary file + rename) so a crash or full disk never leaves half a file, readable by root
- * only, and validated on read: a hand-edited or truncated file is reported, never half-applied.
+ * The StateStore of a real host: each value is one JSON file in `dir`, written atomically (temporary
+ * file + rename) so a crash or full disk never leaves half a file, readable by root only, and
+ * validated on read: a hand-edited or truncated file is reported, never half-applied.
  */
-export class StateStore {
+export class FileStateStore implements StateStore {
   readonly desiredFile: string;
   readonly tokenFile: string;
 
-  constructor(readonly dir: string = DEFAULT_STATE_DIR) {
+  constructor(readonly dir: string) {
     this.desiredFile = join(dir, 'desired-state.json');
     this.tokenFile = join(dir, 'token-hash.json');
     this.fleetFile = join(dir, 'fleet-link.json');
@@ -53,7 +37,6 @@ export class StateStore {
 
   readonly fleetFile: string;
 
-  /** The agent's id and its link to a control plane; the id is created on first use. */
   async readFleetLink(): Promise<FleetLinkFile> {
     const file = await this.read(this.fleetFile, fleetLinkSchema, 'the control-plane link');
     if (file) return file;
@@ -66,7 +49,6 @@ export class StateStore {
     await this.write(this.fleetFile, fleetLinkSchema.parse(file));
   }
 
-  /** The desired state, or undefined when nobody has applied one on this host yet. */
   async readDesired(): Promise<DesiredState | undefined> {
     const file = await this.read(this.desiredFile, desiredFileSchema, 'the desired state');
     return file?.state;
@@ -82,7 +64,6 @@ export class StateStore {
     await this.write(this.desiredFile, { version: 1, updatedAt: new Date().toISOString(), state });
   }
 
-  /** SHA-256 of the API token, hex. */
   async readTokenHash(): Promise<string | undefined> {
     const file = await this.read(this.tokenFile, tokenFileSchema, 'the token hash');
     return file?.hash;

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { debianArchOf, dockerPlatformOf, resolveArch } from '@binfleet/arch-table';
 import { fixtures, type DebianArch } from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerodeClient } from './docker-client.ts';
+import { DockerodeClient } from './dockerode-client.ts';
 
 // Runs against the real dockerd (scripts/test-deps.sh starts it) with an image of this machine's own
 // architecture, so no binfmt_misc entry is involved.

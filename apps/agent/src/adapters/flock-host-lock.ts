@@ -11,6 +11,7 @@ import {
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { AgentError } from '../errors.ts';
+import type { HostLock, ReleaseHostLock } from './host-lock.ts';
 
 /** tmpfs on systemd hosts: emptied at boot, like the kernel's binfmt_misc entries it guards. */
 export const DEFAULT_LOCK_DIR = '/run/binfleet';
@@ -22,8 +23,6 @@ export interface HostLockHolder {
   readonly label: string;
   readonly startedAt: string;
 }
-
-export type ReleaseHostLock = () => Promise<void>;
 
 /**
  * The helper that holds the flock, run as `sh -c HELPER sh <lock file>`. One request a line, one
@@ -62,15 +61,12 @@ interface Helper {
 }
 
 /**
- * One change to binfmt_misc at a time across processes: `binfleet-agent serve` and a one-shot
- * `binfleet-agent register` (or remove/enable/disable) beside it on the same host.
- *
- * "The same host" is the same binfmt_misc instance. Linux (>= 6.7) has one per user namespace (a
- * mount inside a new user namespace gets a private one; before 6.7 there is one per machine and only
- * the initial namespace may write it), whatever path it is mounted on. So the lock file is named
- * after the process's user namespace: processes that change the same entries share it, agents in
- * separate sandboxes (each its own user namespace) never wait for each other, and two mount points
- * of one instance are still one lock.
+ * The HostLock of a real host. Processes share it when they change the same binfmt_misc instance:
+ * Linux (>= 6.7) has one per user namespace (a mount inside a new user namespace gets a private one;
+ * before 6.7 there is one per machine and only the initial namespace may write it), whatever path it
+ * is mounted on. So the lock file is named after the process's user namespace: processes that
+ * change the same entries share it, agents in separate sandboxes (each its own user namespace) never
+ * wait for each other, and two mount points of one instance are still one lock.
  *
  * The lock is flock(2) on that file. Node has no flock, so a helper (sh running util-linux `flock`,
  * both on every Debian system) takes it on its own file descriptor. The helper starts on first use
@@ -80,7 +76,7 @@ interface Helper {
  * and the lock is free: no pid files to judge stale, no pid reuse to guess about. The file's content
  * only names the holder, for the message of whoever has to wait.
  */
-export class HostLock {
+export class FlockHostLock implements HostLock {
   private helper: Helper | undefined;
   /** Settles when the last caller of this object is done with the lock. */
   private turn: Promise<void> = Promise.resolve();
@@ -91,9 +87,9 @@ export class HostLock {
   ) {}
 
   /** The lock for this process's binfmt_misc instance, in `dir` (created root-only if missing). */
-  static forThisNamespace(dir: string = DEFAULT_LOCK_DIR): HostLock {
+  static forThisNamespace(dir: string): FlockHostLock {
     ensurePrivateDir(dir);
-    return new HostLock(join(dir, `binfmt-${userNamespaceId()}.lock`));
+    return new FlockHostLock(join(dir, `binfmt-${userNamespaceId()}.lock`));
   }
 
   /**

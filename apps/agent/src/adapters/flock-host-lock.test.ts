@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AgentError } from '../errors.ts';
-import { HostLock as BaseHostLock, userNamespaceId } from './host-lock.ts';
+import { FlockHostLock as BaseHostLock, userNamespaceId } from './flock-host-lock.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -48,7 +48,7 @@ async function gone(pid: number, withinMs: number): Promise<boolean> {
   return false;
 }
 
-describe('HostLock', () => {
+describe('FlockHostLock', () => {
   let dir: string;
   const locks: BaseHostLock[] = [];
   /** Every lock a test makes is closed after it: no helper outlives its test. */
@@ -179,8 +179,8 @@ describe('HostLock', () => {
     // alive); `hold` and `wait` stay until killed.
     writeFileSync(
       script,
-      `import { HostLock } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, 'host-lock.ts')).href)};
-const lock = new HostLock(process.argv[2], 'child');
+      `import { FlockHostLock } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, 'flock-host-lock.ts')).href)};
+const lock = new FlockHostLock(process.argv[2], 'child');
 const mode = process.argv[3];
 if (mode === 'once') await (await lock.acquire('once', 1000))();
 if (mode === 'hold') await lock.acquire('hold', 1000);

@@ -1,0 +1,36 @@
+export interface FileFacts {
+  readonly isFile: boolean;
+  /** Permission bits, as in stat(2) st_mode & 0o7777. */
+  readonly mode: number;
+  readonly mtimeMs: number;
+  readonly size: number;
+}
+
+export interface ProcessResult {
+  /** undefined when the process was killed by a signal or never started. */
+  readonly exitCode?: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+  /** errno code when the program could not be started, e.g. ENOEXEC when no binfmt entry takes it. */
+  readonly spawnError?: string;
+}
+
+/**
+ * The operating-system facts the agent reads outside binfmt_misc, behind one interface so that
+ * tests fake a host instead of patching node:os or node:fs.
+ */
+export interface HostOs {
+  hostname(): string;
+  /** `uname -m`. */
+  machine(): string;
+  kernelRelease(): string;
+  /** A file's text, or undefined when it does not exist or cannot be read. */
+  readText(path: string): Promise<string | undefined>;
+  /** stat(2) following symlinks, or undefined when there is nothing there. */
+  fileFacts(path: string): Promise<FileFacts | undefined>;
+  /** Up to `bytes` bytes from the start of a file, or undefined when it cannot be read. */
+  readHead(path: string, bytes: number): Promise<Uint8Array | undefined>;
+  /** Runs a program directly (no shell), killing it after `timeoutMs`; never rejects. */
+  run(path: string, args: readonly string[], timeoutMs: number): Promise<ProcessResult>;
+}

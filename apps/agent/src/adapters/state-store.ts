@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import type { DesiredState } from '@binfleet/agent-contract';
+
+export const fleetLinkSchema = z.object({
+  version: z.literal(1),
+  /** Generated once: the control plane recognises a re-joining host by it. */
+  agentId: z.string().regex(/^[A-Za-z0-9-]{8,64}$/),
+  link: z
+    .object({
+      serverUrl: z.url(),
+      hostId: z.string().min(1).max(64),
+      /** Presented on heartbeats; the server keeps only its hash. */
+      heartbeatToken: z.string().min(24).max(512),
+    })
+    .nullable(),
+});
+
+export type FleetLinkFile = z.output<typeof fleetLinkSchema>;
+
+/**
+ * What the agent keeps across restarts and reboots: the desired state (re-applied by the reconciler),
+ * the hash of its API token and its link to a control plane. FileStateStore is the real one.
+ */
+export interface StateStore {
+  /** Where it keeps them, for messages (and the packages folder beside them). */
+  readonly dir: string;
+  /** Where the token hash is kept, for the message that shows a new token. */
+  readonly tokenFile: string;
+  /** The agent's id and its link to a control plane; the id is created on first use. */
+  readFleetLink(): Promise<FleetLinkFile>;
+  writeFleetLink(file: FleetLinkFile): Promise<void>;
+  /** The desired state, or undefined when nobody has applied one on this host yet. */
+  readDesired(): Promise<DesiredState | undefined>;
+  writeDesired(state: DesiredState): Promise<void>;
+  /** SHA-256 of the API token, hex. */
+  readTokenHash(): Promise<string | undefined>;
+  writeTokenHash(hash: string): Promise<void>;
+}

@@ -1,0 +1,246 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { DiskPackageStore } from '@binfleet/deb';
+import { dpkgPackageReader } from './adapters/dpkg-package-reader.ts';
+import { DEFAULT_MOUNT_POINT, type BinfmtFs } from './adapters/binfmt-fs.ts';
+import type { DockerClient, ImageClient } from './adapters/docker-client.ts';
+import { FileStateStore } from './adapters/file-state-store.ts';
+import { FlockHostLock } from './adapters/flock-host-lock.ts';
+import type { HostLock } from './adapters/host-lock.ts';
+import type { HostOs } from './adapters/host-os.ts';
+import { KernelBinfmtFs } from './adapters/kernel-binfmt-fs.ts';
+import { nodeHostOs } from './adapters/node-host-os.ts';
+import type { StateStore } from './adapters/state-store.ts';
+import { FleetLink } from './control-plane/fleet-link.ts';
+import { HostProbe } from './host/host-probe.ts';
+import { BearerAuth, hashToken } from './server/bearer-auth.ts';
+import { createAgentHttpServer } from './server/http-server.ts';
+import { AgentService } from './services/agent-service.ts';
+import { ImageBuildService } from './image-build/image-build-service.ts';
+import { OperationLock } from './services/operation-lock.ts';
+import { AgentPackageStore } from './services/package-store.ts';
+import { Reconciler, type LogRecord } from './services/reconciler.ts';
+import { RegistrationService } from './services/registration-service.ts';
+import { VerifyService } from './services/verify-service.ts';
+
+/** Everything the agent's services touch the host through. */
+export interface AgentAdapters {
+  /** binfmt_misc at the agent's mount point: what it registers in. */
+  readonly binfmt: BinfmtFs;
+  /** The machine's own binfmt_misc, where dockerd's containers register (image builds). */
+  readonly machineBinfmt: BinfmtFs;
+  readonly os: HostOs;
+  readonly docker: DockerClient & ImageClient;
+  /** Shared with `binfleet-agent register` & co. run by hand on this host (same binfmt_misc). */
+  readonly hostLock: HostLock;
+  readonly store: StateStore;
+  /** Packages a control plane uploads for builds. */
+  readonly packages: AgentPackageStore;
+}
+
+/** The real host's adapters, as `serve` runs on it. */
+export function hostAdapters(config: {
+  readonly mountPoint: string;
+  readonly stateDir: string;
+  readonly maxPackageBytes: number;
+  readonly lockDir: string;
+  readonly dockerSocket: string;
+}): AgentAdapters {
+  return {
+    binfmt: new KernelBinfmtFs(config.mountPoint),
+    // dockerd's containers register in the machine's binfmt_misc, wherever the agent's mount point is.
+    machineBinfmt: new KernelBinfmtFs(DEFAULT_MOUNT_POINT),
+    os: nodeHostOs,
+    docker: lazyDocker(config.dockerSocket),
+    hostLock: FlockHostLock.forThisNamespace(config.lockDir),
+    store: new FileStateStore(config.stateDir),
+    packages: new AgentPackageStore(
+      new DiskPackageStore(join(config.stateDir, 'packages'), config.maxPackageBytes),
+    ),
+  };
+}
+
+/** What `serve` was asked for, checked and with the defaults filled in. */
+export interface AgentSettings {
+  readonly listen: { readonly host: string; readonly port: number };
+  /** PEM certificate and key: serve HTTPS. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  readonly reconcileIntervalMs: number;
+  /** How long a change waits for another one before answering BUSY. */
+  readonly lockWaitMs: number;
+  /** Where the emulators are when a request does not say. */
+  readonly interpreterDir: string;
+  readonly probeDir?: string;
+  readonly imageTemplate: string;
+  readonly busybox: string;
+  /** Instead of the machine the host reports (HOST_ARCH). */
+  readonly hostArch?: string;
+  /** Where the control plane reaches this agent; default: the address it listens on. */
+  readonly advertiseUrl?: string;
+  /** Instead of the control plane's heartbeat interval. */
+  readonly heartbeatIntervalMs?: number;
+  /** Join this control plane at start (once: the link is kept in the state store). */
+  readonly join?: { readonly serverUrl: string; readonly token: string };
+}
+
+export interface ComposeOptions {
+  readonly version: string;
+  /** SHA-256 of the API token the HTTP server accepts (joining replaces it). */
+  readonly tokenHash: string;
+  readonly log: (record: LogRecord) => void;
+}
+
+/** The agent wired and ready to start. */
+export interface ComposedAgent {
+  readonly service: AgentService;
+  readonly server: Server;
+  readonly reconciler: Reconciler;
+  /**
+   * Listens (logging `listening`), starts reconciling, joins the control plane when asked and
+   * heartbeats to the one it is linked to. A listen failure rejects with a ListenError; a refused
+   * join with the control plane's reason, the agent stopped again.
+   */
+  start(): Promise<{ readonly url: string; readonly fleetLink: FleetLink }>;
+  /**
+   * Stops heartbeats and reconciliation, lets requests in progress finish (cutting open connections
+   * after SHUTDOWN_GRACE_MS) and lets go of the host lock.
+   */
+  stop(): Promise<void>;
+}
+
+/** The address the agent was to listen on could not be used. */
+export class ListenError extends Error {
+  override name = 'ListenError';
+}
+
+/** How long open connections get to finish after stop() before they are cut. */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+/** Wires the agent `serve` runs: its services over `adapters`, the reconciler, the HTTP server, the fleet link. */
+export async function composeAgent(
+  settings: AgentSettings,
+  adapters: AgentAdapters,
+  options: ComposeOptions,
+): Promise<ComposedAgent> {
+  const { log, version } = options;
+  const { store, docker, hostLock } = adapters;
+  const probe = new HostProbe(adapters.os);
+  const registration = new RegistrationService(adapters.binfmt, probe.interpreterExists);
+  const lock = new OperationLock(undefined, hostLock);
+  const reconciler = new Reconciler(registration, store, lock, {
+    intervalMs: settings.reconcileIntervalMs,
+    log,
+  });
+  const hostFacts = await probe.facts();
+  const hostArch = settings.hostArch ?? hostFacts.machine;
+  const builds = new ImageBuildService({
+    docker,
+    machineBinfmt: adapters.machineBinfmt,
+    binfmtNamespaced: hostFacts.binfmtNamespaced,
+    lock,
+    lockWaitMs: settings.lockWaitMs,
+    hostArch,
+    busybox: settings.busybox,
+    testImageTemplate: settings.imageTemplate,
+    packageStore: adapters.packages,
+    os: adapters.os,
+    packages: dpkgPackageReader,
+  });
+  const service = new AgentService({
+    registration,
+    store,
+    lock,
+    reconciler,
+    probe,
+    docker,
+    verifier: new VerifyService({
+      registration,
+      docker,
+      os: adapters.os,
+      probeDir: settings.probeDir,
+      imageTemplate: settings.imageTemplate,
+    }),
+    hostArch,
+    interpreters: { interpreterDir: settings.interpreterDir, suffix: '-static' },
+    lockWaitMs: settings.lockWaitMs,
+    version,
+    builds,
+  });
+  const auth = new BearerAuth(options.tokenHash);
+  const server = createAgentHttpServer({
+    agent: service,
+    auth,
+    version,
+    packages: adapters.packages,
+    ...(settings.tls ? { tls: settings.tls } : {}),
+    onError: (error) =>
+      log({ event: 'request-failed', level: 'error', message: (error as Error)?.stack ?? String(error) }),
+  });
+  let fleetLink: FleetLink | undefined;
+
+  const start = async () => {
+    const { host, port } = settings.listen;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error) => reject(new ListenError(`${host}:${port}: ${error.message}`)));
+      server.listen(port, host, () => resolve());
+    });
+    const address = server.address() as AddressInfo;
+    const url = `${settings.tls ? 'https' : 'http'}://${formatHost(address.address)}:${address.port}`;
+    log({ event: 'listening', url, version, pid: process.pid });
+    reconciler.start();
+
+    fleetLink = new FleetLink(service, store, {
+      advertiseUrl: settings.advertiseUrl ?? url,
+      ...(settings.heartbeatIntervalMs ? { intervalMs: settings.heartbeatIntervalMs } : {}),
+      log,
+    });
+    if (settings.join) {
+      try {
+        const hash = hashToken(await fleetLink.join(settings.join.serverUrl, settings.join.token));
+        await store.writeTokenHash(hash);
+        auth.replace(hash);
+      } catch (error) {
+        // A refused join ends the agent with the server's reason. Left listening without a link, it
+        // would run on unnoticed.
+        await reconciler.stop();
+        server.close();
+        server.closeAllConnections();
+        throw error;
+      }
+    }
+    await fleetLink.start();
+    return { url, fleetLink };
+  };
+
+  const stop = async () => {
+    fleetLink?.stop();
+    await reconciler.stop();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const grace = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+    await closed;
+    clearTimeout(grace);
+    await hostLock.close();
+  };
+
+  return { service, server, reconciler, start, stop };
+}
+
+const formatHost = (address: string) => (address.includes(':') ? `[${address}]` : address);
+
+/** dockerode is loaded on the first Docker call: an agent that is never asked stays small. */
+function lazyDocker(socketPath: string): DockerClient & ImageClient {
+  let client: Promise<DockerClient & ImageClient> | undefined;
+  const get = () =>
+    (client ??= import('./adapters/dockerode-client.ts').then((m) => new m.DockerodeClient(socketPath)));
+  return {
+    info: async (options) => (await get()).info(options),
+    runOnce: async (options) => (await get()).runOnce(options),
+    hasImage: async (name) => (await get()).hasImage(name),
+    buildImage: async (options) => (await get()).buildImage(options),
+    pushImage: async (options) => (await get()).pushImage(options),
+    removeImage: async (name) => (await get()).removeImage(name),
+    inspectImage: async (name) => (await get()).inspectImage(name),
+  };
+}
