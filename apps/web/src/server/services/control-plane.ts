@@ -11,7 +11,7 @@ import { AgentGateway } from '../agents/agent-gateway.ts';
 import { AuditService } from './audit.ts';
 import { allowListProblem } from '../security/agent-url.ts';
 import { AuthService } from './auth.ts';
-import { BuildRunner, BuildService } from './builds.ts';
+import { BuildRunner, BuildService } from './builds/build-service.ts';
 import { CatalogueService } from './catalogue/catalogue-service.ts';
 import { CatalogueSyncTimer } from './catalogue/sync.ts';
 import { FleetView } from './fleet-view.ts';

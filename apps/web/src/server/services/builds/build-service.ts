@@ -1,13 +1,13 @@
 import { basename } from 'node:path';
 import type { BuildReport, BuildRequestInput } from '@binfleet/agent-contract';
 import type { Db, Host, Prisma, RunStatus } from '@binfleet/db';
-import { AgentCallError } from '../agents/agent-errors.ts';
-import type { AgentGateway, AgentHost } from '../agents/agent-gateway.ts';
-import { ControlPlaneError } from '../errors.ts';
-import { SYSTEM, type Actor, type AuditService } from './audit.ts';
-import type { CatalogueService } from './catalogue/catalogue-service.ts';
-import type { HostService } from './hosts.ts';
-import type { PackageService } from './packages.ts';
+import { AgentCallError } from '../../agents/agent-errors.ts';
+import type { AgentGateway, AgentHost } from '../../agents/agent-gateway.ts';
+import { ControlPlaneError } from '../../errors.ts';
+import { SYSTEM, type Actor, type AuditService } from '../audit.ts';
+import type { CatalogueService } from '../catalogue/catalogue-service.ts';
+import type { HostService } from '../hosts.ts';
+import type { PackageService } from '../packages.ts';
 
 /** What a build takes besides the builder and the repository; kept on the row (no secrets) for re-runs. */
 export interface BuildOptions {
