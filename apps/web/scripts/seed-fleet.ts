@@ -34,7 +34,7 @@ import { readWebConfig } from '../src/server/env.ts';
 import { hashPassword } from '../src/server/security/passwords.ts';
 import { hashToken, newToken } from '../src/server/security/tokens.ts';
 import { AuditService } from '../src/server/services/audit.ts';
-import { HostService } from '../src/server/services/hosts.ts';
+import { HostService } from '../src/server/services/hosts/host-service.ts';
 import { DEFAULT_POLICY, type PolicySpec } from '../src/server/services/policy.ts';
 import { describeJob, type JobParams } from '../src/shared/job-kinds.ts';
 

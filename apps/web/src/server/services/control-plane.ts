@@ -16,7 +16,7 @@ import { BuildService } from './builds/build-service.ts';
 import { CatalogueService } from './catalogue/catalogue-service.ts';
 import { CatalogueSyncTimer } from './catalogue/sync.ts';
 import { FleetView } from './fleet-view.ts';
-import { HostService } from './hosts.ts';
+import { HostService } from './hosts/host-service.ts';
 import { JobRunner } from './job-runner.ts';
 import { JobService } from './jobs.ts';
 import { PackageService } from './packages.ts';

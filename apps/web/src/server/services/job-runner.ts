@@ -6,7 +6,7 @@ import { describeDatabaseFailure } from '../database-errors.ts';
 import { ControlPlaneError } from '../errors.ts';
 import { AgentCallError } from '../agents/agent-errors.ts';
 import type { AgentGateway } from '../agents/agent-gateway.ts';
-import type { HostService } from './hosts.ts';
+import type { HostService } from './hosts/host-service.ts';
 import { runJobAction } from './job-actions.ts';
 import type { JobService } from './jobs.ts';
 import type { PolicyService } from './policy.ts';

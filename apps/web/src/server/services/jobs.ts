@@ -3,7 +3,7 @@ import { describeJob, jobParams, type JobParams } from '../../shared/job-kinds.t
 import { FINISHED_STATUSES, isFinished } from '../../shared/run-status.ts';
 import { ControlPlaneError } from '../errors.ts';
 import { SYSTEM, type Actor, type AuditService } from './audit.ts';
-import type { HostFilter, HostService } from './hosts.ts';
+import type { HostFilter, HostService } from './hosts/host-service.ts';
 
 export type HostSelection =
   { readonly hostIds: readonly string[] } | { readonly filter: HostFilter } | { readonly all: true };

@@ -5,7 +5,7 @@ import type { AgentGateway, AgentHost } from '../../agents/agent-gateway.ts';
 import { ControlPlaneError } from '../../errors.ts';
 import type { Actor, AuditService } from '../audit.ts';
 import type { CatalogueService } from '../catalogue/catalogue-service.ts';
-import type { HostService } from '../hosts.ts';
+import type { HostService } from '../hosts/host-service.ts';
 import type { PackageService } from '../packages.ts';
 import { cancelWhileSending } from './package-send-step.ts';
 

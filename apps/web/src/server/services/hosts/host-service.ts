@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import type { AgentReport, Heartbeat, Join } from '@binfleet/agent-contract';
 import type { KernelEntry } from '@binfleet/arch-table';
 import type { Db, Host, Prisma, SecretBox } from '@binfleet/db';
-import { ControlPlaneError } from '../errors.ts';
-import { agentUrlForRecord, agentUrlProblem } from '../security/agent-url.ts';
-import { hashToken, newToken } from '../security/tokens.ts';
-import { actorOf, type SessionUser } from './auth.ts';
-import type { Actor, AuditService } from './audit.ts';
-import { computeDrift, type Drift, type PolicySpec } from './policy.ts';
+import { ControlPlaneError } from '../../errors.ts';
+import { agentUrlForRecord, agentUrlProblem } from '../../security/agent-url.ts';
+import { hashToken, newToken } from '../../security/tokens.ts';
+import { actorOf, type SessionUser } from '../auth.ts';
+import type { Actor, AuditService } from '../audit.ts';
+import { computeDrift, type Drift, type PolicySpec } from '../policy.ts';
 
 export interface HostTiming {
   readonly heartbeatIntervalMs: number;
