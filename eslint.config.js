@@ -141,4 +141,19 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // No production source file over 500 lines: a file holds one job, and past ~400 lines it is time
+    // to cut it along the seam it already has. Tests, test helpers and scripts aside.
+    files: ['apps/**/src/**/*.{ts,tsx}', 'packages/*/src/**/*.ts'],
+    ignores: [
+      '**/*.test.ts',
+      '**/*.integration.test.ts',
+      '**/testing/**',
+      'packages/test-sandbox/**',
+      '**/scripts/**',
+    ],
+    rules: {
+      'max-lines': ['error', { max: 500, skipBlankLines: false, skipComments: false }],
+    },
+  },
 );

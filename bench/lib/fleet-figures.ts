@@ -1,5 +1,6 @@
 /** What the fleet benches measure on a fleet from apps/web/src/server/testing/fleet.ts. */
 import type { Fleet } from '../../apps/web/src/server/testing/fleet.ts';
+import { isFinished } from '../../apps/web/src/shared/run-status.ts';
 
 export const percentile = (xs: readonly number[], p: number): number => {
   if (xs.length === 0) return NaN;
@@ -62,7 +63,7 @@ export async function runJob(fleet: Fleet, onStarted?: (id: string) => void): Pr
   );
   onStarted?.(id);
   let status = 'queued';
-  while (!['succeeded', 'failed', 'cancelled'].includes(status)) {
+  while (!isFinished(status)) {
     await new Promise((r) => setTimeout(r, 100));
     status = (await api.ok(api.query<{ status: string }>('jobs.get', { id }))).status;
   }

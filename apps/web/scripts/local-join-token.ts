@@ -4,7 +4,7 @@ import { readWebConfig } from '../src/server/env.ts';
 import { createControlPlane } from '../src/server/services/control-plane.ts';
 
 const cp = createControlPlane(readWebConfig());
-const { token } = await cp.hosts.createJoinToken(
+const { token } = await cp.hosts.joinTokens.create(
   { id: null, name: 'setup.sh' },
   { label: 'local agent (setup.sh)', expiresInHours: 1, maxUses: 1 },
 );

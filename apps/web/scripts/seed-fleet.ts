@@ -33,7 +33,7 @@ import { readWebConfig } from '../src/server/env.ts';
 import { hashPassword } from '../src/server/security/passwords.ts';
 import { hashToken, newToken } from '../src/server/security/tokens.ts';
 import { AuditService } from '../src/server/services/audit.ts';
-import { HostService } from '../src/server/services/hosts.ts';
+import { HostSnapshots } from '../src/server/services/hosts/snapshots.ts';
 import { DEFAULT_POLICY, type PolicySpec } from '../src/server/services/policy.ts';
 import { describeJob, type JobParams } from '../src/shared/job-kinds.ts';
 
@@ -254,7 +254,7 @@ async function seedPolicies(db: Db, adminId: string) {
 
 async function seedHosts(
   db: Db,
-  hostService: HostService,
+  snapshots: HostSnapshots,
   seal: (token: string, context: string) => string,
 ): Promise<SeedHost[]> {
   const now = Date.now();
@@ -346,7 +346,7 @@ async function seedHosts(
       },
       select: { id: true },
     });
-    await hostService.recordSnapshot(
+    await snapshots.record(
       host.id,
       entries,
       new Date(Math.min(lastSeenAt.getTime(), now - rand.int(60_000, 7 * 86_400_000))),
@@ -611,7 +611,6 @@ async function main() {
   }
   const secrets = createSecretBox(loadOrCreateSecretKeyFile(config.secretKeyFile));
   const audit = new AuditService(db);
-  const hostService = new HostService(db, secrets, audit, config);
 
   const users = await seedUsers(db);
   const removed = await db.host.deleteMany({ where: { agentId: { startsWith: SEED_PREFIX } } });
@@ -619,7 +618,7 @@ async function main() {
   if (removed.count) console.log(`  replaced ${removed.count} hosts from an earlier seed`);
   await seedPolicies(db, users.admin.id);
   const started = Date.now();
-  const hosts = await seedHosts(db, hostService, (token, context) => secrets.seal(token, context));
+  const hosts = await seedHosts(db, new HostSnapshots(db), (token, context) => secrets.seal(token, context));
   await seedJobs(db, audit, hosts, users);
   await audit.record({
     actor: { id: users.admin.id, name: users.admin.username },

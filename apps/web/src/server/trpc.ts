@@ -152,7 +152,7 @@ export const createCallerFactory = t.createCallerFactory;
 export const publicProcedure = t.procedure.use(translateErrors);
 
 export const agentProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  const host = await ctx.cp.hosts.hostForHeartbeat(ctx.bearer);
+  const host = await ctx.cp.hosts.enrolment.hostForHeartbeat(ctx.bearer);
   return next({ ctx: { host } });
 });
 

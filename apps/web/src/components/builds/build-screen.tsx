@@ -1,5 +1,4 @@
 'use client';
-import type { RunStatus } from '@binfleet/db';
 import { Button, Card, SimpleGrid, Stack, Text } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconBan, IconRepeat } from '@tabler/icons-react';
@@ -7,6 +6,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import { useParams, useRouter } from 'next/navigation';
 import { useEffect } from 'react';
+import { isFinished } from '~/shared/run-status.ts';
 import { useCan } from '../auth/session.tsx';
 import { PageHeader } from '../shell/page-header.tsx';
 import { errorMessage, httpStatusOf, useTRPC } from '../trpc/client.ts';
@@ -21,7 +21,6 @@ import { PackageCard } from './build-package-card.tsx';
 import { Steps } from './build-steps.tsx';
 import { TagsCard } from './pushed-tags-card.tsx';
 
-const FINAL: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
 const BUILDS = { href: '/builds', label: 'Builds' };
 
 export function BuildScreen() {
@@ -29,8 +28,8 @@ export function BuildScreen() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const build = useQuery(trpc.builds.get.queryOptions({ id }));
-  const open = build.data !== undefined && !FINAL.includes(build.data.status);
-  const finished = build.data !== undefined && FINAL.includes(build.data.status);
+  const open = build.data !== undefined && !isFinished(build.data.status);
+  const finished = build.data !== undefined && isFinished(build.data.status);
   useEffect(() => {
     if (finished) void queryClient.invalidateQueries({ queryKey: trpc.catalogue.pathKey() });
   }, [finished, queryClient, trpc]);
@@ -121,7 +120,7 @@ function BuildButtons({ build }: { build: BuildDetail }) {
     }),
   );
   if (!isAdmin) return null;
-  return FINAL.includes(build.status) ? (
+  return isFinished(build.status) ? (
     <Button
       variant="default"
       leftSection={<IconRepeat size={16} />}

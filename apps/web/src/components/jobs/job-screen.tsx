@@ -22,6 +22,7 @@ import Link from 'next/link';
 import { useParams, useRouter } from 'next/navigation';
 import { useEffect, useState } from 'react';
 import { describeJob } from '~/shared/job-kinds.ts';
+import { isFinished } from '~/shared/run-status.ts';
 import { useCan } from '../auth/session.tsx';
 import { PageHeader } from '../shell/page-header.tsx';
 import { errorMessage, httpStatusOf, useTRPC } from '../trpc/client.ts';
@@ -33,7 +34,6 @@ import { ErrorState, PageSkeleton } from '../ui/states.tsx';
 import { Ago, formatDateTime, formatDuration, useNow } from '../ui/time.tsx';
 import { CountsLine, finishedShare, JobProgressBar } from './job-progress.tsx';
 
-const FINAL: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
 const PAGE = 50;
 const JOBS = { href: '/jobs', label: 'Jobs' };
 
@@ -42,8 +42,8 @@ export function JobScreen() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const job = useQuery(trpc.jobs.get.queryOptions({ id }));
-  const open = job.data !== undefined && !FINAL.includes(job.data.status);
-  const finished = job.data !== undefined && FINAL.includes(job.data.status);
+  const open = job.data !== undefined && !isFinished(job.data.status);
+  const finished = job.data !== undefined && isFinished(job.data.status);
   // A finished job changed its hosts' entries or self-tests: the fleet and host views cached before
   // it ran must not be shown as they are when the user goes there next.
   useEffect(() => {
@@ -89,7 +89,7 @@ export function JobScreen() {
           actions={<JobButtons job={j} />}
         />
       </div>
-      {j.cancelRequestedAt && !FINAL.includes(j.status) && (
+      {j.cancelRequestedAt && !isFinished(j.status) && (
         <Alert color="yellow" variant="light" icon={<IconBan size={18} />}>
           Cancel requested <Ago date={j.cancelRequestedAt} size="sm" />: hosts not started yet are skipped;
           hosts already running finish their current call.
@@ -191,7 +191,7 @@ function JobButtons({ job }: { job: JobDetail }) {
     }),
   );
   if (!canAct) return null;
-  const open = !FINAL.includes(job.status);
+  const open = !isFinished(job.status);
   const pending = cancel.isPending || retry.isPending;
   const error = cancel.error ?? retry.error;
   return (

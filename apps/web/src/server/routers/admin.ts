@@ -23,7 +23,7 @@ export const policyRouter = router({
 });
 
 export const tokensRouter = router({
-  list: adminProcedure.query(({ ctx }) => ctx.cp.hosts.listJoinTokens()),
+  list: adminProcedure.query(({ ctx }) => ctx.cp.hosts.joinTokens.list()),
   create: adminProcedure
     .input(
       z.strictObject({
@@ -36,10 +36,10 @@ export const tokensRouter = router({
         maxUses: z.number().int().min(1).max(100_000).nullable(),
       }),
     )
-    .mutation(({ ctx, input }) => ctx.cp.hosts.createJoinToken(actorOf(ctx.user), input)),
+    .mutation(({ ctx, input }) => ctx.cp.hosts.joinTokens.create(actorOf(ctx.user), input)),
   revoke: adminProcedure
     .input(z.strictObject({ id: z.string().max(64) }))
-    .mutation(({ ctx, input }) => ctx.cp.hosts.revokeJoinToken(ctx.user, input.id)),
+    .mutation(({ ctx, input }) => ctx.cp.hosts.joinTokens.revoke(ctx.user, input.id)),
 });
 
 export const auditRouter = router({

@@ -19,11 +19,11 @@ function requireServed(what: string, report: { contractVersion?: number | undefi
 export const agentApiRouter = router({
   join: publicProcedure.input(joinInputSchema).mutation(async ({ ctx, input }) => {
     requireServed('join', input);
-    return { ...(await ctx.cp.hosts.join(input)), contractVersion: CONTRACT_VERSION };
+    return { ...(await ctx.cp.hosts.enrolment.join(input)), contractVersion: CONTRACT_VERSION };
   }),
   heartbeat: agentProcedure.input(heartbeatInputSchema).mutation(async ({ ctx, input }) => {
     requireServed('take the heartbeat', input);
-    const { agentUrlRefused } = await ctx.cp.hosts.heartbeat(ctx.host, input);
+    const { agentUrlRefused } = await ctx.cp.hosts.enrolment.heartbeat(ctx.host, input);
     // Every heartbeat: drift also appears without the entries changing (a new policy).
     const healJob = await autoHealIfNeeded(
       { ...ctx.host, arch: input.arch ?? ctx.host.arch },

@@ -2,6 +2,7 @@ import { builderPath } from '@binfleet/agent-contract';
 import { TARGET_IDS } from '@binfleet/arch-table';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
+import { isFinished } from '../../shared/run-status.ts';
 import { actorOf } from '../services/auth.ts';
 import { adminProcedure, router, viewerProcedure } from '../trpc.ts';
 import { recordId, runPage } from './inputs.ts';
@@ -49,7 +50,7 @@ export const buildsRouter = router({
         last = key;
         yield tracked(`${key.length}:${Date.now()}`, build);
       }
-      if (['succeeded', 'failed', 'cancelled'].includes(build.status)) return;
+      if (isFinished(build.status)) return;
       await new Promise((r) => setTimeout(r, 500));
     }
   }),

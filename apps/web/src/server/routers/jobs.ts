@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { tracked } from '@trpc/server';
 import { jobParams } from '../../shared/job-kinds.ts';
+import { isFinished } from '../../shared/run-status.ts';
 import { actorOf } from '../services/auth.ts';
 import { operatorProcedure, router, viewerProcedure } from '../trpc.ts';
 import { hostFilter } from './fleet.ts';
@@ -40,7 +41,7 @@ export const jobsRouter = router({
         last = key;
         yield tracked(key.length + ':' + Date.now(), job);
       }
-      if (['succeeded', 'failed', 'cancelled'].includes(job.status)) return;
+      if (isFinished(job.status)) return;
       await new Promise((r) => setTimeout(r, 400));
     }
   }),

@@ -1,6 +1,6 @@
 import type { Host } from '@binfleet/db';
 import { SYSTEM } from './audit.ts';
-import type { HostService } from './hosts.ts';
+import type { HostService } from './hosts/host-service.ts';
 import type { JobService } from './jobs.ts';
 import type { PolicyService } from './policy.ts';
 

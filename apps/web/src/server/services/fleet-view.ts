@@ -1,7 +1,7 @@
 import { TARGET_IDS, type KernelEntry, type TargetId } from '@binfleet/arch-table';
 import type { Db, Prisma } from '@binfleet/db';
 import { ControlPlaneError } from '../errors.ts';
-import { HostService, type HostFilter } from './hosts.ts';
+import { HostService, type HostFilter } from './hosts/host-service.ts';
 import { wantedTargets, type Drift, type PolicySpec, type PolicyService } from './policy.ts';
 
 export type CellState = 'registered' | 'disabled' | 'missing' | 'drifted' | 'extra';

@@ -6,7 +6,7 @@ import { describeDatabaseFailure } from '../database-errors.ts';
 import { ControlPlaneError } from '../errors.ts';
 import { AgentCallError } from '../agents/agent-errors.ts';
 import type { AgentGateway } from '../agents/agent-gateway.ts';
-import type { HostService } from './hosts.ts';
+import type { HostService } from './hosts/host-service.ts';
 import { runJobAction } from './job-actions.ts';
 import type { JobService } from './jobs.ts';
 import type { PolicyService } from './policy.ts';
@@ -149,7 +149,7 @@ export class JobRunner {
       const params = row.job.params as unknown as JobParams;
       const policy = await this.policies.forGroup(row.host.groupName);
       const outcome = await runJobAction(this.gateway.connect(row.host), params, policy);
-      await this.hosts.recordSnapshot(row.hostId, outcome.entries);
+      await this.hosts.snapshots.record(row.hostId, outcome.entries);
       if (params.kind === 'verify') await this.recordVerify(row, outcome.detail as VerifyDetail);
       await this.finish(row, {
         status: outcome.ok ? 'succeeded' : 'failed',

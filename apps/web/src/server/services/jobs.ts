@@ -1,13 +1,12 @@
 import type { Db, Job, Prisma, RunStatus } from '@binfleet/db';
 import { describeJob, jobParams, type JobParams } from '../../shared/job-kinds.ts';
+import { FINISHED_STATUSES, isFinished } from '../../shared/run-status.ts';
 import { ControlPlaneError } from '../errors.ts';
 import { SYSTEM, type Actor, type AuditService } from './audit.ts';
-import type { HostFilter, HostService } from './hosts.ts';
+import type { HostFilter, HostService } from './hosts/host-service.ts';
 
 export type HostSelection =
   { readonly hostIds: readonly string[] } | { readonly filter: HostFilter } | { readonly all: true };
-
-const FINAL: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
 
 export class JobService {
   constructor(
@@ -63,8 +62,7 @@ export class JobService {
   async cancel(actor: Actor, jobId: string) {
     const job = await this.db.job.findUnique({ where: { id: jobId } });
     if (!job) throw new ControlPlaneError('NOT_FOUND', 'No such job.');
-    if (FINAL.includes(job.status))
-      throw new ControlPlaneError('CONFLICT', `The job is already ${job.status}.`);
+    if (isFinished(job.status)) throw new ControlPlaneError('CONFLICT', `The job is already ${job.status}.`);
     const now = new Date();
     await this.db.job.update({ where: { id: jobId }, data: { cancelRequestedAt: now } });
     // Rows not started yet are cancelled now; running ones finish their current call.
@@ -97,7 +95,7 @@ export class JobService {
             ? 'succeeded'
             : 'cancelled';
     if (status === job.status) return status;
-    if (!FINAL.includes(status)) {
+    if (!isFinished(status)) {
       await this.db.job.update({
         where: { id: jobId },
         data: { status, ...(status === 'running' && !job.startedAt ? { startedAt: new Date() } : {}) },
@@ -146,7 +144,7 @@ export class JobService {
     const more = counts.failed > failed.length ? ` and ${counts.failed - failed.length} more` : '';
     await this.db.$transaction(async (tx) => {
       const { count } = await tx.job.updateMany({
-        where: { id: job.id, status: { notIn: [...FINAL] } },
+        where: { id: job.id, status: { notIn: [...FINISHED_STATUSES] } },
         data: { status, finishedAt },
       });
       if (count !== 1) return;

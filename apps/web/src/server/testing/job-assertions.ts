@@ -4,8 +4,7 @@ import { parseEntryFile, type KernelEntry } from '@binfleet/arch-table';
 import type { Db } from '@binfleet/db';
 import type { Sandbox } from '@binfleet/test-sandbox';
 import { expect } from 'vitest';
-
-const FINAL = ['succeeded', 'failed', 'cancelled'];
+import { FINISHED_STATUSES } from '../../shared/run-status.ts';
 
 /** Entries as they come out of JSON (the database, the API), in name order: to compare with a kernel's. */
 export const byName = (entries: readonly KernelEntry[]) =>
@@ -39,9 +38,10 @@ export async function assertNoLostOrHangingRows(db: Db, jobId: string, expected:
   const rows = job.targets;
   expect(rows.map((r) => r.hostId).sort(), 'one row per selected host').toEqual([...expected.hostIds].sort());
   for (const row of rows) {
-    expect(FINAL, `row of host ${row.hostId} is final (was ${row.status}: ${row.error})`).toContain(
-      row.status,
-    );
+    expect(
+      FINISHED_STATUSES,
+      `row of host ${row.hostId} is final (was ${row.status}: ${row.error})`,
+    ).toContain(row.status);
     expect(row.finishedAt, `row of host ${row.hostId} has a finish time`).not.toBeNull();
     expect(row.leaseExpiresAt, `row of host ${row.hostId} holds no lease`).toBeNull();
     if (row.status === 'failed') expect(row.error, `failed row of ${row.hostId} says why`).toBeTruthy();
@@ -53,7 +53,7 @@ export async function assertNoLostOrHangingRows(db: Db, jobId: string, expected:
       );
     }
   }
-  expect(FINAL, `job ${jobId} is final (was ${job.status})`).toContain(job.status);
+  expect(FINISHED_STATUSES, `job ${jobId} is final (was ${job.status})`).toContain(job.status);
   expect(job.finishedAt, `job ${jobId} has a finish time`).not.toBeNull();
   const expectedStatus = rows.some((r) => r.status === 'failed')
     ? 'failed'

@@ -1,3 +1,4 @@
+import { isFinished } from '../../shared/run-status.ts';
 import type { ApiClient } from './api-client.ts';
 
 /** Polls `probe` until it returns something truthy, or fails naming what it waited for. */
@@ -14,8 +15,6 @@ export async function until<T>(
     await new Promise((r) => setTimeout(r, 200));
   }
 }
-
-const FINAL = ['succeeded', 'failed', 'cancelled'];
 
 /**
  * Reads a tRPC subscription over SSE as the browser does (`jobs.watch`, `builds.watch`) until the
@@ -49,7 +48,7 @@ export async function watchUntilFinal<T extends { status: string }>(
       const data = /^data: (.*)$/m.exec(event)?.[1];
       const value = data ? (JSON.parse(data) as { json?: T }).json : undefined;
       if (value?.status) seen.push(value);
-      if (value && FINAL.includes(value.status)) return seen;
+      if (value && isFinished(value.status)) return seen;
     }
   }
   return seen;

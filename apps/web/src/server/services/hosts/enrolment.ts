@@ -1,0 +1,200 @@
+import type { AgentReport, Heartbeat, Join } from '@binfleet/agent-contract';
+import type { Db, Host, Prisma, SecretBox } from '@binfleet/db';
+import { ControlPlaneError } from '../../errors.ts';
+import { agentUrlForRecord, agentUrlProblem } from '../../security/agent-url.ts';
+import { hashToken, newToken } from '../../security/tokens.ts';
+import type { AuditService } from '../audit.ts';
+import type { HostTiming } from './host-service.ts';
+import { admitJoinToken, spendJoinToken } from './join-tokens.ts';
+import type { HostSnapshots } from './snapshots.ts';
+
+/**
+ * Runs a transaction again when it lost a race (CONFLICT): on PostgreSQL several agents joining with
+ * one token at the same moment all read the same use count, and all but one must try again.
+ */
+async function retryOnConflict<T>(work: () => Promise<T>, attempts = 8): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof ControlPlaneError && error.code === 'CONFLICT') || attempt >= attempts)
+        throw error;
+      await new Promise((r) => setTimeout(r, 10 * attempt + Math.random() * 40));
+    }
+  }
+}
+
+function reconcileState(report: AgentReport, now: Date) {
+  const error = report.reconcileError;
+  return {
+    reconcileError: error?.message ?? null,
+    reconcileErrorAt: error ? new Date(now.getTime() - error.ageMs) : null,
+  };
+}
+
+/**
+ * Agents joining the fleet with a join token, then reporting on heartbeats with the credential the
+ * join gave them.
+ */
+export class Enrolment {
+  constructor(
+    private readonly db: Db,
+    private readonly secrets: SecretBox,
+    private readonly audit: AuditService,
+    private readonly timing: Pick<HostTiming, 'heartbeatIntervalMs' | 'agentUrlAllow'>,
+    private readonly snapshots: HostSnapshots,
+    private readonly log: (line: Record<string, unknown>) => void,
+  ) {}
+
+  /**
+   * An agent joins with a join token: it gets two fresh secrets, one the server uses to call it (kept
+   * sealed) and one it presents on heartbeats (kept hashed). The same agentId re-joining updates its
+   * row, so a restarted agent never shows up twice; but only when it proves it is that agent, with the
+   * heartbeat credential it got at its last join: an agent id is no secret, and a join token alone
+   * must not take over a host (its jobs, and the calls the server makes with its credential).
+   */
+  async join(input: Join) {
+    const urlProblem = agentUrlProblem(input.agentUrl, this.timing.agentUrlAllow ?? []);
+    if (urlProblem)
+      throw new ControlPlaneError(
+        'INVALID_INPUT',
+        `Cannot join: the agent URL ${JSON.stringify(agentUrlForRecord(input.agentUrl).slice(0, 200))} is refused (${urlProblem}). Start the agent with --advertise-url set to an http(s) address the control plane may call.`,
+      );
+    const now = new Date();
+    const agentToken = newToken('agent');
+    const heartbeatToken = newToken('agent');
+    const host = await retryOnConflict(() =>
+      this.db.$transaction(async (tx) => {
+        const jt = await admitJoinToken(tx, input.joinToken, now);
+        const existing = await tx.host.findUnique({
+          where: { agentId: input.agentId },
+          select: { heartbeatTokenHash: true, hostname: true },
+        });
+        if (
+          existing &&
+          (input.heartbeatToken === undefined ||
+            hashToken(input.heartbeatToken) !== existing.heartbeatTokenHash)
+        ) {
+          // Refused outside the transaction, so that its audit event is not rolled back with it.
+          return { takenBy: existing.hostname, credentialSent: input.heartbeatToken !== undefined };
+        }
+        await spendJoinToken(tx, jt, now);
+        const data = {
+          hostname: input.hostname.toLowerCase(),
+          agentUrl: input.agentUrl,
+          agentTokenSealed: this.secrets.seal(agentToken, `host:${input.agentId}:agentToken`),
+          heartbeatTokenHash: hashToken(heartbeatToken),
+          arch: input.arch ?? null,
+          kernel: input.kernel ?? null,
+          dockerVersion: input.dockerVersion ?? null,
+          facts: input.facts as Prisma.InputJsonValue,
+          ...reconcileState(input, now),
+          refusedAgentUrl: null,
+          joinTokenId: jt.id,
+          lastSeenAt: now,
+        };
+        return tx.host.upsert({
+          where: { agentId: input.agentId },
+          create: { agentId: input.agentId, ...data },
+          update: data,
+        });
+      }),
+    );
+    if ('takenBy' in host) {
+      await this.audit.record({
+        actor: { id: null, name: `agent:${input.hostname}` },
+        action: 'host.join',
+        targets: [host.takenBy],
+        params: { agentId: input.agentId, agentUrl: input.agentUrl, hostname: input.hostname },
+        outcome: 'denied',
+        detail: `agent id ${input.agentId} belongs to host ${host.takenBy}; the join ${host.credentialSent ? "carried another host's or an unknown" : 'carried no'} heartbeat credential`,
+      });
+      throw new ControlPlaneError(
+        'FORBIDDEN',
+        `Cannot join: agent id ${input.agentId} already belongs to host ${host.takenBy}, and this agent did not present that host's credential. If this is a reinstall or a copy of that host, remove ${host.takenBy} in the dashboard (Fleet > host > Remove host) and join again, or reset this agent's link (delete fleet-link.json in its state directory) to join as a new host.`,
+      );
+    }
+    await this.snapshots.record(host.id, input.entries, now);
+    await this.audit.record({
+      actor: { id: null, name: `agent:${input.hostname}` },
+      action: 'host.join',
+      targets: [input.hostname],
+      params: { agentUrl: input.agentUrl },
+      outcome: 'success',
+    });
+    return {
+      hostId: host.id,
+      agentToken,
+      heartbeatToken,
+      heartbeatIntervalMs: this.timing.heartbeatIntervalMs,
+    };
+  }
+
+  /** The host a heartbeat credential belongs to, or an error the agent can act on. */
+  async hostForHeartbeat(token: string | undefined) {
+    const host = token
+      ? await this.db.host.findUnique({ where: { heartbeatTokenHash: hashToken(token) } })
+      : null;
+    if (!host)
+      throw new ControlPlaneError(
+        'UNAUTHENTICATED',
+        'Unknown agent credential: join again with a join token.',
+      );
+    return host;
+  }
+
+  /**
+   * Stores what a heartbeat reports. An agent restarted on another address advertises a new URL: it
+   * is followed when it passes the rule a join's URL passes; otherwise the host keeps the URL it had,
+   * and the refusal is audited once per refused URL, not on every heartbeat. Returns why the URL was
+   * refused, for the agent to log.
+   */
+  async heartbeat(
+    host: Pick<Host, 'id' | 'agentUrl' | 'refusedAgentUrl'>,
+    report: Heartbeat,
+    now = new Date(),
+  ): Promise<{ agentUrlRefused?: string }> {
+    const advertised = report.agentUrl;
+    const moved = advertised !== undefined && advertised !== host.agentUrl;
+    const refused = moved ? agentUrlProblem(advertised, this.timing.agentUrlAllow ?? []) : undefined;
+    const recorded = advertised === undefined ? undefined : agentUrlForRecord(advertised);
+    const hostname = report.hostname.toLowerCase();
+    await this.db.host.update({
+      where: { id: host.id },
+      data: {
+        hostname,
+        arch: report.arch ?? null,
+        kernel: report.kernel ?? null,
+        dockerVersion: report.dockerVersion ?? null,
+        facts: report.facts as Prisma.InputJsonValue,
+        ...reconcileState(report, now),
+        ...(moved && !refused ? { agentUrl: advertised } : {}),
+        refusedAgentUrl: refused ? recorded : null,
+        lastSeenAt: now,
+      },
+    });
+    await this.snapshots.record(
+      host.id,
+      report.entries,
+      new Date(now.getTime() - (report.entriesAgeMs ?? 0)),
+    );
+    if (moved && (!refused || recorded !== host.refusedAgentUrl)) {
+      this.log({
+        msg: refused ? 'agent URL refused' : 'agent URL changed',
+        host: hostname,
+        from: host.agentUrl,
+        to: recorded,
+        ...(refused ? { reason: refused } : {}),
+      });
+      await this.audit.record({
+        actor: { id: null, name: `agent:${hostname}` },
+        action: 'host.agent-url',
+        targets: [hostname],
+        params: { from: host.agentUrl, to: recorded },
+        outcome: refused ? 'denied' : 'success',
+        ...(refused ? { detail: `kept ${host.agentUrl}: ${refused}` } : {}),
+      });
+    }
+    return refused ? { agentUrlRefused: refused } : {};
+  }
+}

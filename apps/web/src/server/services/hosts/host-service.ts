@@ -1,0 +1,116 @@
+import type { KernelEntry } from '@binfleet/arch-table';
+import type { Db, Prisma, SecretBox } from '@binfleet/db';
+import { ControlPlaneError } from '../../errors.ts';
+import type { AuditService } from '../audit.ts';
+import { actorOf, type SessionUser } from '../auth.ts';
+import { computeDrift, type Drift, type PolicySpec } from '../policy.ts';
+import { Enrolment } from './enrolment.ts';
+import { JoinTokenService } from './join-tokens.ts';
+import { HostSnapshots } from './snapshots.ts';
+
+export interface HostTiming {
+  readonly heartbeatIntervalMs: number;
+  readonly offlineAfterMissed: number;
+  /** Hosts and CIDRs agent URLs may point at (BINFLEET_AGENT_URL_ALLOW); empty or absent: any. */
+  readonly agentUrlAllow?: readonly string[];
+}
+
+export interface HostFilter {
+  readonly search?: string | undefined;
+  readonly online?: boolean | undefined;
+  readonly group?: string | undefined;
+  readonly arch?: string | undefined;
+}
+
+/**
+ * The fleet's hosts: who is online, filters, entries and drift, groups, removal, the credential to
+ * call an agent with. How hosts come in is apart: join tokens (join-tokens.ts) and the joins and
+ * heartbeats they admit (enrolment.ts); each host's entries over time in snapshots.ts.
+ */
+export class HostService {
+  readonly joinTokens: JoinTokenService;
+  readonly enrolment: Enrolment;
+  readonly snapshots: HostSnapshots;
+
+  constructor(
+    private readonly db: Db,
+    private readonly secrets: SecretBox,
+    private readonly audit: AuditService,
+    private readonly timing: HostTiming,
+    log: (line: Record<string, unknown>) => void = (l) => console.log(JSON.stringify(l)),
+  ) {
+    this.joinTokens = new JoinTokenService(db, audit);
+    this.snapshots = new HostSnapshots(db);
+    this.enrolment = new Enrolment(db, secrets, audit, timing, this.snapshots, log);
+  }
+
+  /** Hosts whose last heartbeat is older than this are offline. */
+  onlineSince(now = new Date()): Date {
+    return new Date(now.getTime() - this.timing.heartbeatIntervalMs * this.timing.offlineAfterMissed);
+  }
+
+  isOnline(lastSeenAt: Date | null, now = new Date()): boolean {
+    return lastSeenAt !== null && lastSeenAt >= this.onlineSince(now);
+  }
+
+  where(filter: HostFilter, now = new Date()): Prisma.HostWhereInput {
+    const since = this.onlineSince(now);
+    return {
+      ...(filter.search ? { hostname: { contains: filter.search.toLowerCase() } } : {}),
+      ...(filter.group ? { groupName: filter.group } : {}),
+      ...(filter.arch ? { arch: filter.arch } : {}),
+      ...(filter.online === true ? { lastSeenAt: { gte: since } } : {}),
+      ...(filter.online === false ? { OR: [{ lastSeenAt: null }, { lastSeenAt: { lt: since } }] } : {}),
+    };
+  }
+
+  async ids(filter: HostFilter): Promise<string[]> {
+    const rows = await this.db.host.findMany({ where: this.where(filter), select: { id: true } });
+    return rows.map((r) => r.id);
+  }
+
+  /** The newest entries of each host, in one query (hosts carry a copy of their latest snapshot). */
+  async latestEntries(hostIds: readonly string[]): Promise<Map<string, KernelEntry[]>> {
+    const rows = await this.db.host.findMany({
+      where: { id: { in: [...hostIds] } },
+      select: { id: true, entries: true },
+    });
+    return new Map(rows.map((r) => [r.id, (r.entries as unknown as KernelEntry[] | null) ?? []]));
+  }
+
+  static entriesOf(host: { entries: unknown }): KernelEntry[] {
+    return (host.entries as KernelEntry[] | null) ?? [];
+  }
+
+  drift(policy: PolicySpec | null, arch: string | null, entries: readonly KernelEntry[]): Drift[] {
+    return policy ? computeDrift(policy, arch, entries) : [];
+  }
+
+  async setGroup(actor: SessionUser, hostIds: readonly string[], groupName: string | null) {
+    await this.db.host.updateMany({ where: { id: { in: [...hostIds] } }, data: { groupName } });
+    await this.audit.record({
+      actor: actorOf(actor),
+      action: 'host.set-group',
+      targets: [...hostIds],
+      params: { groupName },
+      outcome: 'success',
+    });
+  }
+
+  async remove(actor: SessionUser, hostId: string) {
+    const host = await this.db.host.findUnique({ where: { id: hostId } });
+    if (!host) throw new ControlPlaneError('NOT_FOUND', 'No such host.');
+    await this.db.host.delete({ where: { id: hostId } });
+    await this.audit.record({
+      actor: actorOf(actor),
+      action: 'host.remove',
+      targets: [host.hostname],
+      outcome: 'success',
+    });
+  }
+
+  /** The credential to call this host's agent with, opened only for the call. */
+  agentToken(host: { agentId: string; agentTokenSealed: string }): string {
+    return this.secrets.open(host.agentTokenSealed, `host:${host.agentId}:agentToken`);
+  }
+}
