@@ -29,7 +29,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from './testing/api-client.ts';
 import { startControlPlaneProcess, type ControlPlaneProcess } from './testing/control-plane-process.ts';
-import { assertNoLostOrHangingRows, kernelEntries } from './testing/job-assertions.ts';
+import { assertNoLostOrHangingRows } from './testing/job-assertions.ts';
+import { kernelEntries } from './testing/kernel-entries.ts';
 import { until } from './testing/waiting.ts';
 
 // Faults under a small real fleet: agents in their own kernel binfmt_misc sandboxes, the control

@@ -1,23 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseEntryFile, type KernelEntry } from '@binfleet/arch-table';
+import type { KernelEntry } from '@binfleet/arch-table';
 import type { Db } from '@binfleet/db';
-import type { Sandbox } from '@binfleet/test-sandbox';
 import { expect } from 'vitest';
-
-const FINAL = ['succeeded', 'failed', 'cancelled'];
-
-/** Entries as they come out of JSON (the database, the API), in name order: to compare with a kernel's. */
-export const byName = (entries: readonly KernelEntry[]) =>
-  (JSON.parse(JSON.stringify(entries)) as KernelEntry[]).sort((a, b) => a.name.localeCompare(b.name));
-
-/** The kernel's entries in a sandbox, parsed from its entry files. */
-export function kernelEntries(sandbox: Sandbox): KernelEntry[] {
-  return readdirSync(sandbox.hostMountPoint)
-    .filter((n) => n !== 'register' && n !== 'status')
-    .sort()
-    .map((n) => parseEntryFile(n, readFileSync(join(sandbox.hostMountPoint, n), 'utf8')));
-}
+import { byName } from './kernel-entries.ts';
+import { FINAL_STATUSES } from './waiting.ts';
 
 export interface NoLostRowsExpectation {
   /** The hosts the job was created for: exactly one row each, no more, no fewer. */
@@ -39,7 +24,7 @@ export async function assertNoLostOrHangingRows(db: Db, jobId: string, expected:
   const rows = job.targets;
   expect(rows.map((r) => r.hostId).sort(), 'one row per selected host').toEqual([...expected.hostIds].sort());
   for (const row of rows) {
-    expect(FINAL, `row of host ${row.hostId} is final (was ${row.status}: ${row.error})`).toContain(
+    expect(FINAL_STATUSES, `row of host ${row.hostId} is final (was ${row.status}: ${row.error})`).toContain(
       row.status,
     );
     expect(row.finishedAt, `row of host ${row.hostId} has a finish time`).not.toBeNull();
@@ -53,7 +38,7 @@ export async function assertNoLostOrHangingRows(db: Db, jobId: string, expected:
       );
     }
   }
-  expect(FINAL, `job ${jobId} is final (was ${job.status})`).toContain(job.status);
+  expect(FINAL_STATUSES, `job ${jobId} is final (was ${job.status})`).toContain(job.status);
   expect(job.finishedAt, `job ${jobId} has a finish time`).not.toBeNull();
   const expectedStatus = rows.some((r) => r.status === 'failed')
     ? 'failed'

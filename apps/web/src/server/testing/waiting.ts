@@ -15,7 +15,37 @@ export async function until<T>(
   }
 }
 
-const FINAL = ['succeeded', 'failed', 'cancelled'];
+/** The statuses a job, a job's row or a build ends in. */
+export const FINAL_STATUSES: readonly string[] = ['succeeded', 'failed', 'cancelled'];
+
+/**
+ * Polls jobs.get until the job is final, and returns it. Errors of the API (a control plane that a
+ * fault test restarts) are retried; the last one is named should the wait time out.
+ */
+export async function finishedJob<T extends { status: string }>(
+  api: ApiClient,
+  id: string,
+  timeoutMs = 90_000,
+): Promise<T> {
+  let lastError: string | undefined;
+  try {
+    return await until(
+      `job ${id} to finish`,
+      async () => {
+        const r = await api.query<T>('jobs.get', { id }).catch((error: unknown) => {
+          lastError = String(error);
+          return undefined;
+        });
+        if (r?.error) lastError = `${r.status} ${r.error.message}`;
+        return r?.data && FINAL_STATUSES.includes(r.data.status) && r.data;
+      },
+      timeoutMs,
+    );
+  } catch (error) {
+    if (!lastError) throw error;
+    throw new Error(`${(error as Error).message} (jobs.get last failed: ${lastError})`, { cause: error });
+  }
+}
 
 /**
  * Reads a tRPC subscription over SSE as the browser does (`jobs.watch`, `builds.watch`) until the
@@ -49,7 +79,7 @@ export async function watchUntilFinal<T extends { status: string }>(
       const data = /^data: (.*)$/m.exec(event)?.[1];
       const value = data ? (JSON.parse(data) as { json?: T }).json : undefined;
       if (value?.status) seen.push(value);
-      if (value && FINAL.includes(value.status)) return seen;
+      if (value && FINAL_STATUSES.includes(value.status)) return seen;
     }
   }
   return seen;
