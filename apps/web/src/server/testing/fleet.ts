@@ -18,13 +18,6 @@ import { kernelEntries } from './kernel-entries.ts';
 import { until } from './waiting.ts';
 import { startWebServer, type WebServer } from './web-server.ts';
 
-/**
- * A fleet on this machine for integration tests and benches: a throwaway database (SQLite or
- * PostgreSQL), the control plane as a real process (its API + job runner, or `next start`), a client
- * signed in as the admin, and N real agents, each in its own kernel binfmt_misc sandbox, joined and
- * online. stop() stops everything it started, also when the start failed halfway (and on
- * SIGINT/SIGTERM when asked).
- */
 export interface AgentRunOptions {
   /** Added to `serve`'s arguments after --server, --join-token and --reconcile-interval 1h (the last one wins). */
   readonly args?: readonly string[];
@@ -107,6 +100,13 @@ export interface Fleet {
   stop(): Promise<void>;
 }
 
+/**
+ * A fleet on this machine for integration tests and benches: a throwaway database (SQLite or
+ * PostgreSQL), the control plane as a real process (its API + job runner, or `next start`), a client
+ * signed in as the admin, and N real agents, each in its own kernel binfmt_misc sandbox, joined and
+ * online. stop() stops everything it started, also when the start failed halfway (and on
+ * SIGINT/SIGTERM when asked).
+ */
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const log = options.log ?? (() => {});
   const cleanup = new Cleanup();
