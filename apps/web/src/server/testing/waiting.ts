@@ -15,8 +15,7 @@ export async function until<T>(
   }
 }
 
-/** The statuses a job, a job's row or a build ends in. */
-export const FINAL_STATUSES: readonly string[] = ['succeeded', 'failed', 'cancelled'];
+const FINAL = ['succeeded', 'failed', 'cancelled'];
 
 /**
  * Polls jobs.get until the job is final, and returns it. Errors of the API (a control plane that a
@@ -37,7 +36,7 @@ export async function finishedJob<T extends { status: string }>(
           return undefined;
         });
         if (r?.error) lastError = `${r.status} ${r.error.message}`;
-        return r?.data && FINAL_STATUSES.includes(r.data.status) && r.data;
+        return r?.data && FINAL.includes(r.data.status) && r.data;
       },
       timeoutMs,
     );
@@ -79,7 +78,7 @@ export async function watchUntilFinal<T extends { status: string }>(
       const data = /^data: (.*)$/m.exec(event)?.[1];
       const value = data ? (JSON.parse(data) as { json?: T }).json : undefined;
       if (value?.status) seen.push(value);
-      if (value && FINAL_STATUSES.includes(value.status)) return seen;
+      if (value && FINAL.includes(value.status)) return seen;
     }
   }
   return seen;
