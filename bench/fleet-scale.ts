@@ -20,7 +20,8 @@ import { statSync, writeFileSync, readdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { ApiClient } from '../apps/web/src/server/testing/api-client.ts';
-import { cpuMs, startFleet, type Fleet } from '../apps/web/src/server/testing/fleet.ts';
+import { startFleet, type Fleet } from '../apps/web/src/server/testing/fleet.ts';
+import { cpuMs } from '../apps/web/src/server/testing/web-server.ts';
 import { FLEET_PAGE_LOAD, percentile, runJob, trpcPath, type JobFigures } from './lib/fleet-figures.ts';
 
 const { values } = parseArgs({
@@ -57,6 +58,7 @@ const fleet = await startFleet({
   ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
   database: values.postgresql ? 'postgresql' : 'sqlite',
   server: 'next',
+  agentBundle: true,
   heartbeatIntervalMs: DEFAULT_HEARTBEAT_MS,
   startConcurrency: Number(values['start-concurrency']),
   env: { BINFLEET_RUNNER_CONCURRENCY: values.concurrency! },
@@ -347,7 +349,7 @@ function reportHeartbeats(figure: string, h: HeartbeatFigures, intervalMs: numbe
  */
 function flap(hosts: Fleet['hosts'], everyMs: number) {
   const names = hosts.map((h) => {
-    const found = readdirSync(h.sandbox.hostMountPoint).filter((n) => n !== 'register' && n !== 'status');
+    const found = readdirSync(h.sandbox!.hostMountPoint).filter((n) => n !== 'register' && n !== 'status');
     if (found.length < 2) throw new Error(`host ${h.index} has fewer than 2 entries to flap`);
     return found;
   });
@@ -355,7 +357,7 @@ function flap(hosts: Fleet['hosts'], everyMs: number) {
   let stopped = false;
   const write = (i: number, step: number, value: '0' | '1') => {
     const list = names[i]!;
-    writeFileSync(`${hosts[i]!.sandbox.hostMountPoint}/${list[step % list.length]}`, value);
+    writeFileSync(`${hosts[i]!.sandbox!.hostMountPoint}/${list[step % list.length]}`, value);
   };
   const loop = (async () => {
     while (!stopped) {

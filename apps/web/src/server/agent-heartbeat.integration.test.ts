@@ -1,24 +1,17 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONTRACT_VERSION } from '@binfleet/agent-contract';
-import { createDb, migrateDeploy, type Db } from '@binfleet/db';
-import {
-  createThrowawayPostgresDatabase,
-  createThrowawaySqliteDatabase,
-  type ThrowawayDatabase,
-} from '@binfleet/db/testing';
-import { startAgent, startSandbox, type AgentProcess, type Sandbox } from '@binfleet/test-sandbox';
+import type { Db } from '@binfleet/db';
+import type { AgentProcess, Sandbox } from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from './testing/api-client.ts';
-import { startControlPlaneProcess, type ControlPlaneProcess } from './testing/control-plane-process.ts';
-import { until } from './testing/waiting.ts';
+import type { ApiClient } from './testing/api-client.ts';
+import { DATABASES } from './testing/fixture.ts';
+import { startFleet, type Fleet } from './testing/fleet.ts';
+import { finishedJob, until } from './testing/waiting.ts';
 
 // What heartbeats carry besides facts and entries: where the agent is now, its reconciler's last
 // error, and its versions (agents one contract version behind are served). One real agent in its own binfmt_misc sandbox, restarted with the same state directory (so
 // without a new join), against the control plane as a process of its own, on SQLite and PostgreSQL.
-const ADMIN = { username: 'admin', password: 'admin-password-1' };
-
 type HostView = {
   agentUrl: string;
   refusedAgentUrl: string | null;
@@ -26,16 +19,12 @@ type HostView = {
   lastSeenAt: Date | null;
 };
 
-describe.each([
-  ['SQLite', createThrowawaySqliteDatabase],
-  ['PostgreSQL', () => createThrowawayPostgresDatabase('binfleet_heartbeat_test')],
-] as const)('agent heartbeats on %s', (_name, makeDatabase) => {
-  let database: ThrowawayDatabase;
+describe.each(DATABASES)('agent heartbeats on %s', (_name, database) => {
+  let fleet: Fleet;
   let db: Db;
-  let dataDir: string;
-  let stateDir: string;
-  let server: ControlPlaneProcess;
   let admin: ApiClient;
+  let server: Fleet['server'];
+  let stateDir: string;
   let sandbox: Sandbox;
   let agent: AgentProcess;
   let hostId: string;
@@ -43,66 +32,28 @@ describe.each([
   const host = () => admin.ok(admin.query<HostView>('fleet.host', { id: hostId }));
   /** The same agent again: same state dir (its link to the server), a new free port. */
   const restart = async (args: readonly string[] = [], reconcileInterval = '1h') => {
-    await agent.stop('SIGTERM');
-    agent = await startAgent(sandbox, {
-      stateDir,
-      args: ['--heartbeat-interval', '1s', '--reconcile-interval', reconcileInterval, ...args],
-    });
+    agent = await fleet.restartAgent(0, { args: ['--reconcile-interval', reconcileInterval, ...args] });
     return agent;
   };
   const urlEvents = () =>
     db.auditEvent.findMany({ where: { action: 'host.agent-url' }, orderBy: [{ at: 'asc' }, { id: 'asc' }] });
 
   beforeAll(async () => {
-    database = await makeDatabase();
-    dataDir = mkdtempSync(join(tmpdir(), 'binfleet-heartbeat-'));
-    await migrateDeploy(database.url);
-    db = createDb(database.url);
-    server = await startControlPlaneProcess({
-      DATABASE_URL: database.url,
-      BINFLEET_DATA_DIR: dataDir,
-      BINFLEET_ADMIN_USERNAME: ADMIN.username,
-      BINFLEET_ADMIN_PASSWORD: ADMIN.password,
-      BINFLEET_INSECURE_COOKIES: '1',
-      BINFLEET_HEARTBEAT_INTERVAL_MS: '1000',
-      BINFLEET_RUNNER_POLL_MS: '200',
+    fleet = await startFleet({
+      name: 'heartbeat',
+      database,
+      agents: 1,
+      heartbeatIntervalMs: 1000,
       // Agents here listen on loopback; a host name is refused, as it is never resolved.
-      BINFLEET_AGENT_URL_ALLOW: '127.0.0.0/8',
+      env: { BINFLEET_AGENT_URL_ALLOW: '127.0.0.0/8' },
+      agent: { args: ['--heartbeat-interval', '1s', '--reconcile-interval', '1h'] },
     });
-    admin = await ApiClient.signIn(server.url, ADMIN.username, ADMIN.password);
-    const { token } = await admin.ok(
-      admin.mutation<{ token: string }>('tokens.create', {
-        label: 'heartbeat',
-        expiresInHours: 1,
-        maxUses: 1,
-      }),
-    );
-    sandbox = await startSandbox();
-    stateDir = mkdtempSync(join(dataDir, 'agent-'));
-    agent = await startAgent(sandbox, {
-      stateDir,
-      args: [
-        '--server',
-        server.url,
-        '--join-token',
-        token,
-        '--heartbeat-interval',
-        '1s',
-        '--reconcile-interval',
-        '1h',
-      ],
-    });
-    hostId = String((await agent.waitForLog((l) => l.event === 'joined', 30_000)).hostId);
+    ({ db, api: admin, server } = fleet);
+    ({ stateDir, agent, hostId } = fleet.hosts[0]!);
+    sandbox = fleet.hosts[0]!.sandbox!;
   }, 120_000);
 
-  afterAll(async () => {
-    await agent?.stop('SIGKILL').catch(() => undefined);
-    await sandbox?.stop();
-    await server?.stop();
-    await db?.$disconnect();
-    await database?.drop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => fleet?.stop());
 
   it('follows an agent restarted on another port, without a re-join, and sends jobs there', async () => {
     const joinedAt = agent.url;
@@ -125,12 +76,7 @@ describe.each([
         selection: { hostIds: [hostId] },
       }),
     );
-    const done = await until('the job to finish', async () => {
-      const j = await admin.ok(
-        admin.query<{ status: string; targets: { error: string | null }[] }>('jobs.get', { id }),
-      );
-      return ['succeeded', 'failed', 'cancelled'].includes(j.status) && j;
-    });
+    const done = await finishedJob<{ status: string; targets: { error: string | null }[] }>(admin, id);
     expect(done).toMatchObject({ status: 'succeeded', targets: [{ error: null }] });
     expect(readFileSync(`${sandbox.hostMountPoint}/qemu-s390x`, 'utf8')).toMatch(/^flags: F$/m);
   }, 60_000);
@@ -223,7 +169,7 @@ describe.each([
       link: { heartbeatToken: string };
     };
     const send = async (procedure: 'join' | 'heartbeat', input: Record<string, unknown>) => {
-      const response = await fetch(`${server.url}/api/trpc/agentApi.${procedure}`, {
+      const response = await fetch(`${fleet.url}/api/trpc/agentApi.${procedure}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${link.heartbeatToken}` },
         body: JSON.stringify({ json: input }),

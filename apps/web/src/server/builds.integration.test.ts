@@ -1,19 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tagVersionOf } from '@binfleet/arch-table';
-import { createDb, migrateDeploy, type Db } from '@binfleet/db';
-import {
-  createThrowawayPostgresDatabase,
-  createThrowawaySqliteDatabase,
-  type ThrowawayDatabase,
-} from '@binfleet/db/testing';
-import { buildArm64Image, fixtures, startAgent, type AgentProcess } from '@binfleet/test-sandbox';
+import type { Db } from '@binfleet/db';
+import { buildArm64Image, fixtures } from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from './testing/api-client.ts';
-import { startControlPlaneProcess, type ControlPlaneProcess } from './testing/control-plane-process.ts';
+import type { ApiClient } from './testing/api-client.ts';
+import { DATABASES } from './testing/fixture.ts';
+import { startFleet, type Fleet } from './testing/fleet.ts';
 import { until, watchUntilFinal } from './testing/waiting.ts';
 
 // A build started from the control plane: a durable Build row, run by a real builder agent (joined
@@ -23,7 +18,6 @@ import { until, watchUntilFinal } from './testing/waiting.ts';
 // package uploaded through the control plane, cancel and re-run; on SQLite and on PostgreSQL.
 const REGISTRY = process.env.BINFLEET_REGISTRY ?? '127.0.0.1:5000';
 const RUN = Date.now().toString(36);
-const ADMIN = { username: 'admin', password: 'admin-password-1' };
 const TEST_IMAGE = 'binfleet-test/arm64-busybox:latest';
 const MOUNT = '/proc/sys/fs/binfmt_misc';
 
@@ -50,17 +44,11 @@ const machineBinfmt = () =>
       )
     : 'not mounted';
 
-describe.each([
-  ['SQLite', createThrowawaySqliteDatabase],
-  ['PostgreSQL', () => createThrowawayPostgresDatabase('binfleet_builds_test')],
-] as const)('builds from the control plane on a real builder agent, on %s', (name, makeDatabase) => {
+describe.each(DATABASES)('builds from the control plane on a real builder agent, on %s', (name, database) => {
   const REPOSITORY = `binfleet-test/cp-build-${RUN}-${name.toLowerCase()}`;
-  let database: ThrowawayDatabase;
+  let fleet: Fleet;
   let agentStateDir: string;
   let db: Db;
-  let dataDir: string;
-  let server: ControlPlaneProcess;
-  let agent: AgentProcess;
   let admin: ApiClient;
   let hostId: string;
   let repositoryId: string;
@@ -69,41 +57,28 @@ describe.each([
 
   beforeAll(async () => {
     buildArm64Image(TEST_IMAGE);
-    database = await makeDatabase();
-    dataDir = mkdtempSync(join(tmpdir(), 'binfleet-cp-build-'));
-    await migrateDeploy(database.url);
-    db = createDb(database.url);
-    server = await startControlPlaneProcess({
-      DATABASE_URL: database.url,
-      BINFLEET_DATA_DIR: dataDir,
-      BINFLEET_ADMIN_USERNAME: ADMIN.username,
-      BINFLEET_ADMIN_PASSWORD: ADMIN.password,
-      BINFLEET_INSECURE_COOKIES: '1',
-      BINFLEET_HEARTBEAT_INTERVAL_MS: '1000',
-      BINFLEET_RUNNER_POLL_MS: '200',
+    fleet = await startFleet({
+      name: 'cp-build',
+      database,
+      agents: 1,
+      heartbeatIntervalMs: 1000,
+      agent: {
+        // The builder runs on this machine: its dockerd builds, tests and pushes.
+        sandbox: false,
+        args: [
+          '--heartbeat-interval',
+          '1s',
+          '--reconcile-interval',
+          '1h',
+          '--busybox',
+          fixtures().busybox('amd64'),
+          '--verify-image',
+          'binfleet-test/{debian}-busybox:latest',
+        ],
+      },
     });
-    admin = await ApiClient.signIn(server.url, ADMIN.username, ADMIN.password);
-    const { token } = await admin.ok(
-      admin.mutation<{ token: string }>('tokens.create', { label: 'builder', expiresInHours: 1, maxUses: 1 }),
-    );
-    agent = await startAgent(null, {
-      stateDir: (agentStateDir = mkdtempSync(join(dataDir, 'agent-'))),
-      args: [
-        '--server',
-        server.url,
-        '--join-token',
-        token,
-        '--heartbeat-interval',
-        '1s',
-        '--reconcile-interval',
-        '1h',
-        '--busybox',
-        fixtures().busybox('amd64'),
-        '--verify-image',
-        'binfleet-test/{debian}-busybox:latest',
-      ],
-    });
-    await agent.waitForLog((l) => l.event === 'joined');
+    ({ db, api: admin } = fleet);
+    agentStateDir = fleet.hosts[0]!.stateDir;
     const builders = await until('the builder online', async () => {
       const list = await admin.ok(admin.query<{ id: string; online: boolean }[]>('builds.builders'));
       return list.length === 1 && list[0]!.online && list;
@@ -128,12 +103,8 @@ describe.each([
         () => undefined,
       );
     }
-    await agent?.stop();
-    await server?.stop();
-    await db?.$disconnect();
-    await database?.drop();
+    await fleet?.stop();
     execFileSync('docker', ['rmi', '-f', TEST_IMAGE], { stdio: 'ignore' });
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('runs a build to success with a live log, then finds its tags in the catalogue', async () => {
@@ -212,7 +183,7 @@ describe.each([
   }, 600_000);
 
   it('builds from a package uploaded to the control plane, sent to the builder first', async () => {
-    const upload = await fetch(`${server.url}/api/packages`, {
+    const upload = await fetch(`${fleet.url}/api/packages`, {
       method: 'POST',
       headers: { ...admin.sessionHeaders, 'x-binfleet-filename': 'qemu-user-static.deb' },
       body: readFileSync(fixtures().qemuDeb),

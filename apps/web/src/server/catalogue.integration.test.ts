@@ -1,20 +1,19 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROVENANCE_LABELS } from '@binfleet/arch-table';
-import { createDb, migrateDeploy, type Db } from '@binfleet/db';
-import {
-  createThrowawayPostgresDatabase,
-  createThrowawaySqliteDatabase,
-  type ThrowawayDatabase,
-} from '@binfleet/db/testing';
+import type { Db } from '@binfleet/db';
+import { freePort } from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readWebConfig } from './env.ts';
-import { appRouter } from './routers/index.ts';
 import { CatalogueSyncTimer } from './services/catalogue/sync.ts';
-import { createControlPlane, type ControlPlane } from './services/control-plane.ts';
+import type { ControlPlane } from './services/control-plane.ts';
+import { DATABASES } from './testing/fixture.ts';
+import {
+  startInProcessControlPlane,
+  type Caller,
+  type InProcessControlPlane,
+} from './testing/in-process-control-plane.ts';
 import { until } from './testing/waiting.ts';
 
 // The catalogue against the real registry (Debian's docker-registry, distribution 2.8): images with
@@ -23,7 +22,6 @@ import { until } from './testing/waiting.ts';
 const REGISTRY = process.env.BINFLEET_REGISTRY ?? '127.0.0.1:5000';
 const REPOSITORY = `binfleet-test/catalogue-${Date.now().toString(36)}`;
 const MANIFEST_V2 = 'application/vnd.docker.distribution.manifest.v2+json';
-const ADMIN = { username: 'admin', password: 'admin-password-1' };
 const VIEWER = { username: 'viewer', password: 'viewer-password-1' };
 
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
@@ -60,14 +58,6 @@ const registryDigest = async (tag: string, registry = REGISTRY) =>
       headers: { accept: MANIFEST_V2 },
     })
   ).headers.get('docker-content-digest');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const BUILD_ID = `build-${Date.now().toString(36)}`;
 let authRegistry: { url: string; process: ChildProcess; dir: string };
@@ -129,51 +119,22 @@ afterAll(async () => {
   if (authRegistry) rmSync(authRegistry.dir, { recursive: true, force: true });
 });
 
-describe.each([
-  ['SQLite', createThrowawaySqliteDatabase],
-  ['PostgreSQL', () => createThrowawayPostgresDatabase('binfleet_catalogue_test')],
-] as const)('catalogue from the real registry on %s', (_name, makeDatabase) => {
-  let database: ThrowawayDatabase;
+describe.each(DATABASES)('catalogue from the real registry on %s', (_name, database) => {
+  let fixture: InProcessControlPlane;
   let db: Db;
-  let dataDir: string;
   let cp: ControlPlane;
-  let admin: ReturnType<typeof appRouter.createCaller>;
-  let viewer: ReturnType<typeof appRouter.createCaller>;
+  let admin: Caller;
+  let viewer: Caller;
   let repositoryId: string;
 
-  const callerFor = async (user: { username: string; password: string }) => {
-    const { token } = await cp.auth.login(user.username, user.password);
-    const session = await cp.auth.authenticate(token);
-    return appRouter.createCaller({
-      cp,
-      session,
-      sessionToken: token,
-      bearer: undefined,
-      csrf: session!.csrfSecret,
-      resHeaders: new Headers(),
-    });
-  };
-
   beforeAll(async () => {
-    database = await makeDatabase();
-    await migrateDeploy(database.url);
-    db = createDb(database.url);
-    dataDir = mkdtempSync(join(tmpdir(), 'binfleet-catalogue-'));
-    cp = createControlPlane(
-      {
-        ...readWebConfig({
-          BINFLEET_DATA_DIR: dataDir,
-          BINFLEET_RUNNER: 'off',
-        } as unknown as NodeJS.ProcessEnv),
-        databaseUrl: database.url,
-      },
-      { db },
-    );
-    await cp.auth.setup(ADMIN.username, ADMIN.password);
-    admin = await callerFor(ADMIN);
-    const { user } = await cp.auth.login(ADMIN.username, ADMIN.password);
-    await cp.auth.createUser(user, { ...VIEWER, role: 'viewer' });
-    viewer = await callerFor(VIEWER);
+    fixture = await startInProcessControlPlane({
+      name: 'catalogue',
+      database,
+      users: [{ ...VIEWER, role: 'viewer' }],
+    });
+    ({ db, cp, admin } = fixture);
+    viewer = await fixture.callerFor(VIEWER);
     // The build of ours that the labelled images name.
     await db.build.create({
       data: {
@@ -188,11 +149,7 @@ describe.each([
     });
   }, 60_000);
 
-  afterAll(async () => {
-    await db?.$disconnect();
-    await database?.drop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => fixture?.stop());
 
   it('lets only admins configure registries and repositories', async () => {
     await expect(viewer.registries.create({ url: `http://${REGISTRY}` })).rejects.toMatchObject({
@@ -409,18 +366,8 @@ describe.each([
     const { id } = await admin.registries.create({ url: 'http://127.0.0.1:9' });
     const down = await admin.registries.addRepository({ registryId: id, name: 'nobody/home' });
     // Two replicas: their own control plane and database client each, one database.
-    const otherDb = createDb(database.url);
+    const { cp: other, db: otherDb } = fixture.addReplica();
     try {
-      const other = createControlPlane(
-        {
-          ...readWebConfig({
-            BINFLEET_DATA_DIR: dataDir,
-            BINFLEET_RUNNER: 'off',
-          } as unknown as NodeJS.ProcessEnv),
-          databaseUrl: database.url,
-        },
-        { db: otherDb },
-      );
       const minute = 60_000;
       const replicas = [
         new CatalogueSyncTimer(db, cp.catalogue, { intervalMs: minute }, () => undefined),

@@ -1,122 +1,52 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { encodeRegisterLine, targetRegisterSpec, type TargetId } from '@binfleet/arch-table';
-import { createDb, migrateDeploy, type Db } from '@binfleet/db';
-import {
-  createThrowawayPostgresDatabase,
-  createThrowawaySqliteDatabase,
-  type ThrowawayDatabase,
-} from '@binfleet/db/testing';
-import { startAgent, startSandbox, type AgentProcess, type Sandbox } from '@binfleet/test-sandbox';
+import type { Db } from '@binfleet/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from './testing/api-client.ts';
-import { startControlPlaneProcess, type ControlPlaneProcess } from './testing/control-plane-process.ts';
-import { until, watchUntilFinal } from './testing/waiting.ts';
+import { DATABASES } from './testing/fixture.ts';
+import { startFleet, type Fleet } from './testing/fleet.ts';
+import { finishedJob, until, watchUntilFinal } from './testing/waiting.ts';
 
 // The control plane against real agents, each in its own kernel binfmt_misc sandbox, on SQLite and
 // on PostgreSQL; the API runs as a real process so that it can be killed and restarted.
-const ADMIN = { username: 'admin', password: 'admin-password-1' };
-
 type JobView = {
   status: string;
   targets: { hostname: string; status: string; error: string | null; attempts: number }[];
 };
 type HostRow = { id: string; hostname: string; online: boolean };
 
-describe.each([
-  ['SQLite', createThrowawaySqliteDatabase],
-  ['PostgreSQL', () => createThrowawayPostgresDatabase('binfleet_cp_test')],
-] as const)('control plane with real agents on %s', (_name, makeDatabase) => {
-  let database: ThrowawayDatabase;
-  let db: Db;
-  let dataDir: string;
-  let server: ControlPlaneProcess;
+describe.each(DATABASES)('control plane with real agents on %s', (_name, database) => {
+  let fleet: Fleet;
   let admin: ApiClient;
-  const sandboxes: Sandbox[] = [];
-  const agents: AgentProcess[] = [];
-  const stateDirs: string[] = [];
-  /** hosts[i] is the host of sandboxes[i] and agents[i] (every sandbox has the same hostname). */
+  let db: Db;
+  /** hosts[i] is the host of fleet.hosts[i] (every sandbox has the same hostname). */
   let hosts: HostRow[];
 
-  const env = () => ({
-    DATABASE_URL: database.url,
-    BINFLEET_DATA_DIR: dataDir,
-    BINFLEET_ADMIN_USERNAME: ADMIN.username,
-    BINFLEET_ADMIN_PASSWORD: ADMIN.password,
-    BINFLEET_INSECURE_COOKIES: '1',
-    BINFLEET_HEARTBEAT_INTERVAL_MS: '1000',
-    BINFLEET_RUNNER_POLL_MS: '200',
-    BINFLEET_AGENT_CALL_TIMEOUT_MS: '4000',
-    BINFLEET_RUNNER_LEASE_MS: '1000',
-    BINFLEET_JOB_MAX_ATTEMPTS: '2',
-    BINFLEET_AUTO_HEAL_PAUSE_MS: '1500',
-  });
-  const job = (id: string) => admin.ok(admin.query<JobView>('jobs.get', { id }));
-  const finished = (id: string) =>
-    until(`job ${id} to finish`, async () => {
-      const j = await job(id);
-      return ['succeeded', 'failed', 'cancelled'].includes(j.status) && j;
-    });
+  const finished = (id: string) => finishedJob<JobView>(admin, id);
+  const sandbox = (i: number) => fleet.hosts[i]!.sandbox!;
   const kernelEntry = (i: number, name: string) =>
-    readFileSync(`${sandboxes[i]!.hostMountPoint}/${name}`, 'utf8');
+    readFileSync(`${sandbox(i).hostMountPoint}/${name}`, 'utf8');
 
   beforeAll(async () => {
-    database = await makeDatabase();
-    dataDir = mkdtempSync(join(tmpdir(), 'binfleet-cp-'));
-    await migrateDeploy(database.url);
-    db = createDb(database.url);
-    server = await startControlPlaneProcess(env());
-    admin = await ApiClient.signIn(server.url, ADMIN.username, ADMIN.password);
-    const { token } = await admin.ok(
-      admin.mutation<{ token: string }>('tokens.create', {
-        label: 'test fleet',
-        expiresInHours: 1,
-        maxUses: 3,
-      }),
-    );
-    for (let i = 0; i < 3; i++) {
-      const sandbox = await startSandbox();
-      sandboxes.push(sandbox);
-      stateDirs.push(mkdtempSync(join(dataDir, `agent-${i}-`)));
-      agents.push(
-        await startAgent(sandbox, {
-          stateDir: stateDirs[i]!,
-          args: [
-            '--server',
-            server.url,
-            '--join-token',
-            token,
-            '--heartbeat-interval',
-            '1s',
-            '--reconcile-interval',
-            '1h',
-          ],
-        }),
-      );
-    }
-    const online = await until('3 hosts online', async () => {
-      const page = await admin.ok(admin.query<{ items: HostRow[] }>('fleet.hosts', {}));
-      return page.items.length === 3 && page.items.every((h) => h.online) && page.items;
+    fleet = await startFleet({
+      name: 'cp',
+      database,
+      agents: 3,
+      heartbeatIntervalMs: 1000,
+      env: {
+        BINFLEET_AGENT_CALL_TIMEOUT_MS: '4000',
+        BINFLEET_RUNNER_LEASE_MS: '1000',
+        BINFLEET_JOB_MAX_ATTEMPTS: '2',
+        BINFLEET_AUTO_HEAL_PAUSE_MS: '1500',
+      },
+      agent: { args: ['--heartbeat-interval', '1s', '--reconcile-interval', '1h'] },
     });
-    // The server lists a host as soon as it answers the join; the agent keeps the link right after.
-    for (const agent of agents) await agent.waitForLog((l) => l.event === 'joined');
-    hosts = stateDirs.map((dir) => {
-      const { link } = JSON.parse(readFileSync(join(dir, 'fleet-link.json'), 'utf8')) as {
-        link: { hostId: string };
-      };
-      return online.find((h) => h.id === link.hostId)!;
-    });
+    ({ api: admin, db } = fleet);
+    const online = await admin.ok(admin.query<{ items: HostRow[] }>('fleet.hosts', {}));
+    hosts = fleet.hosts.map((h) => online.items.find((row) => row.id === h.hostId)!);
   }, 180_000);
 
-  afterAll(async () => {
-    for (const a of agents) await a.stop('SIGKILL').catch(() => undefined);
-    for (const s of sandboxes) await s.stop();
-    await server?.stop();
-    await db?.$disconnect();
-    await database?.drop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => fleet?.stop());
 
   it('joined 3 agents once each, with their credentials stored hashed or sealed', async () => {
     const rows = await db.host.findMany();
@@ -154,7 +84,7 @@ describe.each([
     // The kernels themselves agree: the two sandboxes hold qemu-aarch64 with F, the third nothing.
     expect(kernelEntry(0, 'qemu-aarch64')).toMatch(/^flags: F$/m);
     expect(kernelEntry(1, 'qemu-aarch64')).toMatch(/^flags: F$/m);
-    expect(readdirSync(sandboxes[2]!.hostMountPoint).sort()).toEqual(['register', 'status']);
+    expect(readdirSync(sandbox(2).hostMountPoint).sort()).toEqual(['register', 'status']);
     const untouched = await admin.ok(admin.query<{ entries: unknown[] }>('fleet.host', { id: c!.id }));
     expect(untouched.entries).toEqual([]);
   });
@@ -163,7 +93,7 @@ describe.each([
     await admin.ok(
       admin.mutation('auth.createUser', { username: 'vera', password: 'viewer-password-1', role: 'viewer' }),
     );
-    const viewer = await ApiClient.signIn(server.url, 'vera', 'viewer-password-1');
+    const viewer = await ApiClient.signIn(fleet.url, 'vera', 'viewer-password-1');
     const hostsSeen = await viewer.ok(viewer.query<{ items: unknown[] }>('fleet.hosts', {}));
     expect(hostsSeen.items).toHaveLength(3);
     const refused = await viewer.mutation('jobs.create', {
@@ -197,7 +127,7 @@ describe.each([
       }),
     );
     // Behind the back of host 2's agent (its kernel is empty): one entry per kind of drift.
-    const kernel = sandboxes[2]!.hostMountPoint;
+    const kernel = sandbox(2).hostMountPoint;
     const register = (target: TargetId, change: { flags?: string; interpreter?: string } = {}) =>
       writeFileSync(
         `${kernel}/register`,
@@ -267,7 +197,7 @@ describe.each([
       }),
     );
     const healed = (i: number) => {
-      const names = readdirSync(sandboxes[i]!.hostMountPoint).filter((n) => n.startsWith('qemu-'));
+      const names = readdirSync(sandbox(i).hostMountPoint).filter((n) => n.startsWith('qemu-'));
       return (
         names.sort().join(',') === 'qemu-aarch64,qemu-s390x' &&
         /^flags: F$/m.test(kernelEntry(i, 'qemu-s390x'))
@@ -277,7 +207,7 @@ describe.each([
 
     // A reboot: the kernel forgets every entry.
     const rebootAt = new Date();
-    writeFileSync(`${sandboxes[0]!.hostMountPoint}/status`, '-1');
+    writeFileSync(`${sandbox(0).hostMountPoint}/status`, '-1');
     const heal = await until('an auto-heal job finishing after the reboot', () =>
       db.job.findFirst({
         where: {
@@ -303,7 +233,7 @@ describe.each([
 
   it('gives a failed row with the reason when the agent is killed, never a hanging one', async () => {
     const victim = hosts[2]!;
-    await agents[2]!.stop('SIGKILL');
+    await fleet.hosts[2]!.agent.stop('SIGKILL');
     const { id } = await admin.ok(
       admin.mutation<{ id: string }>('jobs.create', {
         params: { kind: 'verify' },

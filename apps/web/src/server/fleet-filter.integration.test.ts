@@ -1,22 +1,17 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createDb, migrateDeploy, type Db } from '@binfleet/db';
-import {
-  createThrowawayPostgresDatabase,
-  createThrowawaySqliteDatabase,
-  type ThrowawayDatabase,
-} from '@binfleet/db/testing';
+import { resolve } from 'node:path';
+import type { Db } from '@binfleet/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readWebConfig } from './env.ts';
-import { appRouter } from './routers/index.ts';
-import { createControlPlane, type ControlPlane } from './services/control-plane.ts';
+import { DATABASES } from './testing/fixture.ts';
+import {
+  startInProcessControlPlane,
+  type Caller,
+  type InProcessControlPlane,
+} from './testing/in-process-control-plane.ts';
 
 // The fleet page's "drifted only" filter on a fleet made by scripts/seed-fleet.ts (hosts with
 // missing, disabled, old-flag, other-interpreter and extra entries against group policies), on SQLite
 // and on PostgreSQL, through the tRPC procedures the page calls.
-const ADMIN = { username: 'admin', password: 'admin-password-1' };
 const HOSTS = 120;
 const WEB_DIR = resolve(import.meta.dirname, '../..');
 
@@ -42,15 +37,10 @@ function seedFleet(env: Record<string, string>): Promise<void> {
 
 type Row = { id: string; hostname: string; group: string | null; drift: number };
 
-describe.each([
-  ['SQLite', createThrowawaySqliteDatabase],
-  ['PostgreSQL', () => createThrowawayPostgresDatabase('binfleet_fleet_filter_test')],
-] as const)('fleet filters on %s', (_name, makeDatabase) => {
-  let database: ThrowawayDatabase;
+describe.each(DATABASES)('fleet filters on %s', (_name, database) => {
+  let fixture: InProcessControlPlane;
   let db: Db;
-  let dataDir: string;
-  let cp: ControlPlane;
-  let admin: ReturnType<typeof appRouter.createCaller>;
+  let admin: Caller;
 
   /** Every row the filter matches, read page by page as the fleet page does. */
   const allPages = async (filter: Record<string, unknown>, limit: number) => {
@@ -66,39 +56,12 @@ describe.each([
   };
 
   beforeAll(async () => {
-    database = await makeDatabase();
-    await migrateDeploy(database.url);
-    db = createDb(database.url);
-    dataDir = mkdtempSync(join(tmpdir(), 'binfleet-fleet-filter-'));
-    cp = createControlPlane(
-      {
-        ...readWebConfig({
-          BINFLEET_DATA_DIR: dataDir,
-          BINFLEET_RUNNER: 'off',
-        } as unknown as NodeJS.ProcessEnv),
-        databaseUrl: database.url,
-      },
-      { db },
-    );
-    await cp.auth.setup(ADMIN.username, ADMIN.password);
-    await seedFleet({ DATABASE_URL: database.url, BINFLEET_DATA_DIR: dataDir });
-    const { token } = await cp.auth.login(ADMIN.username, ADMIN.password);
-    const session = await cp.auth.authenticate(token);
-    admin = appRouter.createCaller({
-      cp,
-      session,
-      sessionToken: token,
-      bearer: undefined,
-      csrf: session!.csrfSecret,
-      resHeaders: new Headers(),
-    });
+    fixture = await startInProcessControlPlane({ name: 'fleet-filter', database });
+    ({ db, admin } = fixture);
+    await seedFleet({ DATABASE_URL: fixture.databaseUrl, BINFLEET_DATA_DIR: fixture.dataDir });
   }, 120_000);
 
-  afterAll(async () => {
-    await db?.$disconnect();
-    await database?.drop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => fixture?.stop());
 
   it('"drifted only" pages through exactly the hosts that differ from their policy', async () => {
     const everyone = await admin.fleet.hosts({ filter: {}, offset: 0, limit: 200 });

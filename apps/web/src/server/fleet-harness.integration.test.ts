@@ -3,7 +3,7 @@ import { createDb } from '@binfleet/db';
 import { kernelSnapshot } from '@binfleet/test-sandbox';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFleet, type Fleet } from './testing/fleet.ts';
-import { until } from './testing/waiting.ts';
+import { finishedJob } from './testing/waiting.ts';
 
 // The fleet harness that bench/fleet-scale.ts runs at 100 agents, kept working at 5: every agent
 // joins, a job reaches every host's kernel, and stop() leaves no process, folder or database behind.
@@ -23,7 +23,7 @@ describe.each(['sqlite', 'postgresql'] as const)('fleet harness on %s', (databas
   afterAll(() => fleet?.stop());
 
   it(`starts ${AGENTS} agents that join, run a job on every host, and stops without leftovers`, async () => {
-    fleet = await startFleet({ agents: AGENTS, database, heartbeatIntervalMs: 1000 });
+    fleet = await startFleet({ agents: AGENTS, database, agentBundle: true, heartbeatIntervalMs: 1000 });
     const { api, hosts } = fleet;
     expect(hosts).toHaveLength(AGENTS);
     expect(new Set(hosts.map((h) => h.hostId)).size).toBe(AGENTS);
@@ -32,7 +32,7 @@ describe.each(['sqlite', 'postgresql'] as const)('fleet harness on %s', (databas
     );
     expect(listed.total).toBe(AGENTS);
     expect(listed.items.every((h) => h.online)).toBe(true);
-    for (const h of hosts) expect(kernelSnapshot(h.sandbox)).toEqual({ status: 'enabled\n' });
+    for (const h of hosts) expect(kernelSnapshot(h.sandbox!)).toEqual({ status: 'enabled\n' });
 
     const { id } = await api.ok(
       api.mutation<{ id: string }>('jobs.create', {
@@ -40,17 +40,12 @@ describe.each(['sqlite', 'postgresql'] as const)('fleet harness on %s', (databas
         selection: { all: true },
       }),
     );
-    const job = await until('the job to finish', async () => {
-      const j = await api.ok(
-        api.query<{ status: string; targets: { status: string }[] }>('jobs.get', { id }),
-      );
-      return ['succeeded', 'failed', 'cancelled'].includes(j.status) && j;
-    });
+    const job = await finishedJob<{ status: string; targets: { status: string }[] }>(api, id);
     expect(job.status).toBe('succeeded');
     expect(job.targets.map((t) => t.status)).toEqual(Array(AGENTS).fill('succeeded'));
-    for (const h of hosts) expect(Object.keys(kernelSnapshot(h.sandbox))).toContain('qemu-aarch64');
+    for (const h of hosts) expect(Object.keys(kernelSnapshot(h.sandbox!))).toContain('qemu-aarch64');
 
-    const pids = [...hosts.flatMap((h) => [h.agent.pid, h.sandbox.pid]), ...fleet.server.pids()];
+    const pids = [...hosts.flatMap((h) => [h.agent.pid, h.sandbox!.pid]), ...fleet.server.pids()];
     expect(pids.every(alive)).toBe(true);
     const { dir, databaseUrl } = fleet;
     await fleet.stop();

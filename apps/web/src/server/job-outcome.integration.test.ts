@@ -1,35 +1,28 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createDb, createSecretBox, loadOrCreateSecretKeyFile, migrateDeploy, type Db } from '@binfleet/db';
-import {
-  createThrowawayPostgresDatabase,
-  createThrowawaySqliteDatabase,
-  type ThrowawayDatabase,
-} from '@binfleet/db/testing';
+import { createSecretBox, loadOrCreateSecretKeyFile, type Db } from '@binfleet/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readWebConfig } from './env.ts';
-import { appRouter } from './routers/index.ts';
 import type { Actor } from './services/audit.ts';
-import { createControlPlane, type ControlPlane } from './services/control-plane.ts';
+import type { ControlPlane } from './services/control-plane.ts';
+import { TEST_ADMIN } from './testing/fixture.ts';
+import {
+  startInProcessControlPlane,
+  type Caller,
+  type InProcessControlPlane,
+} from './testing/in-process-control-plane.ts';
 
 // A job's final outcome in the audit log, once per job. On PostgreSQL two replicas (each its own
 // database client and job runner) share the database; SQLite is for one server process (several
 // replicas need PostgreSQL, docs/control-plane.md), whose runner still finishes rows concurrently.
-const ADMIN = { username: 'admin', password: 'admin-password-1' };
-
 describe.each([
-  ['SQLite', 1, createThrowawaySqliteDatabase],
-  ['PostgreSQL', 2, () => createThrowawayPostgresDatabase('binfleet_job_outcome_test')],
-] as const)('job outcome in the audit log on %s with %i replica(s)', (_name, replicaCount, makeDatabase) => {
-  let database: ThrowawayDatabase;
-  let dataDir: string;
+  ['SQLite', 1, 'sqlite'],
+  ['PostgreSQL', 2, 'postgresql'],
+] as const)('job outcome in the audit log on %s with %i replica(s)', (_name, replicaCount, database) => {
+  let fixture: InProcessControlPlane;
   const dbs: Db[] = [];
   const replicas: ControlPlane[] = [];
   let actor: Actor;
   let seal: (token: string, context: string) => string;
-  let admin: ReturnType<typeof appRouter.createCaller>;
+  let admin: Caller;
 
   /** Hosts whose agent address refuses connections: every call to them fails at once. */
   const addHosts = async (prefix: string, n: number) => {
@@ -56,45 +49,29 @@ describe.each([
     );
 
   beforeAll(async () => {
-    database = await makeDatabase();
-    await migrateDeploy(database.url);
-    dataDir = mkdtempSync(join(tmpdir(), 'binfleet-job-outcome-'));
-    const config = {
-      ...readWebConfig({
-        BINFLEET_DATA_DIR: dataDir,
-        BINFLEET_RUNNER: 'off',
+    fixture = await startInProcessControlPlane({
+      name: 'job-outcome',
+      database,
+      env: {
         BINFLEET_RUNNER_POLL_MS: '50',
         BINFLEET_JOB_MAX_ATTEMPTS: '1',
         BINFLEET_AGENT_CALL_TIMEOUT_MS: '2000',
-      } as unknown as NodeJS.ProcessEnv),
-      databaseUrl: database.url,
-    };
-    const box = createSecretBox(loadOrCreateSecretKeyFile(config.secretKeyFile));
-    seal = (token, context) => box.seal(token, context);
-    for (let i = 0; i < replicaCount; i++) {
-      dbs.push(createDb(database.url));
-      replicas.push(createControlPlane(config, { db: dbs[i]! }));
-    }
-    await replicas[0]!.auth.setup(ADMIN.username, ADMIN.password);
-    const { token, user } = await replicas[0]!.auth.login(ADMIN.username, ADMIN.password);
-    actor = { id: user.id, name: user.username };
-    const last = replicas.at(-1)!;
-    const session = await last.auth.authenticate(token);
-    admin = appRouter.createCaller({
-      cp: last,
-      session,
-      sessionToken: token,
-      bearer: undefined,
-      csrf: session!.csrfSecret,
-      resHeaders: new Headers(),
+      },
     });
+    const box = createSecretBox(loadOrCreateSecretKeyFile(fixture.config.secretKeyFile));
+    seal = (token, context) => box.seal(token, context);
+    dbs.push(fixture.db);
+    replicas.push(fixture.cp);
+    for (let i = 1; i < replicaCount; i++) {
+      const replica = fixture.addReplica();
+      dbs.push(replica.db);
+      replicas.push(replica.cp);
+    }
+    actor = fixture.actor;
+    admin = await fixture.callerFor(TEST_ADMIN, replicas.at(-1));
   }, 60_000);
 
-  afterAll(async () => {
-    for (const db of dbs) await db.$disconnect();
-    await database?.drop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => fixture?.stop());
 
   it('records how a job run by every replica ended, once, and the audit page lists it', async () => {
     const hostIds = await addHosts('down', 6);

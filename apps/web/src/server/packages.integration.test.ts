@@ -1,31 +1,17 @@
 import { createHash } from 'node:crypto';
-import {
-  createReadStream,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { createDb, migrateDeploy, type Db } from '@binfleet/db';
-import {
-  createThrowawayPostgresDatabase,
-  createThrowawaySqliteDatabase,
-  type ThrowawayDatabase,
-} from '@binfleet/db/testing';
+import type { Db } from '@binfleet/db';
 import { fixtures } from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from './testing/api-client.ts';
-import { startControlPlaneProcess, type ControlPlaneProcess } from './testing/control-plane-process.ts';
+import type { ApiClient } from './testing/api-client.ts';
+import { DATABASES } from './testing/fixture.ts';
+import { startFleet, type Fleet } from './testing/fleet.ts';
 
 // POST /api/packages on a real control plane process, with Debian's qemu-user-static .deb: who may
 // upload, the limits, what is refused, and that one file is one record, on SQLite and PostgreSQL.
-const ADMIN = { username: 'admin', password: 'admin-password-1' };
 const LIMIT = 64 * 1024 * 1024;
 
 interface Answer {
@@ -74,14 +60,10 @@ function upload(url: string, headers: Record<string, string>, body: { file: stri
   });
 }
 
-describe.each([
-  ['SQLite', createThrowawaySqliteDatabase],
-  ['PostgreSQL', () => createThrowawayPostgresDatabase('binfleet_packages_test')],
-] as const)('package uploads on %s', (_name, makeDatabase) => {
-  let database: ThrowawayDatabase;
+describe.each(DATABASES)('package uploads on %s', (_name, database) => {
+  let fleet: Fleet;
   let db: Db;
   let dataDir: string;
-  let server: ControlPlaneProcess;
   let admin: ApiClient;
   const deb = () => fixtures().qemuDeb;
   const headersOf = (client: ApiClient, filename = basename(deb())) => ({
@@ -92,49 +74,37 @@ describe.each([
     existsSync(join(dataDir, 'packages'))
       ? readdirSync(join(dataDir, 'packages')).filter((f) => !f.startsWith('.'))
       : [];
-  const signIn = (username: string, password: string) => ApiClient.signIn(server.url, username, password);
+  const signIn = (username: string, password: string) => fleet.signIn({ username, password });
 
   beforeAll(async () => {
-    database = await makeDatabase();
-    await migrateDeploy(database.url);
-    db = createDb(database.url);
-    dataDir = mkdtempSync(join(tmpdir(), 'binfleet-packages-'));
-    server = await startControlPlaneProcess({
-      DATABASE_URL: database.url,
-      BINFLEET_DATA_DIR: dataDir,
-      BINFLEET_ADMIN_USERNAME: ADMIN.username,
-      BINFLEET_ADMIN_PASSWORD: ADMIN.password,
-      BINFLEET_INSECURE_COOKIES: '1',
-      BINFLEET_PACKAGE_MAX_BYTES: String(LIMIT),
-      BINFLEET_RUNNER: 'off',
+    fleet = await startFleet({
+      name: 'packages',
+      database,
+      agents: 0,
+      env: { BINFLEET_PACKAGE_MAX_BYTES: String(LIMIT), BINFLEET_RUNNER: 'off' },
+      users: (['viewer', 'operator'] as const).map((role) => ({
+        username: role,
+        password: `${role}-password-1`,
+        role,
+      })),
     });
-    admin = await signIn(ADMIN.username, ADMIN.password);
-    for (const role of ['viewer', 'operator'] as const) {
-      await admin.ok(
-        admin.mutation('auth.createUser', { username: role, password: `${role}-password-1`, role }),
-      );
-    }
+    ({ db, dataDir, api: admin } = fleet);
   }, 120_000);
 
-  afterAll(async () => {
-    await server?.stop();
-    await db?.$disconnect();
-    await database?.drop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => fleet?.stop());
 
   it('refuses anyone but a signed-in admin with the CSRF header, before reading the body', async () => {
     const big = { size: 200 * 1024 * 1024 };
-    const anonymous = await upload(server.url, {}, big);
+    const anonymous = await upload(fleet.url, {}, big);
     expect(anonymous).toMatchObject({ status: 401, body: { error: 'Sign in first.' } });
     expect(anonymous.sent).toBeLessThan(32 * 1024 * 1024);
 
-    const noCsrf = await upload(server.url, { cookie: admin.sessionHeaders.cookie }, big);
+    const noCsrf = await upload(fleet.url, { cookie: admin.sessionHeaders.cookie }, big);
     expect(noCsrf).toMatchObject({ status: 403, body: { error: expect.stringMatching(/CSRF/) } });
 
     for (const role of ['viewer', 'operator']) {
       const user = await signIn(role, `${role}-password-1`);
-      const refused = await upload(server.url, headersOf(user), big);
+      const refused = await upload(fleet.url, headersOf(user), big);
       expect(refused).toMatchObject({
         status: 403,
         body: { error: `Uploading packages needs the admin role; you are ${role}. Ask an admin.` },
@@ -145,13 +115,13 @@ describe.each([
   });
 
   it('refuses a file over the limit: at once when declared, else once it passes the limit', async () => {
-    const declared = await upload(server.url, headersOf(admin), { size: LIMIT + 1 });
+    const declared = await upload(fleet.url, headersOf(admin), { size: LIMIT + 1 });
     expect(declared.status).toBe(413);
     expect(declared.body.error).toMatch(/larger than 67108864 bytes.*BINFLEET_PACKAGE_MAX_BYTES/);
     expect(declared.sent).toBeLessThan(LIMIT / 2);
 
     // Without a length (chunked), as a client that does not say may send it.
-    const res = await fetch(`${server.url}/api/packages`, {
+    const res = await fetch(`${fleet.url}/api/packages`, {
       method: 'POST',
       headers: headersOf(admin),
       body: Readable.toWeb(
@@ -169,7 +139,7 @@ describe.each([
   });
 
   it('refuses what is not a qemu-user-static .deb, and keeps nothing of it', async () => {
-    const text = await fetch(`${server.url}/api/packages`, {
+    const text = await fetch(`${fleet.url}/api/packages`, {
       method: 'POST',
       headers: headersOf(admin, 'notes.deb'),
       body: 'not a package at all, but long enough to be read as one\n'.repeat(10),
@@ -181,7 +151,7 @@ describe.each([
 
     // A real Debian package, but not one with emulators.
     const busyboxDeb = readdirSync(dirname(deb())).find((f) => /^busybox-static_.*_amd64\.deb$/.test(f));
-    const busybox = await fetch(`${server.url}/api/packages`, {
+    const busybox = await fetch(`${fleet.url}/api/packages`, {
       method: 'POST',
       headers: headersOf(admin, busyboxDeb!),
       body: readFileSync(join(dirname(deb()), busyboxDeb!)),
@@ -199,7 +169,7 @@ describe.each([
 
   it('stores the real .deb streamed, records it once per sha256, and audits each upload', async () => {
     const sha256 = createHash('sha256').update(readFileSync(deb())).digest('hex');
-    const first = await upload(server.url, headersOf(admin), { file: deb() });
+    const first = await upload(fleet.url, headersOf(admin), { file: deb() });
     expect(first.status).toBe(201);
     expect(first.body).toMatchObject({
       sha256,
@@ -210,7 +180,7 @@ describe.each([
       architecture: 'amd64',
       uploadedBy: 'admin',
     });
-    const again = await upload(server.url, headersOf(admin, 'renamed.deb'), { file: deb() });
+    const again = await upload(fleet.url, headersOf(admin, 'renamed.deb'), { file: deb() });
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(first.body.id);
     expect(stored()).toEqual([`${sha256}.deb`]);
@@ -235,7 +205,7 @@ describe.each([
   });
 
   it('lets admins delete an upload no queued or running build uses; finished builds keep their facts', async () => {
-    const pkg = (await upload(server.url, headersOf(admin), { file: deb() })).body as {
+    const pkg = (await upload(fleet.url, headersOf(admin), { file: deb() })).body as {
       id: string;
       sha256: string;
       version: string;
@@ -295,7 +265,7 @@ describe.each([
     expect(audit[1]!.params).toMatchObject({ packageId: pkg.id, sha256: pkg.sha256 });
 
     // Uploaded again, it is a new record with its file back.
-    const again = await upload(server.url, headersOf(admin), { file: deb() });
+    const again = await upload(fleet.url, headersOf(admin), { file: deb() });
     expect(again.status).toBe(201);
     expect(stored()).toEqual([`${pkg.sha256}.deb`]);
   });

@@ -1,14 +1,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
-import { createDb, migrateDeploy, type Db } from '@binfleet/db';
-import {
-  createThrowawayPostgresDatabase,
-  createThrowawaySqliteDatabase,
-  type ThrowawayDatabase,
-} from '@binfleet/db/testing';
+import type { Db } from '@binfleet/db';
 import {
   FLAG_INJECTIONS,
   INJECTIONS,
@@ -21,13 +15,14 @@ import {
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, type ApiResult } from '../testing/api-client.ts';
-import { startControlPlaneProcess, type ControlPlaneProcess } from '../testing/control-plane-process.ts';
-import { until } from '../testing/waiting.ts';
+import { DATABASES, TEST_ADMIN as ADMIN } from '../testing/fixture.ts';
+import { startFleet, type Fleet } from '../testing/fleet.ts';
+import { finishedJob, until } from '../testing/waiting.ts';
+import type { WebServer } from '../testing/web-server.ts';
 import { ACCESS, HTTP_ROUTES, procedureTypes, type MinimumRole, type ProbeIds } from './access-table.ts';
 
 // Security probes of the control plane, over real HTTP against the API as a real process, on SQLite
 // and PostgreSQL, with a real agent joined from a sandbox that has its own kernel binfmt_misc.
-const ADMIN = { username: 'admin', password: 'admin-password-1' };
 const VIEWER = { username: 'vera', password: 'viewer-password-1' };
 const OPERATOR = { username: 'otto', password: 'operator-password-1' };
 const REGISTRY_PASSWORD = 'registry-secret-password-9';
@@ -40,14 +35,10 @@ const RANK: Record<MinimumRole, number> = {
   admin: 2,
 };
 
-describe.each([
-  ['SQLite', createThrowawaySqliteDatabase],
-  ['PostgreSQL', () => createThrowawayPostgresDatabase('binfleet_security_test')],
-] as const)('control plane security probes on %s', (dbName, makeDatabase) => {
-  let database: ThrowawayDatabase;
+describe.each(DATABASES)('control plane security probes on %s', (dbName, database) => {
+  let fleet: Fleet;
   let db: Db;
-  let dataDir: string;
-  let server: ControlPlaneProcess;
+  let server: WebServer;
   let sandbox: Sandbox;
   let agent: AgentProcess;
   /** Agents stopped along the way (their logs are searched for secrets too). */
@@ -63,16 +54,6 @@ describe.each([
   const realFetch = globalThis.fetch;
   const types = procedureTypes();
 
-  const env = () => ({
-    DATABASE_URL: database.url,
-    BINFLEET_DATA_DIR: dataDir,
-    BINFLEET_ADMIN_USERNAME: ADMIN.username,
-    BINFLEET_ADMIN_PASSWORD: ADMIN.password,
-    BINFLEET_INSECURE_COOKIES: '1',
-    BINFLEET_HEARTBEAT_INTERVAL_MS: '3600000',
-    BINFLEET_RUNNER_POLL_MS: '200',
-    BINFLEET_AGENT_CALL_TIMEOUT_MS: '4000',
-  });
   const kernel = () => kernelSnapshot(sandbox);
 
   /** The database's rows that a refused call could have changed (audit events are meant to grow). */
@@ -152,51 +133,40 @@ describe.each([
   };
 
   beforeAll(async () => {
-    // Keep a copy of every response body from the control plane, for the secrets check.
+    // Keep a copy of every response body from the control plane (all this process calls under
+    // /api/, from the fixture's first sign-in on), for the secrets check.
     globalThis.fetch = async (input, init) => {
       const res = await realFetch(input, init);
-      const url = String(input instanceof Request ? input.url : input);
-      if (
-        server &&
-        url.startsWith(server.url) &&
-        !res.headers.get('content-type')?.includes('event-stream')
-      ) {
-        const path = new URL(url).pathname.replace('/api/trpc/', '');
+      const url = new URL(String(input instanceof Request ? input.url : input));
+      if (url.pathname.startsWith('/api/') && !res.headers.get('content-type')?.includes('event-stream')) {
+        const path = url.pathname.replace('/api/trpc/', '');
         responses.push({ path, body: await res.clone().text() });
       }
       return res;
     };
-    database = await makeDatabase();
-    dataDir = mkdtempSync(join(tmpdir(), 'binfleet-security-'));
-    await migrateDeploy(database.url);
-    db = createDb(database.url);
-    server = await startControlPlaneProcess(env());
-    admin = await ApiClient.signIn(server.url, ADMIN.username, ADMIN.password);
-    for (const u of [
-      { ...VIEWER, role: 'viewer' },
-      { ...OPERATOR, role: 'operator' },
-    ])
-      await admin.ok(admin.mutation('auth.createUser', u));
-    viewer = await ApiClient.signIn(server.url, VIEWER.username, VIEWER.password);
-    operator = await ApiClient.signIn(server.url, OPERATOR.username, OPERATOR.password);
-
-    const joinToken = await admin.ok(
-      admin.mutation<{ id: string; token: string }>('tokens.create', {
-        label: 'probe fleet',
-        expiresInHours: 1,
-        maxUses: 5,
-      }),
-    );
-    sandbox = await startSandbox();
-    agent = await startAgent(sandbox, {
-      stateDir: mkdtempSync(join(dataDir, 'agent-')),
-      args: ['--server', server.url, '--join-token', joinToken.token, '--reconcile-interval', '1h'],
+    fleet = await startFleet({
+      name: 'security',
+      database,
+      agents: 1,
+      heartbeatIntervalMs: 3_600_000,
+      env: {
+        BINFLEET_AGENT_CALL_TIMEOUT_MS: '4000',
+        // The periodic sync takes up a new repository at its next check (every 30 s), which may fall
+        // inside a probe that compares the rows before and after; the secrets test syncs by hand.
+        BINFLEET_CATALOGUE_SYNC_INTERVAL_MS: '0',
+      },
+      users: [
+        { ...VIEWER, role: 'viewer' },
+        { ...OPERATOR, role: 'operator' },
+      ],
     });
-    await agent.waitForLog((l) => l.event === 'joined', 30_000);
-    const [host] = await until('the agent listed', async () => {
-      const page = await admin.ok(admin.query<{ items: { id: string }[] }>('fleet.hosts', {}));
-      return page.items.length === 1 && page.items;
-    });
+    ({ db, server, api: admin } = fleet);
+    const [host] = fleet.hosts;
+    ({ agent } = host!);
+    sandbox = host!.sandbox!;
+    viewer = await fleet.signIn(VIEWER);
+    operator = await fleet.signIn(OPERATOR);
+    const joinToken = await fleet.joinToken();
     const registry = await admin.ok(
       admin.mutation<{ id: string }>('registries.create', {
         url: `http://${process.env.BINFLEET_REGISTRY ?? '127.0.0.1:5000'}`,
@@ -212,7 +182,7 @@ describe.each([
     );
     const users = await admin.ok(admin.query<{ id: string; username: string }[]>('auth.users'));
     ids = {
-      hostId: host!.id,
+      hostId: host!.hostId,
       operatorId: users.find((u) => u.username === OPERATOR.username)!.id,
       joinTokenId: joinToken.id,
       registryId: registry.id,
@@ -229,20 +199,11 @@ describe.each([
     secrets.set("agent's heartbeat credential", link.link.heartbeatToken);
   }, 120_000);
 
-  const agentStateDir = () =>
-    join(
-      dataDir,
-      readdirSync(dataDir).find((d) => d.startsWith('agent-'))!,
-    );
+  const agentStateDir = () => fleet.hosts[0]!.stateDir;
 
   afterAll(async () => {
     globalThis.fetch = realFetch;
-    await agent?.stop('SIGKILL').catch(() => undefined);
-    await sandbox?.stop();
-    await server?.stop();
-    await db?.$disconnect();
-    await database?.drop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await fleet?.stop();
   });
 
   describe('every procedure x every caller below its role', () => {
@@ -390,7 +351,7 @@ describe.each([
       expect((await joinWith(t.token, 'probe-joiner-0003')).status).toBe(200);
       const hosts = await db.host.count();
       const second = await startSandbox();
-      const stateDir = mkdtempSync(join(dataDir, 'second-'));
+      const stateDir = mkdtempSync(join(fleet.dir, 'second-'));
       try {
         const refused = await startAgent(second, {
           stateDir,
@@ -522,18 +483,9 @@ describe.each([
         }),
       ).toMatchObject({ targets: [before.hosts.find((h) => h.agentId === agentId)!.hostname] });
       // The real agent, restarted with its state dir and the join token, re-joins as itself.
-      await agent.stop('SIGTERM');
       retired.push(agent);
-      agent = await startAgent(sandbox, {
-        stateDir: agentStateDir(),
-        args: [
-          '--server',
-          server.url,
-          '--join-token',
-          secrets.get('join token')!,
-          '--reconcile-interval',
-          '1h',
-        ],
+      agent = await fleet.restartAgent(0, {
+        args: ['--server', server.url, '--join-token', secrets.get('join token')!],
       });
       expect(await agent.waitForLog((l) => l.event === 'joined', 30_000)).toMatchObject({
         hostId: ids.hostId,
@@ -546,12 +498,7 @@ describe.each([
           selection: { hostIds: [ids.hostId] },
         }),
       );
-      const done = await until('the job to finish', async () => {
-        const j = await admin.ok(
-          admin.query<{ status: string; targets: { error: string | null }[] }>('jobs.get', { id: job.id }),
-        );
-        return ['succeeded', 'failed', 'cancelled'].includes(j.status) && j;
-      });
+      const done = await finishedJob<{ status: string; targets: { error: string | null }[] }>(admin, job.id);
       // It reached the agent and the agent accepted the server's token.
       expect(done.targets).toHaveLength(1);
       expect(done.targets[0]!.error ?? '').not.toMatch(/unreachable|unauthori[sz]ed|token|credential/i);
@@ -573,8 +520,7 @@ describe.each([
     });
 
     it('with BINFLEET_AGENT_URL_ALLOW, agent URLs must point inside it', async () => {
-      const replica = await startControlPlaneProcess({
-        ...env(),
+      const replica = await fleet.startReplica({
         BINFLEET_RUNNER: 'off',
         BINFLEET_AGENT_URL_ALLOW: '10.0.0.0/8, fd00::/8 agent-1.lan,*.fleet.example',
       });
@@ -642,7 +588,7 @@ describe.each([
     });
 
     it('holds on another replica of the control plane (the count is in the database)', async () => {
-      const replica = await startControlPlaneProcess(env());
+      const replica = await fleet.startReplica();
       try {
         const r = await new ApiClient(replica.url).mutation('auth.login', TARGET);
         expect(r.status).toBe(429);
@@ -725,8 +671,7 @@ describe.each([
     });
 
     it('behind a trusted proxy, counts per forwarded address, up to a ceiling for the account', async () => {
-      const replica = await startControlPlaneProcess({
-        ...env(),
+      const replica = await fleet.startReplica({
         BINFLEET_RUNNER: 'off',
         BINFLEET_TRUST_PROXY: '1',
         BINFLEET_LOGIN_LIMIT_PER_ACCOUNT: '8',
@@ -846,10 +791,7 @@ describe.each([
           selection: { hostIds: [ids.hostId] },
         }),
       );
-      await until('the job to finish', async () => {
-        const j = await admin.ok(admin.query<{ status: string }>('jobs.get', { id: job.id }));
-        return ['succeeded', 'failed', 'cancelled'].includes(j.status);
-      });
+      await finishedJob(admin, job.id);
       // A session cookie, read from a sign-in's Set-Cookie.
       const signIn = await realFetch(`${server.url}/api/trpc/auth.login`, {
         method: 'POST',
@@ -865,9 +807,11 @@ describe.each([
       const dbFiles =
         dbName !== 'SQLite'
           ? ''
-          : readdirSync(join(database.url.replace(/^file:/, ''), '..'))
-              .filter((f) => f.startsWith(database.url.replace(/^file:.*\//, '')))
-              .map((f) => readFileSync(join(database.url.replace(/^file:/, ''), '..', f)).toString('latin1'))
+          : readdirSync(join(fleet.databaseUrl.replace(/^file:/, ''), '..'))
+              .filter((f) => f.startsWith(fleet.databaseUrl.replace(/^file:.*\//, '')))
+              .map((f) =>
+                readFileSync(join(fleet.databaseUrl.replace(/^file:/, ''), '..', f)).toString('latin1'),
+              )
               .join('\n');
       const places: [string, string, RegExp?][] = [
         ['server output', server.output()],

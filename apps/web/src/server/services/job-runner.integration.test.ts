@@ -1,8 +1,9 @@
 import type { KernelEntry } from '@binfleet/arch-table';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleet, type Fleet } from '../testing/fleet.ts';
-import { assertNoLostOrHangingRows, byName, kernelEntries } from '../testing/job-assertions.ts';
-import { until } from '../testing/waiting.ts';
+import { assertNoLostOrHangingRows } from '../testing/job-assertions.ts';
+import { byName } from '../testing/kernel-entries.ts';
+import { finishedJob } from '../testing/waiting.ts';
 
 // What a job records, host by host: each row the entries its own host's kernel holds, and each host
 // those entries as its latest. The hosts' kernels differ, and agents heartbeat once an hour, so a
@@ -17,7 +18,13 @@ describe.each(['sqlite', 'postgresql'] as const)('job rows of hosts that differ,
   let fleet: Fleet;
 
   beforeAll(async () => {
-    fleet = await startFleet({ agents: 2, database, heartbeatIntervalMs: 3_600_000 });
+    fleet = await startFleet({
+      name: 'job-rows',
+      agents: 2,
+      database,
+      agentBundle: true,
+      heartbeatIntervalMs: 3_600_000,
+    });
   }, 300_000);
 
   afterAll(() => fleet?.stop());
@@ -32,14 +39,11 @@ describe.each(['sqlite', 'postgresql'] as const)('job rows of hosts that differ,
         selection: { hostIds: hostIndexes.map(hostId) },
       }),
     );
-    const job = await until(`job ${id} to finish`, async () => {
-      const j = await fleet.api.ok(fleet.api.query<JobView>('jobs.get', { id }));
-      return ['succeeded', 'failed', 'cancelled'].includes(j.status) && j;
-    });
+    const job = await finishedJob<JobView>(fleet.api, id);
     expect(job.status).toBe('succeeded');
     await assertNoLostOrHangingRows(fleet.db, id, {
       hostIds: hostIndexes.map(hostId),
-      kernel: (host) => kernelEntries(fleet.hosts.find((h) => h.hostId === host)!.sandbox),
+      kernel: fleet.kernelOf,
     });
     return job;
   };
@@ -56,7 +60,7 @@ describe.each(['sqlite', 'postgresql'] as const)('job rows of hosts that differ,
     return { page: byName(view.entries), snapshot: byName(snapshot.entries as unknown as KernelEntry[]) };
   };
   const expectRecordedAsKernel = async (i: number, expectedNames: readonly string[]) => {
-    const kernel = kernelEntries(fleet.hosts[i]!.sandbox);
+    const kernel = fleet.kernel(i);
     expect(names(kernel), `host ${i}'s kernel`).toEqual(expectedNames);
     expect(await recorded(i), `host ${i} as recorded`).toEqual({
       page: byName(kernel),

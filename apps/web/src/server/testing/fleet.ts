@@ -1,37 +1,40 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { KernelEntry } from '@binfleet/arch-table';
 import { eachWithConcurrency } from '@binfleet/concurrency';
-import { createDb, migrateDeploy, type Db } from '@binfleet/db';
-import { createThrowawayPostgresDatabase, type ThrowawayDatabase } from '@binfleet/db/testing';
+import type { Db } from '@binfleet/db';
 import {
-  AGENT_BUILD_INPUTS,
+  AGENT_BIN,
   AGENT_DIST,
-  freePort,
-  isStale,
-  REPO,
   startAgent,
   startSandbox,
-  WEB_BUILD_INPUTS,
   type AgentProcess,
   type Sandbox,
 } from '@binfleet/test-sandbox';
 import { ApiClient } from './api-client.ts';
-import { startControlPlaneProcess } from './control-plane-process.ts';
+import { Cleanup, prepareFixture, TEST_ADMIN, type FixtureOptions, type TestUser } from './fixture.ts';
+import { ensureAgentBundle, ensureWebBuild } from './fresh-builds.ts';
+import { kernelEntries } from './kernel-entries.ts';
+import { until } from './waiting.ts';
+import { startWebServer, type WebServer } from './web-server.ts';
 
-/**
- * A fleet on this machine for benches and tests: N real agents (the production bundle), each in its
- * own kernel binfmt_misc sandbox, joined to a real web server (the standalone API + job runner process,
- * or `next start`) on SQLite or PostgreSQL. Everything it started goes on stop(), and on SIGINT/SIGTERM.
- */
-export interface FleetOptions {
+export interface AgentRunOptions {
+  /** Added to `serve`'s arguments after --server, --join-token and --reconcile-interval 1h (the last one wins). */
+  readonly args?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export interface FleetAgentOptions extends AgentRunOptions {
+  /** false: on this machine itself, with its binfmt_misc and dockerd (a builder). Default true. */
+  readonly sandbox?: boolean;
+}
+
+export interface FleetOptions extends FixtureOptions {
   readonly agents: number;
-  /** A database to use as it is; otherwise a new one, dropped on stop(). */
-  readonly databaseUrl?: string;
-  /** The kind of new database when no databaseUrl is given. Default 'sqlite'. */
-  readonly database?: 'sqlite' | 'postgresql';
+  /** Every agent's options; addAgent and restartAgent add theirs to them. */
+  readonly agent?: FleetAgentOptions;
+  /** Agents from the production bundle (rebuilt when stale), as benches measure them; default: the sources through tsx. */
+  readonly agentBundle?: boolean;
   /** Told to agents by the server. Default 15 s, the product's default. */
   readonly heartbeatIntervalMs?: number;
   /** 'standalone' (default): the API + job runner as one process; 'next': `next start`, built when stale. */
@@ -40,7 +43,6 @@ export interface FleetOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Agents started at once. Default 10. */
   readonly startConcurrency?: number;
-  readonly agentArgs?: readonly string[];
   /** Progress lines (e.g. console.log); silent by default. */
   readonly log?: (line: string) => void;
   /** Stop everything on SIGINT/SIGTERM and exit (benches). Default false. */
@@ -50,64 +52,69 @@ export interface FleetOptions {
 export interface FleetHost {
   readonly index: number;
   readonly hostId: string;
-  readonly agent: AgentProcess;
-  readonly sandbox: Sandbox;
   readonly stateDir: string;
+  /** The agent running now: restartAgent replaces it. */
+  agent: AgentProcess;
+  /** Where its kernel is (null: on this machine); a test that reboots the host gives it a new one. */
+  sandbox: Sandbox | null;
 }
 
-export interface FleetServer {
-  readonly kind: 'next' | 'standalone';
-  readonly url: string;
-  readonly pid: number;
-  /** Every process of the server (next start may run its server in a child): for CPU figures. */
-  pids(): number[];
-  output(): string;
-  stop(): Promise<void>;
+export interface RestartAgentOptions extends AgentRunOptions {
+  /** How the running agent is stopped. Default SIGTERM. */
+  readonly signal?: NodeJS.Signals;
+  /** Listen on the port it had, as a restarted service does; otherwise on a new free one. */
+  readonly samePort?: boolean;
 }
 
 export interface Fleet {
   readonly url: string;
-  readonly admin: { readonly username: string; readonly password: string };
+  readonly admin: TestUser;
   /** Signed in as the admin. */
   readonly api: ApiClient;
   readonly hosts: readonly FleetHost[];
-  readonly server: FleetServer;
+  readonly server: WebServer;
   readonly db: Db;
   readonly databaseUrl: string;
   /** This fleet's temporary folder (server data, SQLite file, agent state). */
   readonly dir: string;
+  /** The server's BINFLEET_DATA_DIR. */
+  readonly dataDir: string;
   /** Time from the first agent started to the last one joined. */
   readonly joinMs: number;
-  /** Stops the server and starts it again on the same database and port, with more environment. */
+  /** The fleet's join token (no use limit), created on the first call. */
+  joinToken(): Promise<{ id: string; token: string }>;
+  signIn(user: TestUser): Promise<ApiClient>;
+  /** One more agent (host index hosts.length), joined with the fleet's token and online. */
+  addAgent(options?: FleetAgentOptions): Promise<FleetHost>;
+  /** Host i's agent stopped and started again with its state dir: it keeps its link, no join. */
+  restartAgent(index: number, options?: RestartAgentOptions): Promise<AgentProcess>;
+  /** Host i's kernel entries, read from its sandbox. */
+  kernel(index: number): KernelEntry[];
+  /** A host's kernel entries by its id (undefined: not in this fleet), as assertNoLostOrHangingRows takes them. */
+  readonly kernelOf: (hostId: string) => KernelEntry[] | undefined;
+  /** Stops the server (unless it is gone already) and starts it again on the same database and port, with more environment. */
   restartServer(env?: Readonly<Record<string, string>>): Promise<void>;
-  /** Agents, sandboxes, server, database (when new) and folder. Idempotent. */
+  /** Another server on the same database and data folder, with more environment; stop() stops it at the latest. */
+  startReplica(env?: Readonly<Record<string, string>>): Promise<WebServer>;
+  /** Agents, sandboxes, servers, database (when new) and folder. Idempotent. */
   stop(): Promise<void>;
 }
 
-const ADMIN = { username: 'admin', password: 'fleet-password-1' };
-const WEB_DIR = join(REPO, 'apps/web');
-
+/**
+ * A fleet on this machine for integration tests and benches: a throwaway database (SQLite or
+ * PostgreSQL), the control plane as a real process (its API + job runner, or `next start`), a client
+ * signed in as the admin, and N real agents, each in its own kernel binfmt_misc sandbox, joined and
+ * online. stop() stops everything it started, also when the start failed halfway (and on
+ * SIGINT/SIGTERM when asked).
+ */
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const log = options.log ?? (() => {});
-  const dir = mkdtempSync(join(tmpdir(), 'binfleet-fleet-'));
-  const sandboxes: Sandbox[] = [];
-  const agents: AgentProcess[] = [];
-  let throwaway: ThrowawayDatabase | undefined;
-  let server: FleetServer | undefined;
-  let db: Db | undefined;
-  let stopping: Promise<void> | undefined;
-
-  const stop = () =>
-    (stopping ??= (async () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      await Promise.all(agents.map((a) => a.stop('SIGKILL').catch(() => undefined)));
-      await Promise.all(sandboxes.map((s) => s.stop()));
-      await server?.stop();
-      await db?.$disconnect();
-      await throwaway?.drop();
-      rmSync(dir, { recursive: true, force: true });
-    })());
+  const cleanup = new Cleanup();
+  const stop = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    return cleanup.run();
+  };
   const onSignal = (signal: NodeJS.Signals) => {
     log(`${signal}: stopping the fleet`);
     void stop().finally(() => process.exit(130));
@@ -118,60 +125,116 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   }
 
   try {
-    ensureAgentBundle(log);
-    if (options.server === 'next') ensureWebBuild(log);
-    if (!options.databaseUrl && options.database === 'postgresql')
-      throwaway = await createThrowawayPostgresDatabase('binfleet_fleet');
-    const databaseUrl = options.databaseUrl ?? throwaway?.url ?? `file:${join(dir, 'fleet.db')}`;
-    await migrateDeploy(databaseUrl);
-    db = createDb(databaseUrl);
+    const kind = options.server ?? 'standalone';
+    if (options.agentBundle) ensureAgentBundle(log);
+    if (kind === 'next') ensureWebBuild(log);
+    const { dir, dataDir, databaseUrl, db } = await prepareFixture(options, cleanup);
 
-    let serverEnv: Record<string, string> = {
+    const servers: WebServer[] = [];
+    cleanup.add(() => Promise.all(servers.map((s) => s.stop())));
+    let serverEnv: Readonly<Record<string, string>> = {
       DATABASE_URL: databaseUrl,
-      BINFLEET_DATA_DIR: join(dir, 'server'),
-      BINFLEET_ADMIN_USERNAME: ADMIN.username,
-      BINFLEET_ADMIN_PASSWORD: ADMIN.password,
+      BINFLEET_DATA_DIR: dataDir,
+      BINFLEET_ADMIN_USERNAME: TEST_ADMIN.username,
+      BINFLEET_ADMIN_PASSWORD: TEST_ADMIN.password,
       BINFLEET_INSECURE_COOKIES: '1',
       BINFLEET_HEARTBEAT_INTERVAL_MS: String(options.heartbeatIntervalMs ?? 15_000),
       BINFLEET_RUNNER_POLL_MS: '200',
       ...options.env,
     };
-    const kind = options.server ?? 'standalone';
-    server = await startServer(kind, serverEnv, 0);
+    const startServer = async (env: Readonly<Record<string, string>>, port: number) => {
+      const started = await startWebServer(kind, env, port);
+      servers.push(started);
+      return started;
+    };
+    let server = await startServer(serverEnv, 0);
     log(`${kind} server on ${server.url} (${databaseUrl.startsWith('file:') ? 'SQLite' : 'PostgreSQL'})`);
-    const api = await ApiClient.signIn(server.url, ADMIN.username, ADMIN.password);
-    const { token } = await api.ok(
-      api.mutation<{ token: string }>('tokens.create', {
-        label: 'fleet harness',
-        expiresInHours: 2,
-        maxUses: options.agents,
-      }),
-    );
+    const api = await ApiClient.signIn(server.url, TEST_ADMIN.username, TEST_ADMIN.password);
+    for (const user of options.users ?? []) await api.ok(api.mutation('auth.createUser', user));
 
-    const started = Date.now();
+    let token: Promise<{ id: string; token: string }> | undefined;
+    const joinToken = () =>
+      (token ??= api.ok(
+        api.mutation<{ id: string; token: string }>('tokens.create', {
+          label: 'test fleet',
+          expiresInHours: 2,
+          maxUses: null,
+        }),
+      ));
+
+    // Every agent and sandbox started, also those a restart or a failed start left behind; a test
+    // may give a host a new sandbox of its own.
     const hosts: FleetHost[] = [];
-    const indexes = Array.from({ length: options.agents }, (_, index) => index);
-    await eachWithConcurrency(indexes, options.startConcurrency ?? 10, async (index) => {
-      const sandbox = await startSandbox();
-      sandboxes.push(sandbox);
-      const stateDir = mkdtempSync(join(dir, `agent-${index}-`));
+    const agents = new Set<AgentProcess>();
+    const sandboxes = new Set<Sandbox>();
+    cleanup.add(async () => {
+      // On the machine, an agent gets to clean up what it started there; a sandbox goes with its own.
+      const onMachine = new Set(hosts.filter((h) => !h.sandbox).map((h) => h.agent));
+      await Promise.all(
+        [...agents].map((a) => a.stop(onMachine.has(a) ? 'SIGTERM' : 'SIGKILL').catch(() => undefined)),
+      );
+      for (const h of hosts) if (h.sandbox) sandboxes.add(h.sandbox);
+      await Promise.all([...sandboxes].map((s) => s.stop()));
+    });
+
+    const agentOptions = (more: FleetAgentOptions = {}) => ({
+      args: [...(options.agent?.args ?? []), ...(more.args ?? [])],
+      env: { ...options.agent?.env, ...more.env },
+      sandbox: more.sandbox ?? options.agent?.sandbox ?? true,
+    });
+    const launch = async (
+      sandbox: Sandbox | null,
+      stateDir: string,
+      args: readonly string[],
+      env: Readonly<Record<string, string>>,
+    ) => {
       const agent = await startAgent(sandbox, {
-        bin: AGENT_DIST,
+        bin: options.agentBundle ? AGENT_DIST : AGENT_BIN,
         stateDir,
-        args: [
-          '--server',
-          server!.url,
-          '--join-token',
-          token,
-          '--reconcile-interval',
-          '1h',
-          ...(options.agentArgs ?? []),
-        ],
+        args: ['--reconcile-interval', '1h', ...args],
+        // The web app's types make NODE_ENV required; the agent takes what it is given.
+        env: env as NodeJS.ProcessEnv,
         startTimeoutMs: 120_000,
       });
-      agents.push(agent);
+      agents.add(agent);
+      return agent;
+    };
+    const joinHost = async (index: number, more?: FleetAgentOptions) => {
+      const o = agentOptions(more);
+      const sandbox = o.sandbox ? await startSandbox() : null;
+      if (sandbox) sandboxes.add(sandbox);
+      const stateDir = mkdtempSync(join(dir, `agent-${index}-`));
+      const { token } = await joinToken();
+      const agent = await launch(
+        sandbox,
+        stateDir,
+        ['--server', server.url, '--join-token', token, ...o.args],
+        o.env,
+      );
       const joined = await agent.waitForLog((l) => l.event === 'joined', 120_000);
-      hosts[index] = { index, hostId: String(joined.hostId), agent, sandbox, stateDir };
+      const host: FleetHost = { index, hostId: String(joined.hostId), stateDir, agent, sandbox };
+      hosts[index] = host;
+      return host;
+    };
+    const online = (joined: readonly FleetHost[]) =>
+      until(
+        `${joined.length} host(s) online`,
+        async () => {
+          const ids = await api.ok(api.query<string[]>('fleet.hostIds', { filter: { online: true } }));
+          return joined.every((h) => ids.includes(h.hostId));
+        },
+        120_000,
+      );
+    const sandboxOf = (index: number) => {
+      const sandbox = hosts[index]!.sandbox;
+      if (!sandbox) throw new Error(`host ${index}'s agent runs on this machine, not in a sandbox`);
+      return sandbox;
+    };
+
+    const started = Date.now();
+    const indexes = Array.from({ length: options.agents }, (_, index) => index);
+    await eachWithConcurrency(indexes, options.startConcurrency ?? 10, async (index) => {
+      await joinHost(index);
       const joinedSoFar = hosts.filter(Boolean).length;
       if (joinedSoFar % 10 === 0 || joinedSoFar === options.agents)
         log(
@@ -179,162 +242,55 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         );
     });
     const joinMs = Date.now() - started;
-    const total = await db.host.count();
-    if (total !== options.agents)
-      throw new Error(`${options.agents} agents joined, the server lists ${total}`);
+    await online(hosts);
 
     return {
       get url() {
-        return server!.url;
+        return server.url;
       },
-      admin: ADMIN,
+      admin: TEST_ADMIN,
       api,
       hosts,
       get server() {
-        return server!;
+        return server;
       },
       db,
       databaseUrl,
       dir,
+      dataDir,
       joinMs,
-      async restartServer(env = {}) {
-        const port = Number(new URL(server!.url).port);
-        await server!.stop();
-        serverEnv = { ...serverEnv, ...env };
-        server = await startServer(kind, serverEnv, port);
+      joinToken,
+      signIn: (user) => ApiClient.signIn(server.url, user.username, user.password),
+      async addAgent(more) {
+        const host = await joinHost(hosts.length, more);
+        await online([host]);
+        return host;
       },
+      async restartAgent(index, more = {}) {
+        const host = hosts[index]!;
+        await host.agent.stop(more.signal ?? 'SIGTERM');
+        const o = agentOptions(more);
+        const port = more.samePort ? ['--listen', new URL(host.agent.url).host] : [];
+        host.agent = await launch(host.sandbox, host.stateDir, [...port, ...o.args], o.env);
+        return host.agent;
+      },
+      kernel: (index) => kernelEntries(sandboxOf(index)),
+      kernelOf: (hostId) => {
+        const host = hosts.find((h) => h.hostId === hostId);
+        return host && kernelEntries(sandboxOf(host.index));
+      },
+      async restartServer(env = {}) {
+        const port = Number(new URL(server.url).port);
+        await server.stop();
+        serverEnv = { ...serverEnv, ...env };
+        server = await startServer(serverEnv, port);
+      },
+      startReplica: (env = {}) => startServer({ ...serverEnv, ...env }, 0),
       stop,
     };
   } catch (error) {
-    await stop();
+    // What failed to start says why; a failure to stop what had started would hide it.
+    await stop().catch(() => undefined);
     throw error;
   }
-}
-
-async function startServer(
-  kind: 'next' | 'standalone',
-  env: Record<string, string>,
-  port: number,
-): Promise<FleetServer> {
-  if (kind === 'standalone') {
-    const p = await startControlPlaneProcess(env, port);
-    return { kind, url: p.url, pid: p.pid, pids: () => [p.pid], output: p.output, stop: () => p.stop() };
-  }
-  return startNext(env, port || (await freePort()));
-}
-
-/** `next start` in its own process group, so that stopping it stops whatever it started. */
-async function startNext(env: Record<string, string>, port: number): Promise<FleetServer> {
-  const logFile = join(env.BINFLEET_DATA_DIR!, '..', `next-${port}-${Date.now()}.log`);
-  const child = spawn(
-    join(WEB_DIR, 'node_modules/.bin/next'),
-    ['start', '--hostname', '127.0.0.1', '--port', String(port)],
-    {
-      cwd: WEB_DIR,
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env },
-      detached: true,
-      stdio: ['ignore', openSync(logFile, 'w'), openSync(logFile, 'a')],
-    },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  const output = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const server: FleetServer = {
-    kind: 'next',
-    url,
-    pid: child.pid!,
-    pids: () => processGroup(child.pid!),
-    output,
-    stop: () => stopGroup(child, exited),
-  };
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null)
-      throw new Error(`next start exited with ${child.exitCode ?? child.signalCode}:\n${output()}`);
-    const ok = await fetch(`${url}/api/trpc/auth.me`, { signal: AbortSignal.timeout(2_000) }).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return server;
-    if (Date.now() > deadline) {
-      await server.stop();
-      throw new Error(`next start did not answer on ${url} within 90 s:\n${output()}`);
-    }
-    await sleep(250);
-  }
-}
-
-async function stopGroup(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  const signal = (s: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, s);
-    } catch {
-      // already gone
-    }
-  };
-  if (child.exitCode === null && child.signalCode === null) {
-    signal('SIGTERM');
-    if (!(await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]))) signal('SIGKILL');
-    await exited;
-  }
-  // A child of the group may outlive the leader for a moment.
-  for (let i = 0; i < 50 && processGroup(child.pid!).length > 0; i++) {
-    signal('SIGKILL');
-    await sleep(100);
-  }
-}
-
-/** The live processes whose process group is `pgid`, from /proc/PID/stat. */
-export function processGroup(pgid: number): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const fields = readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      // After "pid (comm) ": state, ppid, pgrp.
-      if (Number(fields[2]) === pgid && fields[0] !== 'Z') pids.push(Number(name));
-    } catch {
-      // exited while we looked
-    }
-  }
-  return pids;
-}
-
-/** CPU time (user + system) these processes used so far, in ms (clock ticks are 10 ms on Linux). */
-export function cpuMs(pids: readonly number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      // utime and stime are fields 14 and 15 of stat, 12 and 13 after "pid (comm) ".
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // exited
-    }
-  }
-  return ticks * 10;
-}
-
-function run(what: string, cmd: string, args: readonly string[], cwd: string, log: (l: string) => void) {
-  const started = Date.now();
-  const r = spawnSync(cmd, args, {
-    cwd,
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`${what} failed:\n${r.stdout}\n${r.stderr}`);
-  log(`${what} took ${((Date.now() - started) / 1000).toFixed(1)} s`);
-}
-
-/** The agents run as shipped: the bundle, rebuilt when a source it bundles changed. */
-function ensureAgentBundle(log: (l: string) => void): void {
-  if (!isStale(AGENT_DIST, AGENT_BUILD_INPUTS, REPO)) return;
-  const agentDir = join(REPO, 'apps/agent');
-  run('agent bundle', process.execPath, ['--import', 'tsx', 'scripts/build.ts'], agentDir, log);
-}
-
-/** A `next build` newer than every source it bundles is reused. */
-function ensureWebBuild(log: (l: string) => void): void {
-  if (!isStale(join(WEB_DIR, '.next/BUILD_ID'), WEB_BUILD_INPUTS, REPO)) return;
-  run('next build', join(WEB_DIR, 'node_modules/.bin/next'), ['build'], WEB_DIR, log);
 }

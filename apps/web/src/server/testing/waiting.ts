@@ -17,6 +17,35 @@ export async function until<T>(
 }
 
 /**
+ * Polls jobs.get until the job is final, and returns it. Errors of the API (a control plane that a
+ * fault test restarts) are retried; the last one is named should the wait time out.
+ */
+export async function finishedJob<T extends { status: string }>(
+  api: ApiClient,
+  id: string,
+  timeoutMs = 90_000,
+): Promise<T> {
+  let lastError: string | undefined;
+  try {
+    return await until(
+      `job ${id} to finish`,
+      async () => {
+        const r = await api.query<T>('jobs.get', { id }).catch((error: unknown) => {
+          lastError = String(error);
+          return undefined;
+        });
+        if (r?.error) lastError = `${r.status} ${r.error.message}`;
+        return r?.data && isFinished(r.data.status) && r.data;
+      },
+      timeoutMs,
+    );
+  } catch (error) {
+    if (!lastError) throw error;
+    throw new Error(`${(error as Error).message} (jobs.get last failed: ${lastError})`, { cause: error });
+  }
+}
+
+/**
  * Reads a tRPC subscription over SSE as the browser does (`jobs.watch`, `builds.watch`) until the
  * object it streams reaches a final status; returns every value seen.
  */

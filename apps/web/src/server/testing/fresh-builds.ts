@@ -1,0 +1,28 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { AGENT_BUILD_INPUTS, AGENT_DIST, isStale, REPO, WEB_BUILD_INPUTS } from '@binfleet/test-sandbox';
+import { WEB_DIR } from './web-server.ts';
+
+/** The agents run as shipped: the bundle, rebuilt when a source it bundles changed. */
+export function ensureAgentBundle(log: (line: string) => void): void {
+  if (!isStale(AGENT_DIST, AGENT_BUILD_INPUTS, REPO)) return;
+  const agentDir = join(REPO, 'apps/agent');
+  run('agent bundle', process.execPath, ['--import', 'tsx', 'scripts/build.ts'], agentDir, log);
+}
+
+/** A `next build` newer than every source it bundles is reused. */
+export function ensureWebBuild(log: (line: string) => void): void {
+  if (!isStale(join(WEB_DIR, '.next/BUILD_ID'), WEB_BUILD_INPUTS, REPO)) return;
+  run('next build', join(WEB_DIR, 'node_modules/.bin/next'), ['build'], WEB_DIR, log);
+}
+
+function run(what: string, cmd: string, args: readonly string[], cwd: string, log: (l: string) => void) {
+  const started = Date.now();
+  const r = spawnSync(cmd, args, {
+    cwd,
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`${what} failed:\n${r.stdout}\n${r.stderr}`);
+  log(`${what} took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
