@@ -56,9 +56,8 @@ export default tseslint.config(
     files: [
       'apps/web/src/components/**/*.{ts,tsx}',
       'apps/web/src/app/**/*.tsx',
-      'apps/web/src/shared/**/*.ts',
+      'apps/web/src/shared/**/*.{ts,tsx}',
     ],
-    ignores: ['apps/web/src/app/**/route.tsx'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',

@@ -9,7 +9,7 @@ import { composeAgent, ListenError, type AgentAdapters, type AgentSettings } fro
 import { createAgentClient } from './server/agent-client.ts';
 import { hashToken } from './server/bearer-auth.ts';
 import { DiskPackageStore } from '@binfleet/deb';
-import { AgentPackageStore } from './services/package-store.ts';
+import { AgentPackageStore } from './adapters/agent-package-store.ts';
 import type { LogRecord } from './services/reconciler.ts';
 import { FakeHostOs } from './testing/fake-host-os.ts';
 import { MemoryBinfmtFs } from './testing/memory-binfmt-fs.ts';

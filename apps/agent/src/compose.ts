@@ -19,7 +19,7 @@ import { createAgentHttpServer } from './server/http-server.ts';
 import { AgentService } from './services/agent-service.ts';
 import { ImageBuildService } from './image-build/image-build-service.ts';
 import { OperationLock } from './services/operation-lock.ts';
-import { AgentPackageStore } from './services/package-store.ts';
+import { AgentPackageStore } from './adapters/agent-package-store.ts';
 import { Reconciler, type LogRecord } from './services/reconciler.ts';
 import { RegistrationService } from './services/registration-service.ts';
 import { VerifyService } from './services/verify-service.ts';

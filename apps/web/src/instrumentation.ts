@@ -4,7 +4,13 @@ export async function register() {
   // control plane out; not configuration, so not in env.ts.
   // eslint-disable-next-line no-restricted-properties
   if (process.env.NEXT_RUNTIME === 'nodejs') {
-    const { controlPlane } = await import('./server/instance.ts');
-    await controlPlane();
+    const { EnvError } = await import('@binfleet/env');
+    // A package that checks its environment when it loads (packages/db) throws before instance.ts can.
+    const instance = await import('./server/instance.ts').catch((error: unknown) => {
+      if (!(error instanceof EnvError)) throw error;
+      console.error(`binfleet: ${error.message}`);
+      process.exit(1);
+    });
+    await instance.controlPlane();
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { heartbeatInputSchema, joinAnswerSchema, joinInputSchema } from './control-plane-api.ts';
-import { CONTRACT_VERSION } from './version.ts';
+import { CONTRACT_VERSION, reportedContractVersion } from './version.ts';
 
 const beat = {
   hostname: 'build-07',
@@ -26,12 +26,12 @@ describe('join and heartbeat', () => {
   it('take a newer agent: fields this version does not know are dropped, not refused', () => {
     const newer = {
       ...beat,
-      contractVersion: CONTRACT_VERSION + 1,
-      agentVersion: '9.0.0',
+      facts: { contractVersion: CONTRACT_VERSION + 1, agentVersion: '9.0.0' },
       gpu: { count: 2 },
     };
     const parsed = heartbeatInputSchema.parse(newer);
-    expect(parsed).toMatchObject({ contractVersion: CONTRACT_VERSION + 1, agentVersion: '9.0.0' });
+    expect(reportedContractVersion(parsed)).toBe(CONTRACT_VERSION + 1);
+    expect(parsed.facts).toMatchObject({ agentVersion: '9.0.0' });
     expect(parsed).not.toHaveProperty('gpu');
     expect(
       joinInputSchema.safeParse({

@@ -19,7 +19,7 @@ const report = {
   entriesAgeMs: z.number().int().min(0).max(3_600_000).default(0),
   /** The reconciler's last error until a pass succeeds; null clears it. Dated by its age, as the entries. */
   reconcileError: z
-    .strictObject({
+    .object({
       message: z.string().max(2000),
       ageMs: z
         .number()
@@ -29,10 +29,6 @@ const report = {
     })
     .nullable()
     .optional(),
-  /** The agent's version; absent from agents of contract 1. */
-  agentVersion: z.string().max(64).optional(),
-  /** The contract version the agent speaks; absent from agents of contract 1 (see version.ts). */
-  contractVersion: z.number().int().min(0).max(1_000_000).optional(),
 };
 
 export const joinInputSchema = z.object({

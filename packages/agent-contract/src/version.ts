@@ -11,12 +11,24 @@
  *   sent to an agent only when it reports N (the agent API's inputs are strict: a misspelt option
  *   is an error there, not silently the default).
  *
- * Version 2: agents report their version and contract version on join and heartbeat, and remove,
+ * Version 2: agents report their version and contract version in the facts of join and heartbeat, and remove,
  * enable, disable and verify answer with the kernel's entries afterwards (as applyState did).
  */
 export const CONTRACT_VERSION = 2;
 
 export const OLDEST_SERVED_CONTRACT_VERSION = CONTRACT_VERSION - 1;
+
+/**
+ * The contract version an agent reports: in its facts (`contractVersion`, beside `agentVersion`), not
+ * as a field of join and heartbeat of its own, because a control plane one version behind (contract 1
+ * parsed those strictly) must still take a newer agent's messages.
+ */
+export function reportedContractVersion(report: {
+  readonly facts: Record<string, unknown>;
+}): number | undefined {
+  const version = report.facts['contractVersion'];
+  return typeof version === 'number' && Number.isInteger(version) ? version : undefined;
+}
 
 /** The version an agent speaks: what it reports, or the oldest one served when it reports none. */
 export function contractVersionOf(reported: number | undefined): number {

@@ -8,11 +8,12 @@ export const WEB_BUILD_INPUTS = [
   'apps/web/public',
   'apps/web/next.config.ts',
   'apps/web/package.json',
-  'apps/agent/src',
+  'packages/agent-contract/src',
   'packages/arch-table/src',
   'packages/concurrency/src',
   'packages/db/src',
   'packages/deb/src',
+  'packages/env/src',
   'pnpm-lock.yaml',
 ] as const;
 
@@ -20,9 +21,12 @@ export const WEB_BUILD_INPUTS = [
 export const AGENT_BUILD_INPUTS = [
   'apps/agent/src',
   'apps/agent/bin',
+  'apps/agent/package.json',
+  'packages/agent-contract/src',
   'packages/arch-table/src',
   'packages/concurrency/src',
   'packages/deb/src',
+  'packages/env/src',
 ] as const;
 
 /** The newest modification time under a path; tests are not part of a build. */

@@ -1,7 +1,7 @@
 /**
- * The only code that touches binfmt_misc. Everything above it works with entry names, entry file
- * text and register lines; this file turns them into reads and single writes on the mount point
- * and the kernel's errno into advice.
+ * binfmt_misc as the services see it: entry names, entry file text and register lines. Its one real
+ * implementation, kernel-binfmt-fs.ts, is the only code that touches binfmt_misc: it turns these into
+ * reads and single writes on the mount point and the kernel's errno into advice.
  */
 export interface BinfmtFs {
   readonly mountPoint: string;

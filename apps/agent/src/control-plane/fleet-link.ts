@@ -1,4 +1,4 @@
-import { CONTRACT_VERSION, controlPlaneApi } from '@binfleet/agent-contract';
+import { controlPlaneApi } from '@binfleet/agent-contract';
 import type { KernelEntry } from '@binfleet/arch-table';
 import { AgentError } from '../errors.ts';
 import type { AgentService } from '../services/agent-service.ts';
@@ -133,8 +133,6 @@ export class FleetLink {
         return Math.round(performance.now() - readAt);
       },
       hostname: facts.hostname,
-      agentVersion: facts.agentVersion,
-      contractVersion: CONTRACT_VERSION,
       arch: facts.machine,
       kernel: facts.kernelRelease,
       ...(facts.docker.version ? { dockerVersion: facts.docker.version } : {}),

@@ -9,17 +9,7 @@ import { registerDockerfile } from './build-plan.ts';
 import type { TarEntry } from './tar-stream.ts';
 
 /** Applets the entrypoint runs (sh, mount, uname) and a few for `docker run --entrypoint sh` debugging. */
-export const BUSYBOX_APPLETS = [
-  'sh',
-  'cat',
-  'ls',
-  'mount',
-  'umount',
-  'uname',
-  'echo',
-  'printf',
-  'test',
-] as const;
+const BUSYBOX_APPLETS = ['sh', 'cat', 'ls', 'mount', 'umount', 'uname', 'echo', 'printf', 'test'] as const;
 
 /**
  * The register image's build context: a root with Debian's static busybox and the entrypoint rendered

@@ -180,14 +180,20 @@ describe.each(DATABASES)('agent heartbeats on %s', (_name, database) => {
     const report = { hostname: 'sandbox', facts: {}, entries: [] };
     // As agents of contract 1 sent it: no versions at all.
     expect(await send('heartbeat', report)).toEqual({ status: 200, message: undefined });
-    expect(await send('heartbeat', { ...report, contractVersion: CONTRACT_VERSION - 1 })).toMatchObject({
+    expect(
+      await send('heartbeat', { ...report, facts: { contractVersion: CONTRACT_VERSION - 1 } }),
+    ).toMatchObject({
       status: 200,
     });
     // A newer agent, with fields this control plane does not know.
-    const newer = { ...report, contractVersion: CONTRACT_VERSION + 1, agentVersion: '99.0.0', gpus: [1] };
+    const newer = {
+      ...report,
+      facts: { contractVersion: CONTRACT_VERSION + 1, agentVersion: '99.0.0' },
+      gpus: [1],
+    };
     expect(await send('heartbeat', newer)).toMatchObject({ status: 200 });
     // Two versions behind: refused, for heartbeats and joins alike, saying what to do.
-    const old = { ...report, contractVersion: CONTRACT_VERSION - 2 };
+    const old = { ...report, facts: { contractVersion: CONTRACT_VERSION - 2 } };
     expect(await send('heartbeat', old)).toEqual({
       status: 400,
       message: expect.stringMatching(

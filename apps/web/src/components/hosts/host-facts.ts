@@ -1,5 +1,5 @@
 /**
- * The facts an agent reports (apps/agent AgentFacts), read defensively: older agents or hosts
+ * The facts an agent reports (agentFactsSchema of @binfleet/agent-contract), read defensively: older agents or hosts
  * without Docker leave parts out, and the server stores them as JSON.
  */
 export interface FactsView {

@@ -52,7 +52,7 @@ const host = (agentUrl = url): AgentHost => ({
   agentId: 'agent-0001',
   agentTokenSealed: 'sealed',
 });
-const gateway = new AgentGateway({ tokenOf: () => 'bfa_token', timeoutMs: 500 });
+const gateway = new AgentGateway({ tokenOf: () => 'bfa_token', timeoutMs: 500, agentUrlAllow: [] });
 const agent = (agentUrl?: string) => gateway.connect(host(agentUrl));
 
 /** A tRPC error as the agent sends it (server/trpc.ts). */
@@ -134,7 +134,28 @@ describe('AgentGateway', () => {
       code: 'AGENT_FAILED',
       message: expect.stringMatching(/^build-07: not called: .*carries a username or password/),
     });
+    expect(((await failureOf(agent(leaky).status())) as Error).message).not.toContain('pw@');
     expect(requests).toEqual([]);
+  });
+
+  it('sends no call to an agent outside the allow-list, although its URL was stored before the list', async () => {
+    const fenced = new AgentGateway({
+      tokenOf: () => 'bfa_token',
+      timeoutMs: 500,
+      agentUrlAllow: ['10.0.0.0/8'],
+    });
+    expect(await failureOf(fenced.connect(host()).status())).toMatchObject({
+      code: 'AGENT_FAILED',
+      message: expect.stringMatching(/^build-07: not called: /),
+    });
+    expect(requests).toEqual([]);
+    expect(
+      await new AgentGateway({ tokenOf: () => 'bfa_token', timeoutMs: 500, agentUrlAllow: ['127.0.0.1'] })
+        .connect(host())
+        .status()
+        .catch(() => 'called'),
+    ).toBeDefined();
+    expect(requests.length).toBeGreaterThan(0);
   });
 
   it('sends a package unless the agent has it, and says why the agent refused one', async () => {

@@ -8,6 +8,7 @@ import type { Host } from '@binfleet/db';
 import { translateAgentError } from './agent-errors.ts';
 import { AgentCallFailure, type AgentTransportFactory, type PackageUpload } from './agent-transport.ts';
 import { httpTransport } from './http-transport.ts';
+import { agentUrlForRecord } from '../security/agent-url.ts';
 import { outboundProblem } from './outbound-rules.ts';
 
 /** A host as far as calling its agent goes. */
@@ -31,6 +32,8 @@ export interface AgentGatewayOptions {
   readonly tokenOf: (host: AgentHost) => string;
   /** How long one call may take (a package transfer is given up when it stalls instead). */
   readonly timeoutMs: number;
+  /** Hosts and CIDRs agents may be called at (BINFLEET_AGENT_URL_ALLOW); empty: any. */
+  readonly agentUrlAllow: readonly string[];
   /** How agents are reached: HTTP to their URL unless a test or another transport says. */
   readonly transport?: AgentTransportFactory;
 }
@@ -51,11 +54,11 @@ export class AgentGateway {
   connect(host: AgentHost): AgentConnection {
     // The credential is opened once the outbound rules allow the call, and only for it.
     const open = () => {
-      const problem = outboundProblem(host.agentUrl);
+      const problem = outboundProblem(host.agentUrl, this.options.agentUrlAllow);
       if (problem)
         throw new AgentCallFailure(
           { kind: 'refused', data: { code: 'FORBIDDEN' } },
-          `not called: its URL ${host.agentUrl} breaks the rules for agent URLs (${problem})`,
+          `not called: its URL ${agentUrlForRecord(host.agentUrl)} breaks the rules for agent URLs (${problem})`,
         );
       return this.transport({ url: host.agentUrl, token: this.options.tokenOf(host) });
     };

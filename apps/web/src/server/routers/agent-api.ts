@@ -1,6 +1,7 @@
 import {
   CONTRACT_VERSION,
   contractVersionProblem,
+  reportedContractVersion,
   heartbeatInputSchema,
   joinInputSchema,
   type HeartbeatAnswer,
@@ -10,8 +11,8 @@ import { autoHealIfNeeded } from '../services/auto-heal.ts';
 import { agentProcedure, publicProcedure, router } from '../trpc.ts';
 
 /** Agents of a contract version this control plane no longer serves are refused with what to do. */
-function requireServed(what: string, report: { contractVersion?: number | undefined }): void {
-  const problem = contractVersionProblem(report.contractVersion);
+function requireServed(what: string, report: { facts: Record<string, unknown> }): void {
+  const problem = contractVersionProblem(reportedContractVersion(report));
   if (problem) throw new ControlPlaneError('INVALID_INPUT', `Cannot ${what}: ${problem}.`);
 }
 

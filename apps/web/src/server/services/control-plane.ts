@@ -50,6 +50,7 @@ export function createControlPlane(config: WebConfig, options: { db?: Db } = {})
   const gateway = new AgentGateway({
     tokenOf: (h) => hosts.agentToken(h),
     timeoutMs: config.runner.callTimeoutMs,
+    agentUrlAllow: config.agentUrlAllow,
   });
   // Two agent calls per row (the action, then, from agents of contract 1, reading the kernel back)
   // must fit in the lease.

@@ -30,7 +30,10 @@ export async function runJobAction(
     const entries = answer.entries ?? (await agent.status()).binfmt.entries;
     return { entries: entries.map((e) => e.entry), detail, ok };
   };
-  /** The answer without the entries, which the outcome carries: the job row keeps them once. */
+  /**
+   * The answer without the entries that contract 2 added to it (the outcome carries them): the detail
+   * of remove, enable and disable stays what it was. applyState's detail always held its entries.
+   */
   const withoutEntries = <T extends { entries?: unknown }>({ entries: _, ...rest }: T) => rest;
   switch (params.kind) {
     case 'reset-register': {

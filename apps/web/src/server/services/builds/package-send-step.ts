@@ -2,7 +2,7 @@ import type { Db, Host, Prisma, RunStatus } from '@binfleet/db';
 import type { BuildService } from './build-service.ts';
 
 /** The step the control plane adds in front of the builder's when it sends an uploaded package. */
-export const SEND_PACKAGE_STEP = 'send package';
+const SEND_PACKAGE_STEP = 'send package';
 
 /** A `send package` step running for longer than this is taken as abandoned. */
 const SEND_STALE_MS = 60 * 60_000;

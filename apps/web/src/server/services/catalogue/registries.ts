@@ -184,7 +184,7 @@ export class RegistryService {
 const passwordContext = (registryId: string) => `registry:${registryId}:password`;
 
 /** `https://registry.example.com`, `http://127.0.0.1:5000`; a bare host[:port] means https. */
-export function normalizeRegistryUrl(input: string): string {
+function normalizeRegistryUrl(input: string): string {
   const text = input.trim();
   let url: URL;
   try {

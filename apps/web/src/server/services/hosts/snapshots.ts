@@ -5,7 +5,7 @@ import type { Db, Prisma } from '@binfleet/db';
 // Only the latest snapshots matter for the dashboard; older changes are kept up to this many per host.
 const SNAPSHOTS_KEPT = 50;
 
-export function snapshotHash(entries: readonly KernelEntry[]): string {
+function snapshotHash(entries: readonly KernelEntry[]): string {
   const canonical = [...entries].sort((a, b) => a.name.localeCompare(b.name));
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
 }

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { DiskPackageStore } from '@binfleet/deb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AgentError } from '../errors.ts';
-import { AgentPackageStore } from './package-store.ts';
+import { AgentPackageStore } from './agent-package-store.ts';
 
 // The API turns only AgentErrors into its answers (400/413, tRPC codes): the store's refusals must be ones.
 describe('AgentPackageStore', () => {

@@ -1,0 +1,150 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CONTRACT_VERSION } from '@binfleet/agent-contract';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { FileStateStore } from '../adapters/file-state-store.ts';
+import type { AgentService } from '../services/agent-service.ts';
+import { FleetLink } from './fleet-link.ts';
+
+// Contract 1 as the control plane of the previous release parsed it (its routers/agent-api.ts), frozen
+// here: strict objects, so any field it did not know was refused. A control plane one version behind
+// must still take this agent's join and heartbeats (a fleet upgrades its agents first, or its server).
+const v1Entry = z.object({
+  name: z.string().max(64),
+  enabled: z.boolean(),
+  interpreter: z.string().max(256),
+  flags: z.string().max(4),
+  type: z.literal('M'),
+  offset: z.number().int().min(0).max(256),
+  magic: z.string().max(512),
+  mask: z.string().max(512).optional(),
+});
+const v1Report = {
+  hostname: z.string().min(1).max(253),
+  arch: z.string().max(32).optional(),
+  kernel: z.string().max(128).optional(),
+  dockerVersion: z.string().max(64).optional(),
+  facts: z.record(z.string(), z.unknown()),
+  entries: z.array(v1Entry).max(512),
+  entriesAgeMs: z.number().int().min(0).max(3_600_000).default(0),
+  reconcileError: z
+    .strictObject({ message: z.string().max(2000), ageMs: z.number().int().min(0) })
+    .nullable()
+    .optional(),
+};
+const v1Join = z.strictObject({
+  joinToken: z.string().min(1).max(128),
+  agentId: z.string().regex(/^[A-Za-z0-9-]{8,64}$/),
+  agentUrl: z.url({ protocol: /^https?$/ }).max(512),
+  heartbeatToken: z.string().min(1).max(128).optional(),
+  ...v1Report,
+});
+const v1Heartbeat = z.strictObject({ ...v1Report, agentUrl: z.string().min(1).max(512).optional() });
+
+interface Received {
+  readonly procedure: string;
+  readonly input: unknown;
+  readonly refused?: string;
+}
+
+/** A contract 1 control plane: parses join and heartbeat strictly and answers as it did (no contractVersion). */
+async function contractOneControlPlane(received: Received[]): Promise<{ url: string; server: http.Server }> {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const procedure = req.url!.replace(/^\/api\/trpc\/agentApi\./, '');
+      const input = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { json: unknown }).json;
+      const parsed = (procedure === 'join' ? v1Join : v1Heartbeat).safeParse(input);
+      received.push({ procedure, input, ...(parsed.success ? {} : { refused: parsed.error.message }) });
+      if (!parsed.success) {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        return res.end(
+          JSON.stringify({ error: { json: { message: 'Invalid input', data: { httpStatus: 400 } } } }),
+        );
+      }
+      const answer =
+        procedure === 'join'
+          ? {
+              hostId: 'host-1',
+              agentToken: 'agent-token-0123456789abcdef',
+              heartbeatToken: 'beat-token-0123456789abcdef',
+              heartbeatIntervalMs: 60_000,
+            }
+          : { ok: true, heartbeatIntervalMs: 60_000, healJob: null };
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ result: { data: { json: answer } } }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+/** The agent as far as its fleet link sees it: facts, entries and the reconciler, as this release reports them. */
+const agent = {
+  heartbeat: async () => ({
+    facts: {
+      hostname: 'build-07',
+      machine: 'x86_64',
+      kernelRelease: '6.1.0',
+      agentVersion: '0.1.0',
+      contractVersion: CONTRACT_VERSION,
+      docker: { reachable: false },
+    },
+    binfmt: {
+      entries: [
+        {
+          entry: {
+            name: 'qemu-aarch64',
+            enabled: true,
+            interpreter: '/usr/bin/qemu-aarch64-static',
+            flags: 'F',
+            type: 'M',
+            offset: 0,
+            magic: '7f454c46',
+          },
+        },
+      ],
+    },
+    reconciler: { lastError: null },
+  }),
+} as unknown as AgentService;
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe('FleetLink against a control plane one contract version behind', () => {
+  it('joins and heartbeats: everything this agent sends passes contract 1 strict parsing', async () => {
+    const received: Received[] = [];
+    const { url, server } = await contractOneControlPlane(received);
+    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+    const dir = await mkdtemp(join(tmpdir(), 'binfleet-fleet-link-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const logs: unknown[] = [];
+    const link = new FleetLink(agent, new FileStateStore(dir), {
+      advertiseUrl: 'http://10.0.0.7:7475',
+      intervalMs: 60_000,
+      log: (r) => logs.push(r),
+    });
+    cleanups.push(async () => link.stop());
+
+    expect(await link.join(url, 'bfj_token')).toBe('agent-token-0123456789abcdef');
+    expect(await link.start()).toBe(true);
+
+    expect(received.map((r) => [r.procedure, r.refused])).toEqual([
+      ['join', undefined],
+      ['heartbeat', undefined],
+    ]);
+    // The versions travel in the facts, which contract 1 kept as they came.
+    expect(received[1]!.input).toMatchObject({
+      facts: { contractVersion: CONTRACT_VERSION, agentVersion: '0.1.0' },
+    });
+    expect(logs).not.toContainEqual(expect.objectContaining({ event: 'heartbeat-failed' }));
+  });
+});
