@@ -69,6 +69,32 @@ export default tseslint.config(
               message:
                 'Client code imports no server module at run time (`import type` is fine): move what both sides need to apps/web/src/shared/ and import it from there on both sides.',
             },
+            {
+              regex: '^@binfleet/(db|deb|env)(/|$)',
+              allowTypeImports: true,
+              message:
+                'Client code loads no Node-only package at run time (`import type` is fine): the browser cannot run it; ask the server through tRPC.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // One gateway to agents: only server/agents/ holds the client that calls them (a second way to call
+    // an agent would skip its outbound rules and its error translator).
+    files: ['apps/web/src/server/**/*.ts'],
+    ignores: ['apps/web/src/server/agents/**', '**/*.test.ts', 'apps/web/src/server/testing/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^@trpc/client(/|$)',
+              message:
+                'The control plane calls agents only through server/agents/ (AgentGateway): add the call to its connection there.',
+            },
           ],
         },
       ],

@@ -1,3 +1,4 @@
+import { DiskPackageStore, readQemuPackage } from '@binfleet/deb';
 import {
   createDb,
   createSecretBox,
@@ -61,7 +62,12 @@ export function createControlPlane(config: WebConfig, options: { db?: Db } = {})
   const fleet = new FleetView(db, hosts, policies);
   const catalogue = new CatalogueService(db, secrets, audit, config.catalogueSyncIntervalMs);
   const catalogueSync = new CatalogueSyncTimer(db, catalogue, { intervalMs: config.catalogueSyncIntervalMs });
-  const packages = new PackageService(db, audit, config.packages);
+  const packages = new PackageService(
+    db,
+    audit,
+    new DiskPackageStore(config.packages.dir, config.packages.maxBytes),
+    readQemuPackage,
+  );
   const builds = new BuildService(db, hosts, catalogue, audit, packages, gateway);
   const buildRunner = new BuildRunner(db, builds, catalogue, {
     pollMs: Math.max(config.runner.pollMs, 1000),

@@ -1,15 +1,9 @@
 import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Db, Prisma, RunStatus } from '@binfleet/db';
-import { DiskPackageStore, readQemuPackage, type PackageStore, type QemuPackage } from '@binfleet/deb';
+import type { PackageStore, QemuPackage } from '@binfleet/deb';
 import { ControlPlaneError } from '../errors.ts';
 import type { Actor, AuditService } from './audit.ts';
-
-export interface PackageConfig {
-  /** Where uploaded files are kept, named by sha256. */
-  readonly dir: string;
-  readonly maxBytes: number;
-}
 
 const packageSelect = {
   id: true,
@@ -59,16 +53,14 @@ export function uploadFilename(raw: string | null | undefined): string {
  * recorded once per sha256. Builds name a record; the build runner sends its file to the builder.
  */
 export class PackageService {
-  private readonly store: PackageStore;
-
   constructor(
     private readonly db: Db,
     private readonly audit: AuditService,
-    config: PackageConfig,
-    private readonly read: (path: string) => Promise<QemuPackage> = readQemuPackage,
-  ) {
-    this.store = new DiskPackageStore(config.dir, config.maxBytes);
-  }
+    /** Where uploaded files are kept, named by sha256. */
+    private readonly store: PackageStore,
+    /** Reads a package's facts (dpkg-deb). */
+    private readonly read: (path: string) => Promise<QemuPackage>,
+  ) {}
 
   get maxBytes(): number {
     return this.store.maxBytes;
