@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { desiredStateSchema, type DesiredState } from '@binfleet/agent-contract';
+import { desiredStateSchema, SHA256, type DesiredState } from '@binfleet/agent-contract';
 import { AgentError } from '../errors.ts';
 import { fleetLinkSchema, type FleetLinkFile, type StateStore } from './state-store.ts';
 
@@ -17,7 +17,7 @@ const desiredFileSchema = z.object({
 const tokenFileSchema = z.object({
   version: z.literal(1),
   algorithm: z.literal('sha256'),
-  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  hash: z.string().regex(SHA256),
 });
 
 /**

@@ -39,6 +39,7 @@ export async function runPipeline(build: Build, deps: PipelineDeps): Promise<voi
   const signal = build.controller.signal;
   const repository = `${request.registry}/${request.repository}`;
   const reference = (tag: string) => `${repository}:${tag}`;
+  const busybox = request.busybox ?? deps.busybox ?? '/bin/busybox';
   const local = new Set<string>();
   let work: string | undefined;
   let outcome: BuildStatus = 'failed';
@@ -61,7 +62,6 @@ export async function runPipeline(build: Build, deps: PipelineDeps): Promise<voi
             `Build on a ${pkg.fromArch} builder, or skip the checks.`,
         );
       }
-      const busybox = request.busybox ?? deps.busybox ?? '/bin/busybox';
       checkBusybox(busybox, await deps.os.readHead(busybox, 64 * 1024), pkg.fromArch);
       return pkg;
     });
@@ -125,7 +125,6 @@ export async function runPipeline(build: Build, deps: PipelineDeps): Promise<voi
     };
 
     await build.step('build register images', async (log) => {
-      const busybox = request.busybox ?? deps.busybox ?? '/bin/busybox';
       await buildOne(plan.register, registerContext(busybox), log);
       await buildOne(
         plan.full,

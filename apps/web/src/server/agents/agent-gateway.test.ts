@@ -149,12 +149,16 @@ describe('AgentGateway', () => {
       message: expect.stringMatching(/^build-07: not called: /),
     });
     expect(requests).toEqual([]);
-    expect(
-      await new AgentGateway({ tokenOf: () => 'bfa_token', timeoutMs: 500, agentUrlAllow: ['127.0.0.1'] })
-        .connect(host())
-        .status()
-        .catch(() => 'called'),
-    ).toBeDefined();
+    // Inside the list, the same host is called (the stand-in's answer, good or not, does not matter here).
+    const allowed = new AgentGateway({
+      tokenOf: () => 'bfa_token',
+      timeoutMs: 500,
+      agentUrlAllow: ['127.0.0.1'],
+    });
+    await allowed
+      .connect(host())
+      .status()
+      .catch(() => undefined);
     expect(requests.length).toBeGreaterThan(0);
   });
 
