@@ -6,11 +6,13 @@
  * lazily imported module, in a chunk of its own that loads on first use.
  *   pnpm --filter @binfleet/agent build
  */
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { build } from 'esbuild';
 
 const root = new URL('..', import.meta.url).pathname;
 const outdir = `${root}dist/bin`;
+
+const { version } = JSON.parse(await readFile(`${root}package.json`, 'utf8')) as { version: string };
 
 await rm(`${root}dist`, { recursive: true, force: true });
 await build({
@@ -32,6 +34,8 @@ await build({
   // module (../../package.json for the version) resolve the same in sources and bundle.
   outdir,
   outExtension: { '.js': '.mjs' },
+  // The bundle knows its version without a package.json beside it (src/version.ts).
+  define: { BINFLEET_AGENT_VERSION: JSON.stringify(version) },
   bundle: true,
   splitting: true,
   format: 'esm',

@@ -12,6 +12,7 @@ import type { HostOs } from './adapters/host-os.ts';
 import { KernelBinfmtFs } from './adapters/kernel-binfmt-fs.ts';
 import { nodeHostOs } from './adapters/node-host-os.ts';
 import type { StateStore } from './adapters/state-store.ts';
+import { urlHost } from './control-plane/route-address.ts';
 import { FleetLink } from './control-plane/fleet-link.ts';
 import { HostProbe } from './host/host-probe.ts';
 import { BearerAuth, hashToken } from './server/bearer-auth.ts';
@@ -186,7 +187,7 @@ export async function composeAgent(
       server.listen(port, host, () => resolve());
     });
     const address = server.address() as AddressInfo;
-    const url = `${settings.tls ? 'https' : 'http'}://${formatHost(address.address)}:${address.port}`;
+    const url = `${settings.tls ? 'https' : 'http'}://${urlHost(address.address)}:${address.port}`;
     log({ event: 'listening', url, version, pid: process.pid });
     reconciler.start();
 
@@ -226,8 +227,6 @@ export async function composeAgent(
 
   return { service, server, reconciler, start, stop };
 }
-
-const formatHost = (address: string) => (address.includes(':') ? `[${address}]` : address);
 
 /** dockerode is loaded on the first Docker call: an agent that is never asked stays small. */
 function lazyDocker(socketPath: string): DockerClient & ImageClient {

@@ -24,3 +24,4 @@ export {
 } from './agent-process.ts';
 export { buildArm64Image } from './arm64-image.ts';
 export { FLAG_INJECTIONS, INJECTIONS, type Injection } from './injection-corpus.ts';
+export { startTestNetwork, type NetworkHost, type TestNetwork } from './network.ts';

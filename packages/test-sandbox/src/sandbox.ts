@@ -9,6 +9,13 @@ export const DEFAULT_MOUNT_POINT = '/proc/sys/fs/binfmt_misc';
 export interface SandboxOptions {
   /** Existing directory to mount the private binfmt_misc on, as seen inside. Default DEFAULT_MOUNT_POINT. */
   mountPoint?: string;
+  /**
+   * A network namespace (`ip netns add NAME`) every command runs in: a host on a network of its own
+   * (see network.ts). Default: the machine's network.
+   */
+  netns?: string;
+  /** A UTS namespace with this hostname for every command, so an agent reports a name of its own. */
+  hostname?: string;
 }
 
 export interface ExecOptions {
@@ -135,7 +142,14 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   // directory to /, hence --wd. It starts the command with execvp(), which runs a file the kernel
   // refuses (ENOEXEC, e.g. a foreign binary with no binfmt entry) through /bin/sh, turning "exec
   // format error" into a shell syntax error; bash's `exec` reports ENOEXEC as it is.
+  // `ip netns exec` joins the network namespace first (as the machine's root, who owns it), then
+  // nsenter the user and mount namespaces; `unshare --uts` last, inside, to set the hostname.
+  const enter = opts.netns ? ['ip', 'netns', 'exec', opts.netns, 'nsenter'] : ['nsenter'];
+  const uts = opts.hostname
+    ? ['unshare', '--uts', '--', 'sh', '-c', 'hostname "$0" && exec "$@"', opts.hostname]
+    : [];
   const nsenterArgs = (cmd: string, args: readonly string[], cwd: string | undefined) => [
+    ...enter.slice(1),
     '--target',
     String(pid),
     '--user',
@@ -147,6 +161,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     '-c',
     'exec "$@"',
     'bash',
+    ...uts,
     cmd,
     ...args,
   ];
@@ -160,7 +175,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
     exec(cmd, args = [], { input, env, cwd, timeoutMs = 30_000 } = {}) {
       // detached: its own process group, so a timeout also kills what the command started.
-      const child = spawnChild('nsenter', nsenterArgs(cmd, args, cwd), {
+      const child = spawnChild(enter[0]!, nsenterArgs(cmd, args, cwd), {
         env: { ...process.env, ...env },
         detached: true,
       });
@@ -193,7 +208,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     },
 
     spawn(cmd, args = [], { env, cwd, stdio = 'pipe' } = {}) {
-      return spawnChild('nsenter', nsenterArgs(cmd, args, cwd), { env: { ...process.env, ...env }, stdio });
+      return spawnChild(enter[0]!, nsenterArgs(cmd, args, cwd), { env: { ...process.env, ...env }, stdio });
     },
 
     stop() {

@@ -23,6 +23,7 @@ Commands:
   verify [ARCH...]       run a real binary of each architecture through its emulator
   export [ARCH...]       print or write systemd-binfmt files (--format debian for update-binfmts)
   serve [options]        run the agent service (tRPC API, reconciliation)
+  version                this agent's version and the agent contract it speaks (also --version)
 
 ARCH is any name the arch table knows: aarch64, arm64, linux/arm64, arm64v8, armhf, ppc64el...
 Every command takes --mount-point PATH (default $BINFLEET_BINFMT_MOUNT or ${DEFAULT_MOUNT_POINT}).
@@ -67,6 +68,14 @@ export async function main(
     if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
       io.out(USAGE);
       return command === undefined ? 2 : 0;
+    }
+    if (command === 'version' || command === '--version' || command === '-V') {
+      const [{ agentVersion }, { CONTRACT_VERSION }] = await Promise.all([
+        import('../version.ts'),
+        import('@binfleet/agent-contract'),
+      ]);
+      io.out(`binfleet-agent ${await agentVersion()} (agent contract ${CONTRACT_VERSION})`);
+      return 0;
     }
     if (command === 'serve') {
       const { serveCommand } = await import('./serve-command.ts');

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { interpreterDirSchema } from '@binfleet/agent-contract';
 import { DEFAULT_MAX_PACKAGE_BYTES } from '@binfleet/deb';
 import { DEFAULT_MOUNT_POINT } from '../adapters/binfmt-fs.ts';
@@ -7,6 +7,8 @@ import type { StateStore } from '../adapters/state-store.ts';
 import { composeAgent, hostAdapters, ListenError } from '../compose.ts';
 import { takeSecretEnv, type AgentEnv } from '../env.ts';
 import { generateToken, hashToken, validateToken } from '../server/bearer-auth.ts';
+import { agentVersion } from '../version.ts';
+import { isWildcard, localAddressToward, urlHost } from '../control-plane/route-address.ts';
 import type { LogRecord } from '../services/reconciler.ts';
 import { DEFAULT_IMAGE_TEMPLATE } from '../services/verify-image.ts';
 import { parse, parseDuration, UsageError } from './args.ts';
@@ -16,7 +18,9 @@ export const SERVE_USAGE = `Usage: binfleet-agent serve [options]
 Runs the agent: a token-protected tRPC API under /trpc (GET /healthz without a token), and a
 reconciler that re-applies this host's desired state at start and on a timer.
 
-  --listen HOST:PORT         address to serve on (default 127.0.0.1:7475; [::1]:7475 for IPv6)
+  --listen HOST:PORT         address to serve on (default: with a control plane, the address of this
+                             host's interface that routes to it, port 7475; else 127.0.0.1:7475;
+                             [::1]:7475 for IPv6)
   --mount-point PATH         binfmt_misc mount point (default $BINFLEET_BINFMT_MOUNT or ${DEFAULT_MOUNT_POINT})
   --state-dir DIR            desired state and token hash (default $BINFLEET_STATE_DIR or ${DEFAULT_STATE_DIR})
   --token-file FILE          the API token, read from FILE; else $BINFLEET_AGENT_TOKEN; else the token
@@ -38,7 +42,10 @@ reconciler that re-applies this host's desired state at start and on a timer.
   --server URL               the binfleet control plane to join (with --join-token) and heartbeat to
   --join-token TOKEN         join once with this token (from Settings > Join tokens); the link is kept
                              in the state dir, so later starts need only the agent itself
-  --advertise-url URL        the URL the control plane calls this agent at (default: from --listen)
+  --join-token-file FILE     the same, read from FILE (keeps the token out of argv), which is deleted
+                             after a successful join; a missing FILE is fine once the agent has joined
+  --advertise-url URL        the URL the control plane calls this agent at (default: from --listen;
+                             for 0.0.0.0 or ::, the address of the interface that routes to --server)
   --heartbeat-interval DUR   override the control plane's heartbeat interval
   -h, --help                 this text
 
@@ -61,6 +68,7 @@ const OPTIONS = {
   'tls-key': { type: 'string' },
   server: { type: 'string' },
   'join-token': { type: 'string' },
+  'join-token-file': { type: 'string' },
   'advertise-url': { type: 'string' },
   'heartbeat-interval': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -79,7 +87,6 @@ export async function serveCommand(argv: string[], env: AgentEnv): Promise<numbe
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together: give both for HTTPS, or neither.');
   }
-  const listen = parseListen(values.listen ?? '127.0.0.1:7475');
   const reconcileIntervalMs = parseDuration('--reconcile-interval', values['reconcile-interval'] ?? '60s');
   const lockWaitMs = parseDuration('--lock-wait', values['lock-wait'] ?? '10s');
   const interpreterDir = checkedDir(values['interpreter-dir'] ?? env.qemuBinDir);
@@ -100,11 +107,20 @@ export async function serveCommand(argv: string[], env: AgentEnv): Promise<numbe
     values['tls-cert'] && values['tls-key']
       ? await readTls(values['tls-cert'], values['tls-key'])
       : undefined;
-  const joining = values['join-token'] !== undefined;
-  const tokenHash = await resolveTokenHash(adapters.store, values['token-file'], envToken, joining);
-  if (values['join-token'] !== undefined && values.server === undefined) {
+  const { link } = await adapters.store.readFleetLink();
+  const joinToken = await readJoinToken(values['join-token'], values['join-token-file'], link !== undefined);
+  const joining = joinToken !== undefined;
+  if (joining && values.server === undefined) {
     throw new UsageError('--join-token needs --server URL: the control plane to join.');
   }
+  const tokenHash = await resolveTokenHash(adapters.store, values['token-file'], envToken, joining);
+  const serverUrl = values.server ?? link?.serverUrl;
+  const { listen, advertiseUrl } = await listenAndAdvertise(
+    values.listen,
+    values['advertise-url'],
+    serverUrl,
+    tls !== undefined,
+  );
   const heartbeatIntervalMs =
     values['heartbeat-interval'] === undefined
       ? undefined
@@ -121,11 +137,11 @@ export async function serveCommand(argv: string[], env: AgentEnv): Promise<numbe
       imageTemplate: values['verify-image'] ?? env.verifyImage,
       busybox: values.busybox ?? env.busybox,
       hostArch: env.hostArch,
-      advertiseUrl: values['advertise-url'],
+      advertiseUrl,
       heartbeatIntervalMs,
       join:
-        values.server !== undefined && values['join-token'] !== undefined
-          ? { serverUrl: values.server, token: values['join-token'] }
+        values.server !== undefined && joinToken !== undefined
+          ? { serverUrl: values.server, token: joinToken }
           : undefined,
     },
     adapters,
@@ -139,6 +155,9 @@ export async function serveCommand(argv: string[], env: AgentEnv): Promise<numbe
   await agent.start().catch((error: unknown) => {
     throw error instanceof ListenError ? new UsageError(`--listen ${error.message}`) : error;
   });
+  // Joined: the token is spent, and the file must not outlive it.
+  if (joining && values['join-token-file'] !== undefined)
+    await rm(values['join-token-file'], { force: true });
 
   const signal = await stopSignal;
   log({ event: 'stopping', signal });
@@ -146,6 +165,64 @@ export async function serveCommand(argv: string[], env: AgentEnv): Promise<numbe
   log({ event: 'stopped' });
   return 0;
 }
+
+/**
+ * The join token from --join-token or --join-token-file. The file goes once the join succeeded, and
+ * the service keeps the option: an agent that has joined starts without it.
+ */
+async function readJoinToken(
+  inline: string | undefined,
+  file: string | undefined,
+  linked: boolean,
+): Promise<string | undefined> {
+  if (inline !== undefined && file !== undefined)
+    throw new UsageError('Give --join-token or --join-token-file, not both.');
+  if (file === undefined) return inline;
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT' && linked) return undefined;
+    throw new UsageError(
+      error.code === 'ENOENT'
+        ? `--join-token-file ${file} does not exist and this agent has not joined a control plane yet: run the install line again with a new code, or write a join token to the file.`
+        : `--join-token-file ${file}: ${error.message}`,
+    );
+  });
+  if (text === undefined) return undefined;
+  const token = text.trim();
+  if (!token) throw new UsageError(`--join-token-file ${file} is empty: write the join token to it.`);
+  return token;
+}
+
+/**
+ * Where to listen and what to advertise. With a control plane and no --listen, the agent listens on
+ * the address of the interface that routes to it: 127.0.0.1 would send every job to the control
+ * plane's own loopback. A wildcard --listen advertises that address too.
+ */
+async function listenAndAdvertise(
+  listenOption: string | undefined,
+  advertiseOption: string | undefined,
+  serverUrl: string | undefined,
+  tls: boolean,
+): Promise<{ listen: { host: string; port: number }; advertiseUrl: string | undefined }> {
+  const route = async () => {
+    try {
+      return await localAddressToward(serverUrl!);
+    } catch (error) {
+      throw new UsageError(
+        `Cannot tell which address of this host reaches ${serverUrl} (${(error as Error).message}): give --listen HOST:PORT and --advertise-url URL.`,
+      );
+    }
+  };
+  if (listenOption === undefined) {
+    const host = serverUrl === undefined ? '127.0.0.1' : await route();
+    return { listen: { host, port: DEFAULT_PORT }, advertiseUrl: advertiseOption };
+  }
+  const listen = parseListen(listenOption);
+  if (advertiseOption !== undefined || serverUrl === undefined || !isWildcard(listen.host))
+    return { listen, advertiseUrl: advertiseOption };
+  return { listen, advertiseUrl: `${tls ? 'https' : 'http'}://${urlHost(await route())}:${listen.port}` };
+}
+
+const DEFAULT_PORT = 7475;
 
 /** Where the token comes from, in order: file, environment, the hash kept from before, a new one. */
 async function resolveTokenHash(
@@ -193,13 +270,6 @@ async function readTls(cert: string, key: string): Promise<{ cert: Buffer; key: 
       throw new UsageError(`${option} ${file}: ${error.message}`);
     });
   return { cert: await read(cert, '--tls-cert'), key: await read(key, '--tls-key') };
-}
-
-async function agentVersion(): Promise<string> {
-  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
 }
 
 function parseListen(value: string): { host: string; port: number } {
