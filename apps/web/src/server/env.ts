@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { databaseProvider, DEFAULT_DATABASE_URL, redactUrl } from '@binfleet/db';
 import { anyText, oneOf, parseEnv, variable, wholeNumber } from '@binfleet/env';
 import { z } from 'zod';
 import { allowListProblem } from './security/agent-url.ts';
+import { normalizePublicUrl, publicUrlProblem } from './security/public-url.ts';
 
 /**
  * The control plane's configuration, read from the environment in this one place. Durations are in
@@ -43,6 +45,13 @@ export interface WebConfig {
   readonly trustProxy: boolean;
   /** Hosts and CIDRs an agent's callback URL may point at; empty: any. */
   readonly agentUrlAllow: readonly string[];
+  /**
+   * The address hosts reach this control plane at (install line, agents' --server). Admins may
+   * override it in Settings; unset, the join dialog uses the browser's origin and warns.
+   */
+  readonly publicUrl?: string;
+  /** Where `pnpm agent:package` put the agent release this control plane serves to hosts. */
+  readonly agentDistDir?: string;
 }
 
 const ON_OFF = oneOf({ '0': false, '1': true });
@@ -79,6 +88,11 @@ const webEnvSchema = z
     BINFLEET_LOGIN_LIMIT_PER_ADDRESS: variable(wholeNumber(1), 5),
     BINFLEET_LOGIN_LIMIT_PER_ACCOUNT: variable(wholeNumber(1), 50),
     BINFLEET_TRUST_PROXY: variable(ON_OFF, false),
+    BINFLEET_PUBLIC_URL: variable({
+      allowed: 'an http(s) URL without credentials, query or fragment, e.g. https://binfleet.example.com',
+      parse: (text) => (publicUrlProblem(text) ? undefined : normalizePublicUrl(text)),
+    }),
+    BINFLEET_AGENT_DIST: variable(anyText),
     BINFLEET_AGENT_URL_ALLOW: variable(
       {
         allowed:
@@ -143,7 +157,18 @@ export function readWebConfig(env: Readonly<Record<string, string | undefined>> 
     },
     trustProxy: e.BINFLEET_TRUST_PROXY,
     agentUrlAllow: e.BINFLEET_AGENT_URL_ALLOW,
+    ...(e.BINFLEET_PUBLIC_URL ? { publicUrl: e.BINFLEET_PUBLIC_URL } : {}),
+    ...(agentDistDir(e.BINFLEET_AGENT_DIST) ? { agentDistDir: agentDistDir(e.BINFLEET_AGENT_DIST)! } : {}),
   };
+}
+
+/** BINFLEET_AGENT_DIST, else dist/agent in the checkout the server runs from. */
+function agentDistDir(given: string | undefined): string | undefined {
+  if (given) return path.resolve(/*turbopackIgnore: true*/ given);
+  for (let dir = process.cwd(); path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'pnpm-workspace.yaml'))) return path.join(dir, 'dist', 'agent');
+  }
+  return undefined;
 }
 
 function isDatabaseUrl(url: string): boolean {

@@ -1,8 +1,9 @@
 'use client';
-import { Button, Card, Code, Group, List, Text, ThemeIcon, Title } from '@mantine/core';
+import { Button, Card, Group, List, Text, ThemeIcon, Title } from '@mantine/core';
 import { IconKey, IconServer2 } from '@tabler/icons-react';
 import Link from 'next/link';
 import { useCan } from '../auth/session.tsx';
+import { AddHostButton } from './add-host-modal.tsx';
 
 /** An empty fleet: what to do first, instead of empty charts. */
 export function FirstHost() {
@@ -21,22 +22,25 @@ export function FirstHost() {
           </Text>
           <List type="ordered" mt="md" spacing="xs" size="sm">
             <List.Item>
-              {isAdmin ? 'Create a join token in Settings.' : 'Ask an admin for a join token.'}
+              {isAdmin
+                ? 'Add a host: binfleet makes a one-time install line.'
+                : 'Ask an admin for an install line.'}
             </List.Item>
-            <List.Item>
-              On the host, as root:{' '}
-              <Code>
-                binfleet-agent serve --server{' '}
-                {typeof window === 'undefined' ? '<this URL>' : window.location.origin} --join-token
-                &lt;token&gt;
-              </Code>
-            </List.Item>
+            <List.Item>Run the line on the host, as root. It installs the agent, which joins.</List.Item>
             <List.Item>The host appears here within a heartbeat, with its entries and drift.</List.Item>
           </List>
           {isAdmin && (
-            <Button component={Link} href="/settings?tab=tokens" mt="lg" leftSection={<IconKey size={16} />}>
-              Create a join token
-            </Button>
+            <Group mt="lg">
+              <AddHostButton />
+              <Button
+                component={Link}
+                href="/settings?tab=tokens"
+                variant="default"
+                leftSection={<IconKey size={16} />}
+              >
+                Join tokens for many hosts
+              </Button>
+            </Group>
           )}
         </div>
       </Group>

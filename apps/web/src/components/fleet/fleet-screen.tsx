@@ -26,6 +26,7 @@ import { errorMessage, useTRPC } from '../trpc/client.ts';
 import type { HostFilter } from '../trpc/types.ts';
 import { Empty, ErrorState, TableSkeleton } from '../ui/states.tsx';
 import { notifications } from '@mantine/notifications';
+import { AddHostButton } from './add-host-modal.tsx';
 import { FirstHost } from './first-host.tsx';
 import { CoverageAndGroups, SummaryCards } from './fleet-overview.tsx';
 import { FleetMatrix, MatrixLegend } from './fleet-matrix.tsx';
@@ -68,6 +69,7 @@ export function FleetScreen() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const canAct = useCan('operator');
+  const isAdmin = useCan('admin');
   const { filter, size, page, view, online, update, raw } = useFleetParams();
   const [search, setSearch] = useState(raw.get('q') ?? '');
   const [debounced] = useDebouncedValue(search, 300);
@@ -122,6 +124,7 @@ export function FleetScreen() {
       <PageHeader
         title="Fleet"
         description="Every host, its QEMU registrations and how they compare with the policy."
+        actions={isAdmin ? <AddHostButton variant="light" /> : undefined}
       />
       <SummaryCards
         onOnlineFilter={(v) => update({ online: v === null ? null : v ? 'yes' : 'no' })}
@@ -255,7 +258,7 @@ export function FleetScreen() {
             <Empty
               icon={<IconServerOff size={22} />}
               title="No host has joined yet"
-              description="Create a join token in Settings, then run binfleet-agent serve --server <this URL> --join-token <token> on each host."
+              description="Add a host (the button above) and run its install line on it, as root."
             />
           )
         ) : (

@@ -1,10 +1,11 @@
 'use client';
 import { Card, Tabs } from '@mantine/core';
-import { IconKey, IconLock, IconUsers } from '@tabler/icons-react';
+import { IconKey, IconLock, IconSettings, IconUsers } from '@tabler/icons-react';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useCan } from '../auth/session.tsx';
 import { PageHeader } from '../shell/page-header.tsx';
 import { Empty } from '../ui/states.tsx';
+import { GeneralPanel } from './general-panel.tsx';
 import { TokensPanel } from './tokens-panel.tsx';
 import { UsersPanel } from './users-panel.tsx';
 
@@ -13,7 +14,8 @@ export function SettingsScreen() {
   const params = useSearchParams();
   const router = useRouter();
   const pathname = usePathname();
-  const tab = params.get('tab') === 'tokens' ? 'tokens' : 'users';
+  const asked = params.get('tab');
+  const tab = asked === 'tokens' || asked === 'general' ? asked : 'users';
   if (!isAdmin) {
     return (
       <Card>
@@ -32,7 +34,9 @@ export function SettingsScreen() {
         <Tabs
           value={tab}
           onChange={(v) =>
-            router.replace(v === 'tokens' ? `${pathname}?tab=tokens` : (pathname ?? '/settings'))
+            router.replace(
+              v === 'tokens' || v === 'general' ? `${pathname}?tab=${v}` : (pathname ?? '/settings'),
+            )
           }
         >
           <Tabs.List mb="md">
@@ -42,12 +46,18 @@ export function SettingsScreen() {
             <Tabs.Tab value="tokens" leftSection={<IconKey size={16} />}>
               Join tokens
             </Tabs.Tab>
+            <Tabs.Tab value="general" leftSection={<IconSettings size={16} />}>
+              General
+            </Tabs.Tab>
           </Tabs.List>
           <Tabs.Panel value="users">
             <UsersPanel />
           </Tabs.Panel>
           <Tabs.Panel value="tokens">
             <TokensPanel />
+          </Tabs.Panel>
+          <Tabs.Panel value="general">
+            <GeneralPanel />
           </Tabs.Panel>
         </Tabs>
       </Card>

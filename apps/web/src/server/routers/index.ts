@@ -5,6 +5,7 @@ import { authRouter } from './auth.ts';
 import { buildsRouter } from './builds.ts';
 import { catalogueRouter, registriesRouter } from './catalogue.ts';
 import { fleetRouter } from './fleet.ts';
+import { installRouter, settingsRouter } from './install.ts';
 import { jobsRouter } from './jobs.ts';
 
 export const appRouter = router({
@@ -13,6 +14,8 @@ export const appRouter = router({
   jobs: jobsRouter,
   policy: policyRouter,
   tokens: tokensRouter,
+  install: installRouter,
+  settings: settingsRouter,
   audit: auditRouter,
   agentApi: agentApiRouter,
   registries: registriesRouter,

@@ -9,6 +9,7 @@ import {
 } from '@binfleet/db';
 import type { WebConfig } from '../env.ts';
 import { AgentGateway } from '../agents/agent-gateway.ts';
+import { AgentRelease } from './agent-install/agent-release.ts';
 import { AuditService } from './audit.ts';
 import { AuthService } from './auth.ts';
 import { BuildRunner } from './builds/build-runner.ts';
@@ -21,6 +22,7 @@ import { JobRunner } from './job-runner.ts';
 import { JobService } from './jobs.ts';
 import { PackageService } from './packages.ts';
 import { PolicyService } from './policy.ts';
+import { SettingsService } from './settings.ts';
 
 export interface ControlPlane {
   readonly config: WebConfig;
@@ -37,6 +39,9 @@ export interface ControlPlane {
   readonly packages: PackageService;
   readonly builds: BuildService;
   readonly buildRunner: BuildRunner;
+  readonly settings: SettingsService;
+  /** The agent release hosts install (GET /agent/install.sh and its files). */
+  readonly agentRelease: AgentRelease;
 }
 
 /** Wires the services once per process; the tRPC context hands them to procedures. */
@@ -72,9 +77,15 @@ export function createControlPlane(config: WebConfig, options: { db?: Db } = {})
   const buildRunner = new BuildRunner(db, builds, catalogue, {
     pollMs: Math.max(config.runner.pollMs, 1000),
   });
+  const settings = new SettingsService(db, audit, {
+    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+  });
+  const agentRelease = new AgentRelease(config.agentDistDir);
   return {
     config,
     db,
+    settings,
+    agentRelease,
     audit,
     auth,
     hosts,

@@ -39,6 +39,8 @@ export interface FleetOptions extends FixtureOptions {
   readonly heartbeatIntervalMs?: number;
   /** 'standalone' (default): the API + job runner as one process; 'next': `next start`, built when stale. */
   readonly server?: 'next' | 'standalone';
+  /** Where a next server listens (default 127.0.0.1): a test network's gateway, for hosts on it. */
+  readonly hostname?: string;
   /** More server environment (BINFLEET_RUNNER_CONCURRENCY, ...). */
   readonly env?: Readonly<Record<string, string>>;
   /** Agents started at once. Default 10. */
@@ -143,7 +145,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       ...options.env,
     };
     const startServer = async (env: Readonly<Record<string, string>>, port: number) => {
-      const started = await startWebServer(kind, env, port);
+      const started = await startWebServer(kind, env, port, options.hostname);
       servers.push(started);
       return started;
     };

@@ -24,20 +24,26 @@ export async function startWebServer(
   kind: 'next' | 'standalone',
   env: Readonly<Record<string, string>>,
   port: number,
+  /** The address to listen on (next only): a test network's gateway for hosts in namespaces. */
+  hostname = '127.0.0.1',
 ): Promise<WebServer> {
   if (kind === 'standalone') {
     const p = await startControlPlaneProcess({ ...env }, port);
     return { kind, url: p.url, pid: p.pid, pids: () => [p.pid], output: p.output, stop: (s) => p.stop(s) };
   }
-  return startNext(env, port || (await freePort()));
+  return startNext(env, port || (await freePort()), hostname);
 }
 
 /** `next start` in its own process group, so that stopping it stops whatever it started. */
-async function startNext(env: Readonly<Record<string, string>>, port: number): Promise<WebServer> {
+async function startNext(
+  env: Readonly<Record<string, string>>,
+  port: number,
+  hostname: string,
+): Promise<WebServer> {
   const logFile = join(env.BINFLEET_DATA_DIR!, '..', `next-${port}-${Date.now()}.log`);
   const child = spawn(
     join(WEB_DIR, 'node_modules/.bin/next'),
-    ['start', '--hostname', '127.0.0.1', '--port', String(port)],
+    ['start', '--hostname', hostname, '--port', String(port)],
     {
       cwd: WEB_DIR,
       env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env },
@@ -45,7 +51,7 @@ async function startNext(env: Readonly<Record<string, string>>, port: number): P
       stdio: ['ignore', openSync(logFile, 'w'), openSync(logFile, 'a')],
     },
   );
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${hostname}:${port}`;
   const output = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const server: WebServer = {
