@@ -8,6 +8,7 @@ import { readEnv } from '../env.ts';
 import { AgentError } from '../errors.ts';
 import { HostProbe } from '../host/host-probe.ts';
 import { RegistrationService } from '../services/registration-service.ts';
+import { agentVersion } from './agent-version.ts';
 import { exitCodeOf, parseDuration, UsageError } from './args.ts';
 import { exportCommand, removeCommand, statusCommand, switchCommand } from './entry-commands.ts';
 import { registerCommand, type CommandContext } from './register-command.ts';
@@ -23,6 +24,7 @@ Commands:
   verify [ARCH...]       run a real binary of each architecture through its emulator
   export [ARCH...]       print or write systemd-binfmt files (--format debian for update-binfmts)
   serve [options]        run the agent service (tRPC API, reconciliation)
+  --version              print this agent's version
 
 ARCH is any name the arch table knows: aarch64, arm64, linux/arm64, arm64v8, armhf, ppc64el...
 Every command takes --mount-point PATH (default $BINFLEET_BINFMT_MOUNT or ${DEFAULT_MOUNT_POINT}).
@@ -67,6 +69,10 @@ export async function main(
     if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
       io.out(USAGE);
       return command === undefined ? 2 : 0;
+    }
+    if (command === '--version' || command === '-V' || command === 'version') {
+      io.out(await agentVersion());
+      return 0;
     }
     if (command === 'serve') {
       const { serveCommand } = await import('./serve-command.ts');
