@@ -112,6 +112,7 @@ export default tseslint.config(
       'packages/test-sandbox/**',
       'scripts/**',
       'apps/*/scripts/**',
+      'apps/agent/packaging/**',
       'packages/*/scripts/**',
       'bench/**',
       'e2e/**',

@@ -40,7 +40,8 @@ await build({
   splitting: true,
   format: 'esm',
   platform: 'node',
-  target: 'node20',
+  // Node 18 and newer: Debian 12's nodejs is 18 (the .deb, the tarball and the image run on it).
+  target: 'node18',
   external: ['dockerode'],
   sourcemap: 'linked',
   logLevel: 'warning',

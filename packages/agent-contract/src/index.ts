@@ -9,4 +9,4 @@ export * from './agent-api.ts';
 export * from './control-plane-api.ts';
 export * from './errors.ts';
 export * from './package-transfer.ts';
-export * from './release.ts';
+export * from './release-manifest.ts';

@@ -8,6 +8,7 @@ import { readEnv } from '../env.ts';
 import { AgentError } from '../errors.ts';
 import { HostProbe } from '../host/host-probe.ts';
 import { RegistrationService } from '../services/registration-service.ts';
+import { agentVersion } from '../version.ts';
 import { exitCodeOf, parseDuration, UsageError } from './args.ts';
 import { exportCommand, removeCommand, statusCommand, switchCommand } from './entry-commands.ts';
 import { registerCommand, type CommandContext } from './register-command.ts';
@@ -23,7 +24,8 @@ Commands:
   verify [ARCH...]       run a real binary of each architecture through its emulator
   export [ARCH...]       print or write systemd-binfmt files (--format debian for update-binfmts)
   serve [options]        run the agent service (tRPC API, reconciliation)
-  version                this agent's version and the agent contract it speaks (also --version)
+  version                this agent's version and the agent contract it speaks
+  --version              this agent's version alone
 
 ARCH is any name the arch table knows: aarch64, arm64, linux/arm64, arm64v8, armhf, ppc64el...
 Every command takes --mount-point PATH (default $BINFLEET_BINFMT_MOUNT or ${DEFAULT_MOUNT_POINT}).
@@ -69,11 +71,12 @@ export async function main(
       io.out(USAGE);
       return command === undefined ? 2 : 0;
     }
-    if (command === 'version' || command === '--version' || command === '-V') {
-      const [{ agentVersion }, { CONTRACT_VERSION }] = await Promise.all([
-        import('../version.ts'),
-        import('@binfleet/agent-contract'),
-      ]);
+    if (command === '--version' || command === '-V') {
+      io.out(await agentVersion());
+      return 0;
+    }
+    if (command === 'version') {
+      const { CONTRACT_VERSION } = await import('@binfleet/agent-contract');
       io.out(`binfleet-agent ${await agentVersion()} (agent contract ${CONTRACT_VERSION})`);
       return 0;
     }

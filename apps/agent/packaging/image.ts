@@ -1,0 +1,74 @@
+import { execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { downloadPackages, extractPackages, resolveClosure } from './debian-packages.ts';
+import { artifactNames, TARBALL_PREFIX } from './release-layout.ts';
+
+/**
+ * What the image holds besides the agent: Debian's nodejs (18), the emulators (with F, the kernel
+ * opens them from the container's files), CA certificates, and what the agent runs: sh and util-linux
+ * flock (the host lock), mount (binfmt_misc), dpkg-deb (builder agents read QEMU packages).
+ */
+const IMAGE_PACKAGES = ['nodejs', 'qemu-user-static', 'ca-certificates', 'dash', 'util-linux', 'mount', 'dpkg'];
+
+/**
+ * The agent container image, binfleet/agent:<version>, without a base image (none can be pulled
+ * here): a root filesystem unpacked from Debian packages plus the agent's tree at
+ * /opt/binfleet-agent, imported with `docker import` and saved with `docker save` to `outFile`.
+ */
+export function writeImage(stageDir: string, tree: string, version: string, outFile: string): void {
+  const rootfs = join(stageDir, 'rootfs');
+  mkdirSync(rootfs, { recursive: true });
+  chmodSync(rootfs, 0o755);
+  extractPackages(downloadPackages(resolveClosure(IMAGE_PACKAGES)), rootfs);
+  completeRootfs(rootfs);
+  cpSync(tree, join(rootfs, TARBALL_PREFIX.slice(1)), { recursive: true });
+  mkdirSync(join(rootfs, 'usr/local/bin'), { recursive: true });
+  symlinkSync(`${TARBALL_PREFIX}/bin/binfleet-agent`, join(rootfs, 'usr/local/bin/binfleet-agent'));
+
+  const rootfsTar = join(stageDir, 'rootfs.tar');
+  execFileSync('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '-C', rootfs, '-cf', rootfsTar, '.']);
+  const tag = artifactNames(version).imageTag;
+  const changes = [
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    'ENV NODE_ENV=production',
+    'VOLUME /var/lib/binfleet-agent',
+    'EXPOSE 7475',
+    `LABEL org.opencontainers.image.title=binfleet-agent org.opencontainers.image.version=${version}`,
+    `ENTRYPOINT ["${TARBALL_PREFIX}/bin/binfleet-agent"]`,
+    // 0.0.0.0 inside the container; publish the port only where it should be reachable.
+    'CMD ["serve", "--listen", "0.0.0.0:7475"]',
+  ];
+  execFileSync('docker', ['import', ...changes.flatMap((c) => ['--change', c]), rootfsTar, tag], { stdio: 'pipe' });
+  execFileSync('docker', ['save', '-o', outFile, tag]);
+}
+
+/** What the packages' maintainer scripts (which do not run here) would have made. */
+function completeRootfs(rootfs: string): void {
+  const at = (path: string) => join(rootfs, path);
+  if (!existsSync(at('bin/sh'))) symlinkSync('dash', at('bin/sh'));
+  // update-ca-certificates: one bundle of every certificate the package ships.
+  const certs = at('usr/share/ca-certificates/mozilla');
+  const bundle = readdirSync(certs)
+    .filter((f) => f.endsWith('.crt'))
+    .sort()
+    .map((f) => readFileSync(join(certs, f), 'utf8'))
+    .join('');
+  mkdirSync(at('etc/ssl/certs'), { recursive: true });
+  writeFileSync(at('etc/ssl/certs/ca-certificates.crt'), bundle);
+  writeFileSync(at('etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  writeFileSync(at('etc/group'), 'root:x:0:\n');
+  for (const dir of ['tmp', 'root', 'run', 'var/lib/binfleet-agent']) mkdirSync(at(dir), { recursive: true });
+  chmodSync(at('tmp'), 0o1777);
+  chmodSync(at('root'), 0o700);
+  chmodSync(at('var/lib/binfleet-agent'), 0o700);
+}
