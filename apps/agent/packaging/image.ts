@@ -47,7 +47,17 @@ export function writeImage(stageDir: string, tree: string, version: string, outF
   symlinkSync(`${TARBALL_PREFIX}/bin/binfleet-agent`, join(rootfs, 'usr/local/bin/binfleet-agent'));
 
   const rootfsTar = join(stageDir, 'rootfs.tar');
-  execFileSync('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '-C', rootfs, '-cf', rootfsTar, '.']);
+  execFileSync('tar', [
+    '--sort=name',
+    '--owner=0',
+    '--group=0',
+    '--numeric-owner',
+    '-C',
+    rootfs,
+    '-cf',
+    rootfsTar,
+    '.',
+  ]);
   const tag = artifactNames(version).imageTag;
   const changes = [
     'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
@@ -59,7 +69,9 @@ export function writeImage(stageDir: string, tree: string, version: string, outF
     // 0.0.0.0 inside the container; publish the port only where it should be reachable.
     'CMD ["serve", "--listen", "0.0.0.0:7475"]',
   ];
-  execFileSync('docker', ['import', ...changes.flatMap((c) => ['--change', c]), rootfsTar, tag], { stdio: 'pipe' });
+  execFileSync('docker', ['import', ...changes.flatMap((c) => ['--change', c]), rootfsTar, tag], {
+    stdio: 'pipe',
+  });
   execFileSync('docker', ['save', '-o', outFile, tag]);
   // docker save writes 0600; the control plane serves the file to hosts.
   chmodSync(outFile, 0o644);

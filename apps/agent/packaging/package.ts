@@ -12,6 +12,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { AgentReleaseArtifact } from '@binfleet/agent-contract';
 import { buildBundle } from './agent-tree.ts';
 import { writeDeb } from './deb.ts';
 import { writeImage } from './image.ts';
@@ -40,13 +41,13 @@ step('bundle', buildBundle);
 const { top } = step('tree', () => stageTree(join(stage, 'tarball'), version));
 step(names.tarball, () => writeTarball(join(stage, 'tarball'), version, join(OUT_DIR, names.tarball)));
 step(names.deb, () => writeDeb(stage, version, join(OUT_DIR, names.deb)));
-const artifacts = [
-  { file: names.deb, kind: 'deb' as const },
-  { file: names.tarball, kind: 'tarball' as const },
+const artifacts: { file: string; kind: AgentReleaseArtifact['kind'] }[] = [
+  { file: names.deb, kind: 'deb' },
+  { file: names.tarball, kind: 'tarball' },
 ];
 if (values.image) {
   step(names.image, () => writeImage(stage, top, version, join(OUT_DIR, names.image)));
-  artifacts.push({ file: names.image, kind: 'image' as const });
+  artifacts.push({ file: names.image, kind: 'image' });
 }
 rmSync(stage, { recursive: true, force: true });
 await writeManifest(OUT_DIR, version, artifacts);

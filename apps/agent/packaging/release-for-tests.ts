@@ -9,7 +9,9 @@ export function releaseForTests(options: { image?: boolean } = {}): {
   path: (kind: 'deb' | 'tarball' | 'image') => string;
 } {
   const dir = ensureAgentRelease(options);
-  const manifest = agentReleaseManifestSchema.parse(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')));
+  const manifest = agentReleaseManifestSchema.parse(
+    JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')),
+  );
   return {
     manifest,
     path: (kind) => {

@@ -31,7 +31,9 @@ export function ensureAgentRelease(options: { image?: boolean } = {}): string {
       timeout: 15 * 60_000,
     });
     if (result.status !== 0)
-      throw new Error(`pnpm agent:package failed (status ${result.status}):\n${result.stdout}\n${result.stderr}`);
+      throw new Error(
+        `pnpm agent:package failed (status ${result.status}):\n${result.stdout}\n${result.stderr}`,
+      );
   }
   return AGENT_RELEASE_DIR;
 }

@@ -20,7 +20,8 @@ describe('the agent image', () => {
   let imageId: string;
   let fleet: Fleet;
 
-  const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8', timeout: 300_000 }).trim();
+  const docker = (...args: string[]) =>
+    execFileSync('docker', args, { encoding: 'utf8', timeout: 300_000 }).trim();
 
   beforeAll(async () => {
     const dir = ensureAgentRelease({ image: true });
@@ -28,7 +29,9 @@ describe('the agent image', () => {
     const image = join(dir, manifest.artifacts.find((a) => a.kind === 'image')!.file);
     docker('load', '--input', image);
     // By id, from the saved file itself: the tag may be loaded anew by another checkout meanwhile.
-    const [saved] = JSON.parse(execFileSync('tar', ['-xOf', image, 'manifest.json'], { encoding: 'utf8' })) as {
+    const [saved] = JSON.parse(
+      execFileSync('tar', ['-xOf', image, 'manifest.json'], { encoding: 'utf8' }),
+    ) as {
       Config: string;
     }[];
     imageId = `sha256:${saved!.Config.replace(/\.json$/, '')}`;
@@ -83,11 +86,15 @@ describe('the agent image', () => {
       },
       120_000,
     ).catch((error: Error) => {
-      throw new Error(`${error.message}\ncontainer log:\n${spawnSync('docker', ['logs', container], { encoding: 'utf8' }).stdout}`);
+      throw new Error(
+        `${error.message}\ncontainer log:\n${spawnSync('docker', ['logs', container], { encoding: 'utf8' }).stdout}`,
+      );
     });
     expect(host.agentUrl).toBe(`http://127.0.0.1:${port}`);
     expect((host.facts as { agentVersion: string }).agentVersion).toBe(manifest.version);
-    const online = await fleet.api.ok(fleet.api.query<string[]>('fleet.hostIds', { filter: { online: true } }));
+    const online = await fleet.api.ok(
+      fleet.api.query<string[]>('fleet.hostIds', { filter: { online: true } }),
+    );
     expect(online).toEqual([host.id]);
 
     docker('stop', '--time', '10', container);
