@@ -16,8 +16,10 @@ PNPM_VERSION=12.21.0
 # node-gyp compile better-sqlite3 (its prebuilt binary is a download from GitHub). ffmpeg: Playwright
 # records videos of failed browser tests with it (its own build is a download too; see e2e/support/video.ts).
 # faketime (libfaketime): the clock-skew fault test runs agents with their wall clock hours off.
+# lintian checks the agent's .deb; systemd also gives systemd-analyze, which verifies its unit (the
+# Debian packages of the agent image are downloaded by `pnpm agent:package --image` itself).
 APT_PACKAGES=(qemu-user-static docker.io docker-registry chromium postgresql systemd iproute2 util-linux
-  g++ make python3 ffmpeg faketime)
+  g++ make python3 ffmpeg faketime lintian)
 # Debian architectures we keep a static busybox (and a tiny rootfs) for; the native one is included.
 BUSYBOX_ARCHES=(amd64 arm64 armhf armel i386 ppc64el s390x riscv64 mips64el)
 # Debian 12 has no riscv64 port: that busybox comes from Debian 13, through a private apt state.

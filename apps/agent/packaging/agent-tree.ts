@@ -26,7 +26,17 @@ export function buildBundle(): void {
 export function writeLibrary(libDir: string, version: string): ShippedModule[] {
   mkdirSync(join(libDir, 'dist'), { recursive: true });
   cpSync(join(AGENT_DIR, 'dist/bin'), join(libDir, 'dist/bin'), { recursive: true });
-  const pkg = { name: '@binfleet/agent', version, private: true, type: 'module', engines: { node: `>=${NODE_MAJOR}` } };
+  // The launcher runs the entry with node: its `#!` line (from bin/binfleet-agent.js) becomes a
+  // comment, on the same line so that the source map still fits.
+  const entry = join(libDir, 'dist/bin/binfleet-agent.mjs');
+  writeFileSync(entry, readFileSync(entry, 'utf8').replace(/^#!.*/, '// run by bin/binfleet-agent'));
+  const pkg = {
+    name: '@binfleet/agent',
+    version,
+    private: true,
+    type: 'module',
+    engines: { node: `>=${NODE_MAJOR}` },
+  };
   writeFileSync(join(libDir, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
   const modules = copyDependencyClosure(AGENT_DIR, ['dockerode'], join(libDir, 'node_modules'));
   normalizeModes(libDir);

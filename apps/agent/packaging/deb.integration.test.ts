@@ -23,7 +23,12 @@ function pathsOfThePackage(): string[] {
     ...listed.out
       .split('\n')
       .filter(Boolean)
-      .map((line) => line.split(/\s+/)[5]!.replace(/^\.\/?/, '/').replace(/(.)\/$/, '$1')),
+      .map((line) =>
+        line
+          .split(/\s+/)[5]!
+          .replace(/^\.\/?/, '/')
+          .replace(/(.)\/$/, '$1'),
+      ),
     '/etc/binfleet-agent',
     '/var/lib/binfleet-agent',
     '/etc/systemd/system/multi-user.target.wants/binfleet-agent.service',
@@ -84,7 +89,9 @@ describe('the .deb', () => {
       expect(verify.out).not.toMatch(/binfleet-agent\.service/);
 
       // What an installer writes is configuration: remove keeps it, purge deletes it.
-      writeFileSync('/etc/binfleet-agent/agent.env', 'BINFLEET_AGENT_ARGS="--listen 127.0.0.1:7475"\n', { mode: 0o600 });
+      writeFileSync('/etc/binfleet-agent/agent.env', 'BINFLEET_AGENT_ARGS="--listen 127.0.0.1:7475"\n', {
+        mode: 0o600,
+      });
       writeFileSync('/var/lib/binfleet-agent/desired-state.json', '{}\n', { mode: 0o600 });
       const remove = run('dpkg', '--remove', PACKAGE);
       expect(remove.status, remove.out).toBe(0);

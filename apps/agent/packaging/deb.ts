@@ -19,13 +19,17 @@ export function writeDeb(stageDir: string, version: string, outFile: string): vo
   const root = join(stageDir, 'deb');
   const doc = join(root, 'usr/share/doc', PACKAGE);
   const unitDir = join(root, 'lib/systemd/system');
-  for (const dir of ['DEBIAN', 'usr/bin', 'etc/binfleet-agent']) mkdirSync(join(root, dir), { recursive: true });
+  for (const dir of ['DEBIAN', 'usr/bin', 'etc/binfleet-agent'])
+    mkdirSync(join(root, dir), { recursive: true });
   mkdirSync(doc, { recursive: true });
   mkdirSync(unitDir, { recursive: true });
 
   const modules = writeLibrary(join(root, 'usr/lib', PACKAGE), version);
   writeLauncher(join(root, 'usr/bin/binfleet-agent'), `lib/${PACKAGE}`);
-  writeFileSync(join(unitDir, 'binfleet-agent.service'), renderUnit('/usr/bin/binfleet-agent', `file:///usr/share/doc/${PACKAGE}/agent.md`));
+  writeFileSync(
+    join(unitDir, 'binfleet-agent.service'),
+    renderUnit('/usr/bin/binfleet-agent', `file:///usr/share/doc/${PACKAGE}/agent.md`),
+  );
   cpSync(join(REPO_ROOT, 'docs/agent.md'), join(doc, 'agent.md'));
   writeFileSync(join(doc, 'copyright'), copyright(modules));
   writeFileSync(join(doc, 'changelog.gz'), gzipSync(changelog(version), { level: 9 }));
@@ -133,6 +137,7 @@ function md5sums(root: string): string {
 
 function installedSizeKiB(root: string): number {
   let bytes = 0;
-  for (const file of files(root)) if (!relative(root, file).startsWith('DEBIAN/')) bytes += statSync(file).size;
+  for (const file of files(root))
+    if (!relative(root, file).startsWith('DEBIAN/')) bytes += statSync(file).size;
   return Math.ceil(bytes / 1024);
 }

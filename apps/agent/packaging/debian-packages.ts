@@ -23,7 +23,16 @@ export function resolveClosure(wanted: readonly string[]): { name: string; versi
     const arch = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
     const plan = execFileSync(
       'apt-get',
-      ['-s', '-o', `Dir::State::status=${status}`, '-o', `APT::Architectures=${arch}`, 'install', '--no-install-recommends', ...wanted],
+      [
+        '-s',
+        '-o',
+        `Dir::State::status=${status}`,
+        '-o',
+        `APT::Architectures=${arch}`,
+        'install',
+        '--no-install-recommends',
+        ...wanted,
+      ],
       { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } },
     );
     return [...plan.matchAll(/^Inst (\S+) \((\S+) /gm)].map((m) => ({ name: m[1]!, version: m[2]! }));

@@ -6,6 +6,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -15,10 +16,20 @@ import { artifactNames, TARBALL_PREFIX } from './release-layout.ts';
 
 /**
  * What the image holds besides the agent: Debian's nodejs (18), the emulators (with F, the kernel
- * opens them from the container's files), CA certificates, and what the agent runs: sh and util-linux
- * flock (the host lock), mount (binfmt_misc), dpkg-deb (builder agents read QEMU packages).
+ * opens them from the container's files), CA certificates, and what the agent and its launcher run:
+ * sh and coreutils (readlink), util-linux flock (the host lock), mount (binfmt_misc), dpkg-deb
+ * (builder agents read QEMU packages).
  */
-const IMAGE_PACKAGES = ['nodejs', 'qemu-user-static', 'ca-certificates', 'dash', 'util-linux', 'mount', 'dpkg'];
+const IMAGE_PACKAGES = [
+  'nodejs',
+  'qemu-user-static',
+  'ca-certificates',
+  'dash',
+  'coreutils',
+  'util-linux',
+  'mount',
+  'dpkg',
+];
 
 /**
  * The agent container image, binfleet/agent:<version>, without a base image (none can be pulled
@@ -36,7 +47,17 @@ export function writeImage(stageDir: string, tree: string, version: string, outF
   symlinkSync(`${TARBALL_PREFIX}/bin/binfleet-agent`, join(rootfs, 'usr/local/bin/binfleet-agent'));
 
   const rootfsTar = join(stageDir, 'rootfs.tar');
-  execFileSync('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '-C', rootfs, '-cf', rootfsTar, '.']);
+  execFileSync('tar', [
+    '--sort=name',
+    '--owner=0',
+    '--group=0',
+    '--numeric-owner',
+    '-C',
+    rootfs,
+    '-cf',
+    rootfsTar,
+    '.',
+  ]);
   const tag = artifactNames(version).imageTag;
   const changes = [
     'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
@@ -48,13 +69,20 @@ export function writeImage(stageDir: string, tree: string, version: string, outF
     // 0.0.0.0 inside the container; publish the port only where it should be reachable.
     'CMD ["serve", "--listen", "0.0.0.0:7475"]',
   ];
-  execFileSync('docker', ['import', ...changes.flatMap((c) => ['--change', c]), rootfsTar, tag], { stdio: 'pipe' });
+  execFileSync('docker', ['import', ...changes.flatMap((c) => ['--change', c]), rootfsTar, tag], {
+    stdio: 'pipe',
+  });
   execFileSync('docker', ['save', '-o', outFile, tag]);
+  // docker save writes 0600; the control plane serves the file to hosts.
+  chmodSync(outFile, 0o644);
 }
 
 /** What the packages' maintainer scripts (which do not run here) would have made. */
 function completeRootfs(rootfs: string): void {
   const at = (path: string) => join(rootfs, path);
+  // Documentation nobody reads in a container (as slim images do).
+  for (const dir of ['usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/share/locale'])
+    rmSync(at(dir), { recursive: true, force: true });
   if (!existsSync(at('bin/sh'))) symlinkSync('dash', at('bin/sh'));
   // update-ca-certificates: one bundle of every certificate the package ships.
   const certs = at('usr/share/ca-certificates/mozilla');

@@ -16,7 +16,8 @@ interface PackageJson {
   optionalDependencies?: Record<string, string>;
 }
 
-const readPackage = (dir: string) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as PackageJson;
+const readPackage = (dir: string) =>
+  JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as PackageJson;
 
 /** The folder of `name` as Node resolves it from `fromDir`, or undefined (a missing optional dependency). */
 function resolvePackageDir(fromDir: string, name: string): string | undefined {
@@ -42,7 +43,11 @@ function resolvePackageDir(fromDir: string, name: string): string | undefined {
  * of it is there already, then beside the package that needs it. Node resolves the copy as it
  * resolves the checkout. Type packages (@types/*) and unbuilt optional native addons are left out.
  */
-export function copyDependencyClosure(fromDir: string, roots: readonly string[], destNodeModules: string): ShippedModule[] {
+export function copyDependencyClosure(
+  fromDir: string,
+  roots: readonly string[],
+  destNodeModules: string,
+): ShippedModule[] {
   // What each node_modules folder of the copy holds: name -> version.
   const placed = new Map<string, Map<string, string>>();
   const shipped = new Map<string, ShippedModule>();
@@ -72,7 +77,11 @@ export function copyDependencyClosure(fromDir: string, roots: readonly string[],
       dereference: true,
       // Nested node_modules are pnpm's links (placed here on their own); dotfiles are the package's
       // development files (.eslintrc, .npmignore, .github), never loaded.
-      filter: (src) => !src.slice(sourceDir.length).split('/').some((p) => p === 'node_modules' || p.startsWith('.')),
+      filter: (src) =>
+        !src
+          .slice(sourceDir.length)
+          .split('/')
+          .some((p) => p === 'node_modules' || p.startsWith('.')),
     });
     shipped.set(`${pkg.name}@${pkg.version}`, {
       name: pkg.name,

@@ -5,34 +5,22 @@
  *   binfleet-agent-<version>-image.tar       the container image (docker save), with --image
  *   SHA256SUMS, manifest.json                 (agentReleaseManifestSchema of @binfleet/agent-contract)
  *
- *   pnpm agent:package [--image] [--if-stale]
+ *   pnpm agent:package [--image]
  *
  * --image needs dockerd and apt (Debian packages are downloaded once into /var/cache/binfleet).
- * --if-stale does nothing when dist/agent holds what was asked, built from the same inputs.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { AgentReleaseArtifact } from '@binfleet/agent-contract';
 import { buildBundle } from './agent-tree.ts';
 import { writeDeb } from './deb.ts';
 import { writeImage } from './image.ts';
-import { inputsFingerprint } from './inputs-fingerprint.ts';
 import { writeManifest } from './manifest.ts';
 import { agentVersion, artifactNames, OUT_DIR } from './release-layout.ts';
 import { stageTree, writeTarball } from './tarball.ts';
 
-const { values } = parseArgs({
-  options: { image: { type: 'boolean', default: false }, 'if-stale': { type: 'boolean', default: false } },
-});
-const withImage = values.image === true;
-const stampFile = join(OUT_DIR, '.inputs.json');
-const fingerprint = inputsFingerprint();
-
-function upToDate(): boolean {
-  if (!existsSync(stampFile)) return false;
-  const stamp = JSON.parse(readFileSync(stampFile, 'utf8')) as { fingerprint: string; image: boolean };
-  return stamp.fingerprint === fingerprint && (stamp.image || !withImage);
-}
+const { values } = parseArgs({ options: { image: { type: 'boolean', default: false } } });
 
 const started = Date.now();
 const step = <T>(name: string, fn: () => T): T => {
@@ -42,29 +30,25 @@ const step = <T>(name: string, fn: () => T): T => {
   return result;
 };
 
-if (values['if-stale'] && upToDate()) {
-  console.log(`agent:package: ${OUT_DIR} is up to date`);
-} else {
-  const version = agentVersion();
-  const names = artifactNames(version);
-  rmSync(OUT_DIR, { recursive: true, force: true });
-  const stage = join(OUT_DIR, '.stage');
-  mkdirSync(stage, { recursive: true });
+const version = agentVersion();
+const names = artifactNames(version);
+// A fresh folder: what is in it is one release, listed by its manifest (written last).
+rmSync(OUT_DIR, { recursive: true, force: true });
+const stage = join(OUT_DIR, '.stage');
+mkdirSync(stage, { recursive: true });
 
-  step('bundle', buildBundle);
-  const { top } = step('tree', () => stageTree(join(stage, 'tarball'), version));
-  step(names.tarball, () => writeTarball(join(stage, 'tarball'), version, join(OUT_DIR, names.tarball)));
-  step(names.deb, () => writeDeb(stage, version, join(OUT_DIR, names.deb)));
-  const artifacts: { file: string; kind: 'deb' | 'tarball' | 'image' }[] = [
-    { file: names.deb, kind: 'deb' },
-    { file: names.tarball, kind: 'tarball' },
-  ];
-  if (withImage) {
-    step(names.image, () => writeImage(stage, top, version, join(OUT_DIR, names.image)));
-    artifacts.push({ file: names.image, kind: 'image' as const });
-  }
-  await writeManifest(OUT_DIR, version, artifacts);
-  rmSync(stage, { recursive: true, force: true });
-  writeFileSync(stampFile, JSON.stringify({ fingerprint, image: withImage }) + '\n');
-  console.log(`agent:package: ${OUT_DIR} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+step('bundle', buildBundle);
+const { top } = step('tree', () => stageTree(join(stage, 'tarball'), version));
+step(names.tarball, () => writeTarball(join(stage, 'tarball'), version, join(OUT_DIR, names.tarball)));
+step(names.deb, () => writeDeb(stage, version, join(OUT_DIR, names.deb)));
+const artifacts: { file: string; kind: AgentReleaseArtifact['kind'] }[] = [
+  { file: names.deb, kind: 'deb' },
+  { file: names.tarball, kind: 'tarball' },
+];
+if (values.image) {
+  step(names.image, () => writeImage(stage, top, version, join(OUT_DIR, names.image)));
+  artifacts.push({ file: names.image, kind: 'image' });
 }
+rmSync(stage, { recursive: true, force: true });
+await writeManifest(OUT_DIR, version, artifacts);
+console.log(`agent:package: ${OUT_DIR} (${((Date.now() - started) / 1000).toFixed(1)} s)`);

@@ -58,7 +58,9 @@ describe('the tarball', () => {
 
   it('holds a systemd unit for /opt/binfleet-agent that reads /etc/binfleet-agent/agent.env', () => {
     const unit = readFileSync(join(dir, 'one/share/binfleet-agent/binfleet-agent.service'), 'utf8');
-    expect(unit).toMatch(/^ExecStart=\/opt\/binfleet-agent\/bin\/binfleet-agent serve --state-dir \$\{STATE_DIRECTORY\} \$BINFLEET_AGENT_ARGS$/m);
+    expect(unit).toMatch(
+      /^ExecStart=\/opt\/binfleet-agent\/bin\/binfleet-agent serve --state-dir \$\{STATE_DIRECTORY\} \$BINFLEET_AGENT_ARGS$/m,
+    );
     expect(unit).toMatch(/^EnvironmentFile=-\/etc\/binfleet-agent\/agent.env$/m);
     expect(unit).not.toMatch(/@[A-Z_]+@/);
   });

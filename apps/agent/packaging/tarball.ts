@@ -21,7 +21,10 @@ export function stageTree(stageDir: string, version: string): { top: string; mod
   mkdirSync(doc, { recursive: true });
   writeFileSync(
     join(share, 'binfleet-agent.service'),
-    renderUnit(`${TARBALL_PREFIX}/bin/binfleet-agent`, `file://${TARBALL_PREFIX}/share/doc/binfleet-agent/agent.md`),
+    renderUnit(
+      `${TARBALL_PREFIX}/bin/binfleet-agent`,
+      `file://${TARBALL_PREFIX}/share/doc/binfleet-agent/agent.md`,
+    ),
   );
   cpSync(join(REPO_ROOT, 'docs/agent.md'), join(doc, 'agent.md'));
   return { top, modules };

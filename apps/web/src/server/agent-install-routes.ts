@@ -30,7 +30,11 @@ async function answer(work: () => Promise<Response>): Promise<Response> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof ControlPlaneError) return text(STATUS[error.code] ?? 500, error.message);
+    // By name: Next bundles the services in chunks of their own, each with its own copy of the class.
+    if (error instanceof Error && error.name === 'ControlPlaneError') {
+      const { code, message } = error as ControlPlaneError;
+      return text(STATUS[code] ?? 500, message);
+    }
     console.error(error);
     return text(500, 'The control plane failed to answer: see its log.');
   }

@@ -136,7 +136,7 @@ start_agent() {
       exec setsid "$BIN" serve --state-dir "$STATE" $BINFLEET_AGENT_ARGS </dev/null >>"$STATE/agent.log" 2>&1
     ) &
     echo $! >"$STATE/agent.pid"
-    say "no systemd here: the agent runs in the background (pid $!, log $STATE/agent.log); start it again after a reboot with $UNINSTALLER's neighbour: $BIN serve --state-dir $STATE"
+    say "no systemd here: the agent runs in the background (pid $!, log $STATE/agent.log); after a reboot, run this line again or start $BIN serve --state-dir $STATE with $CONF/agent.env"
   fi
 }
 
@@ -284,15 +284,19 @@ main() {
     fail "$FILE does not match its sha256 $SHA: the download was damaged or altered; nothing was changed."
 
   if [ -n "$DRY_RUN" ]; then
-    printf '{"code":"%s"}' "$TOKEN" | request "/agent/exchange?check=1" "$WORK/check" -X POST \
-      -H 'content-type: application/json' --data-binary @-
+    printf '{"code":"%s"}' "$TOKEN" >"$WORK/code.json"
+    request "/agent/exchange?check=1" "$WORK/check" -X POST -H 'content-type: application/json' \
+      --data-binary @"$WORK/code.json"
     say "dry run: the code is valid, $FILE matches its sha256. Would install binfleet-agent $AGENT_VERSION ($METHOD) as $BIN, write $CONF/agent.env and $CONF/join-token (0600), keep state in $STATE, install $UNINSTALLER, and $([ -n "$NO_START" ] && echo 'not start it' || { [ -n "$SYSTEMD" ] && echo 'enable and start binfleet-agent.service' || echo 'start it in the background'; })."
     exit 0
   fi
 
-  # The code, for this host's own credential. From stdin: it never reaches curl's command line.
-  printf '{"code":"%s","hostname":"%s"}' "$TOKEN" "$(hostname | tr -cd 'A-Za-z0-9.-')" |
-    request /agent/exchange "$WORK/credential" -X POST -H 'content-type: application/json' --data-binary @-
+  # The code, for this host's own credential. From a 0600 file (printf is the shell's own): it never
+  # reaches a command line. Not through a pipe: request() would run in a subshell, and its failure
+  # would not stop this script.
+  printf '{"code":"%s","hostname":"%s"}' "$TOKEN" "$(hostname | tr -cd 'A-Za-z0-9.-')" >"$WORK/code.json"
+  request /agent/exchange "$WORK/credential" -X POST -H 'content-type: application/json' \
+    --data-binary @"$WORK/code.json"
   if [ -n "$PIN" ]; then request /agent/ca.pem "$WORK/server-ca.pem"; fi
 
   if [ "$METHOD" = deb ]; then
