@@ -106,6 +106,15 @@ export function releaseFile(cp: ControlPlane, name: string): Promise<Response> {
   });
 }
 
+/** The control plane's own certificate, for hosts to trust (the script fetches it over a pinned connection). */
+export function serverCertificate(cp: ControlPlane): Promise<Response> {
+  return answer(async () => {
+    const tls = cp.tlsPin.current();
+    if (!tls) return text(404, 'This control plane serves no certificate of its own: it speaks plain HTTP or sits behind a TLS proxy.');
+    return new Response(tls.pem, { headers: { 'content-type': 'application/x-pem-file', 'cache-control': 'no-store' } });
+  });
+}
+
 const MAX_EXCHANGE_BODY = 1024;
 
 /** POST {code, hostname?}: the host's own join credential for a code, as one line of text. */

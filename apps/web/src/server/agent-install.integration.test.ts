@@ -1,5 +1,6 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -175,4 +176,103 @@ describe('install in one line', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('--prefix needs an absolute path');
   }, 120_000);
+});
+
+describe('install over https with the control plane’s own certificate', () => {
+  let network: TestNetwork | undefined;
+  let fleet: Fleet | undefined;
+  const rejectUnauthorized = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+  afterAll(async () => {
+    await fleet?.stop();
+    await network?.stop();
+    if (rejectUnauthorized === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    else process.env.NODE_TLS_REJECT_UNAUTHORIZED = rejectUnauthorized;
+  });
+
+  it('pins the certificate from the line: the install and the agent’s heartbeats go over https; a wrong pin stops before anything is sent', async () => {
+    ensureAgentRelease();
+    network = await startTestNetwork();
+    const certDir = mkdtempSync(join(tmpdir(), 'binfleet-tls-'));
+    const [cert, key] = [join(certDir, 'cert.pem'), join(certDir, 'key.pem')];
+    // Self-signed, for the gateway's address: what an admin without a CA would make.
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=binfleet-test',
+        '-addext',
+        `subjectAltName=IP:${network.gateway}`,
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
+    // This test's own API client talks to that certificate too; the agents trust it by their pin.
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+    fleet = await startFleet({
+      agents: 0,
+      server: 'next',
+      hostname: network.gateway,
+      heartbeatIntervalMs: 1000,
+      env: { BINFLEET_TLS_CERT: cert, BINFLEET_TLS_KEY: key, BINFLEET_INSECURE_COOKIES: '0' },
+    });
+    expect(fleet.url).toMatch(/^https:/);
+    const answer = await fleet.api.ok(
+      fleet.api.mutation<CodeAnswer>('install.createCode', {
+        label: 'tls-1',
+        expiresInMinutes: 15,
+        browserOrigin: fleet.url,
+      }),
+    );
+    const pin = /--pinnedpubkey sha256\/\/(\S+)/.exec(answer.line)?.[1];
+    expect(pin).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    expect(answer.code).toMatch(/^bfj_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
+
+    const host = await network.addHost('tls-1');
+    const dir = mkdtempSync(join(fleet.dir, 'hosts-'));
+    const wrongPin = answer.line.replace(pin!, `${'A'.repeat(43)}=`);
+    const refused = await host.sandbox.exec('sh', [
+      '-c',
+      `${wrongPin.replace('| sudo sh', '| sh')} --prefix ${join(dir, 'x')}`,
+    ]);
+    expect(refused.stderr).toMatch(/pinned|public key/i);
+    expect(existsSync(join(dir, 'x'))).toBe(false);
+
+    const prefix = join(dir, 'tls-1');
+    const result = await host.sandbox.exec(
+      'sh',
+      ['-c', `${answer.line.replace('| sudo sh', '| sh')} --prefix ${prefix}`],
+      {
+        timeoutMs: 120_000,
+      },
+    );
+    expect(result.stderr).toContain('joined');
+    expect(result.code).toBe(0);
+    expect(readFileSync(join(prefix, 'etc/agent.env'), 'utf8')).toContain(
+      `NODE_EXTRA_CA_CERTS="${prefix}/etc/server-ca.pem"`,
+    );
+    const hosts = await fleet.api.ok(
+      fleet.api.query<{ items: { id: string; hostname: string }[] }>('fleet.hosts', {}),
+    );
+    const joined = hosts.items.find((h) => h.hostname === 'tls-1');
+    const detail = () =>
+      fleet!.api.ok(
+        fleet!.api.query<{ lastSeenAt: string; agentUrl: string }>('fleet.host', { id: joined!.id }),
+      );
+    expect((await detail()).agentUrl).toBe(`http://${host.address}:7475`);
+    // Heartbeats keep arriving over https: the agent trusts the pinned certificate.
+    const seen = (await detail()).lastSeenAt;
+    await until('a heartbeat after the join', async () => (await detail()).lastSeenAt !== seen);
+  }, 600_000);
 });

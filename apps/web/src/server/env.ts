@@ -52,6 +52,11 @@ export interface WebConfig {
   readonly publicUrl?: string;
   /** Where `pnpm agent:package` put the agent release this control plane serves to hosts. */
   readonly agentDistDir?: string;
+  /**
+   * The control plane's own certificate (scripts/serve-tls.ts serves HTTPS with it). Install codes
+   * then carry its public key's sha256, which the install script pins.
+   */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 const ON_OFF = oneOf({ '0': false, '1': true });
@@ -93,6 +98,8 @@ const webEnvSchema = z
       parse: (text) => (publicUrlProblem(text) ? undefined : normalizePublicUrl(text)),
     }),
     BINFLEET_AGENT_DIST: variable(anyText),
+    BINFLEET_TLS_CERT: variable(anyText),
+    BINFLEET_TLS_KEY: variable(anyText),
     BINFLEET_AGENT_URL_ALLOW: variable(
       {
         allowed:
@@ -110,6 +117,10 @@ const webEnvSchema = z
     ),
   })
   // One without the other would silently create no admin.
+  .refine((env) => (env.BINFLEET_TLS_CERT === undefined) === (env.BINFLEET_TLS_KEY === undefined), {
+    path: ['BINFLEET_TLS_KEY'],
+    message: 'BINFLEET_TLS_CERT and BINFLEET_TLS_KEY go together: set both for HTTPS, or neither',
+  })
   .refine((env) => env.BINFLEET_ADMIN_PASSWORD !== undefined || env.BINFLEET_ADMIN_USERNAME === undefined, {
     path: ['BINFLEET_ADMIN_PASSWORD'],
     message: 'set it with BINFLEET_ADMIN_USERNAME (the first admin), or set neither',
@@ -158,6 +169,14 @@ export function readWebConfig(env: Readonly<Record<string, string | undefined>> 
     trustProxy: e.BINFLEET_TRUST_PROXY,
     agentUrlAllow: e.BINFLEET_AGENT_URL_ALLOW,
     ...(e.BINFLEET_PUBLIC_URL ? { publicUrl: e.BINFLEET_PUBLIC_URL } : {}),
+    ...(e.BINFLEET_TLS_CERT && e.BINFLEET_TLS_KEY
+      ? {
+          tls: {
+            cert: path.resolve(/*turbopackIgnore: true*/ e.BINFLEET_TLS_CERT),
+            key: path.resolve(/*turbopackIgnore: true*/ e.BINFLEET_TLS_KEY),
+          },
+        }
+      : {}),
     ...(agentDistDir(e.BINFLEET_AGENT_DIST) ? { agentDistDir: agentDistDir(e.BINFLEET_AGENT_DIST)! } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { normalizePublicUrl, publicUrlProblem, publicUrlWarning } from '../security/public-url.ts';
+import { pinForCode } from '../services/agent-install/tls-pin.ts';
 import { actorOf } from '../services/auth.ts';
 import { adminProcedure, router } from '../trpc.ts';
 
@@ -46,12 +47,18 @@ export const installRouter = router({
         (error: Error) => ({ problem: error.message }),
       );
       const created = await ctx.cp.hosts.joinTokens.createInstallCode(actorOf(ctx.user), input);
+      // Served over TLS with its own certificate: the line pins its public key, and so does the
+      // script, from the code (token.pin), for every request it makes.
+      const tls = ctx.cp.tlsPin.current();
+      const code = tls ? `${created.code}.${pinForCode(tls.pin)}` : created.code;
+      const curl = tls ? `curl -fsSLk --pinnedpubkey sha256//${tls.pin}` : 'curl -fsSL';
       return {
         ...created,
+        code,
         publicUrl: url,
         warnings: [warning, loopback].filter((w): w is string => w !== undefined),
         release,
-        line: `curl -fsSL ${url}/agent/install.sh | sudo sh -s -- --code ${created.code}`,
+        line: `${curl} ${url}/agent/install.sh | sudo sh -s -- --code ${code}`,
       };
     }),
 });

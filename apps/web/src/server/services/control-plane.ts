@@ -10,6 +10,7 @@ import {
 import type { WebConfig } from '../env.ts';
 import { AgentGateway } from '../agents/agent-gateway.ts';
 import { AgentRelease } from './agent-install/agent-release.ts';
+import { TlsPin } from './agent-install/tls-pin.ts';
 import { AuditService } from './audit.ts';
 import { AuthService } from './auth.ts';
 import { BuildRunner } from './builds/build-runner.ts';
@@ -42,6 +43,8 @@ export interface ControlPlane {
   readonly settings: SettingsService;
   /** The agent release hosts install (GET /agent/install.sh and its files). */
   readonly agentRelease: AgentRelease;
+  /** The certificate hosts pin when the control plane serves HTTPS itself. */
+  readonly tlsPin: TlsPin;
 }
 
 /** Wires the services once per process; the tRPC context hands them to procedures. */
@@ -81,11 +84,13 @@ export function createControlPlane(config: WebConfig, options: { db?: Db } = {})
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
   });
   const agentRelease = new AgentRelease(config.agentDistDir);
+  const tlsPin = new TlsPin(config.tls?.cert);
   return {
     config,
     db,
     settings,
     agentRelease,
+    tlsPin,
     audit,
     auth,
     hosts,

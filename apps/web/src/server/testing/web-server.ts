@@ -41,17 +41,23 @@ async function startNext(
   hostname: string,
 ): Promise<WebServer> {
   const logFile = join(env.BINFLEET_DATA_DIR!, '..', `next-${port}-${Date.now()}.log`);
+  // With a certificate of its own, the control plane serves HTTPS through scripts/serve-tls.ts
+  // (the test process must then trust that certificate for its own requests).
+  const tls = env.BINFLEET_TLS_CERT !== undefined;
+  const [command, args] = tls
+    ? [join(WEB_DIR, 'node_modules/.bin/tsx'), ['scripts/serve-tls.ts']]
+    : [join(WEB_DIR, 'node_modules/.bin/next'), ['start', '--hostname', hostname, '--port', String(port)]];
   const child = spawn(
-    join(WEB_DIR, 'node_modules/.bin/next'),
-    ['start', '--hostname', hostname, '--port', String(port)],
+    command,
+    args,
     {
       cwd: WEB_DIR,
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env },
+      env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', PORT: String(port), HOSTNAME: hostname, ...env },
       detached: true,
       stdio: ['ignore', openSync(logFile, 'w'), openSync(logFile, 'a')],
     },
   );
-  const url = `http://${hostname}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${hostname}:${port}`;
   const output = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const server: WebServer = {

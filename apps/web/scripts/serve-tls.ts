@@ -1,0 +1,36 @@
+/**
+ * The control plane over HTTPS with its own certificate: `next start` speaks plain HTTP only, so this
+ * serves the same built app (`next build`) through node:https. The other route is a TLS proxy in
+ * front of `next start` (docs/control-plane.md); either way agents and install lines use https.
+ *   BINFLEET_TLS_CERT=cert.pem BINFLEET_TLS_KEY=key.pem pnpm --filter @binfleet/web start:tls
+ * PORT (3000) and HOSTNAME (0.0.0.0) as for `next start`.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import next from 'next';
+import { readWebConfig } from '../src/server/env.ts';
+
+const config = readWebConfig();
+if (!config.tls) {
+  console.error('serve-tls: set BINFLEET_TLS_CERT and BINFLEET_TLS_KEY (PEM files), or run `next start` for plain HTTP.');
+  process.exit(2);
+}
+const port = Number(process.env.PORT ?? 3000);
+const hostname = process.env.HOSTNAME ?? '0.0.0.0';
+const app = next({ dev: false, dir: new URL('..', import.meta.url).pathname, hostname, port });
+await app.prepare();
+const handle = app.getRequestHandler();
+const server = createServer(
+  { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) },
+  (req, res) => {
+    // What `next start` does for plain HTTP, here for TLS: the peer's address, unless a trusted
+    // proxy in front says whom it forwards; and that the request came over https (Secure cookies).
+    if (!config.trustProxy) req.headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
+    req.headers['x-forwarded-proto'] = 'https';
+    void handle(req, res);
+  },
+);
+server.listen(port, hostname, () => console.log(`binfleet control plane on https://${hostname}:${port}`));
+const stop = () => server.close(() => process.exit(0));
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);
