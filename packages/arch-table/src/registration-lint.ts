@@ -21,7 +21,7 @@ export interface LintFinding {
 
 export const CREDENTIAL_WARNING =
   'C (credential) is set: setuid and setgid foreign binaries run with the privileges they carry, ' +
-  'so a setuid-root binary in any image or chroot becomes root on this host. Use it only for images you trust ' +
+  'so a setuid-root binary in any image or chroot becomes root on the host. Use it only for images you trust ' +
   '(sudo inside emulated containers needs it).';
 
 /** The warning for the C flag, or nothing when it is not asked for. */

@@ -5,7 +5,6 @@ import {
   type HostExecutable,
   type KernelEntry,
   type LintFinding,
-  type TargetId,
 } from '@binfleet/arch-table';
 import type { DesiredState } from '@binfleet/agent-contract';
 import { AgentError } from '../errors.ts';
@@ -44,9 +43,7 @@ export async function guardRegistration(
   current: readonly KernelEntry[],
   options: GuardOptions,
 ): Promise<GuardVerdict> {
-  const registering = [
-    ...new Set(actions.flatMap((a) => (a.kind === 'register' ? [a.target] : []))),
-  ] as TargetId[];
+  const registering = [...new Set(actions.flatMap((a) => (a.kind === 'register' ? [a.target] : [])))];
   const warnings = credentialFindings(desired).map((f) => f.message);
   if (registering.length === 0) return { warnings, forcedNative: [] };
 
