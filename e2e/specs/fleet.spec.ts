@@ -72,6 +72,14 @@ test('reset + register with persistent on two selected hosts: live progress to s
   await page.getByRole('button', { name: 'Create the fleet policy' }).click();
   await expect(page.getByRole('checkbox', { name: /^F · persistent/ })).toBeChecked();
   await expect(page.getByRole('switch', { name: 'Auto-heal' })).not.toBeChecked();
+  // The agents' guard rails, linted before save: C shows its risk, unticking it takes the warning away.
+  const lint = page.getByTestId('policy-lint');
+  await expect(lint).toBeHidden();
+  await page.getByRole('checkbox', { name: /^C · credential/ }).check();
+  await expect(lint).toContainText('Credential flag: C (credential) is set');
+  await shot(page, '05-policy-lint');
+  await page.getByRole('checkbox', { name: /^C · credential/ }).uncheck();
+  await expect(lint).toBeHidden();
   await page.getByRole('button', { name: 'Create policy' }).click();
   await expect(page.getByText('3 drifted')).toBeVisible();
 

@@ -127,7 +127,7 @@ export async function composeAgent(
   const { log, version } = options;
   const { store, docker, hostLock } = adapters;
   const probe = new HostProbe(adapters.os);
-  const registration = new RegistrationService(adapters.binfmt, probe.interpreterExists);
+  const registration = new RegistrationService(adapters.binfmt, probe, { audit: log });
   const lock = new OperationLock(undefined, hostLock);
   const reconciler = new Reconciler(registration, store, lock, {
     intervalMs: settings.reconcileIntervalMs,

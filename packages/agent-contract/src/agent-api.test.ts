@@ -21,6 +21,23 @@ describe('the agent API table', () => {
     });
   });
 
+  it("takes the guard rails' switches, and answers of agents from before them (no warnings, no switches kept)", () => {
+    expect(agentApi.applyState.input.parse({ forceNative: true, allowMissing: true })).toEqual({
+      forceNative: true,
+      allowMissing: true,
+    });
+    const before = {
+      changed: false,
+      actions: [],
+      entries: [],
+      desired: { targets: ['s390x'], disabled: [], interpreterDir: '/usr/bin', suffix: '-static' },
+    };
+    expect(agentApi.applyState.output.parse(before)).toMatchObject({
+      warnings: [],
+      desired: { forceNative: false, allowMissing: false },
+    });
+  });
+
   it('refuses answers of the wrong shape', () => {
     expect(agentApi.applyState.output.safeParse({ changed: true, actions: [] }).success).toBe(false);
     expect(

@@ -31,8 +31,12 @@ export const applyInputSchema = z.strictObject({
   ...registerOptions,
   /** Remove every qemu-* entry first, like the seed's --reset. */
   reset: z.boolean().optional(),
-  /** Replace entries registered with other settings. */
+  /** Replace entries registered with other settings, and register beside entries whose magic overlaps. */
   force: z.boolean().optional(),
+  /** Register targets whose magic matches this host's own programs (breaks the host): logged as an audit line. */
+  forceNative: z.boolean().optional(),
+  /** Register without F although emulators are missing (a staged install). */
+  allowMissing: z.boolean().optional(),
 });
 
 // One object rather than a union: a bad architecture name is then reported as such ("targets: Unknown

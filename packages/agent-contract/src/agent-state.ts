@@ -81,6 +81,8 @@ export const applyOutcomeSchema = z.object({
   /** The kernel's entries once applied. */
   entries,
   desired: desiredStateSchema,
+  /** What the caller should know (the C flag's risk, a forced native target, missing emulators). */
+  warnings: list(z.string()).default([]),
 });
 
 /** remove, enable and disable: what they changed and (contract 2 on) the kernel's entries afterwards. */

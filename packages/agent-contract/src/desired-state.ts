@@ -12,6 +12,10 @@ export const desiredStateSchema = z.object({
   credential: z.boolean().default(false),
   persistent: z.boolean().default(false),
   preserveArgv0: z.boolean().default(false),
+  /** The caller accepted targets that match this host's own programs: the reconciler keeps them too. */
+  forceNative: z.boolean().default(false),
+  /** The caller accepted missing emulators (no F, a staged install): the reconciler keeps them too. */
+  allowMissing: z.boolean().default(false),
 });
 
 export type DesiredState = z.output<typeof desiredStateSchema>;

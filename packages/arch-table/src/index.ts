@@ -10,3 +10,4 @@ export * from './aliases.ts';
 export * from './renderers.ts';
 export * from './image-tags.ts';
 export * from './register-script.ts';
+export * from './registration-lint.ts';

@@ -85,6 +85,29 @@ describe('register entrypoint script in a real binfmt_misc', () => {
     expect(parsed()['qemu-aarch64']?.flags).toBe('POC');
   });
 
+  it("keeps the seed's behaviour: registers without F although the emulators are not there", async () => {
+    // The register image carries no emulators: with the seed's :register workflow they live in the
+    // guest images, so unlike binfleet-agent register its entrypoint does not refuse this.
+    const elsewhere = join(dir, 'register-elsewhere');
+    writeFileSync(elsewhere, renderRegisterScript({ interpreterDir: '/opt/nothing', suffix: '-static' }), {
+      mode: 0o755,
+    });
+    const runElsewhere = (...args: string[]) =>
+      sandbox.exec(fixtures().busybox('amd64'), ['sh', elsewhere, ...args], { env: { HOST_ARCH: 'x86_64' } });
+    const r = await runElsewhere('--reset');
+    expect(r.code, r.stderr).toBe(0);
+    expect(parsed()['qemu-aarch64']).toMatchObject({
+      interpreter: '/opt/nothing/qemu-aarch64-static',
+      flags: '',
+    });
+    const before = entries();
+    const persistent = await runElsewhere('--reset', '-p', 'yes');
+    expect(persistent.code).not.toBe(0);
+    expect(persistent.stderr).toMatch(/Persistent \(F\) registration needs the interpreters/);
+    expect(entries()).toEqual(before);
+    await run('--reset');
+  });
+
   it('runs a foreign binary through what it registered', async () => {
     expect((await run('--reset', '-p', 'yes')).code).toBe(0);
     const uname = await sandbox.exec(fixtures().busybox('arm64'), ['uname', '-m']);

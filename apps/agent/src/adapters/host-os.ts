@@ -25,6 +25,11 @@ export interface HostOs {
   /** `uname -m`. */
   machine(): string;
   kernelRelease(): string;
+  /**
+   * Programs of the host itself (the running interpreter, /bin/sh): a binfmt entry whose magic takes
+   * them would send the host's own programs through an emulator.
+   */
+  ownExecutables(): readonly string[];
   /** A file's text, or undefined when it does not exist or cannot be read. */
   readText(path: string): Promise<string | undefined>;
   /** stat(2) following symlinks, or undefined when there is nothing there. */

@@ -10,6 +10,7 @@ export const nodeHostOs: HostOs = {
   hostname: () => os.hostname(),
   machine: () => os.machine(),
   kernelRelease: () => os.release(),
+  ownExecutables: () => [process.execPath, '/bin/sh'],
 
   async readText(path) {
     return readFile(path, 'utf8').catch(() => undefined);

@@ -1,4 +1,5 @@
 import {
+  credentialFindings,
   renderExport,
   resolveArch,
   targetsForHost,
@@ -7,13 +8,20 @@ import {
 } from '@binfleet/arch-table';
 import { machine } from 'node:os';
 import { parse, UsageError, yesNo } from './args.ts';
+import { parseGetopt } from './getopt.ts';
 import type { CommandContext } from './register-command.ts';
 import { desiredFromSeed, SEED_OPTIONS, writeExportFiles } from './seed-options.ts';
+import { EXPORT_USAGE, REMOVE_USAGE, STATUS_USAGE, switchUsage } from './usages.ts';
+
+const HELP = { help: { type: 'boolean', short: 'h' } } as const;
 
 const resolveAll = (names: readonly string[]) => [...new Set(names.flatMap((n) => resolveArch(n)))];
 
 export async function statusCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values } = parse(argv, { json: { type: 'boolean' }, 'mount-point': { type: 'string' } });
+  const { values, positionals } = parse(argv, { ...HELP, json: { type: 'boolean' } });
+  if (values.help) return usage(ctx, STATUS_USAGE);
+  if (positionals.length > 0)
+    throw new UsageError(`Unexpected argument "${positionals[0]}". See status --help.`);
   const status = await ctx.registration().status();
   if (values.json) {
     ctx.out(JSON.stringify(status, null, 2));
@@ -41,10 +49,8 @@ function formatEntry(name: string, e: KernelEntry): string {
 }
 
 export async function removeCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    all: { type: 'boolean' },
-    'mount-point': { type: 'string' },
-  });
+  const { values, positionals } = parse(argv, { ...HELP, all: { type: 'boolean' } });
+  if (values.help) return usage(ctx, REMOVE_USAGE);
   if (!values.all && positionals.length === 0)
     throw new UsageError('remove: name the architectures (e.g. arm64 s390x) or give --all.');
   const targets = values.all ? 'all' : resolveAll(positionals);
@@ -54,7 +60,8 @@ export async function removeCommand(argv: string[], ctx: CommandContext): Promis
 }
 
 export async function switchCommand(argv: string[], ctx: CommandContext, enabled: boolean): Promise<number> {
-  const { positionals } = parse(argv, { 'mount-point': { type: 'string' } });
+  const { values, positionals } = parse(argv, HELP);
+  if (values.help) return usage(ctx, switchUsage(enabled ? 'enable' : 'disable'));
   if (positionals.length === 0)
     throw new UsageError(`${enabled ? 'enable' : 'disable'}: name the architectures (e.g. arm64).`);
   const targets = resolveAll(positionals);
@@ -67,7 +74,8 @@ export async function switchCommand(argv: string[], ctx: CommandContext, enabled
 
 /** `export`: the same files as `register --systemd/--debian`, for any targets (default: per host rules). */
 export async function exportCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parse(argv, { ...SEED_OPTIONS, format: { type: 'string' } });
+  const { values, positionals } = parseGetopt(argv, { ...SEED_OPTIONS, ...HELP, format: { type: 'string' } });
+  if (values.help) return usage(ctx, EXPORT_USAGE);
   const format = (values.format ?? 'systemd') as ExportFormat;
   if (format !== 'systemd' && format !== 'debian') throw new UsageError('--format is systemd or debian.');
   const targets = positionals.length
@@ -76,7 +84,8 @@ export async function exportCommand(argv: string[], ctx: CommandContext): Promis
         ignoreFamily: yesNo('--ignore-family', values['ignore-family']),
       });
   const state = desiredFromSeed(values, ctx.env, targets);
-  if (!values.exportdir) {
+  for (const f of credentialFindings(state)) ctx.err(`Warning: ${f.message}`);
+  if (values.exportdir === undefined) {
     const files = renderExport(format, targets, state);
     if (values.json) ctx.out(JSON.stringify(files, null, 2));
     else for (const f of files) ctx.out(`# ${f.fileName}\n${f.content}`);
@@ -84,5 +93,10 @@ export async function exportCommand(argv: string[], ctx: CommandContext): Promis
   }
   const written = await writeExportFiles(format, targets, state, values.exportdir);
   ctx.out(`Wrote ${written.length} files to ${values.exportdir}`);
+  return 0;
+}
+
+function usage(ctx: CommandContext, text: string): number {
+  ctx.out(text);
   return 0;
 }

@@ -16,7 +16,7 @@ import { registerCommand, type CommandContext } from './register-command.ts';
 const USAGE = `Usage: binfleet-agent COMMAND [options]
 
 Commands:
-  register [options]     register QEMU emulators (seed-compatible: --reset -p yes); --help for options
+  register [TARGET...]   register QEMU emulators (seed-compatible: --reset -p yes)
   status [--json]        the kernel's binfmt_misc entries, parsed
   remove ARCH...|--all   remove entries
   enable ARCH...         switch entries on
@@ -27,7 +27,7 @@ Commands:
   version                this agent's version and the agent contract it speaks
   --version              this agent's version alone
 
-ARCH is any name the arch table knows: aarch64, arm64, linux/arm64, arm64v8, armhf, ppc64el...
+Every command takes --help. ARCH is any name the arch table knows: aarch64, arm64, linux/arm64, arm64v8, armhf, ppc64el...
 Every command takes --mount-point PATH (default $BINFLEET_BINFMT_MOUNT or ${DEFAULT_MOUNT_POINT}).
 Commands that change binfmt_misc wait up to --lock-wait DURATION (default 10s) for another
 binfleet-agent process (e.g. serve) changing it, then fail naming that process (exit status 75).
@@ -91,7 +91,13 @@ export async function main(
     const ctx: CommandContext = {
       env,
       registration: () =>
-        (registration ??= new RegistrationService(fs, new HostProbe(nodeHostOs).interpreterExists)),
+        (registration ??= new RegistrationService(fs, new HostProbe(nodeHostOs), {
+          // An audit line on stderr, with who and what, for a change that may break the host.
+          audit: (record) =>
+            io.err(
+              `AUDIT ${JSON.stringify({ ...record, uid: process.getuid?.(), pid: process.pid, argv: rawArgv })}`,
+            ),
+        })),
       exclusive: async (label, fn) => {
         const release = await FlockHostLock.forThisNamespace(env.lockDir).acquire(label, lockWaitMs);
         try {

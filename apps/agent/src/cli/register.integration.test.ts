@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fixtures, startSandbox, type Sandbox } from '@binfleet/test-sandbox';
@@ -130,6 +130,9 @@ describe('binfleet-agent register --systemd/--debian (export, no kernel)', () =>
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'binfleet-export-'));
+    // As with qemu's script, --exportdir must exist: a typo is never created.
+    await mkdir(join(dir, 'systemd'));
+    await mkdir(join(dir, 'debian'));
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 

@@ -1,5 +1,6 @@
 import { TARGET_IDS, targetRegisterSpec, type TargetId } from '@binfleet/arch-table';
 import { mapWithConcurrency } from '@binfleet/concurrency';
+import type { HostExecutable } from '@binfleet/arch-table';
 import type { FileFacts, HostOs } from '../adapters/host-os.ts';
 import { parseQemuVersion, type QemuVersion } from './qemu-version.ts';
 
@@ -79,6 +80,14 @@ export class HostProbe {
   /** An executable regular file; an arrow so it can be handed over as RegistrationService's check. */
   readonly interpreterExists = async (path: string): Promise<boolean> =>
     isExecutableFile(await this.os.fileFacts(path));
+
+  /** The first bytes of the host's own programs that can be read (what a binfmt entry would test). */
+  readonly hostExecutables = async (): Promise<HostExecutable[]> => {
+    const read = await Promise.all(
+      this.os.ownExecutables().map(async (path) => ({ path, header: await this.os.readHead(path, 128) })),
+    );
+    return read.filter((e): e is HostExecutable => e.header !== undefined && e.header.length > 0);
+  };
 
   /** Every target whose emulator exists in the directory, with the QEMU version it reports. */
   async interpreters(location: InterpreterLocation): Promise<InterpreterInfo[]> {

@@ -119,19 +119,23 @@ describe('reconciliation', () => {
     await writeFile(`${kernel}/register`, `:qemu-s390x:M::${magic}::/usr/bin/qemu-s390x-static:`);
     await writeFile(`${kernel}/register`, ':foreign:E::xyz::/bin/true:');
 
-    // Writes above may straddle a pass: gather every pass's changes until the kernel is repaired.
+    // Writes above may straddle a pass: gather every pass's changes until the kernel is repaired
+    // and the pass that repaired it has logged (it logs once it is done, after the kernel changed).
+    const changes = () =>
+      agent.logs
+        .filter(isReconcile)
+        .flatMap((l) => l.changed as { target: string; actions: { kind: string }[] }[])
+        .flatMap((c) => c.actions.map((a) => `${c.target} ${a.kind}`));
     await until(() => {
       const { foreign: _, ...ours } = kernelSnapshot(sandbox);
-      return JSON.stringify(ours) === JSON.stringify(wanted);
+      const seen = changes();
+      return (
+        JSON.stringify(ours) === JSON.stringify(wanted) &&
+        seen.includes('aarch64 register') &&
+        seen.includes('s390x register')
+      );
     });
-    const changes = agent.logs
-      .filter(isReconcile)
-      .flatMap((l) => l.changed as { target: string; actions: { kind: string }[] }[]);
-    expect(changes.flatMap((c) => c.actions.map((a) => `${c.target} ${a.kind}`)).sort()).toEqual([
-      'aarch64 register',
-      's390x register',
-      's390x remove',
-    ]);
+    expect(changes().sort()).toEqual(['aarch64 register', 's390x register', 's390x remove']);
     expect(kernelSnapshot(sandbox).foreign).toMatch(/^interpreter \/bin\/true$/m);
     const logged = agent.logs.filter(isReconcile).length;
 

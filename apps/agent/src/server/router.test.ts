@@ -24,6 +24,8 @@ const desired = {
   credential: false,
   persistent: true,
   preserveArgv0: false,
+  forceNative: false,
+  allowMissing: false,
 };
 
 describe('agentRouter', () => {
@@ -43,7 +45,7 @@ describe('agentRouter', () => {
   });
 
   it('resolves any alias to targets before the service sees the input', async () => {
-    const apply = vi.fn(async () => ({ changed: false, actions: [], entries: [], desired }));
+    const apply = vi.fn(async () => ({ changed: false, actions: [], entries: [], desired, warnings: [] }));
     await callerWith({ apply }).applyState({
       targets: ['arm64v8', 'linux/s390x', 'aarch64'],
       disabled: ['armhf'],

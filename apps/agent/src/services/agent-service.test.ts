@@ -3,7 +3,7 @@ import { CONTRACT_VERSION, type DesiredState } from '@binfleet/agent-contract';
 import type { DockerClient, InfoOptions } from '../adapters/docker-client.ts';
 import { AgentError } from '../errors.ts';
 import { HostProbe } from '../host/host-probe.ts';
-import { FakeHostOs } from '../testing/fake-host-os.ts';
+import { FakeHostOs, hostWithEmulators } from '../testing/fake-host-os.ts';
 import { MemoryBinfmtFs } from '../testing/memory-binfmt-fs.ts';
 import { AgentService, DOCKER_INFO_MAX_AGE_MS } from './agent-service.ts';
 import { OperationLock } from './operation-lock.ts';
@@ -32,7 +32,7 @@ function setup() {
   };
   const verified: unknown[] = [];
   const agent = new AgentService({
-    registration: new RegistrationService(fs, async () => true),
+    registration: new RegistrationService(fs, hostWithEmulators),
     store,
     lock,
     reconciler: { status: () => ({ intervalMs: 60_000, failing: [] }) },

@@ -48,8 +48,12 @@ export interface ApplyRequest {
   readonly preserveArgv0?: boolean;
   /** Remove every qemu-* entry first, like the seed's --reset. */
   readonly reset?: boolean;
-  /** Replace entries registered with other settings. */
+  /** Replace entries registered with other settings; register beside overlapping entries. */
   readonly force?: boolean;
+  /** Register targets that take this host's own programs (breaks it): audited. */
+  readonly forceNative?: boolean;
+  /** Register without F although emulators are missing (a staged install). */
+  readonly allowMissing?: boolean;
 }
 
 export interface ExportRequest {
@@ -154,6 +158,8 @@ export class AgentService {
         credential: request.credential ?? false,
         persistent: request.persistent ?? false,
         preserveArgv0: request.preserveArgv0 ?? false,
+        forceNative: request.forceNative ?? false,
+        allowMissing: request.allowMissing ?? false,
       });
       const result = await this.deps.registration.apply(desired, {
         reset: request.reset ?? false,
@@ -165,6 +171,7 @@ export class AgentService {
         actions: result.actions.filter((a) => a.kind !== 'unchanged').map(actionRecord),
         entries: result.entries,
         desired,
+        warnings: result.warnings,
       };
     });
   }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { DesiredState } from '@binfleet/agent-contract';
 import { AgentError } from '../errors.ts';
+import { hostWithEmulators } from '../testing/fake-host-os.ts';
 import { MemoryBinfmtFs } from '../testing/memory-binfmt-fs.ts';
 import { desiredState } from './desired-state.ts';
 import { OperationLock } from './operation-lock.ts';
@@ -11,7 +12,7 @@ const INTERVAL = 1000;
 
 function setup(initial: DesiredState | undefined) {
   const fs = new MemoryBinfmtFs();
-  const registration = new RegistrationService(fs, async () => true);
+  const registration = new RegistrationService(fs, hostWithEmulators);
   const store = { desired: initial, readDesired: async () => store.desired };
   const lock = new OperationLock();
   const logs: LogRecord[] = [];

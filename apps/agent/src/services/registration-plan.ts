@@ -12,7 +12,7 @@ import type { DesiredState } from '@binfleet/agent-contract';
 export interface ApplyOptions {
   /** Remove every qemu-* entry first, like the seed's `--reset`. */
   readonly reset?: boolean;
-  /** Replace entries that differ instead of refusing. */
+  /** Replace entries that differ, and register beside entries of other names that overlap, instead of refusing. */
   readonly force?: boolean;
 }
 

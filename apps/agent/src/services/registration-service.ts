@@ -8,6 +8,7 @@ import {
 import type { DesiredState } from '@binfleet/agent-contract';
 import type { BinfmtFs } from '../adapters/binfmt-fs.ts';
 import { AgentError } from '../errors.ts';
+import { guardRegistration, type GuardHost } from './registration-guard.ts';
 import {
   describeConflicts,
   entryNameOf,
@@ -36,10 +37,16 @@ export interface ApplyResult {
   readonly actions: readonly PlannedAction[];
   readonly changed: boolean;
   readonly entries: readonly EntryStatus[];
+  /** What the caller should show: the C flag's risk, a forced native target, missing emulators. */
+  readonly warnings: readonly string[];
 }
 
-/** Whether a file exists and is executable: injected so tests and sandboxes can decide. */
-export type InterpreterCheck = (path: string) => Promise<boolean>;
+export interface RegistrationOptions {
+  /** Mount binfmt_misc when it is not, as the seed does (default true). */
+  readonly autoMount?: boolean;
+  /** Audit lines (a forced native target): the CLI prints them, `serve` logs them. */
+  readonly audit?: (record: Record<string, unknown>) => void;
+}
 
 /**
  * Desired state vs the kernel's: reads entries, plans, refuses bad plans before writing anything,
@@ -48,8 +55,8 @@ export type InterpreterCheck = (path: string) => Promise<boolean>;
 export class RegistrationService {
   constructor(
     private readonly fs: BinfmtFs,
-    private readonly interpreterExists: InterpreterCheck,
-    private readonly options: { readonly autoMount: boolean } = { autoMount: true },
+    private readonly host: GuardHost,
+    private readonly options: RegistrationOptions = {},
   ) {}
 
   async status(): Promise<BinfmtStatus> {
@@ -80,7 +87,10 @@ export class RegistrationService {
     return out;
   }
 
-  /** Apply a desired state: idempotent, all-or-nothing for conflicts and missing interpreters. */
+  /**
+   * Apply a desired state: idempotent, all-or-nothing for conflicts and for every guard
+   * (registration-guard.ts): a refused apply leaves the kernel as it was.
+   */
   async apply(desired: DesiredState, options: ApplyOptions = {}): Promise<ApplyResult> {
     await this.ensureMounted();
     const current = new Map((await this.entries()).map((e) => [e.name, e.entry]));
@@ -92,12 +102,24 @@ export class RegistrationService {
         { conflicts: plan.conflicts },
       );
     }
-    if (desired.persistent) await this.requireInterpreters(plan.actions);
+    const verdict = await guardRegistration(this.host, desired, plan.actions, [...current.values()], options);
+    for (const f of verdict.forcedNative) {
+      this.options.audit?.({
+        event: 'audit',
+        level: 'warn',
+        action: 'force-native',
+        target: f.target,
+        matches: f.other,
+        mountPoint: this.fs.mountPoint,
+        message: f.message,
+      });
+    }
     await this.execute(plan.actions);
     return {
       actions: plan.actions,
       changed: plan.actions.some((a) => a.kind !== 'unchanged'),
       entries: await this.entries(),
+      warnings: verdict.warnings,
     };
   }
 
@@ -132,7 +154,7 @@ export class RegistrationService {
 
   private async ensureMounted(): Promise<void> {
     if (await this.fs.isMounted()) return;
-    if (!this.options.autoMount) await this.requireMounted();
+    if (this.options.autoMount === false) await this.requireMounted();
     await this.fs.mount();
   }
 
@@ -141,22 +163,6 @@ export class RegistrationService {
       throw new AgentError(
         'NOT_MOUNTED',
         `binfmt_misc is not mounted at ${this.fs.mountPoint}: mount it (mount -t binfmt_misc binfmt_misc ${this.fs.mountPoint}) or run \`binfleet-agent register\`, which mounts it.`,
-      );
-    }
-  }
-
-  private async requireInterpreters(actions: readonly PlannedAction[]): Promise<void> {
-    const missing: string[] = [];
-    for (const a of actions) {
-      if (a.kind === 'register' && !(await this.interpreterExists(a.spec.interpreter)))
-        missing.push(a.spec.interpreter);
-    }
-    if (missing.length > 0) {
-      throw new AgentError(
-        'INTERPRETER_MISSING',
-        `Persistent (F) registration needs the interpreters to exist now; missing: ${missing.join(', ')}. ` +
-          'Install the package that provides them (Debian/Ubuntu: apt-get install qemu-user-static) or point --qemu-path/--qemu-suffix at them.',
-        { missing },
       );
     }
   }

@@ -171,7 +171,7 @@ describe('container check through the real dockerd (machine-wide binfmt_misc)', 
 
   it('runs uname -m in an arm64 container and gets aarch64', async () => {
     const verify = new VerifyService({
-      registration: new RegistrationService(realFs, new HostProbe(nodeHostOs).interpreterExists),
+      registration: new RegistrationService(realFs, new HostProbe(nodeHostOs)),
       docker,
       os: nodeHostOs,
       probeDir: fixtures().busyboxDir,

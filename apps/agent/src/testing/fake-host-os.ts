@@ -22,12 +22,23 @@ export class FakeHostOs implements HostOs {
   readonly runs: { path: string; args: readonly string[] }[] = [];
 
   constructor(
-    private readonly identity: { hostname?: string; machine?: string; kernelRelease?: string } = {},
-  ) {}
+    private readonly identity: {
+      hostname?: string;
+      machine?: string;
+      kernelRelease?: string;
+      /** Default: /bin/sh, a fake ELF of the machine (x86_64) when no file is put there. */
+      ownExecutables?: readonly string[];
+    } = {},
+  ) {
+    this.files.set('/bin/sh', {
+      content: fakeElfOf(this.identity.machine === 'aarch64' ? 'aarch64' : 'x86_64'),
+    });
+  }
 
   hostname = () => this.identity.hostname ?? 'fake-host';
   machine = () => this.identity.machine ?? 'x86_64';
   kernelRelease = () => this.identity.kernelRelease ?? '6.18.0';
+  ownExecutables = () => this.identity.ownExecutables ?? ['/bin/sh'];
 
   async readText(path: string): Promise<string | undefined> {
     const content = this.files.get(path)?.content;
@@ -58,3 +69,9 @@ export class FakeHostOs implements HostOs {
     return program(args);
   }
 }
+
+/** A host for services' unit tests: every emulator exists, its own programs are x86_64. */
+export const hostWithEmulators = {
+  interpreterExists: async () => true,
+  hostExecutables: async () => [{ path: '/bin/sh', header: fakeElfOf('x86_64') }],
+};

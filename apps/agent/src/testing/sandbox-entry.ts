@@ -32,7 +32,7 @@ if (command === 'facts') {
 } else if (command === 'verify') {
   const request = JSON.parse(argument ?? '{}') as SandboxVerifyRequest;
   const verify = new VerifyService({
-    registration: new RegistrationService(new KernelBinfmtFs(request.mountPoint), probe.interpreterExists),
+    registration: new RegistrationService(new KernelBinfmtFs(request.mountPoint), probe),
     docker: new DockerodeClient(request.dockerSocket),
     os: nodeHostOs,
     probeDir: request.probeDir,

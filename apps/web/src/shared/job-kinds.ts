@@ -6,6 +6,11 @@ const flags = {
   persistent: z.boolean().default(false),
   credential: z.boolean().default(false),
   preserveArgv0: z.boolean().default(false),
+  /**
+   * API only (no form offers it): register targets that take a host's own programs, which breaks
+   * that host. The job's audit line carries it; each agent warns and logs an audit line of its own.
+   */
+  forceNative: z.literal(true).optional(),
 };
 
 /**
@@ -41,11 +46,13 @@ export function describeJob(p: JobParams): string {
   const list = 'targets' in p && p.targets ? p.targets.join(', ') : 'all';
   switch (p.kind) {
     case 'reset-register':
-      return p.usePolicy
-        ? 'Reset and register per policy'
-        : `Reset and register ${list}${p.persistent ? ' (persistent)' : ''}`;
+      return (
+        (p.usePolicy
+          ? 'Reset and register per policy'
+          : `Reset and register ${list}${p.persistent ? ' (persistent)' : ''}`) + forcedNative(p)
+      );
     case 'register':
-      return `Register ${list}`;
+      return `Register ${list}${forcedNative(p)}`;
     case 'remove':
       return `Remove ${p.all ? 'all qemu entries' : list}`;
     case 'enable':
@@ -55,3 +62,6 @@ export function describeJob(p: JobParams): string {
       return `Verify ${list}`;
   }
 }
+
+const forcedNative = (p: { readonly forceNative?: true | undefined }) =>
+  p.forceNative ? ' (FORCE NATIVE: may break the hosts)' : '';

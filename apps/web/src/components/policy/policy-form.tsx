@@ -22,6 +22,8 @@ import type { RouterOutputs } from '../trpc/types.ts';
 import { MutationError } from '../ui/mutation-error.tsx';
 import { Ago } from '../ui/time.tsx';
 import { FLAG_INFO } from './flags.ts';
+import { lintPolicy, type LintContext } from './lint.ts';
+import { PolicyLint } from './policy-lint.tsx';
 
 export type PolicyRow = RouterOutputs['policy']['list'][number];
 
@@ -47,12 +49,15 @@ export function PolicyCard({
   policy,
   editable,
   drift,
+  lintContext,
   onRemoved,
 }: {
   groupName: string | null;
   policy: PolicyRow | null;
   editable: boolean;
   drift?: { hosts: number; drifted: number } | undefined;
+  /** The fleet's machines and foreign entries, for the lint shown before save. */
+  lintContext?: LintContext | undefined;
   onRemoved?: () => void;
 }) {
   const trpc = useTRPC();
@@ -103,6 +108,7 @@ export function PolicyCard({
     set({ flags: kernelFlags(flag === 'O' && !on ? next.replaceAll('C', '') : next) });
   };
   const error = save.error ?? remove.error;
+  const findings = lintPolicy(draft, lintContext);
 
   return (
     <Card>
@@ -212,6 +218,7 @@ export function PolicyCard({
           onChange={(e) => set({ autoHeal: e.currentTarget.checked })}
           disabled={!editable}
         />
+        <PolicyLint findings={findings} />
         <MutationError error={error} title="Not saved" />
         {editable && (
           <Group justify="space-between">

@@ -17,6 +17,7 @@ export function PolicyScreen() {
     trpc.fleet.drift.queryOptions(undefined, { refetchInterval: 60_000, staleTime: 30_000 }),
   );
   const summary = useQuery(trpc.fleet.summary.queryOptions());
+  const lintContext = useQuery(trpc.policy.lintContext.queryOptions()).data;
   const [adding, setAdding] = useState<string | null>(null);
   const [creatingFleet, setCreatingFleet] = useState(false);
 
@@ -57,6 +58,7 @@ export function PolicyScreen() {
                 groupName={null}
                 policy={fleet}
                 editable={isAdmin}
+                lintContext={lintContext}
                 drift={fleetDrift(
                   drift.data?.groups,
                   groups.map((g) => g.groupName),
@@ -84,6 +86,7 @@ export function PolicyScreen() {
                 groupName={g.groupName}
                 policy={g}
                 editable={isAdmin}
+                lintContext={lintContext}
                 drift={driftOf(g.groupName)}
               />
             ))}
@@ -93,6 +96,7 @@ export function PolicyScreen() {
                 groupName={adding}
                 policy={null}
                 editable={isAdmin}
+                lintContext={lintContext}
                 drift={driftOf(adding)}
                 onRemoved={() => setAdding(null)}
               />

@@ -16,6 +16,7 @@ const policyInput = z.strictObject({
 
 export const policyRouter = router({
   list: viewerProcedure.query(({ ctx }) => ctx.cp.policies.list()),
+  lintContext: viewerProcedure.query(({ ctx }) => ctx.cp.policies.lintContext()),
   set: adminProcedure.input(policyInput).mutation(({ ctx, input }) => ctx.cp.policies.set(ctx.user, input)),
   remove: adminProcedure
     .input(z.strictObject({ groupName: groupName.nullable() }))

@@ -70,6 +70,7 @@ export const ACCESS: Record<string, AccessRow> = {
   'jobs.watch': { role: 'viewer', input: () => ({ id: 'probe' }), note: 'server-sent events' },
 
   'policy.list': { role: 'viewer' },
+  'policy.lintContext': { role: 'viewer' },
   'policy.set': {
     role: 'admin',
     input: () => ({

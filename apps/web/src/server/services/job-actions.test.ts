@@ -56,6 +56,30 @@ describe('runJobAction', () => {
     expect(status).toHaveBeenCalledTimes(1);
   });
 
+  it('sends forceNative only when the job asks for it (agents before the guard rails refuse the field)', async () => {
+    const applied = {
+      changed: true,
+      actions: [],
+      entries: [],
+      desired: {},
+      warnings: ['--force-native: ...'],
+    };
+    const applyState = vi.fn(async (_input: unknown) => applied);
+    const agent = { applyState } as unknown as AgentConnection;
+    const flags = { persistent: false, credential: false, preserveArgv0: false };
+    await runJobAction(agent, { kind: 'register', targets: ['x86_64'], ...flags, forceNative: true }, null);
+    await runJobAction(agent, { kind: 'register', targets: ['s390x'], ...flags }, null);
+    expect(applyState.mock.calls.map(([input]) => input)).toEqual([
+      { targets: ['x86_64'], ...flags, forceNative: true, force: true },
+      { targets: ['s390x'], ...flags, force: true },
+    ]);
+    expect(
+      await runJobAction(agent, { kind: 'reset-register', usePolicy: false, ...flags }, null),
+    ).toMatchObject({
+      detail: { warnings: ['--force-native: ...'] },
+    });
+  });
+
   it('refuses a reset by policy where no policy applies, before calling the agent', async () => {
     const { agent } = agentAnswering(true);
     const applyState = vi.fn();

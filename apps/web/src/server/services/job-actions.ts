@@ -56,7 +56,7 @@ export async function runJobAction(
               credential: params.credential,
               preserveArgv0: params.preserveArgv0,
             };
-      const applied = await agent.applyState({ ...options, reset: true });
+      const applied = await agent.applyState({ ...options, ...forceNativeOf(params), reset: true });
       return outcome(applied, applied);
     }
     case 'register': {
@@ -65,6 +65,7 @@ export async function runJobAction(
         persistent: params.persistent,
         credential: params.credential,
         preserveArgv0: params.preserveArgv0,
+        ...forceNativeOf(params),
         force: true,
       });
       return outcome(applied, applied);
@@ -86,3 +87,7 @@ export async function runJobAction(
     }
   }
 }
+
+/** Sent only when asked for: agents of before the guard rails do not know the field. */
+const forceNativeOf = (params: { readonly forceNative?: true | undefined }) =>
+  params.forceNative ? { forceNative: true } : {};

@@ -185,6 +185,27 @@ export class PolicyService {
     });
   }
 
+  /**
+   * What the policy form lints a draft against before save (arch-table's registration lint): the
+   * machines of the fleet (targets native to them) and the entries of other names the hosts' kernels
+   * hold (magic a target would overlap), each once with how many hosts have it.
+   */
+  async lintContext() {
+    const hosts = await this.db.host.findMany({ select: { arch: true, entries: true } });
+    const machines = [...new Set(hosts.flatMap((h) => (h.arch ? [h.arch] : [])))].sort();
+    const foreign = new Map<string, { entry: KernelEntry; hosts: number }>();
+    for (const host of hosts) {
+      for (const entry of (host.entries as KernelEntry[] | null) ?? []) {
+        if (entry.type !== 'M' || (entry.name.startsWith('qemu-') && isTargetId(entry.name.slice(5))))
+          continue;
+        const key = `${entry.name}|${entry.offset}|${entry.magic}|${entry.mask ?? ''}`;
+        const seen = foreign.get(key);
+        foreign.set(key, { entry: seen?.entry ?? entry, hosts: (seen?.hosts ?? 0) + 1 });
+      }
+    }
+    return { machines, foreignEntries: [...foreign.values()] };
+  }
+
   async remove(actor: SessionUser, groupName: string | null) {
     const scopeKey = groupName ? `group:${groupName}` : 'fleet';
     const { count } = await this.db.policy.deleteMany({ where: { scopeKey } });
