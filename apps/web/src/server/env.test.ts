@@ -38,6 +38,8 @@ describe('readWebConfig', () => {
       loginLimits: { perAddress: 5, perAccount: 50 },
       trustProxy: false,
       agentUrlAllow: [],
+      // The checkout the tests run in: dist/agent in it, where `pnpm agent:package` writes.
+      agentDistDir: path.resolve('dist/agent'),
     };
     expect(readWebConfig({})).toEqual(defaults);
     const empty = Object.fromEntries(
@@ -81,6 +83,10 @@ describe('readWebConfig', () => {
       BINFLEET_LOGIN_LIMIT_PER_ACCOUNT: '60',
       BINFLEET_TRUST_PROXY: '1',
       BINFLEET_AGENT_URL_ALLOW: '10.0.0.0/8, fd00::/8 agent-1.lan,*.fleet.example',
+      BINFLEET_PUBLIC_URL: 'https://binfleet.example.com/',
+      BINFLEET_AGENT_DIST: '/srv/agent-release',
+      BINFLEET_TLS_CERT: '/etc/binfleet/cert.pem',
+      BINFLEET_TLS_KEY: '/etc/binfleet/key.pem',
     });
     expect(config).toEqual({
       databaseUrl: 'postgresql://binfleet:pw@db:5432/binfleet',
@@ -105,6 +111,9 @@ describe('readWebConfig', () => {
       loginLimits: { perAddress: 6, perAccount: 60 },
       trustProxy: true,
       agentUrlAllow: ['10.0.0.0/8', 'fd00::/8', 'agent-1.lan', '*.fleet.example'],
+      publicUrl: 'https://binfleet.example.com',
+      agentDistDir: '/srv/agent-release',
+      tls: { cert: '/etc/binfleet/cert.pem', key: '/etc/binfleet/key.pem' },
     });
     expect(
       readWebConfig({ BINFLEET_INSECURE_COOKIES: '0', BINFLEET_RUNNER: 'on', BINFLEET_TRUST_PROXY: '0' }),
@@ -113,6 +122,16 @@ describe('readWebConfig', () => {
 
   it.each([
     ['BINFLEET_RUNNER_CONCURRENCY', 'abc', 'a whole number >= 1'],
+    [
+      'BINFLEET_PUBLIC_URL',
+      'http://user:pw@cp.lan',
+      'an http(s) URL without credentials, query or fragment, e.g. https://binfleet.example.com',
+    ],
+    [
+      'BINFLEET_PUBLIC_URL',
+      "https://cp.lan/'$(reboot)'",
+      'an http(s) URL without credentials, query or fragment, e.g. https://binfleet.example.com',
+    ],
     ['BINFLEET_RUNNER_CONCURRENCY', '0', 'a whole number >= 1'],
     ['BINFLEET_SESSION_TTL_MS', '12h', 'a whole number >= 1'],
     ['BINFLEET_HEARTBEAT_INTERVAL_MS', '-1', 'a whole number >= 1'],

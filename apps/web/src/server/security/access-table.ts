@@ -90,6 +90,12 @@ export const ACCESS: Record<string, AccessRow> = {
     input: () => ({ label: 'mallory', expiresInHours: 1, maxUses: null }),
   },
   'tokens.revoke': { role: 'admin', input: (ids) => ({ id: ids.joinTokenId }) },
+  'install.createCode': {
+    role: 'admin',
+    input: () => ({ label: 'mallory', expiresInMinutes: 15, browserOrigin: 'http://127.0.0.1:3000' }),
+  },
+  'settings.publicUrl': { role: 'admin' },
+  'settings.setPublicUrl': { role: 'admin', input: () => ({ url: 'http://mallory.example' }) },
 
   'audit.list': { role: 'viewer', input: () => ({}) },
 
