@@ -3,7 +3,14 @@ import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, isStale, WEB_BUILD_INPUTS } from '@binfleet/test-sandbox';
+import {
+  ensureAgentRelease,
+  freePort,
+  isStale,
+  startTestNetwork,
+  WEB_BUILD_INPUTS,
+  type TestNetworkDescription,
+} from '@binfleet/test-sandbox';
 import { assertLocalDatabase } from './local-database.ts';
 import { OUTPUT_DIR, REPO } from './paths.ts';
 
@@ -12,8 +19,13 @@ const NEXT_BIN = join(WEB_DIR, 'node_modules/.bin/next');
 
 /** What global setup hands to the test workers, through their environment. */
 export interface StackInfo {
-  /** The web app (`next start`), e.g. http://127.0.0.1:40123. */
+  /**
+   * The web app (`next start`) on the gateway of a test network, e.g. http://10.254.7.1:40123: the
+   * browser and the agents on this machine reach it there, and so do hosts in network namespaces.
+   */
   readonly url: string;
+  /** That network, for tests that add hosts of their own (joinTestNetwork). */
+  readonly network: TestNetworkDescription;
   /** A temporary folder for this run: database, server data, agent state; removed at the end. */
   readonly dir: string;
 }
@@ -44,8 +56,11 @@ export async function startStack(): Promise<() => Promise<void>> {
   const dir = mkdtempSync(join(tmpdir(), 'binfleet-e2e-'));
   const databaseUrl = givenUrl || `file:${join(dir, 'binfleet.db')}`;
 
+  // The agent release the control plane serves to hosts that install with the page's one line.
+  ensureAgentRelease();
+  const network = await startTestNetwork();
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${network.gateway}:${port}`;
   const log = join(OUTPUT_DIR, 'web-server.log');
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -64,18 +79,19 @@ export async function startStack(): Promise<() => Promise<void>> {
   delete env.BINFLEET_ADMIN_USERNAME;
   delete env.BINFLEET_ADMIN_PASSWORD;
   // Its own process group, so that stopping it also stops whatever it started.
-  const server = spawn(NEXT_BIN, ['start', '--hostname', '127.0.0.1', '--port', String(port)], {
+  const server = spawn(NEXT_BIN, ['start', '--hostname', network.gateway, '--port', String(port)], {
     cwd: WEB_DIR,
     env,
     detached: true,
     stdio: ['ignore', openSync(log, 'w'), openSync(log, 'a')],
   });
-  const info: StackInfo = { url, dir };
+  const info: StackInfo = { url, dir, network: network.description };
   process.env[STACK_ENV] = JSON.stringify(info);
 
   const stop = async () => {
     killLeftoverAgents(info);
     await stopProcessGroup(server);
+    await network.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   try {

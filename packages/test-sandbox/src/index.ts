@@ -25,4 +25,10 @@ export {
 export { AGENT_PACKAGE_INPUTS, AGENT_RELEASE_DIR, ensureAgentRelease } from './agent-release.ts';
 export { buildArm64Image } from './arm64-image.ts';
 export { FLAG_INJECTIONS, INJECTIONS, type Injection } from './injection-corpus.ts';
-export { startTestNetwork, type NetworkHost, type TestNetwork } from './network.ts';
+export {
+  joinTestNetwork,
+  startTestNetwork,
+  type NetworkHost,
+  type TestNetwork,
+  type TestNetworkDescription,
+} from './network.ts';

@@ -13,6 +13,8 @@ import { startSandbox, type Sandbox } from './sandbox.ts';
 export interface TestNetwork {
   /** The gateway: the address of the machine on the test network (bind the control plane here). */
   readonly gateway: string;
+  /** What another process needs to add hosts to this network (joinTestNetwork). */
+  readonly description: TestNetworkDescription;
   /** Adds a host, e.g. `addHost('edge-1')`. */
   addHost(hostname: string): Promise<NetworkHost>;
   /** Removes every host (their processes, namespaces and links) and the bridge. Idempotent. */
@@ -34,6 +36,14 @@ export interface NetworkHost {
   listeningSockets(): string[];
 }
 
+/** A network started elsewhere (e.g. by a test runner's global setup), as JSON can carry it. */
+export interface TestNetworkDescription {
+  readonly id: string;
+  readonly bridge: string;
+  readonly subnet: string;
+  readonly gateway: string;
+}
+
 const run = (cmd: string, args: readonly string[]) =>
   execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
@@ -52,88 +62,19 @@ export async function startTestNetwork(): Promise<TestNetwork> {
   const bridge = `bfbr${id}`;
   const subnet = freeSubnet();
   const gateway = `${subnet}.1`;
-  const hosts: { netns: string; veth: string; sandbox: Sandbox }[] = [];
   run('ip', ['link', 'add', bridge, 'type', 'bridge']);
+  const hosts = joinTestNetwork({ id, bridge, subnet, gateway });
   let stopped: Promise<void> | undefined;
   const network: TestNetwork = {
-    gateway,
-    async addHost(hostname) {
-      const n = hosts.length + 1;
-      if (n > 200) throw new Error('a test network holds at most 200 hosts');
-      const netns = `bf${id}h${n}`;
-      const veth = `bfv${id}h${n}`;
-      const address = `${subnet}.${10 + n}`;
-      run('ip', ['netns', 'add', netns]);
-      const host = { netns, veth, sandbox: undefined as unknown as Sandbox };
-      hosts.push(host);
-      run('ip', ['link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
-      run('ip', ['link', 'set', veth, 'master', bridge, 'up']);
-      const inNs = (...args: string[]) => run('ip', ['netns', 'exec', netns, ...args]);
-      inNs('ip', 'addr', 'add', `${address}/24`, 'dev', 'eth0');
-      inNs('ip', 'link', 'set', 'eth0', 'up');
-      inNs('ip', 'link', 'set', 'lo', 'up');
-      host.sandbox = await startSandbox({ netns, hostname });
-      return {
-        hostname,
-        address,
-        netns,
-        sandbox: host.sandbox,
-        dropInbound: () =>
-          inNs(
-            'iptables',
-            '-I',
-            'INPUT',
-            '-i',
-            'eth0',
-            '-p',
-            'tcp',
-            '--syn',
-            '-j',
-            'DROP',
-            '-m',
-            'comment',
-            '--comment',
-            'binfleet-test',
-          ),
-        allowInbound: () =>
-          inNs(
-            'iptables',
-            '-D',
-            'INPUT',
-            '-i',
-            'eth0',
-            '-p',
-            'tcp',
-            '--syn',
-            '-j',
-            'DROP',
-            '-m',
-            'comment',
-            '--comment',
-            'binfleet-test',
-          ),
-        listeningSockets: () =>
-          inNs('ss', '-ltnH')
-            .split('\n')
-            .filter((line) => line.trim() !== ''),
-      };
-    },
+    ...hosts,
     stop() {
-      stopped ??= (async () => {
-        for (const host of hosts.reverse()) {
-          await host.sandbox?.stop();
-          try {
-            run('ip', ['netns', 'del', host.netns]);
-          } catch {
-            // already gone
-          }
-        }
+      stopped ??= hosts.stop().finally(() => {
         try {
           run('ip', ['link', 'del', bridge]);
         } catch {
           // already gone
         }
-      })();
+      });
       return stopped;
     },
   };
@@ -145,4 +86,76 @@ export async function startTestNetwork(): Promise<TestNetwork> {
     throw error;
   }
   return network;
+}
+
+/**
+ * Hosts on a network another process started: their namespaces and links are this object's, the
+ * bridge stays. Host numbers start at `first` so that several processes can add hosts to one network.
+ */
+export function joinTestNetwork(description: TestNetworkDescription, first = 1): TestNetwork {
+  const { id, bridge, subnet, gateway } = description;
+  const hosts: { netns: string; sandbox?: Sandbox }[] = [];
+  let stopped: Promise<void> | undefined;
+  return {
+    gateway,
+    description,
+    async addHost(hostname) {
+      const n = first + hosts.length;
+      if (n > 240) throw new Error('a test network holds hosts 1 to 240');
+      const netns = `bf${id}h${n}`;
+      const veth = `bfv${id}h${n}`;
+      const address = `${subnet}.${10 + n}`;
+      run('ip', ['netns', 'add', netns]);
+      const host: { netns: string; sandbox?: Sandbox } = { netns };
+      hosts.push(host);
+      run('ip', ['link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
+      run('ip', ['link', 'set', veth, 'master', bridge, 'up']);
+      const inNs = (...args: string[]) => run('ip', ['netns', 'exec', netns, ...args]);
+      inNs('ip', 'addr', 'add', `${address}/24`, 'dev', 'eth0');
+      inNs('ip', 'link', 'set', 'eth0', 'up');
+      inNs('ip', 'link', 'set', 'lo', 'up');
+      const sandbox = await startSandbox({ netns, hostname });
+      host.sandbox = sandbox;
+      const rule = [
+        'INPUT',
+        '-i',
+        'eth0',
+        '-p',
+        'tcp',
+        '--syn',
+        '-j',
+        'DROP',
+        '-m',
+        'comment',
+        '--comment',
+        'binfleet-test',
+      ];
+      return {
+        hostname,
+        address,
+        netns,
+        sandbox,
+        dropInbound: () => inNs('iptables', '-I', ...rule),
+        allowInbound: () => inNs('iptables', '-D', ...rule),
+        listeningSockets: () =>
+          inNs('ss', '-ltnH')
+            .split('\n')
+            .filter((line) => line.trim() !== ''),
+      };
+    },
+    stop() {
+      // The veth pair goes with its namespace.
+      stopped ??= (async () => {
+        for (const host of hosts.reverse()) {
+          await host.sandbox?.stop();
+          try {
+            run('ip', ['netns', 'del', host.netns]);
+          } catch {
+            // already gone
+          }
+        }
+      })();
+      return stopped;
+    },
+  };
 }

@@ -47,7 +47,7 @@ function AddHostModal({ onClose }: { onClose: () => void }) {
             >
               {w}{' '}
               <Anchor component={Link} href="/settings?tab=general" size="sm">
-                Settings &gt; General
+                Set the public URL
               </Anchor>
             </Alert>
           ))}
