@@ -3,7 +3,9 @@
 # (http://127.0.0.1:3000) and a local agent joined to it. Run as root on Debian 12 with Node 20 + npm.
 #   bash scripts/setup.sh          install what is missing, build, start (idempotent)
 #   bash scripts/setup.sh --stop   stop what it started
-# Configuration through the environment: PORT (3000), AGENT_PORT (7475), BINFLEET_DATA_DIR (./data),
+# Configuration through the environment: PORT (3000), LISTEN_HOST (127.0.0.1; 0.0.0.0 or an address
+# of this machine for hosts on other machines, with BINFLEET_PUBLIC_URL=http://ADDRESS:3000),
+# AGENT_PORT (7475), BINFLEET_DATA_DIR (./data),
 # BINFLEET_ADMIN_USERNAME / BINFLEET_ADMIN_PASSWORD (else the first visitor sets up the first admin).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -11,6 +13,9 @@ REPO=$PWD
 
 export NEXT_TELEMETRY_DISABLED=1 TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 npm_config_nodedir=/usr
 PORT=${PORT:-3000}
+LISTEN_HOST=${LISTEN_HOST:-127.0.0.1}
+# Where this machine itself reaches the dashboard (the local agent, the start check).
+case $LISTEN_HOST in 0.0.0.0 | '::') LOCAL_URL=http://127.0.0.1:$PORT ;; *:*) LOCAL_URL=http://[$LISTEN_HOST]:$PORT ;; *) LOCAL_URL=http://$LISTEN_HOST:$PORT ;; esac
 AGENT_PORT=${AGENT_PORT:-7475}
 export BINFLEET_DATA_DIR=${BINFLEET_DATA_DIR:-$REPO/data}
 export DATABASE_URL=${DATABASE_URL:-file:$BINFLEET_DATA_DIR/binfleet.db}
@@ -78,26 +83,30 @@ log "pnpm install (log: $LOG_DIR/install.log)"
 pnpm install --frozen-lockfile >"$LOG_DIR/install.log" 2>&1 || { tail -n 30 "$LOG_DIR/install.log"; die "pnpm install failed"; }
 log "building the dashboard (log: $LOG_DIR/build.log)"
 (cd apps/web && ./node_modules/.bin/next build >"$LOG_DIR/build.log" 2>&1) || { tail -n 30 "$LOG_DIR/build.log"; die "next build failed"; }
+# The agent release the dashboard serves to other hosts (Fleet > Add host: the one-line install).
+log "packaging the agent for other hosts: dist/agent (log: $LOG_DIR/agent-package.log)"
+pnpm agent:package >"$LOG_DIR/agent-package.log" 2>&1 || { tail -n 30 "$LOG_DIR/agent-package.log"; die "pnpm agent:package failed"; }
 
 # Restart cleanly if it was running.
 stop_one agent
 stop_one web
 
-log "starting the dashboard on http://127.0.0.1:$PORT (log: $LOG_DIR/web.log)"
-(cd apps/web && BINFLEET_INSECURE_COOKIES=${BINFLEET_INSECURE_COOKIES:-1} setsid nohup ./node_modules/.bin/next start -H 127.0.0.1 -p "$PORT" \
+log "starting the dashboard on http://$LISTEN_HOST:$PORT (log: $LOG_DIR/web.log)"
+(cd apps/web && BINFLEET_INSECURE_COOKIES=${BINFLEET_INSECURE_COOKIES:-1} setsid nohup ./node_modules/.bin/next start -H "$LISTEN_HOST" -p "$PORT" \
   >"$LOG_DIR/web.log" 2>&1 </dev/null & echo $! >"$RUN_DIR/web.pid")
 for _ in $(seq 150); do
   node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' \
-    "http://127.0.0.1:$PORT/api/trpc/auth.me" 2>/dev/null && break
+    "$LOCAL_URL/api/trpc/auth.me" 2>/dev/null && break
   sleep 0.2
 done || true
 node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' \
-  "http://127.0.0.1:$PORT/api/trpc/auth.me" || { tail -n 30 "$LOG_DIR/web.log"; die "the dashboard did not start"; }
+  "$LOCAL_URL/api/trpc/auth.me" || { tail -n 30 "$LOG_DIR/web.log"; die "the dashboard did not start"; }
 
-agent_args=(serve --listen "127.0.0.1:$AGENT_PORT" --state-dir "$BINFLEET_DATA_DIR/agent" --server "http://127.0.0.1:$PORT")
+agent_args=(serve --listen "127.0.0.1:$AGENT_PORT" --state-dir "$BINFLEET_DATA_DIR/agent" --server "$LOCAL_URL")
 if [[ ! -f $BINFLEET_DATA_DIR/agent/fleet-link.json ]] || ! grep -q '"hostId"' "$BINFLEET_DATA_DIR/agent/fleet-link.json"; then
-  token=$(cd apps/web && ./node_modules/.bin/tsx scripts/local-join-token.ts)
-  agent_args+=(--join-token "$token")
+  # In a 0600 file, not on the agent's command line; the agent deletes it once it has joined.
+  (umask 077 && cd apps/web && ./node_modules/.bin/tsx scripts/local-join-token.ts >"$BINFLEET_DATA_DIR/agent-join-token")
+  agent_args+=(--join-token-file "$BINFLEET_DATA_DIR/agent-join-token")
 fi
 log "starting the local agent on http://127.0.0.1:$AGENT_PORT (log: $LOG_DIR/agent.log)"
 setsid nohup node apps/agent/bin/binfleet-agent.js "${agent_args[@]}" >"$LOG_DIR/agent.log" 2>&1 </dev/null &
@@ -106,8 +115,10 @@ for _ in $(seq 100); do grep -q '"event":"joined"\|heartbeat' "$LOG_DIR/agent.lo
 
 cat <<MSG
 [setup] binfleet is running.
-  Dashboard:   http://127.0.0.1:$PORT   (first visit: create the first admin, unless BINFLEET_ADMIN_* was set)
+  Dashboard:   $LOCAL_URL   (first visit: create the first admin, unless BINFLEET_ADMIN_* was set)
   Local agent: http://127.0.0.1:$AGENT_PORT, joined to the dashboard; it changes the kernel only when a job asks.
+  Other hosts: Fleet > Add host gives the one line that installs the agent there (docs/agent.md);
+               they must reach the dashboard: LISTEN_HOST and BINFLEET_PUBLIC_URL (README, configuration).
   Data:        $BINFLEET_DATA_DIR (SQLite database, server key, agent state, logs)
   Stop:        bash scripts/setup.sh --stop
 MSG
