@@ -110,8 +110,14 @@ export function releaseFile(cp: ControlPlane, name: string): Promise<Response> {
 export function serverCertificate(cp: ControlPlane): Promise<Response> {
   return answer(async () => {
     const tls = cp.tlsPin.current();
-    if (!tls) return text(404, 'This control plane serves no certificate of its own: it speaks plain HTTP or sits behind a TLS proxy.');
-    return new Response(tls.pem, { headers: { 'content-type': 'application/x-pem-file', 'cache-control': 'no-store' } });
+    if (!tls)
+      return text(
+        404,
+        'This control plane serves no certificate of its own: it speaks plain HTTP or sits behind a TLS proxy.',
+      );
+    return new Response(tls.pem, {
+      headers: { 'content-type': 'application/x-pem-file', 'cache-control': 'no-store' },
+    });
   });
 }
 

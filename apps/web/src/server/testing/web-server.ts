@@ -47,16 +47,12 @@ async function startNext(
   const [command, args] = tls
     ? [join(WEB_DIR, 'node_modules/.bin/tsx'), ['scripts/serve-tls.ts']]
     : [join(WEB_DIR, 'node_modules/.bin/next'), ['start', '--hostname', hostname, '--port', String(port)]];
-  const child = spawn(
-    command,
-    args,
-    {
-      cwd: WEB_DIR,
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', PORT: String(port), HOSTNAME: hostname, ...env },
-      detached: true,
-      stdio: ['ignore', openSync(logFile, 'w'), openSync(logFile, 'a')],
-    },
-  );
+  const child = spawn(command, args, {
+    cwd: WEB_DIR,
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', PORT: String(port), HOSTNAME: hostname, ...env },
+    detached: true,
+    stdio: ['ignore', openSync(logFile, 'w'), openSync(logFile, 'a')],
+  });
   const url = `${tls ? 'https' : 'http'}://${hostname}:${port}`;
   const output = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
