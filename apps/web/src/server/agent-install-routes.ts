@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { hostArchOf } from '@binfleet/arch-table';
 import { ControlPlaneError } from './errors.ts';
+import { normalizePublicUrl, publicUrlProblem } from './security/public-url.ts';
 import { renderInstallScript } from './services/agent-install/install-script.ts';
 import type { ControlPlane } from './services/control-plane.ts';
 import { clientAddress } from './trpc.ts';
@@ -40,9 +41,16 @@ async function answer(work: () => Promise<Response>): Promise<Response> {
   }
 }
 
-/** Where hosts reach us: the setting, else the origin this request came to. */
+/**
+ * Where hosts reach us: the setting, else the address this request was sent to (its Host header:
+ * what the host itself used; it only shapes the answer to this one request).
+ */
 async function publicUrl(cp: ControlPlane, req: Request): Promise<string> {
-  return (await cp.settings.publicUrl()).url ?? new URL(req.url).origin;
+  const set = (await cp.settings.publicUrl()).url;
+  if (set) return set;
+  const url = new URL(req.url);
+  const asked = `${url.protocol}//${req.headers.get('host') ?? url.host}`;
+  return publicUrlProblem(asked) ? url.origin : normalizePublicUrl(asked);
 }
 
 export function installScript(cp: ControlPlane, req: Request): Promise<Response> {

@@ -7,7 +7,10 @@ describe('the public URL', () => {
     ['http://10.0.0.5:3000/', undefined],
     ['https://[fd00::1]:8443/binfleet', undefined],
     ['ftp://binfleet.example.com', 'is not http(s)'],
-    ['https://user:pw@binfleet.example.com', 'has characters other than letters, digits and . _ ~ : / [ ] % -'],
+    [
+      'https://user:pw@binfleet.example.com',
+      'has characters other than letters, digits and . _ ~ : / [ ] % -',
+    ],
     ['https://binfleet.example.com/?a=1', 'has characters other than letters, digits and . _ ~ : / [ ] % -'],
     [
       "https://binfleet.example.com/'$(id)'",
