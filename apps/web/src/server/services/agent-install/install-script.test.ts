@@ -71,7 +71,7 @@ describe('the install script', () => {
       spawnSync('sh', ['-s', '--', ...args], {
         input: script,
         encoding: 'utf8',
-        env: { PATH: process.env.PATH } as NodeJS.ProcessEnv,
+        env: { PATH: process.env.PATH } as unknown as NodeJS.ProcessEnv,
       });
     expect(run().stderr).toContain('give --code CODE');
     expect(run('--code', "x';reboot").stderr).toContain('--code has characters a code never has');
