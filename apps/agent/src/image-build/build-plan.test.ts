@@ -20,16 +20,19 @@ describe('image plan', () => {
     ]);
     const all = [plan.register, plan.full, ...plan.emulators].flatMap((i) => i.tags).sort();
     expect(all).toEqual(
-      makeTagSet({ version: '7.2.0-1', fromArch: 'x86_64', targets: ['aarch64', 'arm'] })
+      makeTagSet({ version: '7.2.0-1', hosts: [{ debianArch: 'amd64', targets: ['aarch64', 'arm'] }] })
         .map((t) => t.tag)
         .sort(),
     );
   });
 
-  it('gives another host only $from-$to tags, for its own platform', () => {
-    const plan = planImages({ version: '7.2', fromArch: 'aarch64', targets: ['x86_64'] });
+  it('gives another host $from-$to tags and $to tags for targets outside its family', () => {
+    const plan = planImages({ version: '7.2', fromArch: 'aarch64', targets: ['x86_64', 'arm'] });
     expect(plan.platform).toBe('linux/arm64');
-    expect(plan.emulators[0]!.tags).toEqual(['aarch64-x86_64-7.2', 'aarch64-x86_64']);
+    expect(plan.emulators.map((e) => e.tags)).toEqual([
+      ['aarch64-arm-7.2', 'aarch64-arm'],
+      ['aarch64-x86_64-7.2', 'aarch64-x86_64', 'x86_64', 'x86_64-7.2'],
+    ]);
   });
 
   it('checks with aarch64 like the seed, else a foreign target docker can run', () => {

@@ -1,5 +1,6 @@
 import {
   ALIASES,
+  debianArchOf,
   dockerPlatformOf,
   isNativeFor,
   makeTagSet,
@@ -42,7 +43,8 @@ export function planImages(input: {
       `Docker has no platform for ${input.fromArch}, so it cannot run images of this package.`,
     );
   }
-  const tags = makeTagSet({ version: input.version, fromArch: input.fromArch, targets: input.targets });
+  const debianArch = debianArchOf(input.fromArch)!;
+  const tags = makeTagSet({ version: input.version, hosts: [{ debianArch, targets: input.targets }] });
   const named = (test: (t: ImageTag) => boolean) => tags.filter(test).map((t) => t.tag);
   const register: PlannedImage = { kind: 'register', tags: named((t) => t.kind === 'register') };
   const full: PlannedImage = {

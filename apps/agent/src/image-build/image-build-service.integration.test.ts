@@ -149,8 +149,7 @@ describe('image build from the real qemu-user-static .deb, pushed to the real re
     const version = tagVersionOf(report.package!.version);
     const expected = makeTagSet({
       version,
-      fromArch: 'x86_64',
-      targets: report.package!.targets as TargetId[],
+      hosts: [{ debianArch: 'amd64', targets: report.package!.targets as TargetId[] }],
     }).map((t) => t.tag);
     expect(expected).toContain(`x86_64-aarch64-${version}`);
     expect(report.tags.map((t) => t.tag).sort()).toEqual([...expected].sort());
