@@ -123,7 +123,7 @@ export async function runSeedChecks(
     return judgeUname(to, result, what, deps.containerTimeoutMs);
   };
 
-  await record(`${emulatorImage} runs qemu-${to}-static --version`, async () => {
+  await record(`${short(emulatorImage)} runs qemu-${to}-static --version`, async () => {
     const result = await run(emulatorImage, [emulatorPath(to), '--version']);
     const version = parseQemuVersion(result.stdout);
     return version
@@ -144,13 +144,13 @@ export async function runSeedChecks(
       try {
         // Entries live as long as some binfmt_misc mount does: keep one while the checks look.
         await deps.machineBinfmt.mount();
-        await record(`${images.full} --reset -p yes registers ${entry} with F`, () =>
+        await record(`${short(images.full)} --reset -p yes registers ${entry} with F`, () =>
           expectFlags(images.full, ['--reset', '-p', 'yes'], 'F'),
         );
         await record(`a ${platform} container prints its uname -m`, () =>
           uname(testImage, `uname -m in ${testImage} (${platform})`),
         );
-        await record(`${images.register} --reset registers ${entry} without flags`, () =>
+        await record(`${short(images.register)} --reset registers ${entry} without flags`, () =>
           expectFlags(images.register, ['--reset'], ''),
         );
         await record(`the integration image (${testImage} with qemu-${to}-static) runs`, async () => {
@@ -191,6 +191,9 @@ export async function runSeedChecks(
     { waitMs: deps.lockWaitMs },
   );
 }
+
+/** `:tag` of `registry/repository:tag`, as the seed's checks are named. */
+const short = (reference: string) => reference.slice(reference.lastIndexOf(':'));
 
 function testImageFor(template: string, request: BuildRequest, target: TargetId): string {
   if (request.testImage) return request.testImage;
