@@ -28,7 +28,9 @@ interface Row {
  */
 function rowsOf(versions: readonly CatalogueVersion[]): Row[] {
   const pick = (version: CatalogueVersion, test: (t: CatalogueTag) => boolean): Cell | undefined => {
-    const tag = version.tags.find(test);
+    // The `$to-$version` index over a host's pair image: it is what every host pulls.
+    const matching = version.tags.filter(test);
+    const tag = matching.find((t) => t.kind === 'target-version') ?? matching[0];
     if (!tag) return undefined;
     const aliases = version.tags.filter((t) => t !== tag && t.digest === tag.digest).map((t) => t.tag);
     return { tag, aliases };
@@ -139,6 +141,7 @@ function DigestChip({ cell }: { cell: Cell }) {
       multiline
       maw={520}
       withArrow
+      styles={{ tooltip: { overflowWrap: 'anywhere', whiteSpace: 'pre-line' } }}
     >
       <UnstyledButton
         onClick={() => clipboard.copy(line)}

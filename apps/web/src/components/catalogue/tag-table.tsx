@@ -51,11 +51,11 @@ export function TagTable({ tags }: { tags: readonly CatalogueTag[] }) {
                 )}
                 {t.to ? (
                   <Text size="sm">
-                    {t.from ?? '?'} → <b>{t.to}</b>
+                    {t.from ?? (t.platform?.includes(',') ? 'each host' : '?')} → <b>{t.to}</b>
                   </Text>
                 ) : (
                   <Text size="sm" c="dimmed">
-                    {t.from ? `on ${t.from}` : (t.platform ?? '—')}
+                    {t.from ? `on ${t.from}` : t.platform?.includes(',') ? '' : (t.platform ?? '—')}
                   </Text>
                 )}
               </Table.Td>
