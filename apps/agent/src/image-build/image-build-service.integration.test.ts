@@ -98,8 +98,16 @@ describe('image build from the real qemu-user-static .deb, pushed to the real re
     await agent?.stop();
     // Leave no tags behind: the next run pushes under another name anyway.
     for (const tag of report?.tags ?? []) {
-      if (tag.digest)
-        await registry(`${REPOSITORY}/manifests/${tag.digest}`, { method: 'DELETE' }).catch(() => undefined);
+      if (!tag.digest) continue;
+      // An index's entries are manifests of their own: delete them too.
+      const index = (await registry(`${REPOSITORY}/manifests/${tag.digest}`, {
+        headers: { accept: OCI_TYPES },
+      })
+        .then((r) => r.json())
+        .catch(() => ({}))) as { manifests?: { digest: string }[] };
+      for (const digest of [...(index.manifests ?? []).map((m) => m.digest), tag.digest]) {
+        await registry(`${REPOSITORY}/manifests/${digest}`, { method: 'DELETE' }).catch(() => undefined);
+      }
     }
     execFileSync('docker', ['rmi', '-f', TEST_IMAGE], { stdio: 'ignore' });
     if (dir) await rm(dir, { recursive: true, force: true });
