@@ -40,7 +40,10 @@ try {
   for (let v = 0; rows.length < wanted; v++) {
     const version = `${6 + Math.floor(v / 10)}.${v % 10}.0-1`;
     const created = new Date(Date.UTC(2020, 0, 1) + v * 86_400_000);
-    for (const t of makeTagSet({ version, fromArch: 'x86_64', targets: targetsForHost('x86_64') })) {
+    for (const t of makeTagSet({
+      version,
+      hosts: [{ debianArch: 'amd64', targets: targetsForHost('x86_64') }],
+    })) {
       if (t.kind === 'latest' || t.kind === 'register' || t.kind === 'pair' || t.kind === 'target') {
         // Unversioned names exist once per repository; give each version its own versioned copy instead.
         continue;

@@ -7,6 +7,10 @@ set -euo pipefail
 FIXTURES="${BINFLEET_FIXTURES:-/var/cache/binfleet/fixtures}"
 DEBS_DIR="$FIXTURES/debs"
 BUSYBOX_DIR="$FIXTURES/busybox"
+# Foreign hosts' qemu-user-static packages, for the multi-architecture image build test; a folder of
+# their own, so that debs/ keeps exactly one qemu-user-static (the native one).
+QEMU_DEBS_DIR="$FIXTURES/qemu-debs"
+QEMU_HOST_ARCHES=(arm64 armhf)
 ROOTFS_DIR="$FIXTURES/rootfs"
 LOG_DIR=/var/log/binfleet
 
@@ -127,6 +131,14 @@ ensure_qemu_deb() {
   (cd "$DEBS_DIR" && quietly download-qemu apt_download qemu-user-static)
 }
 
+ensure_foreign_qemu_deb() {
+  local arch=$1
+  compgen -G "$QEMU_DEBS_DIR/qemu-user-static_*_$arch.deb" >/dev/null && return 0
+  apt_update_once
+  log "apt-get download qemu-user-static:$arch -> $QEMU_DEBS_DIR"
+  (cd "$QEMU_DEBS_DIR" && quietly "download-qemu-$arch" apt_download "qemu-user-static:$arch")
+}
+
 ensure_busybox() {
   local arch=$1 target="$BUSYBOX_DIR/$1/busybox"
   [[ -x $target ]] && return 0
@@ -223,6 +235,7 @@ write_env() {
     printf 'export BINFLEET_FIXTURES=%q\n' "$FIXTURES"
     printf 'export BINFLEET_BUSYBOX_DIR=%q\n' "$BUSYBOX_DIR"
     printf 'export BINFLEET_QEMU_DEB=%q\n' "$qemu_deb"
+    printf 'export BINFLEET_QEMU_DEBS_DIR=%q\n' "$QEMU_DEBS_DIR"
     printf 'export BINFLEET_REGISTRY=%q\n' "$REGISTRY_ADDR"
     printf 'export BINFLEET_PG_URL=%q\n' "$PG_URL"
     printf 'export CHROMIUM=%q\n' /usr/bin/chromium
@@ -232,12 +245,13 @@ write_env() {
 
 main() {
   ((EUID == 0)) || die "must run as root (it installs packages and starts daemons): sudo bash $0"
-  mkdir -p "$LOG_DIR" "$DEBS_DIR" "$BUSYBOX_DIR" "$ROOTFS_DIR"
+  mkdir -p "$LOG_DIR" "$DEBS_DIR" "$QEMU_DEBS_DIR" "$BUSYBOX_DIR" "$ROOTFS_DIR"
   ensure_pnpm
   # Architectures first, so a fresh machine needs a single apt-get update.
   ensure_foreign_arches
   ensure_apt_packages
   ensure_qemu_deb
+  for arch in "${QEMU_HOST_ARCHES[@]}"; do ensure_foreign_qemu_deb "$arch"; done
   for arch in "${BUSYBOX_ARCHES[@]}"; do
     ensure_busybox "$arch"
     ensure_rootfs "$arch"

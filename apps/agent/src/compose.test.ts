@@ -30,7 +30,7 @@ const noDocker: DockerClient & ImageClient = {
   runOnce: () => Promise.reject(new Error('no dockerd in unit tests')),
   hasImage: async () => false,
   buildImage: () => Promise.reject(new Error('no dockerd in unit tests')),
-  pushImage: () => Promise.reject(new Error('no dockerd in unit tests')),
+  loadImage: () => Promise.reject(new Error('no dockerd in unit tests')),
   removeImage: async () => false,
   inspectImage: async () => undefined,
 };

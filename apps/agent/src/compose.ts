@@ -9,7 +9,9 @@ import { FileStateStore } from './adapters/file-state-store.ts';
 import { FlockHostLock } from './adapters/flock-host-lock.ts';
 import type { HostLock } from './adapters/host-lock.ts';
 import type { HostOs } from './adapters/host-os.ts';
+import { HttpRegistryClient } from './adapters/http-registry-client.ts';
 import { KernelBinfmtFs } from './adapters/kernel-binfmt-fs.ts';
+import { unshareSandboxes } from './adapters/unshare-emulation-sandbox.ts';
 import { nodeHostOs } from './adapters/node-host-os.ts';
 import type { StateStore } from './adapters/state-store.ts';
 import { urlHost } from './control-plane/route-address.ts';
@@ -147,6 +149,9 @@ export async function composeAgent(
     packageStore: adapters.packages,
     os: adapters.os,
     packages: dpkgPackageReader,
+    registry: new HttpRegistryClient(),
+    sandboxes: unshareSandboxes,
+    emulatorDir: settings.interpreterDir,
   });
   const service = new AgentService({
     registration,
@@ -238,7 +243,7 @@ function lazyDocker(socketPath: string): DockerClient & ImageClient {
     runOnce: async (options) => (await get()).runOnce(options),
     hasImage: async (name) => (await get()).hasImage(name),
     buildImage: async (options) => (await get()).buildImage(options),
-    pushImage: async (options) => (await get()).pushImage(options),
+    loadImage: async (archive, signal) => (await get()).loadImage(archive, signal),
     removeImage: async (name) => (await get()).removeImage(name),
     inspectImage: async (name) => (await get()).inspectImage(name),
   };

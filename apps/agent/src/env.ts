@@ -96,3 +96,23 @@ export function takeSecretEnv(name: string, env: NodeJS.ProcessEnv = process.env
   delete env[name];
   return value;
 }
+
+/**
+ * Registry credentials for `binfleet-agent build` (CI), never from argv: BINFLEET_REGISTRY_USERNAME
+ * with BINFLEET_REGISTRY_PASSWORD, or with BINFLEET_REGISTRY_PASSWORD_FILE naming a file that holds the
+ * password (a CI secret mounted as a file). Both secrets are removed from the environment once read.
+ */
+export function takeRegistryCredentialsEnv(env: NodeJS.ProcessEnv = process.env): {
+  readonly username?: string;
+  readonly password?: string;
+  readonly passwordFile?: string;
+} {
+  const username = env.BINFLEET_REGISTRY_USERNAME === '' ? undefined : env.BINFLEET_REGISTRY_USERNAME;
+  const password = takeSecretEnv('BINFLEET_REGISTRY_PASSWORD', env);
+  const passwordFile = takeSecretEnv('BINFLEET_REGISTRY_PASSWORD_FILE', env);
+  return {
+    ...(username ? { username } : {}),
+    ...(password ? { password } : {}),
+    ...(passwordFile ? { passwordFile } : {}),
+  };
+}

@@ -40,6 +40,21 @@ export const buildRequestSchema = z
       .regex(SHA256, 'packageSha256: 64 lower-case hex digits')
       .optional()
       .describe('Or a package uploaded to the builder (PUT /packages/<sha256>), by its sha256'),
+    packages: z
+      .array(
+        z
+          .strictObject({
+            path: builderPath('packages[].path').optional(),
+            sha256: z.string().regex(SHA256, 'packages[].sha256: 64 lower-case hex digits').optional(),
+          })
+          .refine((p) => (p.path === undefined) !== (p.sha256 === undefined), {
+            message: 'Give each package either as path or as sha256 (one of them).',
+          }),
+      )
+      .min(1)
+      .max(16)
+      .optional()
+      .describe('Several QEMU packages, one per host architecture: one multi-platform build'),
     registry: z
       .string()
       .regex(
@@ -58,6 +73,12 @@ export const buildRequestSchema = z
       .describe('Registry basic auth'),
     targets: archNames.optional().describe('Only these emulators (default: every one in the package)'),
     busybox: builderPath('busybox').optional().describe('Static busybox of the package architecture'),
+    busyboxes: z
+      .array(builderPath('busyboxes[]'))
+      .max(16)
+      .optional()
+      .describe('Static busybox binaries or busybox-static packages, one per host architecture'),
+    insecure: z.boolean().optional().describe('Plain HTTP to the registry (loopback registries always are)'),
     testImage: z
       .string()
       .regex(/^[A-Za-z0-9._/:@-]{1,255}$/, 'testImage: give an image reference such as arm64v8/busybox')
@@ -70,14 +91,29 @@ export const buildRequestSchema = z
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'buildId: letters, digits, . _ -')
       .optional(),
   })
-  .refine((r) => (r.packagePath === undefined) !== (r.packageSha256 === undefined), {
-    message: 'Give the package either as packagePath or as packageSha256 (one of them).',
+  .refine((r) => [r.packagePath, r.packageSha256, r.packages].filter((p) => p !== undefined).length === 1, {
+    message: 'Give the package as packagePath or packageSha256, or the packages as packages (one of them).',
   });
 
 export type BuildRequestInput = z.input<typeof buildRequestSchema>;
 
 export const BUILD_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 const buildStatus = z.enum(BUILD_STATUSES);
+
+const packageFactsSchema = z.object({
+  sha256: z.string(),
+  size: z.number(),
+  name: z.string(),
+  version: z.string(),
+  /** Debian architecture of the package: the host its emulators run on. */
+  architecture: z.string(),
+  fromArch: z.enum(TARGET_IDS),
+  upstreamVersion: z.string(),
+  emulators: list(z.string()),
+  targets: list(z.enum(TARGET_IDS)),
+  /** From the emulators themselves when the builder can run them, else the upstream version. */
+  qemuVersion: z.string(),
+});
 
 /** A build as its builder reports it: the request (without the registry password), steps, checks, tags. */
 export const buildReportSchema = z.object({
@@ -90,34 +126,24 @@ export const buildReportSchema = z.object({
   request: z.object({
     packagePath: z.string().optional(),
     packageSha256: z.string().optional(),
+    packages: list(z.object({ path: z.string().optional(), sha256: z.string().optional() })).optional(),
     registry: z.string(),
     repository: z.string(),
     /** Who the build pushed as; the password never leaves the builder. */
     username: z.string().optional(),
     targets: list(z.enum(TARGET_IDS)).optional(),
     busybox: z.string().optional(),
+    busyboxes: list(z.string()).optional(),
+    insecure: z.boolean().optional(),
     testImage: z.string().optional(),
     skipChecks: z.boolean().optional(),
     keepImages: z.boolean().optional(),
     buildId: z.string().optional(),
   }),
-  /** The package's facts, once read. */
-  package: z
-    .object({
-      sha256: z.string(),
-      size: z.number(),
-      name: z.string(),
-      version: z.string(),
-      /** Debian architecture of the package: the host its emulators run on. */
-      architecture: z.string(),
-      fromArch: z.enum(TARGET_IDS),
-      upstreamVersion: z.string(),
-      emulators: list(z.string()),
-      targets: list(z.enum(TARGET_IDS)),
-      /** From the emulators themselves when the builder can run them, else the upstream version. */
-      qemuVersion: z.string(),
-    })
-    .optional(),
+  /** The first package's facts, once read (a control plane of contract 1 reads only this). */
+  package: packageFactsSchema.optional(),
+  /** Every package's facts, one per host architecture, in the arch table's host order. */
+  packages: list(packageFactsSchema).optional(),
   /** The tag version (`$version`). */
   version: z.string().optional(),
   steps: list(
@@ -148,8 +174,10 @@ export const buildReportSchema = z.object({
       imageId: z.string(),
       /** Manifest digest the registry stored; set once pushed. */
       digest: z.string().optional(),
-      /** The image's size in dockerd (uncompressed). */
+      /** The image's layers (compressed) as the registry stores them. */
       size: z.number().optional(),
+      /** An OCI image index (one entry per platform) or a single image's manifest. */
+      form: z.enum(['index', 'single']).optional(),
     }),
   ),
   /** Length of the whole log (every step's lines): where buildLog goes on from. */

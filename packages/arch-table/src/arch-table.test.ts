@@ -325,12 +325,17 @@ describe('exports', () => {
 });
 
 describe('image tags', () => {
-  it('makes the seed tag set for an x86_64 package and parses every tag back', () => {
-    const tags = makeTagSet({ version: '7.2.0-1', fromArch: 'amd64', targets: ['aarch64', 's390x'] });
+  it('makes the seed tag set for an amd64 package and parses every tag back', () => {
+    const tags = makeTagSet({
+      version: '7.2.0-1',
+      hosts: [{ debianArch: 'amd64', targets: ['aarch64', 's390x', 'i386'] }],
+    });
     expect(tags.map((t) => t.tag)).toEqual([
       '7.2.0-1',
       'latest',
       'register',
+      'x86_64-i386',
+      'x86_64-i386-7.2.0-1',
       'x86_64-s390x',
       'x86_64-s390x-7.2.0-1',
       's390x',
@@ -343,16 +348,25 @@ describe('image tags', () => {
     for (const t of tags) expect(parseTag(t.tag)).toEqual(t);
   });
 
-  it('uses the package host as from-arch and gives bare targets only to the default host', () => {
-    const tags = makeTagSet({ version: '8.0.0-1', fromArch: 'arm64', targets: ['x86_64', 'aarch64_be'] });
+  it('uses the package host as from-arch and gives it bare targets outside its family only', () => {
+    const tags = makeTagSet({
+      version: '8.0.0-1',
+      hosts: [{ debianArch: 'arm64', targets: ['x86_64', 'arm', 'aarch64_be'] }],
+    });
     expect(tags.map((t) => t.tag)).toEqual([
       '8.0.0-1',
       'latest',
       'register',
+      'aarch64-arm',
+      'aarch64-arm-8.0.0-1',
       'aarch64-aarch64_be',
       'aarch64-aarch64_be-8.0.0-1',
+      'aarch64_be',
+      'aarch64_be-8.0.0-1',
       'aarch64-x86_64',
       'aarch64-x86_64-8.0.0-1',
+      'x86_64',
+      'x86_64-8.0.0-1',
     ]);
     expect(parseTag('aarch64_be-8.0.0-1')).toEqual({
       kind: 'target-version',
@@ -367,7 +381,7 @@ describe('image tags', () => {
     expect(() => parseTag('banana')).toThrowError(/outside the scheme/);
     expect(() => parseTag('x86_64-pdp11')).toThrowError(/outside the scheme/);
     expect(() => parseTag('has space')).toThrowError(/valid Docker tag/);
-    expect(() => makeTagSet({ version: 'v1', fromArch: 'x86_64', targets: [] })).toThrowError(
+    expect(() => makeTagSet({ version: 'v1', hosts: [{ debianArch: 'amd64', targets: [] }] })).toThrowError(
       /start with a digit/,
     );
   });

@@ -5,7 +5,8 @@ export type ArchTableErrorCode =
   | 'INVALID_INTERPRETER'
   | 'INVALID_FLAGS'
   | 'INVALID_ENTRY_FILE'
-  | 'INVALID_TAG';
+  | 'INVALID_TAG'
+  | 'INVALID_HOST_SET';
 
 /** The one error type of this package; `code` is stable, `message` says what to do. */
 export class ArchTableError extends Error {

@@ -1,13 +1,14 @@
 import { ArchTableError } from './errors.ts';
-import { hostArchOf } from './host-family.ts';
+import { targetsForHost } from './host-family.ts';
+import { HOST_PLATFORMS, hostPlatformOf } from './host-platforms.ts';
 import { isTargetId, TARGETS, type TargetId } from './targets.ts';
 
 /**
- * The seed image's tag scheme (multiarch/qemu-user-static):
- *   $version, latest      register image with every emulator
- *   register              register image without emulators
- *   $from-$to, $from-$to-$version   one emulator for host $from
- *   $to, $to-$version     the same, only for the default host architecture
+ * The seed image's tag scheme (multiarch/qemu-user-static), on every host architecture:
+ *   $version, latest      register image with every emulator      index: one entry per host platform
+ *   register              register image without emulators         index: one entry per host platform
+ *   $to, $to-$version     one emulator for target $to               index: one entry per host that emulates $to
+ *   $from-$to, $from-$to-$version   host $from's emulator for $to   single platform
  */
 export type ImageTag =
   | { readonly kind: 'version'; readonly tag: string; readonly version: string }
@@ -53,35 +54,101 @@ export function validateTagVersion(version: string): string {
   return version;
 }
 
-export interface TagSetInput {
-  readonly version: string;
-  /** The package's host architecture, in any form hostArchOf accepts (x86_64, amd64, arm64...). */
-  readonly fromArch: string;
-  /** The emulators the package carries. */
+/** One host's share of a build: its Debian architecture and the emulators its package carries. */
+export interface HostTagInput {
+  readonly debianArch: string;
   readonly targets: readonly TargetId[];
-  readonly defaultHostArch?: TargetId;
 }
 
-/** Every tag one build of a QEMU package produces, in the order the seed publishes them. */
-export function makeTagSet(input: TagSetInput): ImageTag[] {
+/** One image of a build: a host's full image, its register image, or one of its emulator images. */
+export type HostImage =
+  | { readonly host: string; readonly image: 'full' | 'register' }
+  | { readonly host: string; readonly image: 'emulator'; readonly target: TargetId };
+
+/**
+ * A tag and what it names: an OCI image index with one entry per image (each image's platform is its
+ * host's), or the manifest of a single image.
+ */
+export interface PlannedTag {
+  readonly tag: ImageTag;
+  readonly form: 'index' | 'single';
+  readonly images: readonly HostImage[];
+}
+
+/**
+ * Every tag one build produces from one package per host architecture, in the order the seed
+ * publishes them: `$version`, `latest`, `register`, then per target (the table's order) each host's
+ * `$from-$to` pair and the `$to` index. A host never gets an entry in the `$to` index of its own
+ * family (amd64 none in `i386` or `x86_64`, arm64 none in `arm`): it runs those natively.
+ */
+export function planTags(input: {
+  readonly version: string;
+  readonly hosts: readonly HostTagInput[];
+}): PlannedTag[] {
   const version = validateTagVersion(input.version);
-  const from = hostArchOf(input.fromArch).cpu;
-  const isDefaultHost = from === (input.defaultHostArch ?? DEFAULT_HOST_ARCH);
-  const order = TARGETS.map((t) => t.id as TargetId).filter((id) => input.targets.includes(id));
-  const tags: ImageTag[] = [
-    { kind: 'version', tag: version, version },
-    { kind: 'latest', tag: 'latest' },
-    { kind: 'register', tag: 'register' },
+  const hosts = orderedHosts(input.hosts);
+  const every = (image: 'full' | 'register') => hosts.map((h) => ({ host: h.debian, image }));
+  const plan: PlannedTag[] = [
+    { tag: { kind: 'version', tag: version, version }, form: 'index', images: every('full') },
+    { tag: { kind: 'latest', tag: 'latest' }, form: 'index', images: every('full') },
+    { tag: { kind: 'register', tag: 'register' }, form: 'index', images: every('register') },
   ];
-  for (const to of order) {
-    tags.push({ kind: 'pair', tag: `${from}-${to}`, from, to });
-    tags.push({ kind: 'pair-version', tag: `${from}-${to}-${version}`, from, to, version });
-    if (isDefaultHost) {
-      tags.push({ kind: 'target', tag: to, to });
-      tags.push({ kind: 'target-version', tag: `${to}-${version}`, to, version });
+  for (const { id: to } of TARGETS) {
+    const carrying = hosts.filter((h) => h.targets.includes(to));
+    for (const h of carrying) {
+      const from = h.cpu;
+      const images = [{ host: h.debian, image: 'emulator' as const, target: to }];
+      plan.push({ tag: { kind: 'pair', tag: `${from}-${to}`, from, to }, form: 'single', images });
+      plan.push({
+        tag: { kind: 'pair-version', tag: `${from}-${to}-${version}`, from, to, version },
+        form: 'single',
+        images,
+      });
     }
+    const emulating = carrying.filter((h) => targetsForHost(h.cpu).includes(to));
+    if (emulating.length === 0) continue;
+    const images = emulating.map((h) => ({ host: h.debian, image: 'emulator' as const, target: to }));
+    plan.push({ tag: { kind: 'target', tag: to, to }, form: 'index', images });
+    plan.push({
+      tag: { kind: 'target-version', tag: `${to}-${version}`, to, version },
+      form: 'index',
+      images,
+    });
   }
-  return tags;
+  return plan;
+}
+
+/** Every tag of planTags, as a flat list (what a build pushes and the catalogue expects). */
+export function makeTagSet(input: {
+  readonly version: string;
+  readonly hosts: readonly HostTagInput[];
+}): ImageTag[] {
+  return planTags(input).map((p) => p.tag);
+}
+
+/**
+ * The hosts in the table's order, refusing two packages for one host: one Debian architecture twice,
+ * or two that are one QEMU host (armel and armhf both name their pair tags `arm-$to`).
+ */
+function orderedHosts(inputs: readonly HostTagInput[]) {
+  if (inputs.length === 0) {
+    throw new ArchTableError(
+      'INVALID_HOST_SET',
+      'A build needs a package for at least one host architecture.',
+    );
+  }
+  const hosts = inputs.map((input) => ({ ...hostPlatformOf(input.debianArch), targets: input.targets }));
+  for (const [i, h] of hosts.entries()) {
+    const twin = hosts.slice(0, i).find((o) => o.cpu === h.cpu);
+    if (!twin) continue;
+    throw new ArchTableError(
+      'INVALID_HOST_SET',
+      twin.debian === h.debian
+        ? `Two packages are for ${h.debian}: give one package per host architecture.`
+        : `${twin.debian} and ${h.debian} are both the QEMU host ${h.cpu}, so their pair tags (${h.cpu}-$to) would collide: build them into separate repositories.`,
+    );
+  }
+  return HOST_PLATFORMS.flatMap((p) => hosts.filter((h) => h.debian === p.debian));
 }
 
 /** Reads a tag back into its parts; throws INVALID_TAG for a tag outside the scheme. */

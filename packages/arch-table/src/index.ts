@@ -8,6 +8,7 @@ export * from './elf-match.ts';
 export * from './host-family.ts';
 export * from './aliases.ts';
 export * from './renderers.ts';
+export * from './host-platforms.ts';
 export * from './image-tags.ts';
 export * from './register-script.ts';
 export * from './registration-lint.ts';

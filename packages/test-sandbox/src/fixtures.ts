@@ -11,6 +11,10 @@ export interface Fixtures {
   busyboxDir: string;
   /** The qemu-user-static .deb itself, as `apt-get download qemu-user-static` gives it. */
   qemuDeb: string;
+  /** The qemu-user-static .deb of a host architecture: the native one, or one of test-deps.sh's foreign ones. */
+  qemuDebOf(arch: 'amd64' | 'arm64' | 'armhf'): string;
+  /** busybox-static's .deb of an architecture, as apt-get download gives it. */
+  busyboxDeb(arch: DebianArch): string;
   /** A static busybox built for the given architecture. */
   busybox(arch: DebianArch): string;
   /** A tar of a minimal root (/bin/busybox, sh, uname, echo, cat) for `docker import --platform`. */
@@ -28,6 +32,15 @@ export function fixtures(): Fixtures {
     dir,
     busyboxDir,
     qemuDeb,
+    qemuDebOf: (arch) =>
+      arch === 'amd64'
+        ? qemuDeb
+        : required(
+            findDeb(process.env.BINFLEET_QEMU_DEBS_DIR || join(dir, 'qemu-debs'), 'qemu-user-static', arch),
+            `qemu-user-static .deb for ${arch}`,
+          ),
+    busyboxDeb: (arch) =>
+      required(findDeb(join(dir, 'debs'), 'busybox-static', arch), `busybox-static .deb for ${arch}`),
     busybox: (arch) => required(join(busyboxDir, arch, 'busybox'), `busybox for ${arch}`),
     rootfsTar: (arch) => required(join(dir, 'rootfs', `${arch}.tar`), `rootfs tar for ${arch}`),
   };
@@ -38,6 +51,12 @@ function findQemuDeb(debsDir: string): string {
   const name =
     existsSync(debsDir) && readdirSync(debsDir).find((file) => /^qemu-user-static_.*\.deb$/.test(file));
   return join(debsDir, name || 'qemu-user-static_*.deb');
+}
+
+function findDeb(debsDir: string, name: string, arch: string): string {
+  const pattern = new RegExp(`^${name}_.*_${arch}\\.deb$`);
+  const found = existsSync(debsDir) && readdirSync(debsDir).find((file) => pattern.test(file));
+  return join(debsDir, found || `${name}_*_${arch}.deb`);
 }
 
 function required(path: string, what: string): string {

@@ -61,28 +61,6 @@ export interface BuildImageOptions {
   readonly onLog?: (line: string) => void;
 }
 
-/** Docker Registry v2 basic auth. */
-export interface RegistryAuth {
-  readonly username: string;
-  readonly password: string;
-}
-
-export interface PushImageOptions {
-  /** The repository with its registry, without a tag: 127.0.0.1:5000/qemu-user-static. */
-  readonly repository: string;
-  readonly tag: string;
-  readonly auth?: RegistryAuth;
-  readonly signal?: AbortSignal;
-  readonly onLog?: (line: string) => void;
-}
-
-export interface PushedImage {
-  /** The manifest digest the registry stored, sha256:... */
-  readonly digest: string;
-  /** The manifest's size in bytes. */
-  readonly size?: number;
-}
-
 export interface ImageFacts {
   readonly id: string;
   readonly os: string;
@@ -98,7 +76,8 @@ export interface ImageFacts {
 export interface ImageClient {
   /** Builds with the classic builder (offline, records --platform) and gives the image id. */
   buildImage(options: BuildImageOptions): Promise<{ readonly id: string }>;
-  pushImage(options: PushImageOptions): Promise<PushedImage>;
+  /** `docker load` of a docker-archive tar (manifest.json, configs, layers): the images it names. */
+  loadImage(archive: NodeJS.ReadableStream, signal?: AbortSignal): Promise<void>;
   /** Removes one name (and the image, when it was its last); false when there was no such image. */
   removeImage(name: string): Promise<boolean>;
   /** undefined when there is no such image. */

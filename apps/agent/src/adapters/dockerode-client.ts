@@ -9,8 +9,6 @@ import {
   type ImageClient,
   type ImageFacts,
   type InfoOptions,
-  type PushedImage,
-  type PushImageOptions,
   type RunOnceOptions,
   type RunOnceResult,
 } from './docker-client.ts';
@@ -144,31 +142,17 @@ export class DockerodeClient implements DockerClient, ImageClient {
     return { id };
   }
 
-  async pushImage(options: PushImageOptions): Promise<PushedImage> {
-    const doing = `pushing ${options.repository}:${options.tag}`;
-    let pushed: PushedImage | undefined;
+  async loadImage(archive: NodeJS.ReadableStream, signal?: AbortSignal): Promise<void> {
+    const doing = 'loading images';
     try {
-      // dockerd 20.10 refuses a push without X-Registry-Auth: an empty config means anonymous.
-      const authconfig = options.auth
-        ? { ...options.auth, serveraddress: options.repository.split('/')[0] }
-        : {};
-      const stream = (await this.docker.getImage(options.repository).push({
-        tag: options.tag,
-        authconfig,
-        abortSignal: options.signal,
-      })) as unknown as NodeJS.ReadableStream;
-      await readProgress(stream, doing, (event) => {
-        if (event.aux?.Digest)
-          pushed = { digest: event.aux.Digest, ...(event.aux.Size ? { size: event.aux.Size } : {}) };
-        if (event.status && !event.progressDetail?.current) {
-          options.onLog?.([event.id, event.status].filter(Boolean).join(': '));
-        }
-      });
+      const stream = (await this.docker.loadImage(archive, {
+        quiet: true,
+        abortSignal: signal,
+      } as object)) as unknown as NodeJS.ReadableStream;
+      await readProgress(stream, doing, () => undefined);
     } catch (error) {
       throw this.translate(error, doing);
     }
-    if (!pushed) throw new AgentError('DOCKER_FAILED', `dockerd reported no digest while ${doing}.`);
-    return pushed;
   }
 
   async removeImage(name: string): Promise<boolean> {

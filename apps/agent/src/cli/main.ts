@@ -24,6 +24,7 @@ Commands:
   verify [ARCH...]       run a real binary of each architecture through its emulator
   export [ARCH...]       print or write systemd-binfmt files (--format debian for update-binfmts)
   serve [options]        run the agent service (tRPC API, reconciliation)
+  build [options]        build, test and push the images of one package per host architecture (CI); --help
   version                this agent's version and the agent contract it speaks
   --version              this agent's version alone
 
@@ -83,6 +84,10 @@ export async function main(
     if (command === 'serve') {
       const { serveCommand } = await import('./serve-command.ts');
       return await serveCommand(rawRest, env);
+    }
+    if (command === 'build') {
+      const { buildCommand } = await import('./build-command.ts');
+      return await buildCommand(rawRest, env, io);
     }
     const { argv, mountPoint, lockWait } = takeGlobalOptions(rawRest);
     const fs = new KernelBinfmtFs(mountPoint ?? env.binfmtMount);

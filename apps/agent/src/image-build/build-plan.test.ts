@@ -1,35 +1,48 @@
-import { makeTagSet } from '@binfleet/arch-table';
+import { hostPlatformOf, type TargetId } from '@binfleet/arch-table';
+import type { QemuPackage } from '@binfleet/deb';
 import { describe, expect, it } from 'vitest';
 import { fakeElfOf } from '../testing/fake-host-os.ts';
-import { integrationDockerfile, pickCheckTarget, planImages } from './build-plan.ts';
-import { checkBusybox, hasInterpreter, registerContext } from './register-context.ts';
+import { integrationDockerfile, pickCheckTarget, planBuild, type HostBuild } from './build-plan.ts';
+import { checkBusybox, hasInterpreter, registerRoot } from './register-context.ts';
 
-describe('image plan', () => {
-  it('groups every tag of the scheme by the image it names', () => {
-    const plan = planImages({ version: '7.2.0-1', fromArch: 'x86_64', targets: ['aarch64', 'arm'] });
-    expect(plan.platform).toBe('linux/amd64');
-    expect(plan.register.tags).toEqual(['register']);
-    expect(plan.full.tags).toEqual(['7.2.0-1', 'latest']);
-    expect(plan.emulators).toEqual([
-      { kind: 'emulator', target: 'arm', tags: ['x86_64-arm-7.2.0-1', 'x86_64-arm', 'arm', 'arm-7.2.0-1'] },
-      {
-        kind: 'emulator',
-        target: 'aarch64',
-        tags: ['x86_64-aarch64-7.2.0-1', 'x86_64-aarch64', 'aarch64', 'aarch64-7.2.0-1'],
-      },
+const pkg = (architecture: string, path = `/debs/q_${architecture}.deb`): QemuPackage => ({
+  path,
+  sha256: 'ab'.repeat(32),
+  size: 1,
+  name: 'qemu-user-static',
+  version: '1:7.2+dfsg-7',
+  architecture,
+  fromArch: 'x86_64',
+  upstreamVersion: '7.2',
+  emulators: [],
+  targets: [],
+});
+const host = (architecture: string, targets: TargetId[], path?: string): HostBuild => ({
+  host: hostPlatformOf(architecture),
+  pkg: pkg(architecture, path),
+  busybox: '/bin/busybox',
+  targets,
+  root: '/nowhere',
+  qemuVersion: '7.2',
+});
+
+describe('build plan', () => {
+  it('orders the hosts as the arch table does and plans their tags', () => {
+    const plan = planBuild('7.2', [host('armhf', ['riscv64']), host('amd64', ['riscv64'])]);
+    expect(plan.hosts.map((h) => h.host.debian)).toEqual(['amd64', 'armhf']);
+    expect(plan.tags.find((t) => t.tag.tag === 'riscv64')!.images).toEqual([
+      { host: 'amd64', image: 'emulator', target: 'riscv64' },
+      { host: 'armhf', image: 'emulator', target: 'riscv64' },
     ]);
-    const all = [plan.register, plan.full, ...plan.emulators].flatMap((i) => i.tags).sort();
-    expect(all).toEqual(
-      makeTagSet({ version: '7.2.0-1', fromArch: 'x86_64', targets: ['aarch64', 'arm'] })
-        .map((t) => t.tag)
-        .sort(),
-    );
   });
 
-  it('gives another host only $from-$to tags, for its own platform', () => {
-    const plan = planImages({ version: '7.2', fromArch: 'aarch64', targets: ['x86_64'] });
-    expect(plan.platform).toBe('linux/arm64');
-    expect(plan.emulators[0]!.tags).toEqual(['aarch64-x86_64-7.2', 'aarch64-x86_64']);
+  it('refuses two packages of one host, and armel beside armhf, naming the files', () => {
+    expect(() => planBuild('7.2', [host('arm64', [], '/a.deb'), host('arm64', [], '/b.deb')])).toThrowError(
+      '/a.deb and /b.deb are both for arm64: give one package per host architecture.',
+    );
+    expect(() => planBuild('7.2', [host('armel', [], '/a.deb'), host('armhf', [], '/b.deb')])).toThrowError(
+      /are both the QEMU host arm/,
+    );
   });
 
   it('checks with aarch64 like the seed, else a foreign target docker can run', () => {
@@ -53,15 +66,11 @@ describe('image plan', () => {
   });
 });
 
-describe('register image context', () => {
+describe('register image root', () => {
   it('has busybox, its applets and the rendered entrypoint', () => {
-    const context = registerContext('/bin/busybox');
-    expect(context[0]).toMatchObject({
-      name: 'Dockerfile',
-      data: expect.stringContaining('ENTRYPOINT ["/register"]'),
-    });
-    expect(context).toContainEqual({ type: 'symlink', name: 'rootfs/bin/sh', target: 'busybox' });
-    const script = context.find((e) => e.name === 'rootfs/register');
+    const root = registerRoot('/bin/busybox');
+    expect(root).toContainEqual({ type: 'symlink', name: 'bin/sh', target: 'busybox' });
+    const script = root.find((e) => e.name === 'register');
     expect(script).toMatchObject({ mode: 0o755, data: expect.stringMatching(/^#!\/bin\/sh\n/) });
   });
 

@@ -1,75 +1,80 @@
 import {
   ALIASES,
   dockerPlatformOf,
+  hostPlatformOf,
   isNativeFor,
-  makeTagSet,
-  type ImageTag,
+  planTags,
+  type HostPlatform,
+  type PlannedTag,
   type TargetId,
 } from '@binfleet/arch-table';
-import { emulatorPath } from '@binfleet/deb';
+import { emulatorPath, type QemuPackage } from '@binfleet/deb';
 import { AgentError } from '../errors.ts';
 
-/** One image a build makes, under every tag the scheme gives it (the first is the one it is built as). */
-export interface PlannedImage {
-  readonly kind: 'register' | 'full' | 'emulator';
-  /** For emulator images: the target whose emulator it holds. */
-  readonly target?: TargetId;
-  readonly tags: readonly string[];
-}
-
-export interface ImagePlan {
-  readonly version: string;
-  /** The Docker platform every image is for: the package's host (`$from`). */
-  readonly platform: string;
-  /** FROM scratch: busybox, the entrypoint, no emulators (`register`). */
-  readonly register: PlannedImage;
-  /** The register image plus every emulator (`$version`, `latest`). */
-  readonly full: PlannedImage;
-  /** FROM scratch with one emulator (`$from-$to-$version`, `$from-$to`, `$to-$version`, `$to`). */
-  readonly emulators: readonly PlannedImage[];
-}
-
-/** Groups the arch table's tag set by the image each tag names. */
-export function planImages(input: {
-  readonly version: string;
-  readonly fromArch: TargetId;
+/** One host architecture of a build: its package, its busybox and the emulators it gets images of. */
+export interface HostBuild {
+  readonly host: HostPlatform;
+  readonly pkg: QemuPackage;
+  /** Static busybox of this architecture for the register image. */
+  readonly busybox: string;
+  /** The package's targets the build makes emulator images of. */
   readonly targets: readonly TargetId[];
-}): ImagePlan {
-  const platform = dockerPlatformOf(input.fromArch);
-  if (!platform) {
+  /** Where the package is unpacked. */
+  readonly root: string;
+  /** From the emulators themselves where this builder runs them, else the package's upstream version. */
+  readonly qemuVersion: string;
+}
+
+export interface BuildPlan {
+  readonly version: string;
+  /** In the arch table's host order. */
+  readonly hosts: readonly HostBuild[];
+  /** Every tag, in the scheme's order, with the images it names. */
+  readonly tags: readonly PlannedTag[];
+}
+
+/**
+ * Refuses package sets the tag scheme cannot hold, naming the files: two packages for one host, or
+ * armel beside armhf (both the QEMU host arm).
+ */
+export function refuseTwins(
+  hosts: readonly { readonly host: HostPlatform; readonly pkg: QemuPackage }[],
+): void {
+  for (const [i, h] of hosts.entries()) {
+    const twin = hosts.slice(0, i).find((o) => o.host.cpu === h.host.cpu);
+    if (!twin) continue;
     throw new AgentError(
-      'INVALID_PACKAGE',
-      `Docker has no platform for ${input.fromArch}, so it cannot run images of this package.`,
+      'INVALID_INPUT',
+      twin.host.debian === h.host.debian
+        ? `${twin.pkg.path} and ${h.pkg.path} are both for ${h.host.debian}: give one package per host architecture.`
+        : `${twin.pkg.path} (${twin.host.debian}) and ${h.pkg.path} (${h.host.debian}) are both the QEMU host ${h.host.cpu}, ` +
+            `whose pair tags (${h.host.cpu}-$to) would collide: build them into separate repositories.`,
     );
   }
-  const tags = makeTagSet({ version: input.version, fromArch: input.fromArch, targets: input.targets });
-  const named = (test: (t: ImageTag) => boolean) => tags.filter(test).map((t) => t.tag);
-  const register: PlannedImage = { kind: 'register', tags: named((t) => t.kind === 'register') };
-  const full: PlannedImage = {
-    kind: 'full',
-    tags: named((t) => t.kind === 'version' || t.kind === 'latest'),
-  };
-  const byTarget = new Map<TargetId, ImageTag[]>();
-  for (const t of tags) {
-    if (
-      t.kind === 'pair' ||
-      t.kind === 'pair-version' ||
-      t.kind === 'target' ||
-      t.kind === 'target-version'
-    ) {
-      byTarget.set(t.to, [...(byTarget.get(t.to) ?? []), t]);
-    }
-  }
-  // Built as $from-$to-$version, the most specific name; the others name the same image.
-  const emulators = [...byTarget].map(([target, list]) => {
-    const primary = list.find((t) => t.kind === 'pair-version')!;
-    return {
-      kind: 'emulator' as const,
-      target,
-      tags: [primary.tag, ...list.filter((t) => t !== primary).map((t) => t.tag)],
-    };
+}
+
+/** Plans every tag from the arch table, with the hosts in its order. */
+export function planBuild(version: string, hosts: readonly HostBuild[]): BuildPlan {
+  refuseTwins(hosts);
+  const tags = planTags({
+    version,
+    hosts: hosts.map((h) => ({ debianArch: h.host.debian, targets: h.targets })),
   });
-  return { version: input.version, platform, register, full, emulators };
+  const order = tags[0]!.images.map((i) => i.host);
+  return {
+    version,
+    hosts: order.map((debian) => hosts.find((h) => h.host.debian === debian)!),
+    tags,
+  };
+}
+
+/** The host a package is for, by its Architecture field. */
+export function hostOfPackage(pkg: QemuPackage): HostPlatform {
+  try {
+    return hostPlatformOf(pkg.architecture);
+  } catch (error) {
+    throw new AgentError('INVALID_PACKAGE', `${pkg.path}: ${(error as Error).message}`);
+  }
 }
 
 /**
@@ -82,14 +87,6 @@ export function pickCheckTarget(fromArch: TargetId, targets: readonly TargetId[]
   );
   return usable.includes('aarch64') ? 'aarch64' : usable[0];
 }
-
-export const registerDockerfile = (entrypoint: string) =>
-  `FROM scratch\nCOPY rootfs/ /\nENTRYPOINT ["${entrypoint}"]\n`;
-
-export const fullDockerfile = (registerImage: string) => `FROM ${registerImage}\nCOPY usr/ /usr/\n`;
-
-export const emulatorDockerfile = (target: TargetId) =>
-  `FROM scratch\nCOPY qemu-${target}-static ${emulatorPath(target)}\n`;
 
 /**
  * The seed's integration image: a foreign image with the emulator copied in, which runs with entries

@@ -12,6 +12,12 @@ import {
   type BuiltTag,
 } from './build-report.ts';
 
+/** A package of a build on this host, with the sha256 it was uploaded under, if it was. */
+export interface PackageFile {
+  readonly path: string;
+  readonly sha256?: string;
+}
+
 /** Log lines kept per step; the oldest go first (a push of 130 tags logs a few hundred). */
 const STEP_LOG_LIMIT = 256 * 1024;
 
@@ -26,7 +32,7 @@ export class Build {
   startedAt?: string;
   finishedAt?: string;
   error?: string;
-  package?: BuildPackageFacts;
+  packages: BuildPackageFacts[] = [];
   version?: string;
   readonly steps = BUILD_STEPS.map(
     (name): { -readonly [K in keyof BuildStepReport]: BuildStepReport[K] } => ({
@@ -45,7 +51,7 @@ export class Build {
 
   constructor(
     readonly id: string,
-    readonly request: BuildRequest & { readonly packagePath: string },
+    readonly request: BuildRequest & { readonly packageFiles: readonly PackageFile[] },
     private readonly onEvent: ((event: BuildEvent) => void) | undefined,
   ) {}
 
@@ -58,7 +64,7 @@ export class Build {
   }
 
   report(): BuildReport {
-    const { auth, ...request } = this.request;
+    const { auth, packageFiles: _files, ...request } = this.request;
     return {
       id: this.id,
       status: this.status,
@@ -67,7 +73,7 @@ export class Build {
       ...(this.finishedAt ? { finishedAt: this.finishedAt } : {}),
       ...(this.error ? { error: this.error } : {}),
       request: { ...request, ...(auth ? { username: auth.username } : {}) },
-      ...(this.package ? { package: this.package } : {}),
+      ...(this.packages.length > 0 ? { package: this.packages[0]!, packages: [...this.packages] } : {}),
       ...(this.version ? { version: this.version } : {}),
       steps: this.steps.map((s) => ({ ...s })),
       checks: [...this.checks],
@@ -103,5 +109,25 @@ export class Build {
       step.durationMs = Math.round(performance.now() - started);
       this.emit({ type: 'step', buildId: this.id, step: { ...step } });
     }
+  }
+
+  /** Runs one check, records how it ended and logs it; a throw is the check's failure, not the build's. */
+  async check(
+    name: string,
+    fn: () => Promise<Omit<BuildCheck, 'name' | 'durationMs'>>,
+    log: (line: string) => void,
+  ): Promise<BuildCheck> {
+    this.controller.signal.throwIfAborted();
+    const started = performance.now();
+    let outcome: Omit<BuildCheck, 'name' | 'durationMs'>;
+    try {
+      outcome = await fn();
+    } catch (error) {
+      outcome = { status: 'fail', detail: (error as Error).message };
+    }
+    const check = { name, ...outcome, durationMs: Math.round(performance.now() - started) };
+    this.checks.push(check);
+    log(`${check.status.toUpperCase()} ${name}: ${check.detail} (${check.durationMs} ms)`);
+    return check;
   }
 }

@@ -1,7 +1,7 @@
 import type { BuildStatus } from '@binfleet/agent-contract';
 import type { TargetId } from '@binfleet/arch-table';
 import type { QemuPackage } from '@binfleet/deb';
-import type { RegistryAuth } from '../adapters/docker-client.ts';
+import type { RegistryAuth } from '../adapters/registry-client.ts';
 
 export type { BuildStatus };
 
@@ -17,11 +17,19 @@ export const BUILD_STEPS = [
 ] as const;
 export type BuildStepName = (typeof BUILD_STEPS)[number];
 
+/** A package of a build: its path on this host, or a package uploaded to this builder, by sha256. */
+export interface BuildPackageRef {
+  readonly path?: string;
+  readonly sha256?: string;
+}
+
 export interface BuildRequest {
   /** The QEMU package on this host, e.g. Debian's qemu-user-static_*.deb. */
   readonly packagePath?: string;
   /** Or a package a control plane uploaded to this builder's package store, by its sha256. */
   readonly packageSha256?: string;
+  /** Or several packages, one per host architecture, each by path or by sha256: one multi-platform build. */
+  readonly packages?: readonly BuildPackageRef[];
   /** Registry host[:port], e.g. 127.0.0.1:5000 or registry.example.com. */
   readonly registry: string;
   /** Repository in that registry, e.g. multiarch/qemu-user-static. */
@@ -31,11 +39,20 @@ export interface BuildRequest {
   readonly targets?: readonly TargetId[];
   /** Static busybox of the package's architecture for the register image (default: the agent's). */
   readonly busybox?: string;
+  /**
+   * Static busybox binaries or busybox-static packages, each matched to the host of its architecture
+   * (a host without one gets the agent's own busybox when it is of that architecture).
+   */
+  readonly busyboxes?: readonly string[];
+  /** Plain HTTP to the registry (loopback registries always are). */
+  readonly insecure?: boolean;
+  /** The tag version (`$version`) instead of the one of the packages' Debian version. */
+  readonly version?: string;
   /** Foreign image for the container checks (default: the agent's verify image for the check target). */
   readonly testImage?: string;
   /** Push without running the seed's checks: only for packages this host cannot run. */
   readonly skipChecks?: boolean;
-  /** Leave the images in the local dockerd after pushing. */
+  /** Leave the images the checks loaded in the local dockerd. */
   readonly keepImages?: boolean;
   /** The caller's id for this build (the control plane's), else a new one. */
   readonly buildId?: string;
@@ -62,12 +79,15 @@ export interface BuiltTag {
   readonly tag: string;
   /** registry/repository:tag */
   readonly reference: string;
+  /** os/arch[/variant]; an index's platforms joined by ','. */
   readonly platform: string;
+  /** The image's config digest (its id in dockerd); an index's own digest. */
   readonly imageId: string;
-  /** Manifest digest the registry stored; set once pushed. */
+  /** Manifest or index digest the registry stored; set once pushed. */
   readonly digest?: string;
-  /** The image's size in dockerd (uncompressed). */
+  /** The image's layers, compressed, as the registry stores them. */
   readonly size?: number;
+  readonly form: 'index' | 'single';
 }
 
 /** What a build records of its package: the package's facts without its path, plus the QEMU version. */
@@ -85,7 +105,10 @@ export interface BuildReport {
   readonly error?: string;
   /** The request without the registry password. */
   readonly request: Omit<BuildRequest, 'auth'> & { readonly username?: string };
+  /** The first package's facts. */
   readonly package?: BuildPackageFacts;
+  /** Every package's facts, in the arch table's host order. */
+  readonly packages?: readonly BuildPackageFacts[];
   /** The tag version (`$version`). */
   readonly version?: string;
   readonly steps: readonly BuildStepReport[];

@@ -11,16 +11,17 @@ import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgentClient, type AgentClient } from '../server/agent-client.ts';
 
-// The seed's release pipeline for real: Debian's qemu-user-static .deb, built into every tag of the
-// scheme by a builder agent through its API and the real dockerd, checked the seed's way (which
-// changes the machine's own binfmt_misc, put back afterwards), pushed to the real registry, and
-// then found there through the registry's own API with the digests the build reported.
+// The seed's release pipeline for real, as the dashboard drives it: Debian's qemu-user-static .deb,
+// assembled into every tag of the scheme by a builder agent through its API, checked the seed's way
+// through the real dockerd (which changes the machine's own binfmt_misc, put back afterwards), pushed
+// to the real registry through its API, and then found there with the digests the build reported.
+// (The multi-architecture build is cli/build-command.integration.test.ts.)
 const REGISTRY = process.env.BINFLEET_REGISTRY ?? '127.0.0.1:5000';
 const REPOSITORY = `binfleet-test/qemu-user-static-${Date.now().toString(36)}`;
 const TEST_IMAGE = 'binfleet-test/arm64-busybox:latest';
 const TOKEN = 'build-token-0123456789abcdefghijklmnopq';
 const MOUNT = '/proc/sys/fs/binfmt_misc';
-const MANIFEST_V2 = 'application/vnd.docker.distribution.manifest.v2+json';
+const OCI_TYPES = 'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json';
 
 /** The machine's binfmt_misc as dockerd's containers see it: mounted or not, and every entry. */
 function machineBinfmt(): { mounted: boolean; entries: Record<string, string> } {
@@ -97,8 +98,16 @@ describe('image build from the real qemu-user-static .deb, pushed to the real re
     await agent?.stop();
     // Leave no tags behind: the next run pushes under another name anyway.
     for (const tag of report?.tags ?? []) {
-      if (tag.digest)
-        await registry(`${REPOSITORY}/manifests/${tag.digest}`, { method: 'DELETE' }).catch(() => undefined);
+      if (!tag.digest) continue;
+      // An index's entries are manifests of their own: delete them too.
+      const index = (await registry(`${REPOSITORY}/manifests/${tag.digest}`, {
+        headers: { accept: OCI_TYPES },
+      })
+        .then((r) => r.json())
+        .catch(() => ({}))) as { manifests?: { digest: string }[] };
+      for (const digest of [...(index.manifests ?? []).map((m) => m.digest), tag.digest]) {
+        await registry(`${REPOSITORY}/manifests/${digest}`, { method: 'DELETE' }).catch(() => undefined);
+      }
     }
     execFileSync('docker', ['rmi', '-f', TEST_IMAGE], { stdio: 'ignore' });
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -132,7 +141,7 @@ describe('image build from the real qemu-user-static .deb, pushed to the real re
 
   it('passed the seed checks and put the machine binfmt_misc back as it was', () => {
     expect(report.checks.map((c) => [c.name, c.status])).toEqual([
-      [':aarch64 runs qemu-aarch64-static --version', 'pass'],
+      [`:x86_64-aarch64-${report.version} runs qemu-aarch64-static --version`, 'pass'],
       [`:${report.version} --reset -p yes registers qemu-aarch64 with F`, 'pass'],
       ['a linux/arm64 container prints its uname -m', 'pass'],
       [':register --reset registers qemu-aarch64 without flags', 'pass'],
@@ -149,8 +158,7 @@ describe('image build from the real qemu-user-static .deb, pushed to the real re
     const version = tagVersionOf(report.package!.version);
     const expected = makeTagSet({
       version,
-      fromArch: 'x86_64',
-      targets: report.package!.targets as TargetId[],
+      hosts: [{ debianArch: 'amd64', targets: report.package!.targets as TargetId[] }],
     }).map((t) => t.tag);
     expect(expected).toContain(`x86_64-aarch64-${version}`);
     expect(report.tags.map((t) => t.tag).sort()).toEqual([...expected].sort());
@@ -159,37 +167,49 @@ describe('image build from the real qemu-user-static .deb, pushed to the real re
     expect([...list.tags].sort()).toEqual([...expected].sort());
     for (const tag of report.tags) {
       const response = await registry(`${REPOSITORY}/manifests/${tag.tag}`, {
-        headers: { accept: MANIFEST_V2 },
+        headers: { accept: OCI_TYPES },
       });
       expect(response.status, tag.tag).toBe(200);
       expect(response.headers.get('docker-content-digest'), tag.tag).toBe(tag.digest);
     }
   });
 
-  it('made the images the scheme says: platform, provenance labels, one emulator per pair image', async () => {
-    const config = async (tag: string) => {
-      const manifest = (await (
-        await registry(`${REPOSITORY}/manifests/${tag}`, { headers: { accept: MANIFEST_V2 } })
-      ).json()) as { config: { digest: string }; layers: { size: number }[] };
-      const blob = (await (await registry(`${REPOSITORY}/blobs/${manifest.config.digest}`)).json()) as {
+  it('made the images the scheme says: indexes, platform, provenance, one emulator layer per pair image', async () => {
+    const manifest = async (reference: string) =>
+      (await (
+        await registry(`${REPOSITORY}/manifests/${reference}`, { headers: { accept: OCI_TYPES } })
+      ).json()) as {
+        mediaType: string;
+        config: { digest: string };
+        layers: { size: number }[];
+        manifests: { digest: string; platform: { architecture: string } }[];
+        annotations: Record<string, string>;
+      };
+    const config = async (digest: string) =>
+      (await (await registry(`${REPOSITORY}/blobs/${digest}`)).json()) as {
         architecture: string;
         os: string;
-        config: { Labels: Record<string, string>; Entrypoint: string[] | null };
+        config: { Labels: Record<string, string>; Entrypoint?: string[] };
       };
-      return { manifest, blob };
-    };
-    const pair = await config(`x86_64-aarch64-${report.version}`);
-    expect(pair.blob).toMatchObject({ architecture: 'amd64', os: 'linux' });
-    expect(pair.blob.config.Labels).toMatchObject({
+    const pair = await manifest(`x86_64-aarch64-${report.version}`);
+    expect(pair.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+    expect(pair.annotations[PROVENANCE_LABELS.packageSha256]).toBe(report.package!.sha256);
+    const pairConfig = await config(pair.config.digest);
+    expect(pairConfig).toMatchObject({ architecture: 'amd64', os: 'linux' });
+    expect(pairConfig.config.Labels).toMatchObject({
       [PROVENANCE_LABELS.buildId]: report.id,
       [PROVENANCE_LABELS.packageSha256]: report.package!.sha256,
       [PROVENANCE_LABELS.qemuVersion]: report.package!.qemuVersion,
     });
-    expect(pair.manifest.layers).toHaveLength(1);
-    const register = await config('register');
-    expect(register.blob.config.Entrypoint).toEqual(['/register']);
-    const latest = await config('latest');
-    expect(latest.manifest.layers.length).toBe(register.manifest.layers.length + 1);
+    expect(pair.layers).toHaveLength(1);
+    const register = await manifest('register');
+    expect(register.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+    expect(register.manifests.map((m) => m.platform.architecture)).toEqual(['amd64']);
+    const registerImage = await manifest(register.manifests[0]!.digest);
+    expect((await config(registerImage.config.digest)).config.Entrypoint).toEqual(['/register']);
+    const latest = await manifest('latest');
+    const full = await manifest(latest.manifests[0]!.digest);
+    expect(full.layers.length).toBe(registerImage.layers.length + report.package!.emulators.length);
     // Nothing of the build stays in the local dockerd.
     const local = execFileSync('docker', ['images', '-q', `${REGISTRY}/${REPOSITORY}`], { encoding: 'utf8' });
     expect(local.trim()).toBe('');

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { AgentError } from '../errors.ts';
 import type { PackageStore } from '@binfleet/deb';
-import { Build } from './build-record.ts';
-import type { BuildEvent, BuildReport, BuildRequest, BuildStatus } from './build-report.ts';
+import { Build, type PackageFile } from './build-record.ts';
+import type { BuildEvent, BuildPackageRef, BuildReport, BuildRequest, BuildStatus } from './build-report.ts';
 import { runPipeline, type PipelineDeps } from './pipeline.ts';
 
 export interface ImageBuildServiceDeps extends Omit<PipelineDeps, 'containerTimeoutMs'> {
@@ -14,9 +14,10 @@ export interface ImageBuildServiceDeps extends Omit<PipelineDeps, 'containerTime
 }
 
 /**
- * Image builds on this host (a builder agent), one at a time: each builds the seed's image set from a
- * QEMU package through dockerd, tests it with the seed's checks, and pushes it (pipeline.ts). The
- * machine's binfmt_misc is put back as it was after the checks, whatever they did.
+ * Image builds on this host (a builder agent or `binfleet-agent build`), one at a time: each assembles
+ * the seed's image set from one QEMU package per host architecture, tests it with the seed's checks,
+ * and pushes it through the registry API (pipeline.ts). The machine's binfmt_misc is put back as it
+ * was after the checks, whatever they did.
  */
 export class ImageBuildService {
   private readonly builds = new Map<string, Build>();
@@ -39,11 +40,11 @@ export class ImageBuildService {
         { running: this.current.id },
       );
     }
-    const packagePath = await this.packagePathOf(request);
+    const packageFiles = await this.packageFilesOf(request);
     const id = request.buildId ?? randomUUID();
     if (this.builds.has(id))
       throw new AgentError('INVALID_INPUT', `Build ${id} exists already: use another id.`);
-    const build = new Build(id, { ...request, packagePath }, onEvent);
+    const build = new Build(id, { ...request, packageFiles }, onEvent);
     this.current = build;
     this.builds.set(id, build);
     this.prune();
@@ -53,22 +54,31 @@ export class ImageBuildService {
     return build.report();
   }
 
-  /** The file a request names: its path on this host, or the stored package with its sha256. */
-  private async packagePathOf(request: BuildRequest): Promise<string> {
-    if (request.packageSha256 !== undefined) {
-      if (!this.deps.packageStore)
-        throw new AgentError('NOT_BUILDER', 'This agent keeps no uploaded packages: give a packagePath.');
-      return (await this.deps.packageStore.require(request.packageSha256)).path;
+  /** The files a request names: paths on this host, or stored packages with their sha256. */
+  private async packageFilesOf(request: BuildRequest): Promise<PackageFile[]> {
+    const refs: readonly BuildPackageRef[] =
+      request.packages ??
+      (request.packageSha256 !== undefined
+        ? [{ sha256: request.packageSha256 }]
+        : [{ path: request.packagePath }]);
+    const files: PackageFile[] = [];
+    for (const ref of refs) {
+      if (ref.sha256 !== undefined) {
+        if (!this.deps.packageStore)
+          throw new AgentError('NOT_BUILDER', 'This agent keeps no uploaded packages: give package paths.');
+        files.push({ path: (await this.deps.packageStore.require(ref.sha256)).path, sha256: ref.sha256 });
+        continue;
+      }
+      const facts = ref.path === undefined ? undefined : await this.pipeline.os.fileFacts(ref.path);
+      if (!facts?.isFile) {
+        throw new AgentError(
+          'INVALID_PACKAGE',
+          `No package file at ${ref.path ?? '(none given)'} on this builder: give the path of a .deb on this host.`,
+        );
+      }
+      files.push({ path: ref.path! });
     }
-    const path = request.packagePath;
-    const facts = path === undefined ? undefined : await this.pipeline.os.fileFacts(path);
-    if (!facts?.isFile) {
-      throw new AgentError(
-        'INVALID_PACKAGE',
-        `No package file at ${path ?? '(none given)'} on this builder: give the path of a .deb on this host.`,
-      );
-    }
-    return path!;
+    return files;
   }
 
   /** Starts a build and waits for its end. */

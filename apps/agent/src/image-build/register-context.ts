@@ -5,30 +5,29 @@ import {
   type TargetId,
 } from '@binfleet/arch-table';
 import { AgentError } from '../errors.ts';
-import { registerDockerfile } from './build-plan.ts';
 import type { TarEntry } from './tar-stream.ts';
 
 /** Applets the entrypoint runs (sh, mount, uname) and a few for `docker run --entrypoint sh` debugging. */
 const BUSYBOX_APPLETS = ['sh', 'cat', 'ls', 'mount', 'umount', 'uname', 'echo', 'printf', 'test'] as const;
 
 /**
- * The register image's build context: a root with Debian's static busybox and the entrypoint rendered
- * from the arch table (no emulators; the full image adds them).
+ * The register image's root: Debian's static busybox and the entrypoint rendered from the arch table
+ * (no emulators; the full image adds them). Also what the emulated checks unpack and run.
  */
-export function registerContext(busyboxPath: string): TarEntry[] {
+export function registerRoot(busyboxPath: string): TarEntry[] {
   return [
-    { type: 'file', name: 'Dockerfile', data: registerDockerfile(REGISTER_SCRIPT_PATH) },
-    { type: 'dir', name: 'rootfs/bin' },
-    { type: 'file', name: 'rootfs/bin/busybox', path: busyboxPath, mode: 0o755 },
+    { type: 'dir', name: 'bin' },
+    { type: 'file', name: 'bin/busybox', path: busyboxPath, mode: 0o755 },
     ...BUSYBOX_APPLETS.map((applet) => ({
       type: 'symlink' as const,
-      name: `rootfs/bin/${applet}`,
+      name: `bin/${applet}`,
       target: 'busybox',
     })),
-    { type: 'dir', name: 'rootfs/usr/bin' },
+    { type: 'dir', name: 'usr' },
+    { type: 'dir', name: 'usr/bin' },
     {
       type: 'file',
-      name: `rootfs${REGISTER_SCRIPT_PATH}`,
+      name: REGISTER_SCRIPT_PATH.slice(1),
       data: renderRegisterScript({ interpreterDir: '/usr/bin', suffix: '-static' }),
       mode: 0o755,
     },

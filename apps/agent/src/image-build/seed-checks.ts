@@ -1,7 +1,6 @@
-import { performance } from 'node:perf_hooks';
-import { dockerPlatformOf, parseEntryFile, type TargetId } from '@binfleet/arch-table';
+import { dockerPlatformOf, parseEntryFile, platformString, type TargetId } from '@binfleet/arch-table';
 import type { BinfmtFs } from '../adapters/binfmt-fs.ts';
-import { emulatorPath, type QemuPackage } from '@binfleet/deb';
+import { emulatorPath } from '@binfleet/deb';
 import { tarStream } from './tar-stream.ts';
 import type { DockerClient, ImageClient, RunOnceOptions } from '../adapters/docker-client.ts';
 import { AgentError } from '../errors.ts';
@@ -12,7 +11,8 @@ import type { OperationLock } from '../services/operation-lock.ts';
 import { imageForTarget } from '../services/verify-image.ts';
 import type { Build } from './build-record.ts';
 import type { BuildCheck, BuildRequest } from './build-report.ts';
-import { integrationDockerfile, pickCheckTarget, type ImagePlan } from './build-plan.ts';
+import { integrationDockerfile, pickCheckTarget } from './build-plan.ts';
+import type { AssembledHost } from './image-assembly.ts';
 
 /** What the seed's checks use of the build service's dependencies. */
 export interface SeedCheckDeps {
@@ -32,15 +32,25 @@ export interface SeedCheckDeps {
   readonly containerTimeoutMs: number;
 }
 
-/** The seed's checks of a build's images, with the machine's binfmt_misc saved before and put back after. */
+/** The native host's images as loaded into dockerd for the checks, by local name. */
+export interface LoadedImages {
+  readonly full: string;
+  readonly register: string;
+  readonly emulator: (target: TargetId) => string;
+}
+
+/**
+ * The seed's checks of the images of the host this builder is, through dockerd, with the machine's
+ * binfmt_misc saved before and put back after.
+ */
 export async function runSeedChecks(
   deps: SeedCheckDeps,
   build: Build,
-  pkg: QemuPackage,
-  plan: ImagePlan,
-  reference: (tag: string) => string,
+  native: AssembledHost,
+  images: LoadedImages,
   log: (line: string) => void,
 ): Promise<void> {
+  const pkg = native.build.pkg;
   if (deps.binfmtNamespaced) {
     throw new AgentError(
       'PERMISSION_DENIED',
@@ -48,10 +58,7 @@ export async function runSeedChecks(
         'run builds on an agent in the initial namespace (as root on the host), or skip the checks.',
     );
   }
-  const to = pickCheckTarget(
-    pkg.fromArch,
-    plan.emulators.map((e) => e.target!),
-  );
+  const to = pickCheckTarget(pkg.fromArch, [...native.emulators.keys()]);
   if (!to) {
     build.checks.push({
       name: 'seed checks',
@@ -62,26 +69,12 @@ export async function runSeedChecks(
     log('skipped: no foreign target with a Docker platform');
     return;
   }
-  const emulatorImage = plan.emulators.find((e) => e.target === to)!;
-  // The seed runs `:aarch64`; hosts other than the default one only have `:$from-$to`.
-  const emulatorTag = emulatorImage.tags.includes(to) ? to : emulatorImage.tags[0]!;
+  const emulatorImage = images.emulator(to);
   const platform = dockerPlatformOf(to)!;
   const testImage = testImageFor(deps.testImageTemplate, build.request, to);
   const entry = `qemu-${to}`;
-  const record = async (name: string, fn: () => Promise<Omit<BuildCheck, 'name' | 'durationMs'>>) => {
-    build.controller.signal.throwIfAborted();
-    const started = performance.now();
-    let outcome: Omit<BuildCheck, 'name' | 'durationMs'>;
-    try {
-      outcome = await fn();
-    } catch (error) {
-      outcome = { status: 'fail', detail: (error as Error).message };
-    }
-    const check = { name, ...outcome, durationMs: Math.round(performance.now() - started) };
-    build.checks.push(check);
-    log(`${check.status.toUpperCase()} ${name}: ${check.detail} (${check.durationMs} ms)`);
-    return check;
-  };
+  const record = (name: string, fn: () => Promise<Omit<BuildCheck, 'name' | 'durationMs'>>) =>
+    build.check(name, fn, log);
   const run = (image: string, cmd: string[], extra: Partial<RunOnceOptions> = {}) =>
     deps.docker.runOnce({ image, cmd, timeoutMs: deps.containerTimeoutMs, ...extra });
   const flagsOf = async () => {
@@ -130,8 +123,8 @@ export async function runSeedChecks(
     return judgeUname(to, result, what, deps.containerTimeoutMs);
   };
 
-  await record(`:${emulatorTag} runs qemu-${to}-static --version`, async () => {
-    const result = await run(reference(emulatorTag), [emulatorPath(to), '--version']);
+  await record(`${short(emulatorImage)} runs qemu-${to}-static --version`, async () => {
+    const result = await run(emulatorImage, [emulatorPath(to), '--version']);
     const version = parseQemuVersion(result.stdout);
     return version
       ? { status: 'pass', output: result.stdout.split('\n')[0]!, detail: `QEMU ${version.version}` }
@@ -151,14 +144,14 @@ export async function runSeedChecks(
       try {
         // Entries live as long as some binfmt_misc mount does: keep one while the checks look.
         await deps.machineBinfmt.mount();
-        await record(`:${plan.version} --reset -p yes registers ${entry} with F`, () =>
-          expectFlags(reference(plan.version), ['--reset', '-p', 'yes'], 'F'),
+        await record(`${short(images.full)} --reset -p yes registers ${entry} with F`, () =>
+          expectFlags(images.full, ['--reset', '-p', 'yes'], 'F'),
         );
         await record(`a ${platform} container prints its uname -m`, () =>
           uname(testImage, `uname -m in ${testImage} (${platform})`),
         );
-        await record(`:register --reset registers ${entry} without flags`, () =>
-          expectFlags(reference('register'), ['--reset'], ''),
+        await record(`${short(images.register)} --reset registers ${entry} without flags`, () =>
+          expectFlags(images.register, ['--reset'], ''),
         );
         await record(`the integration image (${testImage} with qemu-${to}-static) runs`, async () => {
           const name = `binfleet-build/integration:${build.id
@@ -171,8 +164,8 @@ export async function runSeedChecks(
                 type: 'file',
                 name: 'Dockerfile',
                 data: integrationDockerfile({
-                  emulatorImage: reference(emulatorImage.tags[0]!),
-                  emulatorPlatform: plan.platform,
+                  emulatorImage,
+                  emulatorPlatform: platformString(native.build.host.platform),
                   foreignImage: testImage,
                   target: to,
                 }),
@@ -198,6 +191,9 @@ export async function runSeedChecks(
     { waitMs: deps.lockWaitMs },
   );
 }
+
+/** `:tag` of `registry/repository:tag`, as the seed's checks are named. */
+const short = (reference: string) => reference.slice(reference.lastIndexOf(':'));
 
 function testImageFor(template: string, request: BuildRequest, target: TargetId): string {
   if (request.testImage) return request.testImage;

@@ -56,6 +56,8 @@ const TRPC_CODE_OF: Record<AgentErrorCode, TRPC_ERROR_CODE_KEY> = {
   // The request was well-formed; this kernel refuses it (e.g. a flag it does not know).
   KERNEL_REJECTED: 'UNPROCESSABLE_CONTENT',
   DOCKER_FAILED: 'BAD_GATEWAY',
+  REGISTRY_UNREACHABLE: 'BAD_GATEWAY',
+  REGISTRY_REFUSED: 'BAD_GATEWAY',
   STATE_CORRUPT: 'INTERNAL_SERVER_ERROR',
   // Raised by the agent's own link to the control plane, never by an API call; listed for completeness.
   CONTROL_PLANE_UNREACHABLE: 'BAD_GATEWAY',

@@ -214,6 +214,8 @@ describe.each(DATABASES)('catalogue from the real registry on %s', (_name, datab
     const all = await viewer.catalogue.browse({ repositoryId });
     expect(all.versions.map((v) => v.version)).toEqual(['8.0.0-1', '7.2.0-1']);
     expect(all.other.map((t) => t.tag)).toEqual(['nightly-build']);
+    // A tag outside the scheme gets no pull line: what it holds is unknown.
+    expect(all.other[0]).toMatchObject({ pull: null, pinned: null });
     const newest = all.versions[0]!;
     const pair = newest.tags.find((t) => t.tag === 'x86_64-aarch64-8.0.0-1')!;
     expect(pair).toMatchObject({
@@ -222,6 +224,7 @@ describe.each(DATABASES)('catalogue from the real registry on %s', (_name, datab
       to: 'aarch64',
       digest: pushed.get('x86_64-aarch64-8.0.0-1'),
       pull: `docker pull ${REGISTRY}/${REPOSITORY}:x86_64-aarch64-8.0.0-1`,
+      pinned: `docker pull ${REGISTRY}/${REPOSITORY}@${pushed.get('x86_64-aarch64-8.0.0-1')}`,
       run: `docker run --rm --privileged ${REGISTRY}/${REPOSITORY}:8.0.0-1 --reset -p yes`,
       build: { id: BUILD_ID, packageSha256: 'ab'.repeat(32), qemuVersion: '8.0.0' },
     });

@@ -9,6 +9,7 @@ import { useTRPC } from '../trpc/client.ts';
 import { Empty, ErrorState, TableSkeleton } from '../ui/states.tsx';
 import { Ago } from '../ui/time.tsx';
 import { CatalogueFilters, NO_FILTER, type TagFilter } from './catalogue-filters.tsx';
+import { CatalogueGrid } from './catalogue-grid.tsx';
 import { CompareModal } from './compare-modal.tsx';
 import { RepositorySelect } from './repository-select.tsx';
 import { SyncButton, SyncStatus, type SyncState } from './repository-sync.tsx';
@@ -119,6 +120,7 @@ export function RepositoryCatalogue({
               </>
             )}
           </Text>
+          <CatalogueGrid versions={browse.data.versions} />
           {browse.data.versions.map((v) => (
             <VersionCard key={v.version} version={v} />
           ))}

@@ -1,5 +1,5 @@
 'use client';
-import { Table, Text, Tooltip } from '@mantine/core';
+import { Stack, Table, Text, Tooltip } from '@mantine/core';
 import type { RouterOutputs } from '../trpc/types.ts';
 import { CopyLine, formatBytes, shortDigest } from '../ui/copy-line.tsx';
 import { Ago } from '../ui/time.tsx';
@@ -44,13 +44,18 @@ export function TagTable({ tags }: { tags: readonly CatalogueTag[] }) {
                 </Text>
               </Table.Td>
               <Table.Td style={{ whiteSpace: 'nowrap' }}>
+                {t.platform?.includes(',') && (
+                  <Text size="xs" c="dimmed" data-testid="tag-platforms">
+                    index: {t.platform.split(',').join(' · ')}
+                  </Text>
+                )}
                 {t.to ? (
                   <Text size="sm">
-                    {t.from ?? '?'} → <b>{t.to}</b>
+                    {t.from ?? (t.platform?.includes(',') ? 'each host' : '?')} → <b>{t.to}</b>
                   </Text>
                 ) : (
                   <Text size="sm" c="dimmed">
-                    {t.from ? `on ${t.from}` : (t.platform ?? '—')}
+                    {t.from ? `on ${t.from}` : t.platform?.includes(',') ? '' : (t.platform ?? '—')}
                   </Text>
                 )}
               </Table.Td>
@@ -68,7 +73,20 @@ export function TagTable({ tags }: { tags: readonly CatalogueTag[] }) {
                 {t.created ? <Ago date={t.created} size="sm" /> : '—'}
               </Table.Td>
               <Table.Td maw={420}>
-                <CopyLine text={t.pull} label="Copy the pull command" testId="tag-pull" wrap />
+                {t.pull && t.pinned ? (
+                  <Stack gap={2}>
+                    <CopyLine text={t.pull} label="Copy the pull command" testId="tag-pull" wrap />
+                    <CopyLine
+                      text={t.pinned}
+                      label="Copy the pull command pinned by digest"
+                      testId="tag-pinned"
+                    />
+                  </Stack>
+                ) : (
+                  <Text size="xs" c="dimmed">
+                    outside the scheme: no pull line
+                  </Text>
+                )}
               </Table.Td>
             </Table.Tr>
           ))}

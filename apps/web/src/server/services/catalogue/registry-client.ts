@@ -15,6 +15,7 @@ export interface RegistryImage {
   readonly created: Date | null;
   /** os/arch[/variant]; for an index, every platform joined with ','. */
   readonly platform: string | null;
+  /** The image config's labels; for an index, its annotations, else the labels its images share. */
   readonly labels: Readonly<Record<string, string>>;
 }
 
@@ -32,6 +33,8 @@ interface ImageManifest {
 interface IndexManifest {
   readonly mediaType?: string;
   readonly manifests: readonly { readonly digest: string; readonly platform?: PlatformJson }[];
+  /** binfleet's builds annotate their indexes with the provenance their images carry as labels. */
+  readonly annotations?: Record<string, string>;
 }
 interface PlatformJson {
   readonly os?: string;
@@ -106,7 +109,7 @@ export class RegistryClient {
             .map((i) => i.platform)
             .filter(Boolean)
             .join(',') || null,
-        labels: {},
+        labels: manifest.annotations ?? sharedLabels(images),
       };
     }
     return { ...(await this.single(repository, digest, manifest)), mediaType };
@@ -224,4 +227,12 @@ export class RegistryClient {
 /** `host[:port]` as docker pull wants it, from the registry's URL. */
 export function registryHost(url: string): string {
   return new URL(url).host;
+}
+
+/** The labels every image of an index has with the same value: what describes the index as a whole. */
+function sharedLabels(images: readonly RegistryImage[]): Record<string, string> {
+  const [first, ...rest] = images;
+  return Object.fromEntries(
+    Object.entries(first?.labels ?? {}).filter(([key, value]) => rest.every((i) => i.labels[key] === value)),
+  );
 }

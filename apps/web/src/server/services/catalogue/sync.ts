@@ -181,7 +181,8 @@ function imageColumns(
     from = parsed.from;
     to = parsed.to;
   } else if (parsed?.kind === 'target' || parsed?.kind === 'target-version') {
-    from = platformArch ?? DEFAULT_HOST_ARCH;
+    // An index of several hosts has no one `$from`; a single image without a platform is the seed's x86_64.
+    from = platformArch ?? (image.platform?.includes(',') ? null : DEFAULT_HOST_ARCH);
     to = parsed.to;
   } else if (parsed) {
     from = platformArch ?? null;

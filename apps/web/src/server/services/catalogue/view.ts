@@ -16,8 +16,10 @@ export interface CatalogueTag {
   readonly size: number | null;
   readonly created: Date | null;
   readonly platform: string | null;
-  /** `docker pull host/repository:tag` */
-  readonly pull: string;
+  /** `docker pull host/repository:tag`; none for a tag outside the scheme (pushed by someone else). */
+  readonly pull: string | null;
+  /** `docker pull host/repository@sha256:...`: the same image, pinned by digest; none outside the scheme. */
+  readonly pinned: string | null;
   /** The register image of the same version: `docker run --rm --privileged host/repository:VERSION --reset -p yes`. */
   readonly run: string;
   readonly build: {
@@ -250,7 +252,8 @@ function tagView(
     size: row.size === null ? null : Number(row.size),
     created: row.imageCreatedAt,
     platform: row.platform,
-    pull: `docker pull ${reference}:${row.tag}`,
+    pull: kind === 'other' ? null : `docker pull ${reference}:${row.tag}`,
+    pinned: kind === 'other' ? null : `docker pull ${reference}@${row.digest}`,
     run,
     build: (row.buildId && builds.get(row.buildId)) || null,
   };
