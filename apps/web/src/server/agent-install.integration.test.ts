@@ -143,6 +143,15 @@ describe('install in one line', () => {
     expect(again.stderr).toContain('nothing to do');
     expect(again.code).toBe(0);
 
+    // The uninstaller the script left beside the agent stops it and removes what was installed.
+    const pid = Number(readFileSync(join(prefix, 'var/agent.pid'), 'utf8'));
+    const removed = await host.sandbox.exec(join(prefix, 'bin/binfleet-agent-uninstall'));
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stderr).toContain('remove the host in the dashboard too');
+    expect(existsSync(join(prefix, 'bin'))).toBe(false);
+    expect(existsSync(join(prefix, 'etc'))).toBe(false);
+    await until('the agent to stop', async () => !existsSync(`/proc/${pid}`));
+
     // The used code on another host: refused before anything is installed.
     const other = await network!.addHost('edge-2');
     const reused = await runLine(other, answer.line, `--prefix ${join(dir, 'edge-2')}`);
