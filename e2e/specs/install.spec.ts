@@ -29,6 +29,9 @@ test('an admin adds a host on another network with the one line the page shows',
     expect(line).toContain(`${stack.url}/agent/install.sh`);
     await expect(dialog.getByText('Other hosts may not reach this address')).toHaveCount(1);
     await shot(page, '20-add-host-line');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot(page, '20-add-host-line-phone');
+    await page.setViewportSize({ width: 1440, height: 900 });
 
     const prefix = join(stack.dir, 'edge-e2e-1');
     const result = await host.sandbox.exec(
