@@ -10,6 +10,8 @@ import {
 import type { WebConfig } from '../env.ts';
 import { AgentGateway } from '../agents/agent-gateway.ts';
 import { AuditService } from './audit.ts';
+import { DeviceCookies } from '../security/device-cookie.ts';
+import { HashQueue } from '../security/hash-queue.ts';
 import { AuthService } from './auth.ts';
 import { BuildRunner } from './builds/build-runner.ts';
 import { BuildService } from './builds/build-service.ts';
@@ -19,6 +21,7 @@ import { FleetView } from './fleet-view.ts';
 import { HostService } from './hosts/host-service.ts';
 import { JobRunner } from './job-runner.ts';
 import { JobService } from './jobs.ts';
+import { LoginLimits } from './login-limits.ts';
 import { PackageService } from './packages.ts';
 import { PolicyService } from './policy.ts';
 
@@ -27,6 +30,7 @@ export interface ControlPlane {
   readonly db: Db;
   readonly audit: AuditService;
   readonly auth: AuthService;
+  readonly loginLimits: LoginLimits;
   readonly hosts: HostService;
   readonly policies: PolicyService;
   readonly jobs: JobService;
@@ -42,9 +46,18 @@ export interface ControlPlane {
 /** Wires the services once per process; the tRPC context hands them to procedures. */
 export function createControlPlane(config: WebConfig, options: { db?: Db } = {}): ControlPlane {
   const db = options.db ?? createDb(config.databaseUrl);
-  const secrets = createSecretBox(loadOrCreateSecretKeyFile(config.secretKeyFile));
+  const serverKey = loadOrCreateSecretKeyFile(config.secretKeyFile);
+  const secrets = createSecretBox(serverKey);
   const audit = new AuditService(db);
-  const auth = new AuthService(db, audit, config.sessionTtlMs, config.loginLimits);
+  const loginLimits = new LoginLimits(db, audit, config.loginLimits);
+  const auth = new AuthService(
+    db,
+    audit,
+    config.sessionTtlMs,
+    loginLimits,
+    new HashQueue(config.hashQueue.concurrency, config.hashQueue.queueLimit),
+    new DeviceCookies(serverKey),
+  );
   const hosts = new HostService(db, secrets, audit, config);
   const policies = new PolicyService(db, audit);
   const jobs = new JobService(db, hosts, audit);
@@ -77,6 +90,7 @@ export function createControlPlane(config: WebConfig, options: { db?: Db } = {})
     db,
     audit,
     auth,
+    loginLimits,
     hosts,
     policies,
     jobs,
@@ -98,6 +112,8 @@ export async function startControlPlane(config: WebConfig): Promise<ControlPlane
   const cp = createControlPlane(config);
   if (config.bootstrapAdmin)
     await cp.auth.bootstrapAdmin(config.bootstrapAdmin.username, config.bootstrapAdmin.password);
+  // Every replica reports refused sign-ins; a conditional update keeps each row written once.
+  cp.loginLimits.start();
   if (config.runner.enabled) {
     cp.runner.start();
     cp.buildRunner.start();
