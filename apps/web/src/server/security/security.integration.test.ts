@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
@@ -1041,5 +1041,135 @@ describe.each(DATABASES)('control plane security probes on %s', (dbName, databas
       expect(responses.length).toBeGreaterThan(200);
       expect(leaks).toEqual([]);
     });
+  });
+});
+
+// Pages exist only under `next start`: headers, CSP nonces and cookies are probed there, from the
+// outside, on every page route and API route the app has.
+describe('security headers and cookies under next start', () => {
+  let fleet: Fleet;
+  const PAGES = [
+    '/',
+    '/login',
+    '/fleet',
+    '/hosts/00000000-0000-7000-8000-000000000000',
+    '/jobs',
+    '/jobs/00000000-0000-7000-8000-000000000000',
+    '/builds',
+    '/builds/00000000-0000-7000-8000-000000000000',
+    '/catalogue',
+    '/policy',
+    '/settings',
+    '/audit',
+    '/no-such-page',
+  ];
+  const API = ['/api/trpc/auth.me', '/api/packages', '/api/no-such-route'];
+
+  beforeAll(async () => {
+    fleet = await startFleet({ name: 'security-next', database: 'sqlite', server: 'next', agents: 0 });
+  }, 400_000);
+  afterAll(async () => {
+    await fleet?.stop();
+  });
+
+  const expectSecurityHeaders = (res: Response) => {
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('referrer-policy')).toBe('same-origin');
+    expect(res.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
+  };
+
+  it.each(PAGES)(
+    'page %s: CSP with a fresh nonce on every script, no unsafe-inline or unsafe-eval',
+    async (path) => {
+      const pages = await Promise.all(
+        [0, 1].map(async () => {
+          const res = await fleet.api.raw(path, { redirect: 'manual' });
+          expectSecurityHeaders(res);
+          return { csp: res.headers.get('content-security-policy')!, html: await res.text() };
+        }),
+      );
+      const nonces = pages.map(({ csp, html }) => {
+        const scriptSrc = /script-src ([^;]*)/.exec(csp)?.[1] ?? '';
+        expect(scriptSrc).not.toMatch(/unsafe-inline|unsafe-eval/);
+        const nonce = /'nonce-([A-Za-z0-9+/=]+)'/.exec(scriptSrc)?.[1];
+        expect(nonce).toBeDefined();
+        const scripts = html.match(/<script\b[^>]*>/g) ?? [];
+        expect(scripts.length).toBeGreaterThan(0);
+        for (const tag of scripts) expect(tag).toContain(`nonce="${nonce}"`);
+        return nonce;
+      });
+      expect(nonces[0]).not.toBe(nonces[1]);
+    },
+  );
+
+  it.each(API)('API route %s: the headers, and a policy that allows nothing', async (path) => {
+    const res = await fleet.api.raw(path);
+    expectSecurityHeaders(res);
+    expect(res.headers.get('content-security-policy')).toMatch(/^default-src 'none'/);
+  });
+
+  it('refuses bodies over 1 MiB before any route reads them', async () => {
+    const res = await fetch(`${fleet.url}/api/trpc/auth.login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': String(2 * 1024 * 1024) },
+      body: Buffer.alloc(2 * 1024 * 1024, 0x20),
+    }).catch(() => undefined);
+    if (res) expect(res.status).toBe(413);
+  });
+
+  /** Sign-in over a connection from 127.0.0.1 with these headers: its Set-Cookie headers. */
+  const signInCookies = async (url: string, headers: Record<string, string>) => {
+    const res = await fetch(`${url}/api/trpc/auth.login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-binfleet-csrf': 'sign-in', ...headers },
+      body: JSON.stringify(superjson.serialize(ADMIN)),
+    });
+    expect(res.status).toBe(200);
+    return res.headers.getSetCookie();
+  };
+
+  it('cookies are Secure when a trusted proxy says the client used https, not when anyone else does', async () => {
+    const forged = await signInCookies(fleet.url, { 'x-forwarded-proto': 'https' });
+    expect(forged.length).toBe(2);
+    for (const c of forged) expect(c).not.toMatch(/;\s*Secure/i);
+    const replica = await fleet.startReplica({ BINFLEET_TRUSTED_PROXIES: '127.0.0.1' });
+    try {
+      const proxied = await signInCookies(replica.url, {
+        'x-forwarded-proto': 'https',
+        'x-forwarded-for': '198.51.100.77',
+      });
+      for (const c of proxied) expect(c).toMatch(/;\s*Secure/i);
+      const row = await fleet.db.auditEvent.findFirst({
+        where: { action: 'auth.login', subjects: { contains: '|from:198.51.100.77|' } },
+      });
+      expect(row).not.toBeNull();
+    } finally {
+      await replica.stop();
+    }
+  });
+
+  it('data files are 0600 and data folders 0700: the SQLite database (with -wal, -shm), server key, packages', () => {
+    const open: string[] = [];
+    const walk = (path: string) => {
+      const stat = statSync(path);
+      if ((stat.mode & 0o077) !== 0) open.push(`${path} ${(stat.mode & 0o777).toString(8)}`);
+      if (stat.isDirectory()) for (const name of readdirSync(path)) walk(join(path, name));
+    };
+    walk(fleet.dataDir);
+    const dbFile = fleet.databaseUrl.replace(/^file:/, '');
+    for (const file of [dbFile, `${dbFile}-wal`]) walk(file);
+    expect(readdirSync(fleet.dataDir)).toContain('secret.key');
+    expect(open).toEqual([]);
+  });
+
+  it('under next start, X-Forwarded-For from an untrusted peer is not believed: the peer is counted', async () => {
+    await signInCookies(fleet.url, { 'x-forwarded-for': '203.0.113.99' });
+    const rows = await fleet.db.auditEvent.findMany({
+      where: { action: 'auth.login', outcome: 'success' },
+      orderBy: { at: 'desc' },
+      take: 1,
+    });
+    expect(rows[0]?.subjects).toContain('|from:127.0.0.1|');
   });
 });

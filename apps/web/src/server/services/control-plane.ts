@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { DiskPackageStore, readQemuPackage } from '@binfleet/deb';
 import {
   createDb,
@@ -104,8 +105,15 @@ export function createControlPlane(config: WebConfig, options: { db?: Db } = {})
   };
 }
 
-/** Startup: pending migrations, the first admin from the environment, the job runner. */
+/**
+ * Startup: private files, pending migrations, the first admin from the environment, the job runner.
+ * Everything the server process writes from here on is its owner's alone (umask 077: files 0600,
+ * folders 0700), and the data folder is made 0700 also when an older version created it open.
+ */
 export async function startControlPlane(config: WebConfig): Promise<ControlPlane> {
+  process.umask(0o077);
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(config.dataDir, 0o700);
   const probe = createDb(config.databaseUrl);
   const pending = await pendingMigrations(probe, config.databaseUrl).finally(() => probe.$disconnect());
   if (pending.length > 0) await migrateDeploy(config.databaseUrl);
