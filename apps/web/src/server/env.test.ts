@@ -46,6 +46,7 @@ describe('readWebConfig', () => {
       hashQueue: { concurrency: 1, queueLimit: 8 },
       trustedProxies: [],
       agentUrlAllow: [],
+      outboundAllow: [],
     };
     expect(readWebConfig({})).toEqual(defaults);
     const empty = Object.fromEntries(
@@ -95,6 +96,7 @@ describe('readWebConfig', () => {
       BINFLEET_LOGIN_HASH_QUEUE: '0',
       BINFLEET_TRUSTED_PROXIES: '127.0.0.1, 10.0.0.0/8 fd00::/8',
       BINFLEET_AGENT_URL_ALLOW: '10.0.0.0/8, fd00::/8 agent-1.lan,*.fleet.example',
+      BINFLEET_OUTBOUND_ALLOW: '192.168.0.0/16 registry.lan',
     });
     expect(config).toEqual({
       databaseUrl: 'postgresql://binfleet:pw@db:5432/binfleet',
@@ -127,6 +129,7 @@ describe('readWebConfig', () => {
       hashQueue: { concurrency: 2, queueLimit: 0 },
       trustedProxies: ['127.0.0.1', '10.0.0.0/8', 'fd00::/8'],
       agentUrlAllow: ['10.0.0.0/8', 'fd00::/8', 'agent-1.lan', '*.fleet.example'],
+      outboundAllow: ['192.168.0.0/16', 'registry.lan'],
     });
     expect(readWebConfig({ BINFLEET_INSECURE_COOKIES: '0', BINFLEET_RUNNER: 'on' })).toMatchObject({
       secureCookies: true,

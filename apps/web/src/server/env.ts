@@ -51,6 +51,11 @@ export interface WebConfig {
   readonly trustedProxies: readonly string[];
   /** Hosts and CIDRs an agent's callback URL may point at; empty: any. */
   readonly agentUrlAllow: readonly string[];
+  /**
+   * Where the control plane may send requests at all (registries, agents): host names, `*.suffix`,
+   * addresses and CIDRs; empty: anywhere but link-local and cloud-metadata addresses (never allowed).
+   */
+  readonly outboundAllow: readonly string[];
 }
 
 const ON_OFF = oneOf({ '0': false, '1': true });
@@ -110,6 +115,22 @@ const webEnvSchema = z
         'no longer used: list the addresses of your reverse proxies in BINFLEET_TRUSTED_PROXIES instead',
       parse: () => undefined,
     }),
+    BINFLEET_OUTBOUND_ALLOW: variable(
+      {
+        allowed:
+          'host names, addresses and CIDRs separated by commas or spaces, e.g. 10.0.0.0/8, registry.lan',
+        parse: (text) => {
+          const allow = text.split(/[\s,]+/).filter(Boolean);
+          const problem = allowListProblem(allow);
+          if (problem)
+            throw new Error(
+              `${problem}: give host names, addresses and CIDRs, e.g. 10.0.0.0/8, registry.lan`,
+            );
+          return allow;
+        },
+      },
+      [],
+    ),
     BINFLEET_AGENT_URL_ALLOW: variable(
       {
         allowed:
@@ -182,6 +203,7 @@ export function readWebConfig(env: Readonly<Record<string, string | undefined>> 
     },
     trustedProxies: e.BINFLEET_TRUSTED_PROXIES,
     agentUrlAllow: e.BINFLEET_AGENT_URL_ALLOW,
+    outboundAllow: e.BINFLEET_OUTBOUND_ALLOW,
   };
 }
 

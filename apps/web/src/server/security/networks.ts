@@ -47,10 +47,14 @@ export function cidrProblem(entry: string): string | undefined {
   return undefined;
 }
 
-/** `::ffff:a.b.c.d` as `a.b.c.d`, brackets and a zone id taken off. */
+/** `::ffff:a.b.c.d` (or `::ffff:a9fe:a9fe`, as URLs write it) as `a.b.c.d`, brackets and a zone id taken off. */
 export function plainAddress(address: string): string {
-  return address
+  const plain = address
     .replace(/^\[(.*)\]$/, '$1')
     .replace(/%.*$/, '')
     .replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(plain);
+  if (!mapped) return plain;
+  const [hi, lo] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];
+  return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
 }

@@ -853,6 +853,44 @@ describe.each(DATABASES)('control plane security probes on %s', (dbName, databas
     });
   });
 
+  describe('SSRF: registries at link-local and metadata addresses', () => {
+    const CORPUS = [
+      'http://169.254.169.254',
+      'http://[fe80::1]:5000',
+      'http://[::ffff:169.254.169.254]',
+      'http://0xa9fea9fe',
+      'http://2852039166',
+      'http://[fd00:ec2::254]',
+      'http://100.100.100.200',
+      'http://0.0.0.0:5000',
+    ];
+
+    it.each(CORPUS)('%s: a sync refuses it before connecting; viewers see why, nothing more', async (url) => {
+      const registry = await admin.ok(admin.mutation<{ id: string }>('registries.create', { url }));
+      try {
+        const repository = await admin.ok(
+          admin.mutation<{ id: string }>('registries.addRepository', {
+            registryId: registry.id,
+            name: 'probe/ssrf',
+          }),
+        );
+        const sync = await operator.mutation('catalogue.sync', { repositoryId: repository.id });
+        expect(sync).toMatchObject({
+          status: 502,
+          error: {
+            message: expect.stringMatching(
+              /was not called: .*link-local or cloud metadata address: never called/,
+            ),
+          },
+        });
+        const stored = await db.repository.findUniqueOrThrow({ where: { id: repository.id } });
+        expect(stored.lastSyncError).toMatch(/^The registry \S+ was not called: /);
+      } finally {
+        await admin.ok(admin.mutation('registries.remove', { id: registry.id }));
+      }
+    });
+  });
+
   describe('request limits', () => {
     const post = (path: string, body: string | Buffer, headers: Record<string, string> = {}) =>
       new Promise<{ status: number; text: string }>((resolve, reject) => {

@@ -13,6 +13,7 @@ import { AgentGateway } from '../agents/agent-gateway.ts';
 import { AuditService } from './audit.ts';
 import { DeviceCookies } from '../security/device-cookie.ts';
 import { HashQueue } from '../security/hash-queue.ts';
+import { OutboundPolicy } from '../security/outbound.ts';
 import { AuthService } from './auth.ts';
 import { BuildRunner } from './builds/build-runner.ts';
 import { BuildService } from './builds/build-service.ts';
@@ -62,10 +63,13 @@ export function createControlPlane(config: WebConfig, options: { db?: Db } = {})
   const hosts = new HostService(db, secrets, audit, config);
   const policies = new PolicyService(db, audit);
   const jobs = new JobService(db, hosts, audit);
+  // Every request out (registries, agents) goes through these rules.
+  const outbound = new OutboundPolicy({ allow: config.outboundAllow });
   const gateway = new AgentGateway({
     tokenOf: (h) => hosts.agentToken(h),
     timeoutMs: config.runner.callTimeoutMs,
     agentUrlAllow: config.agentUrlAllow,
+    outbound,
   });
   // Two agent calls per row (the action, then, from agents of contract 1, reading the kernel back)
   // must fit in the lease.
@@ -74,7 +78,7 @@ export function createControlPlane(config: WebConfig, options: { db?: Db } = {})
     leaseMs: Math.max(config.runner.leaseMs, 2 * config.runner.callTimeoutMs + 5_000),
   });
   const fleet = new FleetView(db, hosts, policies);
-  const catalogue = new CatalogueService(db, secrets, audit, config.catalogueSyncIntervalMs);
+  const catalogue = new CatalogueService(db, secrets, audit, config.catalogueSyncIntervalMs, outbound);
   const catalogueSync = new CatalogueSyncTimer(db, catalogue, { intervalMs: config.catalogueSyncIntervalMs });
   const packages = new PackageService(
     db,
