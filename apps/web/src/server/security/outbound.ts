@@ -51,7 +51,7 @@ export interface OutboundOptions {
 
 export interface OutboundInit {
   readonly method?: string;
-  readonly headers?: HeadersInit;
+  readonly headers?: ConstructorParameters<typeof Headers>[0];
   readonly body?: string;
   readonly signal?: AbortSignal | null;
   /** The largest answer taken, in bytes (default 8 MiB). */

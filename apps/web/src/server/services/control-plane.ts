@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { DiskPackageStore, readQemuPackage } from '@binfleet/deb';
 import {
   createDb,
@@ -11,6 +12,7 @@ import {
 import type { WebConfig } from '../env.ts';
 import { AgentGateway } from '../agents/agent-gateway.ts';
 import { AuditService } from './audit.ts';
+import { AuditArchive } from './audit-archive.ts';
 import { DeviceCookies } from '../security/device-cookie.ts';
 import { HashQueue } from '../security/hash-queue.ts';
 import { OutboundPolicy } from '../security/outbound.ts';
@@ -31,6 +33,7 @@ export interface ControlPlane {
   readonly config: WebConfig;
   readonly db: Db;
   readonly audit: AuditService;
+  readonly auditArchive: AuditArchive;
   readonly auth: AuthService;
   readonly loginLimits: LoginLimits;
   readonly hosts: HostService;
@@ -94,6 +97,7 @@ export function createControlPlane(config: WebConfig, options: { db?: Db } = {})
     config,
     db,
     audit,
+    auditArchive: new AuditArchive(db, audit, path.join(config.dataDir, 'audit-archive')),
     auth,
     loginLimits,
     hosts,
