@@ -1,0 +1,38 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  startInProcessControlPlane,
+  type InProcessControlPlane,
+} from '../testing/in-process-control-plane.ts';
+
+// A change aimed at something that is not there changes nothing and is no success: the caller is told,
+// and the audit log records a failure (issue 16).
+describe('changes to hosts that are not there', () => {
+  let plane: InProcessControlPlane;
+  const ghost = '00000000-0000-7000-8000-00000000dead';
+
+  beforeAll(async () => {
+    plane = await startInProcessControlPlane({ name: 'missing-target' });
+  }, 120_000);
+  afterAll(async () => {
+    await plane?.stop();
+  });
+
+  const lastEvent = (action: string) =>
+    plane.db.auditEvent.findFirst({ where: { action }, orderBy: [{ at: 'desc' }, { id: 'desc' }] });
+
+  it('removing a host that is not there is NOT_FOUND, audited as a failure', async () => {
+    await expect(plane.admin.fleet.removeHost({ id: ghost })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await lastEvent('host.remove')).toMatchObject({ outcome: 'failure', detail: 'no such host' });
+  });
+
+  it('setting the group of hosts that are not there is NOT_FOUND, audited as a failure', async () => {
+    await expect(plane.admin.fleet.setGroup({ hostIds: [ghost], group: 'lab' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringMatching(/No such host \(1 of 1\)/),
+    });
+    expect(await lastEvent('host.set-group')).toMatchObject({ outcome: 'failure' });
+    expect(await plane.db.auditEvent.count({ where: { action: 'host.set-group', outcome: 'success' } })).toBe(
+      0,
+    );
+  });
+});
