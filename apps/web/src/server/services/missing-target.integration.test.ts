@@ -36,3 +36,47 @@ describe('changes to hosts that are not there', () => {
     );
   });
 });
+
+describe('hostnames are unique in a fleet', () => {
+  let plane: InProcessControlPlane;
+
+  beforeAll(async () => {
+    plane = await startInProcessControlPlane({ name: 'hostname-clash' });
+  }, 120_000);
+  afterAll(async () => {
+    await plane?.stop();
+  });
+
+  it("a host that renames itself to another host's name keeps its own; the clash is audited once", async () => {
+    const { token } = await plane.admin.tokens.create({ label: 'clash', expiresInHours: 1, maxUses: null });
+    const enrolment = plane.cp.hosts.enrolment;
+    const join = (agentId: string, hostname: string) =>
+      enrolment.join({
+        joinToken: token,
+        agentId,
+        agentUrl: 'http://127.0.0.1:9',
+        hostname,
+        facts: {},
+        entries: [],
+      } as unknown as Parameters<typeof enrolment.join>[0]);
+    await join('clash-agent-0001', 'build-01');
+    const { hostId } = await join('clash-agent-0002', 'build-02');
+    const beat = async () => {
+      const host = await plane.db.host.findUniqueOrThrow({ where: { id: hostId } });
+      await enrolment.heartbeat(host, {
+        hostname: 'BUILD-01',
+        facts: {},
+        entries: [],
+      } as unknown as Parameters<typeof enrolment.heartbeat>[1]);
+    };
+    await beat();
+    await beat();
+    expect((await plane.db.host.findUniqueOrThrow({ where: { id: hostId } })).hostname).toBe('build-02');
+    const events = await plane.db.auditEvent.findMany({ where: { action: 'host.rename' } });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      outcome: 'denied',
+      detail: 'kept build-02: another host is named build-01',
+    });
+  });
+});
