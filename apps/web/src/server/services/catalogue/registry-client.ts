@@ -222,7 +222,7 @@ export class RegistryClient {
     if (response.status === 401 || response.status === 403) {
       throw new ControlPlaneError(
         'REGISTRY_FAILED',
-        `The registry ${this.url} refused ${this.credentials ? `user ${this.credentials.username}` : 'anonymous access'} (${status}): set the right username and password in the registry settings.`,
+        `The registry ${this.url} refused ${this.credentials ? `user ${this.credentials.username}` : 'anonymous access'} (HTTP ${response.status}): set the right username and password in the registry settings.`,
       );
     }
     throw new ControlPlaneError(
