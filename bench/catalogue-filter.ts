@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { makeTagSet, resolveArch, TARGET_IDS, targetsForHost } from '../packages/arch-table/src/index.ts';
 import { AuditService } from '../apps/web/src/server/services/audit.ts';
 import { CatalogueService } from '../apps/web/src/server/services/catalogue/catalogue-service.ts';
+import { OutboundPolicy } from '../apps/web/src/server/security/outbound.ts';
 import type { CatalogueFilter } from '../apps/web/src/server/services/catalogue/view.ts';
 import { createDb, createSecretBox, migrateDeploy } from '../packages/db/src/index.ts';
 
@@ -79,7 +80,13 @@ try {
 
   const secrets = createSecretBox(Buffer.alloc(32, 7));
   // 0: no periodic sync; the bench only filters.
-  const catalogue = new CatalogueService(db, secrets, new AuditService(db), 0);
+  const catalogue = new CatalogueService(
+    db,
+    secrets,
+    new AuditService(db),
+    0,
+    new OutboundPolicy({ allow: [] }),
+  );
   const sqlite = databaseUrl.startsWith('file:')
     ? new (createRequire(new URL('../packages/db/package.json', import.meta.url))('better-sqlite3'))(
         databaseUrl.slice('file:'.length),

@@ -78,11 +78,17 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The data folder (database, server key, logs, agent state) is private: files 0600, folders 0700, for
+# what this script, the dashboard and the agent create; the checkout's own files (install, build) keep 022.
+umask 077
 mkdir -p "$RUN_DIR" "$LOG_DIR"
+chmod 700 "$BINFLEET_DATA_DIR" "$RUN_DIR" "$LOG_DIR"
+# Files an older setup left readable to others.
+find "$BINFLEET_DATA_DIR" -maxdepth 2 \( -type f -o -type d \) \( -perm -g+r -o -perm -o+r \) -exec chmod go-rwx {} +
 log "pnpm install (log: $LOG_DIR/install.log)"
-pnpm install --frozen-lockfile >"$LOG_DIR/install.log" 2>&1 || { tail -n 30 "$LOG_DIR/install.log"; die "pnpm install failed"; }
+(umask 022 && pnpm install --frozen-lockfile) >"$LOG_DIR/install.log" 2>&1 || { tail -n 30 "$LOG_DIR/install.log"; die "pnpm install failed"; }
 log "building the dashboard (log: $LOG_DIR/build.log)"
-(cd apps/web && ./node_modules/.bin/next build >"$LOG_DIR/build.log" 2>&1) || { tail -n 30 "$LOG_DIR/build.log"; die "next build failed"; }
+(umask 022 && cd apps/web && ./node_modules/.bin/next build) >"$LOG_DIR/build.log" 2>&1 || { tail -n 30 "$LOG_DIR/build.log"; die "next build failed"; }
 # The agent release the dashboard serves to other hosts (Fleet > Add host: the one-line install).
 log "packaging the agent for other hosts: dist/agent (log: $LOG_DIR/agent-package.log)"
 pnpm agent:package >"$LOG_DIR/agent-package.log" 2>&1 || { tail -n 30 "$LOG_DIR/agent-package.log"; die "pnpm agent:package failed"; }

@@ -9,10 +9,13 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import next from 'next';
 import { readWebConfig } from '../src/server/env.ts';
+import { stampPeers } from '../src/server/security/request-origin.ts';
 
 const config = readWebConfig();
 if (!config.tls) {
-  console.error('serve-tls: set BINFLEET_TLS_CERT and BINFLEET_TLS_KEY (PEM files), or run `next start` for plain HTTP.');
+  console.error(
+    'serve-tls: set BINFLEET_TLS_CERT and BINFLEET_TLS_KEY (PEM files), or run `next start` for plain HTTP.',
+  );
   process.exit(2);
 }
 const port = Number(process.env.PORT ?? 3000);
@@ -20,13 +23,12 @@ const hostname = process.env.HOSTNAME ?? '0.0.0.0';
 const app = next({ dev: false, dir: new URL('..', import.meta.url).pathname, hostname, port });
 await app.prepare();
 const handle = app.getRequestHandler();
+// Every request carries its peer and that it came over https (sign-in limits, Secure cookies), as
+// under `next start`; instrumentation does the same, this makes sure it is in place first.
+stampPeers();
 const server = createServer(
   { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) },
   (req, res) => {
-    // What `next start` does for plain HTTP, here for TLS: the peer's address, unless a trusted
-    // proxy in front says whom it forwards; and that the request came over https (Secure cookies).
-    if (!config.trustProxy) req.headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
-    req.headers['x-forwarded-proto'] = 'https';
     void handle(req, res);
   },
 );

@@ -386,3 +386,29 @@ describe('image tags', () => {
     );
   });
 });
+
+describe('OCI grammar for what registries send', () => {
+  it('takes tags of the distribution grammar, refuses the rest', async () => {
+    const { isOciTag } = await import('./image-tags.ts');
+    for (const ok of ['latest', '7.2.0-1', 'x86_64-aarch64', '_x', 'A'.repeat(128)])
+      expect(isOciTag(ok)).toBe(true);
+    for (const bad of ['', '-x', '.x', 'a b', 'a;rm -rf /', 'a\nb', '$(id)', 'a'.repeat(129), 'tag:1', 'é'])
+      expect(isOciTag(bad)).toBe(false);
+  });
+
+  it('takes os/architecture[/variant], refuses the rest', async () => {
+    const { isOciPlatform } = await import('./image-tags.ts');
+    for (const ok of ['linux/amd64', 'linux/arm/v7', 'linux/ppc64le', 'windows/amd64'])
+      expect(isOciPlatform(ok)).toBe(true);
+    for (const bad of [
+      'linux',
+      'linux/',
+      'Linux/AMD64',
+      'linux/amd64/v8/x',
+      'linux/<script>',
+      'linux/a b',
+      '',
+    ])
+      expect(isOciPlatform(bad)).toBe(false);
+  });
+});

@@ -44,6 +44,19 @@ export function tagVersionOf(packageVersion: string): string {
   return validateTagVersion(version);
 }
 
+/** A tag in the OCI distribution grammar (`[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`), as a registry may send one. */
+export function isOciTag(tag: string): boolean {
+  return DOCKER_TAG.test(tag);
+}
+
+const PLATFORM_PART = /^[a-z0-9][a-z0-9._-]{0,31}$/;
+
+/** An image platform as `os/architecture[/variant]` (`linux/arm/v7`), each part lower-case letters, digits, `._-`. */
+export function isOciPlatform(platform: string): boolean {
+  const parts = platform.split('/');
+  return parts.length >= 2 && parts.length <= 3 && parts.every((p) => PLATFORM_PART.test(p));
+}
+
 export function validateTagVersion(version: string): string {
   if (!VERSION.test(version) || version.length > 64) {
     throw new ArchTableError(

@@ -70,16 +70,25 @@ export type Db = ReturnType<typeof createDb>;
 
 /**
  * WAL lets the server's readers run while a job runner writes; it is a property of the file, so it is
- * set once here, before any connection of the adapter opens it.
+ * set once here, before any connection of the adapter opens it. The file is its owner's alone (0600;
+ * SQLite gives the -wal and -shm files the database file's mode), also when an older version or
+ * another tool created it readable to others; a folder this creates is 0700.
  */
 function prepareSqliteFile(url: string): string {
   const file = sqliteFilePath(url);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const db = new Database(file, { timeout: SQLITE_BUSY_TIMEOUT_MS });
   try {
     db.pragma('journal_mode = WAL');
   } finally {
     db.close();
+  }
+  for (const suffix of ['', '-wal', '-shm']) {
+    try {
+      fs.chmodSync(file + suffix, 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
   }
   return `file:${file}`;
 }

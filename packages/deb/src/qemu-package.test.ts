@@ -3,6 +3,8 @@ import {
   describePackage,
   emulatorsInListing,
   parseControlFields,
+  UNPACK_LIMITS,
+  unpackedSizeOf,
   upstreamVersionOf,
 } from './qemu-package.ts';
 
@@ -70,5 +72,29 @@ describe('reading a qemu-user-static package', () => {
         control: { Package: 'x', Version: '1', Architecture: 'amd64' },
       }),
     ).toThrowError(/no usr\/bin\/qemu-<target>-static/);
+  });
+});
+
+describe('unpack limits', () => {
+  const control = { Package: 'qemu-user-static', Version: '1:7.2', Architecture: 'amd64' };
+  const base = { path: '/p.deb', size: 1, sha256: 'x', control };
+
+  it('counts files and bytes from the listing', () => {
+    expect(unpackedSizeOf(LISTING)).toEqual({ files: 7, bytes: 12918384 + 10135696 + 9999999 + 123 + 1000 });
+  });
+
+  it('refuses a package that would unpack to more bytes or files than the limits, before unpacking', () => {
+    const bomb = `${LISTING}\n-rw-r--r-- root/root 3221225472 2026-05-25 20:44 ./usr/share/huge`;
+    expect(() => describePackage({ ...base, listing: bomb })).toThrowError(
+      /unpacks to 8 files and \d+ bytes, more than 5000 files or 2147483648 bytes/,
+    );
+    const many = [
+      LISTING,
+      ...Array.from(
+        { length: UNPACK_LIMITS.maxFiles },
+        (_, i) => `-rw-r--r-- root/root 1 2026-05-25 20:44 ./f${i}`,
+      ),
+    ].join('\n');
+    expect(() => describePackage({ ...base, listing: many })).toThrowError(/more than 5000 files/);
   });
 });

@@ -28,6 +28,13 @@ export interface QemuPackage {
   readonly targets: readonly TargetId[];
 }
 
+/**
+ * Bounds on what a package may unpack to, checked from its listing before anything is unpacked, and on
+ * how long dpkg-deb may take reading or unpacking it (Debian's qemu-user-static: ~60 MB, ~40 files,
+ * ~500 MB unpacked).
+ */
+export const UNPACK_LIMITS = { maxBytes: 2 * 1024 ** 3, maxFiles: 5_000, timeoutMs: 120_000 } as const;
+
 /** Where a target's emulator is in the package and in the images (the seed's /usr/bin/qemu-$to-static). */
 export const emulatorPath = (target: TargetId) => `/usr/bin/qemu-${target}-static`;
 
@@ -77,6 +84,14 @@ export function describePackage(input: {
     throw new DebError(
       'INVALID_PACKAGE',
       `${path} is for architecture "${architecture}", which is no QEMU target host: give the package built for the host the images are for (amd64, arm64, ppc64el, s390x...).`,
+    );
+  }
+  const unpacked = unpackedSizeOf(input.listing);
+  if (unpacked.files > UNPACK_LIMITS.maxFiles || unpacked.bytes > UNPACK_LIMITS.maxBytes) {
+    // INVALID_PACKAGE, not TOO_LARGE: that one is the upload limit, and callers say so.
+    throw new DebError(
+      'INVALID_PACKAGE',
+      `${path} unpacks to ${unpacked.files} files and ${unpacked.bytes} bytes, more than ${UNPACK_LIMITS.maxFiles} files or ${UNPACK_LIMITS.maxBytes} bytes: give a qemu-user-static package.`,
     );
   }
   const emulators = emulatorsInListing(input.listing);
@@ -138,12 +153,35 @@ async function sha256Of(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** Files and bytes of a `dpkg-deb -c` listing (`-rw-r--r-- root/root  5234 2023-01-01 00:00 ./path`). */
+export function unpackedSizeOf(listing: string): { files: number; bytes: number } {
+  let files = 0;
+  let bytes = 0;
+  for (const line of listing.split('\n')) {
+    const size = /^\S+\s+\S+\s+(\d+)\s/.exec(line)?.[1];
+    if (size === undefined) continue;
+    files++;
+    bytes += Number(size);
+  }
+  return { files, bytes };
+}
+
 async function dpkgDeb(args: string[], path: string): Promise<string> {
   try {
-    const { stdout } = await run('dpkg-deb', args, { maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run('dpkg-deb', args, {
+      maxBuffer: 16 * 1024 * 1024,
+      timeout: UNPACK_LIMITS.timeoutMs,
+      killSignal: 'SIGKILL',
+    });
     return stdout;
   } catch (error) {
-    const e = error as NodeJS.ErrnoException & { stderr?: string };
+    const e = error as NodeJS.ErrnoException & { stderr?: string; killed?: boolean };
+    if (e.killed) {
+      throw new DebError(
+        'INVALID_PACKAGE',
+        `dpkg-deb took more than ${UNPACK_LIMITS.timeoutMs / 1000} s on ${path} and was stopped: give a qemu-user-static package.`,
+      );
+    }
     if (e.code === 'ENOENT') {
       throw new DebError(
         'INVALID_PACKAGE',

@@ -3,19 +3,23 @@ import '@mantine/charts/styles.css';
 import '@mantine/notifications/styles.css';
 import { ColorSchemeScript, mantineHtmlProps } from '@mantine/core';
 import type { Metadata } from 'next';
+import { headers } from 'next/headers';
 import type { ReactNode } from 'react';
 import { Providers } from '~/components/providers.tsx';
+import { NONCE_HEADER } from '~/shared/security-headers.ts';
 
 export const metadata: Metadata = {
   title: { default: 'binfleet', template: '%s · binfleet' },
   description: 'QEMU binfmt_misc registrations across your fleet',
 };
 
-export default function RootLayout({ children }: { children: ReactNode }) {
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  // proxy.ts makes one per request; Next puts it on its own scripts, this on Mantine's.
+  const nonce = (await headers()).get(NONCE_HEADER) ?? undefined;
   return (
     <html lang="en" {...mantineHtmlProps}>
       <head>
-        <ColorSchemeScript defaultColorScheme="light" />
+        <ColorSchemeScript defaultColorScheme="light" nonce={nonce} />
       </head>
       <body>
         <Providers>{children}</Providers>

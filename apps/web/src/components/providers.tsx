@@ -3,8 +3,12 @@ import { MantineProvider } from '@mantine/core';
 import { Notifications } from '@mantine/notifications';
 import { QueryClientProvider } from '@tanstack/react-query';
 import { useState, type ReactNode } from 'react';
+import { z } from 'zod';
 import { theme } from './theme.ts';
 import { makeQueryClient, makeTrpcClient, TRPCProvider } from './trpc/client.ts';
+
+// The CSP allows no eval: zod must not even probe for it (its probe, `Function("")`, is a violation).
+z.config({ jitless: true });
 
 export function Providers({ children }: { children: ReactNode }) {
   const [queryClient] = useState(() => {

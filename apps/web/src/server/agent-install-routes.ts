@@ -5,7 +5,7 @@ import { ControlPlaneError } from './errors.ts';
 import { normalizePublicUrl, publicUrlProblem } from './security/public-url.ts';
 import { renderInstallScript } from './services/agent-install/install-script.ts';
 import type { ControlPlane } from './services/control-plane.ts';
-import { clientAddress } from './trpc.ts';
+import { networksOf, requestOrigin } from './security/request-origin.ts';
 
 /**
  * The public routes a host installs the agent through (no session: a host has none). GET
@@ -150,7 +150,7 @@ export function exchange(cp: ControlPlane, req: Request): Promise<Response> {
       return text(200, 'the code is valid');
     }
     const credential = await cp.hosts.joinTokens.exchange(code, {
-      address: clientAddress(cp, req, undefined),
+      address: requestOrigin(req.headers, networksOf(cp.config.trustedProxies), undefined).address,
       ...(typeof hostname === 'string' && /^[A-Za-z0-9.-]{1,253}$/.test(hostname) ? { hostname } : {}),
     });
     return text(200, credential);

@@ -35,11 +35,20 @@ describe('readWebConfig', () => {
         callTimeoutMs: 30_000,
         maxAttempts: 3,
       },
-      loginLimits: { perAddress: 5, perAccount: 50 },
-      trustProxy: false,
+      loginLimits: {
+        perAddress: 5,
+        perAccount: 50,
+        perClient: 30,
+        perDevice: 10,
+        windowMs: 15 * 60_000,
+        refusalDelayMs: 1000,
+      },
+      hashQueue: { concurrency: 1, queueLimit: 8 },
+      trustedProxies: [],
       agentUrlAllow: [],
       // The checkout the tests run in: dist/agent in it, where `pnpm agent:package` writes.
       agentDistDir: path.resolve('dist/agent'),
+      outboundAllow: [],
     };
     expect(readWebConfig({})).toEqual(defaults);
     const empty = Object.fromEntries(
@@ -81,12 +90,19 @@ describe('readWebConfig', () => {
       BINFLEET_JOB_MAX_ATTEMPTS: '1',
       BINFLEET_LOGIN_LIMIT_PER_ADDRESS: '6',
       BINFLEET_LOGIN_LIMIT_PER_ACCOUNT: '60',
-      BINFLEET_TRUST_PROXY: '1',
+      BINFLEET_LOGIN_LIMIT_PER_CLIENT: '40',
+      BINFLEET_LOGIN_LIMIT_PER_DEVICE: '7',
+      BINFLEET_LOGIN_WINDOW_MS: '60000',
+      BINFLEET_LOGIN_REFUSAL_DELAY_MS: '0',
+      BINFLEET_LOGIN_HASH_CONCURRENCY: '2',
+      BINFLEET_LOGIN_HASH_QUEUE: '0',
+      BINFLEET_TRUSTED_PROXIES: '127.0.0.1, 10.0.0.0/8 fd00::/8',
       BINFLEET_AGENT_URL_ALLOW: '10.0.0.0/8, fd00::/8 agent-1.lan,*.fleet.example',
       BINFLEET_PUBLIC_URL: 'https://binfleet.example.com/',
       BINFLEET_AGENT_DIST: '/srv/agent-release',
       BINFLEET_TLS_CERT: '/etc/binfleet/cert.pem',
       BINFLEET_TLS_KEY: '/etc/binfleet/key.pem',
+      BINFLEET_OUTBOUND_ALLOW: '192.168.0.0/16 registry.lan',
     });
     expect(config).toEqual({
       databaseUrl: 'postgresql://binfleet:pw@db:5432/binfleet',
@@ -108,16 +124,27 @@ describe('readWebConfig', () => {
         callTimeoutMs: 4000,
         maxAttempts: 1,
       },
-      loginLimits: { perAddress: 6, perAccount: 60 },
-      trustProxy: true,
+      loginLimits: {
+        perAddress: 6,
+        perAccount: 60,
+        perClient: 40,
+        perDevice: 7,
+        windowMs: 60_000,
+        refusalDelayMs: 0,
+      },
+      hashQueue: { concurrency: 2, queueLimit: 0 },
+      trustedProxies: ['127.0.0.1', '10.0.0.0/8', 'fd00::/8'],
       agentUrlAllow: ['10.0.0.0/8', 'fd00::/8', 'agent-1.lan', '*.fleet.example'],
       publicUrl: 'https://binfleet.example.com',
       agentDistDir: '/srv/agent-release',
       tls: { cert: '/etc/binfleet/cert.pem', key: '/etc/binfleet/key.pem' },
+      outboundAllow: ['192.168.0.0/16', 'registry.lan'],
     });
-    expect(
-      readWebConfig({ BINFLEET_INSECURE_COOKIES: '0', BINFLEET_RUNNER: 'on', BINFLEET_TRUST_PROXY: '0' }),
-    ).toMatchObject({ secureCookies: true, runner: { enabled: true }, trustProxy: false });
+    expect(readWebConfig({ BINFLEET_INSECURE_COOKIES: '0', BINFLEET_RUNNER: 'on' })).toMatchObject({
+      secureCookies: true,
+      runner: { enabled: true },
+      trustedProxies: [],
+    });
   });
 
   it.each([
@@ -147,7 +174,17 @@ describe('readWebConfig', () => {
     ['BINFLEET_LOGIN_LIMIT_PER_ACCOUNT', '0', 'a whole number >= 1'],
     ['BINFLEET_RUNNER', 'false', 'on or off'],
     ['BINFLEET_INSECURE_COOKIES', 'true', '0 or 1'],
-    ['BINFLEET_TRUST_PROXY', 'yes', '0 or 1'],
+    [
+      'BINFLEET_TRUST_PROXY',
+      '1',
+      'no longer used: list the addresses of your reverse proxies in BINFLEET_TRUSTED_PROXIES instead',
+    ],
+    [
+      'BINFLEET_TRUSTED_PROXIES',
+      'proxy.lan',
+      '"proxy.lan" is not an address or CIDR: give the addresses (or CIDRs) of your reverse proxies',
+    ],
+    ['BINFLEET_LOGIN_WINDOW_MS', '10', 'a whole number >= 1000'],
     [
       'BINFLEET_AGENT_URL_ALLOW',
       '10.0.0.0/33',

@@ -5,6 +5,8 @@ import { anyText, oneOf, parseEnv, variable, wholeNumber } from '@binfleet/env';
 import { z } from 'zod';
 import { allowListProblem } from './security/agent-url.ts';
 import { normalizePublicUrl, publicUrlProblem } from './security/public-url.ts';
+import { cidrProblem } from './security/networks.ts';
+import type { LoginLimitSettings } from './services/login-limits.ts';
 
 /**
  * The control plane's configuration, read from the environment in this one place. Durations are in
@@ -16,7 +18,10 @@ export interface WebConfig {
   /** The AES-256-GCM key that seals agent credentials; created on first start when missing. */
   readonly secretKeyFile: string;
   readonly bootstrapAdmin?: { readonly username: string; readonly password: string };
-  /** Cookies get `Secure` unless explicitly served over plain HTTP (localhost development, tests). */
+  /**
+   * Cookies get `Secure` on every request that came over https (directly or through a trusted proxy),
+   * and on plain-http ones too unless BINFLEET_INSECURE_COOKIES=1 (localhost development, tests).
+   */
   readonly secureCookies: boolean;
   readonly sessionTtlMs: number;
   readonly heartbeatIntervalMs: number;
@@ -37,12 +42,15 @@ export interface WebConfig {
     readonly maxAttempts: number;
   };
   /**
-   * Sign-in limits within 15 minutes: attempts per account from one client address, and per account
-   * from all addresses together (the ceiling a guesser spread over many addresses runs into).
+   * Sign-in limits per window (fixed windows of `windowMs`): attempts per account from one client
+   * address, per account from all addresses together (the ceiling a guesser spread over many
+   * addresses runs into), per address for any account (unknown names too), per known device.
    */
-  readonly loginLimits: { readonly perAddress: number; readonly perAccount: number };
-  /** Take the client address from the last X-Forwarded-For entry (the one a trusted proxy added). */
-  readonly trustProxy: boolean;
+  readonly loginLimits: LoginLimitSettings;
+  /** Password hashes at once, and sign-ins that may wait for one before the server answers 503. */
+  readonly hashQueue: { readonly concurrency: number; readonly queueLimit: number };
+  /** Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses and CIDRs); empty: none. */
+  readonly trustedProxies: readonly string[];
   /** Hosts and CIDRs an agent's callback URL may point at; empty: any. */
   readonly agentUrlAllow: readonly string[];
   /**
@@ -57,6 +65,11 @@ export interface WebConfig {
    * then carry its public key's sha256, which the install script pins.
    */
   readonly tls?: { readonly cert: string; readonly key: string };
+  /**
+   * Where the control plane may send requests at all (registries, agents): host names, `*.suffix`,
+   * addresses and CIDRs; empty: anywhere but link-local and cloud-metadata addresses (never allowed).
+   */
+  readonly outboundAllow: readonly string[];
 }
 
 const ON_OFF = oneOf({ '0': false, '1': true });
@@ -92,7 +105,6 @@ const webEnvSchema = z
     BINFLEET_JOB_MAX_ATTEMPTS: variable(wholeNumber(1), 3),
     BINFLEET_LOGIN_LIMIT_PER_ADDRESS: variable(wholeNumber(1), 5),
     BINFLEET_LOGIN_LIMIT_PER_ACCOUNT: variable(wholeNumber(1), 50),
-    BINFLEET_TRUST_PROXY: variable(ON_OFF, false),
     BINFLEET_PUBLIC_URL: variable({
       allowed: 'an http(s) URL without credentials, query or fragment, e.g. https://binfleet.example.com',
       parse: (text) => (publicUrlProblem(text) ? undefined : normalizePublicUrl(text)),
@@ -100,6 +112,46 @@ const webEnvSchema = z
     BINFLEET_AGENT_DIST: variable(anyText),
     BINFLEET_TLS_CERT: variable(anyText),
     BINFLEET_TLS_KEY: variable(anyText),
+    BINFLEET_LOGIN_LIMIT_PER_CLIENT: variable(wholeNumber(1), 30),
+    BINFLEET_LOGIN_LIMIT_PER_DEVICE: variable(wholeNumber(1), 10),
+    BINFLEET_LOGIN_WINDOW_MS: variable(wholeNumber(1000), 15 * 60_000),
+    BINFLEET_LOGIN_REFUSAL_DELAY_MS: variable(wholeNumber(0, 60_000), 1000),
+    BINFLEET_LOGIN_HASH_CONCURRENCY: variable(wholeNumber(1, 64), 1),
+    BINFLEET_LOGIN_HASH_QUEUE: variable(wholeNumber(0, 1000), 8),
+    BINFLEET_TRUSTED_PROXIES: variable(
+      {
+        allowed: 'addresses and CIDRs separated by commas or spaces, e.g. 127.0.0.1, 10.0.0.0/8',
+        parse: (text) => {
+          const list = text.split(/[\s,]+/).filter(Boolean);
+          const problem = list.map(cidrProblem).find(Boolean);
+          if (problem) throw new Error(`${problem}: give the addresses (or CIDRs) of your reverse proxies`);
+          return list;
+        },
+      },
+      [],
+    ),
+    // Replaced: "1" believed X-Forwarded-For from anyone.
+    BINFLEET_TRUST_PROXY: variable({
+      allowed:
+        'no longer used: list the addresses of your reverse proxies in BINFLEET_TRUSTED_PROXIES instead',
+      parse: () => undefined,
+    }),
+    BINFLEET_OUTBOUND_ALLOW: variable(
+      {
+        allowed:
+          'host names, addresses and CIDRs separated by commas or spaces, e.g. 10.0.0.0/8, registry.lan',
+        parse: (text) => {
+          const allow = text.split(/[\s,]+/).filter(Boolean);
+          const problem = allowListProblem(allow);
+          if (problem)
+            throw new Error(
+              `${problem}: give host names, addresses and CIDRs, e.g. 10.0.0.0/8, registry.lan`,
+            );
+          return allow;
+        },
+      },
+      [],
+    ),
     BINFLEET_AGENT_URL_ALLOW: variable(
       {
         allowed:
@@ -165,8 +217,16 @@ export function readWebConfig(env: Readonly<Record<string, string | undefined>> 
     loginLimits: {
       perAddress: e.BINFLEET_LOGIN_LIMIT_PER_ADDRESS,
       perAccount: e.BINFLEET_LOGIN_LIMIT_PER_ACCOUNT,
+      perClient: e.BINFLEET_LOGIN_LIMIT_PER_CLIENT,
+      perDevice: e.BINFLEET_LOGIN_LIMIT_PER_DEVICE,
+      windowMs: e.BINFLEET_LOGIN_WINDOW_MS,
+      refusalDelayMs: e.BINFLEET_LOGIN_REFUSAL_DELAY_MS,
     },
-    trustProxy: e.BINFLEET_TRUST_PROXY,
+    hashQueue: {
+      concurrency: e.BINFLEET_LOGIN_HASH_CONCURRENCY,
+      queueLimit: e.BINFLEET_LOGIN_HASH_QUEUE,
+    },
+    trustedProxies: e.BINFLEET_TRUSTED_PROXIES,
     agentUrlAllow: e.BINFLEET_AGENT_URL_ALLOW,
     ...(e.BINFLEET_PUBLIC_URL ? { publicUrl: e.BINFLEET_PUBLIC_URL } : {}),
     ...(e.BINFLEET_TLS_CERT && e.BINFLEET_TLS_KEY
@@ -178,6 +238,7 @@ export function readWebConfig(env: Readonly<Record<string, string | undefined>> 
         }
       : {}),
     ...(agentDistDir(e.BINFLEET_AGENT_DIST) ? { agentDistDir: agentDistDir(e.BINFLEET_AGENT_DIST)! } : {}),
+    outboundAllow: e.BINFLEET_OUTBOUND_ALLOW,
   };
 }
 

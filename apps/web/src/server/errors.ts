@@ -10,6 +10,8 @@ export type ControlPlaneErrorCode =
   | 'CONFLICT'
   | 'TOO_LARGE'
   | 'RATE_LIMITED'
+  /** The server is at capacity for this (the sign-in hash queue is full): try again shortly. */
+  | 'BUSY'
   | 'AGENT_UNREACHABLE'
   | 'AGENT_FAILED'
   | 'REGISTRY_UNREACHABLE'

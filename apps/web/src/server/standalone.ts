@@ -2,13 +2,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { Readable } from 'node:stream';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { logServerError } from './database-errors.ts';
+import { batchRefusal, bodyRefusal, UPLOAD_PATH } from './http-limits.ts';
 import { handlePackageUpload } from './package-upload.ts';
 import { appRouter } from './routers/index.ts';
+import { API_CSP, SECURITY_HEADERS } from '../shared/security-headers.ts';
 import type { ControlPlane } from './services/control-plane.ts';
 import { createContext } from './trpc.ts';
-
-// Same limit as a Next route would need: heartbeats carry facts and entries, nothing more.
-const MAX_BODY_BYTES = 1024 * 1024;
 
 /**
  * The control plane's API on a plain Node HTTP server, without Next: the same router, context and
@@ -29,18 +28,23 @@ async function handle(cp: ControlPlane, req: IncomingMessage, res: ServerRespons
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
     return;
   }
-  const isUpload = url.pathname === '/api/packages';
+  const isUpload = url.pathname === UPLOAD_PATH;
   if (!url.pathname.startsWith('/api/trpc/') && !isUpload) {
     res.writeHead(404).end();
     return;
   }
-  // Uploads stream to disk under their own limit (PackageService).
-  if (!isUpload && Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
-    res.writeHead(413, { 'content-type': 'application/json' }).end('{"error":"request body too large"}');
-    return;
-  }
   const headers = new Headers();
   for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
+  const refusal = bodyRefusal(req.method ?? 'GET', url.pathname, headers) ?? batchRefusal(url.pathname);
+  if (refusal) {
+    res.writeHead(refusal.status, {
+      ...SECURITY_HEADERS,
+      'content-type': 'application/json',
+      connection: 'close',
+    });
+    res.end(JSON.stringify({ error: { message: refusal.error } }));
+    return;
+  }
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
   const request = new Request(url, {
     method: req.method ?? 'GET',
@@ -54,10 +58,14 @@ async function handle(cp: ControlPlane, req: IncomingMessage, res: ServerRespons
         req: request,
         router: appRouter,
         createContext: ({ resHeaders }) =>
-          createContext(cp, request, resHeaders, req.socket.remoteAddress ?? 'unknown'),
+          createContext(cp, request, resHeaders, { address: req.socket.remoteAddress ?? '', https: false }),
         onError: logServerError,
       });
-  const outHeaders: Record<string, string | string[]> = Object.fromEntries(response.headers);
+  const outHeaders: Record<string, string | string[]> = {
+    ...Object.fromEntries(response.headers),
+    ...SECURITY_HEADERS,
+    'content-security-policy': API_CSP,
+  };
   // getSetCookie keeps several cookies apart; Object.fromEntries would merge them.
   const cookies = response.headers.getSetCookie();
   if (cookies.length) outHeaders['set-cookie'] = cookies;

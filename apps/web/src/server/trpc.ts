@@ -17,6 +17,8 @@ import { describeDatabaseFailure } from './database-errors.ts';
 import { ControlPlaneError, type ControlPlaneErrorCode } from './errors.ts';
 import { hasRole, type AuthenticatedSession } from './services/auth.ts';
 import type { ControlPlane } from './services/control-plane.ts';
+import { DEVICE_COOKIE, DEVICE_TTL_MS } from './security/device-cookie.ts';
+import { networksOf, requestOrigin, type Peer } from './security/request-origin.ts';
 
 export const SESSION_COOKIE = 'bf_session';
 export const CSRF_HEADER = 'x-binfleet-csrf';
@@ -27,46 +29,35 @@ export interface Context {
   readonly sessionToken: string | undefined;
   readonly bearer: string | undefined;
   readonly csrf: string | undefined;
-  /** Who is calling, for the sign-in limit: see clientAddress(). */
+  /** Who is calling (for the sign-in limits), and whether over https: see requestOrigin(). */
   readonly clientAddress?: string;
+  readonly https?: boolean;
+  /** The device cookie, if the browser has one (see DeviceCookies). */
+  readonly deviceCookie?: string;
   /** Response headers: procedures set cookies through these. */
   readonly resHeaders: Headers;
 }
 
-/**
- * The caller's address: the last X-Forwarded-For entry (the one the proxy in front added) when
- * BINFLEET_TRUST_PROXY=1, else the socket's peer. `next start` does not hand route handlers the
- * socket: it puts the peer in X-Forwarded-For itself, unless the client sent one (docs/security.md).
- */
-export function clientAddress(cp: ControlPlane, req: Request, socketAddress: string | undefined): string {
-  const forwarded = req.headers
-    .get('x-forwarded-for')
-    ?.split(',')
-    .map((a) => a.trim())
-    .filter(Boolean);
-  const address =
-    (cp.config.trustProxy || socketAddress === undefined ? forwarded?.at(-1) : undefined) ??
-    socketAddress ??
-    'unknown';
-  // IPv4 peers of a dual-stack socket come as ::ffff:a.b.c.d; bounded, as it is stored per attempt.
-  return address.replace(/^::ffff:(?=\d+\.)/, '').slice(0, 64);
-}
-
+/** `socketPeer`: the connection's peer when the server has it (the standalone server; not Next). */
 export async function createContext(
   cp: ControlPlane,
   req: Request,
   resHeaders: Headers,
-  socketAddress?: string,
+  socketPeer?: Peer,
 ): Promise<Context> {
-  const sessionToken = cookie(req.headers.get('cookie'), SESSION_COOKIE);
+  const cookies = req.headers.get('cookie');
+  const sessionToken = cookie(cookies, SESSION_COOKIE);
   const authorization = req.headers.get('authorization');
+  const origin = requestOrigin(req.headers, networksOf(cp.config.trustedProxies), socketPeer);
   return {
     cp,
     session: await cp.auth.authenticate(sessionToken),
     sessionToken,
     bearer: authorization?.startsWith('Bearer ') ? authorization.slice(7) : undefined,
     csrf: req.headers.get(CSRF_HEADER) ?? undefined,
-    clientAddress: clientAddress(cp, req, socketAddress),
+    clientAddress: origin.address,
+    https: origin.https,
+    deviceCookie: cookie(cookies, DEVICE_COOKIE),
     resHeaders,
   };
 }
@@ -74,20 +65,41 @@ export async function createContext(
 function cookie(header: string | null, name: string): string | undefined {
   for (const part of header?.split(';') ?? []) {
     const [k, ...v] = part.trim().split('=');
-    if (k === name) return decodeURIComponent(v.join('='));
+    if (k === name) {
+      try {
+        return decodeURIComponent(v.join('='));
+      } catch {
+        return undefined;
+      }
+    }
   }
   return undefined;
 }
 
-export function sessionCookie(cp: ControlPlane, token: string | null): string {
-  const attrs = ['Path=/', 'HttpOnly', 'SameSite=Lax', ...(cp.config.secureCookies ? ['Secure'] : [])];
+/** `Secure` whenever the request came over https, and on plain http unless BINFLEET_INSECURE_COOKIES=1. */
+function cookieAttributes(ctx: Pick<Context, 'cp' | 'https'>): string[] {
+  const secure = ctx.https === true || ctx.cp.config.secureCookies;
+  return ['Path=/', 'HttpOnly', 'SameSite=Lax', ...(secure ? ['Secure'] : [])];
+}
+
+export function sessionCookie(ctx: Pick<Context, 'cp' | 'https'>, token: string | null): string {
+  const attrs = cookieAttributes(ctx);
   return token === null
     ? [`${SESSION_COOKIE}=`, 'Max-Age=0', ...attrs].join('; ')
     : [
         `${SESSION_COOKIE}=${encodeURIComponent(token)}`,
-        `Max-Age=${Math.floor(cp.config.sessionTtlMs / 1000)}`,
+        `Max-Age=${Math.floor(ctx.cp.config.sessionTtlMs / 1000)}`,
         ...attrs,
       ].join('; ');
+}
+
+/** Kept through sign-outs: it marks the browser, not the session. */
+export function deviceCookie(ctx: Pick<Context, 'cp' | 'https'>, value: string): string {
+  return [
+    `${DEVICE_COOKIE}=${encodeURIComponent(value)}`,
+    `Max-Age=${Math.floor(DEVICE_TTL_MS / 1000)}`,
+    ...cookieAttributes(ctx),
+  ].join('; ');
 }
 
 const TRPC_CODE: Record<ControlPlaneErrorCode, TRPCError['code']> = {
@@ -98,6 +110,7 @@ const TRPC_CODE: Record<ControlPlaneErrorCode, TRPCError['code']> = {
   CONFLICT: 'CONFLICT',
   TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   RATE_LIMITED: 'TOO_MANY_REQUESTS',
+  BUSY: 'SERVICE_UNAVAILABLE',
   AGENT_UNREACHABLE: 'BAD_GATEWAY',
   AGENT_FAILED: 'BAD_GATEWAY',
   REGISTRY_UNREACHABLE: 'BAD_GATEWAY',

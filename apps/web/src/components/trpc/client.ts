@@ -26,6 +26,8 @@ export function makeTrpcClient() {
           url,
           transformer: superjson,
           maxURLLength: 2000,
+          // The server refuses longer batches (MAX_BATCH in server/http-limits.ts).
+          maxItems: 20,
           headers: () => ({ [CSRF_HEADER]: csrfStore.get() }),
         }),
       }),

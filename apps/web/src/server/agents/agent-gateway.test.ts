@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AgentCallError } from './agent-errors.ts';
+import { OutboundPolicy } from '../security/outbound.ts';
 import { AgentGateway, type AgentHost } from './agent-gateway.ts';
 
 // The gateway over its real HTTP transport, against a stand-in agent that answers as told: what an
@@ -52,7 +53,13 @@ const host = (agentUrl = url): AgentHost => ({
   agentId: 'agent-0001',
   agentTokenSealed: 'sealed',
 });
-const gateway = new AgentGateway({ tokenOf: () => 'bfa_token', timeoutMs: 500, agentUrlAllow: [] });
+const open = new OutboundPolicy({ allow: [] });
+const gateway = new AgentGateway({
+  tokenOf: () => 'bfa_token',
+  timeoutMs: 500,
+  agentUrlAllow: [],
+  outbound: open,
+});
 const agent = (agentUrl?: string) => gateway.connect(host(agentUrl));
 
 /** A tRPC error as the agent sends it (server/trpc.ts). */
@@ -138,11 +145,52 @@ describe('AgentGateway', () => {
     expect(requests).toEqual([]);
   });
 
+  it('sends no call, nor a package, to an agent whose address the outbound rules refuse', async () => {
+    const metadata = 'http://169.254.169.254:7475';
+    expect(await failureOf(agent(metadata).status())).toMatchObject({
+      code: 'AGENT_FAILED',
+      message: expect.stringMatching(
+        /^build-07: not called: 169.254.169.254 is a link-local or cloud metadata address/,
+      ),
+    });
+    // A name is resolved first; every address it has is checked (here one is a metadata address).
+    const resolving = new AgentGateway({
+      tokenOf: () => 'bfa_token',
+      timeoutMs: 500,
+      agentUrlAllow: [],
+      outbound: new OutboundPolicy({
+        allow: [],
+        resolve: async () => [
+          { address: '127.0.0.1', family: 4 },
+          { address: 'fd00:ec2::254', family: 6 },
+        ],
+      }),
+    });
+    expect(await failureOf(resolving.connect(host('http://agent.test:7475')).status())).toMatchObject({
+      message: expect.stringMatching(
+        /resolves to fd00:ec2::254, which is a link-local or cloud metadata address/,
+      ),
+    });
+    const fenced = new AgentGateway({
+      tokenOf: () => 'bfa_token',
+      timeoutMs: 500,
+      agentUrlAllow: [],
+      outbound: new OutboundPolicy({ allow: ['10.0.0.0/8'] }),
+    });
+    expect(
+      await failureOf(fenced.connect(host()).sendPackage({ sha256: 'a'.repeat(64), path: '/x', size: 1 })),
+    ).toMatchObject({
+      message: expect.stringMatching(/not called: 127.0.0.1 \(127.0.0.1\) is not in BINFLEET_OUTBOUND_ALLOW/),
+    });
+    expect(requests).toEqual([]);
+  });
+
   it('sends no call to an agent outside the allow-list, although its URL was stored before the list', async () => {
     const fenced = new AgentGateway({
       tokenOf: () => 'bfa_token',
       timeoutMs: 500,
       agentUrlAllow: ['10.0.0.0/8'],
+      outbound: open,
     });
     expect(await failureOf(fenced.connect(host()).status())).toMatchObject({
       code: 'AGENT_FAILED',
@@ -154,6 +202,7 @@ describe('AgentGateway', () => {
       tokenOf: () => 'bfa_token',
       timeoutMs: 500,
       agentUrlAllow: ['127.0.0.1'],
+      outbound: open,
     });
     await allowed
       .connect(host())

@@ -9,6 +9,7 @@ import { translateAgentError } from './agent-errors.ts';
 import { AgentCallFailure, type AgentTransportFactory, type PackageUpload } from './agent-transport.ts';
 import { httpTransport } from './http-transport.ts';
 import { agentUrlForRecord } from '../security/agent-url.ts';
+import type { OutboundPolicy } from '../security/outbound.ts';
 import { outboundProblem } from './outbound-rules.ts';
 
 /** A host as far as calling its agent goes. */
@@ -34,6 +35,8 @@ export interface AgentGatewayOptions {
   readonly timeoutMs: number;
   /** Hosts and CIDRs agents may be called at (BINFLEET_AGENT_URL_ALLOW); empty: any. */
   readonly agentUrlAllow: readonly string[];
+  /** The outbound rules every call goes through (the HTTP transport resolves and connects by them). */
+  readonly outbound: OutboundPolicy;
   /** How agents are reached: HTTP to their URL unless a test or another transport says. */
   readonly transport?: AgentTransportFactory;
 }
@@ -48,7 +51,7 @@ export class AgentGateway {
   private readonly transport: AgentTransportFactory;
 
   constructor(private readonly options: AgentGatewayOptions) {
-    this.transport = options.transport ?? httpTransport;
+    this.transport = options.transport ?? httpTransport(options.outbound);
   }
 
   connect(host: AgentHost): AgentConnection {

@@ -4,6 +4,8 @@ import https from 'node:https';
 import { agentErrorDataSchema, packageAnswerSchema, packagePath } from '@binfleet/agent-contract';
 import { createTRPCUntypedClient, httpLink, TRPCClientError } from '@trpc/client';
 import type { AnyTRPCRouter } from '@trpc/server';
+import type { LookupFunction } from 'node:net';
+import { OutboundRefused, type OutboundInit, type OutboundPolicy } from '../security/outbound.ts';
 import { AgentCallFailure, type AgentTransportFactory, type PackageUpload } from './agent-transport.ts';
 
 /** How long a package transfer may stall (nothing sent or received) before it is given up. */
@@ -12,49 +14,66 @@ const IDLE_MS = 60_000;
 /**
  * Calls an agent at its URL: its tRPC API under /trpc (one HTTP request per call, no batching: calls
  * to an agent are few, and a failed one then fails alone), and its package store under /packages,
- * streamed from disk.
+ * streamed from disk. Both through the outbound rules: the address is resolved and checked before
+ * each connection, and the connection goes to the checked address.
  */
-export const httpTransport: AgentTransportFactory = ({ url, token }) => {
-  const base = url.endsWith('/') ? url : `${url}/`;
-  const authorization = `Bearer ${token}`;
-  const client = createTRPCUntypedClient<AnyTRPCRouter>({
-    links: [httpLink({ url: new URL('trpc', base).href, headers: { authorization } })],
-  });
-  return {
-    async call(procedure, kind, input, signal) {
-      try {
-        return kind === 'query'
-          ? await client.query(procedure, input, { signal })
-          : await client.mutation(procedure, input, { signal });
-      } catch (error) {
-        throw failureOf(error);
-      }
-    },
-    async hasPackage(sha256) {
-      const answer = await request(new URL(packagePath(sha256), base), { method: 'GET', authorization });
-      return answer.status === 200;
-    },
-    async putPackage(upload) {
-      const answer = await request(
-        new URL(packagePath(upload.sha256), base),
-        { method: 'PUT', authorization },
-        upload,
-      );
-      if (answer.status === 200 || answer.status === 201) return;
-      throw new AgentCallFailure(
-        {
-          kind: 'refused',
-          data: { code: CODE_OF_STATUS[answer.status] ?? `HTTP_${answer.status}`, httpStatus: answer.status },
-        },
-        `refused the package (HTTP ${answer.status}): ${answer.error}`,
-      );
-    },
+export const httpTransport =
+  (outbound: OutboundPolicy): AgentTransportFactory =>
+  ({ url, token }) => {
+    const base = url.endsWith('/') ? url : `${url}/`;
+    const authorization = `Bearer ${token}`;
+    const client = createTRPCUntypedClient<AnyTRPCRouter>({
+      links: [
+        httpLink({
+          url: new URL('trpc', base).href,
+          headers: { authorization },
+          fetch: (input, init) => outbound.fetch(String(input), init as OutboundInit),
+        }),
+      ],
+    });
+    return {
+      async call(procedure, kind, input, signal) {
+        try {
+          return kind === 'query'
+            ? await client.query(procedure, input, { signal })
+            : await client.mutation(procedure, input, { signal });
+        } catch (error) {
+          throw failureOf(error);
+        }
+      },
+      async hasPackage(sha256) {
+        const answer = await request(outbound, new URL(packagePath(sha256), base), {
+          method: 'GET',
+          authorization,
+        });
+        return answer.status === 200;
+      },
+      async putPackage(upload) {
+        const answer = await request(
+          outbound,
+          new URL(packagePath(upload.sha256), base),
+          { method: 'PUT', authorization },
+          upload,
+        );
+        if (answer.status === 200 || answer.status === 201) return;
+        throw new AgentCallFailure(
+          {
+            kind: 'refused',
+            data: {
+              code: CODE_OF_STATUS[answer.status] ?? `HTTP_${answer.status}`,
+              httpStatus: answer.status,
+            },
+          },
+          `refused the package (HTTP ${answer.status}): ${answer.error}`,
+        );
+      },
+    };
   };
-};
 
 /** A tRPC client's error: the agent's answer when it gave one, else why there was none. */
 function failureOf(error: unknown): unknown {
   if (!(error instanceof TRPCClientError)) return error;
+  if (error.cause instanceof OutboundRefused) return refusedByRules(error.cause);
   const data = agentErrorDataSchema.safeParse(error.data);
   if (data.success) return new AgentCallFailure({ kind: 'refused', data: data.data }, error.message);
   const reason =
@@ -66,11 +85,27 @@ function failureOf(error: unknown): unknown {
 /** The package store's refusals that callers tell apart, as the tRPC codes the API answers them with. */
 const CODE_OF_STATUS: Record<number, string> = { 401: 'UNAUTHORIZED', 429: 'TOO_MANY_REQUESTS' };
 
-function request(
+/** The outbound rules refused the agent's address: no connection was made. */
+function refusedByRules(error: OutboundRefused): AgentCallFailure {
+  return new AgentCallFailure(
+    { kind: 'refused', data: { code: 'FORBIDDEN' } },
+    `not called: ${error.message}`,
+  );
+}
+
+async function request(
+  outbound: OutboundPolicy,
   url: URL,
   options: { method: 'GET' | 'PUT'; authorization: string },
   body?: PackageUpload,
 ): Promise<{ status: number; error: string }> {
+  let lookup: LookupFunction;
+  try {
+    lookup = await outbound.lookupFor(url);
+  } catch (error) {
+    if (error instanceof OutboundRefused) throw refusedByRules(error);
+    throw unreachable(error as Error);
+  }
   return new Promise((resolve, reject) => {
     const client = url.protocol === 'https:' ? https : http;
     const headers = {
@@ -79,7 +114,7 @@ function request(
         ? { 'content-type': 'application/vnd.debian.binary-package', 'content-length': String(body.size) }
         : {}),
     };
-    const req = client.request(url, { method: options.method, headers, timeout: IDLE_MS }, (res) => {
+    const req = client.request(url, { method: options.method, headers, timeout: IDLE_MS, lookup }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

@@ -57,4 +57,8 @@ export const auditRouter = router({
       }),
     )
     .query(({ ctx, input }) => ctx.cp.audit.list(input)),
+  /** Retention: events older than `before` move to a file in the data folder's audit-archive/. */
+  archive: adminProcedure
+    .input(z.strictObject({ before: z.date() }))
+    .mutation(({ ctx, input }) => ctx.cp.auditArchive.archive(actorOf(ctx.user), input.before)),
 });

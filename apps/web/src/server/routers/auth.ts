@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ROLES } from '../services/auth.ts';
 import {
   adminProcedure,
+  deviceCookie,
   publicProcedure,
   router,
   sessionCookie,
@@ -23,17 +24,21 @@ export const authRouter = router({
   })),
   setup: unauthenticatedMutation.input(credentials).mutation(async ({ ctx, input }) => {
     const s = await ctx.cp.auth.setup(input.username, input.password);
-    ctx.resHeaders.append('set-cookie', sessionCookie(ctx.cp, s.token));
+    ctx.resHeaders.append('set-cookie', sessionCookie(ctx, s.token));
     return { user: s.user, csrf: s.csrfSecret };
   }),
   login: unauthenticatedMutation.input(credentials).mutation(async ({ ctx, input }) => {
-    const s = await ctx.cp.auth.login(input.username, input.password, ctx.clientAddress);
-    ctx.resHeaders.append('set-cookie', sessionCookie(ctx.cp, s.token));
+    const s = await ctx.cp.auth.login(input.username, input.password, {
+      address: ctx.clientAddress,
+      deviceCookie: ctx.deviceCookie,
+    });
+    ctx.resHeaders.append('set-cookie', sessionCookie(ctx, s.token));
+    ctx.resHeaders.append('set-cookie', deviceCookie(ctx, s.deviceCookie));
     return { user: s.user, csrf: s.csrfSecret };
   }),
   logout: viewerProcedure.mutation(async ({ ctx }) => {
     await ctx.cp.auth.logout(ctx.session.sessionId, ctx.user);
-    ctx.resHeaders.append('set-cookie', sessionCookie(ctx.cp, null));
+    ctx.resHeaders.append('set-cookie', sessionCookie(ctx, null));
     return { ok: true };
   }),
   users: adminProcedure.query(({ ctx }) => ctx.cp.auth.listUsers()),

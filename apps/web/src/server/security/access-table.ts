@@ -98,6 +98,11 @@ export const ACCESS: Record<string, AccessRow> = {
   'settings.setPublicUrl': { role: 'admin', input: () => ({ url: 'http://mallory.example' }) },
 
   'audit.list': { role: 'viewer', input: () => ({}) },
+  'audit.archive': {
+    role: 'admin',
+    input: () => ({ before: new Date('2000-01-01T00:00:00Z') }),
+    note: 'archives to a file, then deletes through the database gate; audited',
+  },
 
   'agentApi.join': {
     role: 'join token',

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
@@ -154,6 +154,10 @@ describe.each(DATABASES)('control plane security probes on %s', (dbName, databas
         // The periodic sync takes up a new repository at its next check (every 30 s), which may fall
         // inside a probe that compares the rows before and after; the secrets test syncs by hand.
         BINFLEET_CATALOGUE_SYNC_INTERVAL_MS: '0',
+        // Most probes sign in from 127.0.0.1; the limit per address is probed on its own below.
+        BINFLEET_LOGIN_LIMIT_PER_CLIENT: '1000',
+        // Refusals answered at once: the probes need no tarpit.
+        BINFLEET_LOGIN_REFUSAL_DELAY_MS: '0',
       },
       users: [
         { ...VIEWER, role: 'viewer' },
@@ -581,7 +585,7 @@ describe.each(DATABASES)('control plane security probes on %s', (dbName, databas
       secrets.set('brute-force target password', TARGET.password);
       for (let i = 0; i < 5; i++) expect((await login(`wrong-password-${i}`)).status).toBe(401);
       const limited = await login('wrong-password-5');
-      expect(limited).toMatchObject({ status: 429, error: { message: /wait 15 minutes/ } });
+      expect(limited).toMatchObject({ status: 429, error: { message: /wait \d+ minutes? and try again/ } });
       expect((await login(TARGET.password)).status).toBe(429);
       // Per account: another user signs in as usual.
       expect((await login(VIEWER.password, VIEWER.username)).status).toBe(200);
@@ -617,27 +621,36 @@ describe.each(DATABASES)('control plane security probes on %s', (dbName, databas
       headers: Record<string, string> = {},
       base = server.url,
     ) =>
-      new Promise<{ status: number; message: string }>((resolve, reject) => {
-        const body = JSON.stringify(superjson.serialize(credentials));
-        const req = request(
-          `${base}/api/trpc/auth.login`,
-          {
-            method: 'POST',
-            localAddress: local,
-            headers: { 'content-type': 'application/json', 'x-binfleet-csrf': 'sign-in', ...headers },
-          },
-          (res) => {
-            let text = '';
-            res.on('data', (c: Buffer) => (text += c.toString()));
-            res.on('end', () => {
-              const parsed = JSON.parse(text) as { error?: { json: { message: string } } };
-              resolve({ status: res.statusCode ?? 0, message: parsed.error?.json.message ?? '' });
-            });
-          },
-        );
-        req.on('error', reject);
-        req.end(body);
-      });
+      new Promise<{ status: number; message: string; code?: string; cookies: string[] }>(
+        (resolve, reject) => {
+          const body = JSON.stringify(superjson.serialize(credentials));
+          const req = request(
+            `${base}/api/trpc/auth.login`,
+            {
+              method: 'POST',
+              localAddress: local,
+              headers: { 'content-type': 'application/json', 'x-binfleet-csrf': 'sign-in', ...headers },
+            },
+            (res) => {
+              let text = '';
+              res.on('data', (c: Buffer) => (text += c.toString()));
+              res.on('end', () => {
+                const parsed = JSON.parse(text) as {
+                  error?: { json?: { message: string; data: { code: string } }; message?: string };
+                };
+                resolve({
+                  status: res.statusCode ?? 0,
+                  message: parsed.error?.json?.message ?? parsed.error?.message ?? '',
+                  ...(parsed.error?.json ? { code: parsed.error.json.data.code } : {}),
+                  cookies: res.headers['set-cookie'] ?? [],
+                });
+              });
+            },
+          );
+          req.on('error', reject);
+          req.end(body);
+        },
+      );
 
     it('someone guessing from one address does not lock the owner out at another', async () => {
       const owner = { username: 'owner', password: 'owner-password-12' };
@@ -645,7 +658,7 @@ describe.each(DATABASES)('control plane security probes on %s', (dbName, databas
       secrets.set('owner password', owner.password);
       const guess = (i: number) => loginFrom('127.0.0.3', { ...owner, password: `guess-${i}` });
       for (let i = 0; i < 5; i++) expect((await guess(i)).status).toBe(401);
-      expect(await guess(5)).toMatchObject({ status: 429, message: /from your address.*wait 15 minutes/ });
+      expect(await guess(5)).toMatchObject({ status: 429, message: /from your address.*wait \d+ minutes?/ });
       expect((await loginFrom('127.0.0.3', owner)).status).toBe(429);
       expect((await loginFrom('127.0.0.4', owner)).status).toBe(200);
     });
@@ -673,7 +686,7 @@ describe.each(DATABASES)('control plane security probes on %s', (dbName, databas
     it('behind a trusted proxy, counts per forwarded address, up to a ceiling for the account', async () => {
       const replica = await fleet.startReplica({
         BINFLEET_RUNNER: 'off',
-        BINFLEET_TRUST_PROXY: '1',
+        BINFLEET_TRUSTED_PROXIES: '127.0.0.1',
         BINFLEET_LOGIN_LIMIT_PER_ACCOUNT: '8',
       });
       try {
@@ -703,6 +716,223 @@ describe.each(DATABASES)('control plane security probes on %s', (dbName, databas
       } finally {
         await replica.stop();
       }
+    });
+    /** The cookie a sign-in set, as a Cookie header entry. */
+    const cookieOf = (cookies: string[], name: string) =>
+      cookies.find((c) => c.startsWith(`${name}=`))?.split(';')[0] ?? '';
+
+    it('forged X-Forwarded-For cannot lock a user out; a browser that signed in before gets in past every limit', async () => {
+      const replica = await fleet.startReplica({
+        BINFLEET_RUNNER: 'off',
+        BINFLEET_LOGIN_LIMIT_PER_ACCOUNT: '8',
+      });
+      try {
+        const owner = { username: 'locked-out', password: 'locked-out-password-1' };
+        await admin.ok(admin.mutation('auth.createUser', { ...owner, role: 'admin' }));
+        secrets.set('lock-out target password', owner.password);
+        const first = await loginFrom('127.0.0.20', owner, {}, replica.url);
+        expect(first.status).toBe(200);
+        const device = cookieOf(first.cookies, 'bf_device');
+        expect(device).toMatch(/^bf_device=bfd_/);
+        // The attacker names the owner's address in X-Forwarded-For: not believed (no trusted proxy).
+        const forged = [];
+        for (let i = 0; i < 12; i++)
+          forged.push(
+            (
+              await loginFrom(
+                '127.0.0.21',
+                { ...owner, password: `forged-${i}` },
+                { 'x-forwarded-for': '127.0.0.20' },
+                replica.url,
+              )
+            ).status,
+          );
+        expect(forged).toEqual([401, 401, 401, 401, 401, 429, 429, 429, 429, 429, 429, 429]);
+        expect((await loginFrom('127.0.0.20', owner, {}, replica.url)).status).toBe(200);
+        // Spread over addresses, guesses reach the account's ceiling: locked for browsers it does not know...
+        for (const local of ['127.0.0.22', '127.0.0.23'])
+          for (let i = 0; i < 6; i++)
+            await loginFrom(local, { ...owner, password: `spread-${i}` }, {}, replica.url);
+        expect(await loginFrom('127.0.0.24', owner, {}, replica.url)).toMatchObject({
+          status: 429,
+          message: /many addresses.*browser you signed in with before/,
+        });
+        // ...but not for the owner's browser, from any address, while a stolen-looking cookie does not help.
+        expect((await loginFrom('127.0.0.25', owner, { cookie: device }, replica.url)).status).toBe(200);
+        const otherUsers = await loginFrom(
+          '127.0.0.25',
+          { username: VIEWER.username, password: 'wrong-password-x' },
+          { cookie: device },
+          replica.url,
+        );
+        expect(otherUsers.status).toBe(401);
+        const forgedCookie = device.replace(/.{4}$/, 'AAAA');
+        expect((await loginFrom('127.0.0.25', owner, { cookie: forgedCookie }, replica.url)).status).toBe(
+          429,
+        );
+      } finally {
+        await replica.stop();
+      }
+    });
+
+    it('counts unknown names per address before hashing, and writes one audit row per address and window for refusals', async () => {
+      const replica = await fleet.startReplica({
+        BINFLEET_RUNNER: 'off',
+        BINFLEET_LOGIN_LIMIT_PER_CLIENT: '3',
+        BINFLEET_LOGIN_WINDOW_MS: '10000',
+      });
+      try {
+        const before = await db.auditEvent.count({ where: { subjects: { contains: '|from:127.0.0.30|' } } });
+        const answers = await Promise.all(
+          Array.from({ length: 8 }, (_, i) =>
+            loginFrom('127.0.0.30', { username: `nobody-${i}`, password: `guess-${i}` }, {}, replica.url),
+          ),
+        );
+        const limited = answers.filter((a) => a.status === 429);
+        expect(answers.filter((a) => a.status !== 401 && a.status !== 429)).toEqual([]);
+        // 3 a window: 5 refused, or at least 2 should the burst straddle two windows.
+        expect(limited.length).toBeGreaterThanOrEqual(2);
+        expect(limited[0]!.message).toMatch(/from your address/);
+        // Failures are one row each; the refused ones none each, but one per window once it is over.
+        const rows = () =>
+          db.auditEvent.findMany({
+            where: { action: 'auth.login.refused', subjects: { contains: '|from:127.0.0.30|' } },
+          });
+        const refused = await until(
+          'the refusals reported',
+          async () => {
+            const r = await rows();
+            const total = r.reduce((n, row) => n + (row.params as { refused: number }).refused, 0);
+            return total === limited.length && r;
+          },
+          30_000,
+        );
+        expect(refused.length).toBeLessThanOrEqual(2);
+        expect(new Set(refused.map((r) => (r.params as { from: string }).from)).size).toBe(refused.length);
+        const after = await db.auditEvent.count({ where: { subjects: { contains: '|from:127.0.0.30|' } } });
+        expect(after - before).toBe(8 - limited.length + refused.length);
+      } finally {
+        await replica.stop();
+      }
+    });
+
+    it('a full hash queue answers 503 at once, with a message the login screen shows', async () => {
+      const replica = await fleet.startReplica({
+        BINFLEET_RUNNER: 'off',
+        BINFLEET_LOGIN_HASH_CONCURRENCY: '1',
+        BINFLEET_LOGIN_HASH_QUEUE: '0',
+      });
+      try {
+        const answers = await Promise.all(
+          Array.from({ length: 8 }, (_, i) =>
+            loginFrom(
+              `127.0.1.${i + 1}`,
+              { username: `flood-${i}`, password: `flood-${i}` },
+              {},
+              replica.url,
+            ),
+          ),
+        );
+        expect(answers.filter((a) => a.status !== 401 && a.status !== 503)).toEqual([]);
+        expect(answers.filter((a) => a.status === 503).length).toBeGreaterThan(0);
+        expect(answers.find((a) => a.status === 503)).toMatchObject({
+          code: 'SERVICE_UNAVAILABLE',
+          message: /too many sign-ins at once: try again in a few seconds/,
+        });
+      } finally {
+        await replica.stop();
+      }
+    });
+
+    it('setup on an installed server is refused before any hashing', async () => {
+      const r = await new ApiClient(server.url).mutation('auth.setup', {
+        username: 'mallory',
+        password: 'mallory-password-1',
+      });
+      expect(r).toMatchObject({ status: 403, error: { message: /already set up/ } });
+    });
+  });
+
+  describe('SSRF: registries at link-local and metadata addresses', () => {
+    const CORPUS = [
+      'http://169.254.169.254',
+      'http://[fe80::1]:5000',
+      'http://[::ffff:169.254.169.254]',
+      'http://0xa9fea9fe',
+      'http://2852039166',
+      'http://[fd00:ec2::254]',
+      'http://100.100.100.200',
+      'http://0.0.0.0:5000',
+    ];
+
+    it.each(CORPUS)('%s: a sync refuses it before connecting; viewers see why, nothing more', async (url) => {
+      const registry = await admin.ok(admin.mutation<{ id: string }>('registries.create', { url }));
+      try {
+        const repository = await admin.ok(
+          admin.mutation<{ id: string }>('registries.addRepository', {
+            registryId: registry.id,
+            name: 'probe/ssrf',
+          }),
+        );
+        const sync = await operator.mutation('catalogue.sync', { repositoryId: repository.id });
+        expect(sync).toMatchObject({
+          status: 502,
+          error: {
+            message: expect.stringMatching(
+              /was not called: .*link-local or cloud metadata address: never called/,
+            ),
+          },
+        });
+        const stored = await db.repository.findUniqueOrThrow({ where: { id: repository.id } });
+        expect(stored.lastSyncError).toMatch(/^The registry \S+ was not called: /);
+      } finally {
+        await admin.ok(admin.mutation('registries.remove', { id: registry.id }));
+      }
+    });
+  });
+
+  describe('request limits', () => {
+    const post = (path: string, body: string | Buffer, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = request(
+          `${server.url}${path}`,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-binfleet-csrf': 'x', ...headers },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => (text += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          },
+        );
+        req.on('error', (error: NodeJS.ErrnoException) =>
+          // The server may answer and close before the whole body is sent.
+          error.code === 'EPIPE' || error.code === 'ECONNRESET'
+            ? resolve({ status: 0, text: '' })
+            : reject(error),
+        );
+        req.end(body);
+      });
+    const login = JSON.stringify(superjson.serialize({ username: 'admin', password: 'wrong-password-1' }));
+
+    it('refuses sign-ins (and joins, heartbeats, setup) in a batch, and batches over 20 calls', async () => {
+      const batch = JSON.stringify({ 0: JSON.parse(login), 1: JSON.parse(login) });
+      const r = await post('/api/trpc/auth.login,auth.login?batch=1', batch);
+      expect(r.status).toBe(400);
+      expect(r.text).toMatch(/auth.login must be sent alone/);
+      const many = Array.from({ length: 21 }, () => 'auth.me').join(',');
+      const res = await fetch(`${server.url}/api/trpc/${many}?batch=1&input={}`);
+      expect(res.status).toBe(400);
+      const fine = await fetch(`${server.url}/api/trpc/auth.me,auth.me?batch=1&input={}`);
+      expect(fine.status).toBe(200);
+    });
+
+    it('refuses bodies over 1 MiB, and bodies without a length, before reading them', async () => {
+      const big = await post('/api/trpc/auth.login', Buffer.alloc(2 * 1024 * 1024, 0x20));
+      expect([413, 0]).toContain(big.status);
+      const chunked = await post('/api/trpc/auth.login', login, { 'transfer-encoding': 'chunked' });
+      expect(chunked.status).toBe(411);
     });
   });
 
@@ -849,5 +1079,135 @@ describe.each(DATABASES)('control plane security probes on %s', (dbName, databas
       expect(responses.length).toBeGreaterThan(200);
       expect(leaks).toEqual([]);
     });
+  });
+});
+
+// Pages exist only under `next start`: headers, CSP nonces and cookies are probed there, from the
+// outside, on every page route and API route the app has.
+describe('security headers and cookies under next start', () => {
+  let fleet: Fleet;
+  const PAGES = [
+    '/',
+    '/login',
+    '/fleet',
+    '/hosts/00000000-0000-7000-8000-000000000000',
+    '/jobs',
+    '/jobs/00000000-0000-7000-8000-000000000000',
+    '/builds',
+    '/builds/00000000-0000-7000-8000-000000000000',
+    '/catalogue',
+    '/policy',
+    '/settings',
+    '/audit',
+    '/no-such-page',
+  ];
+  const API = ['/api/trpc/auth.me', '/api/packages', '/api/no-such-route'];
+
+  beforeAll(async () => {
+    fleet = await startFleet({ name: 'security-next', database: 'sqlite', server: 'next', agents: 0 });
+  }, 400_000);
+  afterAll(async () => {
+    await fleet?.stop();
+  });
+
+  const expectSecurityHeaders = (res: Response) => {
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('referrer-policy')).toBe('same-origin');
+    expect(res.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
+  };
+
+  it.each(PAGES)(
+    'page %s: CSP with a fresh nonce on every script, no unsafe-inline or unsafe-eval',
+    async (path) => {
+      const pages = await Promise.all(
+        [0, 1].map(async () => {
+          const res = await fleet.api.raw(path, { redirect: 'manual' });
+          expectSecurityHeaders(res);
+          return { csp: res.headers.get('content-security-policy')!, html: await res.text() };
+        }),
+      );
+      const nonces = pages.map(({ csp, html }) => {
+        const scriptSrc = /script-src ([^;]*)/.exec(csp)?.[1] ?? '';
+        expect(scriptSrc).not.toMatch(/unsafe-inline|unsafe-eval/);
+        const nonce = /'nonce-([A-Za-z0-9+/=]+)'/.exec(scriptSrc)?.[1];
+        expect(nonce).toBeDefined();
+        const scripts = html.match(/<script\b[^>]*>/g) ?? [];
+        expect(scripts.length).toBeGreaterThan(0);
+        for (const tag of scripts) expect(tag).toContain(`nonce="${nonce}"`);
+        return nonce;
+      });
+      expect(nonces[0]).not.toBe(nonces[1]);
+    },
+  );
+
+  it.each(API)('API route %s: the headers, and a policy that allows nothing', async (path) => {
+    const res = await fleet.api.raw(path);
+    expectSecurityHeaders(res);
+    expect(res.headers.get('content-security-policy')).toMatch(/^default-src 'none'/);
+  });
+
+  it('refuses bodies over 1 MiB before any route reads them', async () => {
+    const res = await fetch(`${fleet.url}/api/trpc/auth.login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': String(2 * 1024 * 1024) },
+      body: Buffer.alloc(2 * 1024 * 1024, 0x20),
+    }).catch(() => undefined);
+    if (res) expect(res.status).toBe(413);
+  });
+
+  /** Sign-in over a connection from 127.0.0.1 with these headers: its Set-Cookie headers. */
+  const signInCookies = async (url: string, headers: Record<string, string>) => {
+    const res = await fetch(`${url}/api/trpc/auth.login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-binfleet-csrf': 'sign-in', ...headers },
+      body: JSON.stringify(superjson.serialize(ADMIN)),
+    });
+    expect(res.status).toBe(200);
+    return res.headers.getSetCookie();
+  };
+
+  it('cookies are Secure when a trusted proxy says the client used https, not when anyone else does', async () => {
+    const forged = await signInCookies(fleet.url, { 'x-forwarded-proto': 'https' });
+    expect(forged.length).toBe(2);
+    for (const c of forged) expect(c).not.toMatch(/;\s*Secure/i);
+    const replica = await fleet.startReplica({ BINFLEET_TRUSTED_PROXIES: '127.0.0.1' });
+    try {
+      const proxied = await signInCookies(replica.url, {
+        'x-forwarded-proto': 'https',
+        'x-forwarded-for': '198.51.100.77',
+      });
+      for (const c of proxied) expect(c).toMatch(/;\s*Secure/i);
+      const row = await fleet.db.auditEvent.findFirst({
+        where: { action: 'auth.login', subjects: { contains: '|from:198.51.100.77|' } },
+      });
+      expect(row).not.toBeNull();
+    } finally {
+      await replica.stop();
+    }
+  });
+
+  it('data files are 0600 and data folders 0700: the SQLite database (with -wal, -shm), server key, packages', () => {
+    const open: string[] = [];
+    const walk = (path: string) => {
+      const stat = statSync(path);
+      if ((stat.mode & 0o077) !== 0) open.push(`${path} ${(stat.mode & 0o777).toString(8)}`);
+      if (stat.isDirectory()) for (const name of readdirSync(path)) walk(join(path, name));
+    };
+    walk(fleet.dataDir);
+    const dbFile = fleet.databaseUrl.replace(/^file:/, '');
+    for (const file of [dbFile, `${dbFile}-wal`]) walk(file);
+    expect(readdirSync(fleet.dataDir)).toContain('secret.key');
+    expect(open).toEqual([]);
+  });
+
+  it('under next start, X-Forwarded-For from an untrusted peer is not believed: the peer is counted', async () => {
+    await signInCookies(fleet.url, { 'x-forwarded-for': '203.0.113.99' });
+    const rows = await fleet.db.auditEvent.findMany({
+      where: { action: 'auth.login', outcome: 'success' },
+      orderBy: { at: 'desc' },
+      take: 1,
+    });
+    expect(rows[0]?.subjects).toContain('|from:127.0.0.1|');
   });
 });

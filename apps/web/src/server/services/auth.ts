@@ -2,7 +2,10 @@ import type { Db, Role, User } from '@binfleet/db';
 import { ControlPlaneError } from '../errors.ts';
 import { hashPassword, passwordProblem, verifyPassword } from '../security/passwords.ts';
 import { hashToken, newToken } from '../security/tokens.ts';
+import type { DeviceCookies } from '../security/device-cookie.ts';
+import type { HashQueue } from '../security/hash-queue.ts';
 import type { AuditService } from './audit.ts';
+import type { LoginLimits } from './login-limits.ts';
 
 export const ROLES = ['viewer', 'operator', 'admin'] as const satisfies readonly Role[];
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
@@ -23,8 +26,8 @@ export interface AuthenticatedSession {
   readonly csrfSecret: string;
 }
 
-// Sign-in attempts are counted from the audit log, so every web replica sees the same count.
-const LOGIN_WINDOW_MS = 15 * 60_000;
+const alreadySetUp = () =>
+  new ControlPlaneError('FORBIDDEN', 'binfleet is already set up: sign in, or ask an admin for an account.');
 
 const USERNAME = /^[a-z0-9][a-z0-9._-]{1,31}$/;
 
@@ -44,8 +47,9 @@ export class AuthService {
     private readonly db: Db,
     private readonly audit: AuditService,
     private readonly sessionTtlMs: number,
-    /** From the configuration (BINFLEET_LOGIN_LIMIT_PER_ADDRESS / _PER_ACCOUNT). */
-    private readonly limits: { readonly perAddress: number; readonly perAccount: number },
+    private readonly limits: LoginLimits,
+    private readonly hashes: HashQueue,
+    private readonly devices: DeviceCookies,
   ) {}
 
   async needsSetup(): Promise<boolean> {
@@ -56,14 +60,11 @@ export class AuthService {
   async setup(rawUsername: string, password: string) {
     const username = normalizeUsername(rawUsername);
     this.checkPassword(password);
-    const passwordHash = await hashPassword(password);
+    // Checked before hashing too: on an installed server, setup must cost a caller nothing.
+    if (!(await this.needsSetup())) throw alreadySetUp();
+    const passwordHash = await this.hashes.run(() => hashPassword(password));
     const user = await this.db.$transaction(async (tx) => {
-      if ((await tx.user.count()) > 0) {
-        throw new ControlPlaneError(
-          'FORBIDDEN',
-          'binfleet is already set up: sign in, or ask an admin for an account.',
-        );
-      }
+      if ((await tx.user.count()) > 0) throw alreadySetUp();
       return tx.user.create({ data: { username, passwordHash, role: 'admin' } });
     });
     await this.audit.record({
@@ -83,78 +84,57 @@ export class AuthService {
   }
 
   /**
-   * Signs in. Attempts are limited per account from one client address (`perAddress`), so someone
-   * guessing from elsewhere does not lock the owner out, and per account from all addresses together
-   * (`perAccount`), so guessing spread over many addresses stays slow.
+   * Signs in. Limits (LoginLimits) are applied before the password is hashed, and the hash itself
+   * waits in the bounded HashQueue; a browser with a device cookie for this account (from an earlier
+   * successful sign-in) is limited on its own, so nobody else's failures lock it out, and its hash goes
+   * first. Answers with a new session and a fresh device cookie.
    */
-  async login(rawUsername: string, password: string, clientAddress = 'unknown') {
+  async login(rawUsername: string, password: string, from: { address?: string; deviceCookie?: string } = {}) {
     const username = rawUsername.trim().toLowerCase().slice(0, 64);
-    const from = `from:${clientAddress.toLowerCase()}`;
-    // The attempt is written before anything is counted or checked, and the limit counts attempts:
-    // concurrent guesses each see their own row and every earlier one, so a burst cannot slip past the
-    // limit between a count and a write, in one process or across replicas. A successful sign-in
-    // starts the count again.
-    await this.audit.record({
-      actor: { id: null, name: username },
-      action: 'auth.login.attempt',
-      targets: [username, from],
-      outcome: 'success',
-      detail: 'recorded before the password is checked',
-    });
-    const windowStart = new Date(Date.now() - LOGIN_WINDOW_MS);
-    const lastSuccess = await this.db.auditEvent.findFirst({
-      where: { action: 'auth.login', outcome: 'success', actorName: username, at: { gt: windowStart } },
-      orderBy: { at: 'desc' },
-      select: { at: true },
-    });
-    const since = lastSuccess?.at ?? windowStart;
-    const attempts = (subjects?: string) =>
-      this.db.auditEvent.count({
-        where: {
-          action: 'auth.login.attempt',
-          actorName: username,
-          at: { gt: since },
-          ...(subjects ? { subjects } : {}),
-        },
-      });
-    const [fromHere, all] = await Promise.all([attempts(`|${username}|${from}|`), attempts()]);
-    const limited =
-      fromHere > this.limits.perAddress
-        ? 'Too many failed sign-ins for this account from your address: wait 15 minutes and try again.'
-        : all > this.limits.perAccount
-          ? 'Too many failed sign-ins for this account from many addresses: wait 15 minutes and try again, or ask an admin to check the audit log.'
-          : undefined;
-    if (limited) {
-      await this.audit.record({
-        actor: { id: null, name: username },
-        action: 'auth.login',
-        targets: [username, from],
-        outcome: 'denied',
-        detail: fromHere > this.limits.perAddress ? 'rate limited (address)' : 'rate limited (account)',
-      });
-      throw new ControlPlaneError('RATE_LIMITED', limited);
-    }
+    const address = from.address ?? 'unknown';
+    const refuse = async (message: string) => {
+      this.limits.refused(address);
+      await this.limits.hold();
+      return new ControlPlaneError('RATE_LIMITED', message);
+    };
+    // A browser that signed in before is checked by its cookie's signature alone, before anything else.
+    const claimed = this.devices.verify(from.deviceCookie);
+    const quick = claimed ? undefined : this.limits.quickRefusal(address);
+    if (quick) throw await refuse(quick);
     const user = await this.db.user.findUnique({ where: { username } });
-    // Hash even for unknown users, so response time does not tell which usernames exist.
-    const ok = user
-      ? await verifyPassword(password, user.passwordHash)
-      : (await hashPassword(password), false);
+    const device = user && claimed?.userId === user.id ? claimed.device : undefined;
+    const attempt = { username, address, ...(device ? { device } : {}) };
+    const refusal = await this.limits.admit(attempt);
+    if (refusal) throw await refuse(refusal);
+    let ok: boolean;
+    try {
+      // Hash for unknown users too, so response time does not tell which usernames exist.
+      ok = await this.hashes.run(
+        () => (user ? verifyPassword(password, user.passwordHash) : hashPassword(password).then(() => false)),
+        { priority: device !== undefined },
+      );
+    } catch (error) {
+      if (error instanceof ControlPlaneError && error.code === 'BUSY') this.limits.refused(address);
+      throw error;
+    }
     if (!user || !ok || user.disabledAt) {
       await this.audit.record({
         actor: { id: user?.id ?? null, name: username },
         action: 'auth.login',
-        targets: [username],
+        targets: [username, `from:${address}`],
         outcome: 'failure',
+        ...(device ? { detail: 'from a known device' } : {}),
       });
       throw new ControlPlaneError('UNAUTHENTICATED', 'Wrong username or password.');
     }
+    await this.limits.succeeded(attempt);
     await this.audit.record({
       actor: { id: user.id, name: username },
       action: 'auth.login',
-      targets: [username],
+      targets: [username, `from:${address}`],
       outcome: 'success',
     });
-    return this.startSession(user);
+    return { ...(await this.startSession(user)), deviceCookie: this.devices.issue(user.id) };
   }
 
   async authenticate(token: string | undefined): Promise<AuthenticatedSession | null> {

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { DiskPackageStore, readQemuPackage } from '@binfleet/deb';
 import {
   createDb,
@@ -12,6 +14,10 @@ import { AgentGateway } from '../agents/agent-gateway.ts';
 import { AgentRelease } from './agent-install/agent-release.ts';
 import { TlsPin } from './agent-install/tls-pin.ts';
 import { AuditService } from './audit.ts';
+import { AuditArchive } from './audit-archive.ts';
+import { DeviceCookies } from '../security/device-cookie.ts';
+import { HashQueue } from '../security/hash-queue.ts';
+import { OutboundPolicy } from '../security/outbound.ts';
 import { AuthService } from './auth.ts';
 import { BuildRunner } from './builds/build-runner.ts';
 import { BuildService } from './builds/build-service.ts';
@@ -21,6 +27,7 @@ import { FleetView } from './fleet-view.ts';
 import { HostService } from './hosts/host-service.ts';
 import { JobRunner } from './job-runner.ts';
 import { JobService } from './jobs.ts';
+import { LoginLimits } from './login-limits.ts';
 import { PackageService } from './packages.ts';
 import { PolicyService } from './policy.ts';
 import { SettingsService } from './settings.ts';
@@ -29,7 +36,9 @@ export interface ControlPlane {
   readonly config: WebConfig;
   readonly db: Db;
   readonly audit: AuditService;
+  readonly auditArchive: AuditArchive;
   readonly auth: AuthService;
+  readonly loginLimits: LoginLimits;
   readonly hosts: HostService;
   readonly policies: PolicyService;
   readonly jobs: JobService;
@@ -50,16 +59,28 @@ export interface ControlPlane {
 /** Wires the services once per process; the tRPC context hands them to procedures. */
 export function createControlPlane(config: WebConfig, options: { db?: Db } = {}): ControlPlane {
   const db = options.db ?? createDb(config.databaseUrl);
-  const secrets = createSecretBox(loadOrCreateSecretKeyFile(config.secretKeyFile));
+  const serverKey = loadOrCreateSecretKeyFile(config.secretKeyFile);
+  const secrets = createSecretBox(serverKey);
   const audit = new AuditService(db);
-  const auth = new AuthService(db, audit, config.sessionTtlMs, config.loginLimits);
+  const loginLimits = new LoginLimits(db, audit, config.loginLimits);
+  const auth = new AuthService(
+    db,
+    audit,
+    config.sessionTtlMs,
+    loginLimits,
+    new HashQueue(config.hashQueue.concurrency, config.hashQueue.queueLimit),
+    new DeviceCookies(serverKey),
+  );
   const hosts = new HostService(db, secrets, audit, config);
   const policies = new PolicyService(db, audit);
   const jobs = new JobService(db, hosts, audit);
+  // Every request out (registries, agents) goes through these rules.
+  const outbound = new OutboundPolicy({ allow: config.outboundAllow });
   const gateway = new AgentGateway({
     tokenOf: (h) => hosts.agentToken(h),
     timeoutMs: config.runner.callTimeoutMs,
     agentUrlAllow: config.agentUrlAllow,
+    outbound,
   });
   // Two agent calls per row (the action, then, from agents of contract 1, reading the kernel back)
   // must fit in the lease.
@@ -68,7 +89,7 @@ export function createControlPlane(config: WebConfig, options: { db?: Db } = {})
     leaseMs: Math.max(config.runner.leaseMs, 2 * config.runner.callTimeoutMs + 5_000),
   });
   const fleet = new FleetView(db, hosts, policies);
-  const catalogue = new CatalogueService(db, secrets, audit, config.catalogueSyncIntervalMs);
+  const catalogue = new CatalogueService(db, secrets, audit, config.catalogueSyncIntervalMs, outbound);
   const catalogueSync = new CatalogueSyncTimer(db, catalogue, { intervalMs: config.catalogueSyncIntervalMs });
   const packages = new PackageService(
     db,
@@ -92,7 +113,9 @@ export function createControlPlane(config: WebConfig, options: { db?: Db } = {})
     agentRelease,
     tlsPin,
     audit,
+    auditArchive: new AuditArchive(db, audit, path.join(config.dataDir, 'audit-archive')),
     auth,
+    loginLimits,
     hosts,
     policies,
     jobs,
@@ -106,14 +129,23 @@ export function createControlPlane(config: WebConfig, options: { db?: Db } = {})
   };
 }
 
-/** Startup: pending migrations, the first admin from the environment, the job runner. */
+/**
+ * Startup: private files, pending migrations, the first admin from the environment, the job runner.
+ * Everything the server process writes from here on is its owner's alone (umask 077: files 0600,
+ * folders 0700), and the data folder is made 0700 also when an older version created it open.
+ */
 export async function startControlPlane(config: WebConfig): Promise<ControlPlane> {
+  process.umask(0o077);
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(config.dataDir, 0o700);
   const probe = createDb(config.databaseUrl);
   const pending = await pendingMigrations(probe, config.databaseUrl).finally(() => probe.$disconnect());
   if (pending.length > 0) await migrateDeploy(config.databaseUrl);
   const cp = createControlPlane(config);
   if (config.bootstrapAdmin)
     await cp.auth.bootstrapAdmin(config.bootstrapAdmin.username, config.bootstrapAdmin.password);
+  // Every replica reports refused sign-ins; a conditional update keeps each row written once.
+  cp.loginLimits.start();
   if (config.runner.enabled) {
     cp.runner.start();
     cp.buildRunner.start();

@@ -11,7 +11,8 @@ export interface ApiResult<T> {
 }
 
 export class ApiClient {
-  private cookie = '';
+  /** The cookie jar, by name (a sign-in sets the session and the device cookie). */
+  private readonly cookies = new Map<string, string>();
   private csrf = '';
 
   constructor(readonly baseUrl: string) {}
@@ -60,12 +61,36 @@ export class ApiClient {
     });
   }
 
+  /** The Cookie header this client sends. */
+  get cookie(): string {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+
+  /** Takes the cookies a response sets (an empty value or Max-Age=0 removes one). */
+  keepCookies(response: Response): void {
+    for (const c of response.headers.getSetCookie()) {
+      const [pair = ''] = c.split(';');
+      const at = pair.indexOf('=');
+      const [name, value] = [pair.slice(0, at).trim(), pair.slice(at + 1)];
+      if (value === '' || /;\s*max-age=0/i.test(c)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  /** Another client (no session) that keeps only this one's device cookie: the same browser, signed out. */
+  sameBrowser(): ApiClient {
+    const other = new ApiClient(this.baseUrl);
+    const device = this.cookies.get('bf_device');
+    if (device) other.cookies.set('bf_device', device);
+    return other;
+  }
+
   private async send<T>(url: string, init: RequestInit): Promise<ApiResult<T>> {
     const response = await fetch(url, {
       ...init,
       headers: { ...(init.headers as Record<string, string>), cookie: this.cookie },
     });
-    for (const c of response.headers.getSetCookie()) this.cookie = c.split(';')[0]!;
+    this.keepCookies(response);
     const body = (await response.json()) as {
       result?: { data: { json: unknown; meta?: unknown } };
       error?: { json: { message: string; data: { code: string } } };

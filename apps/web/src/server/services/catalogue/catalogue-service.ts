@@ -1,4 +1,5 @@
 import type { Db, SecretBox } from '@binfleet/db';
+import type { OutboundPolicy } from '../../security/outbound.ts';
 import type { Actor, AuditService } from '../audit.ts';
 import { RegistryService } from './registries.ts';
 import { CatalogueSync } from './sync.ts';
@@ -14,9 +15,15 @@ export class CatalogueService {
   private readonly syncs: CatalogueSync;
   private readonly view: CatalogueView;
 
-  constructor(db: Db, secrets: SecretBox, audit: AuditService, syncIntervalMs: number) {
+  constructor(
+    db: Db,
+    secrets: SecretBox,
+    audit: AuditService,
+    syncIntervalMs: number,
+    outbound: OutboundPolicy,
+  ) {
     this.registries = new RegistryService(db, secrets, audit, syncIntervalMs);
-    this.syncs = new CatalogueSync(db, audit, this.registries);
+    this.syncs = new CatalogueSync(db, audit, this.registries, outbound);
     this.view = new CatalogueView(db, this.registries);
   }
 

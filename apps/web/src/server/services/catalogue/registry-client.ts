@@ -1,4 +1,7 @@
+import { STATUS_CODES } from 'node:http';
 import { ControlPlaneError } from '../../errors.ts';
+import type { OutboundPolicy } from '../../security/outbound.ts';
+import { isOciPlatform, isOciTag } from '@binfleet/arch-table';
 
 export interface RegistryCredentials {
   readonly username: string;
@@ -46,33 +49,54 @@ interface ImageConfig extends PlatformJson {
   readonly config?: { readonly Labels?: Record<string, string> | null };
 }
 
+/** The most tags read from one repository, and `Link` pages followed for them. */
+export const MAX_TAGS = 10_000;
+const MAX_TAG_PAGES = 50;
+
 /**
  * A Docker Registry HTTP API v2 client: tags, manifests and image configs, with basic auth or the
- * token flow registries answer 401 with (`WWW-Authenticate: Bearer realm=...`). Errors are
- * ControlPlaneErrors that name the registry and what to check.
+ * token flow registries answer 401 with (`WWW-Authenticate: Bearer realm=...`). Every request goes
+ * through the outbound rules (OutboundPolicy: no link-local or metadata address, the allow-list,
+ * redirects within the registry's origin, answers of bounded size). Credentials go only to the
+ * registry's own origin, or to a token realm on https. Errors are ControlPlaneErrors that name the
+ * registry and what to check, with the HTTP status and never the body of an answer.
  */
 export class RegistryClient {
   private bearer: string | undefined;
+  private readonly origin: string;
 
   constructor(
     /** http(s)://host[:port] */
     readonly url: string,
+    private readonly outbound: OutboundPolicy,
     private readonly credentials?: RegistryCredentials,
     private readonly timeoutMs = 15_000,
-  ) {}
+  ) {
+    this.origin = new URL(url).origin;
+  }
 
-  /** Every tag of a repository (following `Link` pages); none when the registry does not know it. */
-  async tags(repository: string): Promise<string[]> {
-    const tags: string[] = [];
+  /**
+   * Every tag of a repository (following `Link` pages within the registry, up to MAX_TAGS); none when
+   * the registry does not know it. Names that are not tags in the OCI grammar are left out.
+   */
+  async tags(repository: string): Promise<{ tags: string[]; refused: number }> {
+    const tags = new Set<string>();
+    let refused = 0;
     let next: string | undefined = `/v2/${repository}/tags/list?n=1000`;
-    while (next) {
+    for (let page = 0; next && page < MAX_TAG_PAGES && tags.size < MAX_TAGS; page++) {
       const response = await this.request(next, {}, [200, 404]);
-      if (response.status === 404) return [];
-      const body = (await response.json()) as { tags?: string[] | null };
-      tags.push(...(body.tags ?? []));
-      next = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('link') ?? '')?.[1];
+      if (response.status === 404) return { tags: [], refused: 0 };
+      const body = (await response.json().catch(() => undefined)) as { tags?: unknown } | undefined;
+      const list = Array.isArray(body?.tags) ? (body.tags as unknown[]) : [];
+      for (const tag of list) {
+        if (typeof tag === 'string' && isOciTag(tag)) {
+          if (tags.size < MAX_TAGS) tags.add(tag);
+        } else refused++;
+      }
+      const link = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('link') ?? '')?.[1];
+      next = link && new URL(link, this.url).origin === this.origin ? link : undefined;
     }
-    return tags;
+    return { tags: [...tags], refused };
   }
 
   /** The manifest digest of a tag, from a HEAD request (no body). */
@@ -117,10 +141,12 @@ export class RegistryClient {
 
   private async single(repository: string, digest: string, manifest: ImageManifest): Promise<RegistryImage> {
     const config = await this.blob<ImageConfig>(repository, manifest.config.digest);
-    const platform =
+    const named =
       config.os && config.architecture
         ? [config.os, config.architecture, config.variant].filter(Boolean).join('/')
-        : null;
+        : undefined;
+    // Shown and filtered on: only a platform in the OCI grammar, else none.
+    const platform = typeof named === 'string' && isOciPlatform(named) ? named : null;
     const created = config.created ? new Date(config.created) : null;
     return {
       digest,
@@ -157,15 +183,20 @@ export class RegistryClient {
 
   private async request(
     path: string,
-    init: RequestInit = {},
+    init: { method?: string; headers?: Record<string, string> } = {},
     ok: readonly number[] = [200],
   ): Promise<Response> {
+    const target = new URL(path, this.url);
+    if (target.origin !== this.origin)
+      throw new ControlPlaneError(
+        'REGISTRY_FAILED',
+        `The registry ${this.url} pointed at another origin (${target.origin}): not followed.`,
+      );
     const send = () =>
-      fetch(new URL(path, this.url), {
+      this.outbound.fetch(target, {
         ...init,
-        headers: { ...(init.headers as Record<string, string>), ...this.authorization() },
+        headers: { ...init.headers, ...this.authorization() },
         signal: AbortSignal.timeout(this.timeoutMs),
-        redirect: 'follow',
       });
     let response: Response;
     try {
@@ -173,14 +204,24 @@ export class RegistryClient {
       if (response.status === 401 && (await this.authenticate(response))) response = await send();
     } catch (error) {
       if (error instanceof ControlPlaneError) throw error;
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+      if (error instanceof Error && error.name === 'OutboundRefused')
+        throw new ControlPlaneError(
+          'REGISTRY_FAILED',
+          `The registry ${this.url} was not called: ${error.message}. An admin can change the registry's address, or BINFLEET_OUTBOUND_ALLOW.`,
+        );
+      const cause =
+        (error as { code?: string }).code ??
+        (error as { cause?: { code?: string } }).cause?.code ??
+        (error as Error).name;
       throw new ControlPlaneError(
         'REGISTRY_UNREACHABLE',
         `The registry ${this.url} is unreachable (${cause}): check its address and that it is running.`,
       );
     }
     if (ok.includes(response.status)) return response;
-    const text = init.method === 'HEAD' ? '' : (await response.text()).slice(0, 300);
+    // The status and its standard reason only: an answer's body or reason phrase is the registry's to
+    // choose, and what is stored here is shown to every viewer.
+    const status = `HTTP ${response.status} ${STATUS_CODES[response.status] ?? ''}`.trim();
     if (response.status === 401 || response.status === 403) {
       throw new ControlPlaneError(
         'REGISTRY_FAILED',
@@ -189,37 +230,47 @@ export class RegistryClient {
     }
     throw new ControlPlaneError(
       'REGISTRY_FAILED',
-      `The registry ${this.url} answered HTTP ${response.status} to ${init.method ?? 'GET'} ${path}${text ? `: ${text}` : ''}`,
+      `The registry ${this.url} answered ${status} to ${init.method ?? 'GET'} ${target.pathname}.`,
     );
   }
 
   private authorization(): Record<string, string> {
     if (this.bearer) return { authorization: `Bearer ${this.bearer}` };
-    if (this.credentials) {
-      const basic = Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString(
-        'base64',
-      );
-      return { authorization: `Basic ${basic}` };
-    }
-    return {};
+    return this.basic();
   }
 
-  /** Follows a Bearer challenge once: asks the realm for a token (with our credentials, if any). */
+  private basic(): Record<string, string> {
+    if (!this.credentials) return {};
+    const basic = Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64');
+    return { authorization: `Basic ${basic}` };
+  }
+
+  /**
+   * Follows a Bearer challenge once: asks the realm for a token, with our credentials only when the
+   * realm is the registry's own origin or on https (a realm elsewhere on plain http gets none).
+   */
   private async authenticate(response: Response): Promise<boolean> {
     const challenge = response.headers.get('www-authenticate') ?? '';
     if (this.bearer || !/^Bearer /i.test(challenge)) return false;
     const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
-    if (!params.realm) return false;
-    const url = new URL(params.realm);
-    if (params.service) url.searchParams.set('service', params.service);
-    if (params.scope) url.searchParams.set('scope', params.scope);
-    const reply = await fetch(url, {
-      headers: this.authorization(),
+    let realm: URL;
+    try {
+      realm = new URL(params.realm ?? '');
+    } catch {
+      return false;
+    }
+    if (params.service) realm.searchParams.set('service', params.service);
+    if (params.scope) realm.searchParams.set('scope', params.scope);
+    const trusted = realm.origin === this.origin || realm.protocol === 'https:';
+    const reply = await this.outbound.fetch(realm, {
+      headers: trusted ? this.basic() : {},
       signal: AbortSignal.timeout(this.timeoutMs),
+      maxBytes: 64 * 1024,
     });
     if (!reply.ok) return false;
-    const body = (await reply.json()) as { token?: string; access_token?: string };
-    this.bearer = body.token ?? body.access_token;
+    const body = (await reply.json().catch(() => ({}))) as { token?: unknown; access_token?: unknown };
+    const token = body.token ?? body.access_token;
+    this.bearer = typeof token === 'string' && /^[\x21-\x7e]{1,8192}$/.test(token) ? token : undefined;
     return this.bearer !== undefined;
   }
 }

@@ -3,6 +3,7 @@ import { mapWithConcurrency } from '@binfleet/concurrency';
 import type { Db } from '@binfleet/db';
 import { SYSTEM, type Actor, type AuditService } from '../audit.ts';
 import type { RegistryService, RepositoryRef } from './registries.ts';
+import type { OutboundPolicy } from '../../security/outbound.ts';
 import { RegistryClient, type RegistryImage } from './registry-client.ts';
 import { safeParse } from './tag-scheme.ts';
 
@@ -26,6 +27,7 @@ export class CatalogueSync {
     private readonly db: Db,
     private readonly audit: AuditService,
     private readonly registries: RegistryService,
+    private readonly outbound: OutboundPolicy,
   ) {}
 
   /**
@@ -85,8 +87,12 @@ export class CatalogueSync {
   /** Reads the registry into the repository's tag rows. */
   private async pull(repo: RepositoryRef): Promise<SyncResult> {
     const repositoryId = repo.id;
-    const client = new RegistryClient(repo.registry.url, await this.registries.credentials(repo.registry.id));
-    const names = await client.tags(repo.name);
+    const client = new RegistryClient(
+      repo.registry.url,
+      this.outbound,
+      await this.registries.credentials(repo.registry.id),
+    );
+    const { tags: names } = await client.tags(repo.name);
     const existing = new Map(
       (
         await this.db.imageTag.findMany({

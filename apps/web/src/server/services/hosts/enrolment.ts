@@ -150,7 +150,7 @@ export class Enrolment {
    * refused, for the agent to log.
    */
   async heartbeat(
-    host: Pick<Host, 'id' | 'agentUrl' | 'refusedAgentUrl'>,
+    host: Pick<Host, 'id' | 'agentUrl' | 'refusedAgentUrl'> & Partial<Pick<Host, 'hostname'>>,
     report: Heartbeat,
     now = new Date(),
   ): Promise<{ agentUrlRefused?: string }> {
@@ -158,7 +158,7 @@ export class Enrolment {
     const moved = advertised !== undefined && advertised !== host.agentUrl;
     const refused = moved ? agentUrlProblem(advertised, this.timing.agentUrlAllow ?? []) : undefined;
     const recorded = advertised === undefined ? undefined : agentUrlForRecord(advertised);
-    const hostname = report.hostname.toLowerCase();
+    const hostname = await this.hostnameToKeep(host, report.hostname.toLowerCase());
     await this.db.host.update({
       where: { id: host.id },
       data: {
@@ -196,5 +196,34 @@ export class Enrolment {
       });
     }
     return refused ? { agentUrlRefused: refused } : {};
+  }
+
+  /**
+   * Hostnames are unique in a fleet: a host that renames itself to another host's name keeps its own
+   * (the refusal is audited once per name it asks for, under both hosts' names).
+   */
+  private async hostnameToKeep(host: { id: string; hostname?: string }, wanted: string): Promise<string> {
+    if (host.hostname === undefined || wanted === host.hostname) return wanted;
+    const clash = await this.db.host.findFirst({
+      where: { hostname: wanted, id: { not: host.id } },
+      select: { id: true },
+    });
+    if (!clash) return wanted;
+    const detail = `kept ${host.hostname}: another host is named ${wanted}`;
+    const audited = await this.db.auditEvent.findFirst({
+      where: { action: 'host.rename', outcome: 'denied', subjects: `|${host.hostname}|${wanted}|`, detail },
+      select: { id: true },
+    });
+    if (!audited) {
+      this.log({ msg: 'hostname refused', host: host.hostname, wanted });
+      await this.audit.record({
+        actor: { id: null, name: `agent:${host.hostname}` },
+        action: 'host.rename',
+        targets: [host.hostname, wanted],
+        outcome: 'denied',
+        detail,
+      });
+    }
+    return host.hostname;
   }
 }

@@ -86,7 +86,24 @@ export class HostService {
     return policy ? computeDrift(policy, arch, entries) : [];
   }
 
+  /** All or nothing: a host that is not there fails the whole change (audited as a failure). */
   async setGroup(actor: SessionUser, hostIds: readonly string[], groupName: string | null) {
+    const found = await this.db.host.findMany({ where: { id: { in: [...hostIds] } }, select: { id: true } });
+    const missing = [...new Set(hostIds)].filter((id) => !found.some((h) => h.id === id));
+    if (missing.length > 0) {
+      await this.audit.record({
+        actor: actorOf(actor),
+        action: 'host.set-group',
+        targets: [...hostIds],
+        params: { groupName, missing },
+        outcome: 'failure',
+        detail: `no such host: ${missing.join(', ')}`,
+      });
+      throw new ControlPlaneError(
+        'NOT_FOUND',
+        `No such host (${missing.length} of ${hostIds.length}): reload the list.`,
+      );
+    }
     await this.db.host.updateMany({ where: { id: { in: [...hostIds] } }, data: { groupName } });
     await this.audit.record({
       actor: actorOf(actor),
@@ -99,8 +116,17 @@ export class HostService {
 
   async remove(actor: SessionUser, hostId: string) {
     const host = await this.db.host.findUnique({ where: { id: hostId } });
-    if (!host) throw new ControlPlaneError('NOT_FOUND', 'No such host.');
-    await this.db.host.delete({ where: { id: hostId } });
+    // Removing what is not there is no success: said so, and audited as a failure.
+    if (!host || (await this.db.host.deleteMany({ where: { id: hostId } })).count === 0) {
+      await this.audit.record({
+        actor: actorOf(actor),
+        action: 'host.remove',
+        targets: [host?.hostname ?? hostId],
+        outcome: 'failure',
+        detail: 'no such host',
+      });
+      throw new ControlPlaneError('NOT_FOUND', 'No such host: it was removed already, reload the list.');
+    }
     await this.audit.record({
       actor: actorOf(actor),
       action: 'host.remove',

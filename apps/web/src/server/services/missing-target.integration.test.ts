@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  startInProcessControlPlane,
+  type InProcessControlPlane,
+} from '../testing/in-process-control-plane.ts';
+
+// A change aimed at something that is not there changes nothing and is no success: the caller is told,
+// and the audit log records a failure (issue 16).
+describe('changes to hosts that are not there', () => {
+  let plane: InProcessControlPlane;
+  const ghost = '00000000-0000-7000-8000-00000000dead';
+
+  beforeAll(async () => {
+    plane = await startInProcessControlPlane({ name: 'missing-target' });
+  }, 120_000);
+  afterAll(async () => {
+    await plane?.stop();
+  });
+
+  const lastEvent = (action: string) =>
+    plane.db.auditEvent.findFirst({ where: { action }, orderBy: [{ at: 'desc' }, { id: 'desc' }] });
+
+  it('removing a host that is not there is NOT_FOUND, audited as a failure', async () => {
+    await expect(plane.admin.fleet.removeHost({ id: ghost })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await lastEvent('host.remove')).toMatchObject({ outcome: 'failure', detail: 'no such host' });
+  });
+
+  it('setting the group of hosts that are not there is NOT_FOUND, audited as a failure', async () => {
+    await expect(plane.admin.fleet.setGroup({ hostIds: [ghost], group: 'lab' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringMatching(/No such host \(1 of 1\)/),
+    });
+    expect(await lastEvent('host.set-group')).toMatchObject({ outcome: 'failure' });
+    expect(await plane.db.auditEvent.count({ where: { action: 'host.set-group', outcome: 'success' } })).toBe(
+      0,
+    );
+  });
+});
+
+describe('hostnames are unique in a fleet', () => {
+  let plane: InProcessControlPlane;
+
+  beforeAll(async () => {
+    plane = await startInProcessControlPlane({ name: 'hostname-clash' });
+  }, 120_000);
+  afterAll(async () => {
+    await plane?.stop();
+  });
+
+  it("a host that renames itself to another host's name keeps its own; the clash is audited once", async () => {
+    const { token } = await plane.admin.tokens.create({ label: 'clash', expiresInHours: 1, maxUses: null });
+    const enrolment = plane.cp.hosts.enrolment;
+    const join = (agentId: string, hostname: string) =>
+      enrolment.join({
+        joinToken: token,
+        agentId,
+        agentUrl: 'http://127.0.0.1:9',
+        hostname,
+        facts: {},
+        entries: [],
+      } as unknown as Parameters<typeof enrolment.join>[0]);
+    await join('clash-agent-0001', 'build-01');
+    const { hostId } = await join('clash-agent-0002', 'build-02');
+    const beat = async () => {
+      const host = await plane.db.host.findUniqueOrThrow({ where: { id: hostId } });
+      await enrolment.heartbeat(host, {
+        hostname: 'BUILD-01',
+        facts: {},
+        entries: [],
+      } as unknown as Parameters<typeof enrolment.heartbeat>[1]);
+    };
+    await beat();
+    await beat();
+    expect((await plane.db.host.findUniqueOrThrow({ where: { id: hostId } })).hostname).toBe('build-02');
+    const events = await plane.db.auditEvent.findMany({ where: { action: 'host.rename' } });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      outcome: 'denied',
+      detail: 'kept build-02: another host is named build-01',
+    });
+  });
+});
