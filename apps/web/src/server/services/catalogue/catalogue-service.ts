@@ -1,6 +1,7 @@
 import type { Db, SecretBox } from '@binfleet/db';
 import type { Actor, AuditService } from '../audit.ts';
 import { RegistryService } from './registries.ts';
+import { TagRepointer } from './repoint.ts';
 import { CatalogueSync } from './sync.ts';
 import { CatalogueView, type CatalogueFilter } from './view.ts';
 
@@ -13,11 +14,13 @@ export class CatalogueService {
   private readonly registries: RegistryService;
   private readonly syncs: CatalogueSync;
   private readonly view: CatalogueView;
+  private readonly repointer: TagRepointer;
 
   constructor(db: Db, secrets: SecretBox, audit: AuditService, syncIntervalMs: number) {
     this.registries = new RegistryService(db, secrets, audit, syncIntervalMs);
     this.syncs = new CatalogueSync(db, audit, this.registries);
     this.view = new CatalogueView(db, this.registries);
+    this.repointer = new TagRepointer(db, audit, this.registries, this.syncs);
   }
 
   listRegistries() {
@@ -62,6 +65,11 @@ export class CatalogueService {
 
   browse(filter: CatalogueFilter) {
     return this.view.browse(filter);
+  }
+
+  /** `latest` and `register` back to what an earlier build pushed. */
+  repoint(actor: Actor, buildId: string) {
+    return this.repointer.repoint(actor, buildId);
   }
 
   compare(repositoryId: string, a: string, b: string) {
