@@ -101,7 +101,7 @@ test.describe('builds: from a qemu-user-static package to the catalogue', () => 
       .click();
     await dialog.getByRole('combobox', { name: 'Push to' }).click();
     await page.getByRole('option', { name: `${REGISTRY}/${REPOSITORY}`, exact: true }).click();
-    // "File on the builder" is the default source of the package: its path on the builder host.
+    // "Files on the builder" is the default source of the packages: their paths on the builder host.
     await dialog
       .getByRole('textbox', { name: /^Paths of the \.debs on the builder/ })
       .fill(fixtures().qemuDeb);

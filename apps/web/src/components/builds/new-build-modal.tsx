@@ -136,7 +136,7 @@ export function NewBuildModal({ opened, onClose }: { opened: boolean; onClose: (
             value={source}
             onChange={(v) => setSource(v as PackageSource)}
             data={[
-              { value: 'path', label: 'File on the builder' },
+              { value: 'path', label: 'Files on the builder' },
               { value: 'upload', label: 'Upload .debs' },
             ]}
             data-testid="build-package-source"
