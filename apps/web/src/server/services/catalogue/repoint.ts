@@ -54,7 +54,8 @@ export class TagRepointer {
       );
     }
     const repo = await this.registries.repository(build.repositoryId);
-    const client = new RegistryClient(repo.registry.url, await this.registries.credentials(repo.registry.id));
+    const credentials = await this.registries.credentials(repo.registry.id);
+    const client = new RegistryClient(repo.registry.url, credentials);
     const tags: RepointedTag[] = [];
     try {
       // Every manifest is read before any tag moves: a deleted one leaves both tags as they were.
@@ -72,7 +73,10 @@ export class TagRepointer {
       );
       for (const { tag, digest, manifest } of manifests) {
         const previous = await client.digest(repo.name, tag).catch(() => null);
-        const stored = await client.putManifest(repo.name, tag, manifest);
+        // A client of its own: a token registry answers the push with a challenge for push scope, and
+        // a client keeps the first token it got (pull scope, from the reads above).
+        const writer = new RegistryClient(repo.registry.url, credentials);
+        const stored = await writer.putManifest(repo.name, tag, manifest);
         if (stored !== digest) {
           throw new ControlPlaneError(
             'REGISTRY_FAILED',
