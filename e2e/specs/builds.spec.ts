@@ -101,8 +101,10 @@ test.describe('builds: from a qemu-user-static package to the catalogue', () => 
       .click();
     await dialog.getByRole('combobox', { name: 'Push to' }).click();
     await page.getByRole('option', { name: `${REGISTRY}/${REPOSITORY}`, exact: true }).click();
-    // "File on the builder" is the default source of the package: its path on the builder host.
-    await dialog.getByRole('textbox', { name: /^Path of the \.deb on the builder/ }).fill(fixtures().qemuDeb);
+    // "Files on the builder" is the default source of the packages: their paths on the builder host.
+    await dialog
+      .getByRole('textbox', { name: /^Paths of the \.debs on the builder/ })
+      .fill(fixtures().qemuDeb);
     // One emulator keeps the build short; the test image runs the container checks.
     await dialog.getByRole('combobox', { name: 'Emulators' }).fill('aarch64');
     await page.getByRole('option', { name: 'aarch64 (linux/arm64)' }).click();

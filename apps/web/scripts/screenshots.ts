@@ -166,7 +166,7 @@ async function main() {
     await admin.getByRole('button', { name: 'New build' }).first().click();
     await admin.getByRole('dialog', { name: 'New build' }).waitFor();
     await shot(admin, '28-new-build-path');
-    await admin.getByText('Upload a .deb', { exact: true }).click();
+    await admin.getByText('Upload .debs', { exact: true }).click();
     await shot(admin, '29-new-build-upload');
     await admin.keyboard.press('Escape');
     await visit(admin, '/catalogue', '30-catalogue');

@@ -14,7 +14,8 @@ import { until, watchUntilFinal } from './testing/waiting.ts';
 // A build started from the control plane: a durable Build row, run by a real builder agent (joined
 // to the control plane, on this machine with the real dockerd) from Debian's qemu-user-static .deb,
 // followed live over the watch subscription, pushed to the real registry and then found in the
-// catalogue, synced from the registry, with the digests the builder reported. Then a build from a
+// catalogue, synced from the registry, with the digests the builder reported. The first build takes
+// the packages of two host architectures (amd64, arm64): its multi-platform tags are indexes of both. Then a build from a
 // package uploaded through the control plane, cancel and re-run; on SQLite and on PostgreSQL.
 const REGISTRY = process.env.BINFLEET_REGISTRY ?? '127.0.0.1:5000';
 const RUN = Date.now().toString(36);
@@ -30,6 +31,9 @@ type BuildView = {
   packageVersion: string;
   packageSha256: string;
   qemuVersion: string;
+  hostArchs: string[];
+  packages: { path: string; packageId: string | null }[];
+  packageFacts: { architecture: string; sha256: string }[];
   steps: StepView[];
   checks: { name: string; status: string }[] | null;
   pushedTags: { tag: string; digest: string }[] | null;
@@ -107,14 +111,17 @@ describe.each(DATABASES)('builds from the control plane on a real builder agent,
     execFileSync('docker', ['rmi', '-f', TEST_IMAGE], { stdio: 'ignore' });
   });
 
-  it('runs a build to success with a live log, then finds its tags in the catalogue', async () => {
+  it('runs a build of two host architectures to success with a live log, then finds its tags in the catalogue', async () => {
     const before = machineBinfmt();
     const { id } = await admin.ok(
       admin.mutation<{ id: string }>('builds.start', {
         hostId,
         repositoryId,
-        packagePath: fixtures().qemuDeb,
-        targets: ['aarch64', 'arm'],
+        packages: [{ path: fixtures().qemuDebOf('amd64') }, { path: fixtures().qemuDebOf('arm64') }],
+        // The builder's own busybox serves amd64.
+        busyboxes: [fixtures().busybox('arm64')],
+        // Bare tags: amd64 hosts emulate aarch64 and arm, arm64 hosts x86_64.
+        targets: ['aarch64', 'arm', 'x86_64'],
         testImage: TEST_IMAGE,
       }),
     );
@@ -147,6 +154,18 @@ describe.each(DATABASES)('builds from the control plane on a real builder agent,
       qemuVersion: expect.stringMatching(/^\d+\.\d+/),
     });
     expect(built.packageSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(built.hostArchs).toEqual(['amd64', 'arm64']);
+    expect(built.packages).toEqual([
+      expect.objectContaining({ path: fixtures().qemuDebOf('amd64'), packageId: null }),
+      expect.objectContaining({ path: fixtures().qemuDebOf('arm64'), packageId: null }),
+    ]);
+    expect(built.packageFacts.map((p) => p.sha256)).toEqual(
+      ['amd64', 'arm64'].map((a) =>
+        createHash('sha256')
+          .update(readFileSync(fixtures().qemuDebOf(a as 'amd64' | 'arm64')))
+          .digest('hex'),
+      ),
+    );
     expect(built.checks!.every((c) => c.status === 'pass')).toBe(true);
     expect(machineBinfmt()).toEqual(before);
 
@@ -157,13 +176,31 @@ describe.each(DATABASES)('builds from the control plane on a real builder agent,
         version,
         'latest',
         'register',
-        ...['aarch64', 'arm'].flatMap((to) => [
-          `x86_64-${to}`,
-          `x86_64-${to}-${version}`,
-          to,
-          `${to}-${version}`,
-        ]),
+        // A pair per host and emulator; the bare tags only where a host does not run the target natively.
+        ...['x86_64', 'aarch64'].flatMap((from) =>
+          ['aarch64', 'arm', 'x86_64'].flatMap((to) => [`${from}-${to}`, `${from}-${to}-${version}`]),
+        ),
+        ...['aarch64', 'arm', 'x86_64'].flatMap((to) => [to, `${to}-${version}`]),
       ].sort(),
+    );
+    // In the registry: the multi-platform tags are OCI indexes with an entry per host platform.
+    const manifest = async (reference: string) =>
+      (await (
+        await fetch(`http://${REGISTRY}/v2/${REPOSITORY}/manifests/${reference}`, {
+          headers: {
+            accept: 'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json',
+          },
+        })
+      ).json()) as { mediaType: string; manifests?: { platform: { architecture: string } }[] };
+    for (const tag of ['latest', 'register', version]) {
+      const index = await manifest(tag);
+      expect(index.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+      expect(index.manifests!.map((m) => m.platform.architecture).sort()).toEqual(['amd64', 'arm64']);
+    }
+    const x86 = await manifest('x86_64');
+    expect(x86.manifests!.map((m) => m.platform.architecture)).toEqual(['arm64']);
+    expect((await manifest(`aarch64-x86_64-${version}`)).mediaType).toBe(
+      'application/vnd.oci.image.manifest.v1+json',
     );
     // The catalogue was synced from the registry after the build: same digests, linked to the build.
     const catalogue = await admin.ok(
@@ -240,6 +277,50 @@ describe.each(DATABASES)('builds from the control plane on a real builder agent,
     // The builder keeps it by hash, in its state dir.
     expect(readdirSync(join(agentStateDir, 'packages'))).toEqual([`${pkg.sha256}.deb`]);
 
+    // latest and register now name this amd64-only build: back to the two-architecture one, in one
+    // action that copies its indexes by digest in the registry.
+    const headDigest = async (tag: string) =>
+      (
+        await fetch(`http://${REGISTRY}/v2/${REPOSITORY}/manifests/${tag}`, {
+          method: 'HEAD',
+          headers: { accept: 'application/vnd.oci.image.index.v1+json' },
+        })
+      ).headers.get('docker-content-digest');
+    const first = new Map(built.pushedTags!.map((t) => [t.tag, t.digest]));
+    const latest = new Map(build.pushedTags!.map((t) => [t.tag, t.digest])).get('latest')!;
+    expect(await headDigest('latest')).toBe(latest);
+    expect(latest).not.toBe(first.get('latest'));
+    const repointed = await admin.ok(
+      admin.mutation<{ tags: { tag: string; digest: string; previous: string | null }[] }>(
+        'catalogue.repoint',
+        { buildId: built.id },
+      ),
+    );
+    expect(repointed.tags).toEqual([
+      { tag: 'latest', digest: first.get('latest'), previous: latest },
+      { tag: 'register', digest: first.get('register'), previous: expect.stringMatching(/^sha256:/) },
+    ]);
+    expect(await headDigest('latest')).toBe(first.get('latest'));
+    expect(await headDigest('register')).toBe(first.get('register'));
+    // The catalogue was synced: its latest is the two-platform index again.
+    const tags = await db.imageTag.findMany({
+      where: { repositoryId, tag: { in: ['latest', 'register'] } },
+      select: { tag: true, digest: true, platform: true },
+      orderBy: { tag: 'asc' },
+    });
+    expect(tags.map((t) => [t.tag, t.digest])).toEqual([
+      ['latest', first.get('latest')],
+      ['register', first.get('register')],
+    ]);
+    expect(
+      tags[0]!
+        .platform!.split(',')
+        .map((p) => p.split('/')[1])
+        .sort(),
+    ).toEqual(['amd64', 'arm64']);
+    const audit = await db.auditEvent.findFirstOrThrow({ where: { action: 'catalogue.repoint' } });
+    expect(audit).toMatchObject({ outcome: 'success' });
+
     // A re-run names the same package: the builder has it already, nothing is sent again.
     const rerun = await admin.ok(admin.mutation<{ id: string }>('builds.rerun', { id }));
     await until('the package step of the re-run', async () => {
@@ -252,6 +333,9 @@ describe.each(DATABASES)('builds from the control plane on a real builder agent,
     )!;
     expect(cancelled.status).toBe('cancelled');
     expect(cancelled.steps[0]!.log).toMatch(/has this package already: nothing to send/);
+    // A build that pushed nothing cannot become latest.
+    const refused = await admin.mutation('catalogue.repoint', { buildId: rerun.id });
+    expect(refused.error?.code).toBe('CONFLICT');
   }, 600_000);
 
   it('cancels a running build, which cleans up on the builder, and re-runs it as a new build', async () => {
@@ -276,9 +360,14 @@ describe.each(DATABASES)('builds from the control plane on a real builder agent,
     const again = await admin.mutation('builds.cancel', { id });
     expect(again.error?.code).toBe('CONFLICT');
 
+    // As a build from before builds took several packages: no package rows, its package on the row.
+    await db.buildPackage.deleteMany({ where: { buildId: id } });
+    const old = await admin.ok(admin.query<BuildView>('builds.get', { id }));
+    expect(old.packages).toEqual([expect.objectContaining({ path: fixtures().qemuDeb, packageId: null })]);
     const rerun = await admin.ok(admin.mutation<{ id: string }>('builds.rerun', { id }));
     expect(rerun.id).not.toBe(id);
-    const row = await db.build.findUniqueOrThrow({ where: { id: rerun.id } });
+    const row = await db.build.findUniqueOrThrow({ where: { id: rerun.id }, include: { inputs: true } });
+    expect(row.inputs).toEqual([expect.objectContaining({ position: 0, path: fixtures().qemuDeb })]);
     expect(row).toMatchObject({
       packagePath: fixtures().qemuDeb,
       repositoryId,

@@ -220,6 +220,24 @@ describe.each(DATABASES)('package uploads on %s', (_name, database) => {
       qemuVersion: '7.2',
     };
     const running = await db.build.create({ data: { ...facts, status: 'running' }, select: { id: true } });
+    // A build of several packages whose second one is this upload.
+    const other = '/var/cache/binfleet/qemu-user-static_arm64.deb';
+    const queued = await db.build.create({
+      data: {
+        ...facts,
+        packageId: null,
+        packagePath: other,
+        packageArch: '',
+        status: 'queued',
+        inputs: {
+          create: [
+            { position: 0, path: other },
+            { position: 1, packageId: pkg.id },
+          ],
+        },
+      },
+      select: { id: true },
+    });
     const finished = await db.build.create({
       data: { ...facts, status: 'succeeded', finishedAt: new Date() },
       select: { id: true },
@@ -233,11 +251,15 @@ describe.each(DATABASES)('package uploads on %s', (_name, database) => {
     const busy = await admin.mutation('builds.deletePackage', { id: pkg.id });
     expect(busy.error).toMatchObject({ code: 'CONFLICT' });
     expect(busy.error!.message).toContain(`build ${running.id} (running)`);
+    expect(busy.error!.message).toContain(`build ${queued.id} (queued)`);
     expect(busy.error!.message).not.toContain(finished.id);
     expect(stored()).toEqual([`${pkg.sha256}.deb`]);
     expect(await db.uploadedPackage.count()).toBe(1);
 
-    await db.build.update({ where: { id: running.id }, data: { status: 'failed', finishedAt: new Date() } });
+    await db.build.updateMany({
+      where: { id: { in: [running.id, queued.id] } },
+      data: { status: 'failed', finishedAt: new Date() },
+    });
     await admin.ok(admin.mutation('builds.deletePackage', { id: pkg.id }));
     expect(stored()).toEqual([]);
     expect(await db.uploadedPackage.count()).toBe(0);

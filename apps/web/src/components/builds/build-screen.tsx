@@ -18,6 +18,7 @@ import { Ago, formatDateTime } from '../ui/time.tsx';
 import { ChecksCard } from './build-checks-card.tsx';
 import { LogCard } from './build-log-card.tsx';
 import { PackageCard } from './build-package-card.tsx';
+import { hostsLabel } from './hosts-label.ts';
 import { Steps } from './build-steps.tsx';
 import { TagsCard } from './pushed-tags-card.tsx';
 
@@ -69,8 +70,9 @@ export function BuildScreen() {
           description={
             <>
               On {b.builder?.hostname ?? 'a removed host'} for{' '}
-              {b.repository?.reference ?? 'a removed repository'} · by {b.triggeredBy ?? 'someone removed'} ·{' '}
-              <Ago date={b.createdAt} size="sm" /> ({formatDateTime(b.createdAt)})
+              {b.repository?.reference ?? 'a removed repository'} · {hostsLabel(b.hostArchs)} · by{' '}
+              {b.triggeredBy ?? 'someone removed'} · <Ago date={b.createdAt} size="sm" /> (
+              {formatDateTime(b.createdAt)})
             </>
           }
           actions={<BuildButtons build={b} />}

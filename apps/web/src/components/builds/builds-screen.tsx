@@ -7,6 +7,7 @@ import { PageHeader } from '../shell/page-header.tsx';
 import { useTRPC, useTRPCClient } from '../trpc/client.ts';
 import { RunList, useRunList } from '../ui/run-list.tsx';
 import { Ago, formatDuration } from '../ui/time.tsx';
+import { hostsLabel } from './hosts-label.ts';
 import { NewBuildModal } from './new-build-modal.tsx';
 import { PackagesModal } from './packages-modal.tsx';
 
@@ -50,7 +51,12 @@ export function BuildsScreen() {
           header: 'Package',
           href: (b) => `/builds/${b.id}`,
           label: (b) => `${b.packageName}${b.packageVersion ? ` ${b.packageVersion}` : ''}`,
-          detail: (b) => (b.qemuVersion ? `QEMU ${b.qemuVersion} · ${b.packageArch}` : b.packagePath),
+          detail: (b) =>
+            b.qemuVersion
+              ? `QEMU ${b.qemuVersion} · for ${hostsLabel(b.hostArchs)}`
+              : b.packages.length > 1
+                ? `${b.packages.length} packages`
+                : b.packagePath,
         }}
         columns={[
           { header: 'Builder', cell: (b) => <Text size="sm">{b.builder?.hostname ?? '—'}</Text> },

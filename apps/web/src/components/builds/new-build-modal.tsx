@@ -4,12 +4,14 @@ import {
   Alert,
   FileInput,
   Modal,
+  MultiSelect,
   Progress,
   SegmentedControl,
   Select,
   Stack,
   Switch,
   Text,
+  Textarea,
   TextInput,
 } from '@mantine/core';
 import { IconAlertTriangle, IconUpload } from '@tabler/icons-react';
@@ -25,7 +27,17 @@ import { uploadPackage } from './upload-package.ts';
 
 type PackageSource = 'path' | 'upload';
 
-/** Admins: a build of every tag of the scheme from a QEMU package on a builder host. */
+/** The non-empty lines of a text field: one path per line. */
+const linesOf = (text: string) =>
+  text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+
+/**
+ * Admins: a build of every tag of the scheme from QEMU packages on a builder host, one per host
+ * architecture (several make one multi-platform build).
+ */
 export function NewBuildModal({ opened, onClose }: { opened: boolean; onClose: () => void }) {
   const trpc = useTRPC();
   const router = useRouter();
@@ -35,9 +47,10 @@ export function NewBuildModal({ opened, onClose }: { opened: boolean; onClose: (
   const [hostId, setHostId] = useState<string | null>(null);
   const [repositoryId, setRepositoryId] = useState<string | null>(null);
   const [source, setSource] = useState<PackageSource>('path');
-  const [packagePath, setPackagePath] = useState('');
-  const [file, setFile] = useState<File | null>(null);
-  const [uploadedId, setUploadedId] = useState<string | null>(null);
+  const [packagePaths, setPackagePaths] = useState('');
+  const [files, setFiles] = useState<File[]>([]);
+  const [uploadedIds, setUploadedIds] = useState<string[]>([]);
+  const [busyboxes, setBusyboxes] = useState('');
   const [progress, setProgress] = useState<number | null>(null);
   const [uploadError, setUploadError] = useState<string | null>(null);
   const uploads = useQuery(
@@ -56,20 +69,25 @@ export function NewBuildModal({ opened, onClose }: { opened: boolean; onClose: (
     }),
   );
   const uploading = progress !== null;
-  const packageChosen = source === 'path' ? packagePath.trim() !== '' : file !== null || uploadedId !== null;
+  const paths = linesOf(packagePaths);
+  const packageChosen = source === 'path' ? paths.length > 0 : files.length + uploadedIds.length > 0;
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (!hostId || !repositoryId) return;
-    let packageId = uploadedId;
-    if (source === 'upload' && file) {
+    let packageIds = uploadedIds;
+    if (source === 'upload' && files.length) {
       setUploadError(null);
-      setProgress(0);
       try {
-        packageId = (await uploadPackage(file, setProgress)).id;
+        const uploaded: string[] = [];
+        for (const [i, file] of files.entries()) {
+          setProgress(i / files.length);
+          uploaded.push((await uploadPackage(file, (f) => setProgress((i + f) / files.length))).id);
+        }
         void queryClient.invalidateQueries({ queryKey: trpc.builds.packages.queryKey() });
-        // Kept picked: a failed start does not upload the file again.
-        setFile(null);
-        setUploadedId(packageId);
+        // Kept picked: a failed start does not upload the files again.
+        packageIds = [...new Set([...uploadedIds, ...uploaded])];
+        setFiles([]);
+        setUploadedIds(packageIds);
       } catch (error) {
         setUploadError((error as Error).message);
         return;
@@ -77,10 +95,18 @@ export function NewBuildModal({ opened, onClose }: { opened: boolean; onClose: (
         setProgress(null);
       }
     }
+    const packages =
+      source === 'upload' ? packageIds.map((packageId) => ({ packageId })) : paths.map((path) => ({ path }));
     start.mutate({
       hostId,
       repositoryId,
-      ...(source === 'upload' && packageId ? { packageId } : { packagePath: packagePath.trim() }),
+      // One package the way builds always took it; several as one multi-platform build.
+      ...(packages.length === 1
+        ? source === 'upload'
+          ? { packageId: packageIds[0]! }
+          : { packagePath: paths[0]! }
+        : { packages }),
+      ...(linesOf(busyboxes).length ? { busyboxes: linesOf(busyboxes) } : {}),
       ...(targets.length ? { targets } : {}),
       ...(testImage.trim() ? { testImage: testImage.trim() } : {}),
       ...(skipChecks ? { skipChecks } : {}),
@@ -110,50 +136,49 @@ export function NewBuildModal({ opened, onClose }: { opened: boolean; onClose: (
             value={source}
             onChange={(v) => setSource(v as PackageSource)}
             data={[
-              { value: 'path', label: 'File on the builder' },
-              { value: 'upload', label: 'Upload a .deb' },
+              { value: 'path', label: 'Files on the builder' },
+              { value: 'upload', label: 'Upload .debs' },
             ]}
             data-testid="build-package-source"
           />
           {source === 'path' ? (
-            <TextInput
-              label="Path of the .deb on the builder"
-              description="an absolute path on the builder host, not on this computer (to send a file from here, choose Upload a .deb)"
-              placeholder="/var/cache/binfleet/qemu-user-static_7.2+dfsg-7_amd64.deb"
-              value={packagePath}
-              onChange={(e) => setPackagePath(e.currentTarget.value)}
+            <Textarea
+              label="Paths of the .debs on the builder"
+              description="absolute paths on the builder host, one per line: one qemu-user-static package per host architecture the images are for (to send files from here, choose Upload .debs)"
+              placeholder={
+                '/var/cache/binfleet/qemu-user-static_7.2+dfsg-7_amd64.deb\n/var/cache/binfleet/qemu-user-static_7.2+dfsg-7_arm64.deb'
+              }
+              value={packagePaths}
+              onChange={(e) => setPackagePaths(e.currentTarget.value)}
+              autosize
+              minRows={2}
               required
               data-testid="build-package"
             />
           ) : (
             <>
               <FileInput
-                label="Upload a .deb"
-                description="a qemu-user-static package for any host architecture; it is sent to the builder before the build"
-                placeholder="Choose a file"
+                label="Upload .debs"
+                description="qemu-user-static packages, one per host architecture; they are sent to the builder before the build"
+                placeholder="Choose files"
                 accept=".deb,application/vnd.debian.binary-package"
                 leftSection={<IconUpload size={16} />}
-                value={file}
-                onChange={(f) => {
-                  setFile(f);
-                  if (f) setUploadedId(null);
-                }}
+                multiple
+                value={files}
+                onChange={setFiles}
                 clearable
                 disabled={uploading}
                 data-testid="build-package-file"
               />
-              <Select
-                label="Or an earlier upload"
-                placeholder={uploads.isPending ? 'Loading…' : 'Pick an uploaded package'}
+              <MultiSelect
+                label="And earlier uploads"
+                placeholder={uploads.isPending ? 'Loading…' : 'Pick uploaded packages'}
                 data={(uploads.data ?? []).map((p) => ({
                   value: p.id,
                   label: `${p.filename} · ${p.version} (${p.architecture}) · ${formatBytes(p.size)}`,
                 }))}
-                value={uploadedId}
-                onChange={(id) => {
-                  setUploadedId(id);
-                  if (id) setFile(null);
-                }}
+                value={uploadedIds}
+                onChange={setUploadedIds}
                 nothingFoundMessage="Nothing uploaded yet"
                 clearable
                 disabled={uploading}
@@ -185,6 +210,16 @@ export function NewBuildModal({ opened, onClose }: { opened: boolean; onClose: (
             nothingFoundMessage="Add a registry and repository on the Catalogue page first"
             required
             data-testid="build-repository"
+          />
+          <Textarea
+            label="Busyboxes on the builder"
+            description="for the register images of other host architectures: busybox-static .debs or static busybox binaries, one per line and architecture (the builder's own busybox serves its architecture)"
+            placeholder="/var/cache/binfleet/busybox-static_1.35.0-4_arm64.deb"
+            value={busyboxes}
+            onChange={(e) => setBusyboxes(e.currentTarget.value)}
+            autosize
+            minRows={1}
+            data-testid="build-busyboxes"
           />
           <TargetPicker
             label="Emulators"

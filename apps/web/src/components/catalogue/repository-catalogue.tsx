@@ -122,7 +122,7 @@ export function RepositoryCatalogue({
           </Text>
           <CatalogueGrid versions={browse.data.versions} />
           {browse.data.versions.map((v) => (
-            <VersionCard key={v.version} version={v} />
+            <VersionCard key={v.version} version={v} reference={browse.data.repository.reference} />
           ))}
           {browse.data.other.length > 0 && (
             <Card padding={0}>

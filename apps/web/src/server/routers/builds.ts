@@ -14,15 +14,24 @@ export const buildsRouter = router({
       z.strictObject({
         hostId: id,
         repositoryId: id,
-        // One of the two: a file on the builder, or a package uploaded through POST /api/packages.
+        // One of the three: a file on the builder, a package uploaded through POST /api/packages, or
+        // several of either, one per host architecture (one multi-platform build).
         packagePath: builderPath('packagePath').optional(),
         packageId: id.optional(),
+        packages: z
+          .array(
+            z.strictObject({ path: builderPath('packages[].path').optional(), packageId: id.optional() }),
+          )
+          .min(1)
+          .max(16)
+          .optional(),
         targets: z.array(z.enum(TARGET_IDS)).max(TARGET_IDS.length).optional(),
         testImage: z
           .string()
           .regex(/^[A-Za-z0-9._/:@-]{1,255}$/, 'Give an image reference such as arm64v8/busybox.')
           .optional(),
         busybox: builderPath('busybox').optional(),
+        busyboxes: z.array(builderPath('busyboxes[]')).max(16).optional(),
         skipChecks: z.boolean().optional(),
       }),
     )

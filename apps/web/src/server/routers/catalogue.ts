@@ -58,6 +58,10 @@ export const catalogueRouter = router({
       }),
     )
     .query(({ ctx, input }) => ctx.cp.catalogue.browse(input)),
+  /** `latest` and `register` to the images an earlier build pushed (copied by digest in the registry). */
+  repoint: adminProcedure
+    .input(z.strictObject({ buildId: id }))
+    .mutation(({ ctx, input }) => ctx.cp.catalogue.repoint(actorOf(ctx.user), input.buildId)),
   compare: viewerProcedure
     .input(z.strictObject({ repositoryId: id, a: version, b: version }))
     .query(({ ctx, input }) => ctx.cp.catalogue.compare(input.repositoryId, input.a, input.b)),

@@ -136,6 +136,7 @@ export const ACCESS: Record<string, AccessRow> = {
   'catalogue.sync': { role: 'operator', input: (ids) => ({ repositoryId: ids.repositoryId }) },
   'catalogue.versions': { role: 'viewer', input: (ids) => ({ repositoryId: ids.repositoryId }) },
   'catalogue.browse': { role: 'viewer', input: (ids) => ({ repositoryId: ids.repositoryId }) },
+  'catalogue.repoint': { role: 'admin', input: () => ({ buildId: 'probe' }) },
   'catalogue.compare': {
     role: 'viewer',
     input: (ids) => ({ repositoryId: ids.repositoryId, a: '1.0', b: '2.0' }),

@@ -52,7 +52,7 @@ export interface OutboundOptions {
 export interface OutboundInit {
   readonly method?: string;
   readonly headers?: ConstructorParameters<typeof Headers>[0];
-  readonly body?: string;
+  readonly body?: string | Uint8Array;
   readonly signal?: AbortSignal | null;
   /** The largest answer taken, in bytes (default 8 MiB). */
   readonly maxBytes?: number;

@@ -158,7 +158,11 @@ export class PackageService {
     // The check is the delete's own condition (one statement), not an earlier read: a build queued
     // meanwhile keeps its package, and one queued after fails for lack of it.
     const deleted = await this.db.uploadedPackage.deleteMany({
-      where: { id, builds: { none: { status: { in: UNFINISHED } } } },
+      where: {
+        id,
+        builds: { none: { status: { in: UNFINISHED } } },
+        buildInputs: { none: { build: { status: { in: UNFINISHED } } } },
+      },
     });
     const audit = {
       actor,
@@ -172,7 +176,10 @@ export class PackageService {
     };
     if (deleted.count === 0) {
       const users = await this.db.build.findMany({
-        where: { packageId: id, status: { in: UNFINISHED } },
+        where: {
+          OR: [{ packageId: id }, { inputs: { some: { packageId: id } } }],
+          status: { in: UNFINISHED },
+        },
         orderBy: { createdAt: 'asc' },
         select: { id: true, status: true, builderHost: { select: { hostname: true } } },
       });

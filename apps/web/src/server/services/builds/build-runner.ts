@@ -58,7 +58,7 @@ export class BuildRunner {
     const open = await this.db.build.findMany({
       where: { status: { in: ['queued', 'running'] } },
       orderBy: { createdAt: 'asc' },
-      include: { builderHost: true, repository: { include: { registry: true } } },
+      include: OPEN_BUILD,
     });
     const busy = new Set(open.filter((b) => b.status === 'running').map((b) => b.builderHostId));
     for (const build of open) {
@@ -72,11 +72,7 @@ export class BuildRunner {
     }
   }
 
-  private async launch(
-    build: Prisma.BuildGetPayload<{
-      include: { builderHost: true; repository: { include: { registry: true } } };
-    }>,
-  ) {
+  private async launch(build: OpenBuild) {
     const fail = (error: string) =>
       this.db.build.updateMany({
         where: { id: build.id, status: { in: ['queued', 'running'] } },
@@ -90,16 +86,27 @@ export class BuildRunner {
     });
     if (claimed.count !== 1) return;
     const auth = await this.catalogue.credentials(build.repository.registry.id);
-    if (build.packageId) {
-      const failure = await this.sendStep.run(build.id, build.builderHost, build.packageSha256);
+    const packages = packagesOf(build);
+    if (packages.some((p) => !p.path && !p.sha256))
+      return void (await fail('An uploaded package of it was deleted before it started: upload it again.'));
+    const uploads = packages.flatMap((p) => (p.sha256 ? [p.sha256] : []));
+    if (uploads.length) {
+      const failure = await this.sendStep.run(build.id, build.builderHost, uploads);
       // The failure names the builder.
       if (failure) return void (await fail(`Sending the package failed: ${failure}`));
       // Cancelled while the package was on its way.
       if ((await this.db.build.count({ where: { id: build.id, status: 'running' } })) === 0) return;
     }
+    const ref = (p: { path: string; sha256?: string }) =>
+      p.sha256 ? { sha256: p.sha256 } : { path: p.path };
     const request: BuildRequestInput = {
       buildId: build.id,
-      ...(build.packageId ? { packageSha256: build.packageSha256 } : { packagePath: build.packagePath }),
+      // One package in the form every agent version takes; several as one multi-platform build.
+      ...(packages.length === 1
+        ? packages[0]!.sha256
+          ? { packageSha256: packages[0]!.sha256 }
+          : { packagePath: packages[0]!.path }
+        : { packages: packages.map(ref) }),
       registry: new URL(build.repository.registry.url).host,
       repository: build.repository.name,
       ...((build.options ?? {}) as BuildOptions),
@@ -121,7 +128,7 @@ export class BuildRunner {
     }
   }
 
-  private async follow(build: Prisma.BuildGetPayload<{ include: { builderHost: true } }>) {
+  private async follow(build: OpenBuild) {
     if (!build.builderHost) {
       await this.db.build.updateMany({
         where: { id: build.id, status: 'running' },
@@ -129,7 +136,8 @@ export class BuildRunner {
       });
       return;
     }
-    if (build.packageId && (await this.sendStep.inFlight(build.id))) return;
+    const sends = packagesOf(build).some((p) => p.sha256);
+    if (sends && (await this.sendStep.inFlight(build.id))) return;
     let report: BuildReport;
     try {
       report = await this.builds.agent(build.builderHost).buildStatus({ id: build.id });
@@ -161,6 +169,27 @@ export class BuildRunner {
       }
     }
     // The builder's steps come after the control plane's own `send package`, when it sent one.
-    await this.mirror.write(build.id, report, build.packageId ? 1 : 0);
+    await this.mirror.write(build.id, report, sends ? 1 : 0);
   }
+}
+
+const OPEN_BUILD = {
+  builderHost: true,
+  repository: { include: { registry: true } },
+  inputs: { orderBy: { position: 'asc' }, include: { package: { select: { sha256: true } } } },
+} satisfies Prisma.BuildInclude;
+
+type OpenBuild = Prisma.BuildGetPayload<{ include: typeof OPEN_BUILD }>;
+
+/**
+ * The build's packages as the builder is given them: a file's path, or an upload's sha256 (neither
+ * when its upload was deleted). A build from before there could be several has its own columns.
+ */
+function packagesOf(build: OpenBuild): { path: string; sha256?: string }[] {
+  if (!build.inputs.length) {
+    return [build.packageId ? { path: '', sha256: build.packageSha256 } : { path: build.packagePath }];
+  }
+  return build.inputs.map((input) =>
+    input.package ? { path: '', sha256: input.package.sha256 } : { path: input.path },
+  );
 }

@@ -14,7 +14,15 @@ export interface BuildOptions {
   readonly targets?: string[];
   readonly testImage?: string;
   readonly busybox?: string;
+  /** Busybox binaries or busybox-static packages on the builder, one per host architecture. */
+  readonly busyboxes?: string[];
   readonly skipChecks?: boolean;
+}
+
+/** One package of a build: a file on the builder host, or a package uploaded to the control plane. */
+export interface BuildPackageRef {
+  readonly path?: string;
+  readonly packageId?: string;
 }
 
 export interface StartBuildInput extends BuildOptions {
@@ -22,9 +30,14 @@ export interface StartBuildInput extends BuildOptions {
   readonly repositoryId: string;
   /** The package as a file on the builder host... */
   readonly packagePath?: string;
-  /** ...or as a package uploaded to the control plane (its record's id). */
+  /** ...or as a package uploaded to the control plane (its record's id)... */
   readonly packageId?: string;
+  /** ...or several, one per host architecture: one multi-platform build. */
+  readonly packages?: readonly BuildPackageRef[];
 }
+
+/** As many packages as the agent API takes in one build. */
+const MAX_PACKAGES = 16;
 
 const buildSelect = {
   id: true,
@@ -42,6 +55,11 @@ const buildSelect = {
   packageSha256: true,
   qemuVersion: true,
   options: true,
+  inputs: {
+    orderBy: { position: 'asc' },
+    select: { path: true, packageId: true, package: { select: { filename: true, architecture: true } } },
+  },
+  packageFacts: true,
   checks: true,
   pushedTags: true,
   triggeredBy: { select: { username: true } },
@@ -71,11 +89,13 @@ export class BuildService {
     });
     if (!host) throw new ControlPlaneError('NOT_FOUND', 'No such builder host: pick a host of the fleet.');
     const repo = await this.catalogue.repository(input.repositoryId);
-    const source = await this.packageSource(input);
+    const sources = await this.packageSources(input);
+    const first = sources[0]!;
     const options: BuildOptions = {
       ...(input.targets?.length ? { targets: input.targets } : {}),
       ...(input.testImage ? { testImage: input.testImage } : {}),
       ...(input.busybox ? { busybox: input.busybox } : {}),
+      ...(input.busyboxes?.length ? { busyboxes: input.busyboxes } : {}),
       ...(input.skipChecks ? { skipChecks: true } : {}),
     };
     const build = await this.db.build.create({
@@ -83,9 +103,16 @@ export class BuildService {
         triggeredById: actor.id,
         builderHostId: host.id,
         repositoryId: repo.id,
-        ...source.columns,
+        ...first.columns,
         qemuVersion: '',
         options: options as Prisma.InputJsonValue,
+        inputs: {
+          create: sources.map((source, position) => ({
+            position,
+            path: source.columns.packagePath,
+            packageId: source.columns.packageId,
+          })),
+        },
       },
       select: { id: true },
     });
@@ -93,24 +120,60 @@ export class BuildService {
       actor,
       action: 'build.start',
       targets: [host.hostname, repo.reference],
-      params: { buildId: build.id, ...source.audit, ...options },
+      params: {
+        buildId: build.id,
+        ...(sources.length === 1 ? first.audit : { packages: sources.map((source) => source.audit) }),
+        ...options,
+      },
       outcome: 'success',
     });
     return build;
   }
 
-  /** The build's package columns (the rest is known once the builder has read it) and its audit params. */
-  private async packageSource(input: Pick<StartBuildInput, 'packagePath' | 'packageId'>) {
-    if ((input.packagePath === undefined) === (input.packageId === undefined)) {
+  /** Each package's source, as columns of the build's row and as audit params, in the order given. */
+  private async packageSources(input: Pick<StartBuildInput, 'packagePath' | 'packageId' | 'packages'>) {
+    const given = [input.packagePath, input.packageId, input.packages].filter((p) => p !== undefined);
+    if (given.length !== 1) {
       throw new ControlPlaneError(
         'INVALID_INPUT',
-        'Give the package either as a file on the builder (packagePath) or as an uploaded package (packageId).',
+        'Give the package as a file on the builder (packagePath) or as an uploaded package (packageId), ' +
+          'or several as packages (one per host architecture): one of them.',
+      );
+    }
+    const refs = input.packages ?? [{ path: input.packagePath, packageId: input.packageId }];
+    if (refs.length === 0 || refs.length > MAX_PACKAGES) {
+      throw new ControlPlaneError(
+        'INVALID_INPUT',
+        `Give 1 to ${MAX_PACKAGES} packages, one per host architecture.`,
+      );
+    }
+    const sources = [];
+    for (const ref of refs) sources.push(await this.packageSource(ref));
+    // The builder refuses two of one architecture too, but an upload's is known now: say so before queueing.
+    const archs = sources.map((s) => s.columns.packageArch).filter((a) => a !== '');
+    const twice = archs.find((a, i) => archs.indexOf(a) !== i);
+    if (twice) {
+      throw new ControlPlaneError(
+        'INVALID_INPUT',
+        `Two of the packages are for ${twice}: give one package per host architecture.`,
+      );
+    }
+    return sources;
+  }
+
+  /** A package's columns (the rest is known once the builder has read it) and its audit params. */
+  private async packageSource(input: BuildPackageRef) {
+    if ((input.path === undefined) === (input.packageId === undefined)) {
+      throw new ControlPlaneError(
+        'INVALID_INPUT',
+        'Give each package either as a file on the builder (path) or as an uploaded package (packageId).',
       );
     }
     if (input.packageId !== undefined) {
       const pkg = await this.packages.get(input.packageId);
       return {
         columns: {
+          packagePath: '',
           packageId: pkg.id,
           packageName: pkg.name,
           packageVersion: pkg.version,
@@ -120,7 +183,7 @@ export class BuildService {
         audit: { packageId: pkg.id, packageSha256: pkg.sha256, packageFile: pkg.filename },
       };
     }
-    const path = input.packagePath!;
+    const path = input.path!;
     if (!path.startsWith('/') || path.includes('\0')) {
       throw new ControlPlaneError(
         'INVALID_INPUT',
@@ -130,6 +193,7 @@ export class BuildService {
     return {
       columns: {
         packagePath: path,
+        packageId: null,
         packageName: basename(path),
         packageVersion: '',
         packageArch: '',
@@ -141,7 +205,7 @@ export class BuildService {
 
   /** A new build with the same inputs. */
   async rerun(actor: Actor, id: string): Promise<{ id: string }> {
-    const build = await this.db.build.findUnique({ where: { id } });
+    const build = await this.db.build.findUnique({ where: { id }, include: { inputs: true } });
     if (!build) throw new ControlPlaneError('NOT_FOUND', 'No such build.');
     if (!build.builderHostId || !build.repositoryId) {
       throw new ControlPlaneError(
@@ -149,16 +213,22 @@ export class BuildService {
         'Its builder host or repository is gone: start a new build instead.',
       );
     }
-    if (!build.packageId && !build.packagePath) {
+    const refs = packageRefsOf(build);
+    if (refs.some((ref) => !ref.packageId && !ref.path)) {
       throw new ControlPlaneError(
         'CONFLICT',
-        'Its uploaded package is gone: upload it again and start a new build.',
+        'An uploaded package of it is gone: upload it again and start a new build.',
       );
     }
+    const packages = refs.map((ref) => (ref.packageId ? { packageId: ref.packageId } : { path: ref.path }));
     return this.start(actor, {
       hostId: build.builderHostId,
       repositoryId: build.repositoryId,
-      ...(build.packageId ? { packageId: build.packageId } : { packagePath: build.packagePath }),
+      ...(packages.length === 1
+        ? packages[0]!.packageId
+          ? { packageId: packages[0]!.packageId }
+          : { packagePath: packages[0]!.path }
+        : { packages }),
       ...((build.options ?? {}) as BuildOptions),
     });
   }
@@ -257,11 +327,71 @@ export class BuildService {
 
 type BuildRow = Prisma.BuildGetPayload<{ select: typeof buildSelect }>;
 
+/**
+ * A build's packages in the order given: its package rows, or, for a build from before there could be
+ * several, its own package columns.
+ */
+export function packageRefsOf(build: {
+  readonly packagePath: string;
+  readonly packageId: string | null;
+  readonly inputs: readonly { readonly path: string; readonly packageId: string | null }[];
+}): { path: string; packageId: string | null }[] {
+  return build.inputs.length
+    ? build.inputs.map((input) => ({ path: input.path, packageId: input.packageId }))
+    : [{ path: build.packagePath, packageId: build.packageId }];
+}
+
+/** The facts of each package as its builder reported them (a build from before: its own columns). */
+type PackageFacts = {
+  name: string;
+  version: string;
+  architecture: string;
+  sha256: string;
+  qemuVersion: string;
+};
+
 function view(row: BuildRow) {
-  const { repository, builderHost, triggeredBy, package: uploaded, ...rest } = row;
+  const { repository, builderHost, triggeredBy, package: uploaded, inputs, packageFacts, ...rest } = row;
   const reference = repository ? `${new URL(repository.registry.url).host}/${repository.name}` : null;
+  const facts = (packageFacts ?? []) as PackageFacts[];
+  // The packages as given, each with what is known of it: an upload's facts at once, a file's once read.
+  const packages = inputs.length
+    ? inputs.map((input) => ({
+        path: input.path,
+        packageId: input.packageId,
+        uploadedFilename: input.package?.filename ?? null,
+        architecture: input.package?.architecture ?? null,
+      }))
+    : [
+        {
+          path: rest.packagePath,
+          packageId: rest.packageId,
+          uploadedFilename: uploaded?.filename ?? null,
+          architecture: rest.packageArch || null,
+        },
+      ];
+  const reported = facts.length
+    ? facts
+    : rest.packageArch
+      ? [
+          {
+            name: rest.packageName,
+            version: rest.packageVersion,
+            architecture: rest.packageArch,
+            sha256: rest.packageSha256,
+            qemuVersion: rest.qemuVersion,
+          },
+        ]
+      : [];
   return {
     ...rest,
+    packages,
+    /** Every package's facts once the builder read them, in the arch table's host order. */
+    packageFacts: reported,
+    /** The host architectures the build covers (Debian names), as far as known. */
+    hostArchs: reported.length
+      ? reported.map((f) => f.architecture)
+      : packages.flatMap((p) => (p.architecture ? [p.architecture] : [])),
     options: (rest.options ?? {}) as BuildOptions,
     repository: repository ? { id: repository.id, reference } : null,
     builder: builderHost,

@@ -33,8 +33,8 @@ export async function cancelWhileSending(db: Db, buildId: string): Promise<boole
 }
 
 /**
- * The `send package` step (position 0, before the builder's own): the uploaded package goes to the
- * builder's store, its progress in the step's log.
+ * The `send package` step (position 0, before the builder's own): the uploaded packages go to the
+ * builder's store one after the other, their progress in the step's log.
  */
 export class PackageSendStep {
   constructor(
@@ -43,8 +43,8 @@ export class PackageSendStep {
     private readonly log: (line: Record<string, unknown>) => void,
   ) {}
 
-  /** Sends the package; resolves with what went wrong, if anything. */
-  async run(buildId: string, host: Host, sha256: string): Promise<string | undefined> {
+  /** Sends the packages; resolves with what went wrong, if anything. */
+  async run(buildId: string, host: Host, sha256s: readonly string[]): Promise<string | undefined> {
     const started = new Date();
     let log = '';
     const write = (data: Partial<Prisma.BuildStepUncheckedCreateInput>) =>
@@ -54,10 +54,8 @@ export class PackageSendStep {
         update: { log, ...data },
       });
     const line = (text: string) => (log += `${text}\n`);
-    line(`sending package ${sha256} to ${host.hostname}`);
     // Running again when a busy builder sent the build back to the queue.
     await write({ status: 'running', startedAt: started, finishedAt: null, durationMs: null });
-    let reported = 0;
     let pending: Promise<unknown> = Promise.resolve();
     const finish = async (status: RunStatus) => {
       await pending;
@@ -69,19 +67,25 @@ export class PackageSendStep {
       });
     };
     try {
-      const outcome = await this.builds.sendPackage(host, sha256, (sent, size) => {
-        // A line per quarter, written as it comes: the build page shows the upload moving.
-        const quarter = Math.floor((4 * sent) / size);
-        if (quarter <= reported || quarter === 0) return;
-        reported = quarter;
-        line(`${Math.round((100 * sent) / size)}% (${mib(sent)} of ${mib(size)})`);
+      for (const sha256 of sha256s) {
+        line(`sending package ${sha256} to ${host.hostname}`);
+        const sent = Date.now();
+        let reported = 0;
+        const outcome = await this.builds.sendPackage(host, sha256, (bytes, size) => {
+          // A line per quarter, written as it comes: the build page shows the upload moving.
+          const quarter = Math.floor((4 * bytes) / size);
+          if (quarter <= reported || quarter === 0) return;
+          reported = quarter;
+          line(`${Math.round((100 * bytes) / size)}% (${mib(bytes)} of ${mib(size)})`);
+          pending = pending.then(() => write({})).catch(() => undefined);
+        });
+        line(
+          outcome === 'present'
+            ? `${host.hostname} has this package already: nothing to send`
+            : `sent in ${((Date.now() - sent) / 1000).toFixed(1)} s; the builder checked its sha256`,
+        );
         pending = pending.then(() => write({})).catch(() => undefined);
-      });
-      line(
-        outcome === 'present'
-          ? `${host.hostname} has this package already: nothing to send`
-          : `sent in ${((Date.now() - started.getTime()) / 1000).toFixed(1)} s; the builder checked its sha256`,
-      );
+      }
       await finish('succeeded');
       return undefined;
     } catch (error) {

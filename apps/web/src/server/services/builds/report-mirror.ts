@@ -30,6 +30,17 @@ export class BuildReportMirror {
                 qemuVersion: report.package.qemuVersion,
               }
             : {}),
+          ...(report.packages?.length
+            ? {
+                packageFacts: report.packages.map((p) => ({
+                  name: p.name,
+                  version: p.version,
+                  architecture: p.architecture,
+                  sha256: p.sha256,
+                  qemuVersion: p.qemuVersion,
+                })),
+              }
+            : {}),
           checks: report.checks as Prisma.InputJsonValue,
           pushedTags: report.tags
             .filter((t) => t.digest)

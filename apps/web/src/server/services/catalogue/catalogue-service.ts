@@ -2,6 +2,7 @@ import type { Db, SecretBox } from '@binfleet/db';
 import type { OutboundPolicy } from '../../security/outbound.ts';
 import type { Actor, AuditService } from '../audit.ts';
 import { RegistryService } from './registries.ts';
+import { TagRepointer } from './repoint.ts';
 import { CatalogueSync } from './sync.ts';
 import { CatalogueView, type CatalogueFilter } from './view.ts';
 
@@ -14,6 +15,7 @@ export class CatalogueService {
   private readonly registries: RegistryService;
   private readonly syncs: CatalogueSync;
   private readonly view: CatalogueView;
+  private readonly repointer: TagRepointer;
 
   constructor(
     db: Db,
@@ -25,6 +27,7 @@ export class CatalogueService {
     this.registries = new RegistryService(db, secrets, audit, syncIntervalMs);
     this.syncs = new CatalogueSync(db, audit, this.registries, outbound);
     this.view = new CatalogueView(db, this.registries);
+    this.repointer = new TagRepointer(db, audit, this.registries, this.syncs, outbound);
   }
 
   listRegistries() {
@@ -69,6 +72,11 @@ export class CatalogueService {
 
   browse(filter: CatalogueFilter) {
     return this.view.browse(filter);
+  }
+
+  /** `latest` and `register` back to what an earlier build pushed. */
+  repoint(actor: Actor, buildId: string) {
+    return this.repointer.repoint(actor, buildId);
   }
 
   compare(repositoryId: string, a: string, b: string) {

@@ -108,6 +108,39 @@ export class RegistryClient {
     return this.digestOf(response, repository, tag);
   }
 
+  /** The manifest (or index) stored under a digest, byte for byte, with its media type. */
+  async manifest(
+    repository: string,
+    digest: string,
+  ): Promise<{ mediaType: string; body: Uint8Array<ArrayBuffer> }> {
+    const response = await this.request(`/v2/${repository}/manifests/${digest}`, {
+      headers: { accept: ACCEPT },
+    });
+    const body = new Uint8Array(await response.arrayBuffer());
+    const mediaType =
+      response.headers.get('content-type')?.split(';')[0] ??
+      (JSON.parse(Buffer.from(body).toString('utf8')) as { mediaType?: string }).mediaType ??
+      MANIFEST;
+    return { mediaType, body };
+  }
+
+  /**
+   * Points a tag at a manifest (or index) by storing its very bytes under the tag: the registry
+   * computes the same digest, and no blob moves. Resolves with the digest the registry answers.
+   */
+  async putManifest(
+    repository: string,
+    tag: string,
+    manifest: { mediaType: string; body: Uint8Array<ArrayBuffer> },
+  ): Promise<string> {
+    const response = await this.request(
+      `/v2/${repository}/manifests/${tag}`,
+      { method: 'PUT', headers: { 'content-type': manifest.mediaType }, body: manifest.body },
+      [201],
+    );
+    return this.digestOf(response, repository, tag);
+  }
+
   /** The tag's manifest and image config(s), summed up. */
   async image(repository: string, tag: string): Promise<RegistryImage> {
     const response = await this.request(`/v2/${repository}/manifests/${tag}`, {
@@ -183,7 +216,7 @@ export class RegistryClient {
 
   private async request(
     path: string,
-    init: { method?: string; headers?: Record<string, string> } = {},
+    init: { method?: string; headers?: Record<string, string>; body?: Uint8Array } = {},
     ok: readonly number[] = [200],
   ): Promise<Response> {
     const target = new URL(path, this.url);
