@@ -95,10 +95,22 @@ export function SummaryCards({
         error={drift.isError ? 'could not compute drift' : undefined}
         onClick={onDriftedFilter}
       >
-        {drift.data &&
-          (drift.data.drifted === 0 ? 'every host matches its policy' : 'hosts differ from their policy')}
+        {drift.data && driftCardText(drift.data, s?.total)}
       </Stat>
     </SimpleGrid>
+  );
+}
+
+/** Never an all-clear for hosts no policy governs: their drift is not computed. */
+function driftCardText(drift: { drifted: number; withoutPolicy: number }, total: number | undefined) {
+  if (total !== undefined && total > 0 && drift.withoutPolicy >= total)
+    return 'no policy: drift is not computed';
+  const unchecked =
+    drift.withoutPolicy > 0
+      ? ` · ${drift.withoutPolicy.toLocaleString()} host${drift.withoutPolicy === 1 ? '' : 's'} without a policy`
+      : '';
+  return (
+    (drift.drifted === 0 ? 'no host differs from its policy' : 'hosts differ from their policy') + unchecked
   );
 }
 
@@ -259,7 +271,11 @@ export function CoverageAndGroups() {
                     </Table.Td>
                     <Table.Td ta="right">{g.hosts.toLocaleString()}</Table.Td>
                     <Table.Td ta="right" w={110}>
-                      {g.drifted > 0 ? (
+                      {!g.hasPolicy ? (
+                        <Text size="sm" c="dimmed">
+                          no policy
+                        </Text>
+                      ) : g.drifted > 0 ? (
                         <Text size="sm" c="orange.8" fw={600}>
                           {g.drifted.toLocaleString()} drifted
                         </Text>

@@ -11,7 +11,10 @@ export interface MatrixCell {
   readonly verify?: 'passed' | 'failed';
 }
 
-/** The host filters, and drift: only hosts that differ from their policy (true) or only those that do not. */
+/**
+ * The host filters, and drift: only hosts that differ from their policy (true) or only those that match it
+ * (false). A host without a policy is neither.
+ */
 export interface FleetFilter extends HostFilter {
   readonly drifted?: boolean | undefined;
 }
@@ -25,7 +28,8 @@ export interface FleetRow {
   readonly kernel: string | null;
   readonly dockerVersion: string | null;
   readonly group: string | null;
-  readonly drift: number;
+  /** Differences from the host's policy; null when no policy applies, so drift is not computed. */
+  readonly drift: number | null;
   readonly cells: Partial<Record<TargetId, MatrixCell>>;
 }
 
@@ -107,10 +111,12 @@ export class FleetView {
       select: { id: true, groupName: true, arch: true, entries: true },
     });
     return hosts
-      .filter(
-        (h) =>
-          this.hosts.drift(policyOf(h.groupName), h.arch, HostService.entriesOf(h)).length > 0 === drifted,
-      )
+      .filter((h) => {
+        const policy = policyOf(h.groupName);
+        return (
+          policy !== null && this.hosts.drift(policy, h.arch, HostService.entriesOf(h)).length > 0 === drifted
+        );
+      })
       .map((h) => h.id);
   }
 
@@ -145,20 +151,27 @@ export class FleetView {
     return TARGET_IDS.map((target) => ({ target, hosts: count.get(target) ?? 0 })).filter((c) => c.hosts > 0);
   }
 
-  /** Hosts that differ from their policy, overall and per group. Reads every host, so it is its own query. */
+  /**
+   * Hosts that differ from their policy, overall and per group, and how many hosts no policy governs (their
+   * drift is not computed, so they are never counted as matching). Reads every host, so it is its own query.
+   */
   async drift() {
     const hosts = await this.db.host.findMany({ select: { groupName: true, arch: true, entries: true } });
     const policyOf = await this.policies.resolver();
-    const groups = new Map<string | null, { hosts: number; drifted: number }>();
+    const groups = new Map<string | null, { hosts: number; drifted: number; hasPolicy: boolean }>();
     let drifted = 0;
+    let withoutPolicy = 0;
     for (const h of hosts) {
-      const isDrifted = this.hosts.drift(policyOf(h.groupName), h.arch, HostService.entriesOf(h)).length > 0;
-      const g = groups.get(h.groupName) ?? { hosts: 0, drifted: 0 };
-      groups.set(h.groupName, { hosts: g.hosts + 1, drifted: g.drifted + (isDrifted ? 1 : 0) });
+      const policy = policyOf(h.groupName);
+      const isDrifted = this.hosts.drift(policy, h.arch, HostService.entriesOf(h)).length > 0;
+      const g = groups.get(h.groupName) ?? { hosts: 0, drifted: 0, hasPolicy: policy !== null };
+      groups.set(h.groupName, { ...g, hosts: g.hosts + 1, drifted: g.drifted + (isDrifted ? 1 : 0) });
       if (isDrifted) drifted++;
+      if (!policy) withoutPolicy++;
     }
     return {
       drifted,
+      withoutPolicy,
       groups: [...groups]
         .map(([group, counts]) => ({ group, ...counts }))
         .sort((a, b) => (a.group ?? '').localeCompare(b.group ?? '')),
@@ -238,7 +251,7 @@ export class FleetView {
       kernel: h.kernel,
       dockerVersion: h.dockerVersion,
       group: h.groupName,
-      drift: drift.length,
+      drift: policy ? drift.length : null,
       cells: cellsOf(policy ? wantedTargets(policy, h.arch) : [], entries, drift, verify),
     };
   }
