@@ -1,10 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from './testing/api-client.ts';
 import { startFleet, type Fleet } from './testing/fleet.ts';
+import { until } from './testing/waiting.ts';
 
 // What the fleet page says about hosts, from real agents in binfmt_misc sandboxes: never an
 // all-clear it cannot back.
-type Row = { hostname: string; drift: number | null };
+type Row = {
+  hostname: string;
+  drift: number | null;
+  agentUrl: string;
+  reach: { reachable: boolean | null; error: string | null };
+  attention: { kind: string; message: string }[];
+};
 type DriftSummary = {
   drifted: number;
   withoutPolicy: number;
@@ -20,7 +27,7 @@ describe('the fleet page tells the truth', () => {
       name: 'fleet-truth',
       agents: 2,
       heartbeatIntervalMs: 1000,
-      env: { BINFLEET_AGENT_URL_ALLOW: '127.0.0.0/8' },
+      env: { BINFLEET_AGENT_URL_ALLOW: '127.0.0.0/8', BINFLEET_HEALTH_INTERVAL_MS: '2000' },
       agent: { args: ['--heartbeat-interval', '1s', '--reconcile-interval', '1h'] },
     });
     admin = fleet.api;
@@ -58,5 +65,29 @@ describe('the fleet page tells the truth', () => {
       groups: [{ hasPolicy: true }],
     });
     await admin.ok(admin.mutation('policy.remove', { groupName: null }));
+  });
+
+  it('flags two hosts advertising one agent URL, and the one whose credential that agent refuses', async () => {
+    const rows = async () =>
+      (await admin.ok(admin.query<{ items: Row[] }>('fleet.hosts', { filter: {} }))).items;
+    await until('both hosts checked', async () => (await rows()).every((r) => r.reach.reachable === true));
+    // Host 1's agent now advertises host 0's URL, as a cloned VM or a mistyped --advertise-url would.
+    const [first, second] = fleet.hosts;
+    await fleet.restartAgent(second!.index, { args: ['--advertise-url', first!.agent.url] });
+    const flagged = await until('one agent URL flagged', async () => {
+      const r = await rows();
+      return r.every((h) => h.attention.some((a) => a.kind === 'shared-agent-url')) && r;
+    });
+    const [a, b] = flagged;
+    expect(a!.agentUrl).toBe(b!.agentUrl);
+    expect(a!.attention.find((r) => r.kind === 'shared-agent-url')!.message).toContain(
+      `also the agent URL of ${b!.hostname}`,
+    );
+    // Calls for host 1 now reach host 0's agent, which refuses host 1's credential.
+    const refused = await until('the moved host unreachable', async () => {
+      const r = (await rows()).find((h) => h.reach.reachable === false);
+      return r;
+    });
+    expect(refused.reach.error).toContain('refused our credential');
   });
 });

@@ -15,6 +15,7 @@ import {
   UnstyledButton,
 } from '@mantine/core';
 import {
+  IconAlertOctagon,
   IconAlertTriangle,
   IconChartBar,
   IconPlugConnected,
@@ -26,13 +27,15 @@ import type { ReactNode } from 'react';
 import { useTRPC } from '../trpc/client.ts';
 import { CardSkeleton, Empty, ErrorState } from '../ui/states.tsx';
 
-/** Hosts / online / offline / drifted: the cards also set the online or the drifted filter. */
+/** Hosts / online / offline / needs attention / drifted: the cards also set their filter. */
 export function SummaryCards({
   onOnlineFilter,
   onDriftedFilter,
+  onAttentionFilter,
 }: {
   onOnlineFilter: (online: boolean | null) => void;
   onDriftedFilter: () => void;
+  onAttentionFilter: () => void;
 }) {
   const trpc = useTRPC();
   const summary = useQuery(trpc.fleet.summary.queryOptions(undefined, { refetchInterval: 15_000 }));
@@ -50,7 +53,7 @@ export function SummaryCards({
   const s = summary.data;
   const offline = s ? s.total - s.online : 0;
   return (
-    <SimpleGrid cols={{ base: 2, md: 4 }} spacing="md">
+    <SimpleGrid cols={{ base: 2, md: 3, xl: 5 }} spacing="md">
       <Stat
         icon={<IconServer2 size={20} />}
         color="indigo"
@@ -86,6 +89,18 @@ export function SummaryCards({
         onClick={() => onOnlineFilter(false)}
       >
         {s && (offline === 0 ? 'every host is reporting' : 'missed their heartbeats; last state kept')}
+      </Stat>
+      <Stat
+        icon={<IconAlertOctagon size={20} />}
+        color={s && s.attention > 0 ? 'red' : 'gray'}
+        label="Needs attention"
+        value={s?.attention}
+        onClick={onAttentionFilter}
+      >
+        {s &&
+          (s.attention === 0
+            ? 'every agent reachable, binfmt_misc writable, self-tests passed'
+            : 'unreachable, binfmt_misc, reconciler, self-test or agent version')}
       </Stat>
       <Stat
         icon={<IconAlertTriangle size={20} />}

@@ -17,6 +17,7 @@ const stop = async () => {
   server.close();
   await cp.runner.stop();
   await cp.buildRunner.stop();
+  await cp.reachability.stop();
   await cp.db.$disconnect();
   process.exit(0);
 };

@@ -1,4 +1,5 @@
 import type { AgentReport, Heartbeat, Join } from '@binfleet/agent-contract';
+import { z } from 'zod';
 import type { Db, Host, Prisma, SecretBox } from '@binfleet/db';
 import { ControlPlaneError } from '../../errors.ts';
 import { agentUrlForRecord, agentUrlProblem } from '../../security/agent-url.ts';
@@ -31,6 +32,24 @@ function reconcileState(report: AgentReport, now: Date) {
     reconcileErrorAt: error ? new Date(now.getTime() - error.ageMs) : null,
   };
 }
+
+const factColumnsSchema = z.object({
+  agentVersion: z.string().max(64).optional(),
+  binfmt: z.object({ mounted: z.boolean(), writable: z.boolean() }).optional(),
+});
+
+/** What "needs attention" reads from the facts, as columns; facts an agent did not send are null. */
+function factColumns(report: AgentReport) {
+  const facts = factColumnsSchema.safeParse(report.facts);
+  return {
+    agentVersion: (facts.success && facts.data.agentVersion) || null,
+    binfmtMounted: facts.success ? (facts.data.binfmt?.mounted ?? null) : null,
+    binfmtWritable: facts.success ? (facts.data.binfmt?.writable ?? null) : null,
+  };
+}
+
+/** A host's reachability as not known yet, and its health check due now (a join, a new agent URL). */
+const REACH_UNKNOWN = { reachable: null, reachError: null, reachCheckedAt: null, reachClaimedAt: null };
 
 /**
  * Agents joining the fleet with a join token, then reporting on heartbeats with the credential the
@@ -88,7 +107,9 @@ export class Enrolment {
           kernel: input.kernel ?? null,
           dockerVersion: input.dockerVersion ?? null,
           facts: input.facts as Prisma.InputJsonValue,
+          ...factColumns(input),
           ...reconcileState(input, now),
+          ...REACH_UNKNOWN,
           refusedAgentUrl: null,
           joinTokenId: jt.id,
           lastSeenAt: now,
@@ -167,8 +188,9 @@ export class Enrolment {
         kernel: report.kernel ?? null,
         dockerVersion: report.dockerVersion ?? null,
         facts: report.facts as Prisma.InputJsonValue,
+        ...factColumns(report),
         ...reconcileState(report, now),
-        ...(moved && !refused ? { agentUrl: advertised } : {}),
+        ...(moved && !refused ? { agentUrl: advertised, ...REACH_UNKNOWN } : {}),
         refusedAgentUrl: refused ? recorded : null,
         lastSeenAt: now,
       },
