@@ -1,6 +1,15 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { startAgent, startTestNetwork, type AgentProcess, type TestNetwork } from '@binfleet/test-sandbox';
+import {
+  CHROMIUM_ARGS,
+  chromiumExecutable,
+  startAgent,
+  startTestNetwork,
+  type AgentProcess,
+  type NetworkHost,
+  type TestNetwork,
+} from '@binfleet/test-sandbox';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleet, type Fleet } from './testing/fleet.ts';
 import { until } from './testing/waiting.ts';
@@ -28,6 +37,7 @@ describe('reachability of hosts on a network of their own', () => {
   let network: TestNetwork | undefined;
   let fleet: Fleet | undefined;
   const agents: AgentProcess[] = [];
+  const hosts = new Map<string, NetworkHost>();
   afterAll(async () => {
     if (process.env.BINFLEET_TEST_DEBUG) console.log(fleet?.server.output().slice(-5000));
     await Promise.all(agents.map((a) => a.stop('SIGKILL').catch(() => undefined)));
@@ -73,6 +83,7 @@ describe('reachability of hosts on a network of their own', () => {
     });
     agents.push(agent);
     await agent.waitForLog((l) => l.event === 'joined', 120_000);
+    hosts.set(hostname, host);
     return host;
   };
 
@@ -139,5 +150,54 @@ describe('reachability of hosts on a network of their own', () => {
     expect(flagged.attention.map((r) => r.kind)).toEqual(['binfmt-not-mounted']);
     expect(flagged.attention[0]!.message).toContain('binfmt_misc is not mounted');
     expect((await rows({ attention: true })).map((r) => r.hostname)).toEqual(['edge-2']);
+  }, 300_000);
+
+  it('the fleet page shows "no policy", never "in policy", and marks both hosts with their reasons (1440 and 390 px)', async () => {
+    const edge1 = hosts.get('edge-1')!;
+    edge1.dropInbound();
+    try {
+      await until(
+        'edge-1 unreachable again',
+        async () => (await row('edge-1'))?.reach.reachable === false,
+        60_000,
+      );
+      // Screenshots to look at: BINFLEET_SCREENSHOTS names the folder, else the fleet's own.
+      const out = process.env.BINFLEET_SCREENSHOTS ?? join(fleet!.dir, 'screenshots');
+      mkdirSync(out, { recursive: true });
+      const browser = await chromium.launch({
+        executablePath: chromiumExecutable(),
+        args: [...CHROMIUM_ARGS],
+      });
+      try {
+        for (const width of [1440, 390]) {
+          const context = await browser.newContext({ viewport: { width, height: 1000 } });
+          await context.addCookies(
+            fleet!.api.sessionHeaders.cookie.split('; ').map((c) => {
+              const [name, ...value] = c.split('=');
+              return { name: name!, value: value.join('='), url: fleet!.url };
+            }),
+          );
+          const page = await context.newPage();
+          await page.goto(`${fleet!.url}/fleet`);
+          const card = page.getByRole('button', { name: 'Show needs attention hosts' });
+          await card.getByText('2', { exact: true }).waitFor();
+          await page.getByText('no policy: drift is not computed').waitFor();
+          await page.getByRole('img', { name: /^edge-1 needs attention: Heartbeats arrive/ }).waitFor();
+          await page
+            .getByRole('img', { name: /^edge-2 needs attention: binfmt_misc is not mounted/ })
+            .waitFor();
+          expect(await page.getByText('no policy', { exact: true }).count()).toBeGreaterThanOrEqual(2);
+          expect(await page.getByText('in policy', { exact: true }).count()).toBe(0);
+          await page.screenshot({ path: join(out, `fleet-${width}.png`), fullPage: true });
+          await page.goto(`${fleet!.url}/fleet?attention=yes`);
+          await page.getByRole('img', { name: /^edge-1 needs attention/ }).waitFor();
+          await context.close();
+        }
+      } finally {
+        await browser.close();
+      }
+    } finally {
+      edge1.allowInbound();
+    }
   }, 300_000);
 });

@@ -71,10 +71,10 @@ export function HostTable({
               </Table.Td>
               <Table.Td>
                 <Stack gap={0}>
-                  <Group gap={4} wrap="nowrap">
-                    <OnlineBadge online={row.online} size="sm" />
+                  <Group gap={4} wrap="wrap">
+                    <OnlineBadge online={row.online} size="sm" style={{ flexShrink: 0 }} />
                     {row.reach.reachable === false && (
-                      <Badge variant="light" color="red" size="sm">
+                      <Badge variant="light" color="red" size="sm" style={{ flexShrink: 0 }}>
                         unreachable
                       </Badge>
                     )}
