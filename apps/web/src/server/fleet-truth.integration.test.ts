@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from './testing/api-client.ts';
 import { startFleet, type Fleet } from './testing/fleet.ts';
@@ -89,5 +91,40 @@ describe('the fleet page tells the truth', () => {
       return r;
     });
     expect(refused.reach.error).toContain('refused our credential');
+  });
+
+  it("revokes a removed host's credential at once: its agent's next heartbeat is refused, saying why, and audited once", async () => {
+    const [first] = fleet.hosts;
+    const hostname = (await fleet.db.host.findUniqueOrThrow({ where: { id: first!.hostId } })).hostname;
+    await admin.ok(admin.mutation('fleet.removeHost', { id: first!.hostId }));
+    const refused = await until('a refused heartbeat audited', async () => {
+      const events = await fleet.db.auditEvent.findMany({
+        where: { action: 'host.heartbeat', outcome: 'denied' },
+      });
+      return events.length > 0 && events;
+    });
+    expect(refused).toHaveLength(1);
+    expect(refused[0]!.detail).toContain(`host removed by ${fleet.admin.username}`);
+    // The agent is told why, and keeps being refused without flooding the audit log.
+    const line = await first!.agent.waitForLog(
+      (l) => JSON.stringify(l).includes('was removed from the fleet'),
+      30_000,
+    );
+    expect(JSON.stringify(line)).toContain('binfleet-agent-uninstall');
+    // Again, as the agent would on its next beat: refused with the same words, not audited again.
+    const { link } = JSON.parse(readFileSync(join(first!.stateDir, 'fleet-link.json'), 'utf8')) as {
+      link: { heartbeatToken: string };
+    };
+    const response = await fetch(`${fleet.url}/api/trpc/agentApi.heartbeat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${link.heartbeatToken}` },
+      body: JSON.stringify({ json: { hostname, facts: {}, entries: [] } }),
+    });
+    expect(response.status).toBe(401);
+    expect(JSON.stringify(await response.json())).toContain('was removed from the fleet');
+    expect(await fleet.db.auditEvent.count({ where: { action: 'host.heartbeat', outcome: 'denied' } })).toBe(
+      1,
+    );
+    expect(refused[0]!.targets).toEqual([hostname]);
   });
 });

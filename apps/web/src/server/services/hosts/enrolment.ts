@@ -156,12 +156,35 @@ export class Enrolment {
     const host = token
       ? await this.db.host.findUnique({ where: { heartbeatTokenHash: hashToken(token) } })
       : null;
+    if (!host && token) await this.refuseRevoked(hashToken(token));
     if (!host)
       throw new ControlPlaneError(
         'UNAUTHENTICATED',
         'Unknown agent credential: join again with a join token.',
       );
     return host;
+  }
+
+  /** A removed host's agent: refused saying so, and the first refusal audited, naming the host. */
+  private async refuseRevoked(heartbeatTokenHash: string): Promise<void> {
+    const revoked = await this.db.revokedHostCredential.findUnique({ where: { heartbeatTokenHash } });
+    if (!revoked) return;
+    const first = await this.db.revokedHostCredential.updateMany({
+      where: { heartbeatTokenHash, firstRefusedAt: null },
+      data: { firstRefusedAt: new Date() },
+    });
+    if (first.count === 1)
+      await this.audit.record({
+        actor: { id: null, name: `agent:${revoked.hostname}` },
+        action: 'host.heartbeat',
+        targets: [revoked.hostname],
+        outcome: 'denied',
+        detail: `host removed by ${revoked.revokedBy} at ${revoked.revokedAt.toISOString()}: its credential is revoked`,
+      });
+    throw new ControlPlaneError(
+      'UNAUTHENTICATED',
+      `This host (${revoked.hostname}) was removed from the fleet by ${revoked.revokedBy} and its credential revoked: run binfleet-agent-uninstall on it, or join it again with a new join token (delete fleet-link.json in the agent's state directory first).`,
+    );
   }
 
   /**
