@@ -27,6 +27,7 @@ describe('readWebConfig', () => {
       autoHealPauseMs: 60_000,
       packages: { dir: path.join(dataDir, 'packages'), maxBytes: 256 * 1024 * 1024 },
       catalogueSyncIntervalMs: 15 * 60_000,
+      health: { intervalMs: 60_000, concurrency: 16 },
       runner: {
         enabled: true,
         concurrency: 8,
@@ -82,6 +83,8 @@ describe('readWebConfig', () => {
       BINFLEET_AUTO_HEAL_PAUSE_MS: '0',
       BINFLEET_PACKAGE_MAX_BYTES: '2147483647',
       BINFLEET_CATALOGUE_SYNC_INTERVAL_MS: '0',
+      BINFLEET_HEALTH_INTERVAL_MS: '5000',
+      BINFLEET_HEALTH_CONCURRENCY: '3',
       BINFLEET_RUNNER: 'off',
       BINFLEET_RUNNER_CONCURRENCY: '2',
       BINFLEET_RUNNER_POLL_MS: '50',
@@ -116,6 +119,7 @@ describe('readWebConfig', () => {
       autoHealPauseMs: 0,
       packages: { dir: '/srv/binfleet/packages', maxBytes: 2 ** 31 - 1 },
       catalogueSyncIntervalMs: 0,
+      health: { intervalMs: 5000, concurrency: 3 },
       runner: {
         enabled: false,
         concurrency: 2,
@@ -166,6 +170,8 @@ describe('readWebConfig', () => {
     ['BINFLEET_AUTO_HEAL_PAUSE_MS', '1m', 'a whole number >= 0'],
     ['BINFLEET_PACKAGE_MAX_BYTES', '4294967296', 'a whole number from 1 to 2147483647'],
     ['BINFLEET_CATALOGUE_SYNC_INTERVAL_MS', 'never', 'a whole number >= 0'],
+    ['BINFLEET_HEALTH_INTERVAL_MS', '1m', 'a whole number >= 0'],
+    ['BINFLEET_HEALTH_CONCURRENCY', '0', 'a whole number >= 1'],
     ['BINFLEET_RUNNER_POLL_MS', '0', 'a whole number >= 1'],
     ['BINFLEET_RUNNER_LEASE_MS', '1e5', 'a whole number >= 1'],
     ['BINFLEET_AGENT_CALL_TIMEOUT_MS', '30s', 'a whole number >= 1'],

@@ -33,6 +33,8 @@ export interface WebConfig {
   readonly packages: { readonly dir: string; readonly maxBytes: number };
   /** How often the runner syncs every configured repository from its registry; 0: only on demand and after builds. */
   readonly catalogueSyncIntervalMs: number;
+  /** The runner's health checks of every agent (reachability): how often, and how many calls at once; interval 0: off. */
+  readonly health: { readonly intervalMs: number; readonly concurrency: number };
   readonly runner: {
     readonly enabled: boolean;
     readonly concurrency: number;
@@ -97,6 +99,8 @@ const webEnvSchema = z
     // Int column; Debian's qemu-user-static is about 60 MB.
     BINFLEET_PACKAGE_MAX_BYTES: variable(wholeNumber(1, 2 ** 31 - 1), 256 * 1024 * 1024),
     BINFLEET_CATALOGUE_SYNC_INTERVAL_MS: variable(wholeNumber(0), 15 * 60_000),
+    BINFLEET_HEALTH_INTERVAL_MS: variable(wholeNumber(0), 60_000),
+    BINFLEET_HEALTH_CONCURRENCY: variable(wholeNumber(1), 16),
     BINFLEET_RUNNER: variable(oneOf({ on: true, off: false }), true),
     BINFLEET_RUNNER_CONCURRENCY: variable(wholeNumber(1), 8),
     BINFLEET_RUNNER_POLL_MS: variable(wholeNumber(1), 500),
@@ -206,6 +210,7 @@ export function readWebConfig(env: Readonly<Record<string, string | undefined>> 
     autoHealPauseMs: e.BINFLEET_AUTO_HEAL_PAUSE_MS,
     packages: { dir: path.join(dataDir, 'packages'), maxBytes: e.BINFLEET_PACKAGE_MAX_BYTES },
     catalogueSyncIntervalMs: e.BINFLEET_CATALOGUE_SYNC_INTERVAL_MS,
+    health: { intervalMs: e.BINFLEET_HEALTH_INTERVAL_MS, concurrency: e.BINFLEET_HEALTH_CONCURRENCY },
     runner: {
       enabled: e.BINFLEET_RUNNER,
       concurrency: e.BINFLEET_RUNNER_CONCURRENCY,

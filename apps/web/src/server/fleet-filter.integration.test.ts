@@ -35,7 +35,7 @@ function seedFleet(env: Record<string, string>): Promise<void> {
   });
 }
 
-type Row = { id: string; hostname: string; group: string | null; drift: number };
+type Row = { id: string; hostname: string; group: string | null; drift: number | null };
 
 describe.each(DATABASES)('fleet filters on %s', (_name, database) => {
   let fixture: InProcessControlPlane;
@@ -66,7 +66,7 @@ describe.each(DATABASES)('fleet filters on %s', (_name, database) => {
   it('"drifted only" pages through exactly the hosts that differ from their policy', async () => {
     const everyone = await admin.fleet.hosts({ filter: {}, offset: 0, limit: 200 });
     expect(everyone.total).toBe(HOSTS);
-    const drifted = everyone.items.filter((h) => h.drift > 0);
+    const drifted = everyone.items.filter((h) => (h.drift ?? 0) > 0);
     const inPolicy = everyone.items.filter((h) => h.drift === 0);
     // The seed makes both kinds, or the filter would prove nothing.
     expect(drifted.length).toBeGreaterThan(5);
@@ -77,7 +77,7 @@ describe.each(DATABASES)('fleet filters on %s', (_name, database) => {
     const pages = await allPages({ drifted: true }, 7);
     expect(pages.total).toBe(drifted.length);
     expect(pages.rows.map((h) => h.hostname)).toEqual(drifted.map((h) => h.hostname));
-    expect(pages.rows.every((h) => h.drift > 0)).toBe(true);
+    expect(pages.rows.every((h) => (h.drift ?? 0) > 0)).toBe(true);
 
     // false is the other half.
     const matching = await allPages({ drifted: false }, 50);
@@ -86,8 +86,8 @@ describe.each(DATABASES)('fleet filters on %s', (_name, database) => {
 
   it('combines with the other filters and with "select all matching hosts"', async () => {
     const everyone = (await admin.fleet.hosts({ filter: {}, offset: 0, limit: 200 })).items;
-    const group = everyone.find((h) => h.group && h.drift > 0)!.group!;
-    const expected = everyone.filter((h) => h.group === group && h.drift > 0);
+    const group = everyone.find((h) => h.group && (h.drift ?? 0) > 0)!.group!;
+    const expected = everyone.filter((h) => h.group === group && (h.drift ?? 0) > 0);
     const page = await admin.fleet.hosts({ filter: { group, drifted: true }, offset: 0, limit: 200 });
     expect(page.items.map((h) => h.hostname)).toEqual(expected.map((h) => h.hostname));
     expect(page.total).toBe(expected.length);
@@ -103,7 +103,7 @@ describe.each(DATABASES)('fleet filters on %s', (_name, database) => {
     // A drifted host, and one in policy with the same group and host architecture: copying the
     // second's entries to the first is what a reset to the policy would leave in its kernel.
     const [victim, model] = everyone
-      .filter((h) => h.drift > 0)
+      .filter((h) => (h.drift ?? 0) > 0)
       .flatMap((h) => {
         const healthy = everyone.find(
           (o) => o.drift === 0 && o.group === h.group && byId.get(o.id)!.arch === byId.get(h.id)!.arch,

@@ -80,7 +80,7 @@ export function FleetMatrix({
                   >
                     {row.hostname}
                   </Anchor>
-                  {row.drift > 0 && (
+                  {row.drift !== null && row.drift > 0 && (
                     <Text
                       span
                       size="xs"

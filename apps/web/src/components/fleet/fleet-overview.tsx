@@ -15,6 +15,7 @@ import {
   UnstyledButton,
 } from '@mantine/core';
 import {
+  IconAlertOctagon,
   IconAlertTriangle,
   IconChartBar,
   IconPlugConnected,
@@ -26,13 +27,15 @@ import type { ReactNode } from 'react';
 import { useTRPC } from '../trpc/client.ts';
 import { CardSkeleton, Empty, ErrorState } from '../ui/states.tsx';
 
-/** Hosts / online / offline / drifted: the cards also set the online or the drifted filter. */
+/** Hosts / online / offline / needs attention / drifted: the cards also set their filter. */
 export function SummaryCards({
   onOnlineFilter,
   onDriftedFilter,
+  onAttentionFilter,
 }: {
   onOnlineFilter: (online: boolean | null) => void;
   onDriftedFilter: () => void;
+  onAttentionFilter: () => void;
 }) {
   const trpc = useTRPC();
   const summary = useQuery(trpc.fleet.summary.queryOptions(undefined, { refetchInterval: 15_000 }));
@@ -50,7 +53,7 @@ export function SummaryCards({
   const s = summary.data;
   const offline = s ? s.total - s.online : 0;
   return (
-    <SimpleGrid cols={{ base: 2, md: 4 }} spacing="md">
+    <SimpleGrid cols={{ base: 2, md: 3, xl: 5 }} spacing="md">
       <Stat
         icon={<IconServer2 size={20} />}
         color="indigo"
@@ -88,6 +91,18 @@ export function SummaryCards({
         {s && (offline === 0 ? 'every host is reporting' : 'missed their heartbeats; last state kept')}
       </Stat>
       <Stat
+        icon={<IconAlertOctagon size={20} />}
+        color={s && s.attention > 0 ? 'red' : 'gray'}
+        label="Needs attention"
+        value={s?.attention}
+        onClick={onAttentionFilter}
+      >
+        {s &&
+          (s.attention === 0
+            ? 'every agent reachable, binfmt_misc writable, self-tests passed'
+            : 'unreachable, binfmt_misc, reconciler, self-test or agent version')}
+      </Stat>
+      <Stat
         icon={<IconAlertTriangle size={20} />}
         color="orange"
         label="Drifted"
@@ -95,10 +110,22 @@ export function SummaryCards({
         error={drift.isError ? 'could not compute drift' : undefined}
         onClick={onDriftedFilter}
       >
-        {drift.data &&
-          (drift.data.drifted === 0 ? 'every host matches its policy' : 'hosts differ from their policy')}
+        {drift.data && driftCardText(drift.data, s?.total)}
       </Stat>
     </SimpleGrid>
+  );
+}
+
+/** Never an all-clear for hosts no policy governs: their drift is not computed. */
+function driftCardText(drift: { drifted: number; withoutPolicy: number }, total: number | undefined) {
+  if (total !== undefined && total > 0 && drift.withoutPolicy >= total)
+    return 'no policy: drift is not computed';
+  const unchecked =
+    drift.withoutPolicy > 0
+      ? ` · ${drift.withoutPolicy.toLocaleString()} host${drift.withoutPolicy === 1 ? '' : 's'} without a policy`
+      : '';
+  return (
+    (drift.drifted === 0 ? 'no host differs from its policy' : 'hosts differ from their policy') + unchecked
   );
 }
 
@@ -259,7 +286,11 @@ export function CoverageAndGroups() {
                     </Table.Td>
                     <Table.Td ta="right">{g.hosts.toLocaleString()}</Table.Td>
                     <Table.Td ta="right" w={110}>
-                      {g.drifted > 0 ? (
+                      {!g.hasPolicy ? (
+                        <Text size="sm" c="dimmed">
+                          no policy
+                        </Text>
+                      ) : g.drifted > 0 ? (
                         <Text size="sm" c="orange.8" fw={600}>
                           {g.drifted.toLocaleString()} drifted
                         </Text>

@@ -47,6 +47,7 @@ function useFleetParams() {
     ...(params.get('group') ? { group: params.get('group')! } : {}),
     ...(params.get('arch') ? { arch: params.get('arch')! } : {}),
     ...(params.get('drifted') === 'yes' ? { drifted: true } : {}),
+    ...(params.get('attention') === 'yes' ? { attention: true } : {}),
   };
   const size = PAGE_SIZES.includes(params.get('size') ?? '') ? Number(params.get('size')) : 50;
   const page = Math.max(1, Math.floor(Number(params.get('page'))) || 1);
@@ -129,6 +130,7 @@ export function FleetScreen() {
       <SummaryCards
         onOnlineFilter={(v) => update({ online: v === null ? null : v ? 'yes' : 'no' })}
         onDriftedFilter={() => update({ drifted: 'yes' })}
+        onAttentionFilter={() => update({ attention: 'yes' })}
       />
       <CoverageAndGroups />
       <Card padding={0}>
@@ -184,6 +186,14 @@ export function FleetScreen() {
               >
                 Drifted only
               </Chip>
+              <Chip
+                checked={filter.attention === true}
+                onChange={(checked) => update({ attention: checked ? 'yes' : null })}
+                color="red"
+                variant="outline"
+              >
+                Needs attention
+              </Chip>
               {filtered && (
                 <Button
                   variant="subtle"
@@ -192,7 +202,14 @@ export function FleetScreen() {
                   leftSection={<IconFilterOff size={16} />}
                   onClick={() => {
                     setSearch('');
-                    update({ q: null, online: null, group: null, arch: null, drifted: null });
+                    update({
+                      q: null,
+                      online: null,
+                      group: null,
+                      arch: null,
+                      drifted: null,
+                      attention: null,
+                    });
                   }}
                 >
                   Clear
@@ -266,7 +283,11 @@ export function FleetScreen() {
             {view === 'matrix' ? (
               <FleetMatrix rows={rows} selection={canAct ? selection.page : null} />
             ) : (
-              <HostTable rows={rows} selection={canAct ? selection.page : null} />
+              <HostTable
+                rows={rows}
+                selection={canAct ? selection.page : null}
+                servedAgentVersion={summary.data?.servedAgentVersion}
+              />
             )}
           </div>
         )}

@@ -1,5 +1,6 @@
 'use client';
-import { Anchor, Badge, Checkbox, Group, Progress, Stack, Table, Text, Tooltip } from '@mantine/core';
+import { Anchor, Badge, Checkbox, Group, List, Progress, Stack, Table, Text, Tooltip } from '@mantine/core';
+import { IconAlertOctagon } from '@tabler/icons-react';
 import Link from 'next/link';
 import { DriftBadge, OnlineBadge } from '../ui/badges.tsx';
 import { Ago } from '../ui/time.tsx';
@@ -10,9 +11,12 @@ import type { PageSelection } from './selection.ts';
 export function HostTable({
   rows,
   selection,
+  servedAgentVersion,
 }: {
   rows: readonly FleetRow[];
   selection: PageSelection | null;
+  /** The agent version this control plane serves, to compare each host's with. */
+  servedAgentVersion: string | null | undefined;
 }) {
   return (
     <Table.ScrollContainer minWidth={980}>
@@ -35,6 +39,7 @@ export function HostTable({
             <Table.Th>Arch</Table.Th>
             <Table.Th>Kernel</Table.Th>
             <Table.Th>Docker</Table.Th>
+            <Table.Th>Agent</Table.Th>
             <Table.Th>Group</Table.Th>
             <Table.Th w={190}>Registrations</Table.Th>
             <Table.Th>Policy</Table.Th>
@@ -57,13 +62,23 @@ export function HostTable({
                 </Table.Td>
               )}
               <Table.Td>
-                <Anchor component={Link} href={`/hosts/${row.id}`} fw={600} size="sm">
-                  {row.hostname}
-                </Anchor>
+                <Group gap={6} wrap="nowrap">
+                  <Anchor component={Link} href={`/hosts/${row.id}`} fw={600} size="sm">
+                    {row.hostname}
+                  </Anchor>
+                  <AttentionMarker row={row} />
+                </Group>
               </Table.Td>
               <Table.Td>
                 <Stack gap={0}>
-                  <OnlineBadge online={row.online} size="sm" />
+                  <Group gap={4} wrap="wrap">
+                    <OnlineBadge online={row.online} size="sm" style={{ flexShrink: 0 }} />
+                    {row.reach.reachable === false && (
+                      <Badge variant="light" color="red" size="sm" style={{ flexShrink: 0 }}>
+                        unreachable
+                      </Badge>
+                    )}
+                  </Group>
                   <Ago date={row.lastSeenAt} prefix="last seen" size="xs" c="dimmed" never="never seen" />
                 </Stack>
               </Table.Td>
@@ -81,6 +96,9 @@ export function HostTable({
                 <Text size="xs" c={row.dockerVersion ? undefined : 'dimmed'}>
                   {row.dockerVersion ?? 'no docker'}
                 </Text>
+              </Table.Td>
+              <Table.Td>
+                <AgentVersion row={row} served={servedAgentVersion} />
               </Table.Td>
               <Table.Td>
                 {row.group ? (
@@ -104,6 +122,65 @@ export function HostTable({
         </Table.Tbody>
       </Table>
     </Table.ScrollContainer>
+  );
+}
+
+/** A red mark beside the host's name when it needs attention; its reasons in the tooltip and for screen readers. */
+function AttentionMarker({ row }: { row: FleetRow }) {
+  if (row.attention.length === 0) return null;
+  const label = `${row.hostname} needs attention: ${row.attention.map((r) => r.message).join(' ')}`;
+  return (
+    <Tooltip
+      multiline
+      w={360}
+      label={
+        <List size="xs" spacing={4}>
+          {row.attention.map((r) => (
+            <List.Item key={r.kind}>{r.message}</List.Item>
+          ))}
+        </List>
+      }
+    >
+      <Group
+        gap={2}
+        wrap="nowrap"
+        c="red.7"
+        aria-label={label}
+        role="img"
+        data-attention={row.attention.map((r) => r.kind).join(' ')}
+      >
+        <IconAlertOctagon size={16} />
+        {row.attention.length > 1 && (
+          <Text span size="xs" fw={700}>
+            {row.attention.length}
+          </Text>
+        )}
+      </Group>
+    </Tooltip>
+  );
+}
+
+/** The agent's version, marked when it is behind the one this control plane serves. */
+function AgentVersion({ row, served }: { row: FleetRow; served: string | null | undefined }) {
+  const version = row.agentVersion;
+  if (!version)
+    return (
+      <Text size="xs" c="dimmed">
+        —
+      </Text>
+    );
+  const behind = row.attention.some((r) => r.kind === 'agent-behind');
+  return (
+    <Text
+      size="xs"
+      ff="monospace"
+      c={behind ? 'orange.8' : undefined}
+      fw={behind ? 600 : undefined}
+      title={served ? `this control plane serves ${served}` : 'this control plane serves no agent release'}
+    >
+      {version}
+      {behind ? ` < ${served}` : ''}
+    </Text>
   );
 }
 

@@ -6,8 +6,32 @@ import { Ago } from '../ui/time.tsx';
 
 /** What the agent reports going wrong on its side: shown until its heartbeats say it is over. */
 export function AgentWarnings({ host }: { host: HostDetail }) {
+  // The reconciler has its own alert below, with the full message.
+  const attention = host.attention.filter((r) => r.kind !== 'reconciler-failing');
   return (
     <>
+      {attention.length > 0 && (
+        <Alert
+          color="red"
+          variant="light"
+          icon={<IconAlertTriangle size={18} />}
+          title="This host needs attention"
+          data-testid="host-attention"
+        >
+          <Stack gap={6}>
+            {attention.map((r) => (
+              <Text key={r.kind} size="sm" style={LONG_TEXT}>
+                {r.message}
+              </Text>
+            ))}
+            {host.reach.at && (
+              <Text size="xs" c="dimmed">
+                Agent health last checked <Ago date={host.reach.at} size="xs" />
+              </Text>
+            )}
+          </Stack>
+        </Alert>
+      )}
       {host.reconcileError && (
         <Alert
           color="red"

@@ -85,8 +85,20 @@ export function FactsCard({ host, canEditGroup }: { host: HostDetail; canEditGro
               </Text>
               <CopyIcon value={host.agentUrl} />
               {facts.agentVersion && (
-                <Badge size="xs" variant="default">
+                <Badge
+                  size="xs"
+                  variant={host.attention.some((r) => r.kind === 'agent-behind') ? 'light' : 'default'}
+                  color={host.attention.some((r) => r.kind === 'agent-behind') ? 'orange' : undefined}
+                  title={
+                    host.servedAgentVersion
+                      ? `this control plane serves ${host.servedAgentVersion}`
+                      : 'this control plane serves no agent release'
+                  }
+                >
                   v{facts.agentVersion}
+                  {host.servedAgentVersion && host.servedAgentVersion !== facts.agentVersion
+                    ? ` (served: ${host.servedAgentVersion})`
+                    : ''}
                 </Badge>
               )}
             </Group>

@@ -1,5 +1,5 @@
 'use client';
-import { ActionIcon, Menu } from '@mantine/core';
+import { ActionIcon, Code, Menu, Stack, Text } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconDots, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
@@ -48,8 +48,19 @@ export function HostMenu({ host }: { host: HostDetail }) {
         loading={remove.isPending}
         onConfirm={() => remove.mutate({ id: host.id })}
       >
-        The host, its snapshots and self-test results leave binfleet; its kernel entries stay as they are. An
-        agent still running there joins again only with a new join token.
+        <Stack gap="xs">
+          <Text size="sm">
+            The host, its snapshots and self-test results leave binfleet; its kernel entries stay as they are.
+            Its agent&apos;s credentials are revoked at once: its next heartbeat is refused (and audited), and
+            it joins again only with a new join token.
+          </Text>
+          <Text size="sm">
+            {host.reach.reachable
+              ? 'Its agent is reachable now. To remove the agent as well, run on the host:'
+              : 'To remove the agent as well, run on the host (the install script put it beside the agent):'}
+          </Text>
+          <Code block>sudo binfleet-agent-uninstall</Code>
+        </Stack>
       </ConfirmModal>
     </>
   );

@@ -57,12 +57,14 @@ export function HostScreen() {
                 <Badge color="orange" size="lg">
                   {h.drift.length} drifted
                 </Badge>
+              ) : h.policy ? (
+                <Badge color="teal" variant="light" size="lg">
+                  in policy
+                </Badge>
               ) : (
-                h.policy && (
-                  <Badge color="teal" variant="light" size="lg">
-                    in policy
-                  </Badge>
-                )
+                <Badge color="gray" variant="outline" size="lg">
+                  no policy
+                </Badge>
               )}
             </>
           }

@@ -179,9 +179,15 @@ export function PolicyScreen() {
                         </Table.Td>
                         <Table.Td ta="right">{g.hosts.toLocaleString()}</Table.Td>
                         <Table.Td ta="right">
-                          <Text size="sm" fw={g.drifted ? 700 : 400} c={g.drifted ? 'orange.8' : 'dimmed'}>
-                            {g.drifted.toLocaleString()}
-                          </Text>
+                          {g.hasPolicy ? (
+                            <Text size="sm" fw={g.drifted ? 700 : 400} c={g.drifted ? 'orange.8' : 'dimmed'}>
+                              {g.drifted.toLocaleString()}
+                            </Text>
+                          ) : (
+                            <Text size="xs" c="dimmed" title="No policy applies: drift is not computed">
+                              not computed
+                            </Text>
+                          )}
                         </Table.Td>
                       </Table.Tr>
                     );
@@ -196,9 +202,19 @@ export function PolicyScreen() {
                       {drift.data.groups.reduce((n, g) => n + g.hosts, 0).toLocaleString()}
                     </Table.Td>
                     <Table.Td ta="right">
-                      <Text size="sm" fw={700} c={drift.data.drifted ? 'orange.8' : 'teal.7'}>
-                        {drift.data.drifted.toLocaleString()}
-                      </Text>
+                      {drift.data.withoutPolicy === drift.data.groups.reduce((n, g) => n + g.hosts, 0) ? (
+                        <Text size="xs" c="dimmed">
+                          no policy
+                        </Text>
+                      ) : (
+                        <Text
+                          size="sm"
+                          fw={700}
+                          c={drift.data.drifted ? 'orange.8' : drift.data.withoutPolicy ? 'dimmed' : 'teal.7'}
+                        >
+                          {drift.data.drifted.toLocaleString()}
+                        </Text>
+                      )}
                     </Table.Td>
                   </Table.Tr>
                 </Table.Tbody>

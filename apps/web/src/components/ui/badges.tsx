@@ -46,8 +46,13 @@ export function RoleBadge({ role, ...props }: { role: Role } & BadgeProps) {
   );
 }
 
-export function DriftBadge({ drift }: { drift: number }) {
-  return drift === 0 ? (
+/** Drift of one host; null means no policy applies, which is neither good nor bad news. */
+export function DriftBadge({ drift }: { drift: number | null }) {
+  return drift === null ? (
+    <Badge variant="outline" color="gray" size="sm">
+      no policy
+    </Badge>
+  ) : drift === 0 ? (
     <Badge variant="light" color="teal" size="sm">
       in policy
     </Badge>

@@ -54,6 +54,11 @@ export class AgentGateway {
     this.transport = options.transport ?? httpTransport(options.outbound);
   }
 
+  /** The same gateway with calls given up sooner (health checks must finish within their interval). */
+  withTimeout(timeoutMs: number): AgentGateway {
+    return new AgentGateway({ ...this.options, transport: this.transport, timeoutMs });
+  }
+
   connect(host: AgentHost): AgentConnection {
     // The credential is opened once the outbound rules allow the call, and only for it.
     const open = () => {

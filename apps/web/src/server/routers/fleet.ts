@@ -9,8 +9,8 @@ export const hostFilter = z.strictObject({
   arch: z.string().max(32).optional(),
 });
 
-/** The fleet page's filters: the host filters and "drifted only" (jobs select hosts by hostFilter alone). */
-const fleetFilter = hostFilter.extend({ drifted: z.boolean().optional() });
+/** The fleet page's filters: the host filters, "drifted only" and "needs attention" (jobs select hosts by hostFilter alone). */
+const fleetFilter = hostFilter.extend({ drifted: z.boolean().optional(), attention: z.boolean().optional() });
 
 const groupName = z
   .string()

@@ -23,8 +23,10 @@ import { BuildRunner } from './builds/build-runner.ts';
 import { BuildService } from './builds/build-service.ts';
 import { CatalogueService } from './catalogue/catalogue-service.ts';
 import { CatalogueSyncTimer } from './catalogue/sync.ts';
+import { FleetAttention } from './fleet-attention.ts';
 import { FleetView } from './fleet-view.ts';
 import { HostService } from './hosts/host-service.ts';
+import { ReachabilityChecker } from './hosts/reachability.ts';
 import { JobRunner } from './job-runner.ts';
 import { JobService } from './jobs.ts';
 import { LoginLimits } from './login-limits.ts';
@@ -46,6 +48,8 @@ export interface ControlPlane {
   readonly runner: JobRunner;
   readonly catalogue: CatalogueService;
   readonly catalogueSync: CatalogueSyncTimer;
+  /** Health checks of every agent, run with the job runner. */
+  readonly reachability: ReachabilityChecker;
   readonly packages: PackageService;
   readonly builds: BuildService;
   readonly buildRunner: BuildRunner;
@@ -88,7 +92,11 @@ export function createControlPlane(config: WebConfig, options: { db?: Db } = {})
     ...config.runner,
     leaseMs: Math.max(config.runner.leaseMs, 2 * config.runner.callTimeoutMs + 5_000),
   });
-  const fleet = new FleetView(db, hosts, policies);
+  // A health check must end within its interval, or a host that drops packets would read stale.
+  const healthTimeoutMs = Math.min(config.runner.callTimeoutMs, Math.max(1000, config.health.intervalMs / 2));
+  const reachability = new ReachabilityChecker(db, gateway.withTimeout(healthTimeoutMs), config.health);
+  const agentRelease = new AgentRelease(config.agentDistDir);
+  const fleet = new FleetView(db, hosts, policies, new FleetAttention(db, hosts, agentRelease));
   const catalogue = new CatalogueService(db, secrets, audit, config.catalogueSyncIntervalMs, outbound);
   const catalogueSync = new CatalogueSyncTimer(db, catalogue, { intervalMs: config.catalogueSyncIntervalMs });
   const packages = new PackageService(
@@ -104,7 +112,6 @@ export function createControlPlane(config: WebConfig, options: { db?: Db } = {})
   const settings = new SettingsService(db, audit, {
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
   });
-  const agentRelease = new AgentRelease(config.agentDistDir);
   const tlsPin = new TlsPin(config.tls?.cert);
   return {
     config,
@@ -123,6 +130,7 @@ export function createControlPlane(config: WebConfig, options: { db?: Db } = {})
     runner,
     catalogue,
     catalogueSync,
+    reachability,
     packages,
     builds,
     buildRunner,
@@ -150,6 +158,7 @@ export async function startControlPlane(config: WebConfig): Promise<ControlPlane
     cp.runner.start();
     cp.buildRunner.start();
     cp.catalogueSync.start();
+    cp.reachability.start();
   }
   return cp;
 }

@@ -1,6 +1,8 @@
 import { TARGET_IDS, type KernelEntry, type TargetId } from '@binfleet/arch-table';
 import type { Db, Prisma } from '@binfleet/db';
 import { ControlPlaneError } from '../errors.ts';
+import { attentionSelect, type FleetAttention } from './fleet-attention.ts';
+import type { AttentionReason } from './hosts/attention.ts';
 import { HostService, type HostFilter } from './hosts/host-service.ts';
 import { wantedTargets, type Drift, type PolicySpec, type PolicyService } from './policy.ts';
 
@@ -11,9 +13,14 @@ export interface MatrixCell {
   readonly verify?: 'passed' | 'failed';
 }
 
-/** The host filters, and drift: only hosts that differ from their policy (true) or only those that do not. */
+/**
+ * The host filters, and drift: only hosts that differ from their policy (true) or only those that match it
+ * (false). A host without a policy is neither.
+ */
 export interface FleetFilter extends HostFilter {
   readonly drifted?: boolean | undefined;
+  /** Only hosts that need attention (true) or only those that do not. */
+  readonly attention?: boolean | undefined;
 }
 
 export interface FleetRow {
@@ -25,20 +32,28 @@ export interface FleetRow {
   readonly kernel: string | null;
   readonly dockerVersion: string | null;
   readonly group: string | null;
-  readonly drift: number;
+  /** Differences from the host's policy; null when no policy applies, so drift is not computed. */
+  readonly drift: number | null;
   readonly cells: Partial<Record<TargetId, MatrixCell>>;
+  readonly agentUrl: string;
+  readonly agentVersion: string | null;
+  /** Whether the control plane reached the agent's API when it last tried (null: not yet), why not, when. */
+  readonly reach: {
+    readonly reachable: boolean | null;
+    readonly error: string | null;
+    readonly at: Date | null;
+  };
+  /** Why the host needs attention; empty: it does not. */
+  readonly attention: readonly AttentionReason[];
 }
 
 /** What a fleet row is made of: not the facts (kilobytes per host) or credentials the list never shows. */
 const fleetRowSelect = {
-  id: true,
-  hostname: true,
-  lastSeenAt: true,
+  ...attentionSelect,
   arch: true,
   kernel: true,
   dockerVersion: true,
   groupName: true,
-  entries: true,
 } satisfies Prisma.HostSelect;
 
 type FleetHost = Prisma.HostGetPayload<{ select: typeof fleetRowSelect }>;
@@ -49,6 +64,7 @@ export class FleetView {
     private readonly db: Db,
     private readonly hosts: HostService,
     private readonly policies: PolicyService,
+    private readonly attention: FleetAttention,
   ) {}
 
   async page(filter: FleetFilter, page: { offset: number; limit: number }) {
@@ -57,7 +73,7 @@ export class FleetView {
     let total: number;
     let rows: FleetHost[];
     let policyOf: Awaited<typeof policies>;
-    if (filter.drifted === undefined) {
+    if (filter.drifted === undefined && filter.attention === undefined) {
       [total, rows, policyOf] = await Promise.all([
         this.db.host.count({ where }),
         this.db.host.findMany({
@@ -71,7 +87,7 @@ export class FleetView {
       ]);
     } else {
       policyOf = await policies;
-      const ids = await this.idsByDrift(where, filter.drifted, policyOf);
+      const ids = await this.filteredIds(where, filter, policyOf);
       total = ids.length;
       rows = await this.db.host.findMany({
         where: { id: { in: ids.slice(page.offset, page.offset + page.limit) } },
@@ -79,17 +95,35 @@ export class FleetView {
         select: fleetRowSelect,
       });
     }
-    const verify = await this.latestVerify(rows.map((r) => r.id));
+    const [verify, reasons] = await Promise.all([
+      this.latestVerify(rows.map((r) => r.id)),
+      this.attention.reasonsFor(rows),
+    ]);
     const items = rows.map((h) =>
-      this.row(h, policyOf(h.groupName), HostService.entriesOf(h), verify.get(h.id)),
+      this.row(h, policyOf(h.groupName), HostService.entriesOf(h), reasons(h), verify.get(h.id)),
     );
     return { total, items };
   }
 
   /** Every host the filter matches, for "select all matching hosts". */
   async ids(filter: FleetFilter): Promise<string[]> {
-    if (filter.drifted === undefined) return this.hosts.ids(filter);
-    return this.idsByDrift(this.hosts.where(filter), filter.drifted, await this.policies.resolver());
+    if (filter.drifted === undefined && filter.attention === undefined) return this.hosts.ids(filter);
+    return this.filteredIds(this.hosts.where(filter), filter, await this.policies.resolver());
+  }
+
+  /** Ids for the filters computed in memory (drift, attention), both when both are set, in hostname order. */
+  private async filteredIds(
+    where: Prisma.HostWhereInput,
+    filter: FleetFilter,
+    policyOf: (group: string | null) => PolicySpec | null,
+  ): Promise<string[]> {
+    let ids: string[] | undefined;
+    if (filter.drifted !== undefined) ids = await this.idsByDrift(where, filter.drifted, policyOf);
+    if (filter.attention !== undefined) {
+      const attention = await this.attention.ids(ids ? { id: { in: ids } } : where, filter.attention);
+      ids = attention;
+    }
+    return ids ?? [];
   }
 
   /**
@@ -107,24 +141,30 @@ export class FleetView {
       select: { id: true, groupName: true, arch: true, entries: true },
     });
     return hosts
-      .filter(
-        (h) =>
-          this.hosts.drift(policyOf(h.groupName), h.arch, HostService.entriesOf(h)).length > 0 === drifted,
-      )
+      .filter((h) => {
+        const policy = policyOf(h.groupName);
+        return (
+          policy !== null && this.hosts.drift(policy, h.arch, HostService.entriesOf(h)).length > 0 === drifted
+        );
+      })
       .map((h) => h.id);
   }
 
   async summary() {
     const since = this.hosts.onlineSince();
-    const [total, online, groups, archs] = await Promise.all([
+    const [total, online, groups, archs, attention, servedAgentVersion] = await Promise.all([
       this.db.host.count(),
       this.db.host.count({ where: { lastSeenAt: { gte: since } } }),
       this.db.host.groupBy({ by: ['groupName'], _count: { _all: true } }),
       this.db.host.groupBy({ by: ['arch'], _count: { _all: true } }),
+      this.attention.ids({}, true),
+      this.attention.servedAgentVersion(),
     ]);
     return {
       total,
       online,
+      attention: attention.length,
+      servedAgentVersion,
       groups: groups.filter((g) => g.groupName).map((g) => ({ name: g.groupName!, hosts: g._count._all })),
       archs: archs.filter((a) => a.arch).map((a) => ({ arch: a.arch!, hosts: a._count._all })),
     };
@@ -145,20 +185,27 @@ export class FleetView {
     return TARGET_IDS.map((target) => ({ target, hosts: count.get(target) ?? 0 })).filter((c) => c.hosts > 0);
   }
 
-  /** Hosts that differ from their policy, overall and per group. Reads every host, so it is its own query. */
+  /**
+   * Hosts that differ from their policy, overall and per group, and how many hosts no policy governs (their
+   * drift is not computed, so they are never counted as matching). Reads every host, so it is its own query.
+   */
   async drift() {
     const hosts = await this.db.host.findMany({ select: { groupName: true, arch: true, entries: true } });
     const policyOf = await this.policies.resolver();
-    const groups = new Map<string | null, { hosts: number; drifted: number }>();
+    const groups = new Map<string | null, { hosts: number; drifted: number; hasPolicy: boolean }>();
     let drifted = 0;
+    let withoutPolicy = 0;
     for (const h of hosts) {
-      const isDrifted = this.hosts.drift(policyOf(h.groupName), h.arch, HostService.entriesOf(h)).length > 0;
-      const g = groups.get(h.groupName) ?? { hosts: 0, drifted: 0 };
-      groups.set(h.groupName, { hosts: g.hosts + 1, drifted: g.drifted + (isDrifted ? 1 : 0) });
+      const policy = policyOf(h.groupName);
+      const isDrifted = this.hosts.drift(policy, h.arch, HostService.entriesOf(h)).length > 0;
+      const g = groups.get(h.groupName) ?? { hosts: 0, drifted: 0, hasPolicy: policy !== null };
+      groups.set(h.groupName, { ...g, hosts: g.hosts + 1, drifted: g.drifted + (isDrifted ? 1 : 0) });
       if (isDrifted) drifted++;
+      if (!policy) withoutPolicy++;
     }
     return {
       drifted,
+      withoutPolicy,
       groups: [...groups]
         .map(([group, counts]) => ({ group, ...counts }))
         .sort((a, b) => (a.group ?? '').localeCompare(b.group ?? '')),
@@ -190,6 +237,10 @@ export class FleetView {
       include: { job: { select: { id: true, kind: true, createdAt: true, status: true } } },
     });
     const drift = this.hosts.drift(policy, h.arch, entries);
+    const [reasons, servedAgentVersion] = await Promise.all([
+      this.attention.reasonsFor([h]),
+      this.attention.servedAgentVersion(),
+    ]);
     return {
       id: h.id,
       hostname: h.hostname,
@@ -202,6 +253,10 @@ export class FleetView {
       group: h.groupName,
       agentUrl: h.agentUrl,
       refusedAgentUrl: h.refusedAgentUrl,
+      reach: { reachable: h.reachable, error: h.reachError, at: h.reachCheckedAt },
+      attention: reasons(h),
+      agentVersion: h.agentVersion,
+      servedAgentVersion,
       reconcileError:
         h.reconcileError === null ? null : { message: h.reconcileError, at: h.reconcileErrorAt },
       facts: h.facts,
@@ -226,6 +281,7 @@ export class FleetView {
     h: FleetHost,
     policy: PolicySpec | null,
     entries: readonly KernelEntry[],
+    attention: readonly AttentionReason[],
     verify?: Map<string, 'passed' | 'failed'>,
   ): FleetRow {
     const drift = this.hosts.drift(policy, h.arch, entries);
@@ -238,8 +294,12 @@ export class FleetView {
       kernel: h.kernel,
       dockerVersion: h.dockerVersion,
       group: h.groupName,
-      drift: drift.length,
+      drift: policy ? drift.length : null,
       cells: cellsOf(policy ? wantedTargets(policy, h.arch) : [], entries, drift, verify),
+      agentUrl: h.agentUrl,
+      agentVersion: h.agentVersion,
+      reach: { reachable: h.reachable, error: h.reachError, at: h.reachCheckedAt },
+      attention,
     };
   }
 

@@ -18,6 +18,7 @@ const stop = async () => {
   await cp.runner.stop();
   await cp.buildRunner.stop();
   await cp.loginLimits.stop();
+  await cp.reachability.stop();
   await cp.db.$disconnect();
   process.exit(0);
 };

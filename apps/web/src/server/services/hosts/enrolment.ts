@@ -1,4 +1,5 @@
 import type { AgentReport, Heartbeat, Join } from '@binfleet/agent-contract';
+import { z } from 'zod';
 import type { Db, Host, Prisma, SecretBox } from '@binfleet/db';
 import { ControlPlaneError } from '../../errors.ts';
 import { agentUrlForRecord, agentUrlProblem } from '../../security/agent-url.ts';
@@ -31,6 +32,24 @@ function reconcileState(report: AgentReport, now: Date) {
     reconcileErrorAt: error ? new Date(now.getTime() - error.ageMs) : null,
   };
 }
+
+const factColumnsSchema = z.object({
+  agentVersion: z.string().max(64).optional(),
+  binfmt: z.object({ mounted: z.boolean(), writable: z.boolean() }).optional(),
+});
+
+/** What "needs attention" reads from the facts, as columns; facts an agent did not send are null. */
+function factColumns(report: AgentReport) {
+  const facts = factColumnsSchema.safeParse(report.facts);
+  return {
+    agentVersion: (facts.success && facts.data.agentVersion) || null,
+    binfmtMounted: facts.success ? (facts.data.binfmt?.mounted ?? null) : null,
+    binfmtWritable: facts.success ? (facts.data.binfmt?.writable ?? null) : null,
+  };
+}
+
+/** A host's reachability as not known yet, and its health check due now (a join, a new agent URL). */
+const REACH_UNKNOWN = { reachable: null, reachError: null, reachCheckedAt: null, reachClaimedAt: null };
 
 /**
  * Agents joining the fleet with a join token, then reporting on heartbeats with the credential the
@@ -88,7 +107,9 @@ export class Enrolment {
           kernel: input.kernel ?? null,
           dockerVersion: input.dockerVersion ?? null,
           facts: input.facts as Prisma.InputJsonValue,
+          ...factColumns(input),
           ...reconcileState(input, now),
+          ...REACH_UNKNOWN,
           refusedAgentUrl: null,
           joinTokenId: jt.id,
           lastSeenAt: now,
@@ -135,12 +156,35 @@ export class Enrolment {
     const host = token
       ? await this.db.host.findUnique({ where: { heartbeatTokenHash: hashToken(token) } })
       : null;
+    if (!host && token) await this.refuseRevoked(hashToken(token));
     if (!host)
       throw new ControlPlaneError(
         'UNAUTHENTICATED',
         'Unknown agent credential: join again with a join token.',
       );
     return host;
+  }
+
+  /** A removed host's agent: refused saying so, and the first refusal audited, naming the host. */
+  private async refuseRevoked(heartbeatTokenHash: string): Promise<void> {
+    const revoked = await this.db.revokedHostCredential.findUnique({ where: { heartbeatTokenHash } });
+    if (!revoked) return;
+    const first = await this.db.revokedHostCredential.updateMany({
+      where: { heartbeatTokenHash, firstRefusedAt: null },
+      data: { firstRefusedAt: new Date() },
+    });
+    if (first.count === 1)
+      await this.audit.record({
+        actor: { id: null, name: `agent:${revoked.hostname}` },
+        action: 'host.heartbeat',
+        targets: [revoked.hostname],
+        outcome: 'denied',
+        detail: `host removed by ${revoked.revokedBy} at ${revoked.revokedAt.toISOString()}: its credential is revoked`,
+      });
+    throw new ControlPlaneError(
+      'UNAUTHENTICATED',
+      `This host (${revoked.hostname}) was removed from the fleet by ${revoked.revokedBy} and its credential revoked: run binfleet-agent-uninstall on it, or join it again with a new join token (delete fleet-link.json in the agent's state directory first).`,
+    );
   }
 
   /**
@@ -167,8 +211,9 @@ export class Enrolment {
         kernel: report.kernel ?? null,
         dockerVersion: report.dockerVersion ?? null,
         facts: report.facts as Prisma.InputJsonValue,
+        ...factColumns(report),
         ...reconcileState(report, now),
-        ...(moved && !refused ? { agentUrl: advertised } : {}),
+        ...(moved && !refused ? { agentUrl: advertised, ...REACH_UNKNOWN } : {}),
         refusedAgentUrl: refused ? recorded : null,
         lastSeenAt: now,
       },

@@ -117,21 +117,37 @@ export class HostService {
   async remove(actor: SessionUser, hostId: string) {
     const host = await this.db.host.findUnique({ where: { id: hostId } });
     // Removing what is not there is no success: said so, and audited as a failure.
-    if (!host || (await this.db.host.deleteMany({ where: { id: hostId } })).count === 0) {
+    if (!host) {
       await this.audit.record({
         actor: actorOf(actor),
         action: 'host.remove',
-        targets: [host?.hostname ?? hostId],
+        targets: [hostId],
         outcome: 'failure',
         detail: 'no such host',
       });
       throw new ControlPlaneError('NOT_FOUND', 'No such host: it was removed already, reload the list.');
     }
+    // Revoked at once: the row and its credentials go, and the heartbeat credential's hash is kept so
+    // that its agent's next heartbeat is told why it is refused, and that refusal is audited.
+    await this.db.$transaction([
+      this.db.host.delete({ where: { id: hostId } }),
+      this.db.revokedHostCredential.upsert({
+        where: { heartbeatTokenHash: host.heartbeatTokenHash },
+        create: {
+          heartbeatTokenHash: host.heartbeatTokenHash,
+          hostname: host.hostname,
+          revokedBy: actor.username,
+        },
+        update: {},
+      }),
+    ]);
     await this.audit.record({
       actor: actorOf(actor),
       action: 'host.remove',
       targets: [host.hostname],
+      params: { agentUrl: host.agentUrl },
       outcome: 'success',
+      detail: 'its agent credentials are revoked: its next heartbeat is refused',
     });
   }
 

@@ -1,0 +1,124 @@
+import type { Db, Prisma } from '@binfleet/db';
+import type { AgentRelease } from './agent-install/agent-release.ts';
+import { attentionReasons, type AttentionReason } from './hosts/attention.ts';
+import { HostService } from './hosts/host-service.ts';
+
+/** The columns "needs attention" reads: no facts, so that every host can be counted at once. */
+export const attentionSelect = {
+  id: true,
+  hostname: true,
+  lastSeenAt: true,
+  agentUrl: true,
+  reachable: true,
+  reachError: true,
+  reachCheckedAt: true,
+  binfmtMounted: true,
+  binfmtWritable: true,
+  reconcileError: true,
+  agentVersion: true,
+  entries: true,
+} satisfies Prisma.HostSelect;
+
+export type AttentionRow = Prisma.HostGetPayload<{ select: typeof attentionSelect }>;
+
+/**
+ * The "needs attention" read model: the fleet-wide facts a host's reasons depend on (the served agent
+ * version, agent URLs several hosts share, self-test results), read once per page or count.
+ */
+export class FleetAttention {
+  constructor(
+    private readonly db: Db,
+    private readonly hosts: HostService,
+    private readonly release: AgentRelease,
+  ) {}
+
+  /** The agent version this control plane serves, or null when it serves none. */
+  async servedAgentVersion(): Promise<string | null> {
+    return this.release.manifest().then(
+      (m) => m.version,
+      () => null,
+    );
+  }
+
+  /** A function giving the reasons of each of `rows` (read with attentionSelect). */
+  async reasonsFor(rows: readonly AttentionRow[]): Promise<(row: AttentionRow) => AttentionReason[]> {
+    const ids = rows.map((r) => r.id);
+    const [served, selfTests, shared] = await Promise.all([
+      this.servedAgentVersion(),
+      this.selfTests(ids),
+      this.sharedAgentUrls(rows.map((r) => r.agentUrl)),
+    ]);
+    const now = new Date();
+    return (row) =>
+      attentionReasons(
+        {
+          hostname: row.hostname,
+          online: this.hosts.isOnline(row.lastSeenAt, now),
+          agentUrl: row.agentUrl,
+          reachable: row.reachable,
+          reachError: row.reachError,
+          binfmtMounted: row.binfmtMounted,
+          binfmtWritable: row.binfmtWritable,
+          reconcileError: row.reconcileError,
+          agentVersion: row.agentVersion,
+          hasQemuEntries: HostService.entriesOf(row).some((e) => e.name.startsWith('qemu-')),
+        },
+        {
+          servedAgentVersion: served,
+          selfTest: selfTests.get(row.id) ?? 'never',
+          sharingAgentUrl: (shared.get(row.agentUrl) ?? [])
+            .filter((h) => h.id !== row.id)
+            .map((h) => h.hostname),
+        },
+      );
+  }
+
+  /** Ids of the hosts `where` matches that need attention (true) or not (false), in hostname order. */
+  async ids(where: Prisma.HostWhereInput, attention: boolean): Promise<string[]> {
+    const rows = await this.db.host.findMany({
+      where,
+      orderBy: { hostname: 'asc' },
+      select: attentionSelect,
+    });
+    const reasons = await this.reasonsFor(rows);
+    return rows.filter((r) => reasons(r).length > 0 === attention).map((r) => r.id);
+  }
+
+  /** Per host: whether any target's latest self-test failed, or all passed; hosts never tested are absent. */
+  private async selfTests(hostIds: readonly string[]) {
+    const results = await this.db.verifyResult.findMany({
+      where: { hostId: { in: [...hostIds] }, status: { in: ['passed', 'failed'] } },
+      orderBy: { at: 'desc' },
+      select: { hostId: true, target: true, method: true, status: true },
+    });
+    const latest = new Map<string, Map<string, string>>();
+    for (const r of results) {
+      const m = latest.get(r.hostId) ?? new Map<string, string>();
+      if (!m.has(`${r.target}/${r.method}`)) m.set(`${r.target}/${r.method}`, r.status);
+      latest.set(r.hostId, m);
+    }
+    const out = new Map<string, 'failed' | 'passed'>();
+    for (const [hostId, m] of latest)
+      out.set(hostId, [...m.values()].includes('failed') ? 'failed' : 'passed');
+    return out;
+  }
+
+  /** Agent URLs among `urls` that more than one host advertises, with those hosts' names. */
+  private async sharedAgentUrls(urls: readonly string[]) {
+    const shared = await this.db.host.groupBy({
+      by: ['agentUrl'],
+      where: { agentUrl: { in: [...new Set(urls)] } },
+      _count: { _all: true },
+    });
+    const many = shared.filter((s) => s._count._all > 1).map((s) => s.agentUrl);
+    const out = new Map<string, { id: string; hostname: string }[]>();
+    if (many.length === 0) return out;
+    const hosts = await this.db.host.findMany({
+      where: { agentUrl: { in: many } },
+      orderBy: { hostname: 'asc' },
+      select: { id: true, hostname: true, agentUrl: true },
+    });
+    for (const h of hosts) out.set(h.agentUrl, [...(out.get(h.agentUrl) ?? []), h]);
+    return out;
+  }
+}
