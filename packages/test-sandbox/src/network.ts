@@ -29,7 +29,7 @@ export interface NetworkHost {
   readonly netns: string;
   /** The host's user + mount + network namespaces: commands run here as on that host. */
   readonly sandbox: Sandbox;
-  /** The host's firewall drops every inbound TCP connection (new ones; replies to its own pass). */
+  /** The host's firewall drops every inbound TCP connection, open ones included (replies to its own pass). */
   dropInbound(): void;
   allowInbound(): void;
   /** `ss -ltn` in the host's network namespace: its listening TCP sockets. */
@@ -116,13 +116,18 @@ export function joinTestNetwork(description: TestNetworkDescription, first = 1):
       inNs('ip', 'link', 'set', 'lo', 'up');
       const sandbox = await startSandbox({ netns, hostname });
       host.sandbox = sandbox;
+      // Every packet of a connection opened from outside (new and already open ones, so a kept-alive
+      // connection breaks too); replies to connections the host opened itself still pass.
       const rule = [
         'INPUT',
         '-i',
         'eth0',
         '-p',
         'tcp',
-        '--syn',
+        '-m',
+        'conntrack',
+        '--ctdir',
+        'ORIGINAL',
         '-j',
         'DROP',
         '-m',

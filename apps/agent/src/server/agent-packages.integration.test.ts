@@ -164,6 +164,6 @@ describe.skipIf(!DEB)('binfleet-agent serve: package uploads', () => {
         repository: 'x/y',
       })
       .catch((e: unknown) => e);
-    expect((both as Error).message).toMatch(/either as packagePath or as packageSha256/);
+    expect((both as Error).message).toMatch(/as packagePath or packageSha256, or the packages as packages/);
   });
 });
