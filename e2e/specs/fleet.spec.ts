@@ -234,9 +234,9 @@ test('a viewer created in Settings sees everything, has no action buttons, and a
 
     // Everything is visible; nothing can be selected or run.
     for (const host of HOSTNAMES) await expect(rowOf(viewer, host)).toBeVisible();
-    // (The "Drifted only" filter chip is a checkbox too: it selects no host.)
+    // (The "Drifted only" and "Needs attention" filter chips are checkboxes too: they select no host.)
     await expect(viewer.getByRole('checkbox', { name: /^Select / })).toHaveCount(0);
-    await expect(viewer.getByRole('checkbox')).toHaveCount(1);
+    await expect(viewer.getByRole('checkbox')).toHaveCount(2);
     await expect(viewer.getByRole('link', { name: 'Settings' })).toHaveCount(0);
     await shot(viewer, '14-viewer-fleet', { fullPage: true });
 
