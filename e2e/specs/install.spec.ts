@@ -26,8 +26,9 @@ test('an admin adds a host on another network with the one line the page shows',
     const lineBox = dialog.getByTestId('install-line');
     await expect(lineBox).toHaveText(/^curl -fsSL \S+\/agent\/install\.sh \| sudo sh -s -- --code bfj_\S+$/);
     const line = await lineBox.innerText();
-    expect(line).toContain(`${stack.url}/agent/install.sh`);
-    await expect(dialog.getByText('Other hosts may not reach this address')).toHaveCount(1);
+    // The public URL (BINFLEET_PUBLIC_URL: the test network's gateway), not the browser's 127.0.0.1.
+    expect(line).toContain(`${stack.publicUrl}/agent/install.sh`);
+    await expect(dialog.getByText('Other hosts may not reach this address')).toHaveCount(0);
     await shot(page, '20-add-host-line');
     await page.setViewportSize({ width: 390, height: 844 });
     await shot(page, '20-add-host-line-phone');

@@ -19,11 +19,13 @@ const NEXT_BIN = join(WEB_DIR, 'node_modules/.bin/next');
 
 /** What global setup hands to the test workers, through their environment. */
 export interface StackInfo {
-  /**
-   * The web app (`next start`) on the gateway of a test network, e.g. http://10.254.7.1:40123: the
-   * browser and the agents on this machine reach it there, and so do hosts in network namespaces.
-   */
+  /** The web app (`next start`) as the browser and the agents on this machine reach it, e.g. http://127.0.0.1:40123. */
   readonly url: string;
+  /**
+   * Where hosts in network namespaces reach it: the gateway of a test network, e.g.
+   * http://10.254.7.1:40123 (its BINFLEET_PUBLIC_URL, so install lines name it).
+   */
+  readonly publicUrl: string;
   /** That network, for tests that add hosts of their own (joinTestNetwork). */
   readonly network: TestNetworkDescription;
   /** A temporary folder for this run: database, server data, agent state; removed at the end. */
@@ -60,7 +62,10 @@ export async function startStack(): Promise<() => Promise<void>> {
   ensureAgentRelease();
   const network = await startTestNetwork();
   const port = await freePort();
-  const url = `http://${network.gateway}:${port}`;
+  // The browser stays on 127.0.0.1 (a secure context: clipboard tests need one); hosts on the test
+  // network use the gateway's address, the public URL.
+  const url = `http://127.0.0.1:${port}`;
+  const publicUrl = `http://${network.gateway}:${port}`;
   const log = join(OUTPUT_DIR, 'web-server.log');
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -68,6 +73,7 @@ export async function startStack(): Promise<() => Promise<void>> {
     DATABASE_URL: databaseUrl,
     BINFLEET_DATA_DIR: join(dir, 'server'),
     BINFLEET_INSECURE_COOKIES: '1',
+    BINFLEET_PUBLIC_URL: publicUrl,
     BINFLEET_HEARTBEAT_INTERVAL_MS: '1000',
     BINFLEET_RUNNER_POLL_MS: '200',
     // Shorter than the default 30 s, yet longer than a test keeps an agent frozen (SIGSTOP) to
@@ -79,13 +85,14 @@ export async function startStack(): Promise<() => Promise<void>> {
   delete env.BINFLEET_ADMIN_USERNAME;
   delete env.BINFLEET_ADMIN_PASSWORD;
   // Its own process group, so that stopping it also stops whatever it started.
-  const server = spawn(NEXT_BIN, ['start', '--hostname', network.gateway, '--port', String(port)], {
+  // On every address of this machine: loopback for the browser, the gateway for the test network.
+  const server = spawn(NEXT_BIN, ['start', '--hostname', '0.0.0.0', '--port', String(port)], {
     cwd: WEB_DIR,
     env,
     detached: true,
     stdio: ['ignore', openSync(log, 'w'), openSync(log, 'a')],
   });
-  const info: StackInfo = { url, dir, network: network.description };
+  const info: StackInfo = { url, publicUrl, dir, network: network.description };
   process.env[STACK_ENV] = JSON.stringify(info);
 
   const stop = async () => {
