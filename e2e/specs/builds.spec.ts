@@ -189,7 +189,8 @@ test.describe('builds: from a qemu-user-static package to the catalogue', () => 
     const pull = `docker pull ${REGISTRY}/${REPOSITORY}:${pairTag}`;
     await expect(tag.getByTestId('tag-pull')).toHaveText(pull);
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.url });
-    await tag.getByRole('button', { name: 'Copy the pull command' }).click();
+    // The tag's line first; the digest-pinned line follows it.
+    await tag.getByRole('button', { name: 'Copy the pull command' }).first().click();
     await expect(page.getByText('Copied', { exact: true })).toBeVisible();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(pull);
     const run = `docker run --rm --privileged ${REGISTRY}/${REPOSITORY}:${version} --reset -p yes`;

@@ -19,8 +19,12 @@ test('an admin adds a host on another network with the one line the page shows',
   try {
     const host = await network.addHost('edge-e2e-1');
     await page.goto('/fleet');
-    await page.getByRole('button', { name: 'Add host' }).click();
     const dialog = page.getByRole('dialog');
+    // Until the page has hydrated, a click opens nothing: click again until the dialog is there.
+    await expect(async () => {
+      await page.getByRole('button', { name: 'Add host' }).click();
+      await expect(dialog).toBeVisible({ timeout: 2_000 });
+    }).toPass({ timeout: 30_000 });
     await dialog.getByLabel('Label').fill('edge-e2e-1');
     await dialog.getByRole('button', { name: 'Make the install line' }).click();
     const lineBox = dialog.getByTestId('install-line');
