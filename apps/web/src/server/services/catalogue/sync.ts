@@ -1,4 +1,5 @@
 import { DEFAULT_HOST_ARCH, PROVENANCE_LABELS, resolveArch, type TargetId } from '@binfleet/arch-table';
+import { PeriodicTick } from '../periodic.ts';
 import { mapWithConcurrency } from '@binfleet/concurrency';
 import type { Db } from '@binfleet/db';
 import { SYSTEM, type Actor, type AuditService } from '../audit.ts';
@@ -224,37 +225,25 @@ export interface CatalogueSyncConfig {
  * an interval old), so of several replicas exactly one syncs it per interval, as jobs are claimed.
  */
 export class CatalogueSyncTimer {
-  private timer: NodeJS.Timeout | undefined;
-  private stopping = false;
-  private ticking: Promise<unknown> | undefined;
+  private readonly loop: PeriodicTick;
 
   constructor(
     private readonly db: Db,
     private readonly catalogue: Pick<CatalogueSync, 'sync'>,
     private readonly config: CatalogueSyncConfig,
     private readonly log: (line: Record<string, unknown>) => void = (l) => console.log(JSON.stringify(l)),
-  ) {}
+  ) {
+    this.loop = new PeriodicTick('catalogue sync', () => this.tick(), log);
+  }
 
   start(): void {
     if (this.config.intervalMs <= 0) return;
-    this.stopping = false;
     // Checked a few times per interval, so a replica that stops leaves the next sync late by a fraction.
-    const pollMs = Math.max(250, Math.min(this.config.intervalMs / 4, 30_000));
-    const loop = async () => {
-      if (this.stopping) return;
-      this.ticking = this.tick().catch((error: unknown) => {
-        this.log({ msg: 'catalogue sync tick failed', error: (error as Error).message });
-      });
-      await this.ticking;
-      if (!this.stopping) this.timer = setTimeout(loop, pollMs);
-    };
-    void loop();
+    this.loop.start(Math.max(250, Math.min(this.config.intervalMs / 4, 30_000)));
   }
 
-  async stop(): Promise<void> {
-    this.stopping = true;
-    clearTimeout(this.timer);
-    await this.ticking;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Syncs the repositories due at `now` that this replica claims; returns their ids. */
@@ -268,7 +257,7 @@ export class CatalogueSyncTimer {
     });
     const synced: string[] = [];
     for (const repo of candidates) {
-      if (this.stopping) break;
+      if (this.loop.stopped) break;
       // Only if nobody claimed it since we read it: the claim we saw is part of the condition.
       const claimed = await this.db.repository.updateMany({
         where: { id: repo.id, syncClaimedAt: repo.syncClaimedAt },

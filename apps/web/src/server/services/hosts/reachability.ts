@@ -1,4 +1,5 @@
 import { eachWithConcurrency } from '@binfleet/concurrency';
+import { PeriodicTick } from '../periodic.ts';
 import type { Db } from '@binfleet/db';
 import { AgentCallError } from '../../agents/agent-errors.ts';
 import type { AgentGateway } from '../../agents/agent-gateway.ts';
@@ -22,37 +23,25 @@ const MAX_PER_TICK = 1000;
  * exactly one checks it per interval, as the catalogue sync and jobs are claimed.
  */
 export class ReachabilityChecker {
-  private timer: NodeJS.Timeout | undefined;
-  private stopping = false;
-  private ticking: Promise<unknown> | undefined;
+  private readonly loop: PeriodicTick;
 
   constructor(
     private readonly db: Db,
     private readonly gateway: AgentGateway,
     private readonly config: ReachabilityConfig,
     private readonly log: (line: Record<string, unknown>) => void = (l) => console.log(JSON.stringify(l)),
-  ) {}
+  ) {
+    this.loop = new PeriodicTick('health check', () => this.tick(), log);
+  }
 
   start(): void {
     if (this.config.intervalMs <= 0) return;
-    this.stopping = false;
     // Polled several times per interval, so that a new host is checked soon after it joins.
-    const pollMs = Math.max(200, Math.min(this.config.intervalMs / 4, 5_000));
-    const loop = async () => {
-      if (this.stopping) return;
-      this.ticking = this.tick().catch((error: unknown) => {
-        this.log({ msg: 'health check tick failed', error: (error as Error).message });
-      });
-      await this.ticking;
-      if (!this.stopping) this.timer = setTimeout(loop, pollMs);
-    };
-    void loop();
+    this.loop.start(Math.max(200, Math.min(this.config.intervalMs / 4, 5_000)));
   }
 
-  async stop(): Promise<void> {
-    this.stopping = true;
-    clearTimeout(this.timer);
-    await this.ticking;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Checks the hosts due at `now` that this replica claims; returns their ids. */
@@ -67,7 +56,7 @@ export class ReachabilityChecker {
     });
     const checked: string[] = [];
     await eachWithConcurrency(candidates, this.config.concurrency, async (candidate) => {
-      if (this.stopping) return;
+      if (this.loop.stopped) return;
       const claimed = await this.db.host.updateMany({
         where: { id: candidate.id, reachClaimedAt: candidate.reachClaimedAt },
         data: { reachClaimedAt: now },
