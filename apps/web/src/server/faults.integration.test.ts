@@ -72,6 +72,15 @@ async function createJob(fleet: Fleet, params: Record<string, unknown>, hosts: r
 
 const finished = (fleet: Fleet, id: string) => finishedJob<JobView>(fleet.api, id);
 
+/** A job's status with the rows that did not succeed and why, so that a failure says which host and what. */
+const outcome = (job: JobView) => ({
+  status: job.status,
+  notSucceeded: job.targets
+    .filter((t) => t.status !== 'succeeded')
+    .map((t) => `${t.hostname}: ${t.status} after ${t.attempts} attempt(s): ${t.error}`),
+});
+const SUCCEEDED = { status: 'succeeded', notSucceeded: [] };
+
 function rowRunning(fleet: Fleet, jobId: string, i: number): Promise<boolean> {
   return until(`the row of host ${i} to be running`, async () => {
     const row = await fleet.db.jobTarget.findFirst({ where: { jobId, hostId: fleet.hosts[i]!.hostId } });
@@ -116,7 +125,7 @@ describe.each(DATABASES)('faults on %s', (name, database) => {
 
     for (const i of [2, 3]) await fleet.restartAgent(i, CRASHED);
     const again = await createJob(fleet, params, [2, 3]);
-    expect((await finished(fleet, again)).status).toBe('succeeded');
+    expect(outcome(await finished(fleet, again))).toEqual(SUCCEEDED);
     await assertNoLostOrHangingRows(fleet.db, again, {
       hostIds: [2, 3].map((i) => fleet.hosts[i]!.hostId),
       kernel: fleet.kernelOf,
@@ -133,7 +142,7 @@ describe.each(DATABASES)('faults on %s', (name, database) => {
     process.kill(fleet.hosts[0]!.agent.pid, 'SIGCONT');
     await fleet.restartServer();
 
-    expect((await finished(fleet, id)).status).toBe('succeeded');
+    expect(outcome(await finished(fleet, id))).toEqual(SUCCEEDED);
     const rows = await assertNoLostOrHangingRows(fleet.db, id, {
       hostIds: all.map((i) => fleet.hosts[i]!.hostId),
       kernel: fleet.kernelOf,
@@ -166,7 +175,7 @@ describe.each(DATABASES)('faults on %s', (name, database) => {
           hostIds: all.map((i) => fleet.hosts[i]!.hostId),
           kernel: fleet.kernelOf,
         });
-        expect(done.status).toBe('succeeded');
+        expect(outcome(done)).toEqual(SUCCEEDED);
         // The server went through it without dying, and answers again.
         expect(fleet.server.output()).not.toMatch(/exited/);
         expect((await hostView(fleet, 0)).online).toBe(true);
@@ -198,7 +207,7 @@ describe.each(DATABASES)('faults on %s', (name, database) => {
         { kind: 'register', targets: ['mips64el'], persistent: true },
         skewed,
       );
-      expect((await finished(fleet, id)).status).toBe('succeeded');
+      expect(outcome(await finished(fleet, id))).toEqual(SUCCEEDED);
       const rows = await assertNoLostOrHangingRows(fleet.db, id, {
         hostIds: skewed.map((i) => fleet.hosts[i]!.hostId),
         kernel: fleet.kernelOf,
@@ -235,7 +244,7 @@ describe.each(DATABASES)('faults on %s', (name, database) => {
         { kind: 'reset-register', targets: ['aarch64'], persistent: true },
         [0],
       );
-      expect((await finished(fleet, set)).status).toBe('succeeded');
+      expect(outcome(await finished(fleet, set))).toEqual(SUCCEEDED);
 
       // Unmounted, and kept from being mounted again by the agent itself (it mounts binfmt_misc when
       // it can): /proc/sys/fs hidden under an empty read-only tmpfs, so the mount point is gone.
@@ -290,7 +299,7 @@ describe.each(DATABASES)('faults on %s', (name, database) => {
         return v.facts.binfmt?.mounted === true && v.entries.some((e) => e.name === 'qemu-aarch64');
       });
       const again = await createJob(fleet, { kind: 'register', targets: ['s390x'] }, [0]);
-      expect((await finished(fleet, again)).status).toBe('succeeded');
+      expect(outcome(await finished(fleet, again))).toEqual(SUCCEEDED);
       await assertNoLostOrHangingRows(fleet.db, again, {
         hostIds: [fleet.hosts[0]!.hostId],
         kernel: fleet.kernelOf,
@@ -307,7 +316,7 @@ describe.each(DATABASES)('faults on %s', (name, database) => {
         { kind: 'reset-register', targets: ['aarch64', 'mips64el'], persistent: true },
         [1],
       );
-      expect((await finished(fleet, set)).status).toBe('succeeded');
+      expect(outcome(await finished(fleet, set))).toEqual(SUCCEEDED);
       const before = fleet.kernel(1);
       const hostsBefore = await fleet.db.host.count();
 
@@ -352,9 +361,9 @@ describe.each(DATABASES)('faults on %s', (name, database) => {
           { kind: 'register', targets: ['aarch64'], persistent: true },
           hosts,
         );
-        expect((await finished(fleet, set)).status).toBe('succeeded');
+        expect(outcome(await finished(fleet, set))).toEqual(SUCCEEDED);
         const baseline = await createJob(fleet, { kind: 'verify', targets: ['aarch64'] }, hosts);
-        expect((await finished(fleet, baseline)).status).toBe('succeeded');
+        expect(outcome(await finished(fleet, baseline))).toEqual(SUCCEEDED);
 
         // The agents frozen with their verify call received, so dockerd surely stops during the job.
         for (const i of hosts) process.kill(fleet.hosts[i]!.agent.pid, 'SIGSTOP');
@@ -377,7 +386,7 @@ describe.each(DATABASES)('faults on %s', (name, database) => {
 
         await dockerd.restart();
         const again = await createJob(fleet, { kind: 'verify', targets: ['aarch64'] }, hosts);
-        expect((await finished(fleet, again)).status).toBe('succeeded');
+        expect(outcome(await finished(fleet, again))).toEqual(SUCCEEDED);
         await assertNoLostOrHangingRows(fleet.db, again, {
           hostIds: hosts.map((i) => fleet.hosts[i]!.hostId),
           kernel: fleet.kernelOf,
@@ -519,7 +528,7 @@ describe('disk full under the SQLite file', () => {
 
   it('reports the full disk clearly, keeps running, loses and corrupts nothing, and resumes once space is freed', async () => {
     const before = await createJob(fleet, { kind: 'register', targets: ['aarch64'] }, [0, 1]);
-    expect((await finished(fleet, before)).status).toBe('succeeded');
+    expect(outcome(await finished(fleet, before))).toEqual(SUCCEEDED);
     const committed = {
       hosts: await fleet.db.host.findMany({ orderBy: { id: 'asc' } }),
       rows: await fleet.db.jobTarget.findMany({ where: { jobId: before }, orderBy: { id: 'asc' } }),
@@ -568,7 +577,7 @@ describe('disk full under the SQLite file', () => {
       await assertNoLostOrHangingRows(fleet.db, id, { hostIds: [fleet.hosts[0]!.hostId] });
     }
     const after = await createJob(fleet, { kind: 'register', targets: ['s390x'] }, [0, 1]);
-    expect((await finished(fleet, after)).status).toBe('succeeded');
+    expect(outcome(await finished(fleet, after))).toEqual(SUCCEEDED);
     await assertNoLostOrHangingRows(fleet.db, after, {
       hostIds: [0, 1].map((i) => fleet.hosts[i]!.hostId),
       kernel: fleet.kernelOf,
