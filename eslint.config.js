@@ -101,6 +101,27 @@ export default tseslint.config(
     },
   },
   {
+    // The agent has one file that talks to dockerd (adapters/dockerode-client.ts, behind DockerClient):
+    // a second one would skip its error translation and its timeouts.
+    files: ['apps/agent/src/**/*.ts'],
+    ignores: ['apps/agent/src/adapters/dockerode-client.ts', '**/*.test.ts', '**/testing/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^dockerode(/|$)',
+              allowTypeImports: true,
+              message:
+                'Only adapters/dockerode-client.ts imports dockerode: add what you need to the DockerClient interface (adapters/docker-client.ts) and its implementation there.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Configuration is read once, at start, through each app's (or package's) env.ts: a zod schema that
     // refuses a bad value by name. Tests, test helpers, scripts, benches and tool configs read freely.
     files: ['**/*.ts', '**/*.tsx', '**/*.js', '**/*.mjs'],

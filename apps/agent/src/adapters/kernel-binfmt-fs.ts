@@ -10,6 +10,17 @@ const run = promisify(execFile);
 export class KernelBinfmtFs implements BinfmtFs {
   constructor(readonly mountPoint: string = DEFAULT_MOUNT_POINT) {}
 
+  /**
+   * The shell command that mounts a private binfmt_misc instance inside a new user + mount namespace
+   * (Linux >= 6.7 gives each user namespace its own), for a holder process to run there.
+   */
+  static readonly privateMountCommand = `mount -t binfmt_misc binfmt_misc ${DEFAULT_MOUNT_POINT}`;
+
+  /** The private instance a holder process mounted with privateMountCommand, reached from outside. */
+  static ofNamespaceHolder(pid: number): KernelBinfmtFs {
+    return new KernelBinfmtFs(`/proc/${pid}/root${DEFAULT_MOUNT_POINT}`);
+  }
+
   async isMounted(): Promise<boolean> {
     try {
       return (await stat(`${this.mountPoint}/register`)).isFile();

@@ -4,12 +4,10 @@ import type { EmulationSandbox, EmulationSandboxes } from './emulation-sandbox.t
 import type { ProcessResult } from './host-os.ts';
 import { KernelBinfmtFs } from './kernel-binfmt-fs.ts';
 
-const MOUNT = '/proc/sys/fs/binfmt_misc';
-
 /**
  * Sandboxes from unshare(1) and nsenter(1): a holder process owns the namespaces and mounts the
- * private binfmt_misc; the agent reaches it through /proc/PID/root, where KernelBinfmtFs reads and
- * registers as on any mount point.
+ * private binfmt_misc (the command and the path come from KernelBinfmtFs, the one file that touches
+ * binfmt_misc); the agent reaches it through /proc/PID/root, where KernelBinfmtFs reads and registers.
  */
 export const unshareSandboxes: EmulationSandboxes = {
   async start(): Promise<EmulationSandbox> {
@@ -24,7 +22,7 @@ export const unshareSandboxes: EmulationSandboxes = {
         'private',
         'sh',
         '-c',
-        `mount -t binfmt_misc binfmt_misc ${MOUNT} && echo ready && read _`,
+        `${KernelBinfmtFs.privateMountCommand} && echo ready && read _`,
       ],
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );
@@ -45,7 +43,7 @@ export const unshareSandboxes: EmulationSandboxes = {
     });
     const pid = holder.pid!;
     return {
-      binfmt: new KernelBinfmtFs(`/proc/${pid}/root${MOUNT}`),
+      binfmt: KernelBinfmtFs.ofNamespaceHolder(pid),
       run: (path, args, timeoutMs) => runInside(pid, path, args, timeoutMs),
       async stop() {
         holder.stdin.end();
