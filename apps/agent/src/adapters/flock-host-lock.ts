@@ -16,6 +16,10 @@ import type { HostLock, ReleaseHostLock } from './host-lock.ts';
 /** tmpfs on systemd hosts: emptied at boot, like the kernel's binfmt_misc entries it guards. */
 export const DEFAULT_LOCK_DIR = '/run/binfleet';
 
+/** What a program that cannot start (ELOOP) here most likely means, and what to do. */
+const NATIVE_ENTRY_ADVICE =
+  "If a binfmt_misc entry matches this host's own programs (one registered with --force-native), every program started here goes to its emulator: remove that entry (`binfleet-agent remove ARCH`) and retry.";
+
 /** What the lock file says about its holder, for the message a waiting process gives. */
 export interface HostLockHolder {
   readonly pid: number;
@@ -244,7 +248,10 @@ export class FlockHostLock implements HostLock {
     stderr: string,
   ): AgentError {
     if (spawnError !== undefined)
-      return new AgentError('INTERNAL', `Could not start sh to lock ${this.file}: ${spawnError.message}`);
+      return new AgentError(
+        'INTERNAL',
+        `Could not start sh to lock ${this.file}: ${spawnError.message}.${spawnError.code === 'ELOOP' ? ` ${NATIVE_ENTRY_ADVICE}` : ''}`,
+      );
     const how = signal !== null ? `was killed by ${signal}` : `exited with ${code}`;
     const why = stderr.trim() ? ` (${stderr.trim()})` : '';
     return new AgentError(
@@ -254,11 +261,20 @@ export class FlockHostLock implements HostLock {
   }
 
   private lockFailure(answer: string, stderr: string): AgentError {
-    if (answer === 'failed 127')
+    // 127/126: the shell could not run flock. Missing, or present but unrunnable: a binfmt_misc entry
+    // matching this host's own programs (a forced native entry) sends it to an emulator (ELOOP...).
+    if (answer === 'failed 127' || answer === 'failed 126') {
+      const said = stderr.trim();
+      if (!said || /not found/i.test(said))
+        return new AgentError(
+          'INTERNAL',
+          'The `flock` command (util-linux) is missing: install util-linux; the agent locks binfmt_misc with it.',
+        );
       return new AgentError(
         'INTERNAL',
-        'The `flock` command (util-linux) is missing: install util-linux; the agent locks binfmt_misc with it.',
+        `The \`flock\` command could not run (${said.slice(0, 300)}). ${NATIVE_ENTRY_ADVICE}`,
       );
+    }
     // The helper only has the shell's words for what went wrong; opening the file here gives the errno.
     try {
       closeSync(openSync(this.file, 'a'));
