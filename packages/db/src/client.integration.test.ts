@@ -3,6 +3,7 @@ import {
   AuditLogAppendOnlyError,
   claimJobTarget,
   createDb,
+  inBatches,
   migrateDeploy,
   Prisma,
   type Db,
@@ -66,6 +67,40 @@ describe.each(Object.entries(PROVIDERS))('@binfleet/db on %s', (_provider, creat
     });
     return job.targets;
   }
+
+  it('reads and deletes by lists longer than SQLite takes bind parameters, beside another condition, in batches', async () => {
+    const group = unique('batch-group');
+    const many = 1_200;
+    await db.host.createMany({
+      data: Array.from({ length: many }, (_, i) => {
+        const agentId = unique('batch-agent');
+        return {
+          agentId,
+          hostname: `${group}-${String(i).padStart(4, '0')}`,
+          agentUrl: `http://127.0.0.1:9/${agentId}`,
+          agentTokenSealed: 'v1:sealed',
+          heartbeatTokenHash: unique('batch-hash'),
+          groupName: group,
+        };
+      }),
+    });
+    const ids = (await db.host.findMany({ where: { groupName: group }, select: { id: true } })).map(
+      (h) => h.id,
+    );
+    // `in` + orderBy (and + groupBy): the shapes Prisma does not split itself.
+    const read = await inBatches(ids, (batch) =>
+      db.host.findMany({ where: { id: { in: batch } }, orderBy: { hostname: 'asc' }, select: { id: true } }),
+    );
+    expect(read).toHaveLength(many);
+    const counted = await inBatches(ids, (batch) =>
+      db.host.groupBy({ by: ['groupName'], where: { id: { in: batch } }, _count: { _all: true } }),
+    );
+    expect(counted.reduce((n, c) => n + c._count._all, 0)).toBe(many);
+    await inBatches(ids, async (batch) => {
+      await db.host.deleteMany({ where: { groupName: group, id: { in: batch } } });
+    });
+    expect(await db.host.count({ where: { groupName: group } })).toBe(0);
+  });
 
   it('round-trips users, hosts with JSON facts, snapshots, jobs and their per-host rows', async () => {
     const admin = await db.user.create({

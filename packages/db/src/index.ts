@@ -8,6 +8,7 @@ export {
   resolveDatabaseUrl,
   type DatabaseProvider,
 } from './database-url.ts';
+export { IN_BATCH_SIZE, inBatches } from './batches.ts';
 export { claimJobTarget, type ClaimRequest } from './job-claims.ts';
 export { pendingMigrations } from './pending-migrations.ts';
 export {

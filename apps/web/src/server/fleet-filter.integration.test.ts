@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import type { Db } from '@binfleet/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from './testing/fixture.ts';
+import { seedFleet } from './testing/seed-fleet.ts';
 import {
   startInProcessControlPlane,
   type Caller,
@@ -13,27 +12,6 @@ import {
 // missing, disabled, old-flag, other-interpreter and extra entries against group policies), on SQLite
 // and on PostgreSQL, through the tRPC procedures the page calls.
 const HOSTS = 120;
-const WEB_DIR = resolve(import.meta.dirname, '../..');
-
-function seedFleet(env: Record<string, string>): Promise<void> {
-  return new Promise((done, fail) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'scripts/seed-fleet.ts', '--hosts', String(HOSTS)],
-      {
-        cwd: WEB_DIR,
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('error', fail);
-    child.once('exit', (code) =>
-      code === 0 ? done() : fail(new Error(`seed-fleet.ts exited with ${code}:\n${stderr}`)),
-    );
-  });
-}
 
 type Row = { id: string; hostname: string; group: string | null; drift: number | null };
 
@@ -58,7 +36,7 @@ describe.each(DATABASES)('fleet filters on %s', (_name, database) => {
   beforeAll(async () => {
     fixture = await startInProcessControlPlane({ name: 'fleet-filter', database });
     ({ db, admin } = fixture);
-    await seedFleet({ DATABASE_URL: fixture.databaseUrl, BINFLEET_DATA_DIR: fixture.dataDir });
+    await seedFleet(HOSTS, { DATABASE_URL: fixture.databaseUrl, BINFLEET_DATA_DIR: fixture.dataDir });
   }, 120_000);
 
   afterAll(() => fixture?.stop());

@@ -1,4 +1,4 @@
-import type { Db, Prisma } from '@binfleet/db';
+import { inBatches, type Db, type Prisma } from '@binfleet/db';
 import type { AgentRelease } from './agent-install/agent-release.ts';
 import { attentionReasons, type AttentionReason } from './hosts/attention.ts';
 import { HostService } from './hosts/host-service.ts';
@@ -86,11 +86,14 @@ export class FleetAttention {
 
   /** Per host: whether any target's latest self-test failed, or all passed; hosts never tested are absent. */
   private async selfTests(hostIds: readonly string[]) {
-    const results = await this.db.verifyResult.findMany({
-      where: { hostId: { in: [...hostIds] }, status: { in: ['passed', 'failed'] } },
-      orderBy: { at: 'desc' },
-      select: { hostId: true, target: true, method: true, status: true },
-    });
+    // Batched by host: each host's results come back together, newest first.
+    const results = await inBatches(hostIds, (batch) =>
+      this.db.verifyResult.findMany({
+        where: { hostId: { in: batch }, status: { in: ['passed', 'failed'] } },
+        orderBy: { at: 'desc' },
+        select: { hostId: true, target: true, method: true, status: true },
+      }),
+    );
     const latest = new Map<string, Map<string, string>>();
     for (const r of results) {
       const m = latest.get(r.hostId) ?? new Map<string, string>();
@@ -105,19 +108,20 @@ export class FleetAttention {
 
   /** Agent URLs among `urls` that more than one host advertises, with those hosts' names. */
   private async sharedAgentUrls(urls: readonly string[]) {
-    const shared = await this.db.host.groupBy({
-      by: ['agentUrl'],
-      where: { agentUrl: { in: [...new Set(urls)] } },
-      _count: { _all: true },
-    });
+    // Batched by URL: each URL's count is whole within its batch.
+    const shared = await inBatches([...new Set(urls)], (batch) =>
+      this.db.host.groupBy({ by: ['agentUrl'], where: { agentUrl: { in: batch } }, _count: { _all: true } }),
+    );
     const many = shared.filter((s) => s._count._all > 1).map((s) => s.agentUrl);
     const out = new Map<string, { id: string; hostname: string }[]>();
     if (many.length === 0) return out;
-    const hosts = await this.db.host.findMany({
-      where: { agentUrl: { in: many } },
-      orderBy: { hostname: 'asc' },
-      select: { id: true, hostname: true, agentUrl: true },
-    });
+    const hosts = await inBatches(many, (batch) =>
+      this.db.host.findMany({
+        where: { agentUrl: { in: batch } },
+        orderBy: { hostname: 'asc' },
+        select: { id: true, hostname: true, agentUrl: true },
+      }),
+    );
     for (const h of hosts) out.set(h.agentUrl, [...(out.get(h.agentUrl) ?? []), h]);
     return out;
   }

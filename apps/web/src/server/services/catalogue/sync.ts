@@ -1,7 +1,7 @@
 import { DEFAULT_HOST_ARCH, PROVENANCE_LABELS, resolveArch, type TargetId } from '@binfleet/arch-table';
 import { PeriodicTick } from '../periodic.ts';
 import { mapWithConcurrency } from '@binfleet/concurrency';
-import type { Db } from '@binfleet/db';
+import { inBatches, type Db } from '@binfleet/db';
 import { SYSTEM, type Actor, type AuditService } from '../audit.ts';
 import type { RegistryService, RepositoryRef } from './registries.ts';
 import type { OutboundPolicy } from '../../security/outbound.ts';
@@ -163,7 +163,9 @@ export class CatalogueSync {
       else added++;
     }
     const gone = [...existing.keys()].filter((tag) => !names.includes(tag));
-    if (gone.length) await this.db.imageTag.deleteMany({ where: { repositoryId, tag: { in: gone } } });
+    await inBatches(gone, async (batch) => {
+      await this.db.imageTag.deleteMany({ where: { repositoryId, tag: { in: batch } } });
+    });
     return { repository: repo.reference, tags: names.length, added, updated, removed: gone.length };
   }
 }
