@@ -5,6 +5,7 @@ import { ControlPlaneError } from '../../errors.ts';
 import { agentUrlForRecord, agentUrlProblem } from '../../security/agent-url.ts';
 import { hashToken, newToken } from '../../security/tokens.ts';
 import type { AuditService } from '../audit.ts';
+import { agentTokenContext, type CredentialRotation } from './credential-rotation.ts';
 import type { HostTiming } from './host-service.ts';
 import { admitJoinToken, spendJoinToken } from './join-tokens.ts';
 import type { HostSnapshots } from './snapshots.ts';
@@ -62,6 +63,7 @@ export class Enrolment {
     private readonly audit: AuditService,
     private readonly timing: Pick<HostTiming, 'heartbeatIntervalMs' | 'agentUrlAllow'>,
     private readonly snapshots: HostSnapshots,
+    private readonly credentials: CredentialRotation,
     private readonly log: (line: Record<string, unknown>) => void,
   ) {}
 
@@ -87,12 +89,14 @@ export class Enrolment {
         const jt = await admitJoinToken(tx, input.joinToken, now);
         const existing = await tx.host.findUnique({
           where: { agentId: input.agentId },
-          select: { heartbeatTokenHash: true, hostname: true },
+          select: { heartbeatTokenHash: true, pendingHeartbeatTokenHash: true, hostname: true },
         });
+        // Mid-rotation, the agent may hold the new heartbeat credential already.
+        const proof = input.heartbeatToken === undefined ? undefined : hashToken(input.heartbeatToken);
         if (
           existing &&
-          (input.heartbeatToken === undefined ||
-            hashToken(input.heartbeatToken) !== existing.heartbeatTokenHash)
+          (proof === undefined ||
+            (proof !== existing.heartbeatTokenHash && proof !== existing.pendingHeartbeatTokenHash))
         ) {
           // Refused outside the transaction, so that its audit event is not rolled back with it.
           return { takenBy: existing.hostname, credentialSent: input.heartbeatToken !== undefined };
@@ -101,8 +105,11 @@ export class Enrolment {
         const data = {
           hostname: input.hostname.toLowerCase(),
           agentUrl: input.agentUrl,
-          agentTokenSealed: this.secrets.seal(agentToken, `host:${input.agentId}:agentToken`),
+          agentTokenSealed: this.secrets.seal(agentToken, agentTokenContext(input.agentId)),
           heartbeatTokenHash: hashToken(heartbeatToken),
+          // A join gives a fresh pair: a rotation under way has nothing left to replace.
+          pendingCredentialSealed: null,
+          pendingHeartbeatTokenHash: null,
           arch: input.arch ?? null,
           kernel: input.kernel ?? null,
           dockerVersion: input.dockerVersion ?? null,
@@ -151,12 +158,17 @@ export class Enrolment {
     };
   }
 
-  /** The host a heartbeat credential belongs to, or an error the agent can act on. */
+  /**
+   * The host a heartbeat credential belongs to, or an error the agent can act on. The first heartbeat
+   * with a rotated credential takes it into use (credential-rotation.ts).
+   */
   async hostForHeartbeat(token: string | undefined) {
-    const host = token
-      ? await this.db.host.findUnique({ where: { heartbeatTokenHash: hashToken(token) } })
-      : null;
-    if (!host && token) await this.refuseRevoked(hashToken(token));
+    const hash = token === undefined ? undefined : hashToken(token);
+    const host = hash
+      ? ((await this.db.host.findUnique({ where: { heartbeatTokenHash: hash } })) ??
+        (await this.credentials.takeIntoUse(hash)))
+      : undefined;
+    if (!host && hash) await this.refuseRevoked(hash);
     if (!host)
       throw new ControlPlaneError(
         'UNAUTHENTICATED',
@@ -165,7 +177,10 @@ export class Enrolment {
     return host;
   }
 
-  /** A removed host's agent: refused saying so, and the first refusal audited, naming the host. */
+  /**
+   * A removed host's agent, or a credential a rotation replaced: refused saying so, and the first
+   * refusal audited, naming the host.
+   */
   private async refuseRevoked(heartbeatTokenHash: string): Promise<void> {
     const revoked = await this.db.revokedHostCredential.findUnique({ where: { heartbeatTokenHash } });
     if (!revoked) return;
@@ -173,17 +188,23 @@ export class Enrolment {
       where: { heartbeatTokenHash, firstRefusedAt: null },
       data: { firstRefusedAt: new Date() },
     });
+    const rotated = revoked.reason === 'rotated';
+    const when = revoked.revokedAt.toISOString();
     if (first.count === 1)
       await this.audit.record({
         actor: { id: null, name: `agent:${revoked.hostname}` },
         action: 'host.heartbeat',
         targets: [revoked.hostname],
         outcome: 'denied',
-        detail: `host removed by ${revoked.revokedBy} at ${revoked.revokedAt.toISOString()}: its credential is revoked`,
+        detail: rotated
+          ? `credential replaced at ${when} by a rotation ${revoked.revokedBy} asked for: the old one is revoked`
+          : `host removed by ${revoked.revokedBy} at ${when}: its credential is revoked`,
       });
     throw new ControlPlaneError(
       'UNAUTHENTICATED',
-      `This host (${revoked.hostname}) was removed from the fleet by ${revoked.revokedBy} and its credential revoked: run binfleet-agent-uninstall on it, or join it again with a new join token (delete fleet-link.json in the agent's state directory first).`,
+      rotated
+        ? `This credential of host ${revoked.hostname} was replaced at ${when} (a rotation ${revoked.revokedBy} asked for) and is revoked; its agent uses the new one. An agent still presenting it lost its state directory or is a copy of that host: join it again with a new join token (delete fleet-link.json in the agent's state directory first).`
+        : `This host (${revoked.hostname}) was removed from the fleet by ${revoked.revokedBy} and its credential revoked: run binfleet-agent-uninstall on it, or join it again with a new join token (delete fleet-link.json in the agent's state directory first).`,
     );
   }
 
