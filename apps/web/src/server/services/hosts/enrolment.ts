@@ -99,11 +99,25 @@ export class Enrolment {
             (proof !== existing.heartbeatTokenHash && proof !== existing.pendingHeartbeatTokenHash))
         ) {
           // Refused outside the transaction, so that its audit event is not rolled back with it.
-          return { takenBy: existing.hostname, credentialSent: input.heartbeatToken !== undefined };
+          return {
+            refused: {
+              kind: 'agent-id',
+              takenBy: existing.hostname,
+              credentialSent: input.heartbeatToken !== undefined,
+            },
+          } as const;
         }
+        // Hostnames are unique in a fleet. Checked once the join token is admitted: whoever holds
+        // none learns nothing about which names are taken.
+        const hostname = input.hostname.toLowerCase();
+        const namesake = await tx.host.findFirst({
+          where: { hostname, agentId: { not: input.agentId } },
+          select: { lastSeenAt: true },
+        });
+        if (namesake) return { refused: { kind: 'hostname', lastSeenAt: namesake.lastSeenAt } } as const;
         await spendJoinToken(tx, jt, now);
         const data = {
-          hostname: input.hostname.toLowerCase(),
+          hostname,
           agentUrl: input.agentUrl,
           agentTokenSealed: this.secrets.seal(agentToken, agentTokenContext(input.agentId)),
           heartbeatTokenHash: hashToken(heartbeatToken),
@@ -128,20 +142,7 @@ export class Enrolment {
         });
       }),
     );
-    if ('takenBy' in host) {
-      await this.audit.record({
-        actor: { id: null, name: `agent:${input.hostname}` },
-        action: 'host.join',
-        targets: [host.takenBy],
-        params: { agentId: input.agentId, agentUrl: input.agentUrl, hostname: input.hostname },
-        outcome: 'denied',
-        detail: `agent id ${input.agentId} belongs to host ${host.takenBy}; the join ${host.credentialSent ? "carried another host's or an unknown" : 'carried no'} heartbeat credential`,
-      });
-      throw new ControlPlaneError(
-        'FORBIDDEN',
-        `Cannot join: agent id ${input.agentId} already belongs to host ${host.takenBy}, and this agent did not present that host's credential. If this is a reinstall or a copy of that host, remove ${host.takenBy} in the dashboard (Fleet > host > Remove host) and join again, or reset this agent's link (delete fleet-link.json in its state directory) to join as a new host.`,
-      );
-    }
+    if ('refused' in host) return this.refuseJoin(input, host.refused);
     await this.snapshots.record(host.id, input.entries, now);
     await this.audit.record({
       actor: { id: null, name: `agent:${input.hostname}` },
@@ -156,6 +157,38 @@ export class Enrolment {
       heartbeatToken,
       heartbeatIntervalMs: this.timing.heartbeatIntervalMs,
     };
+  }
+
+  /** A join refused inside its transaction: audited (outside it, so the event stays), then thrown. */
+  private async refuseJoin(
+    input: Join,
+    refusal:
+      | { readonly kind: 'agent-id'; readonly takenBy: string; readonly credentialSent: boolean }
+      | { readonly kind: 'hostname'; readonly lastSeenAt: Date | null },
+  ): Promise<never> {
+    const hostname = input.hostname.toLowerCase();
+    const taken = refusal.kind === 'agent-id' ? refusal.takenBy : hostname;
+    await this.audit.record({
+      actor: { id: null, name: `agent:${input.hostname}` },
+      action: 'host.join',
+      targets: [taken],
+      params: { agentId: input.agentId, agentUrl: input.agentUrl, hostname: input.hostname },
+      outcome: 'denied',
+      detail:
+        refusal.kind === 'agent-id'
+          ? `agent id ${input.agentId} belongs to host ${refusal.takenBy}; the join ${refusal.credentialSent ? "carried another host's or an unknown" : 'carried no'} heartbeat credential`
+          : `another host is named ${hostname}`,
+    });
+    if (refusal.kind === 'agent-id')
+      throw new ControlPlaneError(
+        'FORBIDDEN',
+        `Cannot join: agent id ${input.agentId} already belongs to host ${refusal.takenBy}, and this agent did not present that host's credential. If this is a reinstall or a copy of that host, remove ${refusal.takenBy} in the dashboard (Fleet > host > Remove from fleet) and join again, or reset this agent's link (delete fleet-link.json in its state directory) to join as a new host.`,
+      );
+    const seen = refusal.lastSeenAt ? `last seen ${refusal.lastSeenAt.toISOString()}` : 'never seen';
+    throw new ControlPlaneError(
+      'CONFLICT',
+      `Cannot join: another host in this fleet is named ${hostname} (${seen}), and hostnames are unique in a fleet. If this machine replaces it (a reinstall, a new VM), remove ${hostname} in the dashboard (Fleet > ${hostname} > Remove from fleet) and start the agent again; otherwise give this machine its own hostname. The join token was not used up.`,
+    );
   }
 
   /**
