@@ -63,6 +63,9 @@ describe('join and heartbeat', () => {
     expect(heartbeatAnswerSchema.parse(answer)).toEqual(answer);
     const newCredential = { agentToken: `bfa_${'a'.repeat(43)}`, heartbeatToken: `bfa_${'b'.repeat(43)}` };
     expect(heartbeatAnswerSchema.parse({ ...answer, newCredential })).toEqual({ ...answer, newCredential });
+    // An agent from before rotations parses answers without the field, and drops it: it keeps its pair.
+    const before = heartbeatAnswerSchema.omit({ newCredential: true });
+    expect(before.parse({ ...answer, newCredential })).toEqual(answer);
     // One an agent could not present again (too short to be safe, or not fit for a header) is refused.
     for (const agentToken of ['short', `has a space ${'x'.repeat(30)}`])
       expect(
