@@ -75,7 +75,7 @@ describe('composeAgent', () => {
   const compose = (settings: AgentSettings = SETTINGS) =>
     composeAgent(settings, adapters, {
       version: '9.9.9',
-      tokenHash: hashToken(TOKEN),
+      tokenHashes: { hash: hashToken(TOKEN) },
       log: (r) => logs.push(r),
     });
 

@@ -13,7 +13,7 @@ import { HttpRegistryClient } from './adapters/http-registry-client.ts';
 import { KernelBinfmtFs } from './adapters/kernel-binfmt-fs.ts';
 import { unshareSandboxes } from './adapters/unshare-emulation-sandbox.ts';
 import { nodeHostOs } from './adapters/node-host-os.ts';
-import type { StateStore } from './adapters/state-store.ts';
+import type { StateStore, TokenHashes } from './adapters/state-store.ts';
 import { urlHost } from './control-plane/route-address.ts';
 import { FleetLink } from './control-plane/fleet-link.ts';
 import { HostProbe } from './host/host-probe.ts';
@@ -89,8 +89,8 @@ export interface AgentSettings {
 
 export interface ComposeOptions {
   readonly version: string;
-  /** SHA-256 of the API token the HTTP server accepts (joining replaces it). */
-  readonly tokenHash: string;
+  /** SHA-256 of the API token the HTTP server accepts (joining or a rotation replaces it). */
+  readonly tokenHashes: TokenHashes;
   readonly log: (record: LogRecord) => void;
 }
 
@@ -173,7 +173,32 @@ export async function composeAgent(
     version,
     builds,
   });
-  const auth = new BearerAuth(options.tokenHash);
+  // The token a rotation replaced is accepted until the control plane presents the new one: from
+  // then on it is refused, also after a restart.
+  const auth = new BearerAuth(options.tokenHashes, (hashes) => {
+    store.writeTokenHashes(hashes).then(
+      () =>
+        log({
+          event: 'previous-token-retired',
+          message: 'The control plane uses the new API token: the old one is refused from now on.',
+        }),
+      (error: unknown) =>
+        log({
+          event: 'token-save-failed',
+          level: 'warn',
+          message: `${(error as Error).message} (the old API token is accepted again after a restart until the new one is used)`,
+        }),
+    );
+  });
+  const adoptApiToken = async (token: string) => {
+    const hash = hashToken(token);
+    const kept = await store.readTokenHashes();
+    // The same pair offered again (its answer came, but the next beat did not go out): kept already.
+    if (kept?.hash === hash) return;
+    const hashes = { hash, ...(kept ? { previousHash: kept.hash } : {}) };
+    await store.writeTokenHashes(hashes);
+    auth.replace(hashes);
+  };
   const server = createAgentHttpServer({
     agent: service,
     auth,
@@ -200,12 +225,13 @@ export async function composeAgent(
       advertiseUrl: settings.advertiseUrl ?? url,
       ...(settings.heartbeatIntervalMs ? { intervalMs: settings.heartbeatIntervalMs } : {}),
       log,
+      adoptApiToken,
     });
     if (settings.join) {
       try {
         const hash = hashToken(await fleetLink.join(settings.join.serverUrl, settings.join.token));
-        await store.writeTokenHash(hash);
-        auth.replace(hash);
+        await store.writeTokenHashes({ hash });
+        auth.replace({ hash });
       } catch (error) {
         // A refused join ends the agent with the server's reason. Left listening without a link, it
         // would run on unnoticed.

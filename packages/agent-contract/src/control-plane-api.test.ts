@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { heartbeatInputSchema, joinAnswerSchema, joinInputSchema } from './control-plane-api.ts';
+import {
+  heartbeatAnswerSchema,
+  heartbeatInputSchema,
+  joinAnswerSchema,
+  joinInputSchema,
+} from './control-plane-api.ts';
 import { CONTRACT_VERSION, reportedContractVersion } from './version.ts';
 
 const beat = {
@@ -51,6 +56,22 @@ describe('join and heartbeat', () => {
       { ...beat, hostname: '' },
     ];
     for (const report of bad) expect(heartbeatInputSchema.safeParse(report).success).toBe(false);
+  });
+
+  it('a heartbeat answer may carry a rotated credential; answers without one (older control planes) still parse', () => {
+    const answer = { ok: true as const, heartbeatIntervalMs: 1000 };
+    expect(heartbeatAnswerSchema.parse(answer)).toEqual(answer);
+    const newCredential = { agentToken: `bfa_${'a'.repeat(43)}`, heartbeatToken: `bfa_${'b'.repeat(43)}` };
+    expect(heartbeatAnswerSchema.parse({ ...answer, newCredential })).toEqual({ ...answer, newCredential });
+    // An agent from before rotations parses answers without the field, and drops it: it keeps its pair.
+    const before = heartbeatAnswerSchema.omit({ newCredential: true });
+    expect(before.parse({ ...answer, newCredential })).toEqual(answer);
+    // One an agent could not present again (too short to be safe, or not fit for a header) is refused.
+    for (const agentToken of ['short', `has a space ${'x'.repeat(30)}`])
+      expect(
+        heartbeatAnswerSchema.safeParse({ ...answer, newCredential: { ...newCredential, agentToken } })
+          .success,
+      ).toBe(false);
   });
 
   it('answers without the credential the agent needs are refused', () => {

@@ -46,6 +46,9 @@ export const heartbeatInputSchema = z.object({
   agentUrl: z.string().min(1).max(512).optional(),
 });
 
+/** A credential as agents keep and present it (an Authorization header carries it; long enough not to guess). */
+const agentCredential = z.string().regex(/^[\x21-\x7e]{24,512}$/);
+
 /** The control plane's contract version, in its answers (absent from control planes of contract 1). */
 const answeredBy = { contractVersion: z.number().int().optional() };
 
@@ -66,6 +69,18 @@ export const heartbeatAnswerSchema = z.object({
   healJob: z.string().nullable().optional(),
   /** Why the control plane refused the URL the agent advertised (it goes on calling the one it had). */
   agentUrlRefused: z.string().optional(),
+  /**
+   * A new credential pair an admin issued (a rotation), sent on every answer until the agent heartbeats
+   * with the new heartbeat credential; until then the old pair stays valid. An agent that does not know
+   * this field drops it and goes on with the old pair.
+   */
+  newCredential: z
+    .object({
+      /** The agent's new API token: the control plane calls with it once the agent used the new heartbeat credential. */
+      agentToken: agentCredential,
+      heartbeatToken: agentCredential,
+    })
+    .optional(),
   ...answeredBy,
 });
 

@@ -18,14 +18,14 @@ describe('FileStateStore', () => {
 
   it('has nothing before the first write', async () => {
     expect(await store.readDesired()).toBeUndefined();
-    expect(await store.readTokenHash()).toBeUndefined();
+    expect(await store.readTokenHashes()).toBeUndefined();
   });
 
   it('keeps the desired state and the token hash, root-only, with no temporary file left', async () => {
     await store.writeDesired(state);
-    await store.writeTokenHash('a'.repeat(64));
+    await store.writeTokenHashes({ hash: 'a'.repeat(64) });
     expect(await store.readDesired()).toEqual(state);
-    expect(await store.readTokenHash()).toBe('a'.repeat(64));
+    expect(await store.readTokenHashes()).toEqual({ hash: 'a'.repeat(64) });
     expect(((await stat(store.desiredFile)).mode & 0o777).toString(8)).toBe('600');
     expect(((await stat(store.tokenFile)).mode & 0o777).toString(8)).toBe('600');
     expect(((await stat(store.dir)).mode & 0o777).toString(8)).toBe('700');
@@ -84,7 +84,14 @@ describe('FileStateStore', () => {
   });
 
   it('refuses to keep something that is not a SHA-256', async () => {
-    await expect(store.writeTokenHash('secret-token')).rejects.toThrow();
-    expect(await store.readTokenHash()).toBeUndefined();
+    await expect(store.writeTokenHashes({ hash: 'secret-token' })).rejects.toThrow();
+    expect(await store.readTokenHashes()).toBeUndefined();
+  });
+
+  it('keeps the hash a rotation replaced beside the new one, and drops it when told', async () => {
+    await store.writeTokenHashes({ hash: 'b'.repeat(64), previousHash: 'a'.repeat(64) });
+    expect(await store.readTokenHashes()).toEqual({ hash: 'b'.repeat(64), previousHash: 'a'.repeat(64) });
+    await store.writeTokenHashes({ hash: 'b'.repeat(64) });
+    expect(await store.readTokenHashes()).toEqual({ hash: 'b'.repeat(64) });
   });
 });

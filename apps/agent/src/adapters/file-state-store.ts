@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { desiredStateSchema, SHA256, type DesiredState } from '@binfleet/agent-contract';
 import { AgentError } from '../errors.ts';
-import { fleetLinkSchema, type FleetLinkFile, type StateStore } from './state-store.ts';
+import { fleetLinkSchema, type FleetLinkFile, type StateStore, type TokenHashes } from './state-store.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/binfleet-agent';
 
@@ -18,6 +18,7 @@ const tokenFileSchema = z.object({
   version: z.literal(1),
   algorithm: z.literal('sha256'),
   hash: z.string().regex(SHA256),
+  previousHash: z.string().regex(SHA256).optional(),
 });
 
 /**
@@ -64,13 +65,13 @@ export class FileStateStore implements StateStore {
     await this.write(this.desiredFile, { version: 1, updatedAt: new Date().toISOString(), state });
   }
 
-  async readTokenHash(): Promise<string | undefined> {
+  async readTokenHashes(): Promise<TokenHashes | undefined> {
     const file = await this.read(this.tokenFile, tokenFileSchema, 'the token hash');
-    return file?.hash;
+    return file && { hash: file.hash, ...(file.previousHash ? { previousHash: file.previousHash } : {}) };
   }
 
-  async writeTokenHash(hash: string): Promise<void> {
-    await this.write(this.tokenFile, tokenFileSchema.parse({ version: 1, algorithm: 'sha256', hash }));
+  async writeTokenHashes(hashes: TokenHashes): Promise<void> {
+    await this.write(this.tokenFile, tokenFileSchema.parse({ version: 1, algorithm: 'sha256', ...hashes }));
   }
 
   private async read<S extends z.ZodType>(

@@ -18,6 +18,15 @@ export const fleetLinkSchema = z.object({
 export type FleetLinkFile = z.output<typeof fleetLinkSchema>;
 
 /**
+ * SHA-256 (hex) of the API token the agent accepts, and, after the control plane issued a new one (a
+ * credential rotation), of the one it replaces: accepted too until the new one is first presented.
+ */
+export interface TokenHashes {
+  readonly hash: string;
+  readonly previousHash?: string;
+}
+
+/**
  * What the agent keeps across restarts and reboots: the desired state (re-applied by the reconciler),
  * the hash of its API token and its link to a control plane. FileStateStore is the real one.
  */
@@ -32,7 +41,7 @@ export interface StateStore {
   /** The desired state, or undefined when nobody has applied one on this host yet. */
   readDesired(): Promise<DesiredState | undefined>;
   writeDesired(state: DesiredState): Promise<void>;
-  /** SHA-256 of the API token, hex. */
-  readTokenHash(): Promise<string | undefined>;
-  writeTokenHash(hash: string): Promise<void>;
+  /** The API token's hash (and the one a rotation replaced, until the new token is used). */
+  readTokenHashes(): Promise<TokenHashes | undefined>;
+  writeTokenHashes(hashes: TokenHashes): Promise<void>;
 }

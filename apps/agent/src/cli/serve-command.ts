@@ -3,7 +3,7 @@ import { interpreterDirSchema } from '@binfleet/agent-contract';
 import { DEFAULT_MAX_PACKAGE_BYTES } from '@binfleet/deb';
 import { DEFAULT_MOUNT_POINT } from '../adapters/binfmt-fs.ts';
 import { DEFAULT_STATE_DIR } from '../adapters/file-state-store.ts';
-import type { StateStore } from '../adapters/state-store.ts';
+import type { StateStore, TokenHashes } from '../adapters/state-store.ts';
 import { composeAgent, hostAdapters, ListenError } from '../compose.ts';
 import { takeSecretEnv, type AgentEnv } from '../env.ts';
 import { generateToken, hashToken, validateToken } from '../server/bearer-auth.ts';
@@ -113,7 +113,7 @@ export async function serveCommand(argv: string[], env: AgentEnv): Promise<numbe
   if (joining && values.server === undefined) {
     throw new UsageError('--join-token needs --server URL: the control plane to join.');
   }
-  const tokenHash = await resolveTokenHash(adapters.store, values['token-file'], envToken, joining);
+  const tokenHashes = await resolveTokenHashes(adapters.store, values['token-file'], envToken, joining);
   const serverUrl = values.server ?? link?.serverUrl;
   const { listen, advertiseUrl } = await listenAndAdvertise(
     values.listen,
@@ -145,7 +145,7 @@ export async function serveCommand(argv: string[], env: AgentEnv): Promise<numbe
           : undefined,
     },
     adapters,
-    { version: await agentVersion(), tokenHash, log },
+    { version: await agentVersion(), tokenHashes, log },
   );
 
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
@@ -224,13 +224,16 @@ async function listenAndAdvertise(
 
 const DEFAULT_PORT = 7475;
 
-/** Where the token comes from, in order: file, environment, the hash kept from before, a new one. */
-async function resolveTokenHash(
+/**
+ * Where the token comes from, in order: file, environment, the hashes kept from before (with the one
+ * a credential rotation replaced, until the new token is used), a new one.
+ */
+async function resolveTokenHashes(
   store: StateStore,
   tokenFile: string | undefined,
   envToken: string | undefined,
   joining: boolean,
-): Promise<string> {
+): Promise<TokenHashes> {
   if (tokenFile !== undefined) {
     const text = await readFile(tokenFile, 'utf8').catch((error: Error) => {
       throw new UsageError(`--token-file ${tokenFile}: ${error.message}`);
@@ -238,26 +241,26 @@ async function resolveTokenHash(
     return remember(store, validateToken(text.trim(), tokenFile));
   }
   if (envToken !== undefined) return remember(store, validateToken(envToken, 'BINFLEET_AGENT_TOKEN'));
-  const kept = await store.readTokenHash();
+  const kept = await store.readTokenHashes();
   if (kept !== undefined) return kept;
   const token = generateToken();
-  const hash = await remember(store, token);
+  const hashes = await remember(store, token);
   // Joining replaces it with the control plane's credential in a moment: nothing to show.
-  if (joining) return hash;
+  if (joining) return hashes;
   // The one time this token is ever shown: only its hash is kept.
   log({
     event: 'token-generated',
     token,
     message: `New API token; it is shown only now (the agent keeps its hash in ${store.tokenFile}). Delete that file to make a new one.`,
   });
-  return hash;
+  return hashes;
 }
 
 /** Keeping the hash lets a restart without --token-file go on accepting the same token. */
-async function remember(store: StateStore, token: string): Promise<string> {
-  const hash = hashToken(token);
-  await store.writeTokenHash(hash);
-  return hash;
+async function remember(store: StateStore, token: string): Promise<TokenHashes> {
+  const hashes = { hash: hashToken(token) };
+  await store.writeTokenHashes(hashes);
+  return hashes;
 }
 
 function log(record: LogRecord): void {

@@ -131,6 +131,7 @@ describe('FleetLink against a control plane one contract version behind', () => 
       advertiseUrl: 'http://10.0.0.7:7475',
       intervalMs: 60_000,
       log: (r) => logs.push(r),
+      adoptApiToken: () => Promise.reject(new Error('a contract 1 control plane rotates no credential')),
     });
     cleanups.push(async () => link.stop());
 

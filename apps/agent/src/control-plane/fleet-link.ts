@@ -36,6 +36,11 @@ export class FleetLink {
       readonly advertiseUrl: string;
       readonly intervalMs?: number;
       readonly log: (r: LogRecord) => void;
+      /**
+       * Makes a new API token the one the HTTP server accepts, beside the old one until the control
+       * plane first presents it, and keeps both in the state store (a credential rotation).
+       */
+      readonly adoptApiToken: (token: string) => Promise<void>;
     },
   ) {
     this.intervalMs = options.intervalMs ?? 15_000;
@@ -77,15 +82,22 @@ export class FleetLink {
     const { link } = await this.store.readFleetLink();
     if (!link) return false;
     const client = new ControlPlaneClient(link.serverUrl);
+    let heartbeatToken = link.heartbeatToken;
     const beat = async () => {
       if (this.stopped) return;
+      let confirmNow = false;
       try {
         // The URL on every beat: an agent restarted on another address is followed without a re-join.
         const answer = await client.mutation(
           controlPlaneApi.heartbeat,
           { agentUrl: this.options.advertiseUrl, ...(await this.report()) },
-          link.heartbeatToken,
+          heartbeatToken,
         );
+        if (answer.newCredential) {
+          heartbeatToken = await this.adoptCredential(answer.newCredential);
+          // The next beat, with the new credential, is what tells the control plane to switch: now.
+          confirmNow = true;
+        }
         if (this.failures > 0) this.options.log({ event: 'heartbeat-restored', server: link.serverUrl });
         this.failures = 0;
         this.intervalMs = this.options.intervalMs ?? answer.heartbeatIntervalMs;
@@ -111,10 +123,39 @@ export class FleetLink {
         }
       }
       if (!this.stopped)
-        this.timer = setTimeout(beat, Math.min(this.intervalMs * 2 ** Math.min(this.failures, 3), 300_000));
+        this.timer = setTimeout(
+          beat,
+          confirmNow ? 0 : Math.min(this.intervalMs * 2 ** Math.min(this.failures, 3), 300_000),
+        );
     };
     await beat();
     return true;
+  }
+
+  /**
+   * Keeps a credential pair the control plane issued, each file written atomically and in this order:
+   * the API token first (the old one stays accepted), then the heartbeat credential. A crash between
+   * the two leaves the old heartbeat credential in use, and the next answer offers the pair again.
+   * Returns the heartbeat credential to present from now on.
+   */
+  private async adoptCredential(credential: { agentToken: string; heartbeatToken: string }) {
+    await this.options.adoptApiToken(credential.agentToken);
+    const file = await this.store.readFleetLink();
+    if (!file.link)
+      throw new AgentError(
+        'STATE_CORRUPT',
+        'The control-plane link vanished from the state directory: join again.',
+      );
+    await this.store.writeFleetLink({
+      ...file,
+      link: { ...file.link, heartbeatToken: credential.heartbeatToken },
+    });
+    this.options.log({
+      event: 'credential-rotated',
+      message:
+        'The control plane issued this agent a new credential: kept in the state directory, in use from the next heartbeat.',
+    });
+    return credential.heartbeatToken;
   }
 
   stop(): void {

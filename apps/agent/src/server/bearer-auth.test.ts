@@ -3,7 +3,7 @@ import { BearerAuth, generateToken, hashToken, validateToken } from './bearer-au
 
 describe('BearerAuth', () => {
   const token = generateToken();
-  const auth = new BearerAuth(hashToken(token));
+  const auth = new BearerAuth({ hash: hashToken(token) });
 
   it('accepts the token and nothing else', () => {
     expect(auth.accepts(`Bearer ${token}`)).toBe(true);
@@ -14,6 +14,22 @@ describe('BearerAuth', () => {
     expect(auth.accepts(`Bearer ${token.slice(1)}`)).toBe(false);
     expect(auth.accepts(`Basic ${token}`)).toBe(false);
     expect(auth.accepts(`Bearer ${hashToken(token)}`)).toBe(false);
+  });
+
+  it('after a rotation, accepts the old token too until the new one is presented, then only the new one', () => {
+    const next = generateToken();
+    const retired: unknown[] = [];
+    const rotated = new BearerAuth({ hash: hashToken(next), previousHash: hashToken(token) }, (h) =>
+      retired.push(h),
+    );
+    expect(rotated.accepts(`Bearer ${token}`)).toBe(true);
+    expect(rotated.accepts(`Bearer ${token}`)).toBe(true);
+    expect(retired).toEqual([]);
+    expect(rotated.accepts(`Bearer ${next}`)).toBe(true);
+    expect(retired).toEqual([{ hash: hashToken(next) }]);
+    expect(rotated.accepts(`Bearer ${token}`)).toBe(false);
+    expect(rotated.accepts(`Bearer ${next}`)).toBe(true);
+    expect(retired).toHaveLength(1);
   });
 
   it('makes 256-bit tokens and keeps only their hash', () => {

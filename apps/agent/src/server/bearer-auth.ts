@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { TokenHashes } from '../adapters/state-store.ts';
 import { AgentError } from '../errors.ts';
 
 /**
@@ -30,16 +31,28 @@ export function hashToken(token: string): string {
   return digest(token).toString('hex');
 }
 
+/**
+ * Checks the API token. After a credential rotation it accepts the token it had too, until the
+ * control plane presents the new one for the first time: calls the control plane started with the old
+ * token still land, and the old one is refused from then on.
+ */
 export class BearerAuth {
   private expected: Buffer;
+  private previous: Buffer | undefined;
 
-  constructor(tokenHashHex: string) {
-    this.expected = Buffer.from(tokenHashHex, 'hex');
+  constructor(
+    hashes: TokenHashes,
+    /** Called once the new token was presented and the previous one no longer is accepted (to keep that). */
+    private readonly onPreviousRetired: (hashes: TokenHashes) => void = () => {},
+  ) {
+    this.expected = Buffer.from(hashes.hash, 'hex');
+    this.previous = hashes.previousHash === undefined ? undefined : Buffer.from(hashes.previousHash, 'hex');
   }
 
-  /** A new token takes effect at once (joining a control plane gives the agent its token). */
-  replace(tokenHashHex: string): void {
-    this.expected = Buffer.from(tokenHashHex, 'hex');
+  /** A new token takes effect at once (joining a control plane, or a rotation, gives the agent its token). */
+  replace(hashes: TokenHashes): void {
+    this.expected = Buffer.from(hashes.hash, 'hex');
+    this.previous = hashes.previousHash === undefined ? undefined : Buffer.from(hashes.previousHash, 'hex');
   }
 
   /**
@@ -49,6 +62,14 @@ export class BearerAuth {
   accepts(header: string | undefined): boolean {
     const token = /^Bearer +(\S+)$/i.exec(header ?? '')?.[1];
     if (token === undefined) return false;
-    return timingSafeEqual(digest(token), this.expected);
+    const sent = digest(token);
+    if (timingSafeEqual(sent, this.expected)) {
+      if (this.previous) {
+        this.previous = undefined;
+        this.onPreviousRetired({ hash: this.expected.toString('hex') });
+      }
+      return true;
+    }
+    return this.previous !== undefined && timingSafeEqual(sent, this.previous);
   }
 }

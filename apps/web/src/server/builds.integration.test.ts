@@ -16,7 +16,8 @@ import { until, watchUntilFinal } from './testing/waiting.ts';
 // followed live over the watch subscription, pushed to the real registry and then found in the
 // catalogue, synced from the registry, with the digests the builder reported. The first build takes
 // the packages of two host architectures (amd64, arm64): its multi-platform tags are indexes of both. Then a build from a
-// package uploaded through the control plane, cancel and re-run; on SQLite and on PostgreSQL.
+// package uploaded through the control plane, cancel and re-run; how each ended, once in the audit log;
+// on SQLite and on PostgreSQL.
 const REGISTRY = process.env.BINFLEET_REGISTRY ?? '127.0.0.1:5000';
 const RUN = Date.now().toString(36);
 const TEST_IMAGE = 'binfleet-test/arm64-busybox:latest';
@@ -168,6 +169,14 @@ describe.each(DATABASES)('builds from the control plane on a real builder agent,
     );
     expect(built.checks!.every((c) => c.status === 'pass')).toBe(true);
     expect(machineBinfmt()).toEqual(before);
+    // How it ended, in the audit log: once, with the repository and every tag it pushed.
+    const ended = await db.auditEvent.findMany({ where: { action: 'build.succeeded' } });
+    expect(ended).toHaveLength(1);
+    expect(ended[0]).toMatchObject({ actorName: 'system', outcome: 'success' });
+    expect(ended[0]!.params).toMatchObject({ buildId: id, repository: `${REGISTRY}/${REPOSITORY}` });
+    expect([...(ended[0]!.params as { tags: string[] }).tags].sort()).toEqual(
+      built.pushedTags!.map((t) => t.tag).sort(),
+    );
 
     const version = tagVersionOf(built.packageVersion);
     const pushed = new Map(built.pushedTags!.map((t) => [t.tag, t.digest]));
@@ -380,9 +389,17 @@ describe.each(DATABASES)('builds from the control plane on a real builder agent,
     ).toBe('cancelled');
 
     const audit = await db.auditEvent.findMany({
-      where: { action: { startsWith: 'build.' } },
+      where: { action: { in: ['build.start', 'build.cancel'] } },
       orderBy: { at: 'asc' },
     });
+    // Every build that ended did so once in the audit log, as its row says it ended.
+    const builds = await db.build.findMany({ select: { id: true, status: true } });
+    const ends = await db.auditEvent.findMany({
+      where: { action: { in: ['build.succeeded', 'build.failed', 'build.cancelled'] } },
+    });
+    expect(ends.map((e) => `${(e.params as { buildId: string }).buildId} ${e.action}`).sort()).toEqual(
+      builds.map((b) => `${b.id} build.${b.status}`).sort(),
+    );
     expect(audit.map((a) => a.action)).toEqual([
       'build.start',
       'build.start',

@@ -1,10 +1,13 @@
 'use client';
 import { Alert, Code, DataList, Stack, Text } from '@mantine/core';
-import { IconAlertTriangle } from '@tabler/icons-react';
+import { IconAlertTriangle, IconKey } from '@tabler/icons-react';
 import type { HostDetail } from '../trpc/types.ts';
 import { Ago } from '../ui/time.tsx';
 
-/** What the agent reports going wrong on its side: shown until its heartbeats say it is over. */
+/**
+ * What the agent reports going wrong on its side, shown until its heartbeats say it is over, and a
+ * credential rotation still waiting for the agent.
+ */
 export function AgentWarnings({ host }: { host: HostDetail }) {
   // The reconciler has its own alert below, with the full message.
   const attention = host.attention.filter((r) => r.kind !== 'reconciler-failing');
@@ -83,6 +86,17 @@ export function AgentWarnings({ host }: { host: HostDetail }) {
               and may call, or have an admin add its host to BINFLEET_AGENT_URL_ALLOW.
             </Text>
           </Stack>
+        </Alert>
+      )}
+      {host.credential.rotationAskedAt && (
+        <Alert color="blue" variant="light" icon={<IconKey size={18} />} title="A new credential is waiting">
+          <Text size="sm">
+            {host.credential.rotationAskedBy ?? 'An admin'} issued this host a new credential{' '}
+            <Ago date={host.credential.rotationAskedAt} size="sm" />. Its agent receives it with the answer to
+            its next heartbeat and uses it from then on; until it does, the old credential stays valid. An
+            agent that stays offline, or one older than this control plane (it ignores the new credential),
+            keeps the old one: upgrade it, or remove the host to revoke it.
+          </Text>
         </Alert>
       )}
     </>

@@ -59,7 +59,7 @@ export function translateAgentError(
       if (failure.data.code === 'UNAUTHORIZED')
         return new AgentCallError(
           'AGENT_FAILED',
-          `The agent on ${hostname} refused our credential: rotate its credential or re-join it.`,
+          `The agent on ${hostname} refused our credential: rotate its credential (host page > More host actions > Rotate credential; the agent gets the new one with its next heartbeat) or re-join it.`,
           false,
           agentCode,
         );

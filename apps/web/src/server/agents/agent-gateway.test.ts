@@ -111,7 +111,8 @@ describe('AgentGateway', () => {
     answers['POST /trpc/verify'] = trpcError('UNAUTHORIZED', 401, 'Missing or wrong token.');
     expect(await failureOf(agent().verify({}))).toMatchObject({
       code: 'AGENT_FAILED',
-      message: 'The agent on build-07 refused our credential: rotate its credential or re-join it.',
+      message:
+        'The agent on build-07 refused our credential: rotate its credential (host page > More host actions > Rotate credential; the agent gets the new one with its next heartbeat) or re-join it.',
       transient: false,
     });
   });

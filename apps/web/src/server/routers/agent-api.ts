@@ -31,12 +31,16 @@ export const agentApiRouter = router({
       ctx.cp,
       ctx.cp.config.autoHealPauseMs,
     );
+    // Until the agent heartbeats with it, every answer carries the new credential: one lost answer
+    // must not leave the rotation waiting for good.
+    const newCredential = ctx.cp.hosts.credentials.offer(ctx.host);
     return {
       ok: true,
       heartbeatIntervalMs: ctx.cp.config.heartbeatIntervalMs,
       healJob,
       contractVersion: CONTRACT_VERSION,
       ...(agentUrlRefused ? { agentUrlRefused } : {}),
+      ...(newCredential ? { newCredential } : {}),
     } satisfies HeartbeatAnswer;
   }),
 });

@@ -44,6 +44,9 @@ export const fleetRouter = router({
   removeHost: adminProcedure
     .input(z.strictObject({ id: z.string().max(64) }))
     .mutation(({ ctx, input }) => ctx.cp.hosts.remove(ctx.user, input.id)),
+  rotateCredential: adminProcedure
+    .input(z.strictObject({ id: z.string().max(64) }))
+    .mutation(({ ctx, input }) => ctx.cp.hosts.credentials.request(ctx.user, input.id)),
 });
 
 export { groupName };

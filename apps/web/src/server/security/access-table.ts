@@ -59,6 +59,11 @@ export const ACCESS: Record<string, AccessRow> = {
   'fleet.targets': { role: 'viewer' },
   'fleet.setGroup': { role: 'operator', input: (ids) => ({ hostIds: [ids.hostId], group: 'pwned' }) },
   'fleet.removeHost': { role: 'admin', input: (ids) => ({ id: ids.hostId }) },
+  'fleet.rotateCredential': {
+    role: 'admin',
+    input: (ids) => ({ id: ids.hostId }),
+    note: "the new pair reaches the host's agent only in its heartbeat answer",
+  },
 
   'jobs.create': {
     role: 'operator',

@@ -256,6 +256,12 @@ export class FleetView {
       agentUrl: h.agentUrl,
       refusedAgentUrl: h.refusedAgentUrl,
       reach: { reachable: h.reachable, error: h.reachError, at: h.reachCheckedAt },
+      credential: {
+        // A rotation waiting for the agent's next heartbeat, and when one last took effect.
+        rotationAskedAt: h.pendingHeartbeatTokenHash ? h.credentialRotationAskedAt : null,
+        rotationAskedBy: h.pendingHeartbeatTokenHash ? h.credentialRotationAskedBy : null,
+        rotatedAt: h.credentialRotatedAt,
+      },
       attention: reasons(h),
       agentVersion: h.agentVersion,
       servedAgentVersion,

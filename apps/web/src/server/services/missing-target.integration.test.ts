@@ -47,18 +47,23 @@ describe('hostnames are unique in a fleet', () => {
     await plane?.stop();
   });
 
-  it("a host that renames itself to another host's name keeps its own; the clash is audited once", async () => {
-    const { token } = await plane.admin.tokens.create({ label: 'clash', expiresInHours: 1, maxUses: null });
-    const enrolment = plane.cp.hosts.enrolment;
-    const join = (agentId: string, hostname: string) =>
-      enrolment.join({
-        joinToken: token,
+  const joinWith =
+    (joinToken: string) =>
+    (agentId: string, hostname: string, more: { heartbeatToken?: string } = {}) =>
+      plane.cp.hosts.enrolment.join({
+        joinToken,
         agentId,
         agentUrl: 'http://127.0.0.1:9',
         hostname,
         facts: {},
         entries: [],
-      } as unknown as Parameters<typeof enrolment.join>[0]);
+        ...more,
+      } as unknown as Parameters<typeof plane.cp.hosts.enrolment.join>[0]);
+
+  it("a host that renames itself to another host's name keeps its own; the clash is audited once", async () => {
+    const { token } = await plane.admin.tokens.create({ label: 'clash', expiresInHours: 1, maxUses: null });
+    const enrolment = plane.cp.hosts.enrolment;
+    const join = joinWith(token);
     await join('clash-agent-0001', 'build-01');
     const { hostId } = await join('clash-agent-0002', 'build-02');
     const beat = async () => {
@@ -78,5 +83,40 @@ describe('hostnames are unique in a fleet', () => {
       outcome: 'denied',
       detail: 'kept build-02: another host is named build-01',
     });
+  });
+
+  it("a join with another host's hostname is refused, saying what to do; audited, the join token not spent", async () => {
+    const { id, token } = await plane.admin.tokens.create({
+      label: 'clash-join',
+      expiresInHours: 1,
+      maxUses: 5,
+    });
+    const join = joinWith(token);
+    const first = await join('join-agent-0001', 'edge-07');
+    const uses = async () => (await plane.db.joinToken.findUniqueOrThrow({ where: { id } })).uses;
+    const hosts = await plane.db.host.count();
+
+    await expect(join('join-agent-0002', 'EDGE-07')).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringMatching(
+        /another host in this fleet is named edge-07 \(last seen .*\).*remove edge-07 in the dashboard \(Fleet > edge-07 > Remove from fleet\).*give this machine its own hostname/s,
+      ),
+    });
+    expect(await uses()).toBe(1);
+    expect(await plane.db.host.count()).toBe(hosts);
+    const refused = await plane.db.auditEvent.findMany({ where: { action: 'host.join', outcome: 'denied' } });
+    expect(refused.map((e) => ({ targets: e.targets, detail: e.detail, params: e.params }))).toEqual([
+      {
+        targets: ['edge-07'],
+        detail: 'another host is named edge-07',
+        params: { agentId: 'join-agent-0002', agentUrl: 'http://127.0.0.1:9', hostname: 'EDGE-07' },
+      },
+    ]);
+
+    // The host itself joining again (with its credential) keeps its name; once it is removed, the
+    // name is free for the machine that replaces it.
+    await join('join-agent-0001', 'edge-07', { heartbeatToken: first.heartbeatToken });
+    await plane.admin.fleet.removeHost({ id: first.hostId });
+    expect((await join('join-agent-0002', 'edge-07')).hostId).not.toBe(first.hostId);
   });
 });

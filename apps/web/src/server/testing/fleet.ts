@@ -51,6 +51,9 @@ export interface FleetOptions extends FixtureOptions {
   readonly stopOnSignals?: boolean;
 }
 
+/** Host i's hostname when its agent runs in a sandbox (sorted as the hosts are numbered). */
+export const fleetHostname = (index: number) => `fleet-host-${String(index).padStart(4, '0')}`;
+
 export interface FleetHost {
   readonly index: number;
   readonly hostId: string;
@@ -203,7 +206,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     };
     const joinHost = async (index: number, more?: FleetAgentOptions) => {
       const o = agentOptions(more);
-      const sandbox = o.sandbox ? await startSandbox() : null;
+      // A hostname of its own (a UTS namespace): hostnames are unique in a fleet, and a second agent
+      // reporting this machine's name would be refused at its join.
+      const sandbox = o.sandbox ? await startSandbox({ hostname: fleetHostname(index) }) : null;
       if (sandbox) sandboxes.add(sandbox);
       const stateDir = mkdtempSync(join(dir, `agent-${index}-`));
       const { token } = await joinToken();

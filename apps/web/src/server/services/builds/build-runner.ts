@@ -32,7 +32,7 @@ export class BuildRunner {
     private readonly log: (line: Record<string, unknown>) => void = (l) => console.log(JSON.stringify(l)),
   ) {
     this.sendStep = new PackageSendStep(db, builds, log);
-    this.mirror = new BuildReportMirror(db);
+    this.mirror = new BuildReportMirror(db, builds.outcomes);
   }
 
   start(): void {
@@ -73,11 +73,7 @@ export class BuildRunner {
   }
 
   private async launch(build: OpenBuild) {
-    const fail = (error: string) =>
-      this.db.build.updateMany({
-        where: { id: build.id, status: { in: ['queued', 'running'] } },
-        data: { status: 'failed', error, finishedAt: new Date() },
-      });
+    const fail = (error: string) => this.builds.outcomes.finish(build.id, { status: 'failed', error });
     if (!build.builderHost || !build.repository)
       return void (await fail('Its builder host or repository was removed before it started.'));
     const claimed = await this.db.build.updateMany({
@@ -130,9 +126,10 @@ export class BuildRunner {
 
   private async follow(build: OpenBuild) {
     if (!build.builderHost) {
-      await this.db.build.updateMany({
-        where: { id: build.id, status: 'running' },
-        data: { status: 'failed', error: 'Its builder host was removed.', finishedAt: new Date() },
+      await this.builds.outcomes.finish(build.id, {
+        status: 'failed',
+        error: 'Its builder host was removed.',
+        from: ['running'],
       });
       return;
     }
@@ -143,13 +140,10 @@ export class BuildRunner {
       report = await this.builds.agent(build.builderHost).buildStatus({ id: build.id });
     } catch (error) {
       if (error instanceof AgentCallError && error.agentCode === 'BUILD_NOT_FOUND') {
-        await this.db.build.updateMany({
-          where: { id: build.id, status: 'running' },
-          data: {
-            status: 'failed',
-            finishedAt: new Date(),
-            error: `The builder ${build.builderHost.hostname} no longer knows this build (its agent restarted): re-run it.`,
-          },
+        await this.builds.outcomes.finish(build.id, {
+          status: 'failed',
+          error: `The builder ${build.builderHost.hostname} no longer knows this build (its agent restarted): re-run it.`,
+          from: ['running'],
         });
       }
       // Unreachable for now: the next tick asks again.

@@ -7,6 +7,7 @@ import type { Actor, AuditService } from '../audit.ts';
 import type { CatalogueService } from '../catalogue/catalogue-service.ts';
 import type { HostService } from '../hosts/host-service.ts';
 import type { PackageService } from '../packages.ts';
+import { BuildOutcomes } from './build-outcome.ts';
 import { cancelWhileSending } from './package-send-step.ts';
 
 /** What a build takes besides the builder and the repository; kept on the row (no secrets) for re-runs. */
@@ -72,6 +73,9 @@ const buildSelect = {
  * a builder agent and mirrored from what that agent reports (see build-runner.ts).
  */
 export class BuildService {
+  /** Every path that ends a build ends it through this (and its audit row). */
+  readonly outcomes: BuildOutcomes;
+
   constructor(
     private readonly db: Db,
     private readonly hosts: HostService,
@@ -79,7 +83,9 @@ export class BuildService {
     private readonly audit: AuditService,
     private readonly packages: PackageService,
     private readonly gateway: AgentGateway,
-  ) {}
+  ) {
+    this.outcomes = new BuildOutcomes(db, audit);
+  }
 
   /** Queues a build; a runner starts it on the builder. */
   async start(actor: Actor, input: StartBuildInput): Promise<{ id: string }> {
@@ -239,12 +245,14 @@ export class BuildService {
     if (!build) throw new ControlPlaneError('NOT_FOUND', 'No such build.');
     if (isFinished(build.status))
       throw new ControlPlaneError('CONFLICT', `The build has ${build.status} already.`);
-    const queued = await this.db.build.updateMany({
-      where: { id, status: 'queued' },
-      data: { status: 'cancelled', finishedAt: new Date(), error: 'Cancelled before it started.' },
+    const queued = await this.outcomes.finish(id, {
+      status: 'cancelled',
+      error: 'Cancelled before it started.',
+      from: ['queued'],
+      actor,
     });
     // Running: cancelled here while its package is still on its way, else on its builder.
-    const stopped = queued.count > 0 || (await cancelWhileSending(this.db, id));
+    const stopped = queued || (await cancelWhileSending(this.db, this.outcomes, id, actor));
     if (!stopped && build.builderHost) await this.agent(build.builderHost).cancelBuild({ id });
     await this.audit.record({
       actor,

@@ -1,4 +1,6 @@
 import type { Db, Host, Prisma, RunStatus } from '@binfleet/db';
+import type { Actor } from '../audit.ts';
+import type { BuildOutcomes } from './build-outcome.ts';
 import type { BuildService } from './build-service.ts';
 
 /** The step the control plane adds in front of the builder's when it sends an uploaded package. */
@@ -19,15 +21,22 @@ function runningSendStep(db: Db, buildId: string) {
  * Cancels a build still sending its package, step and build, and says whether it was one: the
  * builder knows nothing of it yet, and the runner stops after sending.
  */
-export async function cancelWhileSending(db: Db, buildId: string): Promise<boolean> {
+export async function cancelWhileSending(
+  db: Db,
+  outcomes: BuildOutcomes,
+  buildId: string,
+  actor: Actor,
+): Promise<boolean> {
   if (!(await runningSendStep(db, buildId))) return false;
   await db.buildStep.updateMany({
     where: { buildId, position: 0, status: 'running' },
     data: { status: 'cancelled', finishedAt: new Date() },
   });
-  await db.build.updateMany({
-    where: { id: buildId, status: 'running' },
-    data: { status: 'cancelled', finishedAt: new Date(), error: 'Cancelled while its package was sent.' },
+  await outcomes.finish(buildId, {
+    status: 'cancelled',
+    error: 'Cancelled while its package was sent.',
+    from: ['running'],
+    actor,
   });
   return true;
 }
@@ -104,13 +113,10 @@ export class PackageSendStep {
     const sending = await runningSendStep(this.db, buildId);
     if (!sending) return false;
     if (Date.now() - (sending.startedAt?.getTime() ?? 0) > SEND_STALE_MS) {
-      await this.db.build.updateMany({
-        where: { id: buildId, status: 'running' },
-        data: {
-          status: 'failed',
-          finishedAt: new Date(),
-          error: 'Sending its package stopped (the web replica sending it went away): re-run it.',
-        },
+      await this.builds.outcomes.finish(buildId, {
+        status: 'failed',
+        error: 'Sending its package stopped (the web replica sending it went away): re-run it.',
+        from: ['running'],
       });
     }
     return true;

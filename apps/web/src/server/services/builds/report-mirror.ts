@@ -1,16 +1,21 @@
 import type { BuildReport } from '@binfleet/agent-contract';
 import type { Db, Prisma } from '@binfleet/db';
 import { isFinished } from '../../../shared/run-status.ts';
+import type { BuildEnd, BuildOutcomes } from './build-outcome.ts';
 
 /**
  * Writes what a builder reports into the build's row and step rows. Idempotent, so two replicas
- * following the same build write the same thing; it skips writing when nothing changed.
+ * following the same build write the same thing; it skips writing when nothing changed. A final
+ * report ends the build through BuildOutcomes, in the same transaction: one audit row, whoever wins.
  */
 export class BuildReportMirror {
   /** What was last written per build. */
   private readonly mirrored = new Map<string, string>();
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly outcomes: BuildOutcomes,
+  ) {}
 
   /** `offset`: the position of the builder's first step (after the control plane's own, if any). */
   async write(id: string, report: BuildReport, offset: number): Promise<void> {
@@ -45,13 +50,6 @@ export class BuildReportMirror {
           pushedTags: report.tags
             .filter((t) => t.digest)
             .map((t) => ({ tag: t.tag, reference: t.reference, digest: t.digest!, platform: t.platform })),
-          ...(finished
-            ? {
-                status: report.status,
-                finishedAt: report.finishedAt ? new Date(report.finishedAt) : new Date(),
-                error: report.error ?? null,
-              }
-            : {}),
         },
       });
       for (const [index, step] of report.steps.entries()) {
@@ -70,6 +68,17 @@ export class BuildReportMirror {
           update: data,
         });
       }
+      if (finished)
+        await this.outcomes.finish(
+          id,
+          {
+            status: report.status as BuildEnd,
+            error: report.error ?? null,
+            finishedAt: report.finishedAt ? new Date(report.finishedAt) : new Date(),
+            from: ['running'],
+          },
+          tx,
+        );
     });
     if (finished) this.mirrored.delete(id);
     else this.mirrored.set(id, key);

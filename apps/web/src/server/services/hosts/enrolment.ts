@@ -5,6 +5,7 @@ import { ControlPlaneError } from '../../errors.ts';
 import { agentUrlForRecord, agentUrlProblem } from '../../security/agent-url.ts';
 import { hashToken, newToken } from '../../security/tokens.ts';
 import type { AuditService } from '../audit.ts';
+import { agentTokenContext, type CredentialRotation } from './credential-rotation.ts';
 import type { HostTiming } from './host-service.ts';
 import { admitJoinToken, spendJoinToken } from './join-tokens.ts';
 import type { HostSnapshots } from './snapshots.ts';
@@ -62,6 +63,7 @@ export class Enrolment {
     private readonly audit: AuditService,
     private readonly timing: Pick<HostTiming, 'heartbeatIntervalMs' | 'agentUrlAllow'>,
     private readonly snapshots: HostSnapshots,
+    private readonly credentials: CredentialRotation,
     private readonly log: (line: Record<string, unknown>) => void,
   ) {}
 
@@ -87,22 +89,41 @@ export class Enrolment {
         const jt = await admitJoinToken(tx, input.joinToken, now);
         const existing = await tx.host.findUnique({
           where: { agentId: input.agentId },
-          select: { heartbeatTokenHash: true, hostname: true },
+          select: { heartbeatTokenHash: true, pendingHeartbeatTokenHash: true, hostname: true },
         });
+        // Mid-rotation, the agent may hold the new heartbeat credential already.
+        const proof = input.heartbeatToken === undefined ? undefined : hashToken(input.heartbeatToken);
         if (
           existing &&
-          (input.heartbeatToken === undefined ||
-            hashToken(input.heartbeatToken) !== existing.heartbeatTokenHash)
+          (proof === undefined ||
+            (proof !== existing.heartbeatTokenHash && proof !== existing.pendingHeartbeatTokenHash))
         ) {
           // Refused outside the transaction, so that its audit event is not rolled back with it.
-          return { takenBy: existing.hostname, credentialSent: input.heartbeatToken !== undefined };
+          return {
+            refused: {
+              kind: 'agent-id',
+              takenBy: existing.hostname,
+              credentialSent: input.heartbeatToken !== undefined,
+            },
+          } as const;
         }
+        // Hostnames are unique in a fleet. Checked once the join token is admitted: whoever holds
+        // none learns nothing about which names are taken.
+        const hostname = input.hostname.toLowerCase();
+        const namesake = await tx.host.findFirst({
+          where: { hostname, agentId: { not: input.agentId } },
+          select: { lastSeenAt: true },
+        });
+        if (namesake) return { refused: { kind: 'hostname', lastSeenAt: namesake.lastSeenAt } } as const;
         await spendJoinToken(tx, jt, now);
         const data = {
-          hostname: input.hostname.toLowerCase(),
+          hostname,
           agentUrl: input.agentUrl,
-          agentTokenSealed: this.secrets.seal(agentToken, `host:${input.agentId}:agentToken`),
+          agentTokenSealed: this.secrets.seal(agentToken, agentTokenContext(input.agentId)),
           heartbeatTokenHash: hashToken(heartbeatToken),
+          // A join gives a fresh pair: a rotation under way has nothing left to replace.
+          pendingCredentialSealed: null,
+          pendingHeartbeatTokenHash: null,
           arch: input.arch ?? null,
           kernel: input.kernel ?? null,
           dockerVersion: input.dockerVersion ?? null,
@@ -121,20 +142,7 @@ export class Enrolment {
         });
       }),
     );
-    if ('takenBy' in host) {
-      await this.audit.record({
-        actor: { id: null, name: `agent:${input.hostname}` },
-        action: 'host.join',
-        targets: [host.takenBy],
-        params: { agentId: input.agentId, agentUrl: input.agentUrl, hostname: input.hostname },
-        outcome: 'denied',
-        detail: `agent id ${input.agentId} belongs to host ${host.takenBy}; the join ${host.credentialSent ? "carried another host's or an unknown" : 'carried no'} heartbeat credential`,
-      });
-      throw new ControlPlaneError(
-        'FORBIDDEN',
-        `Cannot join: agent id ${input.agentId} already belongs to host ${host.takenBy}, and this agent did not present that host's credential. If this is a reinstall or a copy of that host, remove ${host.takenBy} in the dashboard (Fleet > host > Remove host) and join again, or reset this agent's link (delete fleet-link.json in its state directory) to join as a new host.`,
-      );
-    }
+    if ('refused' in host) return this.refuseJoin(input, host.refused);
     await this.snapshots.record(host.id, input.entries, now);
     await this.audit.record({
       actor: { id: null, name: `agent:${input.hostname}` },
@@ -151,12 +159,49 @@ export class Enrolment {
     };
   }
 
-  /** The host a heartbeat credential belongs to, or an error the agent can act on. */
+  /** A join refused inside its transaction: audited (outside it, so the event stays), then thrown. */
+  private async refuseJoin(
+    input: Join,
+    refusal:
+      | { readonly kind: 'agent-id'; readonly takenBy: string; readonly credentialSent: boolean }
+      | { readonly kind: 'hostname'; readonly lastSeenAt: Date | null },
+  ): Promise<never> {
+    const hostname = input.hostname.toLowerCase();
+    const taken = refusal.kind === 'agent-id' ? refusal.takenBy : hostname;
+    await this.audit.record({
+      actor: { id: null, name: `agent:${input.hostname}` },
+      action: 'host.join',
+      targets: [taken],
+      params: { agentId: input.agentId, agentUrl: input.agentUrl, hostname: input.hostname },
+      outcome: 'denied',
+      detail:
+        refusal.kind === 'agent-id'
+          ? `agent id ${input.agentId} belongs to host ${refusal.takenBy}; the join ${refusal.credentialSent ? "carried another host's or an unknown" : 'carried no'} heartbeat credential`
+          : `another host is named ${hostname}`,
+    });
+    if (refusal.kind === 'agent-id')
+      throw new ControlPlaneError(
+        'FORBIDDEN',
+        `Cannot join: agent id ${input.agentId} already belongs to host ${refusal.takenBy}, and this agent did not present that host's credential. If this is a reinstall or a copy of that host, remove ${refusal.takenBy} in the dashboard (Fleet > host > Remove from fleet) and join again, or reset this agent's link (delete fleet-link.json in its state directory) to join as a new host.`,
+      );
+    const seen = refusal.lastSeenAt ? `last seen ${refusal.lastSeenAt.toISOString()}` : 'never seen';
+    throw new ControlPlaneError(
+      'CONFLICT',
+      `Cannot join: another host in this fleet is named ${hostname} (${seen}), and hostnames are unique in a fleet. If this machine replaces it (a reinstall, a new VM), remove ${hostname} in the dashboard (Fleet > ${hostname} > Remove from fleet) and start the agent again; otherwise give this machine its own hostname. The join token was not used up.`,
+    );
+  }
+
+  /**
+   * The host a heartbeat credential belongs to, or an error the agent can act on. The first heartbeat
+   * with a rotated credential takes it into use (credential-rotation.ts).
+   */
   async hostForHeartbeat(token: string | undefined) {
-    const host = token
-      ? await this.db.host.findUnique({ where: { heartbeatTokenHash: hashToken(token) } })
-      : null;
-    if (!host && token) await this.refuseRevoked(hashToken(token));
+    const hash = token === undefined ? undefined : hashToken(token);
+    const host = hash
+      ? ((await this.db.host.findUnique({ where: { heartbeatTokenHash: hash } })) ??
+        (await this.credentials.takeIntoUse(hash)))
+      : undefined;
+    if (!host && hash) await this.refuseRevoked(hash);
     if (!host)
       throw new ControlPlaneError(
         'UNAUTHENTICATED',
@@ -165,7 +210,10 @@ export class Enrolment {
     return host;
   }
 
-  /** A removed host's agent: refused saying so, and the first refusal audited, naming the host. */
+  /**
+   * A removed host's agent, or a credential a rotation replaced: refused saying so, and the first
+   * refusal audited, naming the host.
+   */
   private async refuseRevoked(heartbeatTokenHash: string): Promise<void> {
     const revoked = await this.db.revokedHostCredential.findUnique({ where: { heartbeatTokenHash } });
     if (!revoked) return;
@@ -173,17 +221,23 @@ export class Enrolment {
       where: { heartbeatTokenHash, firstRefusedAt: null },
       data: { firstRefusedAt: new Date() },
     });
+    const rotated = revoked.reason === 'rotated';
+    const when = revoked.revokedAt.toISOString();
     if (first.count === 1)
       await this.audit.record({
         actor: { id: null, name: `agent:${revoked.hostname}` },
         action: 'host.heartbeat',
         targets: [revoked.hostname],
         outcome: 'denied',
-        detail: `host removed by ${revoked.revokedBy} at ${revoked.revokedAt.toISOString()}: its credential is revoked`,
+        detail: rotated
+          ? `credential replaced at ${when} by a rotation ${revoked.revokedBy} asked for: the old one is revoked`
+          : `host removed by ${revoked.revokedBy} at ${when}: its credential is revoked`,
       });
     throw new ControlPlaneError(
       'UNAUTHENTICATED',
-      `This host (${revoked.hostname}) was removed from the fleet by ${revoked.revokedBy} and its credential revoked: run binfleet-agent-uninstall on it, or join it again with a new join token (delete fleet-link.json in the agent's state directory first).`,
+      rotated
+        ? `This credential of host ${revoked.hostname} was replaced at ${when} (a rotation ${revoked.revokedBy} asked for) and is revoked; its agent uses the new one. An agent still presenting it lost its state directory or is a copy of that host: join it again with a new join token (delete fleet-link.json in the agent's state directory first).`
+        : `This host (${revoked.hostname}) was removed from the fleet by ${revoked.revokedBy} and its credential revoked: run binfleet-agent-uninstall on it, or join it again with a new join token (delete fleet-link.json in the agent's state directory first).`,
     );
   }
 

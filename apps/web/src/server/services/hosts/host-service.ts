@@ -4,6 +4,7 @@ import { ControlPlaneError } from '../../errors.ts';
 import type { AuditService } from '../audit.ts';
 import { actorOf, type SessionUser } from '../auth.ts';
 import { computeDrift, type Drift, type PolicySpec } from '../policy.ts';
+import { agentTokenContext, CredentialRotation } from './credential-rotation.ts';
 import { Enrolment } from './enrolment.ts';
 import { JoinTokenService } from './join-tokens.ts';
 import { HostSnapshots } from './snapshots.ts';
@@ -25,12 +26,14 @@ export interface HostFilter {
 /**
  * The fleet's hosts: who is online, filters, entries and drift, groups, removal, the credential to
  * call an agent with. How hosts come in is apart: join tokens (join-tokens.ts) and the joins and
- * heartbeats they admit (enrolment.ts); each host's entries over time in snapshots.ts.
+ * heartbeats they admit (enrolment.ts); each host's entries over time in snapshots.ts; rotating a
+ * host's credentials in credential-rotation.ts.
  */
 export class HostService {
   readonly joinTokens: JoinTokenService;
   readonly enrolment: Enrolment;
   readonly snapshots: HostSnapshots;
+  readonly credentials: CredentialRotation;
 
   constructor(
     private readonly db: Db,
@@ -41,7 +44,8 @@ export class HostService {
   ) {
     this.joinTokens = new JoinTokenService(db, audit);
     this.snapshots = new HostSnapshots(db);
-    this.enrolment = new Enrolment(db, secrets, audit, timing, this.snapshots, log);
+    this.credentials = new CredentialRotation(db, secrets, audit);
+    this.enrolment = new Enrolment(db, secrets, audit, timing, this.snapshots, this.credentials, log);
   }
 
   /** Hosts whose last heartbeat is older than this are offline. */
@@ -128,18 +132,20 @@ export class HostService {
       throw new ControlPlaneError('NOT_FOUND', 'No such host: it was removed already, reload the list.');
     }
     // Revoked at once: the row and its credentials go, and the heartbeat credential's hash is kept so
-    // that its agent's next heartbeat is told why it is refused, and that refusal is audited.
+    // that its agent's next heartbeat is told why it is refused, and that refusal is audited. A rotation
+    // under way: its agent may heartbeat with the new credential already, so that one too.
+    const heartbeatHashes = [host.heartbeatTokenHash, host.pendingHeartbeatTokenHash].filter(
+      (hash): hash is string => hash !== null,
+    );
     await this.db.$transaction([
       this.db.host.delete({ where: { id: hostId } }),
-      this.db.revokedHostCredential.upsert({
-        where: { heartbeatTokenHash: host.heartbeatTokenHash },
-        create: {
-          heartbeatTokenHash: host.heartbeatTokenHash,
-          hostname: host.hostname,
-          revokedBy: actor.username,
-        },
-        update: {},
-      }),
+      ...heartbeatHashes.map((heartbeatTokenHash) =>
+        this.db.revokedHostCredential.upsert({
+          where: { heartbeatTokenHash },
+          create: { heartbeatTokenHash, hostname: host.hostname, revokedBy: actor.username },
+          update: { hostname: host.hostname, revokedBy: actor.username, reason: 'removed' },
+        }),
+      ),
     ]);
     await this.audit.record({
       actor: actorOf(actor),
@@ -153,6 +159,6 @@ export class HostService {
 
   /** The credential to call this host's agent with, opened only for the call. */
   agentToken(host: { agentId: string; agentTokenSealed: string }): string {
-    return this.secrets.open(host.agentTokenSealed, `host:${host.agentId}:agentToken`);
+    return this.secrets.open(host.agentTokenSealed, agentTokenContext(host.agentId));
   }
 }
