@@ -16,7 +16,7 @@ import { encodeRegisterLine, targetRegisterSpec, type KernelEntry } from '@binfl
 import { buildArm64Image, startSandbox, type Sandbox } from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from './testing/fixture.ts';
-import { startFleet, type Fleet, type FleetOptions } from './testing/fleet.ts';
+import { fleetHostname, startFleet, type Fleet, type FleetOptions } from './testing/fleet.ts';
 import { assertNoLostOrHangingRows } from './testing/job-assertions.ts';
 import { finishedJob, until } from './testing/waiting.ts';
 
@@ -322,7 +322,7 @@ describe.each(DATABASES)('faults on %s', (name, database) => {
 
       await fleet.hosts[1]!.agent.stop('SIGKILL');
       await fleet.hosts[1]!.sandbox!.stop();
-      fleet.hosts[1]!.sandbox = await startSandbox();
+      fleet.hosts[1]!.sandbox = await startSandbox({ hostname: fleetHostname(1) });
       expect(fleet.kernel(1)).toEqual([]);
       await fleet.restartAgent(1, CRASHED);
 
