@@ -36,6 +36,7 @@ import { AuditService } from '../src/server/services/audit.ts';
 import { HostSnapshots } from '../src/server/services/hosts/snapshots.ts';
 import { DEFAULT_POLICY, type PolicySpec } from '../src/server/services/policy.ts';
 import { describeJob, type JobParams } from '../src/shared/job-kinds.ts';
+import { seedImages } from './seed-images.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -620,6 +621,7 @@ async function main() {
   const started = Date.now();
   const hosts = await seedHosts(db, new HostSnapshots(db), (token, context) => secrets.seal(token, context));
   await seedJobs(db, audit, hosts, users);
+  await seedImages(db, users.admin.id, hosts.find((h) => h.group === 'build')?.id);
   await audit.record({
     actor: { id: users.admin.id, name: users.admin.username },
     action: 'policy.set',

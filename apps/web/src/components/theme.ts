@@ -1,4 +1,4 @@
-import { createTheme } from '@mantine/core';
+import { createTheme, type CSSVariablesResolver } from '@mantine/core';
 
 // System fonts only: nothing is downloaded at build or run time.
 export const theme = createTheme({
@@ -15,5 +15,25 @@ export const theme = createTheme({
     // The × buttons are icons only: without a name a screen reader announces a bare "button".
     Modal: { defaultProps: { closeButtonProps: { 'aria-label': 'Close' } } },
     Notification: { defaultProps: { closeButtonProps: { 'aria-label': 'Dismiss' } } },
+  },
+});
+
+const TEXT_COLORS = ['red', 'orange', 'teal', 'green', 'yellow', 'violet', 'blue', 'indigo', 'gray'] as const;
+
+/**
+ * Text that passes WCAG AA (4.5:1) in both schemes: Mantine's dimmed (gray 6, ~3.3:1 on our grey page)
+ * and coloured text (shade 6) are too light on white, and dark grey 2 is too dark on dark cards.
+ */
+export const cssVariablesResolver: CSSVariablesResolver = (t) => ({
+  variables: {},
+  light: {
+    '--mantine-color-dimmed': t.colors.gray[7],
+    '--app-page-background': t.colors.gray[0],
+    ...Object.fromEntries(TEXT_COLORS.map((c) => [`--mantine-color-${c}-text`, t.colors[c][8]])),
+  },
+  dark: {
+    '--mantine-color-dimmed': t.colors.dark[1],
+    '--app-page-background': t.colors.dark[8],
+    ...Object.fromEntries(TEXT_COLORS.map((c) => [`--mantine-color-${c}-text`, t.colors[c][4]])),
   },
 });

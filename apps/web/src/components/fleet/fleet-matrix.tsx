@@ -84,7 +84,7 @@ export function FleetMatrix({
                     <Text
                       span
                       size="xs"
-                      c="orange.8"
+                      c="var(--mantine-color-orange-text)"
                       fw={600}
                       title={`${row.drift} difference${row.drift === 1 ? '' : 's'} from the policy`}
                     >

@@ -271,39 +271,41 @@ export function CoverageAndGroups() {
               No host has joined yet.
             </Text>
           ) : (
-            <Table verticalSpacing={6} fz="sm">
-              <Table.Tbody>
-                {drift.data.groups.map((g) => (
-                  <Table.Tr key={g.group ?? ''}>
-                    <Table.Td>
-                      {g.group ? (
-                        <Badge variant="default">{g.group}</Badge>
-                      ) : (
-                        <Text size="sm" c="dimmed">
-                          no group
-                        </Text>
-                      )}
-                    </Table.Td>
-                    <Table.Td ta="right">{g.hosts.toLocaleString()}</Table.Td>
-                    <Table.Td ta="right" w={110}>
-                      {!g.hasPolicy ? (
-                        <Text size="sm" c="dimmed">
-                          no policy
-                        </Text>
-                      ) : g.drifted > 0 ? (
-                        <Text size="sm" c="orange.8" fw={600}>
-                          {g.drifted.toLocaleString()} drifted
-                        </Text>
-                      ) : (
-                        <Text size="sm" c="teal.7">
-                          in policy
-                        </Text>
-                      )}
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
+            <Table.ScrollContainer minWidth={420}>
+              <Table verticalSpacing={6} fz="sm">
+                <Table.Tbody>
+                  {drift.data.groups.map((g) => (
+                    <Table.Tr key={g.group ?? ''}>
+                      <Table.Td>
+                        {g.group ? (
+                          <Badge variant="default">{g.group}</Badge>
+                        ) : (
+                          <Text size="sm" c="dimmed">
+                            no group
+                          </Text>
+                        )}
+                      </Table.Td>
+                      <Table.Td ta="right">{g.hosts.toLocaleString()}</Table.Td>
+                      <Table.Td ta="right" w={110}>
+                        {!g.hasPolicy ? (
+                          <Text size="sm" c="dimmed">
+                            no policy
+                          </Text>
+                        ) : g.drifted > 0 ? (
+                          <Text size="sm" c="var(--mantine-color-orange-text)" fw={600}>
+                            {g.drifted.toLocaleString()} drifted
+                          </Text>
+                        ) : (
+                          <Text size="sm" c="var(--mantine-color-teal-text)">
+                            in policy
+                          </Text>
+                        )}
+                      </Table.Td>
+                    </Table.Tr>
+                  ))}
+                </Table.Tbody>
+              </Table>
+            </Table.ScrollContainer>
           )}
         </Card>
       </Grid.Col>

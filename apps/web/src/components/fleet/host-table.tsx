@@ -49,7 +49,7 @@ export function HostTable({
           {rows.map((row) => (
             <Table.Tr
               key={row.id}
-              bg={selection?.isSelected(row.id) ? 'var(--mantine-color-indigo-0)' : undefined}
+              bg={selection?.isSelected(row.id) ? 'var(--mantine-color-indigo-light)' : undefined}
             >
               {selection && (
                 <Table.Td>
@@ -144,7 +144,7 @@ function AttentionMarker({ row }: { row: FleetRow }) {
       <Group
         gap={2}
         wrap="nowrap"
-        c="red.7"
+        c="var(--mantine-color-red-text)"
         aria-label={label}
         role="img"
         data-attention={row.attention.map((r) => r.kind).join(' ')}

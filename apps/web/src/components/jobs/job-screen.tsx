@@ -25,12 +25,14 @@ import { describeJob } from '~/shared/job-kinds.ts';
 import { isFinished } from '~/shared/run-status.ts';
 import { useCan } from '../auth/session.tsx';
 import { PageHeader } from '../shell/page-header.tsx';
+import { usePageTitle } from '../shell/page-title.ts';
+import { PageError } from '../ui/page-error.tsx';
 import { errorMessage, httpStatusOf, useTRPC } from '../trpc/client.ts';
 import type { JobDetail } from '../trpc/types.ts';
 import { RunStatusBadge } from '../ui/badges.tsx';
 import { ConfirmModal } from '../ui/confirm-modal.tsx';
 import { Crumbs } from '../ui/crumbs.tsx';
-import { ErrorState, PageSkeleton } from '../ui/states.tsx';
+import { PageSkeleton } from '../ui/states.tsx';
 import { Ago, formatDateTime, formatDuration, useNow } from '../ui/time.tsx';
 import { CountsLine, finishedShare, JobProgressBar } from './job-progress.tsx';
 
@@ -60,17 +62,17 @@ export function JobScreen() {
     ),
   );
 
+  usePageTitle(job.data?.summary, 'Job');
+
   if (job.isPending) return <PageSkeleton />;
   if (job.isError) {
     return (
-      <Stack>
-        <Crumbs parent={JOBS} label={id} />
-        <ErrorState
-          title={httpStatusOf(job.error) === 404 ? 'Job not found' : 'Could not load this job'}
-          error={job.error}
-          onRetry={() => void job.refetch()}
-        />
-      </Stack>
+      <PageError
+        crumbs={<Crumbs parent={JOBS} label={id} />}
+        title={httpStatusOf(job.error) === 404 ? 'Job not found' : 'Could not load this job'}
+        error={job.error}
+        onRetry={() => void job.refetch()}
+      />
     );
   }
   const j = job.data;

@@ -181,7 +181,7 @@ export function PolicyCard({
                   <>
                     {f.explanation}
                     {f.risk && (
-                      <Text span size="xs" c="red.7" fw={600}>
+                      <Text span size="xs" c="var(--mantine-color-red-text)" fw={600}>
                         {' '}
                         {f.risk}
                       </Text>

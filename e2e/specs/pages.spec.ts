@@ -1,0 +1,119 @@
+import AxeBuilder from '@axe-core/playwright';
+import type { Browser, Page } from '@playwright/test';
+import { expect, test } from '../support/fixtures.ts';
+import { ADMIN_STATE } from '../support/paths.ts';
+import { fillRoute, pageRoutes, seedDemoFleet } from '../support/routes.ts';
+
+// Every page the app folder declares, at a desktop and a phone width, in light and dark: axe-core finds
+// no serious or critical violation, the phone page does not scroll sideways, and there is one h1. It
+// runs over the seeded demo fleet (added to whatever the earlier specs left), so it comes last.
+test.describe.configure({ mode: 'serial' });
+
+const VIEWPORTS = [
+  { name: 'desktop', width: 1440, height: 900 },
+  { name: 'phone', width: 390, height: 844 },
+] as const;
+const SCHEMES = ['light', 'dark'] as const;
+const ROUTES = pageRoutes();
+const ids: Record<string, string> = {};
+
+/** A tRPC query through the page's own session. */
+async function query<T>(page: Page, procedure: string, input: unknown): Promise<T> {
+  return page.evaluate(
+    async ([p, i]) => {
+      const res = await fetch(`/api/trpc/${p}?input=${encodeURIComponent(JSON.stringify({ json: i }))}`);
+      if (!res.ok) throw new Error(`${p}: HTTP ${res.status}`);
+      return (await res.json()).result.data.json;
+    },
+    [procedure, input] as const,
+  ) as Promise<T>;
+}
+
+test.beforeAll(async ({ browser, stack }) => {
+  seedDemoFleet(stack, 60);
+  const context = await browser.newContext({ storageState: ADMIN_STATE, baseURL: stack.url });
+  const page = await context.newPage();
+  await page.goto('/fleet');
+  type Host = { id: string; drift: number; online: boolean };
+  const hosts = (await query<{ items: Host[] }>(page, 'fleet.hosts', { filter: {}, offset: 0, limit: 100 }))
+    .items;
+  const jobs = (await query<{ items: { id: string; status: string }[] }>(page, 'jobs.list', { limit: 50 }))
+    .items;
+  const builds = (await query<{ items: { id: string }[] }>(page, 'builds.list', { limit: 10 })).items;
+  // The busiest of each: a drifted host, a failed job (rows with reasons), a build with tags.
+  ids['/hosts/[id]'] = (hosts.find((h) => h.drift > 0 && h.online) ?? hosts[0])!.id;
+  ids['/jobs/[id]'] = (jobs.find((j) => j.status === 'failed') ?? jobs[0])!.id;
+  ids['/builds/[id]'] = builds[0]!.id;
+  await context.close();
+});
+
+async function openPage(
+  browser: Browser,
+  baseURL: string,
+  signedOut: boolean,
+  viewport: (typeof VIEWPORTS)[number],
+  scheme: (typeof SCHEMES)[number],
+) {
+  const context = await browser.newContext({
+    baseURL,
+    viewport: { width: viewport.width, height: viewport.height },
+    colorScheme: scheme,
+    storageState: signedOut ? { cookies: [], origins: [] } : ADMIN_STATE,
+  });
+  return { context, page: await context.newPage() };
+}
+
+for (const route of ROUTES) {
+  test(`${route.pattern}: no serious axe violation, one h1, no sideways scroll on a phone, in light and dark`, async ({
+    browser,
+    stack,
+    shot,
+  }) => {
+    const path = fillRoute(route.pattern, ids);
+    for (const viewport of VIEWPORTS) {
+      for (const scheme of SCHEMES) {
+        const where = `${path} at ${viewport.width} px, ${scheme}`;
+        const { context, page } = await openPage(browser, stack.url, route.signedOut, viewport, scheme);
+        await page.goto(path);
+        await expect(page.locator('html'), where).toHaveAttribute('data-mantine-color-scheme', scheme);
+        await expect.soft(page.locator('h1'), where).toHaveCount(1);
+        await expect(page.locator('[aria-busy="true"]:visible, .mantine-Skeleton-root:visible')).toHaveCount(
+          0,
+        );
+        await page.waitForLoadState('networkidle');
+        const name = `pages${route.pattern.replace(/[/[\]]+/g, '-')}-${viewport.width}-${scheme}`;
+        await shot(page, name, { fullPage: true });
+
+        const axe = await new AxeBuilder({ page })
+          .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+          .analyze();
+        const serious = axe.violations
+          .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+          .map(
+            (v) =>
+              `${v.id} (${v.impact}): ${v.help} — ${v.nodes
+                .map((n) => n.target.join(' '))
+                .slice(0, 5)
+                .join(', ')}`,
+          );
+        expect.soft(serious, where).toEqual([]);
+
+        if (viewport.width < 500) {
+          const overflow = await page.evaluate(
+            () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+          );
+          expect
+            .soft(overflow, `${where}: the page scrolls sideways by ${overflow} px`)
+            .toBeLessThanOrEqual(0);
+        }
+        await context.close();
+      }
+    }
+  });
+}
+
+test('the route list covers every page the app declares', () => {
+  expect(ROUTES.map((r) => r.pattern)).toEqual(
+    expect.arrayContaining(['/fleet', '/hosts/[id]', '/jobs/[id]', '/builds/[id]', '/catalogue', '/login']),
+  );
+});
