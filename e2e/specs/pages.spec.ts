@@ -2,7 +2,7 @@ import AxeBuilder from '@axe-core/playwright';
 import type { Browser, Page } from '@playwright/test';
 import { expect, test } from '../support/fixtures.ts';
 import { ADMIN_STATE } from '../support/paths.ts';
-import { fillRoute, pageRoutes, seedDemoFleet } from '../support/routes.ts';
+import { fillRoute, pageRoutes, SEED_REGISTRY_URL, seedDemoFleet } from '../support/routes.ts';
 
 // Every page the app folder declares, at a desktop and a phone width, in light and dark: axe-core finds
 // no serious or critical violation, the phone page does not scroll sideways, and there is one h1. It
@@ -111,6 +111,29 @@ for (const route of ROUTES) {
     }
   });
 }
+
+test('removing a registry asks first, naming what goes, and only the confirm removes it', async ({
+  page,
+  shot,
+}) => {
+  await page.goto('/catalogue');
+  await page.getByRole('button', { name: 'Registries', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: 'Registries and repositories' });
+  const registry = dialog.getByText(SEED_REGISTRY_URL, { exact: true });
+  await expect(registry).toBeVisible();
+  await dialog.getByRole('button', { name: `Remove ${SEED_REGISTRY_URL}` }).click();
+  const confirm = page.getByRole('dialog', { name: 'Remove this registry?' });
+  await expect(confirm).toContainText(/and its 1 repository: removes \d+ tags from the catalogue/);
+  await shot(page, 'pages-registry-remove-confirm');
+  await confirm.getByRole('button', { name: 'Keep it' }).click();
+  await expect(confirm).toBeHidden();
+  await expect(registry).toBeVisible();
+
+  await dialog.getByRole('button', { name: `Remove ${SEED_REGISTRY_URL}` }).click();
+  await confirm.getByRole('button', { name: 'Remove the registry' }).click();
+  await expect(confirm).toBeHidden();
+  await expect(registry).toBeHidden();
+});
 
 test('the route list covers every page the app declares', () => {
   expect(ROUTES.map((r) => r.pattern)).toEqual(

@@ -5,6 +5,8 @@ import { REPO } from './paths.ts';
 import type { StackInfo } from './stack.ts';
 
 const WEB_DIR = join(REPO, 'apps/web');
+/** The registry seed-fleet.ts adds (its host never resolves); e2e code may not import the web app's scripts. */
+export const SEED_REGISTRY_URL = 'https://registry.seed.invalid';
 const APP_DIR = join(WEB_DIR, 'src/app');
 
 /** A page of the dashboard as the app folder declares it, e.g. `/hosts/[id]`. */

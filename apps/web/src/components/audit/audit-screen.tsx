@@ -1,5 +1,5 @@
 'use client';
-import { Button, Card, Group, Stack, Text, TextInput } from '@mantine/core';
+import { Button, Card, Group, SegmentedControl, Stack, Text, TextInput } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { IconFilterOff, IconSearch } from '@tabler/icons-react';
 import { useState } from 'react';
@@ -10,6 +10,7 @@ import { ErrorState, TableSkeleton } from '../ui/states.tsx';
 import { AuditTable } from './audit-table.tsx';
 
 interface Filters {
+  outcome: 'all' | 'problems';
   actor: string;
   action: string;
   host: string;
@@ -17,7 +18,7 @@ interface Filters {
   to: string;
 }
 
-const NONE: Filters = { actor: '', action: '', host: '', from: '', to: '' };
+const NONE: Filters = { outcome: 'all', actor: '', action: '', host: '', from: '', to: '' };
 
 /** `datetime-local` values are local time without a zone; Date reads them as such. */
 const toDate = (v: string) => (v ? new Date(v) : undefined);
@@ -34,6 +35,7 @@ export function AuditScreen() {
     ...(debounced.actor.trim() ? { actor: debounced.actor.trim() } : {}),
     ...(debounced.action.trim() ? { action: debounced.action.trim() } : {}),
     ...(debounced.host.trim() ? { host: debounced.host.trim() } : {}),
+    ...(debounced.outcome === 'problems' ? { outcomes: ['failure' as const, 'denied' as const] } : {}),
     ...(from && !Number.isNaN(from.getTime()) ? { from } : {}),
     ...(to && !Number.isNaN(to.getTime()) ? { to } : {}),
     limit: 50,
@@ -47,10 +49,24 @@ export function AuditScreen() {
     <Stack gap="lg">
       <PageHeader
         title="Audit log"
-        description="Every change, who made it, on which hosts, and how it ended. Append-only."
+        description="Every change, who made it, on which hosts, and how it ended. Append-only. Repeated failures are folded into one line; open a row for everything it recorded."
       />
       <Card padding={0}>
         <Group p="md" gap="sm" align="flex-end" wrap="wrap">
+          <Stack gap={4}>
+            <Text size="sm" fw={500} id="audit-outcome-label">
+              Outcome
+            </Text>
+            <SegmentedControl
+              aria-labelledby="audit-outcome-label"
+              value={filters.outcome}
+              onChange={(v) => set({ outcome: v as Filters['outcome'] })}
+              data={[
+                { value: 'all', label: 'All' },
+                { value: 'problems', label: 'Denied or failed' },
+              ]}
+            />
+          </Stack>
           <TextInput
             label="Actor"
             placeholder="e.g. olivia"
