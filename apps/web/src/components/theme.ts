@@ -1,4 +1,4 @@
-import { createTheme, type CSSVariablesResolver } from '@mantine/core';
+import { createTheme, darken, type CSSVariablesResolver } from '@mantine/core';
 
 // System fonts only: nothing is downloaded at build or run time.
 export const theme = createTheme({
@@ -18,22 +18,53 @@ export const theme = createTheme({
   },
 });
 
-const TEXT_COLORS = ['red', 'orange', 'teal', 'green', 'yellow', 'violet', 'blue', 'indigo', 'gray'] as const;
+const TEXT_COLORS = [
+  'red',
+  'pink',
+  'grape',
+  'violet',
+  'indigo',
+  'blue',
+  'cyan',
+  'teal',
+  'green',
+  'lime',
+  'yellow',
+  'orange',
+  'gray',
+] as const;
+
+// Even shade 9 of these stays under 4.5:1 on their own light badge background.
+const PALE = new Set<string>(['teal', 'green', 'lime', 'yellow', 'orange']);
+
+/** `--mantine-color-<c>-text` (c="red") and `-light-color` (light badges, subtle buttons). */
+const textColors = (t: Parameters<CSSVariablesResolver>[0], scheme: 'light' | 'dark') =>
+  Object.fromEntries(
+    TEXT_COLORS.flatMap((c) => {
+      const color =
+        scheme === 'dark' ? t.colors[c][3] : PALE.has(c) ? darken(t.colors[c][9], 0.3) : t.colors[c][9];
+      return [
+        [`--mantine-color-${c}-text`, color],
+        [`--mantine-color-${c}-light-color`, color],
+      ];
+    }),
+  );
 
 /**
  * Text that passes WCAG AA (4.5:1) in both schemes: Mantine's dimmed (gray 6, ~3.3:1 on our grey page)
- * and coloured text (shade 6) are too light on white, and dark grey 2 is too dark on dark cards.
+ * and coloured text and light badges (shade 6) are too light on white, and dark grey 2 is too dark on
+ * dark cards.
  */
 export const cssVariablesResolver: CSSVariablesResolver = (t) => ({
   variables: {},
   light: {
     '--mantine-color-dimmed': t.colors.gray[7],
     '--app-page-background': t.colors.gray[0],
-    ...Object.fromEntries(TEXT_COLORS.map((c) => [`--mantine-color-${c}-text`, t.colors[c][8]])),
+    ...textColors(t, 'light'),
   },
   dark: {
     '--mantine-color-dimmed': t.colors.dark[1],
     '--app-page-background': t.colors.dark[8],
-    ...Object.fromEntries(TEXT_COLORS.map((c) => [`--mantine-color-${c}-text`, t.colors[c][4]])),
+    ...textColors(t, 'dark'),
   },
 });

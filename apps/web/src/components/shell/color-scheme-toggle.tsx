@@ -18,10 +18,10 @@ export function ColorSchemeToggle() {
     <Menu position="bottom-end" withinPortal>
       <Menu.Target>
         <ActionIcon variant="subtle" color="gray" size="lg" aria-label="Colour scheme">
-          <Box component="span" display="flex" lightHidden>
+          <Box component="span" lh={0} lightHidden>
             <IconMoon size={18} />
           </Box>
-          <Box component="span" display="flex" darkHidden>
+          <Box component="span" lh={0} darkHidden>
             <IconSun size={18} />
           </Box>
         </ActionIcon>
