@@ -58,6 +58,7 @@ export function SummaryCards({
         icon={<IconServer2 size={20} />}
         color="indigo"
         label="Hosts"
+        shows="all hosts"
         value={s?.total}
         onClick={() => onOnlineFilter(null)}
       >
@@ -68,6 +69,7 @@ export function SummaryCards({
         icon={<IconPlugConnected size={20} />}
         color="teal"
         label="Online"
+        shows="online hosts"
         value={s?.online}
         onClick={() => onOnlineFilter(true)}
       >
@@ -85,6 +87,7 @@ export function SummaryCards({
         icon={<IconPlugConnectedX size={20} />}
         color="gray"
         label="Offline"
+        shows="offline hosts"
         value={s ? offline : undefined}
         onClick={() => onOnlineFilter(false)}
       >
@@ -94,6 +97,7 @@ export function SummaryCards({
         icon={<IconAlertOctagon size={20} />}
         color={s && s.attention > 0 ? 'red' : 'gray'}
         label="Needs attention"
+        shows="hosts that need attention"
         value={s?.attention}
         onClick={onAttentionFilter}
       >
@@ -106,6 +110,7 @@ export function SummaryCards({
         icon={<IconAlertTriangle size={20} />}
         color="orange"
         label="Drifted"
+        shows="drifted hosts"
         value={drift.data?.drifted}
         error={drift.isError ? 'could not compute drift' : undefined}
         onClick={onDriftedFilter}
@@ -133,6 +138,7 @@ function Stat({
   icon,
   color,
   label,
+  shows,
   value,
   children,
   onClick,
@@ -141,6 +147,8 @@ function Stat({
   icon: ReactNode;
   color: string;
   label: string;
+  /** What a click filters the list to, for the button's name ("Online: 12 · show online hosts"). */
+  shows: string;
   value: number | undefined;
   children?: ReactNode;
   onClick?: () => void;
@@ -177,7 +185,10 @@ function Stat({
     </Card>
   );
   return onClick ? (
-    <UnstyledButton onClick={onClick} aria-label={`Show ${label.toLowerCase()} hosts`}>
+    <UnstyledButton
+      onClick={onClick}
+      aria-label={`${label}: ${value === undefined ? 'loading' : value.toLocaleString()} · show ${shows}`}
+    >
       {body}
     </UnstyledButton>
   ) : (

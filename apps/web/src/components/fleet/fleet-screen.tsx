@@ -301,7 +301,7 @@ export function FleetScreen() {
             <Text size="sm" c="dimmed">
               {`${((page - 1) * size + 1).toLocaleString()}–${Math.min(page * size, total).toLocaleString()} of ${total.toLocaleString()}`}
             </Text>
-            <Group gap="md">
+            <Group gap="md" wrap="wrap">
               <Pagination
                 size="sm"
                 total={pages}
