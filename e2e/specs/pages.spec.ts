@@ -98,7 +98,7 @@ for (const route of ROUTES) {
           .map(
             (v) =>
               `${v.id} (${v.impact}): ${v.help} — ${v.nodes
-                .map((n) => n.target.join(' '))
+                .map((n) => `${n.html.slice(0, 140)} (${n.failureSummary?.split('\n').at(-1)?.trim() ?? ''})`)
                 .slice(0, 5)
                 .join(', ')}`,
           );
@@ -108,8 +108,23 @@ for (const route of ROUTES) {
           const overflow = await page.evaluate(
             () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
           );
+          // What sticks out: the outermost elements past the right edge, to say where to look.
+          const culprits =
+            overflow <= 0
+              ? ''
+              : await page.evaluate(() => {
+                  const width = document.documentElement.clientWidth;
+                  const out = [...document.querySelectorAll<HTMLElement>('body *')].filter(
+                    (el) => el.getBoundingClientRect().right > width + 1,
+                  );
+                  return out
+                    .filter((el) => !out.includes(el.parentElement!))
+                    .slice(0, 5)
+                    .map((el) => `${el.tagName.toLowerCase()}.${el.className} "${el.innerText.slice(0, 40)}"`)
+                    .join('; ');
+                });
           expect
-            .soft(overflow, `${where}: the page scrolls sideways by ${overflow} px`)
+            .soft(overflow, `${where}: the page scrolls sideways by ${overflow} px (${culprits})`)
             .toBeLessThanOrEqual(0);
         }
         await context.close();

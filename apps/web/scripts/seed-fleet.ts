@@ -1,7 +1,8 @@
 /**
  * Fills a LOCAL binfleet database with a fake fleet for screenshots and the 1,000-host bench:
  * hosts with realistic facts, kernel entries built from the arch table (some missing, disabled,
- * drifted, extra), some offline, self-test results, jobs in every state, policies and users.
+ * drifted, extra), some offline, self-test results, jobs in every state, policies and users, and a
+ * registry with tags and the builds that pushed them (seed-images.ts).
  *
  *   DATABASE_URL=file:$PWD/data/ui/binfleet.db BINFLEET_DATA_DIR=$PWD/data/ui \
  *     pnpm --filter @binfleet/web exec tsx scripts/seed-fleet.ts [--hosts 1000] [--live]

@@ -3,6 +3,8 @@ import { createTheme, darken, type CSSVariablesResolver } from '@mantine/core';
 // System fonts only: nothing is downloaded at build or run time.
 export const theme = createTheme({
   primaryColor: 'indigo',
+  // Shade 8 in light: white on indigo 6 (filled buttons) and indigo 6 on white (links) are ~4:1, under AA.
+  primaryShade: { light: 8, dark: 8 },
   defaultRadius: 'md',
   fontFamilyMonospace: 'ui-monospace, SFMono-Regular, "DejaVu Sans Mono", Menlo, Consolas, monospace',
   headings: { fontWeight: '650' },
@@ -12,6 +14,10 @@ export const theme = createTheme({
     // Lower-case badges: states and names read better than shouted labels.
     Badge: { styles: { root: { textTransform: 'none' } } },
     Table: { defaultProps: { verticalSpacing: 'xs', horizontalSpacing: 'sm' } },
+    // A table wider than a phone scrolls inside its card; keyboard users reach that scroll too.
+    TableScrollContainer: { defaultProps: { scrollAreaProps: { viewportProps: { tabIndex: 0 } } } },
+    // Long values (URLs, paths, hostnames) wrap inside the card instead of widening the page.
+    DataList: { styles: { itemValue: { overflowWrap: 'anywhere', minWidth: 0 } } },
     // The × buttons are icons only: without a name a screen reader announces a bare "button".
     Modal: { defaultProps: { closeButtonProps: { 'aria-label': 'Close' } } },
     Notification: { defaultProps: { closeButtonProps: { 'aria-label': 'Dismiss' } } },
@@ -46,7 +52,7 @@ const TEXT_COLORS = [
 // Even shade 9 of these stays under 4.5:1 on their own light badge background.
 const PALE = new Set<string>(['teal', 'green', 'lime', 'yellow', 'orange']);
 
-/** `--mantine-color-<c>-text` (c="red") and `-light-color` (light badges, subtle buttons). */
+/** `--mantine-color-<c>-text` (c="red"), `-light-color` (light badges, subtle buttons), `-outline`. */
 const textColors = (t: Parameters<CSSVariablesResolver>[0], scheme: 'light' | 'dark') =>
   Object.fromEntries(
     TEXT_COLORS.flatMap((c) => {
@@ -55,6 +61,7 @@ const textColors = (t: Parameters<CSSVariablesResolver>[0], scheme: 'light' | 'd
       return [
         [`--mantine-color-${c}-text`, color],
         [`--mantine-color-${c}-light-color`, color],
+        ...(scheme === 'light' ? [[`--mantine-color-${c}-outline`, color]] : []),
       ];
     }),
   );

@@ -1,5 +1,5 @@
 'use client';
-import { Button, Card, Group, SegmentedControl, Stack, Text, TextInput } from '@mantine/core';
+import { Button, Card, Group, Input, SegmentedControl, Stack, Text, TextInput } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { IconFilterOff, IconSearch } from '@tabler/icons-react';
 import { useState } from 'react';
@@ -54,9 +54,9 @@ export function AuditScreen() {
       <Card padding={0}>
         <Group p="md" gap="sm" align="flex-end" wrap="wrap">
           <Stack gap={4}>
-            <Text size="sm" fw={500} id="audit-outcome-label">
+            <Input.Label id="audit-outcome-label" component="span">
               Outcome
-            </Text>
+            </Input.Label>
             <SegmentedControl
               aria-labelledby="audit-outcome-label"
               value={filters.outcome}
@@ -73,35 +73,35 @@ export function AuditScreen() {
             leftSection={<IconSearch size={14} />}
             value={filters.actor}
             onChange={(e) => set({ actor: e.currentTarget.value })}
-            w={200}
+            w={180}
           />
           <TextInput
             label="Action"
             placeholder="e.g. job. or policy.set"
             value={filters.action}
             onChange={(e) => set({ action: e.currentTarget.value })}
-            w={200}
+            w={180}
           />
           <TextInput
             label="Host"
             placeholder="full hostname"
             value={filters.host}
             onChange={(e) => set({ host: e.currentTarget.value })}
-            w={200}
+            w={180}
           />
           <TextInput
             label="From"
             type="datetime-local"
             value={filters.from}
             onChange={(e) => set({ from: e.currentTarget.value })}
-            w={200}
+            w={180}
           />
           <TextInput
             label="To"
             type="datetime-local"
             value={filters.to}
             onChange={(e) => set({ to: e.currentTarget.value })}
-            w={200}
+            w={180}
           />
           {filtered && (
             <Button

@@ -44,7 +44,9 @@ export function AuditTable({
           <Ago date={e.at} size="sm" />
         </Table.Td>
         <Table.Td>
-          <Code data-testid="audit-action">{e.action}</Code>
+          <Code data-testid="audit-action" style={{ whiteSpace: 'nowrap' }}>
+            {e.action}
+          </Code>
         </Table.Td>
         <Table.Td>
           <OutcomeBadge outcome={e.outcome} />
@@ -111,7 +113,7 @@ export function AuditTable({
                     <Ago date={first.at} size="sm" />
                   </Table.Td>
                   <Table.Td>
-                    <Code>{first.action}</Code>
+                    <Code style={{ whiteSpace: 'nowrap' }}>{first.action}</Code>
                   </Table.Td>
                   <Table.Td>
                     <OutcomeBadge outcome={first.outcome} />

@@ -205,6 +205,7 @@ function RegistrationBar({ row }: { row: FleetRow }) {
             <Progress.Section
               key={s}
               value={(counts[s] / total) * 100}
+              aria-label={`${CELL_LOOK[s].label}: ${counts[s]} of ${total} entries`}
               color={CELL_LOOK[s].outline ? 'red.3' : CELL_LOOK[s].color}
             />
           ))}
