@@ -89,7 +89,7 @@ function EntriesTable({ entries, drift }: { entries: readonly KernelEntry[]; dri
                       <Text
                         key={d.kind}
                         fz={11}
-                        c={d.kind === 'extra' ? 'violet.8' : 'orange.9'}
+                        c={d.kind === 'extra' ? 'violet' : 'orange'}
                         ff="var(--mantine-font-family)"
                       >
                         {d.detail}
@@ -102,7 +102,7 @@ function EntriesTable({ entries, drift }: { entries: readonly KernelEntry[]; dri
                     fz="xs"
                     fw={e.enabled ? 400 : 700}
                     ff="var(--mantine-font-family)"
-                    c={fields.has('enabled') ? 'orange.8' : e.enabled ? 'gray.7' : 'dimmed'}
+                    c={fields.has('enabled') ? 'orange' : e.enabled ? 'gray' : 'dimmed'}
                   >
                     {e.enabled ? 'enabled' : 'disabled'}
                   </Text>

@@ -33,7 +33,7 @@ export function HostJobs({ host }: { host: HostDetail }) {
                 <RunStatusBadge status={j.status} size="sm" />
               </Table.Td>
               <Table.Td maw={480}>
-                <Text size="sm" c={j.error ? 'red.8' : 'dimmed'}>
+                <Text size="sm" c={j.error ? 'red' : 'dimmed'}>
                   {j.error ?? '—'}
                 </Text>
               </Table.Td>

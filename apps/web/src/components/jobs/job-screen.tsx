@@ -305,7 +305,7 @@ function HostRows({ job }: { job: JobDetail }) {
                     <RunStatusBadge status={t.status} size="sm" />
                   </Table.Td>
                   <Table.Td ta="right">
-                    <Text size="sm" c={t.attempts > 1 ? 'orange.8' : undefined}>
+                    <Text size="sm" c={t.attempts > 1 ? 'orange' : undefined}>
                       {t.attempts}
                     </Text>
                   </Table.Td>
@@ -317,7 +317,7 @@ function HostRows({ job }: { job: JobDetail }) {
                     </Text>
                   </Table.Td>
                   <Table.Td maw={560}>
-                    <Text size="sm" c={t.status === 'failed' ? 'red.8' : t.error ? 'orange.8' : 'dimmed'}>
+                    <Text size="sm" c={t.status === 'failed' ? 'red' : t.error ? 'orange' : 'dimmed'}>
                       {t.error
                         ? t.status === 'queued'
                           ? `Will retry: ${t.error}`

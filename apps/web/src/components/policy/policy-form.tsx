@@ -139,7 +139,7 @@ export function PolicyCard({
         </div>
         {drift && (
           <Stack gap={0} align="flex-end">
-            <Text fw={700} c={drift.drifted ? 'orange.8' : 'teal.7'}>
+            <Text fw={700} c={drift.drifted ? 'orange' : 'teal'}>
               {drift.drifted ? `${drift.drifted.toLocaleString()} drifted` : 'no drift'}
             </Text>
             <Text size="xs" c="dimmed">

@@ -149,7 +149,7 @@ export function PolicyScreen() {
                 No host has joined yet.
               </Text>
             ) : (
-              <Table.ScrollContainer minWidth={480}>
+              <Table.ScrollContainer minWidth={300}>
                 <Table verticalSpacing={6} fz="sm">
                   <Table.Thead>
                     <Table.Tr>
@@ -181,11 +181,7 @@ export function PolicyScreen() {
                           <Table.Td ta="right">{g.hosts.toLocaleString()}</Table.Td>
                           <Table.Td ta="right">
                             {g.hasPolicy ? (
-                              <Text
-                                size="sm"
-                                fw={g.drifted ? 700 : 400}
-                                c={g.drifted ? 'orange.8' : 'dimmed'}
-                              >
+                              <Text size="sm" fw={g.drifted ? 700 : 400} c={g.drifted ? 'orange' : 'dimmed'}>
                                 {g.drifted.toLocaleString()}
                               </Text>
                             ) : (
@@ -215,9 +211,7 @@ export function PolicyScreen() {
                           <Text
                             size="sm"
                             fw={700}
-                            c={
-                              drift.data.drifted ? 'orange.8' : drift.data.withoutPolicy ? 'dimmed' : 'teal.7'
-                            }
+                            c={drift.data.drifted ? 'orange' : drift.data.withoutPolicy ? 'dimmed' : 'teal'}
                           >
                             {drift.data.drifted.toLocaleString()}
                           </Text>
