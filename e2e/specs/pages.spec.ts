@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import type { Browser, Page } from '@playwright/test';
-import { expect, test } from '../support/fixtures.ts';
+import { expect, test, type Shot } from '../support/fixtures.ts';
 import { ADMIN_STATE } from '../support/paths.ts';
 import { fillRoute, pageRoutes, SEED_REGISTRY_URL, seedDemoFleet } from '../support/routes.ts';
 
@@ -69,67 +69,99 @@ async function openPage(
   return { context, page: await context.newPage() };
 }
 
+/** Views of a page behind a query string or tab, checked like the pages themselves. */
+const VIEWS = ['/fleet?view=matrix', '/settings?tab=tokens'];
+
+/** One page at one width and scheme: one h1, no serious axe violation, no 404, no sideways scroll on a phone. */
+async function checkPage(
+  browser: Browser,
+  baseURL: string,
+  path: string,
+  signedOut: boolean,
+  shotName: string,
+  shot: Shot,
+) {
+  for (const viewport of VIEWPORTS) {
+    for (const scheme of SCHEMES) {
+      const where = `${path} at ${viewport.width} px, ${scheme}`;
+      const { context, page } = await openPage(browser, baseURL, signedOut, viewport, scheme);
+      // Anything the page loads that is not there (the favicon, a chunk): a 404 in every tab.
+      const missing: string[] = [];
+      page.on('response', (r) => {
+        if (r.status() === 404 && r.url().startsWith(baseURL)) missing.push(r.url());
+      });
+      await page.goto(path);
+      await expect(page.locator('html'), where).toHaveAttribute('data-mantine-color-scheme', scheme);
+      await expect.soft(page.locator('h1'), where).toHaveCount(1);
+      await expect(page.locator('[aria-busy="true"]:visible, .mantine-Skeleton-root:visible')).toHaveCount(0);
+      await page.waitForLoadState('networkidle');
+      await shot(page, `${shotName}-${viewport.width}-${scheme}`, { fullPage: true });
+
+      const axe = await new AxeBuilder({ page })
+        .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+        .analyze();
+      const serious = axe.violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map(
+          (v) =>
+            `${v.id} (${v.impact}): ${v.help} — ${v.nodes
+              .map((n) => `${n.html.slice(0, 140)} (${n.failureSummary?.split('\n').at(-1)?.trim() ?? ''})`)
+              .slice(0, 5)
+              .join(', ')}`,
+        );
+      expect.soft(serious, where).toEqual([]);
+      expect.soft(missing, `${where}: requests answered 404`).toEqual([]);
+
+      if (viewport.width < 500) {
+        const overflow = await page.evaluate(
+          () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        );
+        // What sticks out: the outermost elements past the right edge, to say where to look.
+        const culprits =
+          overflow <= 0
+            ? ''
+            : await page.evaluate(() => {
+                const width = document.documentElement.clientWidth;
+                const out = [...document.querySelectorAll<HTMLElement>('body *')].filter(
+                  (el) => el.getBoundingClientRect().right > width + 1,
+                );
+                return out
+                  .filter((el) => !out.includes(el.parentElement!))
+                  .slice(0, 5)
+                  .map((el) => `${el.tagName.toLowerCase()}.${el.className} "${el.innerText.slice(0, 40)}"`)
+                  .join('; ');
+              });
+        expect
+          .soft(overflow, `${where}: the page scrolls sideways by ${overflow} px (${culprits})`)
+          .toBeLessThanOrEqual(0);
+      }
+      await context.close();
+    }
+  }
+}
+
+const shotName = (path: string) => `pages${path.replace(/[^a-z0-9]+/gi, '-')}`;
+
 for (const route of ROUTES) {
   test(`${route.pattern}: no serious axe violation, one h1, no sideways scroll on a phone, in light and dark`, async ({
     browser,
     stack,
     shot,
   }) => {
-    const path = fillRoute(route.pattern, ids);
-    for (const viewport of VIEWPORTS) {
-      for (const scheme of SCHEMES) {
-        const where = `${path} at ${viewport.width} px, ${scheme}`;
-        const { context, page } = await openPage(browser, stack.url, route.signedOut, viewport, scheme);
-        await page.goto(path);
-        await expect(page.locator('html'), where).toHaveAttribute('data-mantine-color-scheme', scheme);
-        await expect.soft(page.locator('h1'), where).toHaveCount(1);
-        await expect(page.locator('[aria-busy="true"]:visible, .mantine-Skeleton-root:visible')).toHaveCount(
-          0,
-        );
-        await page.waitForLoadState('networkidle');
-        const name = `pages${route.pattern.replace(/[/[\]]+/g, '-')}-${viewport.width}-${scheme}`;
-        await shot(page, name, { fullPage: true });
+    await checkPage(
+      browser,
+      stack.url,
+      fillRoute(route.pattern, ids),
+      route.signedOut,
+      shotName(route.pattern),
+      shot,
+    );
+  });
+}
 
-        const axe = await new AxeBuilder({ page })
-          .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
-          .analyze();
-        const serious = axe.violations
-          .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-          .map(
-            (v) =>
-              `${v.id} (${v.impact}): ${v.help} — ${v.nodes
-                .map((n) => `${n.html.slice(0, 140)} (${n.failureSummary?.split('\n').at(-1)?.trim() ?? ''})`)
-                .slice(0, 5)
-                .join(', ')}`,
-          );
-        expect.soft(serious, where).toEqual([]);
-
-        if (viewport.width < 500) {
-          const overflow = await page.evaluate(
-            () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
-          );
-          // What sticks out: the outermost elements past the right edge, to say where to look.
-          const culprits =
-            overflow <= 0
-              ? ''
-              : await page.evaluate(() => {
-                  const width = document.documentElement.clientWidth;
-                  const out = [...document.querySelectorAll<HTMLElement>('body *')].filter(
-                    (el) => el.getBoundingClientRect().right > width + 1,
-                  );
-                  return out
-                    .filter((el) => !out.includes(el.parentElement!))
-                    .slice(0, 5)
-                    .map((el) => `${el.tagName.toLowerCase()}.${el.className} "${el.innerText.slice(0, 40)}"`)
-                    .join('; ');
-                });
-          expect
-            .soft(overflow, `${where}: the page scrolls sideways by ${overflow} px (${culprits})`)
-            .toBeLessThanOrEqual(0);
-        }
-        await context.close();
-      }
-    }
+for (const view of VIEWS) {
+  test(`${view}: the same checks`, async ({ browser, stack, shot }) => {
+    await checkPage(browser, stack.url, view, false, shotName(view), shot);
   });
 }
 

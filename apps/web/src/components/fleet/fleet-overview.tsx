@@ -13,6 +13,7 @@ import {
   Text,
   ThemeIcon,
   UnstyledButton,
+  VisuallyHidden,
 } from '@mantine/core';
 import {
   IconAlertOctagon,
@@ -147,7 +148,7 @@ function Stat({
   icon: ReactNode;
   color: string;
   label: string;
-  /** What a click filters the list to, for the button's name ("Online: 12 · show online hosts"). */
+  /** What a click filters the list to, ending the button's name ("Online 12 … Show online hosts"). */
   shows: string;
   value: number | undefined;
   children?: ReactNode;
@@ -182,18 +183,11 @@ function Stat({
       <Text size="xs" c="dimmed" mt={4} component="div">
         {children}
       </Text>
+      {/* The button's name is what the card shows, then what a click does. */}
+      {onClick && <VisuallyHidden>{`. Show ${shows}`}</VisuallyHidden>}
     </Card>
   );
-  return onClick ? (
-    <UnstyledButton
-      onClick={onClick}
-      aria-label={`${label}: ${value === undefined ? 'loading' : value.toLocaleString()} · show ${shows}`}
-    >
-      {body}
-    </UnstyledButton>
-  ) : (
-    body
-  );
+  return onClick ? <UnstyledButton onClick={onClick}>{body}</UnstyledButton> : body;
 }
 
 /** How many online hosts can run each architecture now; next to it, drift per group. */
