@@ -77,7 +77,8 @@ export async function seedImages(db: Db, adminId: string, builderHostId: string 
         digest: digest(++n),
         size: BigInt(18_000_000 + n * 7_919),
         imageCreatedAt: created,
-        platform: p.form === 'single' ? `linux/${p.images[0]!.host}` : null,
+        // An index lists its images' platforms, comma-separated, as the sync records them.
+        platform: [...new Set(p.images.map((i) => `linux/${i.host}`))].join(','),
         qemuVersion: v.version,
         fromArch: 'from' in p.tag ? p.tag.from : null,
         toArch: 'to' in p.tag ? p.tag.to : null,

@@ -125,6 +125,7 @@ function MatrixCellView({
       data-outline={look.outline || undefined}
       style={{ background: look.color, '--cell-color': look.color } as CSSProperties}
       title={label}
+      role="img"
       aria-label={label}
       data-state={cell.state}
       data-verify={cell.verify}

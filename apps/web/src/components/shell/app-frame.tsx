@@ -111,6 +111,13 @@ function Frame({ user, children }: { user: SignedInUser; children: ReactNode }) 
           <ActivityBar />
         </AppShell.Header>
         <AppShell.Navbar p="sm" id="app-navigation" aria-label="Main">
+          {/* On a phone the header has no room for who is signed in: the navigation says it. */}
+          <Group gap="xs" px="sm" pb="sm" mb="xs" hiddenFrom="xs" wrap="nowrap">
+            <Text size="sm" fw={600}>
+              {user.username}
+            </Text>
+            <RoleBadge role={user.role} />
+          </Group>
           <Navigation isAdmin={user.role === 'admin'} pathname={pathname ?? ''} />
         </AppShell.Navbar>
         <AppShell.Main id="main" tabIndex={-1} className={classes.main} bg="var(--app-page-background)">
