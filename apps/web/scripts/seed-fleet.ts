@@ -594,6 +594,18 @@ async function seedVerify(db: Db, jobId: string, hosts: SeedHost[], at: Date) {
     await db.verifyResult.createMany({ data: data.slice(i, i + 500) });
 }
 
+/** A password guess run against one account, as the audit page should fold it: many failures, few lines. */
+async function seedSignInNoise(audit: AuditService) {
+  for (let i = 0; i < 48; i++) {
+    await audit.record({
+      actor: { id: null, name: 'root' },
+      action: 'auth.login',
+      targets: ['root', `from:203.0.113.${10 + (i % 12)}`],
+      outcome: 'failure',
+    });
+  }
+}
+
 async function main() {
   const config = readWebConfig();
   const url = resolveDatabaseUrl(config.databaseUrl);
@@ -623,6 +635,7 @@ async function main() {
   const hosts = await seedHosts(db, new HostSnapshots(db), (token, context) => secrets.seal(token, context));
   await seedJobs(db, audit, hosts, users);
   await seedImages(db, users.admin.id, hosts.find((h) => h.group === 'build')?.id);
+  await seedSignInNoise(audit);
   await audit.record({
     actor: { id: users.admin.id, name: users.admin.username },
     action: 'policy.set',
