@@ -11,6 +11,9 @@ import { fillRoute, pageRoutes, SEED_REGISTRY_URL, seedDemoFleet } from '../supp
 // runs over the seeded demo fleet (added to whatever the earlier specs left), so it comes last; the
 // registry test at the end removes the seeded registry.
 
+// Four visits a test, each with a full axe run over a page of 60 hosts, on a shared machine.
+test.describe.configure({ timeout: 240_000 });
+
 const VIEWPORTS = [
   { name: 'desktop', width: 1440, height: 900 },
   { name: 'phone', width: 390, height: 844 },
