@@ -266,6 +266,7 @@ function HostRows({ job }: { job: JobDetail }) {
         <Text fw={650}>Hosts</Text>
         <SegmentedControl
           size="xs"
+          style={{ maxWidth: '100%', overflowX: 'auto' }}
           value={filter}
           onChange={(v) => {
             setFilter(v as typeof filter);
