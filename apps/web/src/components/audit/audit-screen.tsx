@@ -38,7 +38,7 @@ export function AuditScreen() {
     ...(debounced.outcome === 'problems' ? { outcomes: ['failure' as const, 'denied' as const] } : {}),
     ...(from && !Number.isNaN(from.getTime()) ? { from } : {}),
     ...(to && !Number.isNaN(to.getTime()) ? { to } : {}),
-    limit: 50,
+    limit: 100,
   };
   const audit = useCursorPages(trpc.audit.list.queryKey(input), (cursor) =>
     client.audit.list.query({ ...input, ...(cursor ? { cursor } : {}) }),
@@ -73,35 +73,35 @@ export function AuditScreen() {
             leftSection={<IconSearch size={14} />}
             value={filters.actor}
             onChange={(e) => set({ actor: e.currentTarget.value })}
-            w={180}
+            w={170}
           />
           <TextInput
             label="Action"
             placeholder="e.g. job. or policy.set"
             value={filters.action}
             onChange={(e) => set({ action: e.currentTarget.value })}
-            w={180}
+            w={170}
           />
           <TextInput
             label="Host"
             placeholder="full hostname"
             value={filters.host}
             onChange={(e) => set({ host: e.currentTarget.value })}
-            w={180}
+            w={170}
           />
           <TextInput
             label="From"
             type="datetime-local"
             value={filters.from}
             onChange={(e) => set({ from: e.currentTarget.value })}
-            w={180}
+            w={170}
           />
           <TextInput
             label="To"
             type="datetime-local"
             value={filters.to}
             onChange={(e) => set({ to: e.currentTarget.value })}
-            w={180}
+            w={170}
           />
           {filtered && (
             <Button
