@@ -30,6 +30,9 @@ export interface StackInfo {
   readonly network: TestNetworkDescription;
   /** A temporary folder for this run: database, server data, agent state; removed at the end. */
   readonly dir: string;
+  /** The server's database and data folder (its secret key), for scripts that fill it (seed-fleet.ts). */
+  readonly databaseUrl: string;
+  readonly dataDir: string;
 }
 
 const STACK_ENV = 'BINFLEET_E2E_STACK';
@@ -57,6 +60,7 @@ export async function startStack(): Promise<() => Promise<void>> {
   ensureWebBuild();
   const dir = mkdtempSync(join(tmpdir(), 'binfleet-e2e-'));
   const databaseUrl = givenUrl || `file:${join(dir, 'binfleet.db')}`;
+  const dataDir = join(dir, 'server');
 
   // The agent release the control plane serves to hosts that install with the page's one line.
   ensureAgentRelease();
@@ -71,7 +75,7 @@ export async function startStack(): Promise<() => Promise<void>> {
     ...process.env,
     NEXT_TELEMETRY_DISABLED: '1',
     DATABASE_URL: databaseUrl,
-    BINFLEET_DATA_DIR: join(dir, 'server'),
+    BINFLEET_DATA_DIR: dataDir,
     BINFLEET_INSECURE_COOKIES: '1',
     BINFLEET_PUBLIC_URL: publicUrl,
     BINFLEET_HEARTBEAT_INTERVAL_MS: '1000',
@@ -92,7 +96,7 @@ export async function startStack(): Promise<() => Promise<void>> {
     detached: true,
     stdio: ['ignore', openSync(log, 'w'), openSync(log, 'a')],
   });
-  const info: StackInfo = { url, publicUrl, dir, network: network.description };
+  const info: StackInfo = { url, publicUrl, dir, databaseUrl, dataDir, network: network.description };
   process.env[STACK_ENV] = JSON.stringify(info);
 
   const stop = async () => {

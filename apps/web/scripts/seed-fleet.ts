@@ -1,7 +1,8 @@
 /**
  * Fills a LOCAL binfleet database with a fake fleet for screenshots and the 1,000-host bench:
  * hosts with realistic facts, kernel entries built from the arch table (some missing, disabled,
- * drifted, extra), some offline, self-test results, jobs in every state, policies and users.
+ * drifted, extra), some offline, self-test results, jobs in every state, policies and users, and a
+ * registry with tags and the builds that pushed them (seed-images.ts).
  *
  *   DATABASE_URL=file:$PWD/data/ui/binfleet.db BINFLEET_DATA_DIR=$PWD/data/ui \
  *     pnpm --filter @binfleet/web exec tsx scripts/seed-fleet.ts [--hosts 1000] [--live]
@@ -36,6 +37,7 @@ import { AuditService } from '../src/server/services/audit.ts';
 import { HostSnapshots } from '../src/server/services/hosts/snapshots.ts';
 import { DEFAULT_POLICY, type PolicySpec } from '../src/server/services/policy.ts';
 import { describeJob, type JobParams } from '../src/shared/job-kinds.ts';
+import { seedImages } from './seed-images.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -592,6 +594,18 @@ async function seedVerify(db: Db, jobId: string, hosts: SeedHost[], at: Date) {
     await db.verifyResult.createMany({ data: data.slice(i, i + 500) });
 }
 
+/** A password guess run against one account, as the audit page should fold it: many failures, few lines. */
+async function seedSignInNoise(audit: AuditService) {
+  for (let i = 0; i < 48; i++) {
+    await audit.record({
+      actor: { id: null, name: 'root' },
+      action: 'auth.login',
+      targets: ['root', `from:203.0.113.${10 + (i % 12)}`],
+      outcome: 'failure',
+    });
+  }
+}
+
 async function main() {
   const config = readWebConfig();
   const url = resolveDatabaseUrl(config.databaseUrl);
@@ -620,6 +634,8 @@ async function main() {
   const started = Date.now();
   const hosts = await seedHosts(db, new HostSnapshots(db), (token, context) => secrets.seal(token, context));
   await seedJobs(db, audit, hosts, users);
+  await seedImages(db, users.admin.id, hosts.find((h) => h.group === 'build')?.id);
+  await seedSignInNoise(audit);
   await audit.record({
     actor: { id: users.admin.id, name: users.admin.username },
     action: 'policy.set',

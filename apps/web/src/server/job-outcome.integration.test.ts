@@ -103,6 +103,9 @@ describe.each([
     expect(listed.items.map((e) => e.id)).toContain(event!.id);
     const byHost = await admin.audit.list({ host: 'down-03', limit: 50 });
     expect(byHost.items.map((e) => e.action).sort()).toEqual(['job.finished', 'job.verify']);
+    // The page's "denied or failed" filter: the failed outcome stays, the accepted request goes.
+    const problems = await admin.audit.list({ host: 'down-03', outcomes: ['failure', 'denied'], limit: 50 });
+    expect(problems.items.map((e) => e.action)).toEqual(['job.finished']);
   });
 
   it('records a cancelled job once, with what had run', async () => {

@@ -25,7 +25,7 @@ export function JobActionButtons({
   const iconSize = size === 'xs' ? 14 : 16;
   return (
     <>
-      <Group gap="xs" wrap="nowrap">
+      <Group gap="xs" wrap="wrap">
         <Button
           size={size}
           variant="default"

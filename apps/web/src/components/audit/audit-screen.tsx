@@ -1,5 +1,5 @@
 'use client';
-import { Button, Card, Group, Stack, Text, TextInput } from '@mantine/core';
+import { Button, Card, Group, Input, SegmentedControl, Stack, Text, TextInput } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { IconFilterOff, IconSearch } from '@tabler/icons-react';
 import { useState } from 'react';
@@ -10,6 +10,7 @@ import { ErrorState, TableSkeleton } from '../ui/states.tsx';
 import { AuditTable } from './audit-table.tsx';
 
 interface Filters {
+  outcome: 'all' | 'problems';
   actor: string;
   action: string;
   host: string;
@@ -17,7 +18,7 @@ interface Filters {
   to: string;
 }
 
-const NONE: Filters = { actor: '', action: '', host: '', from: '', to: '' };
+const NONE: Filters = { outcome: 'all', actor: '', action: '', host: '', from: '', to: '' };
 
 /** `datetime-local` values are local time without a zone; Date reads them as such. */
 const toDate = (v: string) => (v ? new Date(v) : undefined);
@@ -34,9 +35,10 @@ export function AuditScreen() {
     ...(debounced.actor.trim() ? { actor: debounced.actor.trim() } : {}),
     ...(debounced.action.trim() ? { action: debounced.action.trim() } : {}),
     ...(debounced.host.trim() ? { host: debounced.host.trim() } : {}),
+    ...(debounced.outcome === 'problems' ? { outcomes: ['failure' as const, 'denied' as const] } : {}),
     ...(from && !Number.isNaN(from.getTime()) ? { from } : {}),
     ...(to && !Number.isNaN(to.getTime()) ? { to } : {}),
-    limit: 50,
+    limit: 100,
   };
   const audit = useCursorPages(trpc.audit.list.queryKey(input), (cursor) =>
     client.audit.list.query({ ...input, ...(cursor ? { cursor } : {}) }),
@@ -47,45 +49,59 @@ export function AuditScreen() {
     <Stack gap="lg">
       <PageHeader
         title="Audit log"
-        description="Every change, who made it, on which hosts, and how it ended. Append-only."
+        description="Every change, who made it, on which hosts, and how it ended. Append-only. Repeated failures are folded into one line; open a row for everything it recorded."
       />
       <Card padding={0}>
         <Group p="md" gap="sm" align="flex-end" wrap="wrap">
+          <Stack gap={4}>
+            <Input.Label id="audit-outcome-label" component="span">
+              Outcome
+            </Input.Label>
+            <SegmentedControl
+              aria-labelledby="audit-outcome-label"
+              value={filters.outcome}
+              onChange={(v) => set({ outcome: v as Filters['outcome'] })}
+              data={[
+                { value: 'all', label: 'All' },
+                { value: 'problems', label: 'Denied or failed' },
+              ]}
+            />
+          </Stack>
           <TextInput
             label="Actor"
             placeholder="e.g. olivia"
             leftSection={<IconSearch size={14} />}
             value={filters.actor}
             onChange={(e) => set({ actor: e.currentTarget.value })}
-            w={200}
+            w={170}
           />
           <TextInput
             label="Action"
             placeholder="e.g. job. or policy.set"
             value={filters.action}
             onChange={(e) => set({ action: e.currentTarget.value })}
-            w={200}
+            w={170}
           />
           <TextInput
             label="Host"
             placeholder="full hostname"
             value={filters.host}
             onChange={(e) => set({ host: e.currentTarget.value })}
-            w={200}
+            w={170}
           />
           <TextInput
             label="From"
             type="datetime-local"
             value={filters.from}
             onChange={(e) => set({ from: e.currentTarget.value })}
-            w={200}
+            w={170}
           />
           <TextInput
             label="To"
             type="datetime-local"
             value={filters.to}
             onChange={(e) => set({ to: e.currentTarget.value })}
-            w={200}
+            w={170}
           />
           {filtered && (
             <Button

@@ -35,8 +35,8 @@ export function LoginScreen() {
   }, [signedIn, next, router]);
 
   return (
-    <Center mih="100vh" bg="var(--mantine-color-gray-0)" p="md">
-      <Stack w={400} gap="lg">
+    <Center component="main" mih="100vh" bg="var(--app-page-background)" p="md">
+      <Stack w="100%" maw={400} gap="lg">
         <Group gap="sm" justify="center">
           <ThemeIcon
             size={40}
@@ -47,7 +47,7 @@ export function LoginScreen() {
             <IconBinaryTree2 size={24} />
           </ThemeIcon>
           <div>
-            <Title order={2} lh={1}>
+            <Title order={1} fz={26} lh={1}>
               binfleet
             </Title>
             <Text size="sm" c="dimmed">
@@ -109,7 +109,9 @@ function CredentialsForm({ setup, onDone }: { setup: boolean; onDone: () => void
           <>
             <Group gap="xs">
               <IconRocket size={20} />
-              <Title order={4}>First-run setup</Title>
+              <Title order={2} fz="lg">
+                First-run setup
+              </Title>
             </Group>
             <Text size="sm" c="dimmed">
               No account exists yet. Create the first admin: it can then add operators and viewers, and join
@@ -117,7 +119,9 @@ function CredentialsForm({ setup, onDone }: { setup: boolean; onDone: () => void
             </Text>
           </>
         ) : (
-          <Title order={4}>Sign in</Title>
+          <Title order={2} fz="lg">
+            Sign in
+          </Title>
         )}
         <MutationError error={mutation.error} />
         <TextInput

@@ -21,32 +21,34 @@ export function ChecksCard({ build }: { build: BuildDetail }) {
       <Text fw={600} p="md" pb="xs">
         The seed&apos;s checks
       </Text>
-      <Table verticalSpacing={8}>
-        <Table.Tbody>
-          {checks.map((c) => (
-            <Table.Tr key={c.name}>
-              <Table.Td w={90}>
-                <Badge color={COLOR[c.status]} variant="light">
-                  {c.status}
-                </Badge>
-              </Table.Td>
-              <Table.Td>
-                <Text size="sm" fw={600}>
-                  {c.name}
-                </Text>
-                <Text size="xs" c="dimmed">
-                  {c.detail}
-                </Text>
-              </Table.Td>
-              <Table.Td w={90} ta="right">
-                <Text size="xs" c="dimmed">
-                  {formatDuration(c.durationMs)}
-                </Text>
-              </Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
+      <Table.ScrollContainer minWidth={560}>
+        <Table verticalSpacing={8}>
+          <Table.Tbody>
+            {checks.map((c) => (
+              <Table.Tr key={c.name}>
+                <Table.Td w={90}>
+                  <Badge color={COLOR[c.status]} variant="light">
+                    {c.status}
+                  </Badge>
+                </Table.Td>
+                <Table.Td>
+                  <Text size="sm" fw={600}>
+                    {c.name}
+                  </Text>
+                  <Text size="xs" c="dimmed">
+                    {c.detail}
+                  </Text>
+                </Table.Td>
+                <Table.Td w={90} ta="right">
+                  <Text size="xs" c="dimmed">
+                    {formatDuration(c.durationMs)}
+                  </Text>
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      </Table.ScrollContainer>
     </Card>
   );
 }

@@ -9,11 +9,13 @@ import { useEffect } from 'react';
 import { isFinished } from '~/shared/run-status.ts';
 import { useCan } from '../auth/session.tsx';
 import { PageHeader } from '../shell/page-header.tsx';
+import { usePageTitle } from '../shell/page-title.ts';
+import { PageError } from '../ui/page-error.tsx';
 import { errorMessage, httpStatusOf, useTRPC } from '../trpc/client.ts';
 import type { BuildDetail } from '../trpc/types.ts';
 import { RunStatusBadge } from '../ui/badges.tsx';
 import { Crumbs } from '../ui/crumbs.tsx';
-import { ErrorState, PageSkeleton } from '../ui/states.tsx';
+import { PageSkeleton } from '../ui/states.tsx';
 import { Ago, formatDateTime } from '../ui/time.tsx';
 import { ChecksCard } from './build-checks-card.tsx';
 import { LogCard } from './build-log-card.tsx';
@@ -45,17 +47,17 @@ export function BuildScreen() {
     ),
   );
 
+  usePageTitle(build.data && `${build.data.packageName} ${build.data.packageVersion}`.trim(), 'Build');
+
   if (build.isPending) return <PageSkeleton />;
   if (build.isError) {
     return (
-      <Stack>
-        <Crumbs parent={BUILDS} label={id} />
-        <ErrorState
-          title={httpStatusOf(build.error) === 404 ? 'Build not found' : 'Could not load this build'}
-          error={build.error}
-          onRetry={() => void build.refetch()}
-        />
-      </Stack>
+      <PageError
+        crumbs={<Crumbs parent={BUILDS} label={id} />}
+        title={httpStatusOf(build.error) === 404 ? 'Build not found' : 'Could not load this build'}
+        error={build.error}
+        onRetry={() => void build.refetch()}
+      />
     );
   }
   const b = build.data;
@@ -79,8 +81,8 @@ export function BuildScreen() {
         />
       </div>
       {b.error && (
-        <Card withBorder style={{ borderColor: 'var(--mantine-color-red-3)' }}>
-          <Text size="sm" c="red.8" data-testid="build-error">
+        <Card withBorder style={{ borderColor: 'var(--mantine-color-red-outline)' }}>
+          <Text size="sm" c="var(--mantine-color-red-text)" data-testid="build-error">
             {b.error}
           </Text>
         </Card>

@@ -1,5 +1,5 @@
 'use client';
-import { ActionIcon, Modal, Stack, Table, Text, Tooltip } from '@mantine/core';
+import { ActionIcon, Modal, Stack, Table, Text, Tooltip, VisuallyHidden } from '@mantine/core';
 import { IconPackage, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTRPC } from '../trpc/client.ts';
@@ -45,7 +45,9 @@ export function PackagesModal({ opened, onClose }: { opened: boolean; onClose: (
                   <Table.Th>Package</Table.Th>
                   <Table.Th ta="right">Size</Table.Th>
                   <Table.Th>Uploaded</Table.Th>
-                  <Table.Th w={40} />
+                  <Table.Th w={40}>
+                    <VisuallyHidden>Actions</VisuallyHidden>
+                  </Table.Th>
                 </Table.Tr>
               </Table.Thead>
               <Table.Tbody>

@@ -1,5 +1,5 @@
 'use client';
-import { Badge, Card, Group, Table, Text, Tooltip, UnstyledButton } from '@mantine/core';
+import { Badge, Card, Group, Table, Text, Tooltip, UnstyledButton, VisuallyHidden } from '@mantine/core';
 import { useClipboard } from '@mantine/hooks';
 import { TARGET_IDS } from '@binfleet/arch-table';
 import type { RouterOutputs } from '../trpc/types.ts';
@@ -143,11 +143,7 @@ function DigestChip({ cell }: { cell: Cell }) {
       withArrow
       styles={{ tooltip: { overflowWrap: 'anywhere', whiteSpace: 'pre-line' } }}
     >
-      <UnstyledButton
-        onClick={() => clipboard.copy(line)}
-        aria-label={`Copy ${line}`}
-        data-testid={`grid-cell-${tag.tag}`}
-      >
+      <UnstyledButton onClick={() => clipboard.copy(line)} data-testid={`grid-cell-${tag.tag}`}>
         <Text size="xs" ff="monospace" fw={600} c={clipboard.copied ? 'teal' : undefined}>
           {shortDigest(tag.digest).replace('sha256:', '')}
         </Text>
@@ -168,6 +164,8 @@ function DigestChip({ cell }: { cell: Cell }) {
           :{tag.tag}
           {cell.aliases.length > 0 && ` +${cell.aliases.length}`}
         </Text>
+        {/* The name is what the cell shows, then what a click does. */}
+        <VisuallyHidden>{`Copy ${line}`}</VisuallyHidden>
       </UnstyledButton>
     </Tooltip>
   );

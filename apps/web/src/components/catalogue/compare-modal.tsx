@@ -44,57 +44,59 @@ export function CompareModal({
         {compare.isError ? (
           <ErrorState error={compare.error} />
         ) : compare.data ? (
-          <Table verticalSpacing={6}>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Image</Table.Th>
-                <Table.Th>{a}</Table.Th>
-                <Table.Th>{b}</Table.Th>
-                <Table.Th w={150}>Change</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {compare.data.map((row) => (
-                <Table.Tr key={row.key}>
-                  <Table.Td>
-                    <Text size="sm" ff="monospace">
-                      {row.key}
-                    </Text>
-                  </Table.Td>
-                  {[row.a, row.b].map((side, i) => (
-                    <Table.Td key={i} style={{ whiteSpace: 'nowrap' }}>
-                      {side ? (
-                        <Text size="xs" ff="monospace" title={side.digest}>
-                          {shortDigest(side.digest)} · {formatBytes(side.size)}
-                        </Text>
-                      ) : (
-                        <Text size="xs" c="dimmed">
-                          —
-                        </Text>
-                      )}
-                    </Table.Td>
-                  ))}
-                  <Table.Td style={{ whiteSpace: 'nowrap' }}>
-                    <Group gap={6} wrap="nowrap">
-                      <Badge
-                        variant="light"
-                        color={COLOR[row.change as keyof typeof COLOR]}
-                        style={{ flexShrink: 0, overflow: 'visible' }}
-                      >
-                        {row.change}
-                      </Badge>
-                      {row.sizeDelta ? (
-                        <Text size="xs" c="dimmed">
-                          {row.sizeDelta > 0 ? '+' : '−'}
-                          {formatBytes(Math.abs(row.sizeDelta))}
-                        </Text>
-                      ) : null}
-                    </Group>
-                  </Table.Td>
+          <Table.ScrollContainer minWidth={520}>
+            <Table verticalSpacing={6}>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Image</Table.Th>
+                  <Table.Th>{a}</Table.Th>
+                  <Table.Th>{b}</Table.Th>
+                  <Table.Th w={150}>Change</Table.Th>
                 </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
+              </Table.Thead>
+              <Table.Tbody>
+                {compare.data.map((row) => (
+                  <Table.Tr key={row.key}>
+                    <Table.Td>
+                      <Text size="sm" ff="monospace">
+                        {row.key}
+                      </Text>
+                    </Table.Td>
+                    {[row.a, row.b].map((side, i) => (
+                      <Table.Td key={i} style={{ whiteSpace: 'nowrap' }}>
+                        {side ? (
+                          <Text size="xs" ff="monospace" title={side.digest}>
+                            {shortDigest(side.digest)} · {formatBytes(side.size)}
+                          </Text>
+                        ) : (
+                          <Text size="xs" c="dimmed">
+                            —
+                          </Text>
+                        )}
+                      </Table.Td>
+                    ))}
+                    <Table.Td style={{ whiteSpace: 'nowrap' }}>
+                      <Group gap={6} wrap="nowrap">
+                        <Badge
+                          variant="light"
+                          color={COLOR[row.change as keyof typeof COLOR]}
+                          style={{ flexShrink: 0, overflow: 'visible' }}
+                        >
+                          {row.change}
+                        </Badge>
+                        {row.sizeDelta ? (
+                          <Text size="xs" c="dimmed">
+                            {row.sizeDelta > 0 ? '+' : '−'}
+                            {formatBytes(Math.abs(row.sizeDelta))}
+                          </Text>
+                        ) : null}
+                      </Group>
+                    </Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </Table.ScrollContainer>
         ) : (
           <TableSkeleton rows={4} columns={4} />
         )}

@@ -17,6 +17,7 @@ import { IconPlus, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { errorMessage, useTRPC } from '../trpc/client.ts';
+import { ConfirmModal } from '../ui/confirm-modal.tsx';
 import { MutationError } from '../ui/mutation-error.tsx';
 import { Ago } from '../ui/time.tsx';
 
@@ -28,18 +29,20 @@ export function RegistriesModal({ opened, onClose }: { opened: boolean; onClose:
   const refresh = () => void queryClient.invalidateQueries({ queryKey: trpc.registries.list.queryKey() });
   const onError = (title: string) => (error: unknown) =>
     notifications.show({ color: 'red', title, message: errorMessage(error) });
-  const removeRegistry = useMutation(
-    trpc.registries.remove.mutationOptions({
-      onSuccess: refresh,
-      onError: onError('Could not remove the registry'),
-    }),
-  );
+  // Removals ask first, naming what goes: one click on a trash icon never removes anything.
+  const [removing, setRemoving] = useState<Removal | null>(null);
+  const done = () => {
+    setRemoving(null);
+    refresh();
+  };
+  const removeRegistry = useMutation(trpc.registries.remove.mutationOptions({ onSuccess: done }));
   const removeRepository = useMutation(
     trpc.registries.removeRepository.mutationOptions({
-      onSuccess: refresh,
+      onSuccess: done,
       onError: onError('Could not remove the repository'),
     }),
   );
+  const removal = removing?.kind === 'registry' ? removeRegistry : removeRepository;
   return (
     <Modal opened={opened} onClose={onClose} title="Registries and repositories" size="lg">
       <Stack>
@@ -60,7 +63,15 @@ export function RegistriesModal({ opened, onClose }: { opened: boolean; onClose:
                   variant="subtle"
                   color="red"
                   aria-label={`Remove ${r.url}`}
-                  onClick={() => removeRegistry.mutate({ id: r.id })}
+                  onClick={() =>
+                    setRemoving({
+                      kind: 'registry',
+                      id: r.id,
+                      name: r.url,
+                      repositories: r.repositories.length,
+                      tags: r.repositories.reduce((n, repo) => n + repo.tagCount, 0),
+                    })
+                  }
                 >
                   <IconTrash size={16} />
                 </ActionIcon>
@@ -79,24 +90,75 @@ export function RegistriesModal({ opened, onClose }: { opened: boolean; onClose:
                     variant="subtle"
                     color="gray"
                     aria-label={`Remove ${repo.name}`}
-                    onClick={() => removeRepository.mutate({ id: repo.id })}
+                    onClick={() =>
+                      setRemoving({
+                        kind: 'repository',
+                        id: repo.id,
+                        name: repo.name,
+                        repositories: 1,
+                        tags: repo.tagCount,
+                      })
+                    }
                   >
                     <IconTrash size={14} />
                   </ActionIcon>
                 </Group>
               ))}
-              <AddRepository registryId={r.id} onAdded={refresh} />
+              <AddRepository registryId={r.id} registryUrl={r.url} onAdded={refresh} />
             </Stack>
           </Card>
         ))}
         <Divider label="Add a registry" labelPosition="left" />
         <AddRegistry onAdded={refresh} />
       </Stack>
+      <ConfirmModal
+        opened={removing !== null}
+        onClose={() => {
+          setRemoving(null);
+          removal.reset();
+        }}
+        title={removing?.kind === 'registry' ? 'Remove this registry?' : 'Remove this repository?'}
+        error={removal.error}
+        confirmLabel={removing?.kind === 'registry' ? 'Remove the registry' : 'Remove the repository'}
+        confirmColor="red"
+        loading={removal.isPending}
+        onConfirm={() => removing && removal.mutate({ id: removing.id })}
+      >
+        {removing && describeRemoval(removing)}
+      </ConfirmModal>
     </Modal>
   );
 }
 
-function AddRepository({ registryId, onAdded }: { registryId: string; onAdded: () => void }) {
+interface Removal {
+  readonly kind: 'registry' | 'repository';
+  readonly id: string;
+  readonly name: string;
+  readonly repositories: number;
+  readonly tags: number;
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString()} ${n === 1 ? one : many}`;
+
+/** What goes: the catalogue's rows; the images stay in the registry, builds keep their record. */
+function describeRemoval(r: Removal): string {
+  const tags = plural(r.tags, 'tag');
+  const what =
+    r.kind === 'registry'
+      ? `${r.name} and its ${plural(r.repositories, 'repository', 'repositories')}: removes ${tags} from the catalogue`
+      : `${r.name}: removes ${tags} from the catalogue`;
+  return `${what}. The images stay in the registry; builds that pushed them keep their record.`;
+}
+
+function AddRepository({
+  registryId,
+  registryUrl,
+  onAdded,
+}: {
+  registryId: string;
+  registryUrl: string;
+  onAdded: () => void;
+}) {
   const trpc = useTRPC();
   const [name, setName] = useState('');
   const add = useMutation(
@@ -121,7 +183,7 @@ function AddRepository({ registryId, onAdded }: { registryId: string; onAdded: (
           onChange={(e) => setName(e.currentTarget.value)}
           error={add.error ? errorMessage(add.error) : undefined}
           style={{ flex: 1 }}
-          aria-label="Repository name"
+          aria-label={`Repository name for ${registryUrl}`}
         />
         <Button
           size="xs"

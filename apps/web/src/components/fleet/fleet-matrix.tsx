@@ -84,7 +84,7 @@ export function FleetMatrix({
                     <Text
                       span
                       size="xs"
-                      c="orange.8"
+                      c="var(--mantine-color-orange-text)"
                       fw={600}
                       title={`${row.drift} difference${row.drift === 1 ? '' : 's'} from the policy`}
                     >
@@ -125,6 +125,7 @@ function MatrixCellView({
       data-outline={look.outline || undefined}
       style={{ background: look.color, '--cell-color': look.color } as CSSProperties}
       title={label}
+      role="img"
       aria-label={label}
       data-state={cell.state}
       data-verify={cell.verify}

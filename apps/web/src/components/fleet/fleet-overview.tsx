@@ -13,6 +13,7 @@ import {
   Text,
   ThemeIcon,
   UnstyledButton,
+  VisuallyHidden,
 } from '@mantine/core';
 import {
   IconAlertOctagon,
@@ -58,6 +59,7 @@ export function SummaryCards({
         icon={<IconServer2 size={20} />}
         color="indigo"
         label="Hosts"
+        shows="all hosts"
         value={s?.total}
         onClick={() => onOnlineFilter(null)}
       >
@@ -68,6 +70,7 @@ export function SummaryCards({
         icon={<IconPlugConnected size={20} />}
         color="teal"
         label="Online"
+        shows="online hosts"
         value={s?.online}
         onClick={() => onOnlineFilter(true)}
       >
@@ -85,6 +88,7 @@ export function SummaryCards({
         icon={<IconPlugConnectedX size={20} />}
         color="gray"
         label="Offline"
+        shows="offline hosts"
         value={s ? offline : undefined}
         onClick={() => onOnlineFilter(false)}
       >
@@ -94,6 +98,7 @@ export function SummaryCards({
         icon={<IconAlertOctagon size={20} />}
         color={s && s.attention > 0 ? 'red' : 'gray'}
         label="Needs attention"
+        shows="hosts that need attention"
         value={s?.attention}
         onClick={onAttentionFilter}
       >
@@ -106,6 +111,7 @@ export function SummaryCards({
         icon={<IconAlertTriangle size={20} />}
         color="orange"
         label="Drifted"
+        shows="drifted hosts"
         value={drift.data?.drifted}
         error={drift.isError ? 'could not compute drift' : undefined}
         onClick={onDriftedFilter}
@@ -133,6 +139,7 @@ function Stat({
   icon,
   color,
   label,
+  shows,
   value,
   children,
   onClick,
@@ -141,6 +148,8 @@ function Stat({
   icon: ReactNode;
   color: string;
   label: string;
+  /** What a click filters the list to, ending the button's name ("Online 12 … Show online hosts"). */
+  shows: string;
   value: number | undefined;
   children?: ReactNode;
   onClick?: () => void;
@@ -174,15 +183,11 @@ function Stat({
       <Text size="xs" c="dimmed" mt={4} component="div">
         {children}
       </Text>
+      {/* The button's name is what the card shows, then what a click does. */}
+      {onClick && <VisuallyHidden>{`. Show ${shows}`}</VisuallyHidden>}
     </Card>
   );
-  return onClick ? (
-    <UnstyledButton onClick={onClick} aria-label={`Show ${label.toLowerCase()} hosts`}>
-      {body}
-    </UnstyledButton>
-  ) : (
-    body
-  );
+  return onClick ? <UnstyledButton onClick={onClick}>{body}</UnstyledButton> : body;
 }
 
 /** How many online hosts can run each architecture now; next to it, drift per group. */
@@ -271,39 +276,41 @@ export function CoverageAndGroups() {
               No host has joined yet.
             </Text>
           ) : (
-            <Table verticalSpacing={6} fz="sm">
-              <Table.Tbody>
-                {drift.data.groups.map((g) => (
-                  <Table.Tr key={g.group ?? ''}>
-                    <Table.Td>
-                      {g.group ? (
-                        <Badge variant="default">{g.group}</Badge>
-                      ) : (
-                        <Text size="sm" c="dimmed">
-                          no group
-                        </Text>
-                      )}
-                    </Table.Td>
-                    <Table.Td ta="right">{g.hosts.toLocaleString()}</Table.Td>
-                    <Table.Td ta="right" w={110}>
-                      {!g.hasPolicy ? (
-                        <Text size="sm" c="dimmed">
-                          no policy
-                        </Text>
-                      ) : g.drifted > 0 ? (
-                        <Text size="sm" c="orange.8" fw={600}>
-                          {g.drifted.toLocaleString()} drifted
-                        </Text>
-                      ) : (
-                        <Text size="sm" c="teal.7">
-                          in policy
-                        </Text>
-                      )}
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
+            <Table.ScrollContainer minWidth={420}>
+              <Table verticalSpacing={6} fz="sm">
+                <Table.Tbody>
+                  {drift.data.groups.map((g) => (
+                    <Table.Tr key={g.group ?? ''}>
+                      <Table.Td>
+                        {g.group ? (
+                          <Badge variant="default">{g.group}</Badge>
+                        ) : (
+                          <Text size="sm" c="dimmed">
+                            no group
+                          </Text>
+                        )}
+                      </Table.Td>
+                      <Table.Td ta="right">{g.hosts.toLocaleString()}</Table.Td>
+                      <Table.Td ta="right" w={110}>
+                        {!g.hasPolicy ? (
+                          <Text size="sm" c="dimmed">
+                            no policy
+                          </Text>
+                        ) : g.drifted > 0 ? (
+                          <Text size="sm" c="var(--mantine-color-orange-text)" fw={600}>
+                            {g.drifted.toLocaleString()} drifted
+                          </Text>
+                        ) : (
+                          <Text size="sm" c="var(--mantine-color-teal-text)">
+                            in policy
+                          </Text>
+                        )}
+                      </Table.Td>
+                    </Table.Tr>
+                  ))}
+                </Table.Tbody>
+              </Table>
+            </Table.ScrollContainer>
           )}
         </Card>
       </Grid.Col>

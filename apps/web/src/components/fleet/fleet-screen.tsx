@@ -296,12 +296,12 @@ export function FleetScreen() {
             justify="space-between"
             p="md"
             pt="sm"
-            style={{ borderTop: '1px solid var(--mantine-color-gray-2)' }}
+            style={{ borderTop: '1px solid var(--mantine-color-default-border)' }}
           >
             <Text size="sm" c="dimmed">
               {`${((page - 1) * size + 1).toLocaleString()}–${Math.min(page * size, total).toLocaleString()} of ${total.toLocaleString()}`}
             </Text>
-            <Group gap="md">
+            <Group gap="md" wrap="wrap">
               <Pagination
                 size="sm"
                 total={pages}

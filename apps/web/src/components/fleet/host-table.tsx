@@ -18,8 +18,9 @@ export function HostTable({
   /** The agent version this control plane serves, to compare each host's with. */
   servedAgentVersion: string | null | undefined;
 }) {
+  // The columns that say whether a host is fine come first: a phone shows them before it scrolls.
   return (
-    <Table.ScrollContainer minWidth={980}>
+    <Table.ScrollContainer minWidth={1100}>
       <Table highlightOnHover verticalSpacing={8}>
         <Table.Thead>
           <Table.Tr>
@@ -36,20 +37,20 @@ export function HostTable({
             )}
             <Table.Th>Host</Table.Th>
             <Table.Th>State</Table.Th>
+            <Table.Th w={190}>Registrations</Table.Th>
+            <Table.Th>Policy</Table.Th>
             <Table.Th>Arch</Table.Th>
+            <Table.Th>Group</Table.Th>
             <Table.Th>Kernel</Table.Th>
             <Table.Th>Docker</Table.Th>
             <Table.Th>Agent</Table.Th>
-            <Table.Th>Group</Table.Th>
-            <Table.Th w={190}>Registrations</Table.Th>
-            <Table.Th>Policy</Table.Th>
           </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
           {rows.map((row) => (
             <Table.Tr
               key={row.id}
-              bg={selection?.isSelected(row.id) ? 'var(--mantine-color-indigo-0)' : undefined}
+              bg={selection?.isSelected(row.id) ? 'var(--mantine-color-indigo-light)' : undefined}
             >
               {selection && (
                 <Table.Td>
@@ -63,7 +64,13 @@ export function HostTable({
               )}
               <Table.Td>
                 <Group gap={6} wrap="nowrap">
-                  <Anchor component={Link} href={`/hosts/${row.id}`} fw={600} size="sm">
+                  <Anchor
+                    component={Link}
+                    href={`/hosts/${row.id}`}
+                    fw={600}
+                    size="sm"
+                    style={{ whiteSpace: 'nowrap' }}
+                  >
                     {row.hostname}
                   </Anchor>
                   <AttentionMarker row={row} />
@@ -83,22 +90,15 @@ export function HostTable({
                 </Stack>
               </Table.Td>
               <Table.Td>
+                <RegistrationBar row={row} />
+              </Table.Td>
+              <Table.Td>
+                <DriftBadge drift={row.drift} />
+              </Table.Td>
+              <Table.Td>
                 <Text size="sm" ff="monospace">
                   {row.arch ?? '—'}
                 </Text>
-              </Table.Td>
-              <Table.Td>
-                <Text size="xs" ff="monospace" c="dimmed">
-                  {row.kernel ?? '—'}
-                </Text>
-              </Table.Td>
-              <Table.Td>
-                <Text size="xs" c={row.dockerVersion ? undefined : 'dimmed'}>
-                  {row.dockerVersion ?? 'no docker'}
-                </Text>
-              </Table.Td>
-              <Table.Td>
-                <AgentVersion row={row} served={servedAgentVersion} />
               </Table.Td>
               <Table.Td>
                 {row.group ? (
@@ -112,10 +112,17 @@ export function HostTable({
                 )}
               </Table.Td>
               <Table.Td>
-                <RegistrationBar row={row} />
+                <Text size="xs" ff="monospace" c="dimmed">
+                  {row.kernel ?? '—'}
+                </Text>
               </Table.Td>
               <Table.Td>
-                <DriftBadge drift={row.drift} />
+                <Text size="xs" c={row.dockerVersion ? undefined : 'dimmed'}>
+                  {row.dockerVersion ?? 'no docker'}
+                </Text>
+              </Table.Td>
+              <Table.Td>
+                <AgentVersion row={row} served={servedAgentVersion} />
               </Table.Td>
             </Table.Tr>
           ))}
@@ -144,7 +151,7 @@ function AttentionMarker({ row }: { row: FleetRow }) {
       <Group
         gap={2}
         wrap="nowrap"
-        c="red.7"
+        c="var(--mantine-color-red-text)"
         aria-label={label}
         role="img"
         data-attention={row.attention.map((r) => r.kind).join(' ')}
@@ -174,7 +181,7 @@ function AgentVersion({ row, served }: { row: FleetRow; served: string | null | 
     <Text
       size="xs"
       ff="monospace"
-      c={behind ? 'orange.8' : undefined}
+      c={behind ? 'orange' : undefined}
       fw={behind ? 600 : undefined}
       title={served ? `this control plane serves ${served}` : 'this control plane serves no agent release'}
     >
@@ -205,6 +212,7 @@ function RegistrationBar({ row }: { row: FleetRow }) {
             <Progress.Section
               key={s}
               value={(counts[s] / total) * 100}
+              aria-label={`${CELL_LOOK[s].label}: ${counts[s]} of ${total} entries`}
               color={CELL_LOOK[s].outline ? 'red.3' : CELL_LOOK[s].color}
             />
           ))}

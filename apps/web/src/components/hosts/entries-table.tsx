@@ -17,9 +17,9 @@ const FIELD_OF: Partial<Record<Drift['kind'], Field>> = {
 };
 
 const ROW_TONE: Record<string, string> = {
-  drift: 'var(--mantine-color-orange-0)',
-  extra: 'var(--mantine-color-violet-0)',
-  missing: 'var(--mantine-color-red-0)',
+  drift: 'var(--mantine-color-orange-light)',
+  extra: 'var(--mantine-color-violet-light)',
+  missing: 'var(--mantine-color-red-light)',
 };
 
 /**
@@ -53,16 +53,16 @@ function EntriesTable({ entries, drift }: { entries: readonly KernelEntry[]; dri
             <Table.Tr key={`missing-${d.target}`} bg={ROW_TONE.missing} data-drift>
               <Table.Td>
                 <Stack gap={2}>
-                  <Text fz="xs" ff="monospace" fw={600} c="red.8">
+                  <Text fz="xs" ff="monospace" fw={600} c="var(--mantine-color-red-text)">
                     qemu-{d.target}
                   </Text>
-                  <Text fz={11} c="red.8" ff="var(--mantine-font-family)">
+                  <Text fz={11} c="var(--mantine-color-red-text)" ff="var(--mantine-font-family)">
                     {d.detail}; the policy wants it
                   </Text>
                 </Stack>
               </Table.Td>
               <Table.Td>
-                <Text fz="xs" fw={600} c="red.8" ff="var(--mantine-font-family)">
+                <Text fz="xs" fw={600} c="var(--mantine-color-red-text)" ff="var(--mantine-font-family)">
                   missing
                 </Text>
               </Table.Td>
@@ -89,7 +89,7 @@ function EntriesTable({ entries, drift }: { entries: readonly KernelEntry[]; dri
                       <Text
                         key={d.kind}
                         fz={11}
-                        c={d.kind === 'extra' ? 'violet.8' : 'orange.9'}
+                        c={d.kind === 'extra' ? 'violet' : 'orange'}
                         ff="var(--mantine-font-family)"
                       >
                         {d.detail}
@@ -102,7 +102,7 @@ function EntriesTable({ entries, drift }: { entries: readonly KernelEntry[]; dri
                     fz="xs"
                     fw={e.enabled ? 400 : 700}
                     ff="var(--mantine-font-family)"
-                    c={fields.has('enabled') ? 'orange.8' : e.enabled ? 'gray.7' : 'dimmed'}
+                    c={fields.has('enabled') ? 'orange' : e.enabled ? 'gray' : 'dimmed'}
                   >
                     {e.enabled ? 'enabled' : 'disabled'}
                   </Text>
@@ -171,7 +171,7 @@ function Marked({ on, children }: { on: boolean; children: React.ReactNode }) {
       fz="xs"
       ff="monospace"
       px={3}
-      style={{ background: 'var(--mantine-color-orange-2)', borderRadius: 3 }}
+      style={{ background: 'var(--mantine-color-orange-light-hover)', borderRadius: 3 }}
     >
       {children}
     </Text>

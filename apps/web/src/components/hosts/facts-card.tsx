@@ -79,8 +79,8 @@ export function FactsCard({ host, canEditGroup }: { host: HostDetail; canEditGro
         <DataList.Item>
           <DataList.ItemLabel>Agent</DataList.ItemLabel>
           <DataList.ItemValue>
-            <Group gap={6} wrap="nowrap">
-              <Text size="sm" ff="monospace">
+            <Group gap={6}>
+              <Text size="sm" ff="monospace" style={{ overflowWrap: 'anywhere' }}>
                 {host.agentUrl}
               </Text>
               <CopyIcon value={host.agentUrl} />

@@ -8,7 +8,9 @@ import { PageHeader } from '../shell/page-header.tsx';
 import { httpStatusOf, useTRPC } from '../trpc/client.ts';
 import { OnlineBadge } from '../ui/badges.tsx';
 import { Crumbs } from '../ui/crumbs.tsx';
-import { ErrorState, PageSkeleton } from '../ui/states.tsx';
+import { PageError } from '../ui/page-error.tsx';
+import { PageSkeleton } from '../ui/states.tsx';
+import { usePageTitle } from '../shell/page-title.ts';
 import { Ago } from '../ui/time.tsx';
 import { AgentWarnings } from './agent-warnings.tsx';
 import { FactsCard } from './facts-card.tsx';
@@ -25,17 +27,17 @@ export function HostScreen() {
   const canAct = useCan('operator');
   const isAdmin = useCan('admin');
 
+  usePageTitle(host.data?.hostname, 'Host');
+
   if (host.isPending) return <PageSkeleton />;
   if (host.isError) {
     return (
-      <Stack>
-        <Crumbs parent={FLEET} label={id} />
-        <ErrorState
-          title={httpStatusOf(host.error) === 404 ? 'Host not found' : 'Could not load this host'}
-          error={host.error}
-          onRetry={httpStatusOf(host.error) === 404 ? undefined : () => void host.refetch()}
-        />
-      </Stack>
+      <PageError
+        crumbs={<Crumbs parent={FLEET} label={id} />}
+        title={httpStatusOf(host.error) === 404 ? 'Host not found' : 'Could not load this host'}
+        error={host.error}
+        onRetry={httpStatusOf(host.error) === 404 ? undefined : () => void host.refetch()}
+      />
     );
   }
   const h = host.data;

@@ -17,37 +17,39 @@ export function Interpreters({ host }: { host: HostDetail }) {
     );
   }
   return (
-    <Table verticalSpacing={6} fz="sm">
-      <Table.Thead>
-        <Table.Tr>
-          <Table.Th>Target</Table.Th>
-          <Table.Th>Path</Table.Th>
-          <Table.Th>QEMU version</Table.Th>
-          <Table.Th>Package</Table.Th>
-        </Table.Tr>
-      </Table.Thead>
-      <Table.Tbody>
-        {list.map((i) => (
-          <Table.Tr key={i.path}>
-            <Table.Td ff="monospace" fw={600}>
-              {i.target}
-            </Table.Td>
-            <Table.Td ff="monospace" fz="xs">
-              {i.path}
-            </Table.Td>
-            <Table.Td>
-              {i.version ?? (
-                <Text span size="sm" c="red">
-                  {i.error ?? 'unknown'}
-                </Text>
-              )}
-            </Table.Td>
-            <Table.Td fz="xs" c="dimmed">
-              {i.package ?? '—'}
-            </Table.Td>
+    <Table.ScrollContainer minWidth={560}>
+      <Table verticalSpacing={6} fz="sm">
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>Target</Table.Th>
+            <Table.Th>Path</Table.Th>
+            <Table.Th>QEMU version</Table.Th>
+            <Table.Th>Package</Table.Th>
           </Table.Tr>
-        ))}
-      </Table.Tbody>
-    </Table>
+        </Table.Thead>
+        <Table.Tbody>
+          {list.map((i) => (
+            <Table.Tr key={i.path}>
+              <Table.Td ff="monospace" fw={600}>
+                {i.target}
+              </Table.Td>
+              <Table.Td ff="monospace" fz="xs">
+                {i.path}
+              </Table.Td>
+              <Table.Td>
+                {i.version ?? (
+                  <Text span size="sm" c="red">
+                    {i.error ?? 'unknown'}
+                  </Text>
+                )}
+              </Table.Td>
+              <Table.Td fz="xs" c="dimmed">
+                {i.package ?? '—'}
+              </Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+    </Table.ScrollContainer>
   );
 }

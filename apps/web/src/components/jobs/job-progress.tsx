@@ -11,12 +11,14 @@ const ORDER: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled', 'runnin
 export function JobProgressBar({ counts, size = 'md' }: { counts: Counts; size?: 'sm' | 'md' | 'xl' }) {
   if (counts.total === 0) return null;
   return (
-    <Progress.Root size={size} radius="xl" aria-label="Job progress">
+    // Each section is a progressbar of its own: each says what it counts.
+    <Progress.Root size={size} radius="xl">
       {ORDER.filter((s) => s !== 'queued' && counts[s] > 0).map((s) => (
         <Tooltip key={s} label={`${counts[s]} ${s}`}>
           <Progress.Section
             value={(counts[s] / counts.total) * 100}
             color={RUN_STATUS_COLOR[s]}
+            aria-label={`Hosts ${s}: ${counts[s]} of ${counts.total}`}
             animated={s === 'running'}
             striped={s === 'running'}
           />

@@ -25,12 +25,14 @@ import { describeJob } from '~/shared/job-kinds.ts';
 import { isFinished } from '~/shared/run-status.ts';
 import { useCan } from '../auth/session.tsx';
 import { PageHeader } from '../shell/page-header.tsx';
+import { usePageTitle } from '../shell/page-title.ts';
+import { PageError } from '../ui/page-error.tsx';
 import { errorMessage, httpStatusOf, useTRPC } from '../trpc/client.ts';
 import type { JobDetail } from '../trpc/types.ts';
 import { RunStatusBadge } from '../ui/badges.tsx';
 import { ConfirmModal } from '../ui/confirm-modal.tsx';
 import { Crumbs } from '../ui/crumbs.tsx';
-import { ErrorState, PageSkeleton } from '../ui/states.tsx';
+import { PageSkeleton } from '../ui/states.tsx';
 import { Ago, formatDateTime, formatDuration, useNow } from '../ui/time.tsx';
 import { CountsLine, finishedShare, JobProgressBar } from './job-progress.tsx';
 
@@ -60,17 +62,17 @@ export function JobScreen() {
     ),
   );
 
+  usePageTitle(job.data?.summary, 'Job');
+
   if (job.isPending) return <PageSkeleton />;
   if (job.isError) {
     return (
-      <Stack>
-        <Crumbs parent={JOBS} label={id} />
-        <ErrorState
-          title={httpStatusOf(job.error) === 404 ? 'Job not found' : 'Could not load this job'}
-          error={job.error}
-          onRetry={() => void job.refetch()}
-        />
-      </Stack>
+      <PageError
+        crumbs={<Crumbs parent={JOBS} label={id} />}
+        title={httpStatusOf(job.error) === 404 ? 'Job not found' : 'Could not load this job'}
+        error={job.error}
+        onRetry={() => void job.refetch()}
+      />
     );
   }
   const j = job.data;
@@ -264,6 +266,7 @@ function HostRows({ job }: { job: JobDetail }) {
         <Text fw={650}>Hosts</Text>
         <SegmentedControl
           size="xs"
+          style={{ maxWidth: '100%', overflowX: 'auto' }}
           value={filter}
           onChange={(v) => {
             setFilter(v as typeof filter);
@@ -303,7 +306,7 @@ function HostRows({ job }: { job: JobDetail }) {
                     <RunStatusBadge status={t.status} size="sm" />
                   </Table.Td>
                   <Table.Td ta="right">
-                    <Text size="sm" c={t.attempts > 1 ? 'orange.8' : undefined}>
+                    <Text size="sm" c={t.attempts > 1 ? 'orange' : undefined}>
                       {t.attempts}
                     </Text>
                   </Table.Td>
@@ -315,7 +318,7 @@ function HostRows({ job }: { job: JobDetail }) {
                     </Text>
                   </Table.Td>
                   <Table.Td maw={560}>
-                    <Text size="sm" c={t.status === 'failed' ? 'red.8' : t.error ? 'orange.8' : 'dimmed'}>
+                    <Text size="sm" c={t.status === 'failed' ? 'red' : t.error ? 'orange' : 'dimmed'}>
                       {t.error
                         ? t.status === 'queued'
                           ? `Will retry: ${t.error}`

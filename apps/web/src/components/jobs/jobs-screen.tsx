@@ -35,7 +35,11 @@ export function JobsScreen() {
                 <Text size="xs" c="dimmed">
                   {j.counts.total.toLocaleString()} host{j.counts.total === 1 ? '' : 's'}
                   {j.counts.failed > 0 && (
-                    <Text span c="red.7" size="xs">{` · ${j.counts.failed.toLocaleString()} failed`}</Text>
+                    <Text
+                      span
+                      c="var(--mantine-color-red-text)"
+                      size="xs"
+                    >{` · ${j.counts.failed.toLocaleString()} failed`}</Text>
                   )}
                   {j.counts.cancelled > 0 && ` · ${j.counts.cancelled.toLocaleString()} cancelled`}
                   {j.counts.running + j.counts.queued > 0 &&

@@ -139,7 +139,7 @@ export function PolicyCard({
         </div>
         {drift && (
           <Stack gap={0} align="flex-end">
-            <Text fw={700} c={drift.drifted ? 'orange.8' : 'teal.7'}>
+            <Text fw={700} c={drift.drifted ? 'orange' : 'teal'}>
               {drift.drifted ? `${drift.drifted.toLocaleString()} drifted` : 'no drift'}
             </Text>
             <Text size="xs" c="dimmed">
@@ -181,7 +181,7 @@ export function PolicyCard({
                   <>
                     {f.explanation}
                     {f.risk && (
-                      <Text span size="xs" c="red.7" fw={600}>
+                      <Text span size="xs" c="var(--mantine-color-red-text)" fw={600}>
                         {' '}
                         {f.risk}
                       </Text>

@@ -149,76 +149,78 @@ export function PolicyScreen() {
                 No host has joined yet.
               </Text>
             ) : (
-              <Table verticalSpacing={6} fz="sm">
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>Group</Table.Th>
-                    <Table.Th>Policy</Table.Th>
-                    <Table.Th ta="right">Hosts</Table.Th>
-                    <Table.Th ta="right">Drifted</Table.Th>
-                  </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {drift.data.groups.map((g) => {
-                    const own = groups.some((p) => p.groupName === g.group);
-                    return (
-                      <Table.Tr key={g.group ?? ''}>
-                        <Table.Td>
-                          {g.group ? (
-                            <Badge variant="default">{g.group}</Badge>
-                          ) : (
-                            <Text size="sm" c="dimmed">
-                              no group
+              <Table.ScrollContainer minWidth={300}>
+                <Table verticalSpacing={6} fz="sm">
+                  <Table.Thead>
+                    <Table.Tr>
+                      <Table.Th>Group</Table.Th>
+                      <Table.Th>Policy</Table.Th>
+                      <Table.Th ta="right">Hosts</Table.Th>
+                      <Table.Th ta="right">Drifted</Table.Th>
+                    </Table.Tr>
+                  </Table.Thead>
+                  <Table.Tbody>
+                    {drift.data.groups.map((g) => {
+                      const own = groups.some((p) => p.groupName === g.group);
+                      return (
+                        <Table.Tr key={g.group ?? ''}>
+                          <Table.Td>
+                            {g.group ? (
+                              <Badge variant="default">{g.group}</Badge>
+                            ) : (
+                              <Text size="sm" c="dimmed">
+                                no group
+                              </Text>
+                            )}
+                          </Table.Td>
+                          <Table.Td>
+                            <Text size="xs" c="dimmed">
+                              {own ? 'group' : fleet ? 'fleet' : 'none'}
                             </Text>
-                          )}
-                        </Table.Td>
-                        <Table.Td>
+                          </Table.Td>
+                          <Table.Td ta="right">{g.hosts.toLocaleString()}</Table.Td>
+                          <Table.Td ta="right">
+                            {g.hasPolicy ? (
+                              <Text size="sm" fw={g.drifted ? 700 : 400} c={g.drifted ? 'orange' : 'dimmed'}>
+                                {g.drifted.toLocaleString()}
+                              </Text>
+                            ) : (
+                              <Text size="xs" c="dimmed" title="No policy applies: drift is not computed">
+                                not computed
+                              </Text>
+                            )}
+                          </Table.Td>
+                        </Table.Tr>
+                      );
+                    })}
+                    <Table.Tr>
+                      <Table.Td colSpan={2}>
+                        <Text size="sm" fw={700}>
+                          Fleet
+                        </Text>
+                      </Table.Td>
+                      <Table.Td ta="right" fw={700}>
+                        {drift.data.groups.reduce((n, g) => n + g.hosts, 0).toLocaleString()}
+                      </Table.Td>
+                      <Table.Td ta="right">
+                        {drift.data.withoutPolicy === drift.data.groups.reduce((n, g) => n + g.hosts, 0) ? (
                           <Text size="xs" c="dimmed">
-                            {own ? 'group' : fleet ? 'fleet' : 'none'}
+                            no policy
                           </Text>
-                        </Table.Td>
-                        <Table.Td ta="right">{g.hosts.toLocaleString()}</Table.Td>
-                        <Table.Td ta="right">
-                          {g.hasPolicy ? (
-                            <Text size="sm" fw={g.drifted ? 700 : 400} c={g.drifted ? 'orange.8' : 'dimmed'}>
-                              {g.drifted.toLocaleString()}
-                            </Text>
-                          ) : (
-                            <Text size="xs" c="dimmed" title="No policy applies: drift is not computed">
-                              not computed
-                            </Text>
-                          )}
-                        </Table.Td>
-                      </Table.Tr>
-                    );
-                  })}
-                  <Table.Tr>
-                    <Table.Td colSpan={2}>
-                      <Text size="sm" fw={700}>
-                        Fleet
-                      </Text>
-                    </Table.Td>
-                    <Table.Td ta="right" fw={700}>
-                      {drift.data.groups.reduce((n, g) => n + g.hosts, 0).toLocaleString()}
-                    </Table.Td>
-                    <Table.Td ta="right">
-                      {drift.data.withoutPolicy === drift.data.groups.reduce((n, g) => n + g.hosts, 0) ? (
-                        <Text size="xs" c="dimmed">
-                          no policy
-                        </Text>
-                      ) : (
-                        <Text
-                          size="sm"
-                          fw={700}
-                          c={drift.data.drifted ? 'orange.8' : drift.data.withoutPolicy ? 'dimmed' : 'teal.7'}
-                        >
-                          {drift.data.drifted.toLocaleString()}
-                        </Text>
-                      )}
-                    </Table.Td>
-                  </Table.Tr>
-                </Table.Tbody>
-              </Table>
+                        ) : (
+                          <Text
+                            size="sm"
+                            fw={700}
+                            c={drift.data.drifted ? 'orange' : drift.data.withoutPolicy ? 'dimmed' : 'teal'}
+                          >
+                            {drift.data.drifted.toLocaleString()}
+                          </Text>
+                        )}
+                      </Table.Td>
+                    </Table.Tr>
+                  </Table.Tbody>
+                </Table>
+              </Table.ScrollContainer>
             )}
           </Card>
         </Grid.Col>

@@ -15,6 +15,7 @@ import {
   Text,
   TextInput,
   Tooltip,
+  VisuallyHidden,
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconAlertTriangle, IconCheck, IconCopy, IconKey, IconPlus, IconTrash } from '@tabler/icons-react';
@@ -76,79 +77,83 @@ export function TokensPanel() {
           description="Create one, then run the command it shows on each host to join."
         />
       ) : (
-        <Table verticalSpacing={8} highlightOnHover>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Label</Table.Th>
-              <Table.Th>State</Table.Th>
-              <Table.Th>Uses</Table.Th>
-              <Table.Th>Expires</Table.Th>
-              <Table.Th>Last used</Table.Th>
-              <Table.Th>Created</Table.Th>
-              <Table.Th w={50} />
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {tokens.data.map((t) => {
-              const state = tokenState(t, now);
-              return (
-                <Table.Tr key={t.id} opacity={state.label === 'active' ? 1 : 0.65}>
-                  <Table.Td>
-                    <Text size="sm" fw={600}>
-                      {t.label}
-                    </Text>
-                  </Table.Td>
-                  <Table.Td>
-                    <Badge size="sm" variant="light" color={state.color}>
-                      {state.label}
-                    </Badge>
-                  </Table.Td>
-                  <Table.Td>
-                    <Text size="sm">
-                      {t.uses} / {t.maxUses ?? '∞'}
-                    </Text>
-                  </Table.Td>
-                  <Table.Td>
-                    <Text size="sm" title={formatDateTime(t.expiresAt)}>
-                      {t.expiresAt.getTime() > now ? (
-                        `in ${Math.max(1, Math.round((t.expiresAt.getTime() - now) / 3600_000))} h`
-                      ) : (
-                        <Ago date={t.expiresAt} size="sm" />
+        <Table.ScrollContainer minWidth={720}>
+          <Table verticalSpacing={8} highlightOnHover>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Label</Table.Th>
+                <Table.Th>State</Table.Th>
+                <Table.Th>Uses</Table.Th>
+                <Table.Th>Expires</Table.Th>
+                <Table.Th>Last used</Table.Th>
+                <Table.Th>Created</Table.Th>
+                <Table.Th w={50}>
+                  <VisuallyHidden>Actions</VisuallyHidden>
+                </Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {tokens.data.map((t) => {
+                const state = tokenState(t, now);
+                return (
+                  <Table.Tr key={t.id} opacity={state.label === 'active' ? 1 : 0.65}>
+                    <Table.Td>
+                      <Text size="sm" fw={600}>
+                        {t.label}
+                      </Text>
+                    </Table.Td>
+                    <Table.Td>
+                      <Badge size="sm" variant="light" color={state.color}>
+                        {state.label}
+                      </Badge>
+                    </Table.Td>
+                    <Table.Td>
+                      <Text size="sm">
+                        {t.uses} / {t.maxUses ?? '∞'}
+                      </Text>
+                    </Table.Td>
+                    <Table.Td>
+                      <Text size="sm" title={formatDateTime(t.expiresAt)}>
+                        {t.expiresAt.getTime() > now ? (
+                          `in ${Math.max(1, Math.round((t.expiresAt.getTime() - now) / 3600_000))} h`
+                        ) : (
+                          <Ago date={t.expiresAt} size="sm" />
+                        )}
+                      </Text>
+                    </Table.Td>
+                    <Table.Td>
+                      <Ago
+                        date={t.lastUsedAt}
+                        size="sm"
+                        never="never"
+                        c={t.lastUsedAt ? undefined : 'dimmed'}
+                      />
+                    </Table.Td>
+                    <Table.Td>
+                      <Text size="sm">
+                        <Ago date={t.createdAt} size="sm" /> {t.createdBy ? `by ${t.createdBy.username}` : ''}
+                      </Text>
+                    </Table.Td>
+                    <Table.Td>
+                      {state.label === 'active' && (
+                        <Tooltip label="Revoke">
+                          <ActionIcon
+                            variant="subtle"
+                            color="red"
+                            aria-label={`Revoke ${t.label}`}
+                            onClick={() => setRevoking(t)}
+                          >
+                            <IconTrash size={16} />
+                          </ActionIcon>
+                        </Tooltip>
                       )}
-                    </Text>
-                  </Table.Td>
-                  <Table.Td>
-                    <Ago
-                      date={t.lastUsedAt}
-                      size="sm"
-                      never="never"
-                      c={t.lastUsedAt ? undefined : 'dimmed'}
-                    />
-                  </Table.Td>
-                  <Table.Td>
-                    <Text size="sm">
-                      <Ago date={t.createdAt} size="sm" /> {t.createdBy ? `by ${t.createdBy.username}` : ''}
-                    </Text>
-                  </Table.Td>
-                  <Table.Td>
-                    {state.label === 'active' && (
-                      <Tooltip label="Revoke">
-                        <ActionIcon
-                          variant="subtle"
-                          color="red"
-                          aria-label={`Revoke ${t.label}`}
-                          onClick={() => setRevoking(t)}
-                        >
-                          <IconTrash size={16} />
-                        </ActionIcon>
-                      </Tooltip>
-                    )}
-                  </Table.Td>
-                </Table.Tr>
-              );
-            })}
-          </Table.Tbody>
-        </Table>
+                    </Table.Td>
+                  </Table.Tr>
+                );
+              })}
+            </Table.Tbody>
+          </Table>
+        </Table.ScrollContainer>
       )}
       {creating && <CreateTokenModal onClose={() => setCreating(false)} />}
       {revoking && <RevokeModal token={revoking} onClose={() => setRevoking(null)} />}

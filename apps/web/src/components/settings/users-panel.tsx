@@ -13,6 +13,7 @@ import {
   TextInput,
   ActionIcon,
   Badge,
+  VisuallyHidden,
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconDots, IconKey, IconUserOff, IconUserCheck, IconUserPlus, IconUsers } from '@tabler/icons-react';
@@ -55,22 +56,26 @@ export function UsersPanel() {
       ) : users.data.length === 0 ? (
         <Empty icon={<IconUsers size={22} />} title="No users" />
       ) : (
-        <Table verticalSpacing={8} highlightOnHover>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>User</Table.Th>
-              <Table.Th w={170}>Role</Table.Th>
-              <Table.Th>State</Table.Th>
-              <Table.Th>Created</Table.Th>
-              <Table.Th w={50} />
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {users.data.map((u) => (
-              <UserRowView key={u.id} user={u} onResetPassword={() => setResetting(u)} />
-            ))}
-          </Table.Tbody>
-        </Table>
+        <Table.ScrollContainer minWidth={600}>
+          <Table verticalSpacing={8} highlightOnHover>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>User</Table.Th>
+                <Table.Th w={170}>Role</Table.Th>
+                <Table.Th>State</Table.Th>
+                <Table.Th>Created</Table.Th>
+                <Table.Th w={50}>
+                  <VisuallyHidden>Actions</VisuallyHidden>
+                </Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {users.data.map((u) => (
+                <UserRowView key={u.id} user={u} onResetPassword={() => setResetting(u)} />
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Table.ScrollContainer>
       )}
       {creating && <CreateUserModal onClose={() => setCreating(false)} />}
       {resetting && <ResetPasswordModal user={resetting} onClose={() => setResetting(null)} />}
@@ -114,6 +119,7 @@ function UserRowView({ user, onResetPassword }: { user: UserRow; onResetPassword
       <Table.Td>
         <Select
           size="xs"
+          miw={120}
           aria-label={`Role of ${user.username}`}
           data={ROLE_OPTIONS}
           value={user.role}

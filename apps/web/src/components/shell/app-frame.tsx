@@ -36,6 +36,8 @@ import { ErrorState } from '../ui/states.tsx';
 import { csrfStore } from '../trpc/csrf-store.ts';
 import { errorMessage, useTRPC } from '../trpc/client.ts';
 import { notifications } from '@mantine/notifications';
+import { ColorSchemeToggle } from './color-scheme-toggle.tsx';
+import classes from './shell.module.css';
 
 const NAV = [
   { href: '/fleet', label: 'Fleet', icon: IconServer2, match: ['/fleet', '/hosts'] },
@@ -81,26 +83,48 @@ function Frame({ user, children }: { user: SignedInUser; children: ReactNode }) 
   const pathname = usePathname();
   useEffect(close, [pathname, close]);
   return (
-    <AppShell
-      header={{ height: 56 }}
-      navbar={{ width: 220, breakpoint: 'sm', collapsed: { mobile: !opened } }}
-      padding="lg"
-    >
-      <AppShell.Header>
-        <Group h="100%" px="md" justify="space-between" wrap="nowrap">
-          <Group gap="sm" wrap="nowrap">
-            <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label="Navigation" />
-            <Brand />
+    <>
+      <a href="#main" className={classes.skipLink}>
+        Skip to content
+      </a>
+      <AppShell
+        header={{ height: 56 }}
+        navbar={{ width: 220, breakpoint: 'sm', collapsed: { mobile: !opened } }}
+        padding="lg"
+      >
+        <AppShell.Header>
+          <Group h="100%" px="md" justify="space-between" wrap="nowrap">
+            <Group gap="sm" wrap="nowrap">
+              <Burger
+                opened={opened}
+                onClick={toggle}
+                hiddenFrom="sm"
+                size="sm"
+                aria-label="Navigation"
+                aria-expanded={opened}
+                aria-controls="app-navigation"
+              />
+              <Brand />
+            </Group>
+            <UserBox user={user} />
           </Group>
-          <UserBox user={user} />
-        </Group>
-        <ActivityBar />
-      </AppShell.Header>
-      <AppShell.Navbar p="sm">
-        <Navigation isAdmin={user.role === 'admin'} pathname={pathname ?? ''} />
-      </AppShell.Navbar>
-      <AppShell.Main bg="var(--mantine-color-gray-0)">{children}</AppShell.Main>
-    </AppShell>
+          <ActivityBar />
+        </AppShell.Header>
+        <AppShell.Navbar p="sm" id="app-navigation" aria-label="Main">
+          {/* On a phone the header has no room for who is signed in: the navigation says it. */}
+          <Group gap="xs" px="sm" pb="sm" mb="xs" hiddenFrom="xs" wrap="nowrap">
+            <Text size="sm" fw={600}>
+              {user.username}
+            </Text>
+            <RoleBadge role={user.role} />
+          </Group>
+          <Navigation isAdmin={user.role === 'admin'} pathname={pathname ?? ''} />
+        </AppShell.Navbar>
+        <AppShell.Main id="main" tabIndex={-1} className={classes.main} bg="var(--app-page-background)">
+          {children}
+        </AppShell.Main>
+      </AppShell>
+    </>
   );
 }
 
@@ -145,16 +169,20 @@ function UserBox({ user }: { user: SignedInUser }) {
     }),
   );
   return (
-    <Group gap="sm" wrap="nowrap">
-      <Text size="sm" fw={600} data-testid="signed-in-user">
-        {user.username}
-      </Text>
-      <RoleBadge role={user.role} data-testid="signed-in-role" />
-      <Divider orientation="vertical" />
+    <Group gap="xs" wrap="nowrap">
+      <Group gap="sm" wrap="nowrap" visibleFrom="xs">
+        <Text size="sm" fw={600} data-testid="signed-in-user">
+          {user.username}
+        </Text>
+        <RoleBadge role={user.role} data-testid="signed-in-role" />
+        <Divider orientation="vertical" />
+      </Group>
+      <ColorSchemeToggle />
       <Button
         variant="subtle"
         color="gray"
         size="compact-sm"
+        px={6}
         leftSection={<IconLogout size={16} />}
         loading={logout.isPending}
         onClick={() => logout.mutate()}

@@ -1,6 +1,7 @@
 import { Group, Stack, Text, Title } from '@mantine/core';
 import type { ReactNode } from 'react';
 
+/** The page's one h1, its badges and description, and its actions: they wrap below on a narrow screen. */
 export function PageHeader({
   title,
   description,
@@ -13,10 +14,10 @@ export function PageHeader({
   badges?: ReactNode;
 }) {
   return (
-    <Group justify="space-between" align="flex-start" mb="lg" wrap="nowrap" gap="lg">
-      <Stack gap={4} style={{ minWidth: 0 }}>
+    <Group justify="space-between" align="flex-start" mb="lg" wrap="wrap" gap="md">
+      <Stack gap={4} style={{ minWidth: 0, flex: '1 1 18rem' }}>
         <Group gap="sm" wrap="wrap">
-          <Title order={2} fz={24}>
+          <Title order={1} fz={24} style={{ overflowWrap: 'anywhere' }}>
             {title}
           </Title>
           {badges}
@@ -28,7 +29,7 @@ export function PageHeader({
         )}
       </Stack>
       {actions && (
-        <Group gap="xs" wrap="nowrap">
+        <Group gap="xs" wrap="wrap">
           {actions}
         </Group>
       )}

@@ -57,7 +57,7 @@ export function DriftBadge({ drift }: { drift: number | null }) {
       in policy
     </Badge>
   ) : (
-    <Badge variant="filled" color="orange" size="sm">
+    <Badge variant="light" color="orange" size="sm">
       {drift} drifted
     </Badge>
   );

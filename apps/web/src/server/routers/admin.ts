@@ -50,6 +50,11 @@ export const auditRouter = router({
         actor: z.string().max(64).optional(),
         action: z.string().max(64).optional(),
         host: z.string().max(253).optional(),
+        outcomes: z
+          .array(z.enum(['success', 'failure', 'denied']))
+          .min(1)
+          .max(3)
+          .optional(),
         from: z.date().optional(),
         to: z.date().optional(),
         cursor: z.string().max(64).optional(),

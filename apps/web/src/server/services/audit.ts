@@ -58,6 +58,7 @@ export class AuditService {
     actor?: string;
     action?: string;
     host?: string;
+    outcomes?: readonly AuditOutcome[];
     from?: Date;
     to?: Date;
     cursor?: string;
@@ -71,6 +72,7 @@ export class AuditService {
           ? { at: { ...(filter.from ? { gte: filter.from } : {}), ...(filter.to ? { lte: filter.to } : {}) } }
           : {}),
         ...(filter.host ? { subjects: { contains: `|${filter.host.toLowerCase()}|` } } : {}),
+        ...(filter.outcomes ? { outcome: { in: [...filter.outcomes] } } : {}),
       },
       orderBy: [{ at: 'desc' }, { id: 'desc' }],
       take: filter.limit + 1,
