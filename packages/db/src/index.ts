@@ -9,6 +9,7 @@ export {
   type DatabaseProvider,
 } from './database-url.ts';
 export { claimJobTarget, type ClaimRequest } from './job-claims.ts';
+export { createWakeups, type Wakeups } from './wakeups.ts';
 export { pendingMigrations } from './pending-migrations.ts';
 export {
   migrateDeploy,
@@ -27,6 +28,8 @@ export {
 export * from './generated/sqlite/enums.ts';
 export {
   Prisma,
+  type AgentCall,
+  type AgentChannel,
   type AuditEvent,
   type Build,
   type BuildStep,
