@@ -90,17 +90,17 @@ export class DialOutCalls {
   }
 
   /**
-   * The calls of `hostId` a channel should send now: every one not final and not past its deadline,
-   * held by no live channel (`live`: the host's channel ids, this one's included). Each is claimed
-   * with a conditional update (the attempt read), so two channels never both take it.
+   * The calls of `hostId` the channel `channelId` (the host's newest) should send now: every one not
+   * final, not past its deadline and not sent on this channel yet. Each is claimed with a conditional
+   * update (the attempt read), so two passes never both take it; each delivery is a new attempt.
    */
-  async claim(hostId: string, channelId: string, live: readonly string[]): Promise<WireCall[]> {
+  async claim(hostId: string, channelId: string): Promise<WireCall[]> {
     const due = await this.db.agentCall.findMany({
       where: {
         hostId,
         status: { in: ['pending', 'delivered'] },
         deadline: { gt: new Date() },
-        OR: [{ channelId: null }, { channelId: { notIn: [...live] } }],
+        OR: [{ channelId: null }, { channelId: { not: channelId } }],
       },
       orderBy: { createdAt: 'asc' },
       take: 100,

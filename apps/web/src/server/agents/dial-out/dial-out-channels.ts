@@ -17,8 +17,8 @@ type ChannelEvent = {
 
 /**
  * The channels dial-out agents hold open, whichever replica they reached: one AgentChannel row each
- * (the cap and reachability are counted there), and one server-sent event stream that sends the
- * host's due calls when woken (a new call, a channel of the host gone) and a keepalive comment every
+ * (the cap and reachability are counted there), and one server-sent event stream; the host's newest
+ * channel sends the host's due calls when woken (a new call, a channel of the host gone) and a keepalive comment every
  * keepaliveMs, which also marks the row alive. A replica that dies leaves rows whose seenAt goes stale.
  */
 export class DialOutChannels {
@@ -75,16 +75,15 @@ export class DialOutChannels {
               again = false;
               const live = await this.db.agentChannel.findMany({
                 where: { hostId: host.id, seenAt: { gte: this.freshSince() } },
+                orderBy: [{ openedAt: 'desc' }, { id: 'desc' }],
                 select: { id: true },
               });
               if (!live.some((c) => c.id === channel.id))
                 return close('replaced by a newer channel of this host');
-              for (const call of await this.calls.claim(
-                host.id,
-                channel.id,
-                live.map((c) => c.id),
-              ))
-                if (!closed) send('call', call);
+              // The newest channel delivers, and takes over what older ones held: an agent holds one
+              // channel at a time, so an older one is most likely a connection that died unnoticed.
+              if (live[0]!.id !== channel.id) continue;
+              for (const call of await this.calls.claim(host.id, channel.id)) if (!closed) send('call', call);
             } while (again && !closed);
           })()
             .catch(() => close('the control plane could not read its calls'))
