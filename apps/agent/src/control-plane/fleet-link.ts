@@ -57,7 +57,8 @@ export class FleetLink {
       joinToken,
       agentId: file.agentId,
       ...(this.options.advertiseUrl ? { agentUrl: this.options.advertiseUrl } : {}),
-      transport: this.options.transport,
+      // Only when dialing out: a control plane of before dial-out refuses fields it does not know.
+      ...(this.options.transport === 'dial-out' ? { transport: 'dial-out' as const } : {}),
       ...(proof ? { heartbeatToken: proof } : {}),
       ...(await this.report()),
     });
