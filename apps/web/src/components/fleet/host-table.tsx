@@ -66,6 +66,16 @@ export function HostTable({
                   <Anchor component={Link} href={`/hosts/${row.id}`} fw={600} size="sm">
                     {row.hostname}
                   </Anchor>
+                  {row.transport === 'dial-out' && (
+                    <Badge
+                      variant="outline"
+                      color="gray"
+                      size="xs"
+                      title="The agent dials out: no inbound port"
+                    >
+                      dial-out
+                    </Badge>
+                  )}
                   <AttentionMarker row={row} />
                 </Group>
               </Table.Td>

@@ -9,6 +9,7 @@ export const attentionSelect = {
   hostname: true,
   lastSeenAt: true,
   agentUrl: true,
+  transport: true,
   reachable: true,
   reachError: true,
   reachCheckedAt: true,
@@ -55,6 +56,7 @@ export class FleetAttention {
           hostname: row.hostname,
           online: this.hosts.isOnline(row.lastSeenAt, now),
           agentUrl: row.agentUrl,
+          transport: row.transport,
           reachable: row.reachable,
           reachError: row.reachError,
           binfmtMounted: row.binfmtMounted,
@@ -107,7 +109,8 @@ export class FleetAttention {
   private async sharedAgentUrls(urls: readonly string[]) {
     const shared = await this.db.host.groupBy({
       by: ['agentUrl'],
-      where: { agentUrl: { in: [...new Set(urls)] } },
+      // Dial-out hosts have no URL (''): nothing to share.
+      where: { agentUrl: { in: [...new Set(urls)].filter((u) => u !== '') } },
       _count: { _all: true },
     });
     const many = shared.filter((s) => s._count._all > 1).map((s) => s.agentUrl);
