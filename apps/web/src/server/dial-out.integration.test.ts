@@ -274,6 +274,11 @@ describe.each([['standalone'], ['next']] as const)('dial-out agents (%s server)'
     } finally {
       abort.abort();
     }
+    // The test's channels gone, their rows go with them: the agent's own is the one left.
+    await until(
+      'only the agent channel left',
+      async () => (await fleet!.db.agentChannel.count({ where: { hostId: edge.hostId } })) === 1,
+    );
     // The agent comes back on its own once the test's channels are gone, and takes jobs again.
     const id = await runJob({ kind: 'verify', targets: ['aarch64'] }, [edge.hostId]);
     const job = await finishedJob<Job>(fleet!.api, id, 120_000);

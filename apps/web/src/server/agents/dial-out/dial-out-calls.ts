@@ -116,6 +116,13 @@ export class DialOutCalls {
     return claimed;
   }
 
+  /** Calls of a host past their deadline for a day (answered or not) go: a late result for one is refused all the same. */
+  async prune(hostId: string): Promise<void> {
+    await this.db.agentCall.deleteMany({
+      where: { hostId, deadline: { lt: new Date(Date.now() - 86_400_000) } },
+    });
+  }
+
   /** A channel closed: what it held is due again (for the host's other channel, or the next one). */
   async release(hostId: string, channelId: string): Promise<void> {
     const released = await this.db.agentCall.updateMany({

@@ -39,6 +39,7 @@ export class DialOutChannels {
   async open(host: Pick<Host, 'id' | 'hostname'>, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
     const channel = await this.db.agentChannel.create({ data: { hostId: host.id }, select: { id: true } });
     await this.enforceCap(host, channel.id);
+    await this.calls.prune(host.id);
     const encoder = new TextEncoder();
     let closed = false;
     let stopAll = () => {};
