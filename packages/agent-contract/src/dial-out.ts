@@ -23,7 +23,8 @@ export const agentCallSchema = z.object({
   id: z.string().min(1).max(64),
   attempt: z.number().int().min(1),
   procedure: z.enum(procedureNames),
-  input: z.unknown(),
+  // Absent for procedures that take none (JSON has no undefined).
+  input: z.unknown().optional(),
 });
 
 /** The `data` of each server-sent event on the channel, by its `event` name. */
