@@ -28,7 +28,11 @@ interface DialOutHost {
   agent: AgentProcess;
 }
 
-describe.each([['standalone'], ['next']] as const)('dial-out agents (%s server)', (server) => {
+describe.each([
+  ['standalone', 'sqlite'],
+  ['next', 'sqlite'],
+  ['standalone', 'postgresql'],
+] as const)('dial-out agents (%s server, %s)', (server, database) => {
   let network: TestNetwork | undefined;
   let fleet: Fleet | undefined;
   const agents: AgentProcess[] = [];
@@ -43,6 +47,7 @@ describe.each([['standalone'], ['next']] as const)('dial-out agents (%s server)'
     network = await startTestNetwork();
     fleet = await startFleet({
       name: `dial-out-${server}`,
+      database,
       agents: 0,
       server,
       hostname: network.gateway,
