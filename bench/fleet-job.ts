@@ -3,7 +3,8 @@
  * joined to the control plane (its API and job runner as one process, on SQLite unless DATABASE_URL
  * says otherwise): reset + register with F on every host. Prints the job's wall time and the
  * per-host p50/p95 of the time each host's row took.
- *   pnpm exec tsx bench/fleet-job.ts [--agents 50] [--concurrency 8] [--postgresql]
+ *   pnpm exec tsx bench/fleet-job.ts [--agents 50] [--concurrency 8] [--postgresql] [--transport direct|dial-out]
+ * With --transport dial-out the agents listen on nothing and take the job over their channel.
  * The fleet comes from apps/web/src/server/testing/fleet.ts (agents as shipped: the bundle, rebuilt
  * when stale); bench/fleet-scale.ts measures the same job at 100 agents with the other load figures.
  */
@@ -16,15 +17,19 @@ const { values } = parseArgs({
     agents: { type: 'string', default: '50' },
     concurrency: { type: 'string', default: '8' },
     postgresql: { type: 'boolean', default: false },
+    transport: { type: 'string', default: 'direct' },
   },
 });
 const count = Number(values.agents);
+if (values.transport !== 'direct' && values.transport !== 'dial-out')
+  throw new Error(`--transport ${values.transport}: give direct or dial-out`);
 
 const fleet = await startFleet({
   agents: count,
   ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
   database: values.postgresql ? 'postgresql' : 'sqlite',
   agentBundle: true,
+  ...(values.transport === 'dial-out' ? { agent: { args: ['--dial-out'] } } : {}),
   heartbeatIntervalMs: 10_000,
   env: { BINFLEET_RUNNER_POLL_MS: '100', BINFLEET_RUNNER_CONCURRENCY: values.concurrency! },
   log: (line) => console.log(line),
@@ -34,7 +39,7 @@ try {
   console.log(`${count} agents started and joined in ${(fleet.joinMs / 1000).toFixed(1)} s`);
   const job = await runJob(fleet);
   console.log(
-    `job: reset + register -p yes on ${job.rows} hosts (runner concurrency ${values.concurrency}), status ${job.status}`,
+    `job: reset + register -p yes on ${job.rows} hosts (${values.transport}, runner concurrency ${values.concurrency}), status ${job.status}`,
   );
   console.log(`errors: ${job.errors}${job.firstError ? ` (${job.firstError})` : ''}`);
   console.log(`per-host row time: p50 ${job.p50} ms, p95 ${job.p95} ms, max ${job.max} ms`);

@@ -28,7 +28,10 @@ test('an admin adds a host on another network with the one line the page shows',
     await dialog.getByLabel('Label').fill('edge-e2e-1');
     await dialog.getByRole('button', { name: 'Make the install line' }).click();
     const lineBox = dialog.getByTestId('install-line');
-    await expect(lineBox).toHaveText(/^curl -fsSL \S+\/agent\/install\.sh \| sudo sh -s -- --code bfj_\S+$/);
+    // Dial-out by default: the host needs no inbound port.
+    await expect(lineBox).toHaveText(
+      /^curl -fsSL \S+\/agent\/install\.sh \| sudo sh -s -- --code bfj_\S+ --dial-out$/,
+    );
     const line = await lineBox.innerText();
     // The public URL (BINFLEET_PUBLIC_URL: the test network's gateway), not the browser's 127.0.0.1.
     expect(line).toContain(`${stack.publicUrl}/agent/install.sh`);
@@ -56,7 +59,8 @@ test('an admin adds a host on another network with the one line the page shows',
       .filter({ has: page.getByRole('link', { name: 'edge-e2e-1', exact: true }) });
     await expect(row.getByText('online', { exact: true })).toBeVisible();
     await row.getByRole('link', { name: 'edge-e2e-1', exact: true }).click();
-    await expect(page.getByText(`http://${host.address}:7475`).first()).toBeVisible();
+    await expect(page.getByText('dials out (no inbound port)')).toBeVisible();
+    expect(host.listeningSockets()).toEqual([]);
     await shot(page, '21-installed-host');
   } finally {
     await network.stop();

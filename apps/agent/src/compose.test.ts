@@ -81,7 +81,7 @@ describe('composeAgent', () => {
 
   it('serves the API over the adapters it is given, and stops cleanly', async () => {
     const agent = await compose();
-    const { url } = await agent.start();
+    const url = (await agent.start()).url!;
     expect(logs).toContainEqual(expect.objectContaining({ event: 'listening', url, version: '9.9.9' }));
     expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ ok: true, version: '9.9.9' });
 
@@ -101,12 +101,12 @@ describe('composeAgent', () => {
 
     await agent.stop();
     expect(adapters.hostLock.closed).toBe(true);
-    expect(agent.server.listening).toBe(false);
+    expect(agent.server!.listening).toBe(false);
   });
 
   it('refuses the wrong token before any procedure runs', async () => {
     const agent = await compose();
-    const { url } = await agent.start();
+    const url = (await agent.start()).url!;
     await expect(createAgentClient(url, `${TOKEN}x`).status.query()).rejects.toMatchObject({
       data: { code: 'UNAUTHORIZED' },
     });
@@ -115,7 +115,7 @@ describe('composeAgent', () => {
 
   it('rejects with a ListenError naming the address when it cannot listen there', async () => {
     const first = await compose();
-    const { url } = await first.start();
+    const url = (await first.start()).url!;
     const port = Number(new URL(url).port);
     const second = await compose({ ...SETTINGS, listen: { host: '127.0.0.1', port } });
     const error = await second.start().catch((e: unknown) => e);

@@ -15,9 +15,11 @@ import { unshareSandboxes } from './adapters/unshare-emulation-sandbox.ts';
 import { nodeHostOs } from './adapters/node-host-os.ts';
 import type { StateStore, TokenHashes } from './adapters/state-store.ts';
 import { urlHost } from './control-plane/route-address.ts';
+import { DialOutChannel } from './control-plane/dial-out-channel.ts';
 import { FleetLink } from './control-plane/fleet-link.ts';
 import { HostProbe } from './host/host-probe.ts';
 import { BearerAuth, hashToken } from './server/bearer-auth.ts';
+import { callDispatcher } from './server/call-dispatch.ts';
 import { createAgentHttpServer } from './server/http-server.ts';
 import { AgentService } from './services/agent-service.ts';
 import { ImageBuildService } from './image-build/image-build-service.ts';
@@ -85,6 +87,11 @@ export interface AgentSettings {
   readonly heartbeatIntervalMs?: number;
   /** Join this control plane at start (once: the link is kept in the state store). */
   readonly join?: { readonly serverUrl: string; readonly token: string };
+  /**
+   * Dial out: no HTTP server, no listening socket; calls come over a channel this agent opens to its
+   * control plane (control-plane/dial-out-channel.ts). `listen`, `tls` and `advertiseUrl` are unused.
+   */
+  readonly dialOut?: boolean;
 }
 
 export interface ComposeOptions {
@@ -97,19 +104,25 @@ export interface ComposeOptions {
 /** The agent wired and ready to start. */
 export interface ComposedAgent {
   readonly service: AgentService;
-  readonly server: Server;
+  /** None when dialing out. */
+  readonly server: Server | undefined;
   readonly reconciler: Reconciler;
   /**
    * Listens (logging `listening`), starts reconciling, joins the control plane when asked and
    * heartbeats to the one it is linked to. A listen failure rejects with a ListenError; a refused
    * join with the control plane's reason, the agent stopped again.
    */
-  start(): Promise<{ readonly url: string; readonly fleetLink: FleetLink }>;
+  start(): Promise<{ readonly url: string | undefined; readonly fleetLink: FleetLink }>;
   /**
    * Stops heartbeats and reconciliation, lets requests in progress finish (cutting open connections
    * after SHUTDOWN_GRACE_MS) and lets go of the host lock.
    */
   stop(): Promise<void>;
+}
+
+/** A dial-out agent that cannot dial out (not joined, or joined as a direct agent). */
+export class DialOutError extends Error {
+  override name = 'DialOutError';
 }
 
 /** The address the agent was to listen on could not be used. */
@@ -199,18 +212,69 @@ export async function composeAgent(
     await store.writeTokenHashes(hashes);
     auth.replace(hashes);
   };
-  const server = createAgentHttpServer({
-    agent: service,
-    auth,
-    version,
-    packages: adapters.packages,
-    ...(settings.tls ? { tls: settings.tls } : {}),
-    onError: (error) =>
-      log({ event: 'request-failed', level: 'error', message: (error as Error)?.stack ?? String(error) }),
-  });
+  const server = settings.dialOut
+    ? undefined
+    : createAgentHttpServer({
+        agent: service,
+        auth,
+        version,
+        packages: adapters.packages,
+        ...(settings.tls ? { tls: settings.tls } : {}),
+        onError: (error) =>
+          log({ event: 'request-failed', level: 'error', message: (error as Error)?.stack ?? String(error) }),
+      });
   let fleetLink: FleetLink | undefined;
+  let channel: DialOutChannel | undefined;
+
+  const join = async (link: FleetLink) => {
+    if (!settings.join) return;
+    try {
+      const hash = hashToken(await link.join(settings.join.serverUrl, settings.join.token));
+      await store.writeTokenHashes({ hash });
+      auth.replace({ hash });
+    } catch (error) {
+      // A refused join ends the agent with the server's reason. Left running without a link, it
+      // would run on unnoticed.
+      await reconciler.stop();
+      server?.close();
+      server?.closeAllConnections();
+      throw error;
+    }
+  };
+
+  const dialOut = async () => {
+    log({ event: 'dialing-out', version, pid: process.pid });
+    reconciler.start();
+    fleetLink = new FleetLink(service, store, {
+      transport: 'dial-out',
+      ...(settings.heartbeatIntervalMs ? { intervalMs: settings.heartbeatIntervalMs } : {}),
+      log,
+      adoptApiToken,
+    });
+    await join(fleetLink);
+    const { link } = await store.readFleetLink();
+    const problem = !link
+      ? '--dial-out needs a control plane: give --server URL and --join-token.'
+      : link.transport !== 'dial-out'
+        ? `this agent joined ${link.serverUrl} with the direct transport: join again with --dial-out and a new join token.`
+        : undefined;
+    if (problem) {
+      await reconciler.stop();
+      throw new DialOutError(problem);
+    }
+    await fleetLink.start();
+    channel = new DialOutChannel(callDispatcher(service), {
+      serverUrl: link!.serverUrl,
+      // Read at each use: a credential rotation replaces it while the channel runs.
+      token: async () => (await store.readFleetLink()).link?.heartbeatToken ?? link!.heartbeatToken,
+      log,
+    });
+    channel.start();
+    return { url: undefined, fleetLink };
+  };
 
   const start = async () => {
+    if (!server) return dialOut();
     const { host, port } = settings.listen;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error) => reject(new ListenError(`${host}:${port}: ${error.message}`)));
@@ -223,31 +287,21 @@ export async function composeAgent(
 
     fleetLink = new FleetLink(service, store, {
       advertiseUrl: settings.advertiseUrl ?? url,
+      transport: 'direct',
       ...(settings.heartbeatIntervalMs ? { intervalMs: settings.heartbeatIntervalMs } : {}),
       log,
       adoptApiToken,
     });
-    if (settings.join) {
-      try {
-        const hash = hashToken(await fleetLink.join(settings.join.serverUrl, settings.join.token));
-        await store.writeTokenHashes({ hash });
-        auth.replace({ hash });
-      } catch (error) {
-        // A refused join ends the agent with the server's reason. Left listening without a link, it
-        // would run on unnoticed.
-        await reconciler.stop();
-        server.close();
-        server.closeAllConnections();
-        throw error;
-      }
-    }
+    await join(fleetLink);
     await fleetLink.start();
     return { url, fleetLink };
   };
 
   const stop = async () => {
     fleetLink?.stop();
+    await channel?.stop();
     await reconciler.stop();
+    if (!server) return void (await hostLock.close());
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     const grace = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);

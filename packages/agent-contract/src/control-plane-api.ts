@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { callResultAnswerSchema, callResultInputSchema, agentTransportSchema } from './dial-out.ts';
 import { kernelEntrySchema, MAX_ENTRIES } from './kernel-entry.ts';
 
 /**
@@ -31,14 +32,25 @@ const report = {
     .optional(),
 };
 
-export const joinInputSchema = z.object({
+const joinObjectSchema = z.object({
   joinToken: z.string().min(1).max(128),
   agentId: z.string().regex(/^[A-Za-z0-9-]{8,64}$/),
-  agentUrl: z.url({ protocol: /^https?$/ }).max(512),
+  /** Where the control plane calls a direct agent; a dial-out agent has none. */
+  agentUrl: z
+    .url({ protocol: /^https?$/ })
+    .max(512)
+    .optional(),
+  /** Default direct (agents of before dial-out send none). */
+  transport: agentTransportSchema.default('direct'),
   /** An agent that joined before proves it is that agent with its heartbeat credential. */
   heartbeatToken: z.string().min(1).max(128).optional(),
   ...report,
 });
+
+export const joinInputSchema = joinObjectSchema.refine(
+  (j) => j.transport === 'dial-out' || j.agentUrl !== undefined,
+  { message: 'A direct agent names its agentUrl (or joins with transport dial-out).', path: ['agentUrl'] },
+);
 
 export const heartbeatInputSchema = z.object({
   ...report,
@@ -59,6 +71,8 @@ export const joinAnswerSchema = z.object({
   /** The agent's credential for its heartbeats (and for proving who it is when it joins again). */
   heartbeatToken: z.string().min(1),
   heartbeatIntervalMs: z.number().int().positive(),
+  /** How the control plane will reach this agent (absent from control planes before dial-out: direct). */
+  transport: agentTransportSchema.default('direct'),
   ...answeredBy,
 });
 
@@ -91,6 +105,8 @@ export const heartbeatAnswerSchema = z.object({
 export const controlPlaneApi = {
   join: { path: 'agentApi.join', input: joinInputSchema, output: joinAnswerSchema },
   heartbeat: { path: 'agentApi.heartbeat', input: heartbeatInputSchema, output: heartbeatAnswerSchema },
+  /** A dial-out agent's answer to a call it got on its channel. */
+  callResult: { path: 'agentApi.callResult', input: callResultInputSchema, output: callResultAnswerSchema },
 } as const;
 
 export type JoinInput = z.input<typeof joinInputSchema>;

@@ -10,3 +10,4 @@ export * from './control-plane-api.ts';
 export * from './errors.ts';
 export * from './package-transfer.ts';
 export * from './release-manifest.ts';
+export * from './dial-out.ts';

@@ -10,6 +10,7 @@ export {
 } from './database-url.ts';
 export { IN_BATCH_SIZE, inBatches } from './batches.ts';
 export { claimJobTarget, type ClaimRequest } from './job-claims.ts';
+export { createWakeups, type Wakeups } from './wakeups.ts';
 export { pendingMigrations } from './pending-migrations.ts';
 export {
   migrateDeploy,
@@ -28,6 +29,8 @@ export {
 export * from './generated/sqlite/enums.ts';
 export {
   Prisma,
+  type AgentCall,
+  type AgentChannel,
   type AuditEvent,
   type Build,
   type BuildStep,

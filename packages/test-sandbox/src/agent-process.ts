@@ -14,6 +14,7 @@ export type LogLine = Record<string, unknown> & { readonly event?: string };
 
 /** A `binfleet-agent serve` process, as integration tests and benches drive it. */
 export interface AgentProcess {
+  /** Where it listens ('' for a dial-out agent, which listens on nothing). */
   readonly url: string;
   readonly pid: number;
   /** Every JSON line it logged so far. */
@@ -40,11 +41,12 @@ export interface StartAgentOptions {
  * listens. `null` instead of a sandbox runs it on the machine itself, with the machine's binfmt_misc.
  */
 export async function startAgent(sandbox: Sandbox | null, options: StartAgentOptions): Promise<AgentProcess> {
+  // A dial-out agent listens on nothing: it is started once it says it dials out.
+  const dialOut = options.args?.includes('--dial-out') ?? false;
   const args = [
     options.bin ?? AGENT_BIN,
     'serve',
-    '--listen',
-    '127.0.0.1:0',
+    ...(dialOut ? [] : ['--listen', '127.0.0.1:0']),
     '--state-dir',
     options.stateDir,
     ...(options.args ?? []),
@@ -93,13 +95,13 @@ export async function startAgent(sandbox: Sandbox | null, options: StartAgentOpt
   };
 
   const listening = await Promise.race([
-    waitForLog((l) => l.event === 'listening', options.startTimeoutMs ?? 30_000),
+    waitForLog((l) => l.event === (dialOut ? 'dialing-out' : 'listening'), options.startTimeoutMs ?? 30_000),
     exited.then((code) => {
       throw new Error(`agent exited with ${code} before listening:\n${describe(logs, stderr)}`);
     }),
   ]);
   return {
-    url: String(listening.url),
+    url: dialOut ? '' : String(listening.url),
     pid: child.pid!,
     logs,
     stderr: () => stderr,

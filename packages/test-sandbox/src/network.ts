@@ -32,6 +32,9 @@ export interface NetworkHost {
   /** The host's firewall drops every inbound TCP connection, open ones included (replies to its own pass). */
   dropInbound(): void;
   allowInbound(): void;
+  /** Every TCP packet in and out of the host is dropped (its own connections too), as a pulled cable. */
+  cutLink(): void;
+  restoreLink(): void;
   /** `ss -ltn` in the host's network namespace: its listening TCP sockets. */
   listeningSockets(): string[];
 }
@@ -135,6 +138,11 @@ export function joinTestNetwork(description: TestNetworkDescription, first = 1):
         '--comment',
         'binfleet-test',
       ];
+      const comment = ['-m', 'comment', '--comment', 'binfleet-test-cut'];
+      const cut = {
+        in: ['INPUT', '-i', 'eth0', '-p', 'tcp', '-j', 'DROP', ...comment],
+        out: ['OUTPUT', '-o', 'eth0', '-p', 'tcp', '-j', 'DROP', ...comment],
+      };
       return {
         hostname,
         address,
@@ -142,6 +150,14 @@ export function joinTestNetwork(description: TestNetworkDescription, first = 1):
         sandbox,
         dropInbound: () => inNs('iptables', '-I', ...rule),
         allowInbound: () => inNs('iptables', '-D', ...rule),
+        cutLink: () => {
+          inNs('iptables', '-I', ...cut.in);
+          inNs('iptables', '-I', ...cut.out);
+        },
+        restoreLink: () => {
+          inNs('iptables', '-D', ...cut.in);
+          inNs('iptables', '-D', ...cut.out);
+        },
         listeningSockets: () =>
           inNs('ss', '-ltnH')
             .split('\n')

@@ -11,6 +11,8 @@ export const fleetLinkSchema = z.object({
       hostId: z.string().min(1).max(64),
       /** Presented on heartbeats; the server keeps only its hash. */
       heartbeatToken: z.string().min(24).max(512),
+      /** How the control plane reaches this agent, as its join answered (absent: direct). */
+      transport: z.enum(['direct', 'dial-out']).optional(),
     })
     .nullable(),
 });

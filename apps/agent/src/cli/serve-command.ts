@@ -4,7 +4,7 @@ import { DEFAULT_MAX_PACKAGE_BYTES } from '@binfleet/deb';
 import { DEFAULT_MOUNT_POINT } from '../adapters/binfmt-fs.ts';
 import { DEFAULT_STATE_DIR } from '../adapters/file-state-store.ts';
 import type { StateStore, TokenHashes } from '../adapters/state-store.ts';
-import { composeAgent, hostAdapters, ListenError } from '../compose.ts';
+import { composeAgent, DialOutError, hostAdapters, ListenError } from '../compose.ts';
 import { takeSecretEnv, type AgentEnv } from '../env.ts';
 import { generateToken, hashToken, validateToken } from '../server/bearer-auth.ts';
 import { agentVersion } from '../version.ts';
@@ -47,6 +47,9 @@ reconciler that re-applies this host's desired state at start and on a timer.
   --advertise-url URL        the URL the control plane calls this agent at (default: from --listen;
                              for 0.0.0.0 or ::, the address of the interface that routes to --server)
   --heartbeat-interval DUR   override the control plane's heartbeat interval
+  --dial-out                 listen on nothing: hold one outbound channel to --server and take the
+                             control plane's calls on it (for hosts behind NAT or a firewall; joins
+                             with the dial-out transport; not with --listen, --tls-*, --advertise-url)
   -h, --help                 this text
 
 Logs are JSON lines on stdout. SIGTERM or SIGINT stops it after the requests in progress.
@@ -71,6 +74,7 @@ const OPTIONS = {
   'join-token-file': { type: 'string' },
   'advertise-url': { type: 'string' },
   'heartbeat-interval': { type: 'string' },
+  'dial-out': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -103,6 +107,11 @@ export async function serveCommand(argv: string[], env: AgentEnv): Promise<numbe
     lockDir: env.lockDir,
     dockerSocket: env.dockerSocket,
   });
+  const dialOut = values['dial-out'] === true;
+  const listening = ['listen', 'tls-cert', 'tls-key', 'advertise-url'] as const;
+  const clash = dialOut ? listening.find((o) => values[o] !== undefined) : undefined;
+  if (clash)
+    throw new UsageError(`--dial-out listens on nothing: drop --${clash} (the agent opens no port).`);
   const tls =
     values['tls-cert'] && values['tls-key']
       ? await readTls(values['tls-cert'], values['tls-key'])
@@ -115,12 +124,9 @@ export async function serveCommand(argv: string[], env: AgentEnv): Promise<numbe
   }
   const tokenHashes = await resolveTokenHashes(adapters.store, values['token-file'], envToken, joining);
   const serverUrl = values.server ?? link?.serverUrl;
-  const { listen, advertiseUrl } = await listenAndAdvertise(
-    values.listen,
-    values['advertise-url'],
-    serverUrl,
-    tls !== undefined,
-  );
+  const { listen, advertiseUrl } = dialOut
+    ? { listen: { host: '127.0.0.1', port: 0 }, advertiseUrl: undefined }
+    : await listenAndAdvertise(values.listen, values['advertise-url'], serverUrl, tls !== undefined);
   const heartbeatIntervalMs =
     values['heartbeat-interval'] === undefined
       ? undefined
@@ -139,6 +145,7 @@ export async function serveCommand(argv: string[], env: AgentEnv): Promise<numbe
       hostArch: env.hostArch,
       advertiseUrl,
       heartbeatIntervalMs,
+      dialOut,
       join:
         values.server !== undefined && joinToken !== undefined
           ? { serverUrl: values.server, token: joinToken }
@@ -153,7 +160,8 @@ export async function serveCommand(argv: string[], env: AgentEnv): Promise<numbe
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   await agent.start().catch((error: unknown) => {
-    throw error instanceof ListenError ? new UsageError(`--listen ${error.message}`) : error;
+    if (error instanceof ListenError) throw new UsageError(`--listen ${error.message}`);
+    throw error instanceof DialOutError ? new UsageError(error.message) : error;
   });
   // Joined: the token is spent, and the file must not outlive it.
   if (joining && values['join-token-file'] !== undefined)

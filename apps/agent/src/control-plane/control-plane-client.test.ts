@@ -57,6 +57,8 @@ describe('ControlPlaneClient', () => {
       agentToken: 'a',
       heartbeatToken: 't',
       heartbeatIntervalMs: 1000,
+      // Not said by a control plane of before dial-out: it calls its agents.
+      transport: 'direct',
     });
   });
 

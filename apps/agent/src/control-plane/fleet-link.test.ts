@@ -129,6 +129,7 @@ describe('FleetLink against a control plane one contract version behind', () => 
     const logs: unknown[] = [];
     const link = new FleetLink(agent, new FileStateStore(dir), {
       advertiseUrl: 'http://10.0.0.7:7475',
+      transport: 'direct',
       intervalMs: 60_000,
       log: (r) => logs.push(r),
       adoptApiToken: () => Promise.reject(new Error('a contract 1 control plane rotates no credential')),

@@ -1,4 +1,4 @@
-import { controlPlaneApi } from '@binfleet/agent-contract';
+import { controlPlaneApi, type AgentTransportKind } from '@binfleet/agent-contract';
 import type { KernelEntry } from '@binfleet/arch-table';
 import { AgentError } from '../errors.ts';
 import type { AgentService } from '../services/agent-service.ts';
@@ -33,7 +33,9 @@ export class FleetLink {
     private readonly agent: AgentService,
     private readonly store: StateStore,
     private readonly options: {
-      readonly advertiseUrl: string;
+      /** Where the control plane calls this agent; none for a dial-out agent. */
+      readonly advertiseUrl?: string;
+      readonly transport: AgentTransportKind;
       readonly intervalMs?: number;
       readonly log: (r: LogRecord) => void;
       /**
@@ -59,19 +61,27 @@ export class FleetLink {
     const answer = await new ControlPlaneClient(serverUrl).mutation(controlPlaneApi.join, {
       joinToken,
       agentId: file.agentId,
-      agentUrl: this.options.advertiseUrl,
+      ...(this.options.advertiseUrl ? { agentUrl: this.options.advertiseUrl } : {}),
+      // Only when dialing out: a control plane of before dial-out refuses fields it does not know.
+      ...(this.options.transport === 'dial-out' ? { transport: 'dial-out' as const } : {}),
       ...(proof ? { heartbeatToken: proof } : {}),
       ...(await this.report()),
     });
     await this.store.writeFleetLink({
       ...file,
-      link: { serverUrl, hostId: answer.hostId, heartbeatToken: answer.heartbeatToken },
+      link: {
+        serverUrl,
+        hostId: answer.hostId,
+        heartbeatToken: answer.heartbeatToken,
+        transport: answer.transport,
+      },
     });
     this.intervalMs = this.options.intervalMs ?? answer.heartbeatIntervalMs;
     this.options.log({
       event: 'joined',
       server: serverUrl,
       hostId: answer.hostId,
+      transport: answer.transport,
       ...(answer.contractVersion === undefined ? {} : { serverContractVersion: answer.contractVersion }),
     });
     return answer.agentToken;
@@ -90,7 +100,10 @@ export class FleetLink {
         // The URL on every beat: an agent restarted on another address is followed without a re-join.
         const answer = await client.mutation(
           controlPlaneApi.heartbeat,
-          { agentUrl: this.options.advertiseUrl, ...(await this.report()) },
+          {
+            ...(this.options.advertiseUrl ? { agentUrl: this.options.advertiseUrl } : {}),
+            ...(await this.report()),
+          },
           heartbeatToken,
         );
         if (answer.newCredential) {

@@ -10,11 +10,13 @@
  *   3. `agentProcedure` translates AgentError (and the arch table's errors) thrown by services into
  *      TRPCError codes, here and nowhere else.
  *
- * Routers import only `router`, `agentProcedure` and `createCallerFactory` from this file.
+ * Routers import only `router`, `agentProcedure` and `createCallerFactory` from this file; the
+ * dial-out channel (call-dispatch.ts) also `agentErrorOf`.
  */
 import type { AgentErrorCode, AgentErrorData } from '@binfleet/agent-contract';
 import { ArchTableError } from '@binfleet/arch-table';
 import { initTRPC, TRPCError } from '@trpc/server';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { z } from 'zod';
 import { AgentError } from '../errors.ts';
@@ -80,22 +82,36 @@ function describeIssues(error: z.ZodError): string {
   return `Invalid input: ${issues.join('; ')}`;
 }
 
+/**
+ * What a failed procedure answers, message and data: the HTTP API's error formatter and the dial-out
+ * channel's results both send this, so the control plane reads one shape whichever way it came.
+ */
+export function agentErrorOf(error: TRPCError, path?: string): { message: string; data: AgentErrorData } {
+  const cause = error.cause;
+  return {
+    message: cause instanceof z.ZodError ? describeIssues(cause) : error.message,
+    data: {
+      code: error.code,
+      httpStatus: getHTTPStatusCodeFromError(error),
+      ...(path ? { path } : {}),
+      // The agent's own code (ENTRY_CONFLICT, BUSY...) and its details (what differs, what is
+      // missing), for clients that act on them, e.g. the control plane retrying after BUSY.
+      agentCode:
+        cause instanceof AgentError ? cause.code : cause instanceof ArchTableError ? 'INVALID_INPUT' : null,
+      details: cause instanceof AgentError ? (cause.details ?? null) : null,
+    },
+  };
+}
+
 const t = initTRPC.context<AgentContext>().create({
   // Never send stack traces to clients, whatever NODE_ENV says.
   isDev: false,
   errorFormatter({ shape, error }) {
-    const cause = error.cause;
+    const { message, data } = agentErrorOf(error);
     return {
       ...shape,
-      message: cause instanceof z.ZodError ? describeIssues(cause) : shape.message,
-      data: {
-        ...shape.data,
-        // The agent's own code (ENTRY_CONFLICT, BUSY...) and its details (what differs, what is
-        // missing), for clients that act on them, e.g. the control plane retrying after BUSY.
-        agentCode:
-          cause instanceof AgentError ? cause.code : cause instanceof ArchTableError ? 'INVALID_INPUT' : null,
-        details: cause instanceof AgentError ? (cause.details ?? null) : null,
-      } satisfies AgentErrorData,
+      message: error.cause instanceof z.ZodError ? message : shape.message,
+      data: { ...shape.data, agentCode: data.agentCode, details: data.details } satisfies AgentErrorData,
     };
   },
 });

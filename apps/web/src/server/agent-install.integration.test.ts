@@ -61,6 +61,8 @@ describe('install in one line', () => {
         label,
         expiresInMinutes: 15,
         browserOrigin: fleet!.url,
+        // These hosts are called at their address; dial-out installs: dial-out.integration.test.ts, e2e.
+        transport: 'direct',
       }),
     );
 
@@ -242,6 +244,7 @@ describe('install over https with the control plane’s own certificate', () => 
         label: 'tls-1',
         expiresInMinutes: 15,
         browserOrigin: fleet.url,
+        transport: 'direct',
       }),
     );
     const pin = /--pinnedpubkey sha256\/\/(\S+)/.exec(answer.line)?.[1];

@@ -28,6 +28,7 @@ describe('readWebConfig', () => {
       packages: { dir: path.join(dataDir, 'packages'), maxBytes: 256 * 1024 * 1024 },
       catalogueSyncIntervalMs: 15 * 60_000,
       health: { intervalMs: 60_000, concurrency: 16 },
+      channelKeepaliveMs: 15_000,
       runner: {
         enabled: true,
         concurrency: 8,
@@ -85,6 +86,7 @@ describe('readWebConfig', () => {
       BINFLEET_CATALOGUE_SYNC_INTERVAL_MS: '0',
       BINFLEET_HEALTH_INTERVAL_MS: '5000',
       BINFLEET_HEALTH_CONCURRENCY: '3',
+      BINFLEET_CHANNEL_KEEPALIVE_MS: '2000',
       BINFLEET_RUNNER: 'off',
       BINFLEET_RUNNER_CONCURRENCY: '2',
       BINFLEET_RUNNER_POLL_MS: '50',
@@ -120,6 +122,7 @@ describe('readWebConfig', () => {
       packages: { dir: '/srv/binfleet/packages', maxBytes: 2 ** 31 - 1 },
       catalogueSyncIntervalMs: 0,
       health: { intervalMs: 5000, concurrency: 3 },
+      channelKeepaliveMs: 2000,
       runner: {
         enabled: false,
         concurrency: 2,
@@ -172,6 +175,7 @@ describe('readWebConfig', () => {
     ['BINFLEET_CATALOGUE_SYNC_INTERVAL_MS', 'never', 'a whole number >= 0'],
     ['BINFLEET_HEALTH_INTERVAL_MS', '1m', 'a whole number >= 0'],
     ['BINFLEET_HEALTH_CONCURRENCY', '0', 'a whole number >= 1'],
+    ['BINFLEET_CHANNEL_KEEPALIVE_MS', '100', 'a whole number >= 200'],
     ['BINFLEET_RUNNER_POLL_MS', '0', 'a whole number >= 1'],
     ['BINFLEET_RUNNER_LEASE_MS', '1e5', 'a whole number >= 1'],
     ['BINFLEET_AGENT_CALL_TIMEOUT_MS', '30s', 'a whole number >= 1'],

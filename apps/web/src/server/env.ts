@@ -35,6 +35,8 @@ export interface WebConfig {
   readonly catalogueSyncIntervalMs: number;
   /** The runner's health checks of every agent (reachability): how often, and how many calls at once; interval 0: off. */
   readonly health: { readonly intervalMs: number; readonly concurrency: number };
+  /** Dial-out agents' channels: how often an open one speaks (an agent reconnects after 3x this of silence). */
+  readonly channelKeepaliveMs: number;
   readonly runner: {
     readonly enabled: boolean;
     readonly concurrency: number;
@@ -101,6 +103,7 @@ const webEnvSchema = z
     BINFLEET_CATALOGUE_SYNC_INTERVAL_MS: variable(wholeNumber(0), 15 * 60_000),
     BINFLEET_HEALTH_INTERVAL_MS: variable(wholeNumber(0), 60_000),
     BINFLEET_HEALTH_CONCURRENCY: variable(wholeNumber(1), 16),
+    BINFLEET_CHANNEL_KEEPALIVE_MS: variable(wholeNumber(200), 15_000),
     BINFLEET_RUNNER: variable(oneOf({ on: true, off: false }), true),
     BINFLEET_RUNNER_CONCURRENCY: variable(wholeNumber(1), 8),
     BINFLEET_RUNNER_POLL_MS: variable(wholeNumber(1), 500),
@@ -211,6 +214,7 @@ export function readWebConfig(env: Readonly<Record<string, string | undefined>> 
     packages: { dir: path.join(dataDir, 'packages'), maxBytes: e.BINFLEET_PACKAGE_MAX_BYTES },
     catalogueSyncIntervalMs: e.BINFLEET_CATALOGUE_SYNC_INTERVAL_MS,
     health: { intervalMs: e.BINFLEET_HEALTH_INTERVAL_MS, concurrency: e.BINFLEET_HEALTH_CONCURRENCY },
+    channelKeepaliveMs: e.BINFLEET_CHANNEL_KEEPALIVE_MS,
     runner: {
       enabled: e.BINFLEET_RUNNER,
       concurrency: e.BINFLEET_RUNNER_CONCURRENCY,

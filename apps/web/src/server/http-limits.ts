@@ -12,7 +12,13 @@ export const MAX_BATCH = 20;
  * Procedures callable without a session that do costly or credential work: each must come in a
  * request of its own, so one request cannot carry many sign-ins past the per-request checks.
  */
-const ALONE = new Set(['auth.login', 'auth.setup', 'agentApi.join', 'agentApi.heartbeat']);
+const ALONE = new Set([
+  'auth.login',
+  'auth.setup',
+  'agentApi.join',
+  'agentApi.heartbeat',
+  'agentApi.callResult',
+]);
 
 export const UPLOAD_PATH = '/api/packages';
 

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
+import { handleAgentChannel } from './agents/dial-out/channel-route.ts';
 import { logServerError } from './database-errors.ts';
 import { batchRefusal, bodyRefusal, UPLOAD_PATH } from './http-limits.ts';
 import { handlePackageUpload } from './package-upload.ts';
@@ -8,6 +9,8 @@ import { appRouter } from './routers/index.ts';
 import { API_CSP, SECURITY_HEADERS } from '../shared/security-headers.ts';
 import type { ControlPlane } from './services/control-plane.ts';
 import { createContext } from './trpc.ts';
+
+const CHANNEL_ROUTE = '/api/agent/channel';
 
 /**
  * The control plane's API on a plain Node HTTP server, without Next: the same router, context and
@@ -29,7 +32,8 @@ async function handle(cp: ControlPlane, req: IncomingMessage, res: ServerRespons
     return;
   }
   const isUpload = url.pathname === UPLOAD_PATH;
-  if (!url.pathname.startsWith('/api/trpc/') && !isUpload) {
+  const isChannel = url.pathname === CHANNEL_ROUTE;
+  if (!url.pathname.startsWith('/api/trpc/') && !isUpload && !isChannel) {
     res.writeHead(404).end();
     return;
   }
@@ -51,16 +55,21 @@ async function handle(cp: ControlPlane, req: IncomingMessage, res: ServerRespons
     headers,
     ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream, duplex: 'half' } : {}),
   } as RequestInit);
-  const response = isUpload
-    ? await handlePackageUpload(cp, request)
-    : await fetchRequestHandler({
-        endpoint: '/api/trpc',
-        req: request,
-        router: appRouter,
-        createContext: ({ resHeaders }) =>
-          createContext(cp, request, resHeaders, { address: req.socket.remoteAddress ?? '', https: false }),
-        onError: logServerError,
-      });
+  // The channel lives until the agent goes: its end aborts the stream.
+  const gone = new AbortController();
+  res.once('close', () => gone.abort());
+  const response = isChannel
+    ? await handleAgentChannel(cp, request, gone.signal)
+    : isUpload
+      ? await handlePackageUpload(cp, request)
+      : await fetchRequestHandler({
+          endpoint: '/api/trpc',
+          req: request,
+          router: appRouter,
+          createContext: ({ resHeaders }) =>
+            createContext(cp, request, resHeaders, { address: req.socket.remoteAddress ?? '', https: false }),
+          onError: logServerError,
+        });
   const outHeaders: Record<string, string | string[]> = {
     ...Object.fromEntries(response.headers),
     ...SECURITY_HEADERS,
@@ -71,8 +80,9 @@ async function handle(cp: ControlPlane, req: IncomingMessage, res: ServerRespons
   if (cookies.length) outHeaders['set-cookie'] = cookies;
   res.writeHead(response.status, outHeaders);
   if (response.body) {
-    for await (const chunk of Readable.fromWeb(response.body as import('node:stream/web').ReadableStream))
-      res.write(chunk);
+    const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
+    gone.signal.addEventListener('abort', () => body.destroy(), { once: true });
+    for await (const chunk of body) res.write(chunk);
   }
   res.end();
 }

@@ -1,5 +1,17 @@
 'use client';
-import { Alert, Anchor, Button, Code, Group, Modal, Stack, Tabs, Text, TextInput } from '@mantine/core';
+import {
+  Alert,
+  Anchor,
+  Button,
+  Code,
+  Group,
+  Modal,
+  Radio,
+  Stack,
+  Tabs,
+  Text,
+  TextInput,
+} from '@mantine/core';
 import { IconAlertTriangle, IconPlus, IconServer2 } from '@tabler/icons-react';
 import { useMutation } from '@tanstack/react-query';
 import Link from 'next/link';
@@ -27,12 +39,19 @@ export function AddHostButton({ variant = 'filled' }: { variant?: 'filled' | 'li
 function AddHostModal({ onClose }: { onClose: () => void }) {
   const trpc = useTRPC();
   const [label, setLabel] = useState('');
+  const [transport, setTransport] = useState<'dial-out' | 'direct'>('dial-out');
   const create = useMutation(trpc.install.createCode.mutationOptions());
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    create.mutate({ label: label || 'host', expiresInMinutes: 15, browserOrigin: window.location.origin });
+    create.mutate({
+      label: label || 'host',
+      expiresInMinutes: 15,
+      browserOrigin: window.location.origin,
+      transport,
+    });
   };
   const created = create.data;
+  const dialOut = created?.transport === 'dial-out' ? ' --dial-out' : '';
   return (
     <Modal opened onClose={onClose} title="Add a host" centered size={created ? 'xl' : 'md'}>
       {created ? (
@@ -92,7 +111,7 @@ function AddHostModal({ onClose }: { onClose: () => void }) {
                   text={`curl -fsSL ${created.publicUrl}/agent/install.sh -o install.sh && less install.sh`}
                   wrap
                 />
-                <CopyLine text={`sudo sh install.sh --method deb --code ${created.code}`} wrap />
+                <CopyLine text={`sudo sh install.sh --method deb --code ${created.code}${dialOut}`} wrap />
                 <Text size="sm" c="dimmed">
                   It installs binfleet-agent_*.deb with apt-get (Node.js comes from Debian), writes
                   /etc/binfleet-agent/agent.env and the credential, and enables binfleet-agent.service. Logs:{' '}
@@ -115,7 +134,7 @@ function AddHostModal({ onClose }: { onClose: () => void }) {
                   wrap
                 />
                 <CopyLine
-                  text={`docker run -d --name binfleet-agent --restart unless-stopped --network host --privileged -v /proc/sys/fs/binfmt_misc:/proc/sys/fs/binfmt_misc -v /etc/binfleet-agent:/etc/binfleet-agent -v binfleet-agent:/var/lib/binfleet-agent binfleet/agent:${'version' in created.release ? created.release.version : 'VERSION'} serve --server ${created.publicUrl} --join-token-file /etc/binfleet-agent/join-token`}
+                  text={`docker run -d --name binfleet-agent --restart unless-stopped --network host --privileged -v /proc/sys/fs/binfmt_misc:/proc/sys/fs/binfmt_misc -v /etc/binfleet-agent:/etc/binfleet-agent -v binfleet-agent:/var/lib/binfleet-agent binfleet/agent:${'version' in created.release ? created.release.version : 'VERSION'} serve --server ${created.publicUrl} --join-token-file /etc/binfleet-agent/join-token${dialOut}`}
                   wrap
                 />
                 <Text size="sm" c="dimmed">
@@ -147,6 +166,24 @@ function AddHostModal({ onClose }: { onClose: () => void }) {
               onChange={(e) => setLabel(e.currentTarget.value)}
               data-autofocus
             />
+            <Radio.Group
+              label="How the control plane reaches the host"
+              value={transport}
+              onChange={(v) => setTransport(v as 'dial-out' | 'direct')}
+            >
+              <Stack gap={6} mt={6}>
+                <Radio
+                  value="dial-out"
+                  label="The agent dials out"
+                  description="No inbound port: the agent holds one connection to this control plane (behind NAT or a firewall)"
+                />
+                <Radio
+                  value="direct"
+                  label="The control plane calls the agent"
+                  description="The agent listens on port 7475, which this control plane must reach"
+                />
+              </Stack>
+            </Radio.Group>
             <MutationError error={create.error} />
             <Group justify="flex-end">
               <Button variant="default" onClick={onClose}>

@@ -73,6 +73,16 @@ export function HostTable({
                   >
                     {row.hostname}
                   </Anchor>
+                  {row.transport === 'dial-out' && (
+                    <Badge
+                      variant="outline"
+                      color="gray"
+                      size="xs"
+                      title="The agent dials out: no inbound port"
+                    >
+                      dial-out
+                    </Badge>
+                  )}
                   <AttentionMarker row={row} />
                 </Group>
               </Table.Td>

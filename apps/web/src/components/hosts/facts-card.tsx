@@ -80,10 +80,21 @@ export function FactsCard({ host, canEditGroup }: { host: HostDetail; canEditGro
           <DataList.ItemLabel>Agent</DataList.ItemLabel>
           <DataList.ItemValue>
             <Group gap={6}>
-              <Text size="sm" ff="monospace" style={{ overflowWrap: 'anywhere' }}>
-                {host.agentUrl}
-              </Text>
-              <CopyIcon value={host.agentUrl} />
+              {host.transport === 'dial-out' ? (
+                <Text
+                  size="sm"
+                  title="The agent holds a channel open to the control plane; nothing connects to the host"
+                >
+                  dials out (no inbound port)
+                </Text>
+              ) : (
+                <>
+                  <Text size="sm" ff="monospace" style={{ overflowWrap: 'anywhere' }}>
+                    {host.agentUrl}
+                  </Text>
+                  <CopyIcon value={host.agentUrl} />
+                </>
+              )}
               {facts.agentVersion && (
                 <Badge
                   size="xs"

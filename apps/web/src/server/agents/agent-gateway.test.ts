@@ -48,6 +48,8 @@ afterEach(() => {
 });
 
 const host = (agentUrl = url): AgentHost => ({
+  id: 'host-0001',
+  transport: 'direct',
   hostname: 'build-07',
   agentUrl,
   agentId: 'agent-0001',

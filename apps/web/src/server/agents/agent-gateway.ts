@@ -6,14 +6,22 @@ import {
 } from '@binfleet/agent-contract';
 import type { Host } from '@binfleet/db';
 import { translateAgentError } from './agent-errors.ts';
-import { AgentCallFailure, type AgentTransportFactory, type PackageUpload } from './agent-transport.ts';
+import {
+  AgentCallFailure,
+  type AgentTransport,
+  type AgentTransportFactory,
+  type PackageUpload,
+} from './agent-transport.ts';
 import { httpTransport } from './http-transport.ts';
 import { agentUrlForRecord } from '../security/agent-url.ts';
 import type { OutboundPolicy } from '../security/outbound.ts';
 import { outboundProblem } from './outbound-rules.ts';
 
 /** A host as far as calling its agent goes. */
-export type AgentHost = Pick<Host, 'hostname' | 'agentUrl' | 'agentId' | 'agentTokenSealed'>;
+export type AgentHost = Pick<
+  Host,
+  'id' | 'hostname' | 'agentUrl' | 'agentId' | 'agentTokenSealed' | 'transport'
+>;
 
 /**
  * One agent, ready to be called: a method per procedure of the agent API, each answer parsed with
@@ -39,12 +47,14 @@ export interface AgentGatewayOptions {
   readonly outbound: OutboundPolicy;
   /** How agents are reached: HTTP to their URL unless a test or another transport says. */
   readonly transport?: AgentTransportFactory;
+  /** How dial-out hosts are reached (their channel); without it, calling one fails saying so. */
+  readonly dialOut?: (host: AgentHost, timeoutMs: number) => AgentTransport;
 }
 
 /**
  * The control plane's one way to its agents: jobs, builds, package transfers and verifies all call
- * through here. It alone knows how to reach an agent (URL, credential, transport), checks the
- * outbound rules before every call, parses every answer with the contract and translates every
+ * through here. It alone knows how to reach an agent (URL, credential, transport: the host's
+ * `transport` picks HTTP to its URL or its dial-out channel), checks the outbound rules before every direct call, parses every answer with the contract and translates every
  * failure in one place (agent-errors.ts).
  */
 export class AgentGateway {
@@ -61,7 +71,16 @@ export class AgentGateway {
 
   connect(host: AgentHost): AgentConnection {
     // The credential is opened once the outbound rules allow the call, and only for it.
-    const open = () => {
+    const open = (): AgentTransport => {
+      // A dial-out host has no URL to check: nothing connects to it, its channel carries the call.
+      if (host.transport === 'dial-out') {
+        if (!this.options.dialOut)
+          throw new AgentCallFailure(
+            { kind: 'unreachable', reason: 'no channel' },
+            'this control plane takes no dial-out channels',
+          );
+        return this.options.dialOut(host, this.options.timeoutMs);
+      }
       const problem = outboundProblem(host.agentUrl, this.options.agentUrlAllow);
       if (problem)
         throw new AgentCallFailure(

@@ -6,6 +6,7 @@ import {
   joinInputSchema,
   type HeartbeatAnswer,
 } from '@binfleet/agent-contract';
+import { z } from 'zod';
 import { ControlPlaneError } from '../errors.ts';
 import { autoHealIfNeeded } from '../services/auto-heal.ts';
 import { agentProcedure, publicProcedure, router } from '../trpc.ts';
@@ -22,6 +23,10 @@ export const agentApiRouter = router({
     requireServed('join', input);
     return { ...(await ctx.cp.hosts.enrolment.join(input)), contractVersion: CONTRACT_VERSION };
   }),
+  // Parsed by the service, not here: a malformed result is refused and audited there.
+  callResult: agentProcedure
+    .input(z.unknown())
+    .mutation(({ ctx, input }) => ctx.cp.dialOut.calls.result(ctx.host, input)),
   heartbeat: agentProcedure.input(heartbeatInputSchema).mutation(async ({ ctx, input }) => {
     requireServed('take the heartbeat', input);
     const { agentUrlRefused } = await ctx.cp.hosts.enrolment.heartbeat(ctx.host, input);

@@ -1,3 +1,4 @@
+import { agentTransportSchema } from '@binfleet/agent-contract';
 import { z } from 'zod';
 import { normalizePublicUrl, publicUrlProblem, publicUrlWarning } from '../security/public-url.ts';
 import { pinForCode } from '../services/agent-install/tls-pin.ts';
@@ -35,9 +36,11 @@ export const installRouter = router({
           .max(24 * 60)
           .default(15),
         browserOrigin: urlInput,
+        /** How the control plane will reach the host: its agent dials out (no inbound port) by default. */
+        transport: agentTransportSchema.default('dial-out'),
       }),
     )
-    .mutation(async ({ ctx, input }) => {
+    .mutation(async ({ ctx, input: { transport, ...input } }) => {
       const setting = await ctx.cp.settings.publicUrl();
       const url = setting.url ?? normalizePublicUrl(input.browserOrigin);
       const warning = setting.url ? setting.warning : publicUrlWarning(undefined);
@@ -52,13 +55,15 @@ export const installRouter = router({
       const tls = ctx.cp.tlsPin.current();
       const code = tls ? `${created.code}.${pinForCode(tls.pin)}` : created.code;
       const curl = tls ? `curl -fsSLk --pinnedpubkey sha256//${tls.pin}` : 'curl -fsSL';
+      const dialOut = transport === 'dial-out' ? ' --dial-out' : '';
       return {
         ...created,
         code,
         publicUrl: url,
         warnings: [warning, loopback].filter((w): w is string => w !== undefined),
         release,
-        line: `${curl} ${url}/agent/install.sh | sudo sh -s -- --code ${code}`,
+        transport,
+        line: `${curl} ${url}/agent/install.sh | sudo sh -s -- --code ${code}${dialOut}`,
       };
     }),
 });

@@ -124,6 +124,11 @@ export const ACCESS: Record<string, AccessRow> = {
     role: 'agent',
     input: () => ({ hostname: 'mallory', facts: {}, entries: [] }),
   },
+  'agentApi.callResult': {
+    role: 'agent',
+    input: () => ({ callId: 'mallory-call', attempt: 1, outcome: { ok: true, output: null } }),
+    note: "taken only for a call of the agent's own host and current attempt; else refused and audited",
+  },
 
   'registries.list': { role: 'viewer' },
   'registries.create': {

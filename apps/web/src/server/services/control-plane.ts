@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DiskPackageStore, readQemuPackage } from '@binfleet/deb';
 import {
   createDb,
+  createWakeups,
   createSecretBox,
   loadOrCreateSecretKeyFile,
   migrateDeploy,
@@ -11,6 +12,9 @@ import {
 } from '@binfleet/db';
 import type { WebConfig } from '../env.ts';
 import { AgentGateway } from '../agents/agent-gateway.ts';
+import { DialOutCalls } from '../agents/dial-out/dial-out-calls.ts';
+import { DialOutChannels } from '../agents/dial-out/dial-out-channels.ts';
+import { dialOutTransport } from '../agents/dial-out/dial-out-transport.ts';
 import { AgentRelease } from './agent-install/agent-release.ts';
 import { TlsPin } from './agent-install/tls-pin.ts';
 import { AuditService } from './audit.ts';
@@ -58,6 +62,10 @@ export interface ControlPlane {
   readonly agentRelease: AgentRelease;
   /** The certificate hosts pin when the control plane serves HTTPS itself. */
   readonly tlsPin: TlsPin;
+  /** Dial-out agents: their calls (AgentCall rows) and the channels they hold open. */
+  readonly dialOut: { readonly calls: DialOutCalls; readonly channels: DialOutChannels };
+  /** Ends what holds the process open beyond the database (the PostgreSQL LISTEN connection). */
+  close(): Promise<void>;
 }
 
 /** Wires the services once per process; the tRPC context hands them to procedures. */
@@ -80,11 +88,18 @@ export function createControlPlane(config: WebConfig, options: { db?: Db } = {})
   const jobs = new JobService(db, hosts, audit);
   // Every request out (registries, agents) goes through these rules.
   const outbound = new OutboundPolicy({ allow: config.outboundAllow });
+  const wakeups = createWakeups(config.databaseUrl);
+  const calls = new DialOutCalls(db, wakeups, audit);
+  const channels = new DialOutChannels(db, wakeups, calls, audit, {
+    keepaliveMs: config.channelKeepaliveMs,
+    maxPerHost: 2,
+  });
   const gateway = new AgentGateway({
     tokenOf: (h) => hosts.agentToken(h),
     timeoutMs: config.runner.callTimeoutMs,
     agentUrlAllow: config.agentUrlAllow,
     outbound,
+    dialOut: dialOutTransport(calls),
   });
   // Two agent calls per row (the action, then, from agents of contract 1, reading the kernel back)
   // must fit in the lease.
@@ -94,7 +109,12 @@ export function createControlPlane(config: WebConfig, options: { db?: Db } = {})
   });
   // A health check must end within its interval, or a host that drops packets would read stale.
   const healthTimeoutMs = Math.min(config.runner.callTimeoutMs, Math.max(1000, config.health.intervalMs / 2));
-  const reachability = new ReachabilityChecker(db, gateway.withTimeout(healthTimeoutMs), config.health);
+  const reachability = new ReachabilityChecker(
+    db,
+    gateway.withTimeout(healthTimeoutMs),
+    config.health,
+    (hostId) => channels.connected(hostId),
+  );
   const agentRelease = new AgentRelease(config.agentDistDir);
   const fleet = new FleetView(db, hosts, policies, new FleetAttention(db, hosts, agentRelease));
   const catalogue = new CatalogueService(db, secrets, audit, config.catalogueSyncIntervalMs, outbound);
@@ -134,6 +154,8 @@ export function createControlPlane(config: WebConfig, options: { db?: Db } = {})
     packages,
     builds,
     buildRunner,
+    dialOut: { calls, channels },
+    close: () => wakeups.close(),
   };
 }
 

@@ -9,6 +9,7 @@ export const attentionSelect = {
   hostname: true,
   lastSeenAt: true,
   agentUrl: true,
+  transport: true,
   reachable: true,
   reachError: true,
   reachCheckedAt: true,
@@ -55,6 +56,7 @@ export class FleetAttention {
           hostname: row.hostname,
           online: this.hosts.isOnline(row.lastSeenAt, now),
           agentUrl: row.agentUrl,
+          transport: row.transport,
           reachable: row.reachable,
           reachError: row.reachError,
           binfmtMounted: row.binfmtMounted,
@@ -108,9 +110,16 @@ export class FleetAttention {
 
   /** Agent URLs among `urls` that more than one host advertises, with those hosts' names. */
   private async sharedAgentUrls(urls: readonly string[]) {
-    // Batched by URL: each URL's count is whole within its batch.
-    const shared = await inBatches([...new Set(urls)], (batch) =>
-      this.db.host.groupBy({ by: ['agentUrl'], where: { agentUrl: { in: batch } }, _count: { _all: true } }),
+    // Batched by URL: each URL's count is whole within its batch. Dial-out hosts have no URL (''):
+    // nothing to share.
+    const shared = await inBatches(
+      [...new Set(urls)].filter((u) => u !== ''),
+      (batch) =>
+        this.db.host.groupBy({
+          by: ['agentUrl'],
+          where: { agentUrl: { in: batch } },
+          _count: { _all: true },
+        }),
     );
     const many = shared.filter((s) => s._count._all > 1).map((s) => s.agentUrl);
     const out = new Map<string, { id: string; hostname: string }[]>();

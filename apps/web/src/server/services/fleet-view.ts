@@ -36,6 +36,8 @@ export interface FleetRow {
   readonly drift: number | null;
   readonly cells: Partial<Record<TargetId, MatrixCell>>;
   readonly agentUrl: string;
+  /** 'direct' (the control plane calls agentUrl) or 'dial-out' (the agent holds a channel open; no URL). */
+  readonly transport: string;
   readonly agentVersion: string | null;
   /** Whether the control plane reached the agent's API when it last tried (null: not yet), why not, when. */
   readonly reach: {
@@ -254,6 +256,7 @@ export class FleetView {
       dockerVersion: h.dockerVersion,
       group: h.groupName,
       agentUrl: h.agentUrl,
+      transport: h.transport,
       refusedAgentUrl: h.refusedAgentUrl,
       reach: { reachable: h.reachable, error: h.reachError, at: h.reachCheckedAt },
       credential: {
@@ -305,6 +308,7 @@ export class FleetView {
       drift: policy ? drift.length : null,
       cells: cellsOf(policy ? wantedTargets(policy, h.arch) : [], entries, drift, verify),
       agentUrl: h.agentUrl,
+      transport: h.transport,
       agentVersion: h.agentVersion,
       reach: { reachable: h.reachable, error: h.reachError, at: h.reachCheckedAt },
       attention,

@@ -12,12 +12,14 @@ export interface ControlPlaneProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** The control plane API + job runner as a real process (so a test can kill -9 it), on a free port. */
+/** The control plane API + job runner as a real process (so a test can kill -9 it), on a free port by default. */
 export async function startControlPlaneProcess(
   env: Record<string, string>,
   port = 0,
+  /** The address to listen on: a test network's gateway for hosts in namespaces. */
+  hostname = '127.0.0.1',
 ): Promise<ControlPlaneProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', ENTRY, String(port)], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', ENTRY, String(port), hostname], {
     cwd: REPO,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

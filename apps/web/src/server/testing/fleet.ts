@@ -39,7 +39,7 @@ export interface FleetOptions extends FixtureOptions {
   readonly heartbeatIntervalMs?: number;
   /** 'standalone' (default): the API + job runner as one process; 'next': `next start`, built when stale. */
   readonly server?: 'next' | 'standalone';
-  /** Where a next server listens (default 127.0.0.1): a test network's gateway, for hosts on it. */
+  /** Where the server listens (default 127.0.0.1): a test network's gateway, for hosts on it. */
   readonly hostname?: string;
   /** More server environment (BINFLEET_RUNNER_CONCURRENCY, ...). */
   readonly env?: Readonly<Record<string, string>>;

@@ -1,16 +1,17 @@
-// `tsx serve-control-plane.ts PORT`: the control plane's API and job runner as a process of its own,
+// `tsx serve-control-plane.ts PORT [HOSTNAME]`: the control plane's API and job runner as a process of its own,
 // configured by the same environment variables as the web app (DATABASE_URL, BINFLEET_*), started the
 // same way (a configuration that is not valid ends it).
 import { controlPlane } from '../instance.ts';
 import { createStandaloneServer } from '../standalone.ts';
 
 const port = Number(process.argv[2] ?? 0);
+const hostname = process.argv[3] ?? '127.0.0.1';
 const cp = await controlPlane();
 const server = createStandaloneServer(cp);
-server.listen(port, '127.0.0.1', () => {
+server.listen(port, hostname, () => {
   const address = server.address() as import('node:net').AddressInfo;
   console.log(
-    JSON.stringify({ event: 'listening', url: `http://127.0.0.1:${address.port}`, runner: cp.runner.id }),
+    JSON.stringify({ event: 'listening', url: `http://${hostname}:${address.port}`, runner: cp.runner.id }),
   );
 });
 const stop = async () => {
@@ -19,6 +20,7 @@ const stop = async () => {
   await cp.buildRunner.stop();
   await cp.loginLimits.stop();
   await cp.reachability.stop();
+  await cp.close();
   await cp.db.$disconnect();
   process.exit(0);
 };

@@ -24,11 +24,11 @@ export async function startWebServer(
   kind: 'next' | 'standalone',
   env: Readonly<Record<string, string>>,
   port: number,
-  /** The address to listen on (next only): a test network's gateway for hosts in namespaces. */
+  /** The address to listen on: a test network's gateway for hosts in namespaces. */
   hostname = '127.0.0.1',
 ): Promise<WebServer> {
   if (kind === 'standalone') {
-    const p = await startControlPlaneProcess({ ...env }, port);
+    const p = await startControlPlaneProcess({ ...env }, port, hostname);
     return { kind, url: p.url, pid: p.pid, pids: () => [p.pid], output: p.output, stop: (s) => p.stop(s) };
   }
   return startNext(env, port || (await freePort()), hostname);

@@ -75,6 +75,8 @@ Usage: curl -fsSL URL/agent/install.sh | sudo sh -s -- --code CODE [options]
                          DIR/var (default /opt/binfleet-agent, /etc/binfleet-agent, /var/lib/binfleet-agent)
   --listen HOST:PORT     passed to the agent (default: the address routing to the control plane, :7475)
   --advertise-url URL    passed to the agent: the URL the control plane calls it at
+  --dial-out             the agent listens on nothing and dials out to the control plane (for hosts
+                         behind NAT or a firewall); not with --listen or --advertise-url
   --no-start             install and configure, but do not start the agent
   -h, --help             this text
 USAGE
@@ -170,6 +172,7 @@ main() {
   METHOD=
   LISTEN=
   ADVERTISE=
+  DIAL_OUT=
   NO_START=
   while [ $# -gt 0 ]; do
     case $1 in
@@ -185,12 +188,16 @@ main() {
       shift 2
       ;;
     --dry-run) DRY_RUN=1 && shift ;;
+    --dial-out) DIAL_OUT=1 && shift ;;
     --no-start) NO_START=1 && shift ;;
     -h | --help) usage && exit 0 ;;
     *) fail "unknown option $1 (see --help)" ;;
     esac
   done
 
+  if [ -n "$DIAL_OUT" ] && { [ -n "$LISTEN" ] || [ -n "$ADVERTISE" ]; }; then
+    fail "--dial-out listens on nothing: drop --listen and --advertise-url"
+  fi
   [ -n "$CODE" ] || fail "give --code CODE: copy the whole line from the dashboard (Fleet > Add host)."
   case $CODE in
   *[!A-Za-z0-9_.-]*) fail "--code has characters a code never has: copy the line from the dashboard again." ;;
@@ -317,6 +324,7 @@ main() {
   ARGS="--server $BINFLEET_URL --join-token-file $CONF/join-token"
   [ -n "$LISTEN" ] && ARGS="$ARGS --listen $LISTEN"
   [ -n "$ADVERTISE" ] && ARGS="$ARGS --advertise-url $ADVERTISE"
+  [ -n "$DIAL_OUT" ] && ARGS="$ARGS --dial-out"
   {
     echo "# Written by $BINFLEET_URL/agent/install.sh: run it again to change. Keep this file 0600."
     echo "BINFLEET_AGENT_ARGS=\"$ARGS\""

@@ -5,6 +5,7 @@ const healthy: AttentionHost = {
   hostname: 'h1',
   online: true,
   agentUrl: 'http://10.0.0.2:7070',
+  transport: 'direct',
   reachable: true,
   reachError: null,
   binfmtMounted: true,
@@ -44,6 +45,17 @@ describe('attentionReasons', () => {
 });
 
 describe('compareVersions', () => {
+  it('says of a dial-out host that it holds no channel, not which URL it cannot reach', () => {
+    const [reason] = attentionReasons(
+      { ...healthy, transport: 'dial-out', agentUrl: '', reachable: false, reachError: 'no channel open' },
+      fine,
+    );
+    expect(reason!.kind).toBe('unreachable');
+    expect(reason!.message).toMatch(
+      /^Heartbeats arrive, but the agent holds no channel open to the control plane: no channel open; check /,
+    );
+  });
+
   it('orders numerically, a pre-release before its release', () => {
     expect(compareVersions('1.10.0', '1.9.2')).toBe(1);
     expect(compareVersions('1.2.0-rc.1', '1.2.0')).toBe(-1);

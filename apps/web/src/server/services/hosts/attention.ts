@@ -19,6 +19,8 @@ export interface AttentionHost {
   readonly hostname: string;
   readonly online: boolean;
   readonly agentUrl: string;
+  /** 'dial-out': the agent holds a channel to the control plane and has no URL. */
+  readonly transport: string;
   readonly reachable: boolean | null;
   readonly reachError: string | null;
   readonly binfmtMounted: boolean | null;
@@ -41,7 +43,12 @@ export interface AttentionContext {
 /** Every reason a host needs attention, in the order an admin should look at them; empty: none. */
 export function attentionReasons(host: AttentionHost, context: AttentionContext): AttentionReason[] {
   const reasons: AttentionReason[] = [];
-  if (host.reachable === false)
+  if (host.reachable === false && host.transport === 'dial-out')
+    reasons.push({
+      kind: 'unreachable',
+      message: `${host.online ? 'Heartbeats arrive, but the' : 'No heartbeats either, and the'} agent holds no channel open to the control plane: ${host.reachError ?? 'none open'}; check the agent's log for channel-failed (a proxy that buffers or cuts long requests, a refused credential).`,
+    });
+  else if (host.reachable === false)
     reasons.push({
       kind: 'unreachable',
       message: `${host.online ? 'Heartbeats arrive, but the' : 'No heartbeats either, and the'} control plane cannot reach ${host.agentUrl}: ${host.reachError ?? 'no answer'}; check that the agent listens there (--listen, --advertise-url) and that no firewall or NAT between the control plane and the host drops that port.`,

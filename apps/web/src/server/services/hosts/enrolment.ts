@@ -75,11 +75,14 @@ export class Enrolment {
    * must not take over a host (its jobs, and the calls the server makes with its credential).
    */
   async join(input: Join) {
-    const urlProblem = agentUrlProblem(input.agentUrl, this.timing.agentUrlAllow ?? []);
+    // A dial-out agent has no URL: the control plane never connects to it, so there is nothing to check.
+    const dialOut = input.transport === 'dial-out';
+    const agentUrl = dialOut ? '' : (input.agentUrl ?? '');
+    const urlProblem = dialOut ? undefined : agentUrlProblem(agentUrl, this.timing.agentUrlAllow ?? []);
     if (urlProblem)
       throw new ControlPlaneError(
         'INVALID_INPUT',
-        `Cannot join: the agent URL ${JSON.stringify(agentUrlForRecord(input.agentUrl).slice(0, 200))} is refused (${urlProblem}). Start the agent with --advertise-url set to an http(s) address the control plane may call.`,
+        `Cannot join: the agent URL ${JSON.stringify(agentUrlForRecord(agentUrl).slice(0, 200))} is refused (${urlProblem}). Start the agent with --advertise-url set to an http(s) address the control plane may call, or with --dial-out.`,
       );
     const now = new Date();
     const agentToken = newToken('agent');
@@ -118,7 +121,8 @@ export class Enrolment {
         await spendJoinToken(tx, jt, now);
         const data = {
           hostname,
-          agentUrl: input.agentUrl,
+          agentUrl,
+          transport: input.transport,
           agentTokenSealed: this.secrets.seal(agentToken, agentTokenContext(input.agentId)),
           heartbeatTokenHash: hashToken(heartbeatToken),
           // A join gives a fresh pair: a rotation under way has nothing left to replace.
@@ -148,7 +152,7 @@ export class Enrolment {
       actor: { id: null, name: `agent:${input.hostname}` },
       action: 'host.join',
       targets: [input.hostname],
-      params: { agentUrl: input.agentUrl },
+      params: { agentUrl, transport: input.transport },
       outcome: 'success',
     });
     return {
@@ -156,6 +160,7 @@ export class Enrolment {
       agentToken,
       heartbeatToken,
       heartbeatIntervalMs: this.timing.heartbeatIntervalMs,
+      transport: input.transport,
     };
   }
 

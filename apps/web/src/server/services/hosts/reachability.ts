@@ -29,6 +29,8 @@ export class ReachabilityChecker {
     private readonly db: Db,
     private readonly gateway: AgentGateway,
     private readonly config: ReachabilityConfig,
+    /** Whether a dial-out host holds a channel open: its reachability, with no call made. */
+    private readonly channelConnected: (hostId: string) => Promise<boolean>,
     private readonly log: (line: Record<string, unknown>) => void = (l) => console.log(JSON.stringify(l)),
   ) {
     this.loop = new PeriodicTick('health check', () => this.tick(), log);
@@ -78,12 +80,16 @@ export class ReachabilityChecker {
         agentId: true,
         agentTokenSealed: true,
         reachable: true,
+        transport: true,
       },
     });
     if (!host) return;
     let error: string | null = null;
     try {
-      await this.gateway.connect(host).status();
+      if (host.transport === 'dial-out') {
+        if (!(await this.channelConnected(hostId)))
+          error = `The agent on ${host.hostname} has no channel open to the control plane: check that binfleet-agent runs there and reaches the control plane's URL.`;
+      } else await this.gateway.connect({ id: hostId, ...host }).status();
     } catch (e) {
       // A busy agent answered: it is reachable.
       if (!(e instanceof AgentCallError && e.code === 'RATE_LIMITED'))
