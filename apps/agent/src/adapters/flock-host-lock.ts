@@ -250,7 +250,7 @@ export class FlockHostLock implements HostLock {
     if (spawnError !== undefined)
       return new AgentError(
         'INTERNAL',
-        `Could not start sh to lock ${this.file}: ${spawnError.message}.${spawnError.code === 'ELOOP' ? ` ${NATIVE_ENTRY_ADVICE}` : ''}`,
+        `Could not start sh to lock ${this.file}: ${spawnError.message}${spawnError.code === 'ELOOP' ? `. ${NATIVE_ENTRY_ADVICE}` : ''}`,
       );
     const how = signal !== null ? `was killed by ${signal}` : `exited with ${code}`;
     const why = stderr.trim() ? ` (${stderr.trim()})` : '';
