@@ -55,7 +55,9 @@ describe.each([
       env: {
         BINFLEET_CHANNEL_KEEPALIVE_MS: '500',
         BINFLEET_HEALTH_INTERVAL_MS: '1000',
+        // A dead runner's rows are taken over after max(lease, 2 calls + 5 s): 15 s, not the default's 65.
         BINFLEET_RUNNER_LEASE_MS: '5000',
+        BINFLEET_AGENT_CALL_TIMEOUT_MS: '5000',
       },
     });
   }, 600_000);
