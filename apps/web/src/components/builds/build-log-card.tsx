@@ -21,8 +21,24 @@ export function LogCard({ build, live }: { build: BuildDetail; live: boolean }) 
           </Badge>
         )}
       </Group>
-      <ScrollArea h={360} viewportRef={viewport} type="auto">
-        <Code block data-testid="build-log" style={{ whiteSpace: 'pre-wrap', fontSize: 12, minHeight: 360 }}>
+      {/* Keyboard users scroll the log too; long tokens (digests) wrap instead of scrolling sideways. */}
+      <ScrollArea
+        h={360}
+        viewportRef={viewport}
+        type="auto"
+        viewportProps={{ tabIndex: 0, 'aria-label': 'Build log' }}
+      >
+        <Code
+          block
+          data-testid="build-log"
+          style={{
+            whiteSpace: 'pre-wrap',
+            overflowWrap: 'anywhere',
+            overflow: 'visible',
+            fontSize: 12,
+            minHeight: 360,
+          }}
+        >
           {text || 'No output yet.'}
         </Code>
       </ScrollArea>

@@ -96,7 +96,7 @@ export function TokensPanel() {
               {tokens.data.map((t) => {
                 const state = tokenState(t, now);
                 return (
-                  <Table.Tr key={t.id} opacity={state.label === 'active' ? 1 : 0.65}>
+                  <Table.Tr key={t.id}>
                     <Table.Td>
                       <Text size="sm" fw={600}>
                         {t.label}
