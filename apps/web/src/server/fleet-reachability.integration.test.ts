@@ -179,7 +179,7 @@ describe('reachability of hosts on a network of their own', () => {
           );
           const page = await context.newPage();
           await page.goto(`${fleet!.url}/fleet`);
-          const card = page.getByRole('button', { name: 'Show needs attention hosts' });
+          const card = page.getByRole('button', { name: /Show hosts that need attention$/ });
           await card.getByText('2', { exact: true }).waitFor();
           await page.getByText('no policy: drift is not computed').waitFor();
           await page.getByRole('img', { name: /^edge-1 needs attention: Heartbeats arrive/ }).waitFor();

@@ -581,7 +581,7 @@ describe.each(DATABASES)('control plane security probes on %s', (dbName, databas
         const joined = await db.auditEvent.findFirst({
           where: { action: 'host.join', actorName: 'agent:probe-allow-1000' },
         });
-        expect(joined?.params).toEqual({ agentUrl: 'http://10.20.30.40:7070' });
+        expect(joined?.params).toEqual({ agentUrl: 'http://10.20.30.40:7070', transport: 'direct' });
       } finally {
         await replica.stop();
       }
