@@ -98,7 +98,9 @@ async function checkPage(
       await expect.soft(page.locator('h1'), where).toHaveCount(1);
       await expect(page.locator('[aria-busy="true"]:visible, .mantine-Skeleton-root:visible')).toHaveCount(0);
       await page.waitForLoadState('networkidle');
-      await shot(page, `${shotName}-${viewport.width}-${scheme}`, { fullPage: true });
+      // Full-page pictures to look at when asked (docs/development.md): 56 of them slow every run.
+      if (process.env.E2E_PAGE_SHOTS)
+        await shot(page, `${shotName}-${viewport.width}-${scheme}`, { fullPage: true });
 
       const axe = await new AxeBuilder({ page })
         .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])

@@ -56,7 +56,7 @@ export function HostScreen() {
                 </Badge>
               )}
               {h.drift.length > 0 ? (
-                <Badge color="orange" size="lg">
+                <Badge color="orange" variant="light" size="lg">
                   {h.drift.length} drifted
                 </Badge>
               ) : h.policy ? (
