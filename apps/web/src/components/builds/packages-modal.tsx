@@ -1,11 +1,12 @@
 'use client';
-import { ActionIcon, Modal, Stack, Table, Text, Tooltip, VisuallyHidden } from '@mantine/core';
+import { ActionIcon, Modal, Stack, Table, Text, Tooltip } from '@mantine/core';
 import { IconPackage, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTRPC } from '../trpc/client.ts';
 import { formatBytes } from '../ui/copy-line.tsx';
 import { MutationError } from '../ui/mutation-error.tsx';
 import { Empty, ErrorState, TableSkeleton } from '../ui/states.tsx';
+import { ActionsHeader } from '../ui/table-head.tsx';
 import { Ago } from '../ui/time.tsx';
 
 /** Admins: the QEMU packages uploaded for builds, to delete those no longer needed. */
@@ -45,9 +46,7 @@ export function PackagesModal({ opened, onClose }: { opened: boolean; onClose: (
                   <Table.Th>Package</Table.Th>
                   <Table.Th ta="right">Size</Table.Th>
                   <Table.Th>Uploaded</Table.Th>
-                  <Table.Th w={40}>
-                    <VisuallyHidden>Actions</VisuallyHidden>
-                  </Table.Th>
+                  <ActionsHeader w={40} />
                 </Table.Tr>
               </Table.Thead>
               <Table.Tbody>

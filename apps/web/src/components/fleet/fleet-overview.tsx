@@ -1,7 +1,6 @@
 'use client';
 import { BarChart } from '@mantine/charts';
 import {
-  Badge,
   Card,
   Grid,
   Group,
@@ -26,6 +25,7 @@ import {
 import { useQuery } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { useTRPC } from '../trpc/client.ts';
+import { GroupName } from '../ui/badges.tsx';
 import { CardSkeleton, Empty, ErrorState } from '../ui/states.tsx';
 
 /** Hosts / online / offline / needs attention / drifted: the cards also set their filter. */
@@ -282,13 +282,7 @@ export function CoverageAndGroups() {
                   {drift.data.groups.map((g) => (
                     <Table.Tr key={g.group ?? ''}>
                       <Table.Td>
-                        {g.group ? (
-                          <Badge variant="default">{g.group}</Badge>
-                        ) : (
-                          <Text size="sm" c="dimmed">
-                            no group
-                          </Text>
-                        )}
+                        <GroupName group={g.group} />
                       </Table.Td>
                       <Table.Td ta="right">{g.hosts.toLocaleString()}</Table.Td>
                       <Table.Td ta="right" w={110}>

@@ -1,11 +1,12 @@
 'use client';
-import { Alert, Badge, Button, Card, Grid, Group, Select, Stack, Table, Text } from '@mantine/core';
+import { Alert, Button, Card, Grid, Group, Select, Stack, Table, Text } from '@mantine/core';
 import { IconInfoCircle, IconPlus, IconShieldOff } from '@tabler/icons-react';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useCan } from '../auth/session.tsx';
 import { PageHeader } from '../shell/page-header.tsx';
 import { useTRPC } from '../trpc/client.ts';
+import { GroupName } from '../ui/badges.tsx';
 import { CardSkeleton, Empty, ErrorState } from '../ui/states.tsx';
 import { PolicyCard } from './policy-form.tsx';
 
@@ -165,13 +166,7 @@ export function PolicyScreen() {
                       return (
                         <Table.Tr key={g.group ?? ''}>
                           <Table.Td>
-                            {g.group ? (
-                              <Badge variant="default">{g.group}</Badge>
-                            ) : (
-                              <Text size="sm" c="dimmed">
-                                no group
-                              </Text>
-                            )}
+                            <GroupName group={g.group} />
                           </Table.Td>
                           <Table.Td>
                             <Text size="xs" c="dimmed">

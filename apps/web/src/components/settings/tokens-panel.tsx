@@ -15,7 +15,6 @@ import {
   Text,
   TextInput,
   Tooltip,
-  VisuallyHidden,
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconAlertTriangle, IconCheck, IconCopy, IconKey, IconPlus, IconTrash } from '@tabler/icons-react';
@@ -26,6 +25,7 @@ import type { RouterOutputs } from '../trpc/types.ts';
 import { ConfirmModal } from '../ui/confirm-modal.tsx';
 import { FormActions } from '../ui/form-actions.tsx';
 import { Empty, ErrorState, TableSkeleton } from '../ui/states.tsx';
+import { ActionsHeader } from '../ui/table-head.tsx';
 import { Ago, formatDateTime } from '../ui/time.tsx';
 
 type TokenRow = RouterOutputs['tokens']['list'][number];
@@ -87,9 +87,7 @@ export function TokensPanel() {
                 <Table.Th>Expires</Table.Th>
                 <Table.Th>Last used</Table.Th>
                 <Table.Th>Created</Table.Th>
-                <Table.Th w={50}>
-                  <VisuallyHidden>Actions</VisuallyHidden>
-                </Table.Th>
+                <ActionsHeader />
               </Table.Tr>
             </Table.Thead>
             <Table.Tbody>

@@ -13,7 +13,6 @@ import {
   TextInput,
   ActionIcon,
   Badge,
-  VisuallyHidden,
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconDots, IconKey, IconUserOff, IconUserCheck, IconUserPlus, IconUsers } from '@tabler/icons-react';
@@ -24,6 +23,7 @@ import { errorMessage, useTRPC } from '../trpc/client.ts';
 import type { RouterOutputs } from '../trpc/types.ts';
 import { FormActions } from '../ui/form-actions.tsx';
 import { Empty, ErrorState, TableSkeleton } from '../ui/states.tsx';
+import { ActionsHeader } from '../ui/table-head.tsx';
 import { Ago } from '../ui/time.tsx';
 
 type UserRow = RouterOutputs['auth']['users'][number];
@@ -64,9 +64,7 @@ export function UsersPanel() {
                 <Table.Th w={170}>Role</Table.Th>
                 <Table.Th>State</Table.Th>
                 <Table.Th>Created</Table.Th>
-                <Table.Th w={50}>
-                  <VisuallyHidden>Actions</VisuallyHidden>
-                </Table.Th>
+                <ActionsHeader />
               </Table.Tr>
             </Table.Thead>
             <Table.Tbody>

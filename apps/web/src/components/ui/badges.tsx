@@ -1,5 +1,5 @@
 'use client';
-import { Badge, type BadgeProps } from '@mantine/core';
+import { Badge, Text, type BadgeProps } from '@mantine/core';
 import type { AuditOutcome, Role, RunStatus } from '@binfleet/db';
 
 export function OnlineBadge({ online, ...props }: { online: boolean } & BadgeProps) {
@@ -60,5 +60,16 @@ export function DriftBadge({ drift }: { drift: number | null }) {
     <Badge variant="light" color="orange" size="sm">
       {drift} drifted
     </Badge>
+  );
+}
+
+/** A host group's name, or a dimmed "no group" for hosts outside every group. */
+export function GroupName({ group }: { group: string | null }) {
+  return group ? (
+    <Badge variant="default">{group}</Badge>
+  ) : (
+    <Text size="sm" c="dimmed">
+      no group
+    </Text>
   );
 }
