@@ -78,6 +78,20 @@ export interface WebConfig {
 
 const ON_OFF = oneOf({ '0': false, '1': true });
 
+/** An allow-list of host names, addresses and CIDRs (commas or spaces between), refused at start when malformed. */
+function allowList(exampleName: string) {
+  const example = `10.0.0.0/8, ${exampleName}`;
+  return {
+    allowed: `host names, addresses and CIDRs separated by commas or spaces, e.g. ${example}`,
+    parse: (text: string) => {
+      const allow = text.split(/[\s,]+/).filter(Boolean);
+      const problem = allowListProblem(allow);
+      if (problem) throw new Error(`${problem}: give host names, addresses and CIDRs, e.g. ${example}`);
+      return allow;
+    },
+  };
+}
+
 /** One line a variable; docs/control-plane.md's configuration table says the same. */
 const webEnvSchema = z
   .object({
@@ -143,37 +157,9 @@ const webEnvSchema = z
         'no longer used: list the addresses of your reverse proxies in BINFLEET_TRUSTED_PROXIES instead',
       parse: () => undefined,
     }),
-    BINFLEET_OUTBOUND_ALLOW: variable(
-      {
-        allowed:
-          'host names, addresses and CIDRs separated by commas or spaces, e.g. 10.0.0.0/8, registry.lan',
-        parse: (text) => {
-          const allow = text.split(/[\s,]+/).filter(Boolean);
-          const problem = allowListProblem(allow);
-          if (problem)
-            throw new Error(
-              `${problem}: give host names, addresses and CIDRs, e.g. 10.0.0.0/8, registry.lan`,
-            );
-          return allow;
-        },
-      },
-      [],
-    ),
-    BINFLEET_AGENT_URL_ALLOW: variable(
-      {
-        allowed:
-          'host names, addresses and CIDRs separated by commas or spaces, e.g. 10.0.0.0/8, *.fleet.lan',
-        parse: (text) => {
-          const allow = text.split(/[\s,]+/).filter(Boolean);
-          // Checked at start: a typo must not silently allow nothing.
-          const problem = allowListProblem(allow);
-          if (problem)
-            throw new Error(`${problem}: give host names, addresses and CIDRs, e.g. 10.0.0.0/8, *.fleet.lan`);
-          return allow;
-        },
-      },
-      [],
-    ),
+    BINFLEET_OUTBOUND_ALLOW: variable(allowList('registry.lan'), []),
+    // Checked at start, like the other: a typo must not silently allow nothing.
+    BINFLEET_AGENT_URL_ALLOW: variable(allowList('*.fleet.lan'), []),
   })
   // One without the other would silently create no admin.
   .refine((env) => (env.BINFLEET_TLS_CERT === undefined) === (env.BINFLEET_TLS_KEY === undefined), {
