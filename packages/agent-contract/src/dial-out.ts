@@ -36,12 +36,15 @@ export const channelEventSchemas = {
   close: z.object({ reason: z.string(), reconnect: z.boolean() }),
 } as const;
 
+/** The longest error message a call's outcome carries. */
+export const MAX_CALL_ERROR_MESSAGE = 4000;
+
 /** What an agent answers a call with: the procedure's output, or its error as its HTTP API would send it. */
 export const callOutcomeSchema = z.discriminatedUnion('ok', [
   z.strictObject({ ok: z.literal(true), output: z.unknown() }),
   z.strictObject({
     ok: z.literal(false),
-    error: z.strictObject({ message: z.string().max(4000), data: agentErrorDataSchema }),
+    error: z.strictObject({ message: z.string().max(MAX_CALL_ERROR_MESSAGE), data: agentErrorDataSchema }),
   }),
 ]);
 
@@ -51,10 +54,7 @@ export const callResultInputSchema = z
     attempt: z.number().int().min(1),
     outcome: callOutcomeSchema,
   })
-  .refine(
-    (r) => JSON.stringify(r.outcome).length <= MAX_CALL_RESULT_BYTES,
-    `the result is larger than ${MAX_CALL_RESULT_BYTES} bytes`,
-  );
+  .refine((r) => fitsCallResult(r.outcome), `the result is larger than ${MAX_CALL_RESULT_BYTES} bytes`);
 
 export const callResultAnswerSchema = z.object({
   /** false: the call was already answered, is another attempt's or not this host's; nothing changed. */
@@ -63,5 +63,8 @@ export const callResultAnswerSchema = z.object({
 
 export type AgentCall = z.output<typeof agentCallSchema>;
 export type CallOutcome = z.output<typeof callOutcomeSchema>;
-export type CallResultInput = z.input<typeof callResultInputSchema>;
-export type CallResult = z.output<typeof callResultInputSchema>;
+
+/** Whether an outcome is small enough for a channel result: the agent checks before sending, the control plane on receipt. */
+export function fitsCallResult(outcome: CallOutcome): boolean {
+  return JSON.stringify(outcome).length <= MAX_CALL_RESULT_BYTES;
+}

@@ -1,4 +1,10 @@
-import { MAX_CALL_RESULT_BYTES, type AgentCall, type CallOutcome } from '@binfleet/agent-contract';
+import {
+  fitsCallResult,
+  MAX_CALL_ERROR_MESSAGE,
+  MAX_CALL_RESULT_BYTES,
+  type AgentCall,
+  type CallOutcome,
+} from '@binfleet/agent-contract';
 import { TRPCError } from '@trpc/server';
 import type { AgentService } from '../services/agent-service.ts';
 import { agentRouter } from './router.ts';
@@ -26,10 +32,11 @@ export function callDispatcher(agent: AgentService): (call: AgentCall) => Promis
           ? error
           : new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: (error as Error).message, cause: error });
       const { message, data } = agentErrorOf(trpcError, call.procedure);
-      return { ok: false, error: { message: message.slice(0, 4000), data } };
+      return { ok: false, error: { message: message.slice(0, MAX_CALL_ERROR_MESSAGE), data } };
     }
-    // A result the control plane would refuse is answered as the error it is, not left unanswered.
-    if ((JSON.stringify(output) ?? '').length > MAX_CALL_RESULT_BYTES)
+    // A result the control plane would refuse (the contract's own measure) is answered as the error it
+    // is, not left unanswered.
+    if (!fitsCallResult({ ok: true, output }))
       return {
         ok: false,
         error: {
