@@ -265,8 +265,8 @@ export async function composeAgent(
     await fleetLink.start();
     channel = new DialOutChannel(callDispatcher(service), {
       serverUrl: link!.serverUrl,
-      // Read at each use: a credential rotation replaces it while the channel runs.
-      token: async () => (await store.readFleetLink()).link?.heartbeatToken ?? link!.heartbeatToken,
+      // Asked at each use: a credential rotation replaces it while the channel runs.
+      token: async () => fleetLink!.heartbeatToken ?? link!.heartbeatToken,
       log,
     });
     channel.start();

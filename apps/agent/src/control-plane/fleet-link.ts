@@ -87,12 +87,21 @@ export class FleetLink {
     return answer.agentToken;
   }
 
+  /**
+   * The heartbeat credential in use (a rotation replaces it), once start() has read the link: a
+   * dial-out channel authenticates its connection and results with it.
+   */
+  get heartbeatToken(): string | undefined {
+    return this.currentHeartbeatToken;
+  }
+  private currentHeartbeatToken: string | undefined;
+
   /** Heartbeats until stop(), when this agent has joined a control plane. */
   async start(): Promise<boolean> {
     const { link } = await this.store.readFleetLink();
     if (!link) return false;
     const client = new ControlPlaneClient(link.serverUrl);
-    let heartbeatToken = link.heartbeatToken;
+    this.currentHeartbeatToken = link.heartbeatToken;
     const beat = async () => {
       if (this.stopped) return;
       let confirmNow = false;
@@ -104,10 +113,10 @@ export class FleetLink {
             ...(this.options.advertiseUrl ? { agentUrl: this.options.advertiseUrl } : {}),
             ...(await this.report()),
           },
-          heartbeatToken,
+          this.currentHeartbeatToken,
         );
         if (answer.newCredential) {
-          heartbeatToken = await this.adoptCredential(answer.newCredential);
+          this.currentHeartbeatToken = await this.adoptCredential(answer.newCredential);
           // The next beat, with the new credential, is what tells the control plane to switch: now.
           confirmNow = true;
         }
