@@ -37,7 +37,7 @@ export function hashToken(token: string): string {
  * token still land, and the old one is refused from then on.
  */
 export class BearerAuth {
-  private expected: Buffer;
+  private expected!: Buffer;
   private previous: Buffer | undefined;
 
   constructor(
@@ -45,8 +45,7 @@ export class BearerAuth {
     /** Called once the new token was presented and the previous one no longer is accepted (to keep that). */
     private readonly onPreviousRetired: (hashes: TokenHashes) => void = () => {},
   ) {
-    this.expected = Buffer.from(hashes.hash, 'hex');
-    this.previous = hashes.previousHash === undefined ? undefined : Buffer.from(hashes.previousHash, 'hex');
+    this.replace(hashes);
   }
 
   /** A new token takes effect at once (joining a control plane, or a rotation, gives the agent its token). */

@@ -110,7 +110,7 @@ const t = initTRPC.context<AgentContext>().create({
     const { message, data } = agentErrorOf(error);
     return {
       ...shape,
-      message: error.cause instanceof z.ZodError ? message : shape.message,
+      message,
       data: { ...shape.data, agentCode: data.agentCode, details: data.details } satisfies AgentErrorData,
     };
   },

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Prisma, type Db } from '@binfleet/db';
+import { inBatches, Prisma, type Db } from '@binfleet/db';
 import { ControlPlaneError } from '../errors.ts';
 import type { Actor, AuditService } from './audit.ts';
 
@@ -38,13 +38,14 @@ export class AuditArchive {
       );
       writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n', { mode: 0o600, flag: 'wx' });
       await tx.auditRetentionGate.update({ where: { id: 1 }, data: { open: true } });
-      const ids = rows.map((r) => r.id);
-      for (let i = 0; i < ids.length; i += 500) {
-        const chunk = ids.slice(i, i + 500);
-        // Raw: the client refuses deletes of audit events (createDb); the database allows this one
-        // only while the gate is open.
-        await tx.$executeRaw`DELETE FROM "AuditEvent" WHERE "id" IN (${Prisma.join(chunk)})`;
-      }
+      // Raw: the client refuses deletes of audit events (createDb); the database allows this one
+      // only while the gate is open.
+      await inBatches(
+        rows.map((r) => r.id),
+        async (batch) => {
+          await tx.$executeRaw`DELETE FROM "AuditEvent" WHERE "id" IN (${Prisma.join(batch)})`;
+        },
+      );
       await tx.auditRetentionGate.update({ where: { id: 1 }, data: { open: false } });
       return { archived: rows.length, file };
     });

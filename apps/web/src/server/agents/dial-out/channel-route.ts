@@ -1,8 +1,8 @@
 import type { ControlPlane } from '../../services/control-plane.ts';
+import { refusalResponse } from '../../http-limits.ts';
 import { isTokenOf } from '../../security/tokens.ts';
 
-const refuse = (status: number, message: string) =>
-  Response.json({ error: { message } }, { status, headers: { 'cache-control': 'no-store' } });
+const refuse = (status: number, error: string) => refusalResponse({ status, error });
 
 /**
  * GET /api/agent/channel, in both servers: a dial-out agent's channel, as server-sent events. The

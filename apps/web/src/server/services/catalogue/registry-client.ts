@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { ControlPlaneError } from '../../errors.ts';
-import type { OutboundPolicy } from '../../security/outbound.ts';
+import { OutboundRefused, type OutboundPolicy } from '../../security/outbound.ts';
 import { isOciPlatform, isOciTag } from '@binfleet/arch-table';
 
 export interface RegistryCredentials {
@@ -237,7 +237,7 @@ export class RegistryClient {
       if (response.status === 401 && (await this.authenticate(response))) response = await send();
     } catch (error) {
       if (error instanceof ControlPlaneError) throw error;
-      if (error instanceof Error && error.name === 'OutboundRefused')
+      if (error instanceof OutboundRefused)
         throw new ControlPlaneError(
           'REGISTRY_FAILED',
           `The registry ${this.url} was not called: ${error.message}. An admin can change the registry's address, or BINFLEET_OUTBOUND_ALLOW.`,
