@@ -110,4 +110,39 @@ describe('HttpRegistryClient', () => {
       message: expect.stringMatching(/did not answer .*ECONNREFUSED/),
     });
   });
+  it('puts an index once more when the registry read a manifest link mid-write (DIGEST_INVALID), then means it', async () => {
+    let refusals = 0;
+    let puts = 0;
+    const flaky = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        puts++;
+        if (puts <= refusals) {
+          const error = { code: 'DIGEST_INVALID', message: 'provided digest did not match uploaded content' };
+          return response.writeHead(400).end(JSON.stringify({ errors: [error] }));
+        }
+        return response.writeHead(201, { 'docker-content-digest': 'sha256:ab' }).end();
+      });
+    });
+    await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
+    const target = {
+      registry: `127.0.0.1:${(flaky.address() as AddressInfo).port}`,
+      repository: 'team/qemu',
+    };
+    const index = { mediaType: 'application/vnd.oci.image.index.v1+json', body: Buffer.from('{}') };
+    try {
+      const client = new HttpRegistryClient(5_000);
+      refusals = 1;
+      expect(await client.pushManifest(target, 'latest', index)).toEqual({ digest: 'sha256:ab', size: 2 });
+      expect(puts).toBe(2);
+      puts = 0;
+      refusals = 2;
+      await expect(client.pushManifest(target, 'latest', index)).rejects.toThrowError(
+        /refused the OCI image index team\/qemu:latest \(HTTP 400 DIGEST_INVALID: provided digest/,
+      );
+      expect(puts).toBe(2);
+    } finally {
+      await new Promise((resolve) => flaky.close(resolve));
+    }
+  });
 });

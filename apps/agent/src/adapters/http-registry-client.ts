@@ -72,12 +72,22 @@ export class HttpRegistryClient implements RegistryClient {
     manifest: { mediaType: string; body: Buffer },
   ): Promise<PushedManifest> {
     const doing = `pushing ${INDEX_TYPES.has(manifest.mediaType) ? 'the image index' : 'the manifest'} ${target.repository}:${reference}`;
-    const response = await this.request(target, 'PUT', `manifests/${reference}`, doing, {
-      body: manifest.body,
-      headers: { 'content-type': manifest.mediaType },
-    });
+    const put = () =>
+      this.request(target, 'PUT', `manifests/${reference}`, doing, {
+        body: manifest.body,
+        headers: { 'content-type': manifest.mediaType },
+      });
+    let response = await put();
     if (response.status !== 201 && INDEX_TYPES.has(manifest.mediaType) && response.status < 500) {
-      const why = await describe(response);
+      let why = await describe(response);
+      if (why.startsWith('HTTP 400 DIGEST_INVALID')) {
+        // A registry on the filesystem driver reads a manifest's link empty while another client
+        // tags that manifest, and says DIGEST_INVALID for an index naming it: once more, then it is meant.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        response = await put();
+        if (response.status === 201) return this.stored(response, target, reference, manifest.body);
+        why = await describe(response);
+      }
       throw new AgentError(
         'REGISTRY_REFUSED',
         `${target.registry} refused the OCI image index ${target.repository}:${reference} (${why}): ` +
@@ -87,6 +97,16 @@ export class HttpRegistryClient implements RegistryClient {
       );
     }
     await this.expect(response, 201, target, doing);
+    return this.stored(response, target, reference, manifest.body);
+  }
+
+  private async stored(
+    response: Response,
+    target: RegistryTarget,
+    reference: string,
+    body: Buffer,
+  ): Promise<PushedManifest> {
+    await response.body?.cancel();
     const digest = response.headers.get('docker-content-digest');
     if (!digest) {
       throw new AgentError(
@@ -94,7 +114,7 @@ export class HttpRegistryClient implements RegistryClient {
         `${target.registry} stored ${target.repository}:${reference} but named no Docker-Content-Digest: use a registry that implements the distribution API.`,
       );
     }
-    return { digest, size: manifest.body.length };
+    return { digest, size: body.length };
   }
 
   private base(target: RegistryTarget): string {

@@ -219,17 +219,22 @@ export async function runPipeline(build: Build, deps: PipelineDeps): Promise<voi
         await deps.registry.pushManifest(target, manifest.digest, manifest);
       });
       log(`manifests: ${manifests.size} by digest`);
-      // Indexes first: a registry that refuses them fails the push before any tag moved.
-      const ordered = [
-        ...tags.filter((t) => t.plan.form === 'index'),
-        ...tags.filter((t) => t.plan.form === 'single'),
-      ];
-      await eachWithConcurrency(ordered, 3, async (tag) => {
-        signal.throwIfAborted();
-        const pushed = await deps.registry.pushManifest(target, tag.plan.tag.tag, tag.document);
-        build.tags.set(tag.plan.tag.tag, { ...build.tags.get(tag.plan.tag.tag)!, digest: pushed.digest });
-        log(`pushed ${reference(tag.plan.tag.tag)} ${pushed.digest}`);
-      });
+      // Indexes first, all of them: a registry that refuses them fails the push before any tag moved.
+      // Only then the single-platform tags: tagging a manifest rewrites its revision link, and a
+      // registry on the filesystem driver (truncate, then write) reads that link empty if an index
+      // naming the manifest is verified at the same moment, and refuses the index (DIGEST_INVALID).
+      for (const form of ['index', 'single'] as const) {
+        await eachWithConcurrency(
+          tags.filter((t) => t.plan.form === form),
+          3,
+          async (tag) => {
+            signal.throwIfAborted();
+            const pushed = await deps.registry.pushManifest(target, tag.plan.tag.tag, tag.document);
+            build.tags.set(tag.plan.tag.tag, { ...build.tags.get(tag.plan.tag.tag)!, digest: pushed.digest });
+            log(`pushed ${reference(tag.plan.tag.tag)} ${pushed.digest}`);
+          },
+        );
+      }
     });
     outcome = 'succeeded';
   } catch (error) {
