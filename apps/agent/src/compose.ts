@@ -16,7 +16,9 @@ import { nodeHostOs } from './adapters/node-host-os.ts';
 import type { StateStore, TokenHashes } from './adapters/state-store.ts';
 import { urlHost } from './control-plane/route-address.ts';
 import { DialOutChannel } from './control-plane/dial-out-channel.ts';
+import { ControlPlaneClient } from './control-plane/control-plane-client.ts';
 import { FleetLink } from './control-plane/fleet-link.ts';
+import { PackageFetcher, type PackageOrigin } from './services/package-fetch.ts';
 import { HostProbe } from './host/host-probe.ts';
 import { BearerAuth, hashToken } from './server/bearer-auth.ts';
 import { callDispatcher } from './server/call-dispatch.ts';
@@ -166,6 +168,8 @@ export async function composeAgent(
     sandboxes: unshareSandboxes,
     emulatorDir: settings.interpreterDir,
   });
+  // Where a dial-out builder fetches packages: known once dialOut() has read the link.
+  let packageOrigin: PackageOrigin | undefined;
   const service = new AgentService({
     registration,
     store,
@@ -185,6 +189,7 @@ export async function composeAgent(
     lockWaitMs: settings.lockWaitMs,
     version,
     builds,
+    packages: new PackageFetcher(adapters.packages, () => packageOrigin),
   });
   // The token a rotation replaced is accepted until the control plane presents the new one: from
   // then on it is refused, also after a restart.
@@ -263,12 +268,10 @@ export async function composeAgent(
       throw new DialOutError(problem);
     }
     await fleetLink.start();
-    channel = new DialOutChannel(callDispatcher(service), {
-      serverUrl: link!.serverUrl,
-      // Asked at each use: a credential rotation replaces it while the channel runs.
-      token: async () => fleetLink!.heartbeatToken ?? link!.heartbeatToken,
-      log,
-    });
+    // Asked at each use: a credential rotation replaces it while the channel runs.
+    const token = async () => fleetLink!.heartbeatToken ?? link!.heartbeatToken;
+    packageOrigin = { client: new ControlPlaneClient(link!.serverUrl), token };
+    channel = new DialOutChannel(callDispatcher(service), { serverUrl: link!.serverUrl, token, log });
     channel.start();
     return { url: undefined, fleetLink };
   };

@@ -10,6 +10,7 @@ import {
 import { archNames, interpreterDirSchema, interpreterSuffixSchema } from './arch-inputs.ts';
 import { buildLogSchema, buildReportSchema, buildRequestSchema } from './build.ts';
 import { list } from './list.ts';
+import { fetchPackageInputSchema, fetchPackageOutcomeSchema } from './package-transfer.ts';
 import { VERIFY_METHODS, verifyOutcomeSchema } from './verify.ts';
 
 const someArchs = archNames.refine((targets) => targets.length > 0, 'Name at least one architecture.');
@@ -92,6 +93,8 @@ export const agentApi = {
   buildLog: query(buildId.extend({ from: z.number().int().min(0).default(0) }), buildLogSchema),
   cancelBuild: mutation(buildId, buildReportSchema),
   builds: query(noInput, list(buildReportSchema)),
+  // A dial-out builder's packages: fetched by the agent from the control plane (a direct one's are PUT).
+  fetchPackage: mutation(fetchPackageInputSchema, fetchPackageOutcomeSchema),
 };
 
 export type AgentApi = typeof agentApi;

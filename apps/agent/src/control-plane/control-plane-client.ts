@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+import type { ReadableStream } from 'node:stream/web';
 import type { controlPlaneApi } from '@binfleet/agent-contract';
 import type { z } from 'zod';
 import { AgentError } from '../errors.ts';
@@ -24,24 +26,15 @@ export class ControlPlaneClient {
       `api/trpc/${procedure.path}`,
       this.serverUrl.endsWith('/') ? this.serverUrl : `${this.serverUrl}/`,
     );
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
-        },
-        body: JSON.stringify({ json: input }),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
-      throw new AgentError(
-        'CONTROL_PLANE_UNREACHABLE',
-        `Cannot reach the control plane at ${this.serverUrl} (${cause}): check --server and the network.`,
-      );
-    }
+    const response = await this.send(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
+      },
+      body: JSON.stringify({ json: input }),
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
     const body = (await response.json().catch(() => undefined)) as
       | {
           result?: { data?: { json?: unknown } };
@@ -64,5 +57,38 @@ export class ControlPlaneClient {
       );
     }
     return answer.data as z.output<P['output']>;
+  }
+
+  /**
+   * A file the control plane serves an agent at `path` (a package for a build of a dial-out builder),
+   * as a stream, authenticated with `bearer`; it may take up to `timeoutMs` in all.
+   */
+  async download(path: string, bearer: string, timeoutMs: number): Promise<Readable> {
+    const url = new URL(path, this.serverUrl.endsWith('/') ? this.serverUrl : `${this.serverUrl}/`);
+    const response = await this.send(url, {
+      headers: { authorization: `Bearer ${bearer}` },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!response.ok || !response.body) {
+      const body = (await response.json().catch(() => undefined)) as
+        { error?: { message?: string } } | undefined;
+      throw new AgentError(
+        response.status === 401 ? 'CONTROL_PLANE_REFUSED' : 'CONTROL_PLANE_FAILED',
+        `The control plane answered: ${body?.error?.message ?? `HTTP ${response.status}`}`,
+      );
+    }
+    return Readable.fromWeb(response.body as ReadableStream<Uint8Array>);
+  }
+
+  private async send(url: URL, init: RequestInit): Promise<Response> {
+    try {
+      return await fetch(url, init);
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+      throw new AgentError(
+        'CONTROL_PLANE_UNREACHABLE',
+        `Cannot reach the control plane at ${this.serverUrl} (${cause}): check --server and the network.`,
+      );
+    }
   }
 }

@@ -43,6 +43,7 @@ const AGENT_PROCEDURES: Record<string, { readonly input?: unknown }> = {
   buildLog: { input: { id: 'probe' } },
   cancelBuild: { input: { id: 'probe' } },
   builds: {},
+  fetchPackage: { input: { sha256: '0'.repeat(64) } },
 };
 
 type ProcedureType = 'query' | 'mutation' | 'subscription';

@@ -56,6 +56,10 @@ export const agentRouter = router({
     .input(api.builds.input)
     .output(api.builds.output)
     .query(({ ctx }) => ctx.agent.builds.list()),
+  fetchPackage: agentProcedure
+    .input(api.fetchPackage.input)
+    .output(api.fetchPackage.output)
+    .mutation(({ ctx, input }) => ctx.agent.fetchPackage(input.sha256)),
 });
 
 export type AgentRouter = typeof agentRouter;

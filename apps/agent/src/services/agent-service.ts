@@ -4,6 +4,7 @@ import {
   type AgentStatus,
   type ApplyOutcome,
   type DesiredState,
+  type FetchPackageOutcome,
   type RemoveOutcome,
   type ToggleOutcome,
   type VerifyOutcome,
@@ -27,6 +28,7 @@ import type { BinfmtStatus, RegistrationService } from './registration-service.t
 import type { VerifyOptions } from './verify-service.ts';
 import type { ImageBuildService } from '../image-build/image-build-service.ts';
 import { AgentError } from '../errors.ts';
+import type { PackageFetcher } from './package-fetch.ts';
 
 /**
  * How old dockerd's answer in facts may be: heartbeats (every second, at the shortest) need not ask
@@ -89,6 +91,8 @@ export interface AgentServiceDeps {
   readonly version: string;
   /** Image builds; absent on agents that cannot build (no dockerd wiring). */
   readonly builds?: ImageBuildService;
+  /** A dial-out builder's way to the packages its builds need. */
+  readonly packages?: PackageFetcher;
 }
 
 /**
@@ -109,6 +113,17 @@ export class AgentService {
       );
     }
     return this.deps.builds;
+  }
+
+  /** A package a build of this builder needs, fetched from the control plane unless kept already. */
+  fetchPackage(sha256: string): Promise<FetchPackageOutcome> {
+    if (!this.deps.packages || !this.deps.builds) {
+      throw new AgentError(
+        'NOT_BUILDER',
+        'This agent does not run image builds: start it with `binfleet-agent serve` on a host with dockerd.',
+      );
+    }
+    return this.deps.packages.fetch(sha256);
   }
 
   facts(): Promise<AgentFacts> {

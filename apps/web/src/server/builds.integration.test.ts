@@ -411,4 +411,69 @@ describe.each(DATABASES)('builds from the control plane on a real builder agent,
       'build.cancel',
     ]);
   }, 300_000);
+  it('a dial-out builder fetches an uploaded package on a connection of its own, and only what its builds name', async () => {
+    // This machine's builder joins again, dialing out (one hostname per fleet: the direct host goes first).
+    await admin.ok(admin.mutation('fleet.removeHost', { id: hostId }));
+    await fleet.hosts[0]!.agent.stop();
+    const edge = await fleet.addAgent({ sandbox: false, args: ['--dial-out'] });
+    expect(edge.agent.url).toBe('');
+    await until('the dial-out builder online', async () => {
+      const list = await admin.ok(admin.query<{ id: string; online: boolean }[]>('builds.builders'));
+      return list.some((b) => b.id === edge.hostId && b.online);
+    });
+    const credential = (
+      JSON.parse(readFileSync(join(edge.stateDir, 'fleet-link.json'), 'utf8')) as {
+        link: { heartbeatToken: string };
+      }
+    ).link.heartbeatToken;
+    const deb = readFileSync(fixtures().qemuDeb);
+    const sha256 = createHash('sha256').update(deb).digest('hex');
+    const upload = await fetch(`${fleet.url}/api/packages`, {
+      method: 'POST',
+      headers: { ...admin.sessionHeaders, 'x-binfleet-filename': 'qemu-user-static.deb' },
+      body: deb,
+    });
+    const pkg = (await upload.json()) as { id: string };
+    const get = (path: string, bearer?: string) =>
+      fetch(`${fleet.url}/api/agent/packages/${path}`, {
+        headers: bearer ? { authorization: `Bearer ${bearer}` } : {},
+      });
+    // Before a build names it, the builder's own credential opens nothing; no credential, a bad name: refused.
+    expect((await get(sha256, credential)).status).toBe(404);
+    expect((await get(sha256)).status).toBe(401);
+    expect((await get('not-a-sha256', credential)).status).toBe(400);
+
+    const start = () =>
+      admin.ok(
+        admin.mutation<{ id: string }>('builds.start', {
+          hostId: edge.hostId,
+          repositoryId,
+          packageId: pkg.id,
+          targets: ['s390x'],
+          testImage: TEST_IMAGE,
+        }),
+      );
+    const sentThenCancel = async (id: string) => {
+      const running = await until('the package step, then the builder at work', async () => {
+        const b = await admin.ok(admin.query<BuildView>('builds.get', { id }));
+        return b.steps[0]?.status === 'succeeded' && b.steps.some((s) => s.status === 'running') && b;
+      });
+      await admin.ok(admin.mutation('builds.cancel', { id }));
+      const ended = (await watchUntilFinal<BuildView>(admin, 'builds.watch', { id }, 600_000)).at(-1)!;
+      expect(ended.status).toBe('cancelled');
+      return running.steps[0]!.log;
+    };
+    const first = await start();
+    expect(await sentThenCancel(first.id)).toMatch(/sent in [\d.]+ s; the builder checked its sha256/);
+    // In the builder's store, fetched over the agent's own connection: it listens on nothing.
+    const kept = readFileSync(join(edge.stateDir, 'packages', `${sha256}.deb`));
+    expect(createHash('sha256').update(kept).digest('hex')).toBe(sha256);
+    const calls = await db.agentCall.findMany({ where: { hostId: edge.hostId, procedure: 'fetchPackage' } });
+    expect(calls.map((c) => c.status)).toEqual(['done']);
+    // Kept: the next build's package is not fetched again.
+    const second = await start();
+    expect(await sentThenCancel(second.id)).toMatch(/has this package already: nothing to send/);
+    // No build of its waits now: the package is closed to it again.
+    expect((await get(sha256, credential)).status).toBe(404);
+  }, 300_000);
 });

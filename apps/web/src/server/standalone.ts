@@ -1,7 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
-import { handleAgentChannel } from './agents/dial-out/channel-route.ts';
+import {
+  CHANNEL_ROUTE,
+  handleAgentChannel,
+  handleAgentPackage,
+  PACKAGE_ROUTE,
+} from './agents/dial-out/channel-route.ts';
 import { logServerError } from './database-errors.ts';
 import { batchRefusal, bodyRefusal, UPLOAD_PATH } from './http-limits.ts';
 import { handlePackageUpload } from './package-upload.ts';
@@ -9,8 +14,6 @@ import { appRouter } from './routers/index.ts';
 import { API_CSP, SECURITY_HEADERS } from '../shared/security-headers.ts';
 import type { ControlPlane } from './services/control-plane.ts';
 import { createContext } from './trpc.ts';
-
-const CHANNEL_ROUTE = '/api/agent/channel';
 
 /**
  * The control plane's API on a plain Node HTTP server, without Next: the same router, context and
@@ -33,7 +36,8 @@ async function handle(cp: ControlPlane, req: IncomingMessage, res: ServerRespons
   }
   const isUpload = url.pathname === UPLOAD_PATH;
   const isChannel = url.pathname === CHANNEL_ROUTE;
-  if (!url.pathname.startsWith('/api/trpc/') && !isUpload && !isChannel) {
+  const isPackage = url.pathname.startsWith(PACKAGE_ROUTE);
+  if (!url.pathname.startsWith('/api/trpc/') && !isUpload && !isChannel && !isPackage) {
     res.writeHead(404).end();
     return;
   }
@@ -60,16 +64,21 @@ async function handle(cp: ControlPlane, req: IncomingMessage, res: ServerRespons
   res.once('close', () => gone.abort());
   const response = isChannel
     ? await handleAgentChannel(cp, request, gone.signal)
-    : isUpload
-      ? await handlePackageUpload(cp, request)
-      : await fetchRequestHandler({
-          endpoint: '/api/trpc',
-          req: request,
-          router: appRouter,
-          createContext: ({ resHeaders }) =>
-            createContext(cp, request, resHeaders, { address: req.socket.remoteAddress ?? '', https: false }),
-          onError: logServerError,
-        });
+    : isPackage
+      ? await handleAgentPackage(cp, request)
+      : isUpload
+        ? await handlePackageUpload(cp, request)
+        : await fetchRequestHandler({
+            endpoint: '/api/trpc',
+            req: request,
+            router: appRouter,
+            createContext: ({ resHeaders }) =>
+              createContext(cp, request, resHeaders, {
+                address: req.socket.remoteAddress ?? '',
+                https: false,
+              }),
+            onError: logServerError,
+          });
   const outHeaders: Record<string, string | string[]> = {
     ...Object.fromEntries(response.headers),
     ...SECURITY_HEADERS,

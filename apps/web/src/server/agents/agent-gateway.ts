@@ -118,10 +118,7 @@ export class AgentGateway {
       ...procedures,
       sendPackage: async (upload) => {
         try {
-          const transport = open();
-          if (await transport.hasPackage(upload.sha256)) return 'present';
-          await transport.putPackage(upload);
-          return 'sent';
+          return await open().sendPackage(upload);
         } catch (error) {
           throw translateAgentError(host, error);
         }

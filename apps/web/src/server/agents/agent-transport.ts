@@ -28,10 +28,11 @@ export interface AgentTransport {
     input: unknown,
     signal: AbortSignal,
   ): Promise<unknown>;
-  /** Whether the agent's package store has this package already. */
-  hasPackage(sha256: string): Promise<boolean>;
-  /** Stores a package in the agent's package store; rejects with AgentCallFailure. */
-  putPackage(upload: PackageUpload): Promise<void>;
+  /**
+   * Puts a package into the agent's package store unless it is there: sent to a direct agent, fetched by
+   * a dial-out one over a connection of its own. Rejects with AgentCallFailure.
+   */
+  sendPackage(upload: PackageUpload): Promise<'sent' | 'present'>;
 }
 
 export type AgentTransportFactory = (endpoint: AgentEndpoint) => AgentTransport;

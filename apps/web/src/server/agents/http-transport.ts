@@ -41,21 +41,12 @@ export const httpTransport =
           throw failureOf(error);
         }
       },
-      async hasPackage(sha256) {
-        const answer = await request(outbound, new URL(packagePath(sha256), base), {
-          method: 'GET',
-          authorization,
-        });
-        return answer.status === 200;
-      },
-      async putPackage(upload) {
-        const answer = await request(
-          outbound,
-          new URL(packagePath(upload.sha256), base),
-          { method: 'PUT', authorization },
-          upload,
-        );
-        if (answer.status === 200 || answer.status === 201) return;
+      async sendPackage(upload) {
+        const url = new URL(packagePath(upload.sha256), base);
+        const kept = await request(outbound, url, { method: 'GET', authorization });
+        if (kept.status === 200) return 'present';
+        const answer = await request(outbound, url, { method: 'PUT', authorization }, upload);
+        if (answer.status === 200 || answer.status === 201) return 'sent';
         throw new AgentCallFailure(
           {
             kind: 'refused',

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import type { Db, Prisma, RunStatus } from '@binfleet/db';
+import type { Db, Host, Prisma, RunStatus } from '@binfleet/db';
 import { isFinished } from '../../../shared/run-status.ts';
 import type { AgentGateway, AgentHost } from '../../agents/agent-gateway.ts';
 import { ControlPlaneError } from '../../errors.ts';
@@ -315,6 +315,31 @@ export class BuildService {
 
   agent(host: AgentHost) {
     return this.gateway.connect(host);
+  }
+
+  /**
+   * The file of an uploaded package a dial-out builder fetches: only while a build of that host that
+   * names it is queued or running, so a host's credential opens no other package.
+   */
+  async packageForBuilder(
+    host: Pick<Host, 'id' | 'hostname'>,
+    sha256: string,
+  ): Promise<{ path: string; size: number }> {
+    const needed = await this.db.build.findFirst({
+      where: {
+        builderHostId: host.id,
+        status: { in: ['queued', 'running'] },
+        OR: [{ package: { sha256 } }, { inputs: { some: { package: { sha256 } } } }],
+      },
+      select: { id: true },
+    });
+    if (!needed) {
+      throw new ControlPlaneError(
+        'NOT_FOUND',
+        `No queued or running build of ${host.hostname} needs package ${sha256}: a builder fetches only what its builds name.`,
+      );
+    }
+    return this.packages.file(sha256);
   }
 
   /** Sends an uploaded package to a builder's package store (unless it has it), with progress. */
