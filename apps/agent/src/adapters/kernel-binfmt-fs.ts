@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { access, readdir, stat } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -107,7 +107,7 @@ export class KernelBinfmtFs implements BinfmtFs {
   // promise round trips of fs/promises made a 31-entry reset several times slower than systemd-binfmt.
   private async readFileOrUndefined(file: string): Promise<string | undefined> {
     try {
-      return readFileSync(`${this.mountPoint}/${file}`, 'utf8');
+      return readSmallFile(`${this.mountPoint}/${file}`);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw translate(error, this.mountPoint, file);
       await this.requireMounted();
@@ -133,6 +133,19 @@ export class KernelBinfmtFs implements BinfmtFs {
     } finally {
       if (fd !== undefined) closeSync(fd);
     }
+  }
+}
+
+/** Entry files are a few hundred bytes: one buffer for all, and no fstat as readFileSync does. */
+const readBuffer = Buffer.alloc(4096);
+
+function readSmallFile(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const n = readSync(fd, readBuffer, 0, readBuffer.length, 0);
+    return n < readBuffer.length ? readBuffer.toString('utf8', 0, n) : readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 
