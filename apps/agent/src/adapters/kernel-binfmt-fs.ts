@@ -1,5 +1,14 @@
-import { closeSync, constants, openSync, readFileSync, readSync, writeSync } from 'node:fs';
-import { access, readdir, stat } from 'node:fs/promises';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { AgentError } from '../errors.ts';
@@ -21,9 +30,10 @@ export class KernelBinfmtFs implements BinfmtFs {
     return new KernelBinfmtFs(`/proc/${pid}/root${DEFAULT_MOUNT_POINT}`);
   }
 
+  // Synchronous, like every read and write here (see readFileOrUndefined): each apply asks several times.
   async isMounted(): Promise<boolean> {
     try {
-      return (await stat(`${this.mountPoint}/register`)).isFile();
+      return statSync(`${this.mountPoint}/register`, { throwIfNoEntry: false })?.isFile() ?? false;
     } catch {
       return false;
     }
@@ -59,7 +69,7 @@ export class KernelBinfmtFs implements BinfmtFs {
 
   async isWritable(): Promise<boolean> {
     try {
-      await access(`${this.mountPoint}/register`, constants.W_OK);
+      accessSync(`${this.mountPoint}/register`, constants.W_OK);
       return true;
     } catch {
       return false;
@@ -73,7 +83,7 @@ export class KernelBinfmtFs implements BinfmtFs {
 
   async list(): Promise<string[]> {
     await this.requireMounted();
-    const names = await readdir(this.mountPoint);
+    const names = readdirSync(this.mountPoint);
     return names.filter((n) => n !== 'register' && n !== 'status').sort();
   }
 
