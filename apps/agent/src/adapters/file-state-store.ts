@@ -7,8 +7,6 @@ import { desiredStateSchema, SHA256, type DesiredState } from '@binfleet/agent-c
 import { AgentError } from '../errors.ts';
 import { fleetLinkSchema, type FleetLinkFile, type StateStore, type TokenHashes } from './state-store.ts';
 
-export const DEFAULT_STATE_DIR = '/var/lib/binfleet-agent';
-
 const desiredFileSchema = z.object({
   version: z.literal(1),
   updatedAt: z.iso.datetime(),
