@@ -2,13 +2,16 @@
  * Reset + register every target of this host with F (`--reset -p yes`), each in a private kernel
  * binfmt_misc:
  *   1. through the API of a warm agent (`binfleet-agent serve` running in the sandbox), timed by the client;
- *   2. through the CLI, one `binfleet-agent register --reset -p yes` process per run;
+ *   2. through the CLI, one `binfleet-agent register --reset -p yes` process per run, each run after a bare
+ *      `node -e 0` timed the same way (Node's own start, the CLI's reference);
  *   3. systemd-binfmt loading the same entries (the files of the agent's own systemd export) into a
- *      fresh sandbox each run: the reference, measured in the same run on the same machine.
+ *      fresh sandbox each run: the reference, measured in the same run on the same machine, each run
+ *      right after an API run (1).
  * The agent and CLI run as shipped (the bundle the systemd unit and the image run); the CLI also
  * from the sources through tsx (`pnpm exec binfleet-agent`). Then the agent's idle memory, and the
  * ratios last.
- *   pnpm exec tsx bench/agent-register.ts [--runs 20] [--cli-runs 10]
+ *   pnpm exec tsx bench/agent-register.ts [--runs 20] [--cli-runs 10] [--bin FILE]
+ * --bin runs another build of the agent (e.g. one of an older commit) instead of building this one.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -30,7 +33,11 @@ const SYSTEMD_BINFMT = '/usr/lib/systemd/systemd-binfmt';
 const TOKEN = 'bench-token-0123456789abcdefghijklmnopq';
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '20' }, 'cli-runs': { type: 'string', default: '10' } },
+  options: {
+    runs: { type: 'string', default: '20' },
+    'cli-runs': { type: 'string', default: '10' },
+    bin: { type: 'string' },
+  },
 });
 const runs = Number(values.runs);
 const cliRuns = Number(values['cli-runs']);
@@ -87,13 +94,16 @@ async function idleRss(bin: string, dir: string): Promise<number> {
 }
 
 async function main() {
-  execFileSync(process.execPath, ['--import', 'tsx', join(REPO, 'apps/agent/scripts/build.ts')], {
-    stdio: 'ignore',
-  });
+  const bin = values.bin ?? AGENT_DIST;
+  if (values.bin === undefined) {
+    execFileSync(process.execPath, ['--import', 'tsx', join(REPO, 'apps/agent/scripts/build.ts')], {
+      stdio: 'ignore',
+    });
+  }
   const dir = await mkdtemp(join(tmpdir(), 'binfleet-bench-'));
   const sandbox = await startSandbox();
   const agent = await startAgent(sandbox, {
-    bin: AGENT_DIST,
+    bin,
     stateDir: join(dir, 'state'),
     env: { BINFLEET_AGENT_TOKEN: TOKEN },
   });
@@ -102,12 +112,13 @@ async function main() {
 
     // 1. The warm agent's API; each run removes the previous run's entries and registers them again.
     let targets = 0;
-    const apiTimes = await timedRuns(runs, 2, async () => {
+    const apply = async () => {
       const started = performance.now();
       const result = await client.applyState.mutate({ reset: true, persistent: true });
       targets = result.desired.targets.length;
       return performance.now() - started;
-    });
+    };
+    for (let i = 0; i < 2; i++) await apply();
     const byAgent = qemuEntries(sandbox);
     const entries = Object.values(kernelSnapshot(sandbox)).filter((text) => /^flags: F$/m.test(text));
     if (entries.length !== targets) throw new Error('the agent did not leave every target registered with F');
@@ -120,7 +131,7 @@ async function main() {
       paths.push(join(confDir, file.fileName));
       await writeFile(paths.at(-1)!, file.content);
     }
-    const systemdTimes = await timedRuns(runs, 0, async () => {
+    const systemdRun = async () => {
       const fresh = await startSandbox();
       try {
         const took = await timedInside(fresh, SYSTEMD_BINFMT, paths);
@@ -130,6 +141,14 @@ async function main() {
       } finally {
         await fresh.stop();
       }
+    };
+    // 1 and 3 in turns, like the CLI and node -e 0 below: the load of this shared machine changes from
+    // one second to the next, and a ratio of runs taken minutes apart measured that as much as the agent.
+    const apiTimes: number[] = [];
+    const systemdTimes = await timedRuns(runs, 0, async () => {
+      apiTimes.push(await apply());
+      if (qemuEntries(sandbox) !== byAgent) throw new Error('the agent registered other entries than before');
+      return systemdRun();
     });
 
     // 2. The CLI, one process per run, in the agent's sandbox: reset + register.
@@ -138,25 +157,37 @@ async function main() {
       if (qemuEntries(sandbox) !== byAgent) throw new Error(`${bin} registered other entries than the agent`);
       return took;
     };
-    const cliTimes = await timedRuns(cliRuns, 1, cli(AGENT_DIST));
+    // Node's own start, timed the same way right before each bundle run: load on this shared machine
+    // varies from one second to the next, so the two are taken in turns.
+    const nodeTimes: number[] = [];
+    const cliTimes = await timedRuns(cliRuns, 1, async () => {
+      nodeTimes.push(await timedInside(sandbox, 'node', ['-e', '0']));
+      return cli(bin)();
+    });
+    nodeTimes.shift();
     const cliTsxTimes = await timedRuns(cliRuns, 1, cli(AGENT_BIN));
 
     await sleep(3_000);
     const rssAfterRuns = await vmRssMb(agent.pid);
-    const rssIdle = await idleRss(AGENT_DIST, join(dir, 'idle'));
+    const rssIdle = await idleRss(bin, join(dir, 'idle'));
     const rssIdleTsx = await idleRss(AGENT_BIN, join(dir, 'idle-tsx'));
 
-    const [api, cliMedian, cliTsx, systemd] = [apiTimes, cliTimes, cliTsxTimes, systemdTimes].map(median) as [
-      number,
-      number,
-      number,
-      number,
-    ];
-    console.log(`${targets} targets, reset + register with F, each in a private kernel binfmt_misc`);
+    const [api, cliMedian, cliTsx, systemd, bareNode] = [
+      apiTimes,
+      cliTimes,
+      cliTsxTimes,
+      systemdTimes,
+      nodeTimes,
+    ].map(median) as [number, number, number, number, number];
+    console.log(
+      `${targets} targets, reset + register with F, each in a private kernel binfmt_misc` +
+        (bin === AGENT_DIST ? '' : ` (agent and CLI: ${bin})`),
+    );
     console.log(
       `agent API, warm (client-timed), median of ${apiTimes.length}: ${ms(api)} ${spread(apiTimes)}`,
     );
     console.log(`CLI process (bundle), median of ${cliTimes.length}: ${ms(cliMedian)} ${spread(cliTimes)}`);
+    console.log(`bare \`node -e 0\`, median of ${nodeTimes.length}: ${ms(bareNode)} ${spread(nodeTimes)}`);
     console.log(
       `CLI process (sources via tsx), median of ${cliTsxTimes.length}: ${ms(cliTsx)} ${spread(cliTsxTimes)}`,
     );
@@ -164,12 +195,13 @@ async function main() {
       `systemd-binfmt into a fresh sandbox, median of ${systemdTimes.length}: ${ms(systemd)} ${spread(systemdTimes)}`,
     );
     console.log(
-      `agent idle RSS (VmRSS, goal < 80 MB): ${rssIdle.toFixed(1)} MB after start, ` +
+      `agent idle RSS (VmRSS, goal < 50 MB): ${rssIdle.toFixed(1)} MB after start, ` +
         `${rssAfterRuns.toFixed(1)} MB idle after the runs; from the sources via tsx ${rssIdleTsx.toFixed(1)} MB after start`,
     );
     console.log(`ratio agent API / systemd-binfmt: ${(api / systemd).toFixed(2)}`);
     console.log(`ratio CLI (bundle) / systemd-binfmt: ${(cliMedian / systemd).toFixed(2)}`);
     console.log(`ratio CLI (tsx) / systemd-binfmt: ${(cliTsx / systemd).toFixed(2)}`);
+    console.log(`ratio CLI (bundle) / node -e 0: ${(cliMedian / bareNode).toFixed(2)}`);
   } finally {
     await agent.stop();
     await sandbox.stop();

@@ -17,8 +17,8 @@ import { artifactNames, TARBALL_PREFIX } from './release-layout.ts';
 /**
  * What the image holds besides the agent: Debian's nodejs (18), the emulators (with F, the kernel
  * opens them from the container's files), CA certificates, and what the agent and its launcher run:
- * sh and coreutils (readlink), util-linux flock (the host lock), mount (binfmt_misc), dpkg-deb
- * (builder agents read QEMU packages).
+ * sh and coreutils (readlink), perl (the host lock's helper), util-linux (unshare), mount (binfmt_misc),
+ * dpkg-deb (builder agents read QEMU packages).
  */
 const IMAGE_PACKAGES = [
   'nodejs',
@@ -26,6 +26,7 @@ const IMAGE_PACKAGES = [
   'ca-certificates',
   'dash',
   'coreutils',
+  'perl-base',
   'util-linux',
   'mount',
   'dpkg',

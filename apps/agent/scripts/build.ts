@@ -7,6 +7,7 @@
  *   pnpm --filter @binfleet/agent build
  */
 import { readFile, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { build } from 'esbuild';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -26,6 +27,17 @@ await build({
         build.onResolve({ filter: /^tsx\/esm\/api$/ }, () => ({ path: 'tsx-loader', namespace: 'stub' }));
         build.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({
           contents: 'export function register() {}',
+        }));
+      },
+    },
+    {
+      // zod's error messages in 50 languages are half of what every command would parse at start
+      // (~360 KB); the agent speaks English (zod's default, `en`), so the others stay out.
+      name: 'zod-english-only',
+      setup(build) {
+        build.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({
+          contents: 'export { default as en } from "./en.js";',
+          resolveDir: dirname(args.path),
         }));
       },
     },

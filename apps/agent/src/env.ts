@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { DEFAULT_MOUNT_POINT } from './adapters/binfmt-fs.ts';
 import { DEFAULT_DOCKER_SOCKET } from './adapters/docker-client.ts';
 import { DEFAULT_LOCK_DIR } from './adapters/flock-host-lock.ts';
-import { DEFAULT_STATE_DIR } from './adapters/file-state-store.ts';
+import { DEFAULT_STATE_DIR } from './adapters/state-store.ts';
 import { DEFAULT_IMAGE_TEMPLATE, validateImageTemplate } from './services/verify-image.ts';
 
 /** A spec whose `check` throws for text that is not allowed (the arch table's and the agent's validators). */

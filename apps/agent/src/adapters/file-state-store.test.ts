@@ -42,6 +42,19 @@ describe('FileStateStore', () => {
     expect((await stat(store.desiredFile)).mtimeMs).toBe(written);
   });
 
+  it('reads a state changed behind its back, once it has read (and kept) the one before', async () => {
+    await store.writeDesired(state);
+    expect(await store.readDesired()).toEqual(state);
+    const edited = desiredState({ targets: ['riscv64'], persistent: true });
+    await writeFile(
+      store.desiredFile,
+      JSON.stringify({ version: 1, updatedAt: new Date().toISOString(), state: edited }),
+    );
+    expect(await store.readDesired()).toEqual(edited);
+    await rm(store.desiredFile);
+    expect(await store.readDesired()).toBeUndefined();
+  });
+
   it('replaces the file as a whole', async () => {
     await store.writeDesired(state);
     const next = desiredState({ targets: ['riscv64'] });

@@ -1,12 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { desiredStateSchema, SHA256, type DesiredState } from '@binfleet/agent-contract';
 import { AgentError } from '../errors.ts';
 import { fleetLinkSchema, type FleetLinkFile, type StateStore, type TokenHashes } from './state-store.ts';
-
-export const DEFAULT_STATE_DIR = '/var/lib/binfleet-agent';
 
 const desiredFileSchema = z.object({
   version: z.literal(1),
@@ -50,10 +49,20 @@ export class FileStateStore implements StateStore {
     await this.write(this.fleetFile, fleetLinkSchema.parse(file));
   }
 
+  /**
+   * Read by every heartbeat, status call and apply: parsed again only when the file is another one
+   * (inode) or has changed (mtime, size), as a write by this store or by hand makes it.
+   */
   async readDesired(): Promise<DesiredState | undefined> {
+    const stamp = fileStamp(this.desiredFile);
+    if (stamp === 'absent') return undefined;
+    if (stamp !== undefined && this.desiredCache?.stamp === stamp) return this.desiredCache.state;
     const file = await this.read(this.desiredFile, desiredFileSchema, 'the desired state');
+    this.desiredCache = stamp !== undefined && file !== undefined ? { stamp, state: file.state } : undefined;
     return file?.state;
   }
+
+  private desiredCache: { readonly stamp: string; readonly state: DesiredState } | undefined;
 
   /**
    * Saves the state; an unchanged one is not rewritten (every apply saves, and most re-apply what
@@ -63,6 +72,8 @@ export class FileStateStore implements StateStore {
     const kept = await this.readDesired().catch(() => undefined);
     if (JSON.stringify(kept) === JSON.stringify(state)) return;
     await this.write(this.desiredFile, { version: 1, updatedAt: new Date().toISOString(), state });
+    const stamp = fileStamp(this.desiredFile);
+    this.desiredCache = stamp === undefined || stamp === 'absent' ? undefined : { stamp, state };
   }
 
   async readTokenHashes(): Promise<TokenHashes | undefined> {
@@ -119,6 +130,19 @@ export class FileStateStore implements StateStore {
       await rm(tmp, { force: true });
       throw storageError(error, `Cannot save ${file}`, this.dir);
     }
+  }
+}
+
+/**
+ * Which file is at `path` and which version of it (inode, mtime in ns, size); 'absent' when there is
+ * none, undefined when stat fails otherwise (read() then reports why).
+ */
+function fileStamp(path: string): string | undefined {
+  try {
+    const s = statSync(path, { bigint: true, throwIfNoEntry: false });
+    return s ? `${s.ino}:${s.mtimeNs}:${s.size}` : 'absent';
+  } catch {
+    return undefined;
   }
 }
 

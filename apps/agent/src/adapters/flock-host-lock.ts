@@ -29,24 +29,31 @@ export interface HostLockHolder {
 }
 
 /**
- * The helper that holds the flock, run as `sh -c HELPER sh <lock file>`. One request a line, one
+ * The helper that holds the flock, run as `perl -e HELPER <lock file>`. One request a line, one
  * answer a line:
- *   `lock <seconds>`  opens the file afresh as fd 9 and waits up to that long for flock(2) on it
- *                     (0: not at all): `locked`, `busy`, or `failed <status>` (127: no flock);
- *   `unlock`          closes fd 9, which frees the lock without starting a process: `unlocked`.
- * It reads until EOF, which comes as soon as the agent ends, however it ends.
+ *   `lock <seconds>`  opens the file afresh and tries flock(2) on it until it gets it or that long
+ *                     has passed (0: once): `locked`, `busy`, or `failed <error>`;
+ *   `unlock`          closes the file, which frees the lock: `unlocked`.
+ * It reads until EOF, which comes as soon as the agent ends, however it ends. Perl (perl-base, on
+ * every Debian system) calls flock(2) itself: a shell would start util-linux `flock`, a process per
+ * lock (~2-6 ms), more than the binfmt_misc changes the lock guards.
  */
-const HELPER = `while read -r op secs; do
-  case $op in
-  lock)
-    command exec 9>>"$1" && flock --exclusive --timeout "$secs" --conflict-exit-code 75 9
-    status=$?
-    case $status in 0) echo locked ;; 75) echo busy ;; *) echo "failed $status" ;; esac ;;
-  unlock)
-    exec 9>&-
-    echo unlocked ;;
-  esac
-done`;
+const HELPER = `use Fcntl qw(:flock); $| = 1; my $fh;
+while (my $line = <STDIN>) {
+  my ($op, $secs) = split ' ', $line;
+  if ($op eq 'lock') {
+    close $fh if $fh;
+    unless (open $fh, '>>', $ARGV[0]) { print "failed $!\n"; undef $fh; next }
+    my ($got, $tries) = (0, int($secs * 100));
+    until (($got = flock $fh, LOCK_EX | LOCK_NB) || !$!{EWOULDBLOCK} || $tries-- <= 0) {
+      select undef, undef, undef, 0.01;
+    }
+    print $got ? "locked\n" : $!{EWOULDBLOCK} ? "busy\n" : "failed $!\n";
+  } elsif ($op eq 'unlock') {
+    close $fh if $fh; undef $fh;
+    print "unlocked\n";
+  }
+}`;
 
 /**
  * The longest single wait inside the helper. A helper whose agent died while it waited notices
@@ -72,10 +79,10 @@ interface Helper {
  * change the same entries share it, agents in separate sandboxes (each its own user namespace) never
  * wait for each other, and two mount points of one instance are still one lock.
  *
- * The lock is flock(2) on that file. Node has no flock, so a helper (sh running util-linux `flock`,
- * both on every Debian system) takes it on its own file descriptor. The helper starts on first use
- * and stays for the next operations: starting a process from Node costs several milliseconds, more
- * than the binfmt_misc changes the lock guards. It reads its requests from a pipe from this process;
+ * The lock is flock(2) on that file. Node has no flock, so a helper (perl, on every Debian system)
+ * takes it on its own file descriptor. The helper starts on first use and stays for the next
+ * operations: starting a process from Node costs several milliseconds, more than the binfmt_misc
+ * changes the lock guards. It reads its requests from a pipe from this process;
  * when this process ends in any way, SIGKILL included, the kernel closes the pipe, the helper exits
  * and the lock is free: no pid files to judge stale, no pid reuse to guess about. The file's content
  * only names the holder, for the message of whoever has to wait.
@@ -192,7 +199,7 @@ export class FlockHostLock implements HostLock {
   private startHelper(): Helper {
     // Its own session: a Ctrl-C meant for the agent must not drop the lock under an operation the
     // agent still finishes.
-    const child = spawn('sh', ['-c', HELPER, 'sh', this.file], { stdio: 'pipe', detached: true });
+    const child = spawn('perl', ['-e', HELPER, this.file], { stdio: 'pipe', detached: true });
     const helper: Helper = {
       child,
       answers: [],
@@ -250,38 +257,24 @@ export class FlockHostLock implements HostLock {
     if (spawnError !== undefined)
       return new AgentError(
         'INTERNAL',
-        `Could not start sh to lock ${this.file}: ${spawnError.message}${spawnError.code === 'ELOOP' ? `. ${NATIVE_ENTRY_ADVICE}` : ''}`,
+        `Could not start perl to lock ${this.file}: ${spawnError.message}${spawnError.code === 'ELOOP' ? `. ${NATIVE_ENTRY_ADVICE}` : ''}`,
       );
     const how = signal !== null ? `was killed by ${signal}` : `exited with ${code}`;
     const why = stderr.trim() ? ` (${stderr.trim()})` : '';
     return new AgentError(
       'INTERNAL',
-      `The helper process that takes the binfmt_misc lock ${this.file} (sh with flock) ${how}${why}. Retry: the next operation starts a new one.`,
+      `The helper process that takes the binfmt_misc lock ${this.file} (perl) ${how}${why}. Retry: the next operation starts a new one.`,
     );
   }
 
   private lockFailure(answer: string, stderr: string): AgentError {
-    // 127/126: the shell could not run flock. Missing, or present but unrunnable: a binfmt_misc entry
-    // matching this host's own programs (a forced native entry) sends it to an emulator (ELOOP...).
-    if (answer === 'failed 127' || answer === 'failed 126') {
-      const said = stderr.trim();
-      if (!said || /not found/i.test(said))
-        return new AgentError(
-          'INTERNAL',
-          'The `flock` command (util-linux) is missing: install util-linux; the agent locks binfmt_misc with it.',
-        );
-      return new AgentError(
-        'INTERNAL',
-        `The \`flock\` command could not run (${said.slice(0, 300)}). ${NATIVE_ENTRY_ADVICE}`,
-      );
-    }
-    // The helper only has the shell's words for what went wrong; opening the file here gives the errno.
+    // The helper only has perl's words for what went wrong; opening the file here gives the errno.
     try {
       closeSync(openSync(this.file, 'a'));
     } catch (error) {
       return lockFileError(this.file, error);
     }
-    return lockFileError(this.file, new Error(stderr.trim() || `flock ${answer}`));
+    return lockFileError(this.file, new Error(stderr.trim() || answer.replace(/^failed /, 'flock: ')));
   }
 
   private writeHolder(holder: HostLockHolder): void {

@@ -1,5 +1,14 @@
-import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
-import { access, readdir, stat } from 'node:fs/promises';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { AgentError } from '../errors.ts';
@@ -21,9 +30,10 @@ export class KernelBinfmtFs implements BinfmtFs {
     return new KernelBinfmtFs(`/proc/${pid}/root${DEFAULT_MOUNT_POINT}`);
   }
 
+  // Synchronous, like every read and write here (see readFileOrUndefined): each apply asks several times.
   async isMounted(): Promise<boolean> {
     try {
-      return (await stat(`${this.mountPoint}/register`)).isFile();
+      return statSync(`${this.mountPoint}/register`, { throwIfNoEntry: false })?.isFile() ?? false;
     } catch {
       return false;
     }
@@ -59,7 +69,7 @@ export class KernelBinfmtFs implements BinfmtFs {
 
   async isWritable(): Promise<boolean> {
     try {
-      await access(`${this.mountPoint}/register`, constants.W_OK);
+      accessSync(`${this.mountPoint}/register`, constants.W_OK);
       return true;
     } catch {
       return false;
@@ -73,7 +83,7 @@ export class KernelBinfmtFs implements BinfmtFs {
 
   async list(): Promise<string[]> {
     await this.requireMounted();
-    const names = await readdir(this.mountPoint);
+    const names = readdirSync(this.mountPoint);
     return names.filter((n) => n !== 'register' && n !== 'status').sort();
   }
 
@@ -107,7 +117,7 @@ export class KernelBinfmtFs implements BinfmtFs {
   // promise round trips of fs/promises made a 31-entry reset several times slower than systemd-binfmt.
   private async readFileOrUndefined(file: string): Promise<string | undefined> {
     try {
-      return readFileSync(`${this.mountPoint}/${file}`, 'utf8');
+      return readSmallFile(`${this.mountPoint}/${file}`);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw translate(error, this.mountPoint, file);
       await this.requireMounted();
@@ -133,6 +143,19 @@ export class KernelBinfmtFs implements BinfmtFs {
     } finally {
       if (fd !== undefined) closeSync(fd);
     }
+  }
+}
+
+/** Entry files are a few hundred bytes: one buffer for all, and no fstat as readFileSync does. */
+const readBuffer = Buffer.alloc(4096);
+
+function readSmallFile(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const n = readSync(fd, readBuffer, 0, readBuffer.length, 0);
+    return n < readBuffer.length ? readBuffer.toString('utf8', 0, n) : readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 

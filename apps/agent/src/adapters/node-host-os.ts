@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { open, readFile, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { HostOs, ProcessResult } from './host-os.ts';
 
@@ -16,8 +17,15 @@ export const nodeHostOs: HostOs = {
     return readFile(path, 'utf8').catch(() => undefined);
   },
 
+  // Synchronous on purpose: a stat of a local file answers in microseconds, a thread-pool round trip
+  // per file cost more than that (an apply checks every emulator, a heartbeat too).
   async fileFacts(path) {
-    const s = await stat(path).catch(() => undefined);
+    let s;
+    try {
+      s = statSync(path, { throwIfNoEntry: false });
+    } catch {
+      return undefined;
+    }
     return s && { isFile: s.isFile(), mode: s.mode & 0o7777, mtimeMs: s.mtimeMs, size: s.size };
   },
 

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { DesiredState } from '@binfleet/agent-contract';
 
+export const DEFAULT_STATE_DIR = '/var/lib/binfleet-agent';
+
 export const fleetLinkSchema = z.object({
   version: z.literal(1),
   /** Generated once: the control plane recognises a re-joining host by it. */

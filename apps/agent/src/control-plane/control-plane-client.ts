@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import type { controlPlaneApi } from '@binfleet/agent-contract';
@@ -7,9 +9,11 @@ import { AgentError } from '../errors.ts';
 type ControlPlaneProcedure = (typeof controlPlaneApi)[keyof typeof controlPlaneApi];
 
 /**
- * Calls the control plane's agent API (`/api/trpc/agentApi.*`). Plain fetch with tRPC's wire format
+ * Calls the control plane's agent API (`/api/trpc/agentApi.*`). Plain HTTP with tRPC's wire format
  * rather than a typed client: the agent does not depend on the web app, only on the contract, whose
- * schemas check each answer before the agent acts on it.
+ * schemas check each answer before the agent acts on it. node:http rather than fetch: a heartbeat
+ * through fetch (undici's streams and Request objects) cost the agent more CPU than the whole
+ * report it carries.
  */
 export class ControlPlaneClient {
   constructor(
@@ -26,22 +30,33 @@ export class ControlPlaneClient {
       `api/trpc/${procedure.path}`,
       this.serverUrl.endsWith('/') ? this.serverUrl : `${this.serverUrl}/`,
     );
-    const response = await this.send(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
-      },
-      body: JSON.stringify({ json: input }),
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
-    const body = (await response.json().catch(() => undefined)) as
+    let response: { readonly status: number; readonly text: string };
+    try {
+      response = await post(
+        url,
+        {
+          'content-type': 'application/json',
+          ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
+        },
+        JSON.stringify({ json: input }),
+        this.timeoutMs,
+      );
+    } catch (error) {
+      throw this.unreachable((error as NodeJS.ErrnoException).code ?? (error as Error).name);
+    }
+    let body:
       | {
           result?: { data?: { json?: unknown } };
           error?: { json?: { message?: string; data?: { httpStatus?: number } } };
         }
       | undefined;
-    if (!response.ok || !body?.result?.data || !('json' in body.result.data)) {
+    try {
+      body = JSON.parse(response.text) as typeof body;
+    } catch {
+      body = undefined;
+    }
+    const ok = response.status >= 200 && response.status < 300;
+    if (!ok || !body?.result?.data || !('json' in body.result.data)) {
       const message = body?.error?.json?.message ?? `HTTP ${response.status}`;
       throw new AgentError(
         response.status === 401 ? 'CONTROL_PLANE_REFUSED' : 'CONTROL_PLANE_FAILED',
@@ -80,15 +95,55 @@ export class ControlPlaneClient {
     return Readable.fromWeb(response.body as ReadableStream<Uint8Array>);
   }
 
+  /** Through fetch: a stream to hand on, once in a while (calls go through post()). */
   private async send(url: URL, init: RequestInit): Promise<Response> {
     try {
       return await fetch(url, init);
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
-      throw new AgentError(
-        'CONTROL_PLANE_UNREACHABLE',
-        `Cannot reach the control plane at ${this.serverUrl} (${cause}): check --server and the network.`,
-      );
+      throw this.unreachable((error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name);
     }
   }
+
+  private unreachable(cause: string): AgentError {
+    return new AgentError(
+      'CONTROL_PLANE_UNREACHABLE',
+      `Cannot reach the control plane at ${this.serverUrl} (${cause}): check --server and the network.`,
+    );
+  }
+}
+
+/** One POST (keep-alive, Node's default agents), its status and body; rejects when it gets no answer within `timeoutMs`. */
+function post(
+  url: URL,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const request = send(
+      url,
+      { method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: response.statusCode ?? 0, text });
+        });
+        response.on('error', fail);
+      },
+    );
+    const timer = setTimeout(
+      () => request.destroy(Object.assign(new Error('no answer in time'), { code: 'ETIMEDOUT' })),
+      timeoutMs,
+    );
+    function fail(error: Error) {
+      clearTimeout(timer);
+      reject(error);
+    }
+    request.on('error', fail);
+    request.end(body);
+  });
 }

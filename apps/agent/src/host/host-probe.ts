@@ -54,6 +54,10 @@ export class HostProbe {
     string,
     { readonly stamp: string; readonly result: Promise<VersionResult> }
   >();
+  /** The heads of the host's own programs by path, valid while the file's mtime and size stay the same. */
+  private readonly heads = new Map<string, { readonly stamp: string; readonly head: Uint8Array }>();
+  /** A process never leaves its user namespace (a multi-threaded one cannot): read once. */
+  private namespaced: Promise<boolean> | undefined;
   private readonly versionTimeoutMs: number;
   private readonly concurrency: number;
 
@@ -84,10 +88,22 @@ export class HostProbe {
   /** The first bytes of the host's own programs that can be read (what a binfmt entry would test). */
   readonly hostExecutables = async (): Promise<HostExecutable[]> => {
     const read = await Promise.all(
-      this.os.ownExecutables().map(async (path) => ({ path, header: await this.os.readHead(path, 128) })),
+      this.os.ownExecutables().map(async (path) => ({ path, header: await this.headOf(path) })),
     );
     return read.filter((e): e is HostExecutable => e.header !== undefined && e.header.length > 0);
   };
+
+  /** Every apply checks the host's own programs: read again only when a file's mtime or size changed. */
+  private async headOf(path: string): Promise<Uint8Array | undefined> {
+    const facts = await this.os.fileFacts(path);
+    if (facts === undefined) return undefined;
+    const stamp = `${facts.mtimeMs}:${facts.size}`;
+    const cached = this.heads.get(path);
+    if (cached?.stamp === stamp) return cached.head;
+    const head = await this.os.readHead(path, 128);
+    if (head !== undefined) this.heads.set(path, { stamp, head });
+    return head;
+  }
 
   /** Every target whose emulator exists in the directory, with the QEMU version it reports. */
   async interpreters(location: InterpreterLocation): Promise<InterpreterInfo[]> {
@@ -116,7 +132,11 @@ export class HostProbe {
     return found.filter((info) => info !== undefined);
   }
 
-  private async inUserNamespace(): Promise<boolean> {
+  private inUserNamespace(): Promise<boolean> {
+    return (this.namespaced ??= this.readUserNamespace());
+  }
+
+  private async readUserNamespace(): Promise<boolean> {
     // Without /proc/self/uid_map the kernel has no user namespaces, so this is the initial one.
     const text = await this.os.readText('/proc/self/uid_map');
     if (text === undefined) return false;

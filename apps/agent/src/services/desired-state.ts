@@ -1,4 +1,10 @@
-import { desiredStateSchema, type DesiredState, type DesiredStateInput } from '@binfleet/agent-contract';
+// The one schema by itself: through the package's index, the CLI's start would build every schema
+// of the contract (API, control plane, builds) for a `register` that needs this one.
+import {
+  desiredStateSchema,
+  type DesiredState,
+  type DesiredStateInput,
+} from '@binfleet/agent-contract/desired-state';
 import { AgentError } from '../errors.ts';
 
 /** Validates a desired state; bad input becomes an AgentError that says which field and why. */
