@@ -1,5 +1,4 @@
 import { readFile, rm } from 'node:fs/promises';
-import { setFlagsFromString } from 'node:v8';
 import { interpreterDirSchema } from '@binfleet/agent-contract';
 import { DEFAULT_MAX_PACKAGE_BYTES } from '@binfleet/deb';
 import { DEFAULT_MOUNT_POINT } from '../adapters/binfmt-fs.ts';
@@ -81,10 +80,6 @@ const OPTIONS = {
 export async function serveCommand(argv: string[], env: AgentEnv): Promise<number> {
   // Before anything else: a token in the environment must not outlive this line in this process.
   const envToken = takeSecretEnv('BINFLEET_AGENT_TOKEN');
-  // A long-running agent that answers small calls: V8's young generation stays at its start size
-  // instead of growing to 16 MB per semi-space after the first bursts (~11 MB less resident after
-  // a few hundred calls, no measurable CPU per call).
-  setFlagsFromString('--semi-space-growth-factor=1');
   const { values, positionals } = parse(argv, OPTIONS);
   if (values.help) {
     process.stdout.write(SERVE_USAGE);
