@@ -22,6 +22,7 @@ describe('readEnv', () => {
       dockerSocket: '/var/run/docker.sock',
       busybox: '/bin/busybox',
       lockDir: '/run/binfleet',
+      underSystemd: false,
     };
     expect(readEnv({})).toEqual(defaults);
     expect(
@@ -41,6 +42,7 @@ describe('readEnv', () => {
         BINFLEET_DOCKER_SOCKET: '/run/docker.sock',
         BINFLEET_BUSYBOX: '/usr/lib/busybox',
         BINFLEET_LOCK_DIR: '/run/binfleet-test',
+        INVOCATION_ID: '0f1e2d3c4b5a69788796a5b4c3d2e1f0',
         BINFLEET_AGENT_TOKEN: 'not read here',
       }),
     ).toEqual({
@@ -53,6 +55,7 @@ describe('readEnv', () => {
       dockerSocket: '/run/docker.sock',
       busybox: '/usr/lib/busybox',
       lockDir: '/run/binfleet-test',
+      underSystemd: true,
     });
   });
 

@@ -51,6 +51,8 @@ const agentEnvSchema = z.object({
   BINFLEET_DOCKER_SOCKET: variable(anyText, DEFAULT_DOCKER_SOCKET),
   BINFLEET_BUSYBOX: variable(anyText, '/bin/busybox'),
   BINFLEET_LOCK_DIR: variable(anyText, DEFAULT_LOCK_DIR),
+  // Set by systemd for every service it runs: after an upgrade, its Restart= starts the agent again.
+  INVOCATION_ID: variable(anyText),
 });
 
 /** The agent's configuration from the environment; a command-line option, where there is one, wins. */
@@ -69,6 +71,8 @@ export interface AgentEnv {
   readonly busybox: string;
   /** Where the binfmt_misc lock shared by `serve` and the CLI lives. */
   readonly lockDir: string;
+  /** Run by systemd (INVOCATION_ID is set): an upgraded agent exits and systemd starts it again. */
+  readonly underSystemd: boolean;
 }
 
 /**
@@ -87,6 +91,7 @@ export function readEnv(env: Readonly<Record<string, string | undefined>> = proc
     dockerSocket: e.BINFLEET_DOCKER_SOCKET,
     busybox: e.BINFLEET_BUSYBOX,
     lockDir: e.BINFLEET_LOCK_DIR,
+    underSystemd: e.INVOCATION_ID !== undefined,
   };
 }
 

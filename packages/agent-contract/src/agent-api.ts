@@ -9,6 +9,7 @@ import {
 } from './agent-state.ts';
 import { archNames, interpreterDirSchema, interpreterSuffixSchema } from './arch-inputs.ts';
 import { buildLogSchema, buildReportSchema, buildRequestSchema } from './build.ts';
+import { upgradeAgentInputSchema, upgradeAgentOutcomeSchema } from './agent-upgrade.ts';
 import { list } from './list.ts';
 import { VERIFY_METHODS, verifyOutcomeSchema } from './verify.ts';
 
@@ -92,6 +93,8 @@ export const agentApi = {
   buildLog: query(buildId.extend({ from: z.number().int().min(0).default(0) }), buildLogSchema),
   cancelBuild: mutation(buildId, buildReportSchema),
   builds: query(noInput, list(buildReportSchema)),
+  // Contract 3: install the release the control plane serves, answer, then restart on it.
+  upgradeAgent: mutation(upgradeAgentInputSchema, upgradeAgentOutcomeSchema),
 };
 
 export type AgentApi = typeof agentApi;

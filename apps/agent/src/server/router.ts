@@ -56,6 +56,10 @@ export const agentRouter = router({
     .input(api.builds.input)
     .output(api.builds.output)
     .query(({ ctx }) => ctx.agent.builds.list()),
+  upgradeAgent: agentProcedure
+    .input(api.upgradeAgent.input)
+    .output(api.upgradeAgent.output)
+    .mutation(({ ctx, input }) => ctx.agent.upgrades.upgrade(input)),
 });
 
 export type AgentRouter = typeof agentRouter;

@@ -26,6 +26,7 @@ import { isNoop, planApply } from './registration-plan.ts';
 import type { BinfmtStatus, RegistrationService } from './registration-service.ts';
 import type { VerifyOptions } from './verify-service.ts';
 import type { ImageBuildService } from '../image-build/image-build-service.ts';
+import type { AgentUpgrade } from './agent-upgrade.ts';
 import { AgentError } from '../errors.ts';
 
 /**
@@ -89,6 +90,8 @@ export interface AgentServiceDeps {
   readonly version: string;
   /** Image builds; absent on agents that cannot build (no dockerd wiring). */
   readonly builds?: ImageBuildService;
+  /** Upgrades of this agent in place; absent where it cannot restart itself (tests composing it alone). */
+  readonly upgrades?: AgentUpgrade;
 }
 
 /**
@@ -109,6 +112,17 @@ export class AgentService {
       );
     }
     return this.deps.builds;
+  }
+
+  /** Upgrades of this agent's own code (upgradeAgent). */
+  get upgrades(): AgentUpgrade {
+    if (!this.deps.upgrades) {
+      throw new AgentError(
+        'UPGRADE_FAILED',
+        'This agent was started without a way to restart itself: upgrade it as it was installed.',
+      );
+    }
+    return this.deps.upgrades;
   }
 
   facts(): Promise<AgentFacts> {
