@@ -41,8 +41,9 @@ export class AgentUpgrade {
     if (input.version === version) return { status: 'current', version, previousVersion: version };
     if (this.running) throw new AgentError('BUSY', 'An upgrade of this agent is in progress already.');
     this.running = true;
+    let outcome: UpgradeAgentOutcome;
     try {
-      return await this.install(input);
+      outcome = await this.install(input);
     } catch (error) {
       const failure =
         error instanceof AgentError
@@ -61,6 +62,10 @@ export class AgentUpgrade {
     } finally {
       this.running = false;
     }
+    // Once this answer is handed back: serve then stops (letting requests in progress, this one
+    // among them, finish) and starts again on the new version.
+    setImmediate(() => this.deps.restart());
+    return outcome;
   }
 
   private async install(input: UpgradeAgentInput): Promise<UpgradeAgentOutcome> {
@@ -93,8 +98,6 @@ export class AgentUpgrade {
       const installedAt = await install.unpack(file, input.version);
       const { previous } = await install.activate(input.version);
       log({ event: 'upgraded', version: input.version, from: version, installedAt, kept: previous ?? null });
-      // After this answer is sent: serve stops (requests in progress finish) and starts again.
-      queueMicrotask(() => this.deps.restart());
       return { status: 'restarting', version: input.version, previousVersion: version, installedAt };
     } finally {
       await rm(work, { recursive: true, force: true });
