@@ -13,7 +13,14 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { agentReleaseManifestSchema, type AgentReleaseManifest } from '@binfleet/agent-contract';
-import { ensureAgentRelease, startTestNetwork, type TestNetwork } from '@binfleet/test-sandbox';
+import {
+  CHROMIUM_ARGS,
+  chromiumExecutable,
+  ensureAgentRelease,
+  startTestNetwork,
+  type TestNetwork,
+} from '@binfleet/test-sandbox';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleet, type Fleet } from './testing/fleet.ts';
 import { finishedJob, until } from './testing/waiting.ts';
@@ -88,8 +95,10 @@ describe('the upgrade agent job', () => {
   let dir: string;
   let real: AgentReleaseManifest;
   let realDir: string;
+  let browser: Browser | undefined;
   const pids: string[] = [];
   afterAll(async () => {
+    await browser?.close();
     if (process.env.BINFLEET_TEST_DEBUG) console.log(fleet?.server.output().slice(-5000));
     for (const file of pids) {
       const pid = existsSync(file) ? Number(readFileSync(file, 'utf8')) : NaN;
@@ -164,6 +173,34 @@ describe('the upgrade agent job', () => {
       detail: () => fleet!.api.ok(fleet!.api.query<HostDetail>('fleet.host', { id })),
     };
   };
+  /** The admin's dashboard in Chromium (the API client's session). */
+  const dashboard = async (): Promise<Page> => {
+    browser ??= await chromium.launch({ executablePath: chromiumExecutable(), args: [...CHROMIUM_ARGS] });
+    const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+    await context.addCookies(
+      fleet!.api.sessionHeaders.cookie.split('; ').map((c) => {
+        const [name, ...value] = c.split('=');
+        return { name: name!, value: value.join('='), url: fleet!.url };
+      }),
+    );
+    return context.newPage();
+  };
+  /** Opens Upgrade agent… from the job actions' More menu, checks what the confirm says, confirms: the job's id. */
+  const upgradeThroughDashboard = async (page: Page, title: string): Promise<string> => {
+    await page.getByRole('button', { name: 'More', exact: true }).click();
+    await page.getByRole('menuitem', { name: 'Upgrade agent…' }).click();
+    const dialog = page.getByRole('dialog', { name: title });
+    await dialog
+      .getByText(/checks its sha256, installs it beside the running version and restarts on it/)
+      .waitFor();
+    await dialog.getByText(/the agent keeps running the version it has and the row says why/).waitFor();
+    // To look at: BINFLEET_SCREENSHOTS names the folder, else the fleet's own.
+    const out = process.env.BINFLEET_SCREENSHOTS ?? fleet!.dir;
+    await page.screenshot({ path: join(out, `${title.replace(/\W+/g, '-').replace(/-$/, '')}.png`) });
+    await dialog.getByRole('button', { name: 'Upgrade agent' }).click();
+    await page.waitForURL(/\/jobs\/[^/]+$/);
+    return new URL(page.url()).pathname.split('/').pop()!;
+  };
   const pidOf = (prefix: string) => Number(readFileSync(join(prefix, 'var/agent.pid'), 'utf8'));
   const alive = (pid: number) => existsSync(`/proc/${pid}`);
 
@@ -186,11 +223,12 @@ describe('the upgrade agent job', () => {
     expect(JSON.stringify(refused.error)).toContain('Only admins upgrade agents');
 
     serve(real, realDir);
-    const { id } = await fleet!.api.ok(
-      fleet!.api.mutation<{ id: string }>('jobs.upgradeAgent', {
-        selection: { hostIds: hosts.map((h) => h.id) },
-      }),
-    );
+    // An admin selects both hosts on the fleet page and upgrades them from the bar's More menu.
+    const page = await dashboard();
+    await page.goto(`${fleet!.url}/fleet`);
+    for (const name of ['up-direct', 'up-dial'])
+      await page.getByRole('checkbox', { name: `Select ${name}` }).check();
+    const id = await upgradeThroughDashboard(page, 'Upgrade the agent on 2 hosts?');
     const job = await finishedJob<JobDetail>(fleet!.api, id, 180_000);
     expect(job.status, JSON.stringify(job.targets)).toBe('succeeded');
     for (const [i, h] of hosts.entries()) {
@@ -227,10 +265,10 @@ describe('the upgrade agent job', () => {
     );
     const [direct] = hosts;
     const pid = pidOf(direct!.prefix);
-    const failed = await fleet!.api.ok(
-      fleet!.api.mutation<{ id: string }>('jobs.upgradeAgent', { selection: { hostIds: [direct!.id] } }),
-    );
-    const failedJob = await finishedJob<JobDetail>(fleet!.api, failed.id);
+    // From the host's page this time.
+    await page.goto(`${fleet!.url}/hosts/${direct!.id}`);
+    const failedId = await upgradeThroughDashboard(page, 'Upgrade the agent on up-direct?');
+    const failedJob = await finishedJob<JobDetail>(fleet!.api, failedId);
     expect(failedJob.status).toBe('failed');
     const error = failedJob.targets[0]!.error ?? '';
     expect(error).toContain(`${badFile} from ${fleet!.url}`);

@@ -8,16 +8,7 @@ import { ConfirmModal } from '../ui/confirm-modal.tsx';
 import type { HostSelection } from './job-action-modal.tsx';
 
 /** Admins: the upgrade agent job on one host or a selection, after saying what it does. */
-export function UpgradeAgentModal({
-  selection,
-  servedVersion,
-  onClose,
-}: {
-  selection: HostSelection;
-  /** The agent version this control plane serves, when known. */
-  servedVersion?: string | null;
-  onClose: () => void;
-}) {
+export function UpgradeAgentModal({ selection, onClose }: { selection: HostSelection; onClose: () => void }) {
   const trpc = useTRPC();
   const router = useRouter();
   const count = selection.hostIds.length;
@@ -35,9 +26,6 @@ export function UpgradeAgentModal({
       },
     }),
   );
-  const version = servedVersion
-    ? `binfleet-agent ${servedVersion}`
-    : 'the agent version this control plane serves';
   return (
     <ConfirmModal
       opened
@@ -50,9 +38,10 @@ export function UpgradeAgentModal({
     >
       <Stack gap="xs" component="span">
         <Text size="sm" component="span">
-          Each agent downloads {version} from this control plane (the address it joined), checks its sha256,
-          installs it beside the running version and restarts on it; the host&apos;s row succeeds once a
-          heartbeat reports the new version. Its binfmt_misc entries are not touched.
+          {count === 1 ? 'The agent' : 'Each agent'} downloads the agent release this control plane serves
+          (from the address it joined), checks its sha256, installs it beside the running version and restarts
+          on it; the host&apos;s row succeeds once a heartbeat reports the new version. Its binfmt_misc
+          entries are not touched.
         </Text>
         <Text size="sm" component="span">
           When the download does not match its sha256 or cannot be installed, the agent keeps running the

@@ -35,7 +35,7 @@ const recordingAgent = (calls: unknown[]) =>
 
 describe('AgentUpgrades', () => {
   const upgrades = () => new AgentUpgrades({} as Db, release(), { waitMs: 1000, pollMs: 10 });
-  const host = (facts: Record<string, unknown>) => ({
+  const host = (facts: { contractVersion: number }) => ({
     id: 'h1',
     hostname: 'edge-1',
     facts,
