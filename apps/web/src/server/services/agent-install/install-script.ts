@@ -134,6 +134,8 @@ start_agent() {
       set -a
       . "$CONF/agent.env"
       set +a
+      # Not a systemd service, even when this script runs from one: an upgraded agent restarts itself.
+      unset INVOCATION_ID SYSTEMD_EXEC_PID
       # shellcheck disable=SC2086 # the agent's options, split on purpose
       exec setsid "$BIN" serve --state-dir "$STATE" $BINFLEET_AGENT_ARGS </dev/null >>"$STATE/agent.log" 2>&1
     ) &
