@@ -59,7 +59,14 @@ export function writeLauncher(file: string, lib: string): void {
   chmodSync(file, 0o755);
 }
 
-/** The systemd unit for an agent whose launcher is `bin`. */
-export function renderUnit(bin: string, docs: string): string {
-  return renderTemplate('binfleet-agent.service.in', { BIN: bin, DOCS: docs });
+/**
+ * The systemd unit for an agent whose launcher is `bin`; `upgradable`: the folder the agent may
+ * write its new versions into (the tarball's prefix), none for the .deb (dpkg owns its files).
+ */
+export function renderUnit(bin: string, docs: string, upgradable?: string): string {
+  return renderTemplate('binfleet-agent.service.in', {
+    BIN: bin,
+    DOCS: docs,
+    SELF: upgradable ? ` -${upgradable}` : '',
+  });
 }

@@ -62,6 +62,8 @@ describe('the tarball', () => {
       /^ExecStart=\/opt\/binfleet-agent\/bin\/binfleet-agent serve --state-dir \$\{STATE_DIRECTORY\} \$BINFLEET_AGENT_ARGS$/m,
     );
     expect(unit).toMatch(/^EnvironmentFile=-\/etc\/binfleet-agent\/agent.env$/m);
+    // The agent may write its prefix: the upgrade agent job installs versions there.
+    expect(unit).toMatch(/^ReadWritePaths=.* -\/opt\/binfleet-agent$/m);
     expect(unit).not.toMatch(/@[A-Z_]+@/);
   });
 

@@ -24,6 +24,7 @@ export function stageTree(stageDir: string, version: string): { top: string; mod
     renderUnit(
       `${TARBALL_PREFIX}/bin/binfleet-agent`,
       `file://${TARBALL_PREFIX}/share/doc/binfleet-agent/agent.md`,
+      TARBALL_PREFIX,
     ),
   );
   cpSync(join(REPO_ROOT, 'docs/agent.md'), join(doc, 'agent.md'));

@@ -7,10 +7,12 @@ import { DEFAULT_MOUNT_POINT, type BinfmtFs } from './adapters/binfmt-fs.ts';
 import type { DockerClient, ImageClient } from './adapters/docker-client.ts';
 import { FileStateStore } from './adapters/file-state-store.ts';
 import { FlockHostLock } from './adapters/flock-host-lock.ts';
+import type { AgentInstall } from './adapters/agent-install.ts';
 import type { HostLock } from './adapters/host-lock.ts';
 import type { HostOs } from './adapters/host-os.ts';
 import { HttpRegistryClient } from './adapters/http-registry-client.ts';
 import { KernelBinfmtFs } from './adapters/kernel-binfmt-fs.ts';
+import { TarballAgentInstall } from './adapters/tarball-agent-install.ts';
 import { unshareSandboxes } from './adapters/unshare-emulation-sandbox.ts';
 import { nodeHostOs } from './adapters/node-host-os.ts';
 import type { StateStore, TokenHashes } from './adapters/state-store.ts';
@@ -24,6 +26,7 @@ import { BearerAuth, hashToken } from './server/bearer-auth.ts';
 import { callDispatcher } from './server/call-dispatch.ts';
 import { createAgentHttpServer } from './server/http-server.ts';
 import { AgentService } from './services/agent-service.ts';
+import { AgentUpgrade } from './services/agent-upgrade.ts';
 import { ImageBuildService } from './image-build/image-build-service.ts';
 import { OperationLock } from './services/operation-lock.ts';
 import { AgentPackageStore } from './adapters/agent-package-store.ts';
@@ -44,6 +47,8 @@ export interface AgentAdapters {
   readonly store: StateStore;
   /** Packages a control plane uploads for builds. */
   readonly packages: AgentPackageStore;
+  /** This agent's own code, for upgrades in place; absent: it cannot upgrade itself. */
+  readonly install?: AgentInstall;
 }
 
 /** The real host's adapters, as `serve` runs on it. */
@@ -65,6 +70,8 @@ export function hostAdapters(config: {
     packages: new AgentPackageStore(
       new DiskPackageStore(join(config.stateDir, 'packages'), config.maxPackageBytes),
     ),
+    // The bundle node runs: the launcher resolves `current`, so a tarball install runs versions/<v>/.
+    install: TarballAgentInstall.forBundle(process.argv[1]),
   };
 }
 
@@ -101,6 +108,11 @@ export interface ComposeOptions {
   /** SHA-256 of the API token the HTTP server accepts (joining or a rotation replaces it). */
   readonly tokenHashes: TokenHashes;
   readonly log: (record: LogRecord) => void;
+  /**
+   * Asked once an upgrade has put a new version in place (its answer is on its way): `serve` stops
+   * and starts again on it. Without it (and the adapters' install) the agent refuses upgrades.
+   */
+  readonly restart?: () => void;
 }
 
 /** The agent wired and ready to start. */
@@ -190,6 +202,17 @@ export async function composeAgent(
     version,
     builds,
     packages: new PackageFetcher(adapters.packages, () => packageOrigin),
+    ...(adapters.install && options.restart
+      ? {
+          upgrades: new AgentUpgrade({
+            install: adapters.install,
+            serverUrl: async () => (await store.readFleetLink()).link?.serverUrl,
+            version,
+            restart: options.restart,
+            log,
+          }),
+        }
+      : {}),
   });
   // The token a rotation replaced is accepted until the control plane presents the new one: from
   // then on it is refused, also after a restart.

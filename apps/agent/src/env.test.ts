@@ -22,6 +22,7 @@ describe('readEnv', () => {
       dockerSocket: '/var/run/docker.sock',
       busybox: '/bin/busybox',
       lockDir: '/run/binfleet',
+      underSystemd: false,
     };
     expect(readEnv({})).toEqual(defaults);
     expect(
@@ -41,6 +42,8 @@ describe('readEnv', () => {
         BINFLEET_DOCKER_SOCKET: '/run/docker.sock',
         BINFLEET_BUSYBOX: '/usr/lib/busybox',
         BINFLEET_LOCK_DIR: '/run/binfleet-test',
+        INVOCATION_ID: '0f1e2d3c4b5a69788796a5b4c3d2e1f0',
+        SYSTEMD_EXEC_PID: String(process.pid),
         BINFLEET_AGENT_TOKEN: 'not read here',
       }),
     ).toEqual({
@@ -53,7 +56,18 @@ describe('readEnv', () => {
       dockerSocket: '/run/docker.sock',
       busybox: '/usr/lib/busybox',
       lockDir: '/run/binfleet-test',
+      underSystemd: true,
     });
+  });
+
+  it('is the main process of a systemd service only when systemd names this process (or, before 248, sets INVOCATION_ID)', () => {
+    expect(readEnv({ INVOCATION_ID: 'x', SYSTEMD_EXEC_PID: String(process.pid) }).underSystemd).toBe(true);
+    // A process a service started (install.sh run from a unit, its background agent): not the service.
+    expect(readEnv({ INVOCATION_ID: 'x', SYSTEMD_EXEC_PID: String(process.pid + 1) }).underSystemd).toBe(
+      false,
+    );
+    expect(readEnv({ INVOCATION_ID: 'x' }).underSystemd).toBe(true);
+    expect(readEnv({}).underSystemd).toBe(false);
   });
 
   const INTERPRETER_DIR =

@@ -51,6 +51,9 @@ const agentEnvSchema = z.object({
   BINFLEET_DOCKER_SOCKET: variable(anyText, DEFAULT_DOCKER_SOCKET),
   BINFLEET_BUSYBOX: variable(anyText, '/bin/busybox'),
   BINFLEET_LOCK_DIR: variable(anyText, DEFAULT_LOCK_DIR),
+  // Set by systemd for the processes of a service: after an upgrade, its Restart= starts the agent again.
+  INVOCATION_ID: variable(anyText),
+  SYSTEMD_EXEC_PID: variable(anyText),
 });
 
 /** The agent's configuration from the environment; a command-line option, where there is one, wins. */
@@ -69,6 +72,8 @@ export interface AgentEnv {
   readonly busybox: string;
   /** Where the binfmt_misc lock shared by `serve` and the CLI lives. */
   readonly lockDir: string;
+  /** The main process of a systemd service: an upgraded agent exits and systemd starts it again. */
+  readonly underSystemd: boolean;
 }
 
 /**
@@ -87,6 +92,12 @@ export function readEnv(env: Readonly<Record<string, string | undefined>> = proc
     dockerSocket: e.BINFLEET_DOCKER_SOCKET,
     busybox: e.BINFLEET_BUSYBOX,
     lockDir: e.BINFLEET_LOCK_DIR,
+    // Inherited by whatever a service starts: only its main process counts (systemd >= 248 names it;
+    // older ones set INVOCATION_ID alone).
+    underSystemd:
+      e.SYSTEMD_EXEC_PID !== undefined
+        ? e.SYSTEMD_EXEC_PID === String(process.pid)
+        : e.INVOCATION_ID !== undefined,
   };
 }
 

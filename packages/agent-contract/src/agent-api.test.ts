@@ -46,3 +46,19 @@ describe('the agent API table', () => {
     ).toBe(false);
   });
 });
+
+describe('upgradeAgent', () => {
+  it('names a file of the release, never a URL, with its sha256, size and version', () => {
+    const input = {
+      file: 'binfleet-agent-0.2.0-linux.tar.gz',
+      sha256: 'a'.repeat(64),
+      size: 1,
+      version: '0.2.0',
+    };
+    expect(agentApi.upgradeAgent.input.parse(input)).toEqual(input);
+    for (const file of ['https://evil.example/x.tar.gz', '../x.tar.gz', 'a/b.tar.gz'])
+      expect(agentApi.upgradeAgent.input.safeParse({ ...input, file }).success).toBe(false);
+    expect(agentApi.upgradeAgent.input.safeParse({ ...input, sha256: 'A'.repeat(64) }).success).toBe(false);
+    expect(agentApi.upgradeAgent.input.safeParse({ ...input, url: 'x' }).success).toBe(false);
+  });
+});

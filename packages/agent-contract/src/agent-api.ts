@@ -9,6 +9,7 @@ import {
 } from './agent-state.ts';
 import { archNames, interpreterDirSchema, interpreterSuffixSchema } from './arch-inputs.ts';
 import { buildLogSchema, buildReportSchema, buildRequestSchema } from './build.ts';
+import { upgradeAgentInputSchema, upgradeAgentOutcomeSchema } from './agent-upgrade.ts';
 import { list } from './list.ts';
 import { fetchPackageInputSchema, fetchPackageOutcomeSchema } from './package-transfer.ts';
 import { VERIFY_METHODS, verifyOutcomeSchema } from './verify.ts';
@@ -95,6 +96,8 @@ export const agentApi = {
   builds: query(noInput, list(buildReportSchema)),
   // A dial-out builder's packages: fetched by the agent from the control plane (a direct one's are PUT).
   fetchPackage: mutation(fetchPackageInputSchema, fetchPackageOutcomeSchema),
+  // Contract 3: install the release the control plane serves, answer, then restart on it.
+  upgradeAgent: mutation(upgradeAgentInputSchema, upgradeAgentOutcomeSchema),
 };
 
 export type AgentApi = typeof agentApi;

@@ -11,3 +11,4 @@ export * from './errors.ts';
 export * from './package-transfer.ts';
 export * from './release-manifest.ts';
 export * from './dial-out.ts';
+export * from './agent-upgrade.ts';

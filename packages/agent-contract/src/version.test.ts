@@ -4,6 +4,8 @@ import {
   contractVersionOf,
   contractVersionProblem,
   OLDEST_SERVED_CONTRACT_VERSION,
+  PROCEDURE_SINCE,
+  procedureProblem,
 } from './version.ts';
 
 describe('contract versions', () => {
@@ -22,5 +24,21 @@ describe('contract versions', () => {
     expect(contractVersionProblem(CONTRACT_VERSION - 2)).toMatch(
       new RegExp(`contract version ${CONTRACT_VERSION - 2}.*upgrade binfleet-agent`),
     );
+  });
+});
+
+describe('procedures newer than an agent', () => {
+  it('refuses upgradeAgent to agents of contract 2 (and to those reporting none), with a plain reason', () => {
+    expect(procedureProblem('upgradeAgent', 2)).toMatch(
+      /contract version 2 and has no upgradeAgent \(contract 3 added it\): run the install line/,
+    );
+    expect(procedureProblem('upgradeAgent', undefined)).toMatch(/contract version 2/);
+  });
+
+  it('allows it from contract 3 on, and every procedure of contract 1 to any agent served', () => {
+    expect(PROCEDURE_SINCE['upgradeAgent']).toBe(3);
+    expect(procedureProblem('upgradeAgent', 3)).toBeUndefined();
+    expect(procedureProblem('upgradeAgent', 4)).toBeUndefined();
+    expect(procedureProblem('applyState', undefined)).toBeUndefined();
   });
 });

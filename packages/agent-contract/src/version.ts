@@ -13,8 +13,10 @@
  *
  * Version 2: agents report their version and contract version in the facts of join and heartbeat, and remove,
  * enable, disable and verify answer with the kernel's entries afterwards (as applyState did).
+ * Version 3: `upgradeAgent` (the agent installs the release its control plane serves and restarts on it),
+ * and `fetchPackage` (a dial-out builder fetches a build's uploaded package from its control plane).
  */
-export const CONTRACT_VERSION = 2;
+export const CONTRACT_VERSION = 3;
 
 export const OLDEST_SERVED_CONTRACT_VERSION = CONTRACT_VERSION - 1;
 
@@ -42,5 +44,26 @@ export function contractVersionProblem(reported: number | undefined): string | u
   return (
     `this agent speaks contract version ${version}, and this control plane (version ${CONTRACT_VERSION}) ` +
     `serves agents of version ${OLDEST_SERVED_CONTRACT_VERSION} and newer: upgrade binfleet-agent on this host`
+  );
+}
+
+/** Procedures added after contract 1, with the version that added them: older agents do not have them. */
+export const PROCEDURE_SINCE: Readonly<Record<string, number>> = {
+  upgradeAgent: 3,
+  fetchPackage: 3,
+};
+
+/**
+ * Why an agent reporting `reported` cannot be called with `procedure`, if it cannot: it speaks a
+ * contract older than the one that added it. Asked before the call, so the caller gets this plain
+ * reason instead of the agent's "no such procedure".
+ */
+export function procedureProblem(procedure: string, reported: number | undefined): string | undefined {
+  const since = PROCEDURE_SINCE[procedure];
+  const version = contractVersionOf(reported);
+  if (since === undefined || version >= since) return undefined;
+  return (
+    `this agent speaks contract version ${version} and has no ${procedure} (contract ${since} added it): ` +
+    'run the install line from Fleet > Add host on the host once; later upgrades can then be done from here'
   );
 }

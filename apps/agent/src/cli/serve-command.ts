@@ -1,4 +1,6 @@
-import { readFile, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { interpreterDirSchema } from '@binfleet/agent-contract';
 import { DEFAULT_MAX_PACKAGE_BYTES } from '@binfleet/deb';
 import { DEFAULT_MOUNT_POINT } from '../adapters/binfmt-fs.ts';
@@ -131,6 +133,12 @@ export async function serveCommand(argv: string[], env: AgentEnv): Promise<numbe
       ? undefined
       : parseDuration('--heartbeat-interval', values['heartbeat-interval']);
 
+  let upgraded = () => {};
+  const stopSignal = new Promise<NodeJS.Signals | 'upgraded'>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+    upgraded = () => resolve('upgraded');
+  });
   const agent = await composeAgent(
     {
       listen,
@@ -151,13 +159,9 @@ export async function serveCommand(argv: string[], env: AgentEnv): Promise<numbe
           : undefined,
     },
     adapters,
-    { version: await agentVersion(), tokenHashes, log },
+    { version: await agentVersion(), tokenHashes, log, restart: () => upgraded() },
   );
 
-  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
   await agent.start().catch((error: unknown) => {
     if (error instanceof ListenError) throw new UsageError(`--listen ${error.message}`);
     throw error instanceof DialOutError ? new UsageError(error.message) : error;
@@ -170,7 +174,37 @@ export async function serveCommand(argv: string[], env: AgentEnv): Promise<numbe
   log({ event: 'stopping', signal });
   await agent.stop();
   log({ event: 'stopped' });
+  if (signal !== 'upgraded') return 0;
+  if (env.underSystemd) return RESTART_EXIT_STATUS;
+  const pid = await startAgain(adapters.install!.launcher, process.argv.slice(2));
+  await handOverPidFile(join(values['state-dir'] ?? env.stateDir, 'agent.pid'), pid);
+  log({ event: 'restarted', pid });
   return 0;
+}
+
+/** The exit status after an upgrade under systemd: not 0, so that `Restart=on-failure` starts the new version. */
+export const RESTART_EXIT_STATUS = 3;
+
+/**
+ * Without systemd (install.sh's background agent), the agent starts its successor itself: the
+ * launcher through `current`, with the same arguments, environment and output, in a session of its own.
+ */
+async function startAgain(launcher: string, args: readonly string[]): Promise<number> {
+  const child = spawn(launcher, args, { detached: true, stdio: ['ignore', 'inherit', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', reject);
+  });
+  child.unref();
+  return child.pid!;
+}
+
+/** install.sh's `agent.pid` names the agent it started: when it named this one, it names the new one now. */
+async function handOverPidFile(file: string, pid: number): Promise<void> {
+  const named = await readFile(file, 'utf8').catch(() => undefined);
+  if (named?.trim() !== String(process.pid)) return;
+  await writeFile(`${file}.new`, `${pid}\n`, { mode: 0o600 });
+  await rename(`${file}.new`, file);
 }
 
 /**

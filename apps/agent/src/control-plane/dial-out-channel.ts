@@ -21,6 +21,8 @@ export interface DialOutOptions {
 const REMEMBERED = 500;
 /** Tries to send one result before waiting for the call to be delivered again. */
 const RESULT_TRIES = 5;
+/** How long stop() waits for answers still being sent. */
+const ANSWER_GRACE_MS = 10_000;
 
 /**
  * The agent's side of the dial-out transport: one outbound request to the control plane held open
@@ -32,6 +34,9 @@ const RESULT_TRIES = 5;
  */
 export class DialOutChannel {
   private readonly calls = new Map<string, Promise<CallOutcome>>();
+  /** Answers being sent: stop() lets them go out (an upgrade's answer comes just before a stop). */
+  private readonly answering = new Set<Promise<void>>();
+  private abandoned = false;
   private readonly client: ControlPlaneClient;
   private stopped = false;
   private current: AbortController | undefined;
@@ -57,6 +62,15 @@ export class DialOutChannel {
       this.wait.resolve();
     }
     await this.loop;
+    const grace = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ANSWER_GRACE_MS);
+      void Promise.allSettled([...this.answering]).then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await grace;
+    this.abandoned = true;
   }
 
   private async run(): Promise<void> {
@@ -133,8 +147,10 @@ export class DialOutChannel {
             });
           } else if (event.name === 'call') {
             const call = channelEventSchemas.call.safeParse(event.data);
-            if (call.success) void this.answer(call.data);
-            else
+            if (call.success) {
+              const answered = this.answer(call.data).finally(() => this.answering.delete(answered));
+              this.answering.add(answered);
+            } else
               this.options.log({ event: 'channel-call-refused', level: 'warn', message: call.error.message });
           } else if (event.name === 'close') {
             const close = channelEventSchemas.close.parse(event.data);
@@ -160,7 +176,7 @@ export class DialOutChannel {
       if (this.calls.size > REMEMBERED) this.calls.delete(this.calls.keys().next().value!);
     }
     const result = { callId: call.id, attempt: call.attempt, outcome: await outcome };
-    for (let attempt = 0; attempt < RESULT_TRIES && !this.stopped; attempt++) {
+    for (let attempt = 0; attempt < RESULT_TRIES && !this.abandoned; attempt++) {
       try {
         const answer = await this.client.mutation(
           controlPlaneApi.callResult,

@@ -44,6 +44,9 @@ const AGENT_PROCEDURES: Record<string, { readonly input?: unknown }> = {
   cancelBuild: { input: { id: 'probe' } },
   builds: {},
   fetchPackage: { input: { sha256: '0'.repeat(64) } },
+  upgradeAgent: {
+    input: { file: 'binfleet-agent_9.9.9_all.tar.gz', sha256: '0'.repeat(64), size: 1, version: '9.9.9' },
+  },
 };
 
 type ProcedureType = 'query' | 'mutation' | 'subscription';

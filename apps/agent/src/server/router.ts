@@ -60,6 +60,10 @@ export const agentRouter = router({
     .input(api.fetchPackage.input)
     .output(api.fetchPackage.output)
     .mutation(({ ctx, input }) => ctx.agent.fetchPackage(input.sha256)),
+  upgradeAgent: agentProcedure
+    .input(api.upgradeAgent.input)
+    .output(api.upgradeAgent.output)
+    .mutation(({ ctx, input }) => ctx.agent.upgrades.upgrade(input)),
 });
 
 export type AgentRouter = typeof agentRouter;

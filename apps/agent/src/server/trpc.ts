@@ -61,6 +61,8 @@ const TRPC_CODE_OF: Record<AgentErrorCode, TRPC_ERROR_CODE_KEY> = {
   REGISTRY_UNREACHABLE: 'BAD_GATEWAY',
   REGISTRY_REFUSED: 'BAD_GATEWAY',
   STATE_CORRUPT: 'INTERNAL_SERVER_ERROR',
+  // Bad checksum, download or unpack failure, an install that cannot upgrade in place: the agent runs on.
+  UPGRADE_FAILED: 'PRECONDITION_FAILED',
   // Raised by the agent's own link to the control plane, never by an API call; listed for completeness.
   CONTROL_PLANE_UNREACHABLE: 'BAD_GATEWAY',
   CONTROL_PLANE_REFUSED: 'BAD_GATEWAY',

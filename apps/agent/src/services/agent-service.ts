@@ -27,6 +27,7 @@ import { isNoop, planApply } from './registration-plan.ts';
 import type { BinfmtStatus, RegistrationService } from './registration-service.ts';
 import type { VerifyOptions } from './verify-service.ts';
 import type { ImageBuildService } from '../image-build/image-build-service.ts';
+import type { AgentUpgrade } from './agent-upgrade.ts';
 import { AgentError } from '../errors.ts';
 import type { PackageFetcher } from './package-fetch.ts';
 
@@ -93,6 +94,8 @@ export interface AgentServiceDeps {
   readonly builds?: ImageBuildService;
   /** A dial-out builder's way to the packages its builds need. */
   readonly packages?: PackageFetcher;
+  /** Upgrades of this agent in place; absent where it cannot restart itself (tests composing it alone). */
+  readonly upgrades?: AgentUpgrade;
 }
 
 /**
@@ -124,6 +127,17 @@ export class AgentService {
       );
     }
     return this.deps.packages.fetch(sha256);
+  }
+
+  /** Upgrades of this agent's own code (upgradeAgent). */
+  get upgrades(): AgentUpgrade {
+    if (!this.deps.upgrades) {
+      throw new AgentError(
+        'UPGRADE_FAILED',
+        'This agent was started without a way to restart itself: upgrade it as it was installed.',
+      );
+    }
+    return this.deps.upgrades;
   }
 
   facts(): Promise<AgentFacts> {

@@ -43,6 +43,8 @@ export interface WebConfig {
     readonly pollMs: number;
     readonly leaseMs: number;
     readonly callTimeoutMs: number;
+    /** How long an upgrade agent row waits for a heartbeat reporting the new version. */
+    readonly upgradeWaitMs: number;
     readonly maxAttempts: number;
   };
   /**
@@ -124,6 +126,7 @@ const webEnvSchema = z
     BINFLEET_RUNNER_LEASE_MS: variable(wholeNumber(1), 60_000),
     BINFLEET_AGENT_CALL_TIMEOUT_MS: variable(wholeNumber(1), 30_000),
     BINFLEET_JOB_MAX_ATTEMPTS: variable(wholeNumber(1), 3),
+    BINFLEET_AGENT_UPGRADE_WAIT_MS: variable(wholeNumber(1), 90_000),
     BINFLEET_LOGIN_LIMIT_PER_ADDRESS: variable(wholeNumber(1), 5),
     BINFLEET_LOGIN_LIMIT_PER_ACCOUNT: variable(wholeNumber(1), 50),
     BINFLEET_PUBLIC_URL: variable({
@@ -208,6 +211,7 @@ export function readWebConfig(env: Readonly<Record<string, string | undefined>> 
       leaseMs: e.BINFLEET_RUNNER_LEASE_MS,
       callTimeoutMs: e.BINFLEET_AGENT_CALL_TIMEOUT_MS,
       maxAttempts: e.BINFLEET_JOB_MAX_ATTEMPTS,
+      upgradeWaitMs: e.BINFLEET_AGENT_UPGRADE_WAIT_MS,
     },
     loginLimits: {
       perAddress: e.BINFLEET_LOGIN_LIMIT_PER_ADDRESS,

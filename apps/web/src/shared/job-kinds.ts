@@ -29,6 +29,8 @@ export const jobParams = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('enable'), targets }),
   z.strictObject({ kind: z.literal('disable'), targets }),
   z.strictObject({ kind: z.literal('verify'), targets: targets.optional() }),
+  // Admins only (jobs.upgradeAgent): installs the agent release this control plane serves.
+  z.strictObject({ kind: z.literal('upgrade-agent') }),
 ]);
 
 export type JobParams = z.output<typeof jobParams>;
@@ -40,7 +42,13 @@ export const JOB_KINDS = [
   'enable',
   'disable',
   'verify',
+  'upgrade-agent',
 ] as const satisfies readonly JobKind[];
+
+/** Kinds only admins may start: they change the agent itself, not binfmt_misc. */
+export const ADMIN_JOB_KINDS: readonly JobKind[] = ['upgrade-agent'];
+/** The kinds operators start through jobs.create (the job action dialog). */
+export type OperatorJobKind = Exclude<JobKind, 'upgrade-agent'>;
 
 export function describeJob(p: JobParams): string {
   const list = 'targets' in p && p.targets ? p.targets.join(', ') : 'all';
@@ -60,6 +68,8 @@ export function describeJob(p: JobParams): string {
       return `${p.kind === 'enable' ? 'Enable' : 'Disable'} ${list}`;
     case 'verify':
       return `Verify ${list}`;
+    case 'upgrade-agent':
+      return 'Upgrade the agent to the version this control plane serves';
   }
 }
 

@@ -5,7 +5,7 @@ import { IconAlertTriangle, IconPlayerPlay } from '@tabler/icons-react';
 import { useMutation } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
-import { describeJob, type JobKind, type JobParams } from '~/shared/job-kinds.ts';
+import { describeJob, type JobParams, type OperatorJobKind } from '~/shared/job-kinds.ts';
 import { useTRPC } from '../trpc/client.ts';
 import { MutationError } from '../ui/mutation-error.tsx';
 import { FlagSwitches } from './flag-switches.tsx';
@@ -18,9 +18,9 @@ export interface HostSelection {
   readonly names: readonly string[];
 }
 
-const DESTRUCTIVE: readonly JobKind[] = ['reset-register', 'remove', 'disable'];
+const DESTRUCTIVE: readonly OperatorJobKind[] = ['reset-register', 'remove', 'disable'];
 
-const TITLES: Record<JobKind, string> = {
+const TITLES: Record<OperatorJobKind, string> = {
   'reset-register': 'Reset and register',
   register: 'Register targets',
   remove: 'Remove registrations',
@@ -38,7 +38,7 @@ export function JobActionModal({
   selection,
   onClose,
 }: {
-  kind: JobKind;
+  kind: OperatorJobKind;
   selection: HostSelection;
   onClose: () => void;
 }) {

@@ -1,6 +1,7 @@
 'use client';
 import { Button, Group, Menu } from '@mantine/core';
 import {
+  IconArrowUpCircle,
   IconChevronDown,
   IconCircleCheck,
   IconPlus,
@@ -10,8 +11,10 @@ import {
   IconTrash,
 } from '@tabler/icons-react';
 import { useState } from 'react';
-import type { JobKind } from '~/shared/job-kinds.ts';
+import type { OperatorJobKind } from '~/shared/job-kinds.ts';
+import { useCan } from '../auth/session.tsx';
 import { JobActionModal, type HostSelection } from './job-action-modal.tsx';
+import { UpgradeAgentModal } from './upgrade-agent-modal.tsx';
 
 /** The actions a job can run, for one host or a selection. Rendered only for operators and admins. */
 export function JobActionButtons({
@@ -21,7 +24,8 @@ export function JobActionButtons({
   selection: HostSelection;
   size?: 'xs' | 'sm';
 }) {
-  const [kind, setKind] = useState<JobKind | null>(null);
+  const [kind, setKind] = useState<OperatorJobKind | 'upgrade-agent' | null>(null);
+  const isAdmin = useCan('admin');
   const iconSize = size === 'xs' ? 14 : 16;
   return (
     <>
@@ -57,6 +61,14 @@ export function JobActionButtons({
             <Menu.Item leftSection={<IconToggleLeft size={16} />} onClick={() => setKind('disable')}>
               Disable targets…
             </Menu.Item>
+            {isAdmin && (
+              <Menu.Item
+                leftSection={<IconArrowUpCircle size={16} />}
+                onClick={() => setKind('upgrade-agent')}
+              >
+                Upgrade agent…
+              </Menu.Item>
+            )}
             <Menu.Divider />
             <Menu.Item color="red" leftSection={<IconTrash size={16} />} onClick={() => setKind('remove')}>
               Remove registrations…
@@ -64,7 +76,11 @@ export function JobActionButtons({
           </Menu.Dropdown>
         </Menu>
       </Group>
-      {kind && <JobActionModal key={kind} kind={kind} selection={selection} onClose={() => setKind(null)} />}
+      {kind === 'upgrade-agent' ? (
+        <UpgradeAgentModal selection={selection} onClose={() => setKind(null)} />
+      ) : (
+        kind && <JobActionModal key={kind} kind={kind} selection={selection} onClose={() => setKind(null)} />
+      )}
     </>
   );
 }

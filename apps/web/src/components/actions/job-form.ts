@@ -1,5 +1,5 @@
 import type { TargetId } from '@binfleet/arch-table';
-import type { JobKind, JobParams } from '~/shared/job-kinds.ts';
+import type { JobParams, OperatorJobKind } from '~/shared/job-kinds.ts';
 
 /** What the job dialog asks; which fields count depends on the kind. */
 export interface JobForm {
@@ -21,7 +21,7 @@ export const INITIAL_JOB_FORM: JobForm = {
 };
 
 /** The job's parameters, or what is missing to run it. */
-export function paramsOf(kind: JobKind, f: JobForm): JobParams | string {
+export function paramsOf(kind: OperatorJobKind, f: JobForm): JobParams | string {
   const targets = f.targets.length > 0 ? f.targets : undefined;
   const flags = { persistent: f.persistent, credential: f.credential, preserveArgv0: f.preserveArgv0 };
   switch (kind) {

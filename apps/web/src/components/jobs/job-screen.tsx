@@ -198,7 +198,8 @@ function JobButtons({ job }: { job: JobDetail }) {
   const error = cancel.error ?? retry.error;
   return (
     <>
-      {failed.length > 0 && !open && (
+      {/* An upgrade is started again from the fleet or host page (admins only). */}
+      {failed.length > 0 && !open && job.params.kind !== 'upgrade-agent' && (
         <Button
           variant="default"
           leftSection={<IconRepeat size={16} />}

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { tracked } from '@trpc/server';
-import { jobParams } from '../../shared/job-kinds.ts';
+import { ADMIN_JOB_KINDS, jobParams } from '../../shared/job-kinds.ts';
 import { isFinished } from '../../shared/run-status.ts';
 import { actorOf } from '../services/auth.ts';
-import { operatorProcedure, router, viewerProcedure } from '../trpc.ts';
+import { adminProcedure, operatorProcedure, router, viewerProcedure } from '../trpc.ts';
 import { hostFilter } from './fleet.ts';
 import { runPage } from './inputs.ts';
 
@@ -13,10 +13,20 @@ const selection = z.union([
   z.strictObject({ all: z.literal(true) }),
 ]);
 
+const operatorJobParams = jobParams.refine((p) => !ADMIN_JOB_KINDS.includes(p.kind), {
+  message: 'Only admins upgrade agents: use jobs.upgradeAgent.',
+});
+
 export const jobsRouter = router({
   create: operatorProcedure
-    .input(z.strictObject({ params: jobParams, selection }))
+    .input(z.strictObject({ params: operatorJobParams, selection }))
     .mutation(({ ctx, input }) => ctx.cp.jobs.create(actorOf(ctx.user), input.params, input.selection)),
+  /** The upgrade agent job: each selected host installs the agent release this control plane serves. */
+  upgradeAgent: adminProcedure
+    .input(z.strictObject({ selection }))
+    .mutation(({ ctx, input }) =>
+      ctx.cp.jobs.create(actorOf(ctx.user), { kind: 'upgrade-agent' }, input.selection),
+    ),
   cancel: operatorProcedure
     .input(z.strictObject({ id: z.string().max(64) }))
     .mutation(({ ctx, input }) => ctx.cp.jobs.cancel(actorOf(ctx.user), input.id)),

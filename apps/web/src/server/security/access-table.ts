@@ -69,6 +69,11 @@ export const ACCESS: Record<string, AccessRow> = {
     role: 'operator',
     input: () => ({ params: { kind: 'remove', all: true }, selection: { all: true } }),
   },
+  'jobs.upgradeAgent': {
+    role: 'admin',
+    input: (ids) => ({ selection: { hostIds: [ids.hostId] } }),
+    note: 'the upgrade agent job; jobs.create refuses that kind',
+  },
   'jobs.cancel': { role: 'operator', input: () => ({ id: 'probe' }) },
   'jobs.list': { role: 'viewer', input: () => ({}) },
   'jobs.get': { role: 'viewer', input: () => ({ id: 'probe' }) },

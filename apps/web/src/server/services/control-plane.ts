@@ -29,6 +29,7 @@ import { CatalogueService } from './catalogue/catalogue-service.ts';
 import { CatalogueSyncTimer } from './catalogue/sync.ts';
 import { FleetAttention } from './fleet-attention.ts';
 import { FleetView } from './fleet-view.ts';
+import { AgentUpgrades } from './hosts/agent-upgrade.ts';
 import { HostService } from './hosts/host-service.ts';
 import { ReachabilityChecker } from './hosts/reachability.ts';
 import { JobRunner } from './job-runner.ts';
@@ -101,9 +102,14 @@ export function createControlPlane(config: WebConfig, options: { db?: Db } = {})
     outbound,
     dialOut: dialOutTransport(calls),
   });
+  const agentRelease = new AgentRelease(config.agentDistDir);
+  const upgrades = new AgentUpgrades(db, agentRelease, {
+    waitMs: config.runner.upgradeWaitMs,
+    pollMs: Math.min(config.runner.pollMs, 1000),
+  });
   // Two agent calls per row (the action, then, from agents of contract 1, reading the kernel back)
-  // must fit in the lease.
-  const runner = new JobRunner(db, jobs, hosts, policies, gateway, {
+  // must fit in the lease (an upgrade row renews its lease while it waits for the agent to come back).
+  const runner = new JobRunner(db, jobs, hosts, policies, gateway, upgrades, {
     ...config.runner,
     leaseMs: Math.max(config.runner.leaseMs, 2 * config.runner.callTimeoutMs + 5_000),
   });
@@ -115,7 +121,6 @@ export function createControlPlane(config: WebConfig, options: { db?: Db } = {})
     config.health,
     (hostId) => channels.connected(hostId),
   );
-  const agentRelease = new AgentRelease(config.agentDistDir);
   const fleet = new FleetView(db, hosts, policies, new FleetAttention(db, hosts, agentRelease));
   const catalogue = new CatalogueService(db, secrets, audit, config.catalogueSyncIntervalMs, outbound);
   const catalogueSync = new CatalogueSyncTimer(db, catalogue, { intervalMs: config.catalogueSyncIntervalMs });

@@ -21,6 +21,8 @@ export async function runJobAction(
   agent: AgentConnection,
   params: JobParams,
   policy: PolicySpec | null,
+  /** The upgrade agent job on this host (services/hosts/agent-upgrade.ts). */
+  upgradeAgent?: () => Promise<ActionOutcome>,
 ): Promise<ActionOutcome> {
   const outcome = async (
     answer: { readonly entries?: readonly EntryStatus[] | undefined },
@@ -85,6 +87,9 @@ export async function runJobAction(
       const report = await agent.verify(params.targets ? { targets: params.targets } : {});
       return outcome(report, withoutEntries(report), report.passed);
     }
+    case 'upgrade-agent':
+      if (!upgradeAgent) throw new ControlPlaneError('INVALID_INPUT', 'This runner cannot upgrade agents.');
+      return upgradeAgent();
   }
 }
 

@@ -6,6 +6,7 @@ import { describeDatabaseFailure } from '../database-errors.ts';
 import { ControlPlaneError } from '../errors.ts';
 import { AgentCallError } from '../agents/agent-errors.ts';
 import type { AgentGateway } from '../agents/agent-gateway.ts';
+import type { AgentUpgrades } from './hosts/agent-upgrade.ts';
 import type { HostService } from './hosts/host-service.ts';
 import { runJobAction } from './job-actions.ts';
 import type { JobService } from './jobs.ts';
@@ -48,6 +49,7 @@ export class JobRunner {
     private readonly hosts: HostService,
     private readonly policies: PolicyService,
     private readonly gateway: AgentGateway,
+    private readonly upgrades: AgentUpgrades,
     private readonly config: RunnerConfig,
     private readonly log: (line: Record<string, unknown>) => void = (l) => console.log(JSON.stringify(l)),
   ) {}
@@ -148,7 +150,16 @@ export class JobRunner {
       });
       const params = row.job.params as unknown as JobParams;
       const policy = await this.policies.forGroup(row.host.groupName);
-      const outcome = await runJobAction(this.gateway.connect(row.host), params, policy);
+      const agent = this.gateway.connect(row.host);
+      // An upgrade row waits for the agent to come back: it keeps its lease meanwhile.
+      const renewLease = () =>
+        this.db.jobTarget.updateMany({
+          where: { id: row.id, claimedBy: this.id, status: 'running' },
+          data: { leaseExpiresAt: new Date(Date.now() + this.config.leaseMs) },
+        });
+      const outcome = await runJobAction(agent, params, policy, () =>
+        this.upgrades.run(row.host, agent, renewLease),
+      );
       await this.hosts.snapshots.record(row.hostId, outcome.entries);
       if (params.kind === 'verify') await this.recordVerify(row, outcome.detail as VerifyDetail);
       await this.finish(row, {

@@ -134,6 +134,8 @@ start_agent() {
       set -a
       . "$CONF/agent.env"
       set +a
+      # Not a systemd service, even when this script runs from one: an upgraded agent restarts itself.
+      unset INVOCATION_ID SYSTEMD_EXEC_PID
       # shellcheck disable=SC2086 # the agent's options, split on purpose
       exec setsid "$BIN" serve --state-dir "$STATE" $BINFLEET_AGENT_ARGS </dev/null >>"$STATE/agent.log" 2>&1
     ) &
@@ -157,7 +159,7 @@ write_uninstaller() {
       echo 'DEBIAN_FRONTEND=noninteractive apt-get purge -y binfleet-agent'
     else
       [ -n "$SYSTEMD" ] && echo "rm -f /etc/systemd/system/binfleet-agent.service && systemctl daemon-reload"
-      echo "rm -rf '$ROOT/bin' '$ROOT/lib' '$ROOT/share' '$ROOT/.binfleet-version' '$CONF' '$STATE'"
+      echo "rm -rf '$ROOT/bin' '$ROOT/current' '$ROOT/versions' '$ROOT/lib' '$ROOT/share' '$ROOT/.binfleet-version' '$CONF' '$STATE'"
     fi
     echo "rm -f '$UNINSTALLER'"
     echo 'echo "binfleet: the agent is removed; remove the host in the dashboard too (Fleet > host > Remove host)." >&2'
@@ -312,11 +314,19 @@ main() {
       DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$WORK/$FILE" >"$WORK/apt.log" 2>&1 ||
         fail "apt-get could not install $FILE: $(tail -n 3 "$WORK/apt.log" | tr '\n' ' ')"
     fi
-  elif [ "$(cat "$ROOT/.binfleet-version" 2>/dev/null)" != "$AGENT_VERSION" ]; then
-    say "unpacking $FILE into $ROOT"
-    mkdir -p "$ROOT" && chmod 0755 "$ROOT"
-    tar -xzf "$WORK/$FILE" -C "$ROOT" --strip-components=1 --no-same-owner || fail "cannot unpack $FILE into $ROOT."
-    echo "$AGENT_VERSION" >"$ROOT/.binfleet-version"
+  elif [ "$(readlink "$ROOT/current" 2>/dev/null)" != "versions/$AGENT_VERSION" ]; then
+    # Each version in a folder of its own, "current" pointing at the one that runs, the launcher in
+    # bin/ going through it: the agent upgrades itself the same way (the upgrade agent job).
+    say "unpacking $FILE into $ROOT/versions/$AGENT_VERSION"
+    mkdir -p "$ROOT/versions" "$ROOT/bin" && chmod 0755 "$ROOT" "$ROOT/versions" "$ROOT/bin"
+    rm -rf "$ROOT/versions/.install" && mkdir "$ROOT/versions/.install"
+    tar -xzf "$WORK/$FILE" -C "$ROOT/versions/.install" --strip-components=1 --no-same-owner ||
+      fail "cannot unpack $FILE into $ROOT/versions."
+    rm -rf "$ROOT/versions/$AGENT_VERSION" && mv "$ROOT/versions/.install" "$ROOT/versions/$AGENT_VERSION"
+    ln -sfn "versions/$AGENT_VERSION" "$ROOT/current"
+    ln -sfn ../current/bin/binfleet-agent "$ROOT/bin/binfleet-agent"
+    # What an install of before versions/ left.
+    rm -rf "$\{ROOT:?}/lib" "$\{ROOT:?}/share" "$\{ROOT:?}/.binfleet-version"
   fi
 
   mkdir -p "$CONF" "$STATE"
@@ -341,7 +351,7 @@ main() {
   install -m 0600 "$WORK/credential" "$CONF/join-token"
 
   if [ "$METHOD" = tarball ] && [ -n "$SYSTEMD" ]; then
-    sed "s#/opt/binfleet-agent#$ROOT#g" "$ROOT/share/binfleet-agent/binfleet-agent.service" >"$WORK/unit"
+    sed "s#/opt/binfleet-agent#$ROOT#g" "$ROOT/current/share/binfleet-agent/binfleet-agent.service" >"$WORK/unit"
     install -m 0644 "$WORK/unit" /etc/systemd/system/binfleet-agent.service
   fi
   write_uninstaller

@@ -92,7 +92,7 @@ export function attentionReasons(host: AttentionHost, context: AttentionContext)
   )
     reasons.push({
       kind: 'agent-behind',
-      message: `Its agent is ${host.agentVersion}; this control plane serves ${context.servedAgentVersion}: run the install line on it again to upgrade.`,
+      message: `Its agent is ${host.agentVersion}; this control plane serves ${context.servedAgentVersion}: upgrade it (Upgrade agent… in its actions, admins) or run the install line on it again.`,
     });
   return reasons;
 }
