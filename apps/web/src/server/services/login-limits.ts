@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import type { Db } from '@binfleet/db';
 import type { AuditService } from './audit.ts';
 
@@ -59,14 +60,15 @@ export class LoginLimits {
    * already. A flood from one address then costs no database work at all.
    */
   quickRefusal(address: string, now = Date.now()): string | undefined {
-    return this.knownOver(`address:${address}`, now)
+    return this.knownOver(`address:${clientOf(address)}`, now)
       ? `Too many failed sign-ins from your address: ${this.waitText(now)}.`
       : undefined;
   }
 
   /** Counts the attempt; a message saying why it is refused, or undefined. */
   async admit(attempt: LoginAttempt, now = Date.now()): Promise<string | undefined> {
-    const { username, address, device } = attempt;
+    const { username, device } = attempt;
+    const address = clientOf(attempt.address);
     const { perAddress, perAccount, perClient, perDevice } = this.settings;
     const wait = this.waitText(now);
     if (device !== undefined) {
@@ -87,7 +89,8 @@ export class LoginLimits {
 
   /** A successful sign-in starts its account's counts again and takes its attempt off its address. */
   async succeeded(attempt: LoginAttempt, now = Date.now()): Promise<void> {
-    const { username, address, device } = attempt;
+    const { username, device } = attempt;
+    const address = clientOf(attempt.address);
     const keys =
       device !== undefined
         ? [`device:${device}`]
@@ -115,7 +118,8 @@ export class LoginLimits {
   }
 
   /** A refused attempt: counted (in memory, written within a second) for the address's audit row. */
-  refused(address: string, now = Date.now()): void {
+  refused(from: string, now = Date.now()): void {
+    const address = clientOf(from);
     const id = this.idOf(`refused:${address}`, now);
     const pending = this.pendingRefusals.get(id);
     if (pending) pending.count++;
@@ -245,4 +249,34 @@ export class LoginLimits {
     });
     return row.count;
   }
+}
+
+/**
+ * Who an address counts as: an IPv4 address itself (also written IPv4-mapped, ::ffff:a.b.c.d), an IPv6
+ * address by its /64, the smallest network one client is given (a host may take any address of it, so
+ * counting per address would let it guess 2^64 times as often).
+ */
+export function clientOf(address: string): string {
+  const bare = address.split('%')[0]!;
+  if (!isIPv6(bare)) return address;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare);
+  if (mapped) return mapped[1]!;
+  let text = bare;
+  // An IPv4 tail (::1.2.3.4, 64:ff9b::1.2.3.4) as its two groups.
+  const tail = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (tail) {
+    const [a, b, c, d] = tail.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, tail.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, rest] = text.split('::') as [string, string | undefined];
+  const left = head ? head.split(':') : [];
+  const right = rest ? rest.split(':') : [];
+  const groups =
+    rest === undefined
+      ? left
+      : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }
