@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
-import { HOSTNAMES, expect, test } from '../support/fixtures.ts';
+import { HOSTNAMES, expect, test, type Shot } from '../support/fixtures.ts';
 import { ADMIN_STATE } from '../support/paths.ts';
 import { seedDemoFleet } from '../support/routes.ts';
 
@@ -42,6 +42,25 @@ async function mutation<T>(page: Page, procedure: string, input: unknown): Promi
     },
     [procedure, input, csrf] as const,
   ) as Promise<T>;
+}
+
+/**
+ * With E2E_PAGE_SHOTS=1 (docs/development.md), what the test shows at 1440 and 390 px in light and dark,
+ * tall enough for a whole dialog; otherwise one picture as it is.
+ */
+async function shots(page: Page, shot: Shot, name: string) {
+  if (!process.env.E2E_PAGE_SHOTS) return shot(page, name);
+  const size = page.viewportSize()!;
+  for (const width of [1440, 390]) {
+    for (const colorScheme of ['light', 'dark'] as const) {
+      await page.setViewportSize({ width, height: 1300 });
+      await page.emulateMedia({ colorScheme });
+      await expect(page.locator('html')).toHaveAttribute('data-mantine-color-scheme', colorScheme);
+      await shot(page, `${name}-${width}-${colorScheme}`);
+    }
+  }
+  await page.setViewportSize(size);
+  await page.emulateMedia({ colorScheme: 'light' });
 }
 
 const everyHost = async (page: Page) =>
@@ -106,8 +125,8 @@ test("a policy draft's dry run names the hosts it would make drifted before save
   expect(listed.length).toBe(Math.min(10, inPolicy.length));
   for (const hostname of listed) expect(inPolicy.map((h) => h.hostname)).toContain(hostname);
   await expect(named.getByRole('listitem').first()).toContainText('wrong flags');
-  await card.scrollIntoViewIfNeeded();
-  await shot(page, 'plans-policy-dry-run', { fullPage: true });
+  await named.scrollIntoViewIfNeeded();
+  await shots(page, shot, 'plans-policy-dry-run');
   // Not saved: the dry run is only a look.
   expect((await query<typeof policies>(page, 'policy.list')).find((p) => !p.groupName)?.flags).toBe('F');
   await card.getByRole('button', { name: 'Discard changes' }).click();
@@ -125,7 +144,7 @@ test('saving a draft with auto-heal asks first, naming how many hosts get a rese
   await card.getByRole('button', { name: 'Save policy' }).click();
   const confirm = page.getByRole('dialog', { name: 'Save the fleet policy and heal?' });
   await expect(confirm).toContainText(/queues a reset \+ register with this policy on \d+/);
-  await shot(page, 'plans-policy-heal-confirm');
+  await shots(page, shot, 'plans-policy-heal-confirm');
   await confirm.getByRole('button', { name: 'Not yet' }).click();
   await expect(confirm).toBeHidden();
   expect(
@@ -152,7 +171,7 @@ test('a single-host reset shows what it removes before it runs', async ({ page, 
   const changes = dialog.getByTestId('host-changes');
   await expect(changes).toContainText('Removes');
   await expect(changes).toContainText(`qemu-${extra}`);
-  await shot(page, 'plans-host-reset-preview');
+  await shots(page, shot, 'plans-host-reset-preview');
   await dialog.getByRole('button', { name: 'Back' }).click();
   await dialog.getByRole('button', { name: 'Cancel' }).click();
   await expect(dialog).toBeHidden();
@@ -190,7 +209,7 @@ test('the bulk review splits the selection into online, offline and in policy, a
   await expect(
     dialog.getByRole('button', { name: `Run on ${onlineCount} host${onlineCount === 1 ? '' : 's'}` }),
   ).toBeVisible();
-  await shot(page, 'plans-bulk-review');
+  await shots(page, shot, 'plans-bulk-review');
   await dialog.getByRole('button', { name: 'Back' }).click();
   await dialog.getByRole('button', { name: 'Cancel' }).click();
 });
