@@ -157,20 +157,25 @@ test('saving a draft with auto-heal asks first, naming how many hosts get a rese
 
 test('a single-host reset shows what it removes before it runs', async ({ page, shot }) => {
   await page.goto('/fleet');
-  // A seeded host with an entry its policy does not want: a reset per policy takes it away.
-  const host = (await everyHost(page)).find(
-    (h) => h.drift !== null && Object.values(h.cells).some((c) => c.state === 'extra'),
+  // A host with entries registered: a reset to riscv64 alone takes every other qemu entry away.
+  const host = (await everyHost(page)).find((h) =>
+    Object.entries(h.cells).some(([t, c]) => c.state === 'registered' && t !== 'riscv64'),
   )!;
-  const extra = Object.entries(host.cells).find(([, c]) => c.state === 'extra')![0];
+  const registered = Object.entries(host.cells)
+    .filter(([t, c]) => c.state === 'registered' && t !== 'riscv64')
+    .map(([t]) => `qemu-${t}`);
   await page.goto(`/hosts/${host.id}`);
   await page.getByRole('button', { name: 'Reset + register' }).click();
   const dialog = page.getByRole('dialog', { name: `Reset and register · ${host.hostname}` });
-  await dialog.getByText("Use each host's policy").click();
+  await dialog.getByRole('combobox', { name: 'Targets' }).fill('riscv64');
+  await page.getByRole('option', { name: 'riscv64 (linux/riscv64)' }).click();
+  await dialog.getByText('Removes every qemu-* entry on the host').click();
+  await expect(page.getByRole('option')).toHaveCount(0);
   await dialog.getByRole('button', { name: 'Review…' }).click();
   await expect(dialog.getByText(`This runs on ${host.hostname}`)).toBeVisible();
   const changes = dialog.getByTestId('host-changes');
-  await expect(changes).toContainText('Removes');
-  await expect(changes).toContainText(`qemu-${extra}`);
+  await expect(changes).toContainText(/Removes \d+ entr(y|ies)/);
+  for (const name of registered) await expect(changes).toContainText(name);
   await shots(page, shot, 'plans-host-reset-preview');
   await dialog.getByRole('button', { name: 'Back' }).click();
   await dialog.getByRole('button', { name: 'Cancel' }).click();

@@ -28,20 +28,35 @@ export function usePlan(request: PlanRequest | null) {
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString()} ${n === 1 ? one : many}`;
 
-/** A host's changes in one line: "+ qemu-s390x · − qemu-riscv64 · qemu-aarch64: flags …". */
+/** Names, or how many and the first two: "qemu-arm, qemu-ppc", "31 (qemu-aarch64, qemu-alpha, …)". */
+const few = (names: readonly string[]) =>
+  names.length <= 3 ? names.join(', ') : `${names.length} (${names.slice(0, 2).join(', ')}, …)`;
+
+/** A host's changes in one short line: "adds 31 (qemu-aarch64, …); removes qemu-riscv64". */
 export function changesLine(h: HostPlan): string {
   if (h.problem) return h.problem;
   const parts = [
-    ...h.added.map((n) => `+ ${n}`),
-    ...h.removed.map((n) => `− ${n}`),
-    ...h.changed.map((c) => `${c.name}: ${c.what}`),
-  ];
-  return parts.length ? parts.join(' · ') : 'no change';
+    h.added.length > 0 && `adds ${few(h.added)}`,
+    h.removed.length > 0 && `removes ${few(h.removed)}`,
+    h.changed.length > 0 &&
+      `changes ${h.changed.length <= 2 ? h.changed.map((c) => `${c.name} (${c.what})`).join(', ') : few(h.changed.map((c) => c.name))}`,
+  ].filter(Boolean);
+  return parts.length ? parts.join('; ') : 'no change';
 }
 
-/** "aarch64 missing, s390x wrong flags": a drift list, short. */
-export const driftLine = (drift: HostPlan['drift']) =>
-  drift.map((d) => `${d.target} ${d.kind.replace('wrong-', 'wrong ')}`).join(', ');
+/** A drift list, short: "riscv64 missing; wrong flags on 31 entries (alpha, arm, …)". */
+export function driftLine(drift: HostPlan['drift']): string {
+  const byKind = new Map<string, string[]>();
+  for (const d of drift) byKind.set(d.kind, [...(byKind.get(d.kind) ?? []), d.target]);
+  return [...byKind]
+    .map(([kind, targets]) => {
+      const what = kind.replace('wrong-', 'wrong ');
+      return targets.length <= 3
+        ? `${targets.join(', ')} ${what}`
+        : `${what} on ${targets.length} entries (${targets.slice(0, 2).join(', ')}, …)`;
+    })
+    .join('; ');
+}
 
 /** Hosts it would make drifted, named (the first ten), with why. */
 export function BecomeDrifted({ plan, what }: { plan: Plan; what: string }) {
@@ -142,7 +157,7 @@ function ChangeList({ title, items }: { title: string; items: readonly string[] 
   );
 }
 
-/** Per host: state, what changes, drift after; offline rows dimmed by their badge, in policy marked. */
+/** Per host: offline or not, how it stands with its policy after, and what changes (those that change first). */
 export function PlanTable({ plan, excluded }: { plan: Plan; excluded?: ReadonlySet<string> }) {
   return (
     <div>
@@ -158,25 +173,27 @@ export function PlanTable({ plan, excluded }: { plan: Plan; excluded?: ReadonlyS
             <Table.Tr>
               <Table.Th>Host</Table.Th>
               <Table.Th>Changes</Table.Th>
-              <Table.Th>Policy after</Table.Th>
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
             {plan.hosts.map((h) => (
               <Table.Tr key={h.id} data-offline={!h.online || undefined}>
-                <Table.Td>
-                  <Group gap={6} wrap="nowrap">
-                    <Text size="sm" ff="monospace" td={excluded?.has(h.id) ? 'line-through' : undefined}>
-                      {h.hostname}
-                    </Text>
+                <Table.Td style={{ verticalAlign: 'top' }}>
+                  <Text
+                    size="sm"
+                    ff="monospace"
+                    style={{ whiteSpace: 'nowrap' }}
+                    td={excluded?.has(h.id) ? 'line-through' : undefined}
+                  >
+                    {h.hostname}
+                  </Text>
+                  <Group gap={4} mt={2} wrap="wrap">
                     {!h.online && <OnlineBadge online={false} size="xs" />}
+                    <PolicyAfter host={h} />
                   </Group>
                 </Table.Td>
-                <Table.Td ff="monospace" style={{ overflowWrap: 'anywhere' }}>
+                <Table.Td ff="monospace" style={{ overflowWrap: 'anywhere', verticalAlign: 'top' }}>
                   {changesLine(h)}
-                </Table.Td>
-                <Table.Td>
-                  <PolicyAfter host={h} />
                 </Table.Td>
               </Table.Tr>
             ))}
@@ -196,25 +213,25 @@ export function PlanTable({ plan, excluded }: { plan: Plan; excluded?: ReadonlyS
 function PolicyAfter({ host }: { host: HostPlan }) {
   if (host.driftAfter === null)
     return (
-      <Text size="sm" c="dimmed">
+      <Badge color="gray" variant="outline" size="xs">
         no policy
-      </Text>
+      </Badge>
     );
   if (host.becomesDrifted)
     return (
-      <Badge color="orange" variant="light" size="sm">
+      <Badge color="orange" variant="light" size="xs">
         becomes drifted
       </Badge>
     );
   if (host.driftAfter === 0)
     return (
-      <Badge color="teal" variant="light" size="sm">
-        in policy
+      <Badge color="teal" variant="light" size="xs">
+        in policy after
       </Badge>
     );
   return (
-    <Badge color="orange" variant="outline" size="sm">
-      {host.driftAfter} drifted
+    <Badge color="orange" variant="outline" size="xs">
+      {host.driftAfter} drifted after
     </Badge>
   );
 }
