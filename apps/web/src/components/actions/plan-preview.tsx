@@ -6,6 +6,7 @@ import { useTRPCClient } from '../trpc/client.ts';
 import type { RouterInputs, RouterOutputs } from '../trpc/types.ts';
 import { OnlineBadge } from '../ui/badges.tsx';
 import { ErrorState } from '../ui/states.tsx';
+import { changesLine, driftLine } from './plan-lines.ts';
 
 export type PlanRequest = RouterInputs['plans']['preview'];
 export type Plan = RouterOutputs['plans']['preview'];
@@ -27,36 +28,6 @@ export function usePlan(request: PlanRequest | null) {
 }
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString()} ${n === 1 ? one : many}`;
-
-/** Names, or how many and the first two: "qemu-arm, qemu-ppc", "31 (qemu-aarch64, qemu-alpha, …)". */
-const few = (names: readonly string[]) =>
-  names.length <= 3 ? names.join(', ') : `${names.length} (${names.slice(0, 2).join(', ')}, …)`;
-
-/** A host's changes in one short line: "adds 31 (qemu-aarch64, …); removes qemu-riscv64". */
-export function changesLine(h: HostPlan): string {
-  if (h.problem) return h.problem;
-  const parts = [
-    h.added.length > 0 && `adds ${few(h.added)}`,
-    h.removed.length > 0 && `removes ${few(h.removed)}`,
-    h.changed.length > 0 &&
-      `changes ${h.changed.length <= 2 ? h.changed.map((c) => `${c.name} (${c.what})`).join(', ') : few(h.changed.map((c) => c.name))}`,
-  ].filter(Boolean);
-  return parts.length ? parts.join('; ') : 'no change';
-}
-
-/** A drift list, short: "riscv64 missing; wrong flags on 31 entries (alpha, arm, …)". */
-export function driftLine(drift: HostPlan['drift']): string {
-  const byKind = new Map<string, string[]>();
-  for (const d of drift) byKind.set(d.kind, [...(byKind.get(d.kind) ?? []), d.target]);
-  return [...byKind]
-    .map(([kind, targets]) => {
-      const what = kind.replace('wrong-', 'wrong ');
-      return targets.length <= 3
-        ? `${targets.join(', ')} ${what}`
-        : `${what} on ${targets.length} entries (${targets.slice(0, 2).join(', ')}, …)`;
-    })
-    .join('; ');
-}
 
 /** Hosts it would make drifted, named (the first ten), with why. */
 export function BecomeDrifted({ plan, what }: { plan: Plan; what: string }) {
