@@ -73,6 +73,8 @@ const everyHost = async (page: Page) =>
   ).items;
 
 test.beforeAll(async ({ browser, stack, fleet }) => {
+  // Seeding 60 hosts, a registry and builds takes most of a minute on a busy shared machine.
+  test.setTimeout(180_000);
   if (!existsSync(join(stack.dir, 'demo-fleet-seeded'))) {
     seedDemoFleet(stack, 60);
     writeFileSync(join(stack.dir, 'demo-fleet-seeded'), '');
