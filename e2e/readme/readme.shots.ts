@@ -56,11 +56,13 @@ async function query<T>(page: Page, procedure: string, input?: unknown): Promise
   ) as Promise<T>;
 }
 
-async function picture(page: Page, path: string, name: string) {
+/** The page as it opens, or scrolled to `scrollTo` (a part below the fold, e.g. the matrix). */
+async function picture(page: Page, path: string, name: string, scrollTo?: string) {
   await page.goto(path);
   await expect(page.locator('h1')).toHaveCount(1);
   await expect(page.locator('[aria-busy="true"]:visible, .mantine-Skeleton-root:visible')).toHaveCount(0);
   await page.waitForLoadState('networkidle');
+  if (scrollTo) await page.locator(scrollTo).evaluate((el) => el.scrollIntoView({ block: 'start' }));
   await page.screenshot({ path: join(IMAGES, `${name}.png`) });
 }
 
@@ -76,7 +78,7 @@ test('pictures of the main pages for the README', async ({ page }) => {
   const job = jobs.find((j) => j.status === 'failed') ?? jobs[0]!;
 
   await picture(page, '/fleet', 'fleet');
-  await picture(page, '/fleet?view=matrix', 'fleet-matrix');
+  await picture(page, '/fleet?view=matrix', 'fleet-matrix', 'table[aria-label^="Registrations per host"]');
   await picture(page, `/hosts/${host.id}`, 'host');
   await picture(page, `/jobs/${job.id}`, 'job');
   await picture(page, '/catalogue', 'catalogue');
