@@ -39,5 +39,16 @@ export default defineConfig({
       dependencies: ['setup'],
       use: { storageState: ADMIN_STATE },
     },
+    // The README's pictures (`pnpm readme-shots`): only when asked, so a test run never rewrites docs/images.
+    ...(process.env.BINFLEET_README_SHOTS
+      ? [
+          {
+            name: 'readme',
+            testMatch: 'readme/*.shots.ts',
+            dependencies: ['setup'],
+            use: { storageState: ADMIN_STATE },
+          },
+        ]
+      : []),
   ],
 });

@@ -35,6 +35,8 @@ async function query<T>(page: Page, procedure: string, input: unknown): Promise<
 }
 
 test.beforeAll(async ({ browser, stack }) => {
+  // Seeding 60 hosts, a registry and builds takes most of a minute on a busy shared machine.
+  test.setTimeout(180_000);
   // Once per run: a failed test restarts the worker, which runs this again.
   if (!existsSync(join(stack.dir, 'demo-fleet-seeded'))) {
     seedDemoFleet(stack, 60);

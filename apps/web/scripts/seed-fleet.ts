@@ -5,10 +5,11 @@
  * registry with tags and the builds that pushed them (seed-images.ts).
  *
  *   DATABASE_URL=file:$PWD/data/ui/binfleet.db BINFLEET_DATA_DIR=$PWD/data/ui \
- *     pnpm --filter @binfleet/web exec tsx scripts/seed-fleet.ts [--hosts 1000] [--live]
+ *     pnpm --filter @binfleet/web exec tsx scripts/seed-fleet.ts [--hosts 1000] [--live [--heartbeat-ms 10000]]
  *
  * Re-running replaces the hosts it made before (agent ids `seed-*`); other hosts are left alone.
- * `--live` keeps running and heartbeats for the hosts meant to be online, so they stay online.
+ * `--live` keeps running and heartbeats for the hosts meant to be online, so they stay online (every
+ * `--heartbeat-ms`: shorter than the server's BINFLEET_HEARTBEAT_INTERVAL_MS times its missed beats).
  * BINFLEET_DATA_DIR must be the server's: agent credentials are sealed with its key.
  */
 import {
@@ -43,6 +44,7 @@ const { values: args } = parseArgs({
   options: {
     hosts: { type: 'string', default: '1000' },
     live: { type: 'boolean', default: false },
+    'heartbeat-ms': { type: 'string', default: '10000' },
     seed: { type: 'string', default: '42' },
   },
 });
@@ -53,7 +55,9 @@ if (!Number.isInteger(HOST_COUNT) || HOST_COUNT < 1 || HOST_COUNT > 20_000)
 
 const SEED_PREFIX = 'seed-';
 const SEED_PASSWORD = 'seed-password-1';
-const HEARTBEAT_MS = 10_000;
+const HEARTBEAT_MS = Number(args['heartbeat-ms']);
+if (!Number.isInteger(HEARTBEAT_MS) || HEARTBEAT_MS < 100 || HEARTBEAT_MS > 3_600_000)
+  fail('--heartbeat-ms must be a whole number from 100 to 3600000.');
 
 function fail(message: string): never {
   console.error(`seed-fleet: ${message}`);

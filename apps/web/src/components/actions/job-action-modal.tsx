@@ -1,7 +1,7 @@
 'use client';
-import { Alert, Button, Group, List, Modal, SegmentedControl, Stack, Switch, Text } from '@mantine/core';
+import { Button, Group, Modal, SegmentedControl, Stack, Switch, Text } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { IconAlertTriangle, IconPlayerPlay } from '@tabler/icons-react';
+import { IconPlayerPlay } from '@tabler/icons-react';
 import { useMutation } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
@@ -9,7 +9,8 @@ import { describeJob, type JobParams, type OperatorJobKind } from '~/shared/job-
 import { useTRPC } from '../trpc/client.ts';
 import { MutationError } from '../ui/mutation-error.tsx';
 import { FlagSwitches } from './flag-switches.tsx';
-import { flagsOf, INITIAL_JOB_FORM, paramsOf, type JobForm } from './job-form.ts';
+import { INITIAL_JOB_FORM, paramsOf, type JobForm } from './job-form.ts';
+import { JobReview } from './job-review.tsx';
 import { TargetPicker } from './target-picker.tsx';
 
 export interface HostSelection {
@@ -30,8 +31,8 @@ const TITLES: Record<OperatorJobKind, string> = {
 };
 
 /**
- * Parameters, then (for more than one host) a confirmation naming how many hosts it will run on;
- * the new job's page opens once it is queued.
+ * Parameters, then (for more than one host, or an action that removes or switches off entries) the
+ * review: the server's dry run of what changes on each host; the new job's page opens once it is queued.
  */
 export function JobActionModal({
   kind,
@@ -63,10 +64,12 @@ export function JobActionModal({
   const invalid = typeof params === 'string' ? params : null;
   const count = selection.hostIds.length;
   const set = (patch: Partial<JobForm>) => setForm((f) => ({ ...f, ...patch }));
-  const run = () =>
-    create.mutate({ params: params as JobParams, selection: { hostIds: [...selection.hostIds] } });
+  const run = (hostIds: readonly string[] = selection.hostIds) =>
+    create.mutate({ params: params as JobParams, selection: { hostIds: [...hostIds] } });
   const hasFlags = kind === 'register' || (kind === 'reset-register' && !form.usePolicy);
   const destructive = DESTRUCTIVE.includes(kind);
+  // More than one host, or anything that takes entries away: look first.
+  const review = count > 1 || destructive;
   const target = count === 1 ? (selection.names[0] ?? '1 host') : `${count.toLocaleString()} hosts`;
 
   return (
@@ -149,66 +152,23 @@ export function JobActionModal({
                 disabled={invalid !== null}
                 loading={create.isPending}
                 leftSection={<IconPlayerPlay size={16} />}
-                onClick={() => (count > 1 ? setConfirming(true) : run())}
+                onClick={() => (review ? setConfirming(true) : run())}
               >
-                {count > 1 ? 'Review…' : 'Run now'}
+                {review ? 'Review…' : 'Run now'}
               </Button>
             </Group>
           </Group>
         </Stack>
       ) : (
-        <Stack gap="md">
-          <Alert
-            color={destructive ? 'red' : 'indigo'}
-            variant="light"
-            icon={<IconAlertTriangle size={18} />}
-            title={`This runs on ${count.toLocaleString()} hosts`}
-          >
-            <Text size="sm" fw={600}>
-              {describeJob(params as JobParams)}
-            </Text>
-            {flagsOf(params as JobParams) && <Text size="sm">Flags: {flagsOf(params as JobParams)}</Text>}
-            <Text size="sm" mt={4}>
-              Each host runs it once; offline hosts fail with the reason. You can cancel while it runs.
-            </Text>
-          </Alert>
-          {form.credential && flagsOf(params as JobParams) && (
-            <Alert color="red" variant="outline" icon={<IconAlertTriangle size={18} />} py="xs">
-              With C, setuid foreign binaries gain real privileges on these {count.toLocaleString()} hosts.
-            </Alert>
-          )}
-          {selection.names.length > 0 && (
-            <div>
-              <Text size="sm" fw={600} mb={4}>
-                Hosts
-              </Text>
-              <List size="sm" spacing={2} ff="monospace">
-                {selection.names.slice(0, 6).map((n) => (
-                  <List.Item key={n}>{n}</List.Item>
-                ))}
-              </List>
-              {count > Math.min(6, selection.names.length) && (
-                <Text size="sm" c="dimmed" mt={4}>
-                  and {(count - Math.min(6, selection.names.length)).toLocaleString()} more
-                </Text>
-              )}
-            </div>
-          )}
-          <MutationError error={create.error} title="The job was not created" />
-          <Group justify="flex-end" gap="xs">
-            <Button variant="default" onClick={() => setConfirming(false)} disabled={create.isPending}>
-              Back
-            </Button>
-            <Button
-              color={destructive ? 'red' : undefined}
-              loading={create.isPending}
-              leftSection={<IconPlayerPlay size={16} />}
-              onClick={run}
-            >
-              Run on {count.toLocaleString()} hosts
-            </Button>
-          </Group>
-        </Stack>
+        <JobReview
+          params={params as JobParams}
+          selection={selection}
+          destructive={destructive}
+          error={create.error}
+          pending={create.isPending}
+          onBack={() => setConfirming(false)}
+          onRun={run}
+        />
       )}
     </Modal>
   );

@@ -1,11 +1,12 @@
 'use client';
 import type { TargetId } from '@binfleet/arch-table';
 import { Anchor, Checkbox, Group, ScrollArea, Text } from '@mantine/core';
-import { IconCheck, IconX } from '@tabler/icons-react';
+import { IconCheck, IconLayoutGridRemove, IconX } from '@tabler/icons-react';
 import Link from 'next/link';
 import type { CSSProperties } from 'react';
 import type { MatrixCell } from '~/server/services/fleet-view.ts';
 import type { FleetRow } from '../trpc/types.ts';
+import { Empty } from '../ui/states.tsx';
 import { CELL_LOOK, CELL_STATES, matrixColumns } from './cell-states.ts';
 import classes from './matrix.module.css';
 import type { PageSelection } from './selection.ts';
@@ -19,6 +20,14 @@ export function FleetMatrix({
   selection: PageSelection | null;
 }) {
   const columns = matrixColumns(rows);
+  if (columns.length === 0)
+    return (
+      <Empty
+        icon={<IconLayoutGridRemove size={22} />}
+        title="Nothing to show in the matrix"
+        description="None of these hosts has a qemu entry, and no policy wants one: set a fleet or group policy on the Policy page, or run Reset + register on the hosts (the Hosts view selects them)."
+      />
+    );
   return (
     <ScrollArea type="auto" offsetScrollbars="x">
       <table className={classes.matrix} aria-label="Registrations per host and architecture">
@@ -48,7 +57,7 @@ export function FleetMatrix({
         </thead>
         <tbody>
           {rows.map((row) => (
-            <tr key={row.id} className={classes.row}>
+            <tr key={row.id} className={classes.row} data-offline={!row.online || undefined}>
               {selection && (
                 <td className={classes.stickyCol} style={{ paddingLeft: 8 }}>
                   <Checkbox
@@ -95,7 +104,7 @@ export function FleetMatrix({
               </td>
               {columns.map((t) => (
                 <td key={t} className={classes.cellWrap}>
-                  <MatrixCellView target={t} cell={row.cells[t]} host={row.hostname} />
+                  <MatrixCellView target={t} cell={row.cells[t]} host={row.hostname} online={row.online} />
                 </td>
               ))}
             </tr>
@@ -110,15 +119,19 @@ function MatrixCellView({
   target,
   cell,
   host,
+  online,
 }: {
   target: TargetId;
   cell: MatrixCell | undefined;
   host: string;
+  online: boolean;
 }) {
   if (!cell)
     return <span className={classes.none} title={`${host}: qemu-${target} neither registered nor wanted`} />;
   const look = CELL_LOOK[cell.state];
-  const label = `${host}: qemu-${target} ${look.label}${cell.verify ? `, last self-test ${cell.verify}` : ''}`;
+  const label = `${host}: qemu-${target} ${look.label}${cell.verify ? `, last self-test ${cell.verify}` : ''}${
+    online ? '' : ' (offline: as last reported)'
+  }`;
   return (
     <span
       className={classes.cell}
@@ -172,6 +185,13 @@ export function MatrixLegend() {
       <Group gap={6} wrap="nowrap">
         <span className={classes.none} />
         <Text size="xs">not wanted, not registered</Text>
+      </Group>
+      <Group gap={6} wrap="nowrap">
+        <span
+          className={`${classes.legendSwatch} ${classes.cell}`}
+          style={{ background: CELL_LOOK.registered.color, opacity: 0.4, width: 16, height: 16 }}
+        />
+        <Text size="xs">faded: host offline, as last reported</Text>
       </Group>
     </Group>
   );

@@ -108,6 +108,11 @@ export function FleetScreen() {
     }
   };
 
+  const clearFilters = () => {
+    setSearch('');
+    update({ q: null, online: null, group: null, arch: null, drifted: null, attention: null });
+  };
+
   if (summary.data?.total === 0) {
     return (
       <Stack gap="lg">
@@ -200,17 +205,7 @@ export function FleetScreen() {
                   color="gray"
                   size="compact-sm"
                   leftSection={<IconFilterOff size={16} />}
-                  onClick={() => {
-                    setSearch('');
-                    update({
-                      q: null,
-                      online: null,
-                      group: null,
-                      arch: null,
-                      drifted: null,
-                      attention: null,
-                    });
-                  }}
+                  onClick={clearFilters}
                 >
                   Clear
                 </Button>
@@ -269,8 +264,12 @@ export function FleetScreen() {
             <Empty
               icon={<IconFilterOff size={22} />}
               title="No host matches these filters"
-              description="Change the search or clear the filters."
-            />
+              description={`${filterWords(filter)}: change them, or clear them to see every host.`}
+            >
+              <Button variant="default" onClick={clearFilters}>
+                Clear the filters
+              </Button>
+            </Empty>
           ) : (
             <Empty
               icon={<IconServerOff size={22} />}
@@ -339,6 +338,20 @@ export function FleetScreen() {
       )}
     </Stack>
   );
+}
+
+/** The active filters in words: "Hostname contains “x”, offline, group ci, drifted only". */
+function filterWords(filter: HostFilter): string {
+  const words = [
+    filter.search && `hostname contains “${filter.search}”`,
+    filter.online !== undefined && (filter.online ? 'online' : 'offline'),
+    filter.group && `group ${filter.group}`,
+    filter.arch && `host arch ${filter.arch}`,
+    filter.drifted && 'drifted only',
+    filter.attention && 'needs attention',
+  ].filter(Boolean);
+  const text = words.join(', ');
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function ViewLabel({ icon, text }: { icon: React.ReactNode; text: string }) {

@@ -14,15 +14,19 @@ import {
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconTrash } from '@tabler/icons-react';
+import { useDebouncedValue } from '@mantine/hooks';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
+import { usePlan } from '../actions/plan-preview.tsx';
 import { TargetPicker } from '../actions/target-picker.tsx';
 import { useTRPC } from '../trpc/client.ts';
 import type { RouterOutputs } from '../trpc/types.ts';
+import { ConfirmModal } from '../ui/confirm-modal.tsx';
 import { MutationError } from '../ui/mutation-error.tsx';
 import { Ago } from '../ui/time.tsx';
 import { FLAG_INFO } from './flags.ts';
 import { lintPolicy, type LintContext } from './lint.ts';
+import { healCount, healLine, PolicyDryRun } from './policy-dry-run.tsx';
 import { PolicyLint } from './policy-lint.tsx';
 
 export type PolicyRow = RouterOutputs['policy']['list'][number];
@@ -73,6 +77,19 @@ export function PolicyCard({
     : NEW_POLICY;
   const [draft, setDraft] = useState<Draft>(initial);
   const dirty = JSON.stringify(draft) !== JSON.stringify(initial);
+  // The draft's dry run, once typing pauses: only for admins with something to save.
+  const [settled] = useDebouncedValue(draft, 400);
+  const dryRun = editable && (dirty || !policy);
+  const plan = usePlan(dryRun ? { kind: 'policy', draft: { groupName, ...settled } } : null);
+  const [confirm, setConfirm] = useState<'heal' | 'remove' | null>(null);
+  const healing = draft.autoHeal && plan.data && healCount(plan.data) > 0 ? plan.data : null;
+  // With auto-heal, save waits for the dry run of what is on screen: the confirm must name the right hosts.
+  const planBehind =
+    dryRun &&
+    draft.autoHeal &&
+    !plan.isError &&
+    (JSON.stringify(settled) !== JSON.stringify(draft) || !plan.data || plan.isPlaceholderData);
+  const scope = groupName ? `group ${groupName}` : 'fleet';
   const refresh = () =>
     Promise.all([
       queryClient.invalidateQueries({ queryKey: trpc.policy.pathKey() }),
@@ -81,6 +98,7 @@ export function PolicyCard({
   const save = useMutation(
     trpc.policy.set.mutationOptions({
       onSuccess: async () => {
+        setConfirm(null);
         notifications.show({
           color: 'teal',
           message: `${groupName ? `Group ${groupName}` : 'Fleet'} policy saved; drift is recomputed with it.`,
@@ -92,6 +110,7 @@ export function PolicyCard({
   const remove = useMutation(
     trpc.policy.remove.mutationOptions({
       onSuccess: async () => {
+        setConfirm(null);
         notifications.show({
           color: 'teal',
           message: groupName ? `Group ${groupName} now follows the fleet policy.` : 'Fleet policy removed.',
@@ -219,6 +238,9 @@ export function PolicyCard({
           disabled={!editable}
         />
         <PolicyLint findings={findings} />
+        {dryRun && (
+          <PolicyDryRun plan={plan.data} error={plan.isError ? plan.error : null} autoHeal={draft.autoHeal} />
+        )}
         <MutationError error={error} title="Not saved" />
         {editable && (
           <Group justify="space-between">
@@ -228,7 +250,7 @@ export function PolicyCard({
                 color="red"
                 leftSection={<IconTrash size={16} />}
                 loading={remove.isPending}
-                onClick={() => remove.mutate({ groupName })}
+                onClick={() => setConfirm('remove')}
               >
                 {groupName ? 'Remove group policy' : 'Remove fleet policy'}
               </Button>
@@ -243,8 +265,8 @@ export function PolicyCard({
               )}
               <Button
                 disabled={policy !== null && !dirty}
-                loading={save.isPending}
-                onClick={() => save.mutate({ groupName, ...draft })}
+                loading={save.isPending || planBehind}
+                onClick={() => (healing ? setConfirm('heal') : save.mutate({ groupName, ...draft }))}
               >
                 {policy ? 'Save policy' : 'Create policy'}
               </Button>
@@ -252,6 +274,35 @@ export function PolicyCard({
           </Group>
         )}
       </Stack>
+      <ConfirmModal
+        opened={confirm === 'heal' && healing !== null}
+        onClose={() => setConfirm(null)}
+        title={`Save the ${scope} policy and heal?`}
+        error={save.error}
+        cancelLabel="Not yet"
+        confirmLabel="Save and queue resets"
+        confirmColor="red"
+        loading={save.isPending}
+        onConfirm={() => save.mutate({ groupName, ...draft })}
+      >
+        {healing &&
+          `With auto-heal on, saving queues a reset + register with this policy on ${healLine(healing)}: each
+          removes every qemu-* entry on the host and registers the policy's.`}
+      </ConfirmModal>
+      <ConfirmModal
+        opened={confirm === 'remove'}
+        onClose={() => setConfirm(null)}
+        title={`Remove the ${scope} policy?`}
+        error={remove.error}
+        confirmLabel={groupName ? 'Remove group policy' : 'Remove fleet policy'}
+        confirmColor="red"
+        loading={remove.isPending}
+        onConfirm={() => remove.mutate({ groupName })}
+      >
+        {groupName
+          ? `The ${drift ? `${drift.hosts.toLocaleString()} ` : ''}hosts of group ${groupName} follow the fleet policy from then on (none, if there is no fleet policy). No kernel entry changes.`
+          : 'Hosts without a group policy of their own are then governed by no policy: their drift is no longer computed and auto-heal stops for them. No kernel entry changes.'}
+      </ConfirmModal>
     </Card>
   );
 }

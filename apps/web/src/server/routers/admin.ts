@@ -5,7 +5,8 @@ import { actorOf } from '../services/auth.ts';
 import { adminProcedure, router, viewerProcedure } from '../trpc.ts';
 import { groupName } from './fleet.ts';
 
-const policyInput = z.strictObject({
+/** A policy as the form sends it (also the draft a plan dry-runs). */
+export const policyInput = z.strictObject({
   groupName: groupName.nullable(),
   targets: z.array(z.enum(TARGET_IDS)).max(TARGET_IDS.length),
   flags: checkedBy(kernelFlags),

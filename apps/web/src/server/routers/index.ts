@@ -7,12 +7,14 @@ import { catalogueRouter, registriesRouter } from './catalogue.ts';
 import { fleetRouter } from './fleet.ts';
 import { installRouter, settingsRouter } from './install.ts';
 import { jobsRouter } from './jobs.ts';
+import { plansRouter } from './plans.ts';
 
 export const appRouter = router({
   auth: authRouter,
   fleet: fleetRouter,
   jobs: jobsRouter,
   policy: policyRouter,
+  plans: plansRouter,
   tokens: tokensRouter,
   install: installRouter,
   settings: settingsRouter,

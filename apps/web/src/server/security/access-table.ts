@@ -79,6 +79,12 @@ export const ACCESS: Record<string, AccessRow> = {
   'jobs.get': { role: 'viewer', input: () => ({ id: 'probe' }) },
   'jobs.watch': { role: 'viewer', input: () => ({ id: 'probe' }), note: 'server-sent events' },
 
+  'plans.preview': {
+    role: 'operator',
+    input: (ids) => ({ kind: 'action', params: { kind: 'remove', all: true }, hostIds: [ids.hostId] }),
+    note: 'a dry run: changes nothing (a POST only because host lists outgrow a URL)',
+  },
+
   'policy.list': { role: 'viewer' },
   'policy.lintContext': { role: 'viewer' },
   'policy.set': {

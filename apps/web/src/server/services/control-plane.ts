@@ -36,6 +36,7 @@ import { JobRunner } from './job-runner.ts';
 import { JobService } from './jobs.ts';
 import { LoginLimits } from './login-limits.ts';
 import { PackageService } from './packages.ts';
+import { PlanService } from './plans.ts';
 import { PolicyService } from './policy.ts';
 import { SettingsService } from './settings.ts';
 
@@ -48,6 +49,8 @@ export interface ControlPlane {
   readonly loginLimits: LoginLimits;
   readonly hosts: HostService;
   readonly policies: PolicyService;
+  /** Dry runs of jobs and policy drafts. */
+  readonly plans: PlanService;
   readonly jobs: JobService;
   readonly fleet: FleetView;
   readonly runner: JobRunner;
@@ -150,6 +153,7 @@ export function createControlPlane(config: WebConfig, options: { db?: Db } = {})
     loginLimits,
     hosts,
     policies,
+    plans: new PlanService(db, hosts, policies),
     jobs,
     fleet,
     runner,

@@ -63,7 +63,7 @@ export function wantedTargets(spec: PolicySpec, hostArch: string | null): Target
 // What a policy wants a target's entry to look like. A fleet page compares thousands of hosts with a
 // handful of policies, so each (target, interpreter, flags) is worked out once.
 const expectedCache = new Map<string, KernelEntry>();
-function expectedFor(target: TargetId, spec: PolicySpec): KernelEntry {
+export function expectedFor(target: TargetId, spec: PolicySpec): KernelEntry {
   const key = `${target}|${spec.interpreterDir}|${spec.suffix}|${spec.flags}`;
   let entry = expectedCache.get(key);
   if (!entry) {
