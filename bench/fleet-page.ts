@@ -1,13 +1,15 @@
 /**
- * The fleet page's server response at 1,000 hosts (issue 5: median under 300 ms on this machine).
+ * The fleet page's server response at 1,000 hosts (issue 18: median of the batched request under 40 ms
+ * on this machine; issue 5 asked for 300 ms).
  * Seeds a throwaway SQLite database with apps/web/scripts/seed-fleet.ts, starts the control plane's
  * API (the same tRPC router `next start` serves, without Next) with its job runner off, signs in, then
  * times each request the fleet page makes, and the one batched request the browser really sends
  * (httpBatchLink), interleaved over --runs rounds after --warmup rounds. auth.me on the same server
  * and session is the reference: the cost of a request that reads almost nothing.
- *   pnpm exec tsx bench/fleet-page.ts [--hosts 1000] [--runs 30] [--warmup 5] [--repo DIR]
+ *   pnpm exec tsx bench/fleet-page.ts [--hosts 1000] [--runs 30] [--warmup 5] [--repo DIR] [--cpu-prof DIR]
  * --repo measures another checkout of this repository (e.g. an older commit unpacked with its own
  * generated Prisma client), so a change can be compared with what it replaced on the same machine.
+ * --cpu-prof writes the server's CPU profile (node --cpu-prof, the measured rounds and the seeding) into DIR.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,6 +28,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '30' },
     warmup: { type: 'string', default: '5' },
     repo: { type: 'string', default: resolve(import.meta.dirname, '..') },
+    'cpu-prof': { type: 'string' },
   },
 });
 const hosts = Number(values.hosts);
@@ -69,7 +72,8 @@ const env = {
   BINFLEET_RUNNER: 'off',
 };
 // The server migrates the new database and creates the admin the seed needs.
-const server = await startServer(env);
+const profile = values['cpu-prof'];
+const server = await startServer(env, 0, '127.0.0.1', profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []);
 let stopSeed = () => {};
 try {
   // --live keeps the hosts seeded as online heartbeating (one UPDATE every 10 s), as a fleet would.
@@ -127,7 +131,7 @@ try {
   console.table(rows);
   const page = rows.at(-1)!;
   console.log(
-    `fleet page server response (median of the batched request): ${page['median ms']} ms; goal < 300 ms: ${page['median ms'] < 300 ? 'met' : 'NOT met'}`,
+    `fleet page server response (median of the batched request): ${page['median ms']} ms; goal < 40 ms: ${page['median ms'] < 40 ? 'met' : 'NOT met'}`,
   );
 } finally {
   stopSeed();

@@ -18,6 +18,23 @@ const SQLITE_BUSY_TIMEOUT_MS = 5_000;
  */
 export const TRANSACTION_MAX_WAIT_MS = 10_000;
 
+/**
+ * SQLite's page cache for the one connection, in KiB. Host rows carry their facts and entries as JSON
+ * (kilobytes each, on overflow pages), so a scan of every host's small columns walks pages the default
+ * 2 MiB cache no longer holds at 1,000 hosts (~23 MB): the fleet page's host scans went from ~16 ms
+ * to ~2 ms with the file's pages kept. Memory is taken only as pages are read.
+ */
+export const SQLITE_CACHE_KIB = 64 * 1024;
+
+/** The better-sqlite3 adapter, with the page cache set on the connection it opens. */
+class SqliteAdapterFactory extends PrismaBetterSqlite3 {
+  override async connect() {
+    const adapter = await super.connect();
+    await adapter.executeScript(`PRAGMA cache_size = -${SQLITE_CACHE_KIB}`);
+    return adapter;
+  }
+}
+
 export class AuditLogAppendOnlyError extends Error {
   override name = 'AuditLogAppendOnlyError';
   constructor(operation: string) {
@@ -53,7 +70,7 @@ export function createDb(url: string) {
   const client =
     databaseProvider(resolved) === 'sqlite'
       ? new PrismaClient({
-          adapter: new PrismaBetterSqlite3({
+          adapter: new SqliteAdapterFactory({
             url: prepareSqliteFile(resolved),
             timeout: SQLITE_BUSY_TIMEOUT_MS,
           }),

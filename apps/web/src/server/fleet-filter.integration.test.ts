@@ -76,7 +76,9 @@ describe.each(DATABASES)('fleet filters on %s', (_name, database) => {
 
   it('a host whose kernel is brought back to its policy leaves the list', async () => {
     const everyone = (await admin.fleet.hosts({ filter: {}, offset: 0, limit: 200 })).items;
-    const rows = await db.host.findMany({ select: { id: true, groupName: true, arch: true, entries: true } });
+    const rows = await db.host.findMany({
+      select: { id: true, groupName: true, arch: true, entries: true, entriesHash: true },
+    });
     const byId = new Map(rows.map((r) => [r.id, r]));
     // A drifted host, and one in policy with the same group and host architecture: copying the
     // second's entries to the first is what a reset to the policy would leave in its kernel.
@@ -91,7 +93,9 @@ describe.each(DATABASES)('fleet filters on %s', (_name, database) => {
     const before = await admin.fleet.hosts({ filter: { drifted: true }, offset: 0, limit: 200 });
     expect(before.items.map((h) => h.id)).toContain(victim.id);
 
-    await db.host.update({ where: { id: victim.id }, data: { entries: byId.get(model.id)!.entries! } });
+    // Entries and their hash are written together (as HostSnapshots.record does).
+    const { entries, entriesHash } = byId.get(model.id)!;
+    await db.host.update({ where: { id: victim.id }, data: { entries: entries!, entriesHash } });
     const after = await admin.fleet.hosts({ filter: { drifted: true }, offset: 0, limit: 200 });
     expect(after.total).toBe(before.total - 1);
     expect(after.items.map((h) => h.id)).not.toContain(victim.id);

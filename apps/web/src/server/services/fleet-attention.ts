@@ -1,7 +1,7 @@
 import { inBatches, type Db, type Prisma } from '@binfleet/db';
 import type { AgentRelease } from './agent-install/agent-release.ts';
 import { attentionReasons, type AttentionReason } from './hosts/attention.ts';
-import { HostService } from './hosts/host-service.ts';
+import type { HostService } from './hosts/host-service.ts';
 
 /** The columns "needs attention" reads: no facts, so that every host can be counted at once. */
 export const attentionSelect = {
@@ -17,7 +17,8 @@ export const attentionSelect = {
   binfmtWritable: true,
   reconcileError: true,
   agentVersion: true,
-  entries: true,
+  // Whether it has qemu entries comes from the digest of its entries (hosts/entries-digests.ts).
+  entriesHash: true,
 } satisfies Prisma.HostSelect;
 
 export type AttentionRow = Prisma.HostGetPayload<{ select: typeof attentionSelect }>;
@@ -41,13 +42,20 @@ export class FleetAttention {
     );
   }
 
-  /** A function giving the reasons of each of `rows` (read with attentionSelect). */
-  async reasonsFor(rows: readonly AttentionRow[]): Promise<(row: AttentionRow) => AttentionReason[]> {
-    const ids = rows.map((r) => r.id);
-    const [served, selfTests, shared] = await Promise.all([
+  /**
+   * A function giving the reasons of each of `rows` (read with attentionSelect). `everyHost`: the rows
+   * are the whole fleet, so the self-tests and shared URLs are read for all hosts at once rather than
+   * through lists of every host's id and URL.
+   */
+  async reasonsFor(
+    rows: readonly AttentionRow[],
+    everyHost = false,
+  ): Promise<(row: AttentionRow) => AttentionReason[]> {
+    const [served, selfTests, shared, digests] = await Promise.all([
       this.servedAgentVersion(),
-      this.selfTests(ids),
-      this.sharedAgentUrls(rows.map((r) => r.agentUrl)),
+      this.selfTests(everyHost ? null : rows.map((r) => r.id)),
+      this.sharedAgentUrls(everyHost ? null : rows.map((r) => r.agentUrl)),
+      this.hosts.digests.of(rows.map((r) => r.entriesHash)),
     ]);
     const now = new Date();
     return (row) =>
@@ -63,7 +71,7 @@ export class FleetAttention {
           binfmtWritable: row.binfmtWritable,
           reconcileError: row.reconcileError,
           agentVersion: row.agentVersion,
-          hasQemuEntries: HostService.entriesOf(row).some((e) => e.name.startsWith('qemu-')),
+          hasQemuEntries: digests.get(row.entriesHash)?.hasQemuEntries ?? false,
         },
         {
           servedAgentVersion: served,
@@ -82,20 +90,23 @@ export class FleetAttention {
       orderBy: { hostname: 'asc' },
       select: attentionSelect,
     });
-    const reasons = await this.reasonsFor(rows);
+    const reasons = await this.reasonsFor(rows, Object.keys(where).length === 0);
     return rows.filter((r) => reasons(r).length > 0 === attention).map((r) => r.id);
   }
 
-  /** Per host: whether any target's latest self-test failed, or all passed; hosts never tested are absent. */
-  private async selfTests(hostIds: readonly string[]) {
-    // Batched by host: each host's results come back together, newest first.
-    const results = await inBatches(hostIds, (batch) =>
+  /**
+   * Per host (of `hostIds`, or every host when null): whether any target's latest self-test failed, or
+   * all passed; hosts never tested are absent.
+   */
+  private async selfTests(hostIds: readonly string[] | null) {
+    const read = (hostId?: { in: string[] }) =>
       this.db.verifyResult.findMany({
-        where: { hostId: { in: batch }, status: { in: ['passed', 'failed'] } },
+        where: { ...(hostId ? { hostId } : {}), status: { in: ['passed', 'failed'] } },
         orderBy: { at: 'desc' },
         select: { hostId: true, target: true, method: true, status: true },
-      }),
-    );
+      });
+    // Batched by host: each host's results come back together, newest first.
+    const results = hostIds ? await inBatches(hostIds, (batch) => read({ in: batch })) : await read();
     const latest = new Map<string, Map<string, string>>();
     for (const r of results) {
       const m = latest.get(r.hostId) ?? new Map<string, string>();
@@ -108,20 +119,24 @@ export class FleetAttention {
     return out;
   }
 
-  /** Agent URLs among `urls` that more than one host advertises, with those hosts' names. */
-  private async sharedAgentUrls(urls: readonly string[]) {
+  /** Agent URLs among `urls` (any, when null) that more than one host advertises, with those hosts' names. */
+  private async sharedAgentUrls(urls: readonly string[] | null) {
+    const sharedAmong = (agentUrl: { in: string[] } | { not: string }) =>
+      this.db.host.groupBy({
+        by: ['agentUrl'],
+        where: { agentUrl },
+        _count: { _all: true },
+        having: { agentUrl: { _count: { gt: 1 } } },
+      });
     // Batched by URL: each URL's count is whole within its batch. Dial-out hosts have no URL (''):
     // nothing to share.
-    const shared = await inBatches(
-      [...new Set(urls)].filter((u) => u !== ''),
-      (batch) =>
-        this.db.host.groupBy({
-          by: ['agentUrl'],
-          where: { agentUrl: { in: batch } },
-          _count: { _all: true },
-        }),
-    );
-    const many = shared.filter((s) => s._count._all > 1).map((s) => s.agentUrl);
+    const shared = urls
+      ? await inBatches(
+          [...new Set(urls)].filter((u) => u !== ''),
+          (batch) => sharedAmong({ in: batch }),
+        )
+      : await sharedAmong({ not: '' });
+    const many = shared.map((s) => s.agentUrl);
     const out = new Map<string, { id: string; hostname: string }[]>();
     if (many.length === 0) return out;
     const hosts = await inBatches(many, (batch) =>

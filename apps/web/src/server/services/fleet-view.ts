@@ -52,6 +52,7 @@ export interface FleetRow {
 /** What a fleet row is made of: not the facts (kilobytes per host) or credentials the list never shows. */
 const fleetRowSelect = {
   ...attentionSelect,
+  entries: true,
   arch: true,
   kernel: true,
   dockerVersion: true,
@@ -59,6 +60,14 @@ const fleetRowSelect = {
 } satisfies Prisma.HostSelect;
 
 type FleetHost = Prisma.HostGetPayload<{ select: typeof fleetRowSelect }>;
+
+/** What drift over many hosts reads: the hash of their entries, not the entries. */
+const driftSelect = {
+  id: true,
+  groupName: true,
+  arch: true,
+  entriesHash: true,
+} satisfies Prisma.HostSelect;
 
 /** Read models for the fleet page and the host page: hosts joined with snapshots, policies, verify results. */
 export class FleetView {
@@ -131,8 +140,9 @@ export class FleetView {
   }
 
   /**
-   * Drift is computed from each host's entries and its policy, not stored, so this filter reads the
-   * entries of every host the other filters let through (as `drift()` does), in hostname order.
+   * Drift is computed from each host's entries and its policy, kept per version of the entries
+   * (EntriesDigests), so this filter reads the small columns of every host the other filters let
+   * through, in hostname order.
    */
   private async idsByDrift(
     where: Prisma.HostWhereInput,
@@ -142,16 +152,14 @@ export class FleetView {
     const hosts = await this.db.host.findMany({
       where,
       orderBy: { hostname: 'asc' },
-      select: { id: true, groupName: true, arch: true, entries: true },
+      select: driftSelect,
     });
-    return hosts
-      .filter((h) => {
-        const policy = policyOf(h.groupName);
-        return (
-          policy !== null && this.hosts.drift(policy, h.arch, HostService.entriesOf(h)).length > 0 === drifted
-        );
-      })
-      .map((h) => h.id);
+    const governed = hosts.flatMap((h) => {
+      const policy = policyOf(h.groupName);
+      return policy ? [{ id: h.id, hash: h.entriesHash, arch: h.arch, policy }] : [];
+    });
+    const counts = await this.hosts.digests.driftCounts(governed);
+    return governed.filter((_, i) => counts[i]! > 0 === drifted).map((h) => h.id);
   }
 
   async summary() {
@@ -174,38 +182,51 @@ export class FleetView {
     };
   }
 
-  /** How many online hosts can run each target now (registered and enabled). */
+  /**
+   * How many online hosts can run each target now (registered and enabled). Hosts are counted by the
+   * hash of their entries, and each distinct set of entries is looked at once.
+   */
   async coverage() {
-    const online = await this.db.host.findMany({
+    const byHash = await this.db.host.groupBy({
+      by: ['entriesHash'],
       where: { lastSeenAt: { gte: this.hosts.onlineSince() } },
-      select: { entries: true },
+      _count: { _all: true },
     });
+    const digests = await this.hosts.digests.of(byHash.map((g) => g.entriesHash));
     const count = new Map<string, number>();
-    for (const host of online) {
-      for (const e of HostService.entriesOf(host))
-        if (e.enabled && e.name.startsWith('qemu-'))
-          count.set(e.name.slice(5), (count.get(e.name.slice(5)) ?? 0) + 1);
-    }
+    for (const g of byHash)
+      for (const target of digests.get(g.entriesHash)!.enabledTargets)
+        count.set(target, (count.get(target) ?? 0) + g._count._all);
     return TARGET_IDS.map((target) => ({ target, hosts: count.get(target) ?? 0 })).filter((c) => c.hosts > 0);
   }
 
   /**
    * Hosts that differ from their policy, overall and per group, and how many hosts no policy governs (their
-   * drift is not computed, so they are never counted as matching). Reads every host, so it is its own query.
+   * drift is not computed, so they are never counted as matching). One query: hosts counted by group,
+   * architecture and the hash of their entries, whose drift is worked out once per distinct triple.
    */
   async drift() {
-    const hosts = await this.db.host.findMany({ select: { groupName: true, arch: true, entries: true } });
-    const policyOf = await this.policies.resolver();
+    const [byKind, policyOf] = await Promise.all([
+      this.db.host.groupBy({ by: ['groupName', 'arch', 'entriesHash'], _count: { _all: true } }),
+      this.policies.resolver(),
+    ]);
+    const governed = byKind.flatMap((k) => {
+      const policy = policyOf(k.groupName);
+      return policy ? [{ hash: k.entriesHash, arch: k.arch, policy }] : [];
+    });
+    const counts = await this.hosts.digests.driftCounts(governed);
     const groups = new Map<string | null, { hosts: number; drifted: number; hasPolicy: boolean }>();
     let drifted = 0;
     let withoutPolicy = 0;
-    for (const h of hosts) {
-      const policy = policyOf(h.groupName);
-      const isDrifted = this.hosts.drift(policy, h.arch, HostService.entriesOf(h)).length > 0;
-      const g = groups.get(h.groupName) ?? { hosts: 0, drifted: 0, hasPolicy: policy !== null };
-      groups.set(h.groupName, { ...g, hosts: g.hosts + 1, drifted: g.drifted + (isDrifted ? 1 : 0) });
-      if (isDrifted) drifted++;
-      if (!policy) withoutPolicy++;
+    let next = 0;
+    for (const k of byKind) {
+      const hosts = k._count._all;
+      const policy = policyOf(k.groupName);
+      const isDrifted = policy !== null && counts[next++]! > 0;
+      const g = groups.get(k.groupName) ?? { hosts: 0, drifted: 0, hasPolicy: policy !== null };
+      groups.set(k.groupName, { ...g, hosts: g.hosts + hosts, drifted: g.drifted + (isDrifted ? hosts : 0) });
+      if (isDrifted) drifted += hosts;
+      if (!policy) withoutPolicy += hosts;
     }
     return {
       drifted,

@@ -18,8 +18,11 @@ export async function startControlPlaneProcess(
   port = 0,
   /** The address to listen on: a test network's gateway for hosts in namespaces. */
   hostname = '127.0.0.1',
+  /** Node options for the server process only, e.g. a bench's `--cpu-prof`. */
+  nodeArgs: readonly string[] = [],
 ): Promise<ControlPlaneProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', ENTRY, String(port), hostname], {
+  const args = [...nodeArgs, '--import', 'tsx', ENTRY, String(port), hostname];
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd: REPO,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,6 +6,7 @@ import { actorOf, type SessionUser } from '../auth.ts';
 import { computeDrift, type Drift, type PolicySpec } from '../policy.ts';
 import { agentTokenContext, CredentialRotation } from './credential-rotation.ts';
 import { Enrolment } from './enrolment.ts';
+import { EntriesDigests } from './entries-digests.ts';
 import { JoinTokenService } from './join-tokens.ts';
 import { HostSnapshots } from './snapshots.ts';
 
@@ -34,6 +35,7 @@ export class HostService {
   readonly enrolment: Enrolment;
   readonly snapshots: HostSnapshots;
   readonly credentials: CredentialRotation;
+  readonly digests: EntriesDigests;
 
   constructor(
     private readonly db: Db,
@@ -44,6 +46,7 @@ export class HostService {
   ) {
     this.joinTokens = new JoinTokenService(db, audit);
     this.snapshots = new HostSnapshots(db);
+    this.digests = new EntriesDigests(db);
     this.credentials = new CredentialRotation(db, secrets, audit);
     this.enrolment = new Enrolment(db, secrets, audit, timing, this.snapshots, this.credentials, log);
   }

@@ -32,7 +32,10 @@ export class HostSnapshots {
       this.db.hostSnapshot.create({
         data: { hostId, contentHash, entries: json, takenAt: now, lastSeenAt: now },
       }),
-      this.db.host.update({ where: { id: hostId }, data: { entries: json, entriesTakenAt: now } }),
+      this.db.host.update({
+        where: { id: hostId },
+        data: { entries: json, entriesTakenAt: now, entriesHash: contentHash },
+      }),
     ]);
     const old = await this.db.hostSnapshot.findMany({
       where: { hostId },
