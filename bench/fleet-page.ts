@@ -73,7 +73,12 @@ const env = {
 };
 // The server migrates the new database and creates the admin the seed needs.
 const profile = values['cpu-prof'];
-const server = await startServer(env, 0, '127.0.0.1', profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []);
+const server = await startServer(
+  env,
+  0,
+  '127.0.0.1',
+  profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [],
+);
 let stopSeed = () => {};
 try {
   // --live keeps the hosts seeded as online heartbeating (one UPDATE every 10 s), as a fleet would.

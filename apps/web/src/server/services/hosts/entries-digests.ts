@@ -67,9 +67,7 @@ export class EntriesDigests {
 
   /** Reads the entries of hashes not known yet, one host's row per hash. */
   private async load(hashes: readonly EntriesHash[]): Promise<void> {
-    const missing = [
-      ...new Set(hashes.filter((h): h is string => h !== null && !this.cache.has(h))),
-    ];
+    const missing = [...new Set(hashes.filter((h): h is string => h !== null && !this.cache.has(h)))];
     if (missing.length === 0) return;
     const rows = await inBatches(missing, (batch) =>
       this.db.host.findMany({
