@@ -75,11 +75,9 @@ describe('binfleet-agent serve: guard rails through the API', () => {
     expect(applied.desired.forceNative).toBe(true);
     const audit = await agent.waitForLog((l) => l.event === 'audit');
     expect(audit).toMatchObject({ action: 'force-native', target: 'x86_64', level: 'warn' });
-    // What the rail is for: the host's own programs no longer start in there (the agent's lock
-    // needs flock, so it cannot even take the entry back itself).
+    // What the rail is for: the host's own programs no longer start in there. The agent still takes
+    // the entry back: its lock's helper (perl) started before the entry and stays while it runs.
     expect((await sandbox.exec('/bin/sh', ['-c', 'true'])).code).not.toBe(0);
-    await expect(client.remove.mutate({ all: true })).rejects.toThrow(/flock/);
-    writeFileSync(`${sandbox.hostMountPoint}/qemu-x86_64`, '-1');
     await client.remove.mutate({ all: true });
     await hostStillRuns();
   });

@@ -411,7 +411,7 @@ describe.each(DATABASES)('builds from the control plane on a real builder agent,
       'build.cancel',
     ]);
   }, 300_000);
-  it('a dial-out builder fetches an uploaded package on a connection of its own, and only what its builds name', async () => {
+  it('a dial-out builder fetches an uploaded package on a connection of its own, builds, and is served only what its builds name', async () => {
     // This machine's builder joins again, dialing out (one hostname per fleet: the direct host goes first).
     await admin.ok(admin.mutation('fleet.removeHost', { id: hostId }));
     await fleet.hosts[0]!.agent.stop();
@@ -463,9 +463,18 @@ describe.each(DATABASES)('builds from the control plane on a real builder agent,
       expect(ended.status).toBe('cancelled');
       return running.steps[0]!.log;
     };
+    // The first build runs to the end on the builder that listens on nothing.
     const first = await start();
-    expect(await sentThenCancel(first.id)).toMatch(/sent in [\d.]+ s; the builder checked its sha256/);
-    // In the builder's store, fetched over the agent's own connection: it listens on nothing.
+    const done = (await watchUntilFinal<BuildView>(admin, 'builds.watch', { id: first.id }, 600_000)).at(-1)!;
+    const firstBuild = await admin.ok(admin.query<BuildView>('builds.get', { id: first.id }));
+    for (const t of firstBuild.pushedTags ?? []) digests.add(t.digest);
+    expect(firstBuild.error).toBeNull();
+    expect(done.status).toBe('succeeded');
+    expect(firstBuild.steps[0]!.log).toMatch(/sent in [\d.]+ s; the builder checked its sha256/);
+    expect(firstBuild.pushedTags!.map((t) => t.tag)).toEqual(expect.arrayContaining(['latest', 's390x']));
+    const listening = execFileSync('ss', ['-ltnpH'], { encoding: 'utf8' });
+    expect(listening).not.toContain(`pid=${edge.agent.pid},`);
+    // In the builder's store, fetched over the agent's own connection.
     const kept = readFileSync(join(edge.stateDir, 'packages', `${sha256}.deb`));
     expect(createHash('sha256').update(kept).digest('hex')).toBe(sha256);
     const calls = await db.agentCall.findMany({ where: { hostId: edge.hostId, procedure: 'fetchPackage' } });

@@ -5,11 +5,12 @@ import { IconBan, IconRepeat } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import { useParams, useRouter } from 'next/navigation';
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 import { isFinished } from '~/shared/run-status.ts';
 import { useCan } from '../auth/session.tsx';
 import { PageHeader } from '../shell/page-header.tsx';
 import { usePageTitle } from '../shell/page-title.ts';
+import { ConfirmModal } from '../ui/confirm-modal.tsx';
 import { PageError } from '../ui/page-error.tsx';
 import { errorMessage, httpStatusOf, useTRPC } from '../trpc/client.ts';
 import type { BuildDetail } from '../trpc/types.ts';
@@ -111,8 +112,14 @@ function BuildButtons({ build }: { build: BuildDetail }) {
   const refresh = () => void queryClient.invalidateQueries({ queryKey: trpc.builds.pathKey() });
   const onError = (title: string) => (error: unknown) =>
     notifications.show({ color: 'red', title, message: errorMessage(error) });
+  const [confirmCancel, setConfirmCancel] = useState(false);
   const cancel = useMutation(
-    trpc.builds.cancel.mutationOptions({ onSuccess: refresh, onError: onError('Could not cancel') }),
+    trpc.builds.cancel.mutationOptions({
+      onSuccess: () => {
+        setConfirmCancel(false);
+        refresh();
+      },
+    }),
   );
   const rerun = useMutation(
     trpc.builds.rerun.mutationOptions({
@@ -134,14 +141,31 @@ function BuildButtons({ build }: { build: BuildDetail }) {
       Re-run
     </Button>
   ) : (
-    <Button
-      color="red"
-      variant="light"
-      leftSection={<IconBan size={16} />}
-      loading={cancel.isPending}
-      onClick={() => cancel.mutate({ id: build.id })}
-    >
-      Cancel build
-    </Button>
+    <>
+      <Button
+        color="red"
+        variant="light"
+        leftSection={<IconBan size={16} />}
+        onClick={() => setConfirmCancel(true)}
+      >
+        Cancel build
+      </Button>
+      <ConfirmModal
+        opened={confirmCancel}
+        onClose={() => setConfirmCancel(false)}
+        title="Cancel this build?"
+        error={cancel.error}
+        cancelLabel="Back"
+        cancelDisabled={cancel.isPending}
+        confirmLabel="Cancel build"
+        confirmColor="red"
+        loading={cancel.isPending}
+        onConfirm={() => cancel.mutate({ id: build.id })}
+      >
+        The builder stops the build and removes what it made in its dockerd. Tags are pushed only in the last
+        step: a build cancelled before it pushes nothing, and the catalogue stays as it is. Re-run it later as a
+        new build.
+      </ConfirmModal>
+    </>
   );
 }

@@ -2,7 +2,9 @@
 import { ActionIcon, Modal, Stack, Table, Text, Tooltip } from '@mantine/core';
 import { IconPackage, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
 import { useTRPC } from '../trpc/client.ts';
+import { ConfirmModal } from '../ui/confirm-modal.tsx';
 import { formatBytes } from '../ui/copy-line.tsx';
 import { MutationError } from '../ui/mutation-error.tsx';
 import { Empty, ErrorState, TableSkeleton } from '../ui/states.tsx';
@@ -14,9 +16,13 @@ export function PackagesModal({ opened, onClose }: { opened: boolean; onClose: (
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const packages = useQuery(trpc.builds.packages.queryOptions(undefined, { enabled: opened }));
+  const [deleting, setDeleting] = useState<{ id: string; filename: string; what: string } | null>(null);
   const remove = useMutation(
     trpc.builds.deletePackage.mutationOptions({
-      onSuccess: () => void queryClient.invalidateQueries({ queryKey: trpc.builds.packages.queryKey() }),
+      onSuccess: () => {
+        setDeleting(null);
+        void queryClient.invalidateQueries({ queryKey: trpc.builds.packages.queryKey() });
+      },
     }),
   );
   return (
@@ -26,7 +32,6 @@ export function PackagesModal({ opened, onClose }: { opened: boolean; onClose: (
           Packages uploaded in the New build dialog, kept on the server until deleted. Builds that used one
           keep their record of it, but cannot be re-run once it is deleted.
         </Text>
-        <MutationError error={remove.error} title="Not deleted" testId="package-delete-error" />
         {packages.isPending ? (
           <TableSkeleton rows={3} columns={5} />
         ) : packages.isError ? (
@@ -80,8 +85,14 @@ export function PackagesModal({ opened, onClose }: { opened: boolean; onClose: (
                           variant="subtle"
                           color="red"
                           aria-label={`Delete ${p.filename}`}
-                          loading={remove.isPending && remove.variables.id === p.id}
-                          onClick={() => remove.mutate({ id: p.id })}
+                          onClick={() => {
+                            remove.reset();
+                            setDeleting({
+                              id: p.id,
+                              filename: p.filename,
+                              what: `${p.version} ${p.architecture}, ${formatBytes(p.size)}`,
+                            });
+                          }}
                         >
                           <IconTrash size={16} />
                         </ActionIcon>
@@ -94,6 +105,21 @@ export function PackagesModal({ opened, onClose }: { opened: boolean; onClose: (
           </Table.ScrollContainer>
         )}
       </Stack>
+      <ConfirmModal
+        opened={deleting !== null}
+        onClose={() => setDeleting(null)}
+        title="Delete this package?"
+        error={remove.error}
+        cancelDisabled={remove.isPending}
+        confirmLabel="Delete the package"
+        confirmColor="red"
+        loading={remove.isPending}
+        onConfirm={() => deleting && remove.mutate({ id: deleting.id })}
+      >
+        Deletes {deleting?.filename} ({deleting?.what}) from the server. Builds that used it keep their record,
+        but cannot be re-run; builders keep their own copy until they are removed. A queued or running build that
+        uses it keeps it: the server refuses then.
+      </ConfirmModal>
     </Modal>
   );
 }
