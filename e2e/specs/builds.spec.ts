@@ -150,10 +150,16 @@ test.describe('builds: from a qemu-user-static package to the catalogue', () => 
     await shot(page, 'builds-04-build-succeeded', { fullPage: true });
   });
 
-  test('cancelling a build asks first, saying what happens; Back keeps it running', async ({ page, shot }) => {
+  test('cancelling a build asks first, saying what happens; Back keeps it running', async ({
+    page,
+    shot,
+  }) => {
     test.setTimeout(300_000);
     await page.goto('/builds');
-    await page.getByRole('link', { name: /qemu-user-static/ }).first().click();
+    await page
+      .getByRole('link', { name: /qemu-user-static/ })
+      .first()
+      .click();
     await expect(page.getByTestId('build-status')).toHaveText('succeeded');
     await page.getByRole('button', { name: 'Re-run' }).click();
     await expect(page.getByTestId('build-status')).toHaveText('running', { timeout: 60_000 });

@@ -163,8 +163,8 @@ function BuildButtons({ build }: { build: BuildDetail }) {
         onConfirm={() => cancel.mutate({ id: build.id })}
       >
         The builder stops the build and removes what it made in its dockerd. Tags are pushed only in the last
-        step: a build cancelled before it pushes nothing, and the catalogue stays as it is. Re-run it later as a
-        new build.
+        step: a build cancelled before it pushes nothing, and the catalogue stays as it is. Re-run it later as
+        a new build.
       </ConfirmModal>
     </>
   );

@@ -6,7 +6,6 @@ import { useState } from 'react';
 import { useTRPC } from '../trpc/client.ts';
 import { ConfirmModal } from '../ui/confirm-modal.tsx';
 import { formatBytes } from '../ui/copy-line.tsx';
-import { MutationError } from '../ui/mutation-error.tsx';
 import { Empty, ErrorState, TableSkeleton } from '../ui/states.tsx';
 import { ActionsHeader } from '../ui/table-head.tsx';
 import { Ago } from '../ui/time.tsx';
@@ -116,9 +115,9 @@ export function PackagesModal({ opened, onClose }: { opened: boolean; onClose: (
         loading={remove.isPending}
         onConfirm={() => deleting && remove.mutate({ id: deleting.id })}
       >
-        Deletes {deleting?.filename} ({deleting?.what}) from the server. Builds that used it keep their record,
-        but cannot be re-run; builders keep their own copy until they are removed. A queued or running build that
-        uses it keeps it: the server refuses then.
+        Deletes {deleting?.filename} ({deleting?.what}) from the server. Builds that used it keep their
+        record, but cannot be re-run; builders keep their own copy until they are removed. A queued or running
+        build that uses it keeps it: the server refuses then.
       </ConfirmModal>
     </Modal>
   );
