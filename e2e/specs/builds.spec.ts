@@ -150,31 +150,6 @@ test.describe('builds: from a qemu-user-static package to the catalogue', () => 
     await shot(page, 'builds-04-build-succeeded', { fullPage: true });
   });
 
-  test('cancelling a build asks first, saying what happens; Back keeps it running', async ({
-    page,
-    shot,
-  }) => {
-    test.setTimeout(300_000);
-    await page.goto('/builds');
-    await page
-      .getByRole('link', { name: /qemu-user-static/ })
-      .first()
-      .click();
-    await expect(page.getByTestId('build-status')).toHaveText('succeeded');
-    await page.getByRole('button', { name: 'Re-run' }).click();
-    await expect(page.getByTestId('build-status')).toHaveText('running', { timeout: 60_000 });
-    await page.getByRole('button', { name: 'Cancel build' }).click();
-    const confirm = page.getByRole('dialog', { name: 'Cancel this build?' });
-    await expect(confirm).toContainText('a build cancelled before it pushes nothing');
-    await shot(page, 'builds-05-cancel-confirm');
-    await confirm.getByRole('button', { name: 'Back' }).click();
-    await expect(confirm).toBeHidden();
-    await expect(page.getByTestId('build-status')).toHaveText('running');
-    await page.getByRole('button', { name: 'Cancel build' }).click();
-    await confirm.getByRole('button', { name: 'Cancel build' }).click();
-    await expect(page.getByTestId('build-status')).toHaveText('cancelled', { timeout: 120_000 });
-  });
-
   test('the catalogue finds x86_64-aarch64-<version> by the alias arm64, with its digest, pull and run lines', async ({
     page,
     context,
@@ -224,6 +199,31 @@ test.describe('builds: from a qemu-user-static package to the catalogue', () => 
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(run);
     await tag.hover();
     await shot(page, 'builds-06-catalogue-arm64', { fullPage: true });
+  });
+
+  test('cancelling a build asks first, saying what happens; Back keeps it running', async ({
+    page,
+    shot,
+  }) => {
+    test.setTimeout(300_000);
+    await page.goto('/builds');
+    await page
+      .getByRole('link', { name: /qemu-user-static/ })
+      .first()
+      .click();
+    await expect(page.getByTestId('build-status')).toHaveText('succeeded');
+    await page.getByRole('button', { name: 'Re-run' }).click();
+    await expect(page.getByTestId('build-status')).toHaveText('running', { timeout: 60_000 });
+    await page.getByRole('button', { name: 'Cancel build' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Cancel this build?' });
+    await expect(confirm).toContainText('a build cancelled before it pushes nothing');
+    await shot(page, 'builds-05-cancel-confirm');
+    await confirm.getByRole('button', { name: 'Back' }).click();
+    await expect(confirm).toBeHidden();
+    await expect(page.getByTestId('build-status')).toHaveText('running');
+    await page.getByRole('button', { name: 'Cancel build' }).click();
+    await confirm.getByRole('button', { name: 'Cancel build' }).click();
+    await expect(page.getByTestId('build-status')).toHaveText('cancelled', { timeout: 120_000 });
   });
 });
 
