@@ -25,17 +25,35 @@ describe('HashQueue', () => {
     expect(queue.load).toEqual({ running: 0, waiting: 0 });
   });
 
-  it('lets a known device go first, with a waiting line of its own', async () => {
+  it('gives known devices a slot of their own, then lets them go first, with a waiting line of their own', async () => {
     const queue = new HashQueue(1, 1);
     const first = gate();
     const order: string[] = [];
     const running = queue.run(first.work);
     const stranger = queue.run(async () => void order.push('stranger'));
     await expect(queue.run(async () => undefined)).rejects.toMatchObject({ code: 'BUSY' });
-    const known = queue.run(async () => void order.push('known device'), { priority: true });
+    // The reserved slot: a known device does not wait for the stranger's hash.
+    const known = gate();
+    const knownRun = queue.run(known.work, { priority: true });
+    expect(queue.load).toEqual({ running: 2, waiting: 1 });
+    // With the reserved slot taken, the next known device waits, but before every stranger.
+    const second = queue.run(async () => void order.push('second known device'), { priority: true });
     first.open();
-    await Promise.all([running, stranger, known]);
-    expect(order).toEqual(['known device', 'stranger']);
+    await Promise.all([running, stranger]);
+    expect(order).toEqual(['second known device', 'stranger']);
+    known.open();
+    await Promise.all([knownRun, second]);
+    expect(queue.load).toEqual({ running: 0, waiting: 0 });
+  });
+
+  it('gives the reserved slot to no stranger', async () => {
+    const queue = new HashQueue(1, 2, 1);
+    const first = gate();
+    const running = queue.run(first.work);
+    const strangers = [queue.run(async () => 's1'), queue.run(async () => 's2')];
+    expect(queue.load).toEqual({ running: 1, waiting: 2 });
+    first.open();
+    expect(await Promise.all([running, ...strangers])).toEqual(['done', 's1', 's2']);
   });
 
   it('frees the slot when the work fails', async () => {
