@@ -10,8 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { startFleet } from '../apps/web/src/server/testing/fleet.ts';
-import { percentile } from './lib/fleet-figures.ts';
+import { percentile, startNextOnly } from './lib/fleet-figures.ts';
 
 const { values } = parseArgs({
   options: {
@@ -22,14 +21,7 @@ const { values } = parseArgs({
 const attempts = Number(values.attempts);
 const seconds = Number(values.seconds);
 
-const fleet = await startFleet({
-  name: 'channel-flood',
-  database: 'sqlite',
-  server: 'next',
-  agents: 0,
-  env: { BINFLEET_RUNNER: 'off' },
-  log: (line) => console.log(line),
-});
+const fleet = await startNextOnly('channel-flood');
 try {
   const url = fleet.server.url;
   /** auth.me every 200 ms for `ms`: each call's time. */

@@ -9,9 +9,8 @@
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { ApiClient } from '../apps/web/src/server/testing/api-client.ts';
-import { startFleet } from '../apps/web/src/server/testing/fleet.ts';
 import { TEST_ADMIN } from '../apps/web/src/server/testing/fixture.ts';
-import { percentile } from './lib/fleet-figures.ts';
+import { percentile, startNextOnly } from './lib/fleet-figures.ts';
 
 const { values } = parseArgs({
   options: {
@@ -22,14 +21,7 @@ const { values } = parseArgs({
 const seconds = Number(values.seconds);
 const concurrency = Number(values.concurrency);
 
-const fleet = await startFleet({
-  name: 'login-flood',
-  database: 'sqlite',
-  server: 'next',
-  agents: 0,
-  env: { BINFLEET_RUNNER: 'off' },
-  log: (line) => console.log(line),
-});
+const fleet = await startNextOnly('login-flood');
 try {
   const url = fleet.server.url;
   // The admin's browser: signed in by the fleet, so it holds a device cookie.

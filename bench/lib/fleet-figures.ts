@@ -1,6 +1,17 @@
 /** What the fleet benches measure on a fleet from apps/web/src/server/testing/fleet.ts. */
-import type { Fleet } from '../../apps/web/src/server/testing/fleet.ts';
+import { startFleet, type Fleet } from '../../apps/web/src/server/testing/fleet.ts';
 import { isFinished } from '../../apps/web/src/shared/run-status.ts';
+
+/** `next start` (built when stale) on a new SQLite database, no agents, no job runner: what the flood benches hit. */
+export const startNextOnly = (name: string): Promise<Fleet> =>
+  startFleet({
+    name,
+    database: 'sqlite',
+    server: 'next',
+    agents: 0,
+    env: { BINFLEET_RUNNER: 'off' },
+    log: (line) => console.log(line),
+  });
 
 export const percentile = (xs: readonly number[], p: number): number => {
   if (xs.length === 0) return NaN;

@@ -98,6 +98,12 @@ export interface AgentServiceDeps {
   readonly upgrades?: AgentUpgrade;
 }
 
+const notBuilder = () =>
+  new AgentError(
+    'NOT_BUILDER',
+    'This agent does not run image builds: start it with `binfleet-agent serve` on a host with dockerd.',
+  );
+
 /**
  * What the agent's API offers, over the services that do the work. Every call that changes the
  * kernel (or, for verify, depends on it not changing) holds the host's lock; calls that change
@@ -109,23 +115,13 @@ export class AgentService {
 
   /** The build service of a builder agent. */
   get builds(): ImageBuildService {
-    if (!this.deps.builds) {
-      throw new AgentError(
-        'NOT_BUILDER',
-        'This agent does not run image builds: start it with `binfleet-agent serve` on a host with dockerd.',
-      );
-    }
+    if (!this.deps.builds) throw notBuilder();
     return this.deps.builds;
   }
 
   /** A package a build of this builder needs, fetched from the control plane unless kept already. */
   fetchPackage(sha256: string): Promise<FetchPackageOutcome> {
-    if (!this.deps.packages || !this.deps.builds) {
-      throw new AgentError(
-        'NOT_BUILDER',
-        'This agent does not run image builds: start it with `binfleet-agent serve` on a host with dockerd.',
-      );
-    }
+    if (!this.deps.packages || !this.deps.builds) throw notBuilder();
     return this.deps.packages.fetch(sha256);
   }
 
