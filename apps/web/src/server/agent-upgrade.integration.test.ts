@@ -8,9 +8,11 @@ import {
   readFileSync,
   readlinkSync,
   renameSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentReleaseManifestSchema, type AgentReleaseManifest } from '@binfleet/agent-contract';
 import {
@@ -99,6 +101,7 @@ describe('the upgrade agent job', () => {
   const pids: string[] = [];
   afterAll(async () => {
     await browser?.close();
+    if (served) rmSync(served, { recursive: true, force: true });
     if (process.env.BINFLEET_TEST_DEBUG) console.log(fleet?.server.output().slice(-5000));
     for (const file of pids) {
       const pid = existsSync(file) ? Number(readFileSync(file, 'utf8')) : NaN;
@@ -131,7 +134,7 @@ describe('the upgrade agent job', () => {
       hostname: network.gateway,
       heartbeatIntervalMs: 1000,
       env: {
-        BINFLEET_AGENT_DIST: (served = mkdtempSync('/tmp/binfleet-served-')),
+        BINFLEET_AGENT_DIST: (served = mkdtempSync(join(tmpdir(), 'binfleet-served-'))),
         BINFLEET_AGENT_UPGRADE_WAIT_MS: '60000',
       },
     });
