@@ -76,4 +76,14 @@ describe('a fleet of 1,100 hosts on SQLite', () => {
     const names = page.items.map((h) => h.hostname);
     expect(names).toEqual([...names].sort());
   });
+  it("a job's dry run over every host plans each of them", async () => {
+    const all = await ids({});
+    const plan = await admin.plans.preview({
+      kind: 'action',
+      params: { kind: 'verify' },
+      hostIds: all,
+    });
+    expect(plan.totals.hosts).toBe(HOSTS);
+    expect(plan.totals.changing).toBe(0);
+  });
 });

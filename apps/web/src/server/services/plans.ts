@@ -1,5 +1,5 @@
 import { diffAgainstExpected, kernelFlags, scriptFlags, type KernelEntry } from '@binfleet/arch-table';
-import type { Db, Prisma } from '@binfleet/db';
+import { inBatches, type Db, type Prisma } from '@binfleet/db';
 import { describeJob, type JobParams } from '../../shared/job-kinds.ts';
 import { ControlPlaneError } from '../errors.ts';
 import { HostService } from './hosts/host-service.ts';
@@ -104,7 +104,8 @@ export class PlanService {
   private async action(params: JobParams, hostIds: readonly string[]): Promise<Plan> {
     const ids = [...new Set(hostIds)];
     const [rows, policyOf] = await Promise.all([
-      this.db.host.findMany({ where: { id: { in: ids } }, select: planSelect, orderBy: { hostname: 'asc' } }),
+      // In batches: up to 5,000 ids, and SQLite takes 999 parameters a query. summarize() orders the rows.
+      inBatches(ids, (batch) => this.db.host.findMany({ where: { id: { in: batch } }, select: planSelect })),
       this.policies.resolver(),
     ]);
     if (rows.length !== ids.length)
