@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Page } from '@playwright/test';
 import { HOSTNAMES, expect, test, type Shot } from '../support/fixtures.ts';
 import { ADMIN_STATE } from '../support/paths.ts';
+import { mutation, query } from '../support/page-trpc.ts';
 import { seedDemoFleet } from '../support/routes.ts';
 
 // Looking before changing: the server's dry run (plans.preview) shown where an admin decides. Over the
@@ -13,36 +14,6 @@ test.describe.configure({ mode: 'serial', timeout: 120_000 });
 
 type Host = { id: string; hostname: string; group: string | null; online: boolean; drift: number | null };
 type Cells = Record<string, { state: string }>;
-
-/** A tRPC query through the page's own session. */
-async function query<T>(page: Page, procedure: string, input?: unknown): Promise<T> {
-  return page.evaluate(
-    async ([p, i]) => {
-      const qs = i === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify({ json: i }))}`;
-      const res = await fetch(`/api/trpc/${p}${qs}`);
-      if (!res.ok) throw new Error(`${p}: HTTP ${res.status}`);
-      return (await res.json()).result.data.json;
-    },
-    [procedure, input] as const,
-  ) as Promise<T>;
-}
-
-/** A tRPC mutation with the session's CSRF secret, as the dashboard sends it. */
-async function mutation<T>(page: Page, procedure: string, input: unknown): Promise<T> {
-  const { csrf } = await query<{ csrf: string }>(page, 'auth.me');
-  return page.evaluate(
-    async ([p, i, secret]) => {
-      const res = await fetch(`/api/trpc/${p}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-binfleet-csrf': secret },
-        body: JSON.stringify({ json: i }),
-      });
-      if (!res.ok) throw new Error(`${p}: HTTP ${res.status} ${await res.text()}`);
-      return (await res.json()).result.data.json;
-    },
-    [procedure, input, csrf] as const,
-  ) as Promise<T>;
-}
 
 /**
  * With E2E_PAGE_SHOTS=1 (docs/development.md), what the test shows at 1440 and 390 px in light and dark,
