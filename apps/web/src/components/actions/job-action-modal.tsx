@@ -19,6 +19,26 @@ export interface HostSelection {
   readonly names: readonly string[];
 }
 
+/** The selection in the words of a title: the host's name, or how many hosts. */
+export const selectionLabel = (selection: HostSelection) =>
+  selection.hostIds.length === 1
+    ? (selection.names[0] ?? '1 host')
+    : `${selection.hostIds.length.toLocaleString()} hosts`;
+
+/** What a queued job says before its page opens. */
+export function useJobQueued(onClose: () => void) {
+  const router = useRouter();
+  return (job: { id: string; hosts: number }, what: string) => {
+    notifications.show({
+      color: 'teal',
+      title: 'Job queued',
+      message: `${what} on ${job.hosts} host${job.hosts === 1 ? '' : 's'}.`,
+    });
+    onClose();
+    router.push(`/jobs/${job.id}`);
+  };
+}
+
 const DESTRUCTIVE: readonly OperatorJobKind[] = ['reset-register', 'remove', 'disable'];
 
 const TITLES: Record<OperatorJobKind, string> = {
@@ -44,20 +64,12 @@ export function JobActionModal({
   onClose: () => void;
 }) {
   const trpc = useTRPC();
-  const router = useRouter();
+  const queued = useJobQueued(onClose);
   const [form, setForm] = useState<JobForm>(INITIAL_JOB_FORM);
   const [confirming, setConfirming] = useState(false);
   const create = useMutation(
     trpc.jobs.create.mutationOptions({
-      onSuccess: (job) => {
-        notifications.show({
-          color: 'teal',
-          title: 'Job queued',
-          message: `${describeJob(params as JobParams)} on ${job.hosts} host${job.hosts === 1 ? '' : 's'}.`,
-        });
-        onClose();
-        router.push(`/jobs/${job.id}`);
-      },
+      onSuccess: (job) => queued(job, describeJob(params as JobParams)),
     }),
   );
   const params = paramsOf(kind, form);
@@ -70,7 +82,7 @@ export function JobActionModal({
   const destructive = DESTRUCTIVE.includes(kind);
   // More than one host, or anything that takes entries away: look first.
   const review = count > 1 || destructive;
-  const target = count === 1 ? (selection.names[0] ?? '1 host') : `${count.toLocaleString()} hosts`;
+  const target = selectionLabel(selection);
 
   return (
     <Modal

@@ -1,30 +1,18 @@
 'use client';
 import { Stack, Text } from '@mantine/core';
-import { notifications } from '@mantine/notifications';
 import { useMutation } from '@tanstack/react-query';
-import { useRouter } from 'next/navigation';
 import { useTRPC } from '../trpc/client.ts';
 import { ConfirmModal } from '../ui/confirm-modal.tsx';
-import type { HostSelection } from './job-action-modal.tsx';
+import { selectionLabel, useJobQueued, type HostSelection } from './job-action-modal.tsx';
 
 /** Admins: the upgrade agent job on one host or a selection, after saying what it does. */
 export function UpgradeAgentModal({ selection, onClose }: { selection: HostSelection; onClose: () => void }) {
   const trpc = useTRPC();
-  const router = useRouter();
   const count = selection.hostIds.length;
-  const target = count === 1 ? (selection.names[0] ?? '1 host') : `${count.toLocaleString()} hosts`;
+  const target = selectionLabel(selection);
+  const queued = useJobQueued(onClose);
   const upgrade = useMutation(
-    trpc.jobs.upgradeAgent.mutationOptions({
-      onSuccess: (job) => {
-        notifications.show({
-          color: 'teal',
-          title: 'Job queued',
-          message: `Upgrade the agent on ${job.hosts} host${job.hosts === 1 ? '' : 's'}.`,
-        });
-        onClose();
-        router.push(`/jobs/${job.id}`);
-      },
-    }),
+    trpc.jobs.upgradeAgent.mutationOptions({ onSuccess: (job) => queued(job, 'Upgrade the agent') }),
   );
   return (
     <ConfirmModal
