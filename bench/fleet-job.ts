@@ -4,7 +4,9 @@
  * says otherwise): reset + register with F on every host. Prints the job's wall time and the
  * per-host p50/p95 of the time each host's row took.
  *   pnpm exec tsx bench/fleet-job.ts [--agents 50] [--concurrency 8] [--postgresql] [--transport direct|dial-out]
+ *     [--cpu-prof DIR]
  * With --transport dial-out the agents listen on nothing and take the job over their channel.
+ * --cpu-prof writes the server's CPU profile (node --cpu-prof, the whole run) into DIR.
  * The fleet comes from apps/web/src/server/testing/fleet.ts (agents as shipped: the bundle, rebuilt
  * when stale); bench/fleet-scale.ts measures the same job at 100 agents with the other load figures.
  */
@@ -18,6 +20,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     postgresql: { type: 'boolean', default: false },
     transport: { type: 'string', default: 'direct' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const count = Number(values.agents);
@@ -32,6 +35,7 @@ const fleet = await startFleet({
   ...(values.transport === 'dial-out' ? { agent: { args: ['--dial-out'] } } : {}),
   heartbeatIntervalMs: 10_000,
   env: { BINFLEET_RUNNER_POLL_MS: '100', BINFLEET_RUNNER_CONCURRENCY: values.concurrency! },
+  ...(values['cpu-prof'] ? { serverNodeArgs: ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] } : {}),
   log: (line) => console.log(line),
   stopOnSignals: true,
 });

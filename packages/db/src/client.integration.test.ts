@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AuditLogAppendOnlyError,
   claimJobTarget,
+  claimJobTargets,
   createDb,
   inBatches,
   migrateDeploy,
@@ -268,6 +269,25 @@ describe.each(Object.entries(PROVIDERS))('@binfleet/db on %s', (_provider, creat
       const row = await db.jobTarget.findUniqueOrThrow({ where: { id: target.id } });
       expect(row).toMatchObject({ status: 'running', attempts: 1, claimedBy: winners[0]?.runnerId });
     }
+  });
+
+  it('gives each job target of a batch claim to exactly one of two replicas claiming the same rows', async () => {
+    const targets = await createJobTargets(12);
+    const ids = targets.map((t) => t.id);
+    const [a, b] = await Promise.all([
+      claimJobTargets(db, { jobTargetIds: ids, runnerId: 'replica-a', leaseMs: 60_000 }),
+      claimJobTargets(rival, { jobTargetIds: [...ids].reverse(), runnerId: 'replica-b', leaseMs: 60_000 }),
+    ]);
+    expect([...a, ...b].sort()).toEqual([...ids].sort());
+    const rows = await db.jobTarget.findMany({ where: { id: { in: ids } } });
+    for (const row of rows) {
+      expect(row).toMatchObject({ status: 'running', attempts: 1 });
+      expect(row.claimedBy).toBe(a.includes(row.id) ? 'replica-a' : 'replica-b');
+    }
+    // Claimed again: a lease that holds keeps every row where it is.
+    expect(
+      await claimJobTargets(rival, { jobTargetIds: ids, runnerId: 'replica-c', leaseMs: 60_000 }),
+    ).toEqual([]);
   });
 
   it('takes over a row whose lease expired, but not one whose lease holds or whose retry is not due', async () => {

@@ -17,10 +17,31 @@ export interface ClaimRequest {
 export async function claimJobTarget(
   db: Db,
   { jobTargetId, runnerId, leaseMs, now = new Date() }: ClaimRequest,
-) {
-  const { count } = await db.jobTarget.updateMany({
+): Promise<boolean> {
+  const claimed = await claimJobTargets(db, { jobTargetIds: [jobTargetId], runnerId, leaseMs, now });
+  return claimed.length === 1;
+}
+
+export interface BatchClaimRequest {
+  jobTargetIds: readonly string[];
+  runnerId: string;
+  leaseMs: number;
+  now?: Date;
+}
+
+/**
+ * Takes several JobTarget rows at once, with the same conditions as claimJobTarget, in one UPDATE ...
+ * RETURNING: the ids it returns are exactly the rows this statement moved, so of several runners
+ * racing for a row exactly one gets it back. Rows another runner holds (or not due) are left out.
+ */
+export async function claimJobTargets(
+  db: Db,
+  { jobTargetIds, runnerId, leaseMs, now = new Date() }: BatchClaimRequest,
+): Promise<string[]> {
+  if (jobTargetIds.length === 0) return [];
+  const claimed = await db.jobTarget.updateManyAndReturn({
     where: {
-      id: jobTargetId,
+      id: { in: [...jobTargetIds] },
       OR: [
         { status: 'queued', runAfter: { lte: now } },
         { status: 'running', leaseExpiresAt: { lt: now } },
@@ -33,6 +54,7 @@ export async function claimJobTarget(
       leaseExpiresAt: new Date(now.getTime() + leaseMs),
       attempts: { increment: 1 },
     },
+    select: { id: true },
   });
-  return count === 1;
+  return claimed.map((row) => row.id);
 }

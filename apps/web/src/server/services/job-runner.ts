@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Db, JobTarget, Prisma } from '@binfleet/db';
-import { claimJobTarget } from '@binfleet/db';
+import type { Db, Host, Job, JobTarget, Prisma } from '@binfleet/db';
+import { claimJobTargets } from '@binfleet/db';
 import type { JobParams } from '../../shared/job-kinds.ts';
 import { describeDatabaseFailure } from '../database-errors.ts';
 import { ControlPlaneError } from '../errors.ts';
@@ -9,8 +9,9 @@ import type { AgentGateway } from '../agents/agent-gateway.ts';
 import type { AgentUpgrades } from './hosts/agent-upgrade.ts';
 import type { HostService } from './hosts/host-service.ts';
 import { runJobAction } from './job-actions.ts';
+import { JobRowOutcomes } from './job-row-outcomes.ts';
 import type { JobService } from './jobs.ts';
-import type { PolicyService } from './policy.ts';
+import type { PolicyService, PolicySpec } from './policy.ts';
 
 export interface RunnerConfig {
   readonly concurrency: number;
@@ -31,9 +32,11 @@ export type VerifyDetail = {
   }[];
 };
 
+type ClaimedRow = JobTarget & { job: Job; host: Host };
+
 /**
  * Executes job rows. Any number of runners (one per web replica) share the work through the
- * database: a row is taken with a conditional update (claimJobTarget) and finished only by the
+ * database: rows are taken with a conditional update (claimJobTargets) and finished only by the
  * runner that holds it. A runner that dies leaves its rows running until their lease expires; then
  * another runner takes them over, and the agent operations being idempotent, runs them again.
  */
@@ -42,6 +45,9 @@ export class JobRunner {
   private readonly inflight = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
+  private rounds: Promise<unknown> = Promise.resolve();
+  private slotRoundAsked = false;
+  private readonly outcomes: JobRowOutcomes;
 
   constructor(
     private readonly db: Db,
@@ -52,7 +58,9 @@ export class JobRunner {
     private readonly upgrades: AgentUpgrades,
     private readonly config: RunnerConfig,
     private readonly log: (line: Record<string, unknown>) => void = (l) => console.log(JSON.stringify(l)),
-  ) {}
+  ) {
+    this.outcomes = new JobRowOutcomes(db, jobs, this.id);
+  }
 
   start(): void {
     this.stopping = false;
@@ -78,10 +86,20 @@ export class JobRunner {
     await Promise.allSettled([...this.inflight]);
   }
 
-  /** One round: claims due rows up to the free slots and starts them. Returns how many it started. */
-  async tick(now = new Date()): Promise<number> {
+  /**
+   * One round: claims due rows up to the free slots and starts them. Returns how many it started.
+   * Rounds never overlap (a round asked for during another runs after it), and a row finishing asks
+   * for one, so a free slot is filled at once rather than at the next poll.
+   */
+  tick(now?: Date): Promise<number> {
+    const round = this.rounds.then(() => this.claimAndStart(now ?? new Date()));
+    this.rounds = round.catch(() => 0);
+    return round;
+  }
+
+  private async claimAndStart(now: Date): Promise<number> {
     const free = this.config.concurrency - this.inflight.size;
-    if (free <= 0) return 0;
+    if (free <= 0 || this.stopping) return 0;
     const candidates = await this.db.jobTarget.findMany({
       where: {
         OR: [
@@ -90,31 +108,65 @@ export class JobRunner {
         ],
       },
       orderBy: { runAfter: 'asc' },
-      take: free * 2,
+      take: free,
       select: { id: true },
     });
-    let started = 0;
-    for (const { id } of candidates) {
-      if (started >= free || this.stopping) break;
-      if (
-        !(await claimJobTarget(this.db, { jobTargetId: id, runnerId: this.id, leaseMs: this.config.leaseMs }))
-      )
-        continue;
-      started++;
-      const run = this.execute(id)
+    if (candidates.length === 0) return 0;
+    // One UPDATE ... RETURNING for the round; rows another runner took meanwhile are not returned.
+    const claimed = await claimJobTargets(this.db, {
+      jobTargetIds: candidates.map((c) => c.id),
+      runnerId: this.id,
+      leaseMs: this.config.leaseMs,
+      now,
+    });
+    if (claimed.length === 0) return 0;
+    const [rows] = await Promise.all([
+      this.db.jobTarget.findMany({ where: { id: { in: claimed } }, include: { job: true, host: true } }),
+      // A retried row keeps the time it first started.
+      this.db.jobTarget.updateMany({
+        where: { id: { in: claimed }, startedAt: null },
+        data: { startedAt: now },
+      }),
+    ]);
+    // Policies are read (all at once) only for rows whose job applies them.
+    const policyOf = rows.some(
+      (r) => (r.job.params as unknown as JobParams as { usePolicy?: boolean }).usePolicy,
+    )
+      ? await this.policies.resolver()
+      : () => null;
+    for (const row of rows) {
+      this.outcomes.started(row);
+      const run = this.execute(row, policyOf(row.host.groupName), row.startedAt ?? now)
         // Recording the outcome failed too (the database is down or full): the row stays running
         // under this lease, and is run again once the lease expires and the database is back.
         .catch((error: unknown) =>
           this.log({
             msg: 'job row outcome not recorded; it runs again after its lease',
-            row: id,
+            row: row.id,
             error: describeDatabaseFailure(error) ?? (error as Error).message,
           }),
         )
-        .finally(() => this.inflight.delete(run));
+        .finally(() => {
+          this.inflight.delete(run);
+          this.fillFreeSlot();
+        });
       this.inflight.add(run);
     }
-    return started;
+    return rows.length;
+  }
+
+  /** A slot came free: look for due rows now (one round at a time), unless one is already asked for. */
+  private fillFreeSlot(): void {
+    if (this.stopping || this.slotRoundAsked) return;
+    this.slotRoundAsked = true;
+    void this.tick()
+      .catch((error: unknown) =>
+        this.log({
+          msg: 'job runner tick failed',
+          error: describeDatabaseFailure(error) ?? (error as Error).message,
+        }),
+      )
+      .finally(() => (this.slotRoundAsked = false));
   }
 
   /** Runs until no row is due or in progress: for tests and for draining before shutdown. */
@@ -133,23 +185,16 @@ export class JobRunner {
     throw new Error('JobRunner.drain timed out');
   }
 
-  private async execute(rowId: string): Promise<void> {
-    const row = await this.db.jobTarget.findUniqueOrThrow({
-      where: { id: rowId },
-      include: { job: true, host: true },
-    });
-    const started = new Date();
+  private async execute(row: ClaimedRow, policy: PolicySpec | null, started: Date): Promise<void> {
     try {
       if (row.job.cancelRequestedAt) {
-        await this.finish(row, { status: 'cancelled', error: 'Cancelled before it ran on this host.' });
+        await this.outcomes.record(row, {
+          status: 'cancelled',
+          error: 'Cancelled before it ran on this host.',
+        });
         return;
       }
-      await this.db.jobTarget.updateMany({
-        where: { id: row.id, claimedBy: this.id },
-        data: { startedAt: row.startedAt ?? started },
-      });
       const params = row.job.params as unknown as JobParams;
-      const policy = await this.policies.forGroup(row.host.groupName);
       const agent = this.gateway.connect(row.host);
       // An upgrade row waits for the agent to come back: it keeps its lease meanwhile.
       const renewLease = () =>
@@ -162,7 +207,7 @@ export class JobRunner {
       );
       await this.hosts.snapshots.record(row.hostId, outcome.entries);
       if (params.kind === 'verify') await this.recordVerify(row, outcome.detail as VerifyDetail);
-      await this.finish(row, {
+      await this.outcomes.record(row, {
         status: outcome.ok ? 'succeeded' : 'failed',
         result: { entries: outcome.entries, detail: outcome.detail } as unknown as Prisma.InputJsonValue,
         error: outcome.ok ? null : verifyFailure(outcome.detail as VerifyDetail),
@@ -183,14 +228,14 @@ export class JobRunner {
         error instanceof AgentCallError && error.transient && row.attempts < this.config.maxAttempts;
       if (retry) {
         // Back off 1 s, 2 s, 4 s...: a restarting agent gets time to come back.
-        await this.finish(row, {
+        await this.outcomes.record(row, {
           status: 'queued',
           error: message,
           runAfter: new Date(Date.now() + 1000 * 2 ** (row.attempts - 1)),
         });
       } else {
         const attempts = row.attempts > 1 ? ` (after ${row.attempts} attempts)` : '';
-        await this.finish(row, { status: 'failed', error: message + attempts });
+        await this.outcomes.record(row, { status: 'failed', error: message + attempts });
       }
       this.log({
         msg: retry ? 'job row will retry' : 'job row failed',
@@ -199,32 +244,6 @@ export class JobRunner {
         error: message,
       });
     }
-  }
-
-  private async finish(
-    row: JobTarget,
-    change: {
-      status: JobTarget['status'];
-      error?: string | null;
-      result?: Prisma.InputJsonValue;
-      runAfter?: Date;
-    },
-  ): Promise<void> {
-    const final = change.status !== 'queued';
-    // Only the runner holding the row may finish it: one that lost its lease must not overwrite.
-    const { count } = await this.db.jobTarget.updateMany({
-      where: { id: row.id, claimedBy: this.id, status: 'running' },
-      data: {
-        status: change.status,
-        ...(change.error !== undefined ? { error: change.error } : {}),
-        ...(change.result !== undefined ? { result: change.result } : {}),
-        ...(change.runAfter ? { runAfter: change.runAfter } : {}),
-        ...(final
-          ? { finishedAt: new Date(), leaseExpiresAt: null }
-          : { claimedBy: null, leaseExpiresAt: null }),
-      },
-    });
-    if (count === 1) await this.jobs.refreshStatus(row.jobId);
   }
 
   private async recordVerify(row: JobTarget, report: VerifyDetail): Promise<void> {

@@ -39,6 +39,8 @@ export interface FleetOptions extends FixtureOptions {
   readonly heartbeatIntervalMs?: number;
   /** 'standalone' (default): the API + job runner as one process; 'next': `next start`, built when stale. */
   readonly server?: 'next' | 'standalone';
+  /** Node options for the standalone server's process, e.g. a bench's `--cpu-prof`. */
+  readonly serverNodeArgs?: readonly string[];
   /** Where the server listens (default 127.0.0.1): a test network's gateway, for hosts on it. */
   readonly hostname?: string;
   /** More server environment (BINFLEET_RUNNER_CONCURRENCY, ...). */
@@ -148,7 +150,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       ...options.env,
     };
     const startServer = async (env: Readonly<Record<string, string>>, port: number) => {
-      const started = await startWebServer(kind, env, port, options.hostname);
+      const started = await startWebServer(kind, env, port, options.hostname, options.serverNodeArgs);
       servers.push(started);
       return started;
     };

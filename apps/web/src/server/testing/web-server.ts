@@ -26,9 +26,11 @@ export async function startWebServer(
   port: number,
   /** The address to listen on: a test network's gateway for hosts in namespaces. */
   hostname = '127.0.0.1',
+  /** Node options for the standalone server (ignored by `next start`). */
+  nodeArgs: readonly string[] = [],
 ): Promise<WebServer> {
   if (kind === 'standalone') {
-    const p = await startControlPlaneProcess({ ...env }, port, hostname);
+    const p = await startControlPlaneProcess({ ...env }, port, hostname, nodeArgs);
     return { kind, url: p.url, pid: p.pid, pids: () => [p.pid], output: p.output, stop: (s) => p.stop(s) };
   }
   return startNext(env, port || (await freePort()), hostname);
