@@ -21,13 +21,21 @@ export class HostSnapshots {
    */
   async record(hostId: string, entries: readonly KernelEntry[], now = new Date()): Promise<boolean> {
     const contentHash = snapshotHash(entries);
-    const latest = await this.db.hostSnapshot.findFirst({ where: { hostId }, orderBy: { takenAt: 'desc' } });
+    // One read of the host's kept snapshots (small columns only): the latest, and those a new one
+    // pushes out of the kept window.
+    const kept = await this.db.hostSnapshot.findMany({
+      where: { hostId },
+      orderBy: { takenAt: 'desc' },
+      select: { id: true, takenAt: true, contentHash: true },
+    });
+    const latest = kept[0];
     if (latest && latest.takenAt > now) return false;
     if (latest?.contentHash === contentHash) {
       await this.db.hostSnapshot.update({ where: { id: latest.id }, data: { lastSeenAt: now } });
       return false;
     }
     const json = entries as unknown as Prisma.InputJsonValue;
+    const old = kept.slice(SNAPSHOTS_KEPT - 1).map((o) => o.id);
     await this.db.$transaction([
       this.db.hostSnapshot.create({
         data: { hostId, contentHash, entries: json, takenAt: now, lastSeenAt: now },
@@ -36,15 +44,8 @@ export class HostSnapshots {
         where: { id: hostId },
         data: { entries: json, entriesTakenAt: now, entriesHash: contentHash },
       }),
+      ...(old.length > 0 ? [this.db.hostSnapshot.deleteMany({ where: { id: { in: old } } })] : []),
     ]);
-    const old = await this.db.hostSnapshot.findMany({
-      where: { hostId },
-      orderBy: { takenAt: 'desc' },
-      skip: SNAPSHOTS_KEPT,
-      select: { id: true },
-    });
-    if (old.length > 0)
-      await this.db.hostSnapshot.deleteMany({ where: { id: { in: old.map((o) => o.id) } } });
     return true;
   }
 }

@@ -1,0 +1,77 @@
+import type { KernelEntry } from '@binfleet/arch-table';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DATABASES } from '../../testing/fixture.ts';
+import {
+  startInProcessControlPlane,
+  type InProcessControlPlane,
+} from '../../testing/in-process-control-plane.ts';
+
+// A host's snapshot history on SQLite and PostgreSQL: a change is a new snapshot and the host's own
+// entries; the same entries again only touch lastSeenAt; a view older than the latest is dropped; and
+// no more than the kept number of snapshots stays per host.
+const KEPT = 50;
+
+function entries(n: number): KernelEntry[] {
+  return [
+    {
+      name: `qemu-test-${n}`,
+      enabled: true,
+      interpreter: '/usr/bin/qemu-aarch64-static',
+      flags: 'F',
+      type: 'M',
+      offset: 0,
+      magic: '7f454c46',
+      mask: 'ffffffff',
+    },
+  ];
+}
+
+describe.each(DATABASES)('host snapshots on %s', (_name, database) => {
+  let fixture: InProcessControlPlane;
+  let hostId: string;
+
+  beforeAll(async () => {
+    fixture = await startInProcessControlPlane({ name: 'snapshots', database });
+    const host = await fixture.db.host.create({
+      data: {
+        agentId: 'agent-snap',
+        hostname: 'snap-00',
+        agentUrl: 'http://127.0.0.1:1',
+        agentTokenSealed: 'not-a-sealed-token',
+        heartbeatTokenHash: 'hash-snap',
+      },
+    });
+    hostId = host.id;
+  }, 60_000);
+
+  afterAll(() => fixture?.stop());
+
+  it('records changes, drops stale views and keeps the latest snapshots only', async () => {
+    const snapshots = fixture.cp.hosts.snapshots;
+    const t0 = Date.now();
+    const at = (s: number) => new Date(t0 + s * 1000);
+
+    expect(await snapshots.record(hostId, entries(0), at(0))).toBe(true);
+    expect(await snapshots.record(hostId, entries(0), at(1))).toBe(false);
+    let rows = await fixture.db.hostSnapshot.findMany({ where: { hostId } });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.lastSeenAt).toEqual(at(1));
+
+    // Read before the latest, arriving after it: not recorded, the host keeps the newer entries.
+    expect(await snapshots.record(hostId, entries(1), at(2))).toBe(true);
+    expect(await snapshots.record(hostId, entries(0), at(1.5))).toBe(false);
+    let host = await fixture.db.host.findUniqueOrThrow({ where: { id: hostId } });
+    expect(host.entries).toEqual(entries(1));
+    expect(host.entriesTakenAt).toEqual(at(2));
+
+    for (let i = 2; i < KEPT + 5; i++)
+      expect(await snapshots.record(hostId, entries(i), at(1 + i))).toBe(true);
+    rows = await fixture.db.hostSnapshot.findMany({ where: { hostId }, orderBy: { takenAt: 'desc' } });
+    expect(rows).toHaveLength(KEPT);
+    expect(rows[0]!.takenAt).toEqual(at(KEPT + 5));
+    expect(rows.at(-1)!.takenAt).toEqual(at(6));
+    host = await fixture.db.host.findUniqueOrThrow({ where: { id: hostId } });
+    expect(host.entries).toEqual(entries(KEPT + 4));
+    expect(host.entriesHash).toBe(rows[0]!.contentHash);
+  });
+});
