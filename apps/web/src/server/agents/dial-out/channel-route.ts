@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { packageSha256Schema } from '@binfleet/agent-contract';
-import type { Host } from '@binfleet/db';
 import type { ControlPlane } from '../../services/control-plane.ts';
 import { ControlPlaneError } from '../../errors.ts';
+import type { HeartbeatHost } from '../../services/hosts/enrolment.ts';
 import { refusalResponse } from '../../http-limits.ts';
 import { isTokenOf } from '../../security/tokens.ts';
 
@@ -19,13 +19,13 @@ const refuse = (status: number, error: string) => refusalResponse({ status, erro
  * credential's shape is checked before any database work, so a flood of unauthenticated attempts
  * costs no query; then the host is found by it as heartbeats are.
  */
-async function dialOutAgentOf(cp: ControlPlane, req: Request): Promise<Host | Response> {
+async function dialOutAgentOf(cp: ControlPlane, req: Request): Promise<HeartbeatHost | Response> {
   if (req.method !== 'GET') return refuse(405, 'Use GET.');
   const authorization = req.headers.get('authorization');
   const token = authorization?.startsWith('Bearer ') ? authorization.slice(7) : undefined;
   if (!token || !isTokenOf('agent', token))
     return refuse(401, 'Send Authorization: Bearer <the agent heartbeat credential>.');
-  let host: Host;
+  let host: HeartbeatHost;
   try {
     host = await cp.hosts.enrolment.hostForHeartbeat(token);
   } catch (error) {

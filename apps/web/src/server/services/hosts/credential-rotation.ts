@@ -4,6 +4,7 @@ import { ControlPlaneError } from '../../errors.ts';
 import { hashToken, newToken } from '../../security/tokens.ts';
 import type { AuditService } from '../audit.ts';
 import { actorOf, type SessionUser } from '../auth.ts';
+import { HOST_JSON_COLUMNS } from './snapshots.ts';
 
 const credentialSchema = z.object({ agentToken: z.string().min(1), heartbeatToken: z.string().min(1) });
 
@@ -99,8 +100,11 @@ export class CredentialRotation {
    * so it becomes the host's pair and the old heartbeat credential is revoked. Returns the host as it
    * is now, or undefined when no rotation waits for this credential.
    */
-  async takeIntoUse(heartbeatTokenHash: string): Promise<Host | undefined> {
-    const host = await this.db.host.findUnique({ where: { pendingHeartbeatTokenHash: heartbeatTokenHash } });
+  async takeIntoUse(heartbeatTokenHash: string) {
+    const host = await this.db.host.findUnique({
+      where: { pendingHeartbeatTokenHash: heartbeatTokenHash },
+      omit: HOST_JSON_COLUMNS,
+    });
     const credential = host && this.offer(host);
     if (!host || !credential) return undefined;
     const now = new Date();
@@ -138,7 +142,11 @@ export class CredentialRotation {
       );
       return true;
     });
-    if (!moved) return (await this.db.host.findUnique({ where: { heartbeatTokenHash } })) ?? undefined;
-    return this.db.host.findUniqueOrThrow({ where: { id: host.id } });
+    if (!moved)
+      return (
+        (await this.db.host.findUnique({ where: { heartbeatTokenHash }, omit: HOST_JSON_COLUMNS })) ??
+        undefined
+      );
+    return this.db.host.findUniqueOrThrow({ where: { id: host.id }, omit: HOST_JSON_COLUMNS });
   }
 }

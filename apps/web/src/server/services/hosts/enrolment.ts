@@ -8,7 +8,7 @@ import type { AuditService } from '../audit.ts';
 import { agentTokenContext, type CredentialRotation } from './credential-rotation.ts';
 import type { HostTiming } from './host-service.ts';
 import { admitJoinToken, spendJoinToken } from './join-tokens.ts';
-import type { HostSnapshots } from './snapshots.ts';
+import { HOST_JSON_COLUMNS, type HostSnapshots } from './snapshots.ts';
 
 /**
  * Runs a transaction again when it lost a race (CONFLICT): on PostgreSQL several agents joining with
@@ -56,6 +56,9 @@ const REACH_UNKNOWN = { reachable: null, reachError: null, reachCheckedAt: null,
  * Agents joining the fleet with a join token, then reporting on heartbeats with the credential the
  * join gave them.
  */
+/** The host a heartbeat credential belongs to, as hostForHeartbeat reads it (without its JSON columns). */
+export type HeartbeatHost = Omit<Host, keyof typeof HOST_JSON_COLUMNS>;
+
 export class Enrolment {
   constructor(
     private readonly db: Db,
@@ -200,10 +203,10 @@ export class Enrolment {
    * The host a heartbeat credential belongs to, or an error the agent can act on. The first heartbeat
    * with a rotated credential takes it into use (credential-rotation.ts).
    */
-  async hostForHeartbeat(token: string | undefined) {
+  async hostForHeartbeat(token: string | undefined): Promise<HeartbeatHost> {
     const hash = token === undefined ? undefined : hashToken(token);
     const host = hash
-      ? ((await this.db.host.findUnique({ where: { heartbeatTokenHash: hash } })) ??
+      ? ((await this.db.host.findUnique({ where: { heartbeatTokenHash: hash }, omit: HOST_JSON_COLUMNS })) ??
         (await this.credentials.takeIntoUse(hash)))
       : undefined;
     if (!host && hash) await this.refuseRevoked(hash);
@@ -253,7 +256,8 @@ export class Enrolment {
    * refused, for the agent to log.
    */
   async heartbeat(
-    host: Pick<Host, 'id' | 'agentUrl' | 'refusedAgentUrl'> & Partial<Pick<Host, 'hostname'>>,
+    host: Pick<Host, 'id' | 'agentUrl' | 'refusedAgentUrl'> &
+      Partial<Pick<Host, 'hostname' | 'entriesHash' | 'entriesTakenAt'>>,
     report: Heartbeat,
     now = new Date(),
   ): Promise<{ agentUrlRefused?: string }> {
@@ -281,6 +285,7 @@ export class Enrolment {
       host.id,
       report.entries,
       new Date(now.getTime() - (report.entriesAgeMs ?? 0)),
+      host,
     );
     if (moved && (!refused || recorded !== host.refusedAgentUrl)) {
       this.log({

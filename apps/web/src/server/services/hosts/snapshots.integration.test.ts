@@ -73,5 +73,21 @@ describe.each(DATABASES)('host snapshots on %s', (_name, database) => {
     host = await fixture.db.host.findUniqueOrThrow({ where: { id: hostId } });
     expect(host.entries).toEqual(entries(KEPT + 4));
     expect(host.entriesHash).toBe(rows[0]!.contentHash);
+
+    // Given the host row (as a heartbeat holds it), the same entries again touch the latest only.
+    const later = at(KEPT + 10);
+    expect(await snapshots.record(hostId, entries(KEPT + 4), later, host)).toBe(false);
+    const latest = await fixture.db.hostSnapshot.findMany({
+      where: { hostId },
+      orderBy: { takenAt: 'desc' },
+    });
+    expect(latest).toHaveLength(KEPT);
+    expect(latest[0]!.lastSeenAt).toEqual(later);
+    expect(latest[1]!.lastSeenAt).toEqual(rows[1]!.lastSeenAt);
+    // A host row read before another change landed: its hash is no longer the latest's, so the entries
+    // are compared with the snapshots themselves and recorded as a change.
+    expect(await snapshots.record(hostId, entries(0), at(KEPT + 11), host)).toBe(true);
+    expect(await snapshots.record(hostId, entries(KEPT + 4), at(KEPT + 12), host)).toBe(true);
+    expect(await fixture.db.hostSnapshot.count({ where: { hostId } })).toBe(KEPT);
   });
 });

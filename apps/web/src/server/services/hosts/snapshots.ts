@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { KernelEntry } from '@binfleet/arch-table';
-import type { Db, Prisma } from '@binfleet/db';
+import type { Db, Host, Prisma } from '@binfleet/db';
+
+/**
+ * A host row's two JSON columns (its facts and its entries, kilobytes each): left out of reads that
+ * do not use them, such as finding the host of every heartbeat.
+ */
+export const HOST_JSON_COLUMNS = { facts: true, entries: true } as const;
 
 // Only the latest snapshots matter for the dashboard; older changes are kept up to this many per host.
 const SNAPSHOTS_KEPT = 50;
@@ -19,8 +25,29 @@ export class HostSnapshots {
    * whether they did. A view older than the latest one (a heartbeat read before a job changed the
    * kernel, arriving after it) is dropped.
    */
-  async record(hostId: string, entries: readonly KernelEntry[], now = new Date()): Promise<boolean> {
+  async record(
+    hostId: string,
+    entries: readonly KernelEntry[],
+    now = new Date(),
+    known?: Partial<Pick<Host, 'entriesHash' | 'entriesTakenAt'>>,
+  ): Promise<boolean> {
     const contentHash = snapshotHash(entries);
+    // The caller holds the host row, whose hash and time are its latest snapshot's (both are written
+    // with each new one): the same entries again, most heartbeats, are a conditional update. The
+    // condition is on the host row as it is now, so a row read before another change goes the long way.
+    if (known?.entriesHash === contentHash && known.entriesTakenAt && known.entriesTakenAt <= now) {
+      const taken = known.entriesTakenAt;
+      const seen = await this.db.hostSnapshot.updateMany({
+        where: {
+          hostId,
+          takenAt: taken,
+          contentHash,
+          host: { is: { entriesTakenAt: taken, entriesHash: contentHash } },
+        },
+        data: { lastSeenAt: now },
+      });
+      if (seen.count > 0) return false;
+    }
     // One read of the host's kept snapshots (small columns only): the latest, and those a new one
     // pushes out of the kept window.
     const kept = await this.db.hostSnapshot.findMany({
