@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { releaseForTests } from './release-for-tests.ts';
 
@@ -54,6 +54,8 @@ beforeAll(() => {
   release = releaseForTests();
   // Left over by an interrupted run: start from a machine without the package.
   if (installed()) purge();
+  // The launcher's startup snapshots, made by a tarball's launcher run as root (the upgrade test's agents).
+  rmSync('/var/cache/binfleet-agent', { recursive: true, force: true });
 });
 
 afterAll(() => {

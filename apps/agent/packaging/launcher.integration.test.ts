@@ -5,6 +5,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -29,8 +30,9 @@ let script: string;
 
 const blobs = () => readdirSync(snapshots).filter((f) => f.endsWith('.blob'));
 
+/** The launcher under umask 077 (as systemd runs services): what it makes must still serve every user. */
 function run(args: readonly string[], env: Record<string, string> = {}) {
-  const result = spawnSync(bin, args, {
+  const result = spawnSync('/bin/sh', ['-c', 'umask 077; exec "$0" "$@"', bin, ...args], {
     env: { PATH: process.env['PATH']!, BINFLEET_NODE: node, BINFLEET_AGENT_SNAPSHOT_DIR: snapshots, ...env },
     encoding: 'utf8',
     timeout: 60_000,
@@ -109,6 +111,7 @@ describe('the launcher', () => {
     expect(first.called).toEqual(['version check', 'build', 'snapshot']);
     expect(first.result).toEqual(plain(['--version']));
     expect(blobs()).toHaveLength(1);
+    expect(statSync(join(snapshots, blobs()[0]!)).mode & 0o777).toBe(0o644);
     expect(readdirSync(snapshots).filter((f) => !f.endsWith('.blob'))).toEqual([]);
 
     for (const args of LIGHT) {
