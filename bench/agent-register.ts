@@ -8,16 +8,19 @@
  *      fresh sandbox each run: the reference, measured in the same run on the same machine, each run
  *      right after an API run (1).
  * The agent and CLI run as shipped (the bundle the systemd unit and the image run); the CLI also
- * from the sources through tsx (`pnpm exec binfleet-agent`). Then the agent's idle memory, and the
- * ratios last.
+ * through the packages' launcher (bin/binfleet-agent, which starts `register` from its V8 startup
+ * snapshot) and from the sources through tsx (`pnpm exec binfleet-agent`). Then the agent's idle
+ * memory, and the ratios last.
  *   pnpm exec tsx bench/agent-register.ts [--runs 20] [--cli-runs 10] [--bin FILE]
- * --bin runs another build of the agent (e.g. one of an older commit) instead of building this one.
+ * --bin runs another build of the agent (e.g. one of an older commit) instead of building this one
+ * (and skips the launcher, which runs this one).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeLauncher } from '../apps/agent/packaging/agent-tree.ts';
 import { createAgentClient } from '../apps/agent/src/server/agent-client.ts';
 import {
   AGENT_BIN,
@@ -52,10 +55,16 @@ const spread = (xs: number[]) => `(min ${ms(Math.min(...xs))}, max ${ms(Math.max
 const sleep = (t: number) => new Promise((resolve) => setTimeout(resolve, t));
 
 /** Wall time of a command inside the sandbox, measured in there: without nsenter's own start-up. */
-async function timedInside(sandbox: Sandbox, command: string, args: string[]): Promise<number> {
+async function timedInside(
+  sandbox: Sandbox,
+  command: string,
+  args: string[],
+  env?: Record<string, string>,
+): Promise<number> {
   const script = 'start=$(date +%s%N); "$@" >/dev/null || exit 1; end=$(date +%s%N); echo $((end - start))';
   const r = await sandbox.exec('bash', ['-c', script, 'bash', command, ...args], {
     cwd: REPO,
+    env,
     timeoutMs: 60_000,
   });
   if (r.code !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${r.stderr}`);
@@ -152,19 +161,45 @@ async function main() {
     });
 
     // 2. The CLI, one process per run, in the agent's sandbox: reset + register.
-    const cli = (bin: string) => async () => {
-      const took = await timedInside(sandbox, 'node', [bin, 'register', '--reset', '-p', 'yes']);
-      if (qemuEntries(sandbox) !== byAgent) throw new Error(`${bin} registered other entries than the agent`);
-      return took;
+    const checked = async (what: string, took: Promise<number>) => {
+      const ms = await took;
+      if (qemuEntries(sandbox) !== byAgent)
+        throw new Error(`${what} registered other entries than the agent`);
+      return ms;
     };
+    const cli = (bin: string) => () =>
+      checked(bin, timedInside(sandbox, 'node', [bin, 'register', '--reset', '-p', 'yes']));
+    // The launcher as the packages install it (bin/ beside lib/, here this checkout's apps/agent), its
+    // snapshot in a folder of this run: the first (warm-up) run makes it.
+    const launcher = join(dir, 'tree/bin/binfleet-agent');
+    const snapshotDir = join(dir, 'snapshot');
+    if (values.bin === undefined) {
+      await mkdir(join(dir, 'tree/bin'), { recursive: true });
+      await mkdir(snapshotDir);
+      await symlink(join(REPO, 'apps/agent'), join(dir, 'tree/lib'));
+      writeLauncher(launcher, 'lib');
+    }
+    const launcherTimes: number[] = [];
+    const viaLauncher = () =>
+      checked(
+        launcher,
+        timedInside(sandbox, launcher, ['register', '--reset', '-p', 'yes'], {
+          BINFLEET_AGENT_SNAPSHOT_DIR: snapshotDir,
+          NODE_OPTIONS: '',
+        }),
+      );
     // Node's own start, timed the same way right before each bundle run: load on this shared machine
     // varies from one second to the next, so the two are taken in turns.
     const nodeTimes: number[] = [];
     const cliTimes = await timedRuns(cliRuns, 1, async () => {
       nodeTimes.push(await timedInside(sandbox, 'node', ['-e', '0']));
+      if (values.bin === undefined) launcherTimes.push(await viaLauncher());
       return cli(bin)();
     });
     nodeTimes.shift();
+    launcherTimes.shift();
+    if (values.bin === undefined && !(await readdir(snapshotDir)).some((f) => f.endsWith('.blob')))
+      throw new Error(`the launcher made no startup snapshot in ${snapshotDir}: its runs were the bundle's`);
     const cliTsxTimes = await timedRuns(cliRuns, 1, cli(AGENT_BIN));
 
     await sleep(3_000);
@@ -187,6 +222,11 @@ async function main() {
       `agent API, warm (client-timed), median of ${apiTimes.length}: ${ms(api)} ${spread(apiTimes)}`,
     );
     console.log(`CLI process (bundle), median of ${cliTimes.length}: ${ms(cliMedian)} ${spread(cliTimes)}`);
+    if (launcherTimes.length > 0) {
+      console.log(
+        `CLI process (launcher, startup snapshot), median of ${launcherTimes.length}: ${ms(median(launcherTimes))} ${spread(launcherTimes)}`,
+      );
+    }
     console.log(`bare \`node -e 0\`, median of ${nodeTimes.length}: ${ms(bareNode)} ${spread(nodeTimes)}`);
     console.log(
       `CLI process (sources via tsx), median of ${cliTsxTimes.length}: ${ms(cliTsx)} ${spread(cliTsxTimes)}`,
@@ -202,6 +242,11 @@ async function main() {
     console.log(`ratio CLI (bundle) / systemd-binfmt: ${(cliMedian / systemd).toFixed(2)}`);
     console.log(`ratio CLI (tsx) / systemd-binfmt: ${(cliTsx / systemd).toFixed(2)}`);
     console.log(`ratio CLI (bundle) / node -e 0: ${(cliMedian / bareNode).toFixed(2)}`);
+    if (launcherTimes.length > 0) {
+      console.log(
+        `ratio CLI (launcher, startup snapshot) / node -e 0: ${(median(launcherTimes) / bareNode).toFixed(2)}`,
+      );
+    }
   } finally {
     await agent.stop();
     await sandbox.stop();

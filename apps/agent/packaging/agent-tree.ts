@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SNAPSHOT_COMMANDS } from '../src/cli/snapshot-commands.ts';
 import { copyDependencyClosure, type ShippedModule } from './node-modules.ts';
 import { AGENT_DIR, NODE_MAJOR, PACKAGING_DIR, REPO_ROOT } from './release-layout.ts';
 
@@ -55,7 +56,8 @@ function normalizeModes(dir: string): void {
 
 /** bin/binfleet-agent for a tree whose library is `lib` below the launcher's parent folder. */
 export function writeLauncher(file: string, lib: string): void {
-  writeFileSync(file, renderTemplate('launcher.sh.in', { LIB: lib, NODE_MAJOR }), { mode: 0o755 });
+  const values = { LIB: lib, NODE_MAJOR, SNAPSHOT_CASE: SNAPSHOT_COMMANDS.join('|') };
+  writeFileSync(file, renderTemplate('launcher.sh.in', values), { mode: 0o755 });
   chmodSync(file, 0o755);
 }
 

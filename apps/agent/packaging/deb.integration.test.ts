@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { releaseForTests } from './release-for-tests.ts';
 
@@ -31,6 +31,7 @@ function pathsOfThePackage(): string[] {
       ),
     '/etc/binfleet-agent',
     '/var/lib/binfleet-agent',
+    '/var/cache/binfleet-agent',
     '/etc/systemd/system/multi-user.target.wants/binfleet-agent.service',
     '/var/lib/systemd/deb-systemd-helper-enabled/binfleet-agent.service.dsh-also',
     '/var/lib/systemd/deb-systemd-helper-enabled/multi-user.target.wants/binfleet-agent.service',
@@ -53,6 +54,8 @@ beforeAll(() => {
   release = releaseForTests();
   // Left over by an interrupted run: start from a machine without the package.
   if (installed()) purge();
+  // The launcher's startup snapshots, made by a tarball's launcher run as root (the upgrade test's agents).
+  rmSync('/var/cache/binfleet-agent', { recursive: true, force: true });
 });
 
 afterAll(() => {
@@ -75,6 +78,8 @@ describe('the .deb', () => {
       expect(installed()).toBe(true);
 
       expect(run('binfleet-agent', '--version')).toEqual({ status: 0, out: `${release.manifest.version}\n` });
+      // postinst made the CLI's startup snapshot for this node (the launcher's first light command).
+      expect(readdirSync('/var/cache/binfleet-agent').filter((f) => f.endsWith('.blob'))).toHaveLength(1);
       expect(statSync('/var/lib/binfleet-agent').mode & 0o777).toBe(0o700);
       expect(statSync('/etc/binfleet-agent').mode & 0o777).toBe(0o700);
       // Enabled (systemd does not run here: nothing is started).
@@ -96,6 +101,7 @@ describe('the .deb', () => {
       const remove = run('dpkg', '--remove', PACKAGE);
       expect(remove.status, remove.out).toBe(0);
       expect(existsSync('/usr/bin/binfleet-agent')).toBe(false);
+      expect(existsSync('/var/cache/binfleet-agent')).toBe(false);
       expect(readFileSync('/etc/binfleet-agent/agent.env', 'utf8')).toMatch(/BINFLEET_AGENT_ARGS/);
       expect(existsSync('/var/lib/binfleet-agent/desired-state.json')).toBe(true);
 

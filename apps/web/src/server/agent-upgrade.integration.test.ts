@@ -62,12 +62,13 @@ function derivedRelease(real: AgentReleaseManifest, realDir: string, version: st
   renameSync(join(work, `binfleet-agent-${real.version}`), top);
   const binDir = join(top, 'lib/dist/bin');
   let replaced = 0;
-  for (const name of readdirSync(binDir).filter((n) => n.endsWith('.mjs'))) {
+  // The bundle's chunks and the startup snapshot's script (the launcher's `--version` runs either).
+  for (const name of readdirSync(binDir).filter((n) => n.endsWith('.mjs') || n.endsWith('.cjs'))) {
     const text = readFileSync(join(binDir, name), 'utf8');
     const next = text.replaceAll(`return "${real.version}";`, () => (replaced++, `return "${version}";`));
     if (next !== text) writeFileSync(join(binDir, name), next);
   }
-  expect(replaced, 'the bundle returns its version once').toBe(1);
+  expect(replaced, 'the bundle and the snapshot script return their version once each').toBe(2);
   const pkg = join(top, 'lib/package.json');
   writeFileSync(
     pkg,

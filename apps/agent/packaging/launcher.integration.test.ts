@@ -1,0 +1,231 @@
+import { spawnSync } from 'node:child_process';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { kernelSnapshot, startSandbox, type Sandbox } from '@binfleet/test-sandbox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { releaseForTests } from './release-for-tests.ts';
+
+// The tarball's launcher (what the .deb installs too) with its startup snapshot and without: the
+// same commands must give the same output and exit status either way.
+const dir = mkdtempSync(join(tmpdir(), 'binfleet-launcher-'));
+const snapshots = join(dir, 'snapshots');
+const notBinfmt = join(dir, 'not-binfmt');
+const calls = join(dir, 'node-calls');
+const failBuilds = join(dir, 'fail-builds');
+// The node the launcher runs: this one, through a script that notes each call's arguments (a line
+// each) and fails `--build-snapshot` while `fail-builds` exists.
+const node = join(dir, 'node');
+let bin: string;
+let script: string;
+
+const blobs = () => readdirSync(snapshots).filter((f) => f.endsWith('.blob'));
+
+/** The launcher under umask 077 (as systemd runs services): what it makes must still serve every user. */
+function run(args: readonly string[], env: Record<string, string> = {}) {
+  const result = spawnSync('/bin/sh', ['-c', 'umask 077; exec "$0" "$@"', bin, ...args], {
+    env: { PATH: process.env['PATH']!, BINFLEET_NODE: node, BINFLEET_AGENT_SNAPSHOT_DIR: snapshots, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** How the launcher called node, from the calls noted: `--version` (its check), the build, the start. */
+function nodeCalls(): string[] {
+  return readFileSync(calls, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) =>
+      line.startsWith('--snapshot-blob') && line.includes('--build-snapshot')
+        ? 'build'
+        : line.startsWith('--snapshot-blob')
+          ? 'snapshot'
+          : line === '--version'
+            ? 'version check'
+            : 'bundle',
+    );
+}
+
+/** A run and how the launcher called node for it. */
+function traced(args: readonly string[], env: Record<string, string> = {}) {
+  writeFileSync(calls, '');
+  const result = run(args, env);
+  return { result, called: nodeCalls() };
+}
+
+const plain = (args: readonly string[]) => run(args, { BINFLEET_AGENT_SNAPSHOT_DIR: '' });
+
+/** Light commands (the snapshot's) whose output does not depend on this machine's binfmt_misc. */
+const LIGHT: readonly (readonly string[])[] = [
+  ['--version'],
+  ['-V'],
+  ['--help'],
+  ['help'],
+  [],
+  ['register', '--help'],
+  ['register', '--mount-point', 'relative'],
+  ['register', '--lock-wait', 'soon', '--mount-point', notBinfmt],
+  ['register', '--no-such-option', '--mount-point', notBinfmt],
+  ['export', '--format', 'debian', 'arm64'],
+  ['export', 'no-such-arch'],
+  ['status', '--mount-point', notBinfmt],
+  ['status', '--json', '--mount-point', notBinfmt],
+  ['remove', '--mount-point', notBinfmt],
+  ['enable', '--mount-point', notBinfmt],
+];
+
+beforeAll(() => {
+  const release = releaseForTests();
+  const prefix = join(dir, 'prefix');
+  mkdirSync(prefix);
+  mkdirSync(snapshots);
+  mkdirSync(notBinfmt);
+  const tar = spawnSync('tar', ['-xzf', release.path('tarball'), '-C', prefix, '--strip-components=1']);
+  expect(tar.status).toBe(0);
+  bin = join(prefix, 'bin/binfleet-agent');
+  script = join(prefix, 'lib/dist/bin/binfleet-agent-snapshot.cjs');
+  writeFileSync(
+    node,
+    `#!/bin/sh\nprintf '%s\\n' "$*" >>'${calls}'\n` +
+      `case "$*" in *--build-snapshot*) [ ! -e '${failBuilds}' ] || exit 1 ;; esac\n` +
+      `exec '${process.execPath}' "$@"\n`,
+    { mode: 0o755 },
+  );
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the launcher', () => {
+  it('makes a startup snapshot on the first light command, then starts those from it, with the output of the bundle', () => {
+    const first = traced(['--version']);
+    expect(first.called).toEqual(['version check', 'build', 'snapshot']);
+    expect(first.result).toEqual(plain(['--version']));
+    expect(blobs()).toHaveLength(1);
+    expect(statSync(join(snapshots, blobs()[0]!)).mode & 0o777).toBe(0o644);
+    expect(readdirSync(snapshots).filter((f) => !f.endsWith('.blob'))).toEqual([]);
+
+    for (const args of LIGHT) {
+      const { result, called } = traced(args);
+      expect(called, args.join(' ')).toEqual(['snapshot']);
+      expect(result, args.join(' ')).toEqual(plain(args));
+    }
+    // Any other command, also a mistyped one, is the bundle's.
+    for (const args of [['version'], ['no-such-command'], ['']]) {
+      const { result, called } = traced(args);
+      expect(called, args.join(' ')).toEqual(['version check', 'bundle']);
+      expect(result.stderr).not.toMatch(/snapshot/);
+    }
+  });
+
+  it('never starts a snapshot made for another node or another agent version: it makes a new one', () => {
+    const before = blobs();
+    // A node upgraded in place: same path, another file.
+    utimesSync(node, new Date(), new Date(Date.now() + 60_000));
+    expect(traced(['--version']).called).toEqual(['version check', 'build', 'snapshot']);
+    const afterNode = blobs();
+    expect(afterNode).toHaveLength(1);
+    expect(afterNode).not.toEqual(before);
+    // Another agent version: another snapshot script.
+    utimesSync(script, new Date(), new Date(Date.now() + 120_000));
+    const { result, called } = traced(['export', '--format', 'debian', 'arm64']);
+    expect(called).toEqual(['version check', 'build', 'snapshot']);
+    expect(result).toEqual(plain(['export', '--format', 'debian', 'arm64']));
+    expect(blobs()).toHaveLength(1);
+    expect(blobs()).not.toEqual(afterNode);
+  });
+
+  it('runs the bundle, quietly, under NODE_OPTIONS, where it cannot write and after node failed to make a snapshot', () => {
+    // node refuses a snapshot under other V8 flags ("built with a different version of V8 or with
+    // different V8 configurations", exit 14): the launcher does not try.
+    const options = { NODE_OPTIONS: '--max-old-space-size=256' };
+    for (const args of [['--version'], ['export', 'arm64']]) {
+      const { result, called } = traced(args, options);
+      expect(called).toEqual(['version check', 'bundle']);
+      expect(result).toEqual(run(args, { ...options, BINFLEET_AGENT_SNAPSHOT_DIR: '' }));
+    }
+
+    const unwritable = { BINFLEET_AGENT_SNAPSHOT_DIR: '/proc/binfleet-agent-snapshots' };
+    const { result, called } = traced(['--version'], unwritable);
+    expect(called).toEqual(['version check', 'bundle']);
+    expect(result).toEqual(plain(['--version']));
+
+    writeFileSync(failBuilds, '');
+    try {
+      utimesSync(node, new Date(), new Date(Date.now() + 180_000));
+      const failed = traced(['--version']);
+      expect(failed.called).toEqual(['version check', 'build', 'bundle']);
+      expect(failed.result).toEqual(plain(['--version']));
+      expect(readdirSync(snapshots).filter((f) => f.endsWith('.failed'))).toHaveLength(1);
+      expect(readdirSync(snapshots).filter((f) => f.startsWith('.partial'))).toEqual([]);
+      // Once failed, not again for this node: the bundle at once.
+      expect(traced(['--version']).called).toEqual(['version check', 'bundle']);
+    } finally {
+      rmSync(failBuilds);
+    }
+  });
+});
+
+describe('register through the snapshot and through the bundle', () => {
+  // Each in a sandbox of its own (its own kernel binfmt_misc), the same commands in turns.
+  let viaBundle: Sandbox;
+  let viaSnapshot: Sandbox;
+  // The audit lines name the process: its pid differs from run to run.
+  const samePid = (text: string) => text.replace(/"pid":\d+/g, '"pid":0');
+
+  beforeAll(async () => {
+    viaBundle = await startSandbox();
+    viaSnapshot = await startSandbox();
+  });
+  afterAll(async () => {
+    await viaBundle?.stop();
+    await viaSnapshot?.stop();
+  });
+
+  /** The command in the sandbox, how node was called, what it said and the entries it left. */
+  async function inSandbox(sandbox: Sandbox, args: readonly string[], snapshotDir: string) {
+    writeFileSync(calls, '');
+    const r = await sandbox.exec(bin, args, {
+      env: { BINFLEET_NODE: node, BINFLEET_AGENT_SNAPSHOT_DIR: snapshotDir, NODE_OPTIONS: '', HOST_ARCH: '' },
+    });
+    return {
+      started: nodeCalls().at(-1),
+      code: r.code,
+      stdout: r.stdout,
+      stderr: samePid(r.stderr),
+      entries: kernelSnapshot(sandbox),
+    };
+  }
+
+  it('changes the kernel the same way and says the same, also when it refuses', async () => {
+    const snapshotDir = join(dir, 'snapshots-register');
+    mkdirSync(snapshotDir);
+    const steps: readonly (readonly string[])[] = [
+      ['register', '--reset', '-p', 'yes'],
+      ['register', '-p', 'yes'],
+      ['status', '--json'],
+      ['register', '--reset'],
+      // Entries without F now: refused, naming what differs.
+      ['register', '-p', 'yes'],
+      ['disable', 'arm64'],
+      ['status'],
+      ['remove', '--all'],
+    ];
+    for (const args of steps) {
+      const bundle = await inSandbox(viaBundle, args, '');
+      const snapshot = await inSandbox(viaSnapshot, args, snapshotDir);
+      expect([bundle.started, snapshot.started], args.join(' ')).toEqual(['bundle', 'snapshot']);
+      expect({ ...snapshot, started: 'bundle' }, args.join(' ')).toEqual(bundle);
+    }
+    expect(readdirSync(snapshotDir).filter((f) => f.endsWith('.blob'))).toHaveLength(1);
+  });
+});

@@ -1,0 +1,24 @@
+/**
+ * The first arguments the CLI's startup snapshot runs (besides none at all: the usage): those
+ * `run-command.ts` serves with what it imports statically. The launcher (packaging/launcher.sh.in)
+ * sends these, and only these, to the snapshot; any other goes to the bundle.
+ */
+export const SNAPSHOT_COMMANDS = [
+  'register',
+  'status',
+  'remove',
+  'enable',
+  'disable',
+  'export',
+  'help',
+  '--help',
+  '-h',
+  '--version',
+  '-V',
+] as const;
+
+/**
+ * The launcher runs `node --snapshot-blob BLOB -- binfleet-agent ARGS...`: node keeps the arguments
+ * after `--`, so process.argv is [node, this mark, ...ARGS] as it is [node, bundle, ...ARGS] without.
+ */
+export const SNAPSHOT_ARGV_MARK = 'binfleet-agent';
