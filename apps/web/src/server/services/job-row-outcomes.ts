@@ -46,19 +46,27 @@ export class JobRowOutcomes {
   record(row: Row, change: RowChange): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ row, change, resolve, reject });
-      this.writing ??= this.writeQueued().finally(() => (this.writing = undefined));
+      // writeQueued always awaits before it ends, so the assignment comes first.
+      this.writing ??= this.writeQueued();
     });
   }
 
   private async writeQueued(): Promise<void> {
     while (this.queue.length > 0) {
       const group = this.queue.splice(0);
+      let written: { count: number }[];
       try {
-        const written =
+        written =
           group.length === 1
             ? [await this.update(group[0]!.row.id, group[0]!.change)]
             : await this.db.$transaction(group.map((p) => this.update(p.row.id, p.change)));
-        this.close(group);
+      } catch (error) {
+        written = [];
+        for (const p of group) p.reject(error);
+      }
+      this.close(group);
+      if (written.length === 0) continue;
+      try {
         const changed = group.filter((_, i) => written[i]!.count === 1).map((p) => p.row);
         for (const jobId of new Set(changed.map((r) => r.jobId))) {
           // A running job of which this runner still holds rows can neither be final yet nor change its
@@ -69,10 +77,11 @@ export class JobRowOutcomes {
         }
         for (const p of group) p.resolve();
       } catch (error) {
-        this.close(group);
         for (const p of group) p.reject(error);
       }
     }
+    // In the same step as the loop's last look at the queue: a row recorded from here on starts a writer.
+    this.writing = undefined;
   }
 
   /** The group's rows are no longer held (recorded, or given up to the lease when recording failed). */
