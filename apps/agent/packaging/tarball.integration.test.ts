@@ -120,13 +120,16 @@ describe('the tarball', () => {
     expect(exported.stdout).toMatch(/qemu-aarch64/);
     // Node 18 makes and starts the snapshot as the launcher would where it can: the same output.
     mkdirSync(join(root, 'tmp'));
+    // In the chroot: where the launcher keeps its snapshots.
+    const blob = '/var/cache/binfleet-agent/s.blob';
+    mkdirSync(join(root, 'var/cache/binfleet-agent'), { recursive: true });
     const script = '/opt/binfleet-agent/lib/dist/bin/binfleet-agent-snapshot.cjs';
-    expect(inRoot('node', '--snapshot-blob', '/tmp/s.blob', '--build-snapshot', script)).toMatchObject({
+    expect(inRoot('node', '--snapshot-blob', blob, '--build-snapshot', script)).toMatchObject({
       status: 0,
       stderr: '',
     });
     const fromSnapshot = (...args: string[]) =>
-      inRoot('node', '--snapshot-blob', '/tmp/s.blob', '--', 'binfleet-agent', ...args);
+      inRoot('node', '--snapshot-blob', blob, '--', 'binfleet-agent', ...args);
     expect(fromSnapshot('export', '--format', 'debian', 'arm64')).toEqual(exported);
     expect(fromSnapshot('--version')).toEqual(inRoot(bin, '--version'));
     expect(fromSnapshot('status', '--mount-point', '/tmp')).toEqual(
