@@ -31,7 +31,7 @@ const fleet = await startFleet({
   agents: count,
   ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
   database: values.postgresql ? 'postgresql' : 'sqlite',
-  agentBundle: true,
+
   ...(values.transport === 'dial-out' ? { agent: { args: ['--dial-out'] } } : {}),
   heartbeatIntervalMs: 10_000,
   env: { BINFLEET_RUNNER_POLL_MS: '100', BINFLEET_RUNNER_CONCURRENCY: values.concurrency! },

@@ -58,7 +58,7 @@ const fleet = await startFleet({
   ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
   database: values.postgresql ? 'postgresql' : 'sqlite',
   server: 'next',
-  agentBundle: true,
+
   heartbeatIntervalMs: DEFAULT_HEARTBEAT_MS,
   startConcurrency: Number(values['start-concurrency']),
   env: { BINFLEET_RUNNER_CONCURRENCY: values.concurrency! },

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_BIN, REPO } from '@binfleet/test-sandbox';
+import { agentBundle, REPO } from '@binfleet/test-sandbox';
 
 const run = promisify(execFile);
 
 /** The agent run as users run it, to its end; its exit status and what it printed. */
 async function agent(args: string[], env: Record<string, string>) {
-  const done = await run('node', [AGENT_BIN, ...args], {
+  const done = await run('node', [agentBundle(), ...args], {
     cwd: REPO,
     env: { ...process.env, ...env },
     timeout: 60_000,

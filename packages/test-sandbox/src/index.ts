@@ -16,6 +16,7 @@ export {
   AGENT_BIN,
   AGENT_DIST,
   REPO,
+  agentBundle,
   kernelSnapshot,
   startAgent,
   type AgentProcess,

@@ -4,7 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  AGENT_BIN,
+  agentBundle,
   kernelSnapshot,
   REPO,
   startAgent,
@@ -47,7 +47,7 @@ describe('the binfmt_misc lock across processes', () => {
   let connected: () => void = () => {};
 
   const cli = (box: Sandbox, args: readonly string[]) =>
-    box.exec('node', [AGENT_BIN, ...args], { cwd: REPO, timeoutMs: 60_000 });
+    box.exec('node', [agentBundle(), ...args], { cwd: REPO, timeoutMs: 60_000 });
   const startServe = async () => {
     const stateDir = await mkdtemp(join(dir, 'state-'));
     const started = await startAgent(sandbox, {

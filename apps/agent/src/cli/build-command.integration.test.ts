@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { matchTargets, PROVENANCE_LABELS } from '@binfleet/arch-table';
-import { AGENT_BIN, buildArm64Image, fixtures } from '@binfleet/test-sandbox';
+import { agentBundle, buildArm64Image, fixtures } from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // `binfleet-agent build` as CI runs it, for real: Debian's qemu-user-static packages of three host
@@ -33,7 +33,7 @@ interface Outcome {
 
 async function agentBuild(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [AGENT_BIN, 'build', ...args], {
+    const { stdout, stderr } = await run(process.execPath, [agentBundle(), 'build', ...args], {
       env: {
         ...process.env,
         BINFLEET_BUSYBOX: fixtures().busybox('amd64'),

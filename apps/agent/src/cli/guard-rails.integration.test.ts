@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeRegisterLine, targetRegisterSpec } from '@binfleet/arch-table';
-import { kernelSnapshot, REPO, AGENT_BIN, startSandbox, type Sandbox } from '@binfleet/test-sandbox';
+import { kernelSnapshot, REPO, agentBundle, startSandbox, type Sandbox } from '@binfleet/test-sandbox';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 // Guard rails on a real kernel binfmt_misc (a private one per test file): every refused command
@@ -11,7 +11,7 @@ describe('binfleet-agent guard rails on the kernel', () => {
   let sandbox: Sandbox;
   let scratch: string;
   const agent = (args: string[], env: Record<string, string> = {}) =>
-    sandbox.exec('node', [AGENT_BIN, ...args], { cwd: REPO, env: { HOST_ARCH: '', ...env } });
+    sandbox.exec('node', [agentBundle(), ...args], { cwd: REPO, env: { HOST_ARCH: '', ...env } });
   const kernel = () => kernelSnapshot(sandbox);
   const entry = (name: string) => readFileSync(`${sandbox.hostMountPoint}/${name}`, 'utf8');
   /** The host's own programs, started inside the sandbox, where the registrations apply. */

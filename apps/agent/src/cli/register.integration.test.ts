@@ -2,13 +2,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fixtures, startSandbox, type Sandbox } from '@binfleet/test-sandbox';
+import { AGENT_BIN, agentBundle, fixtures, startSandbox, type Sandbox } from '@binfleet/test-sandbox';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 // The seed's own checks (multiarch/qemu-user-static test.sh), run against a private kernel
 // binfmt_misc with the real qemu-user-static and real arm64 binaries.
 const REPO = resolve(import.meta.dirname, '../../../..');
-const CLI = join(REPO, 'apps/agent/bin/binfleet-agent.js');
+// The CLI as users run it (the bundle); the export checks below run the sources through tsx, as
+// `pnpm exec binfleet-agent` does.
+const CLI = agentBundle();
 const FIXTURES = join(REPO, 'packages/arch-table/src/fixtures');
 
 describe('binfleet-agent register (seed-compatible)', () => {
@@ -144,8 +146,11 @@ describe('binfleet-agent register --systemd/--debian (export, no kernel)', () =>
   const run = async (...args: string[]) => {
     const { execFile } = await import('node:child_process');
     return new Promise<number>((done) =>
-      execFile('node', [CLI, ...args], { cwd: REPO, env: { ...process.env, HOST_ARCH: 'x86_64' } }, (e) =>
-        done(e ? 1 : 0),
+      execFile(
+        'node',
+        [AGENT_BIN, ...args],
+        { cwd: REPO, env: { ...process.env, HOST_ARCH: 'x86_64' } },
+        (e) => done(e ? 1 : 0),
       ),
     );
   };

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  AGENT_BIN,
+  agentBundle,
   FLAG_INJECTIONS,
   INJECTIONS,
   kernelSnapshot,
@@ -218,7 +218,7 @@ describe('agent security probes', () => {
 
   describe('the CLI', () => {
     const cli = (...args: string[]) =>
-      sandbox.exec('node', [AGENT_BIN, ...args], { cwd: REPO, env: { HOST_ARCH: '' } });
+      sandbox.exec('node', [agentBundle(), ...args], { cwd: REPO, env: { HOST_ARCH: '' } });
     // Arguments cannot carry NUL (execve ends them there): those attacks cannot reach the CLI at all.
     const viaArgv = INJECTIONS.filter((i) => !`${i.path}${i.word}${i.arch}`.includes('\0'));
     const commands = (i: Injection): [string, string[], RegExp][] => [

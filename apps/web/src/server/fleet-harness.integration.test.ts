@@ -23,7 +23,7 @@ describe.each(['sqlite', 'postgresql'] as const)('fleet harness on %s', (databas
   afterAll(() => fleet?.stop());
 
   it(`starts ${AGENTS} agents that join, run a job on every host, and stops without leftovers`, async () => {
-    fleet = await startFleet({ agents: AGENTS, database, agentBundle: true, heartbeatIntervalMs: 1000 });
+    fleet = await startFleet({ agents: AGENTS, database, heartbeatIntervalMs: 1000 });
     const { api, hosts } = fleet;
     expect(hosts).toHaveLength(AGENTS);
     expect(new Set(hosts.map((h) => h.hostId)).size).toBe(AGENTS);

@@ -4,8 +4,7 @@ import type { KernelEntry } from '@binfleet/arch-table';
 import { eachWithConcurrency } from '@binfleet/concurrency';
 import type { Db } from '@binfleet/db';
 import {
-  AGENT_BIN,
-  AGENT_DIST,
+  agentBundle,
   startAgent,
   startSandbox,
   type AgentProcess,
@@ -13,7 +12,7 @@ import {
 } from '@binfleet/test-sandbox';
 import { ApiClient } from './api-client.ts';
 import { Cleanup, prepareFixture, TEST_ADMIN, type FixtureOptions, type TestUser } from './fixture.ts';
-import { ensureAgentBundle, ensureWebBuild } from './fresh-builds.ts';
+import { ensureWebBuild } from './fresh-builds.ts';
 import { kernelEntries } from './kernel-entries.ts';
 import { until } from './waiting.ts';
 import { startWebServer, type WebServer } from './web-server.ts';
@@ -33,8 +32,6 @@ export interface FleetOptions extends FixtureOptions {
   readonly agents: number;
   /** Every agent's options; addAgent and restartAgent add theirs to them. */
   readonly agent?: FleetAgentOptions;
-  /** Agents from the production bundle (rebuilt when stale), as benches measure them; default: the sources through tsx. */
-  readonly agentBundle?: boolean;
   /** Told to agents by the server. Default 15 s, the product's default. */
   readonly heartbeatIntervalMs?: number;
   /** 'standalone' (default): the API + job runner as one process; 'next': `next start`, built when stale. */
@@ -133,7 +130,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
 
   try {
     const kind = options.server ?? 'standalone';
-    if (options.agentBundle) ensureAgentBundle(log);
+    // The agents run as shipped: the bundle, rebuilt when a source it bundles changed.
+    const agentBin = agentBundle(log);
     if (kind === 'next') ensureWebBuild(log);
     const { dir, dataDir, databaseUrl, db } = await prepareFixture(options, cleanup);
 
@@ -196,7 +194,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       env: Readonly<Record<string, string>>,
     ) => {
       const agent = await startAgent(sandbox, {
-        bin: options.agentBundle ? AGENT_DIST : AGENT_BIN,
+        bin: agentBin,
         stateDir,
         args: ['--reconcile-interval', '1h', ...args],
         // The web app's types make NODE_ENV required; the agent takes what it is given.

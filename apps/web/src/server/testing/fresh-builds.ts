@@ -1,14 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { AGENT_BUILD_INPUTS, AGENT_DIST, isStale, REPO, WEB_BUILD_INPUTS } from '@binfleet/test-sandbox';
+import { isStale, REPO, WEB_BUILD_INPUTS } from '@binfleet/test-sandbox';
 import { WEB_DIR } from './web-server.ts';
-
-/** The agents run as shipped: the bundle, rebuilt when a source it bundles changed. */
-export function ensureAgentBundle(log: (line: string) => void): void {
-  if (!isStale(AGENT_DIST, AGENT_BUILD_INPUTS, REPO)) return;
-  const agentDir = join(REPO, 'apps/agent');
-  run('agent bundle', process.execPath, ['--import', 'tsx', 'scripts/build.ts'], agentDir, log);
-}
 
 /** A `next build` newer than every source it bundles is reused. */
 export function ensureWebBuild(log: (line: string) => void): void {
