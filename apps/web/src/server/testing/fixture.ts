@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDb, migrateDeploy, type Db, type Role } from '@binfleet/db';
-import { createThrowawayPostgresDatabase } from '@binfleet/db/testing';
+import { copyMigratedSqliteDatabase, createThrowawayPostgresDatabase } from '@binfleet/db/testing';
 
 /**
  * What every control plane fixture shares (a fleet of real processes in fleet.ts, or a control
@@ -88,12 +88,22 @@ export async function prepareFixture(options: FixtureOptions, cleanup: Cleanup):
   const dataDir = join(dir, 'server');
   mkdirSync(dataDir);
   let databaseUrl = options.databaseUrl ?? `file:${join(dir, `${name}.db`)}`;
-  if (!options.databaseUrl && options.database === 'postgresql') {
-    const throwaway = await createThrowawayPostgresDatabase(`binfleet_${name.replaceAll('-', '_')}`);
+  if (options.databaseUrl) {
+    await migrateDeploy(databaseUrl);
+  } else if (options.database === 'postgresql') {
+    // New databases are copies of a migrated template (the migration tests run prisma migrate itself).
+    const throwaway = await createThrowawayPostgresDatabase(
+      `binfleet_${name.replaceAll('-', '_')}`,
+      undefined,
+      {
+        migrated: true,
+      },
+    );
     cleanup.add(() => throwaway.drop());
     databaseUrl = throwaway.url;
+  } else {
+    await copyMigratedSqliteDatabase(join(dir, `${name}.db`));
   }
-  await migrateDeploy(databaseUrl);
   const db = createDb(databaseUrl);
   cleanup.add(() => db.$disconnect());
   return { dir, dataDir, databaseUrl, db };
