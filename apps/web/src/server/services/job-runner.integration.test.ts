@@ -22,7 +22,7 @@ describe.each(['sqlite', 'postgresql'] as const)('job rows of hosts that differ,
       name: 'job-rows',
       agents: 2,
       database,
-     
+
       heartbeatIntervalMs: 3_600_000,
     });
   }, 300_000);
