@@ -23,7 +23,7 @@ const notBinfmt = join(dir, 'not-binfmt');
 const calls = join(dir, 'node-calls');
 const failBuilds = join(dir, 'fail-builds');
 // The node the launcher runs: this one, through a script that notes each call's arguments (a line
-// each) and fails `--build-snapshot` while `fail-builds` exists.
+// each), fails `--build-snapshot` while `fail-builds` exists and removes every blob under REMOVE_BLOBS.
 const node = join(dir, 'node');
 let bin: string;
 let script: string;
@@ -98,6 +98,7 @@ beforeAll(() => {
     node,
     `#!/bin/sh\nprintf '%s\\n' "$*" >>'${calls}'\n` +
       `case "$*" in *--build-snapshot*) [ ! -e '${failBuilds}' ] || exit 1 ;; esac\n` +
+      `[ -z "$REMOVE_BLOBS" ] || rm -f '${snapshots}'/*.blob\n` +
       `exec '${process.execPath}' "$@"\n`,
     { mode: 0o755 },
   );
@@ -127,21 +128,37 @@ describe('the launcher', () => {
     }
   });
 
-  it('never starts a snapshot made for another node or another agent version: it makes a new one', () => {
+  it('never starts a snapshot made for another node or another agent version: it makes a new one, and drops blobs a week old', () => {
     const before = blobs();
+    expect(before).toHaveLength(1);
     // A node upgraded in place: same path, another file.
     utimesSync(node, new Date(), new Date(Date.now() + 60_000));
     expect(traced(['--version']).called).toEqual(['version check', 'build', 'snapshot']);
     const afterNode = blobs();
-    expect(afterNode).toHaveLength(1);
-    expect(afterNode).not.toEqual(before);
-    // Another agent version: another snapshot script.
+    // The earlier blob stays for now: it may be another install's, in use.
+    expect(afterNode).toHaveLength(2);
+    expect(afterNode).toEqual(expect.arrayContaining(before));
+    // Another agent version: another snapshot script. The blob made over a week ago goes with it.
+    const weekOld = new Date(Date.now() - 8 * 86_400_000);
+    utimesSync(join(snapshots, before[0]!), weekOld, weekOld);
     utimesSync(script, new Date(), new Date(Date.now() + 120_000));
     const { result, called } = traced(['export', '--format', 'debian', 'arm64']);
     expect(called).toEqual(['version check', 'build', 'snapshot']);
     expect(result).toEqual(plain(['export', '--format', 'debian', 'arm64']));
-    expect(blobs()).toHaveLength(1);
-    expect(blobs()).not.toEqual(afterNode);
+    const afterScript = blobs();
+    expect(afterScript).toHaveLength(2);
+    expect(afterScript).not.toContain(before[0]);
+    expect(afterScript).toEqual(expect.arrayContaining(afterNode.filter((b) => b !== before[0])));
+  });
+
+  it('starts from its blob although another run removed it right after the launcher opened it', () => {
+    expect(traced(['--version']).called).toEqual(['snapshot']);
+    // The node script removes every blob before it runs node (REMOVE_BLOBS): node reads the one the
+    // launcher holds open.
+    const { result, called } = traced(['--version'], { REMOVE_BLOBS: '1' });
+    expect(called).toEqual(['snapshot']);
+    expect(result).toEqual(plain(['--version']));
+    expect(blobs()).toEqual([]);
   });
 
   it('runs the bundle, quietly, under NODE_OPTIONS, where it cannot write and after node failed to make a snapshot', () => {
