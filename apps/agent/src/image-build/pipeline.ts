@@ -49,12 +49,6 @@ export interface PipelineDeps extends SeedCheckDeps {
 }
 
 /**
- * Packages read (dpkg-deb -c decompresses the whole package) and unpacked side by side: xz is single
- * threaded, and a build has a package per host architecture.
- */
-const UNPACK_CONCURRENCY = 2;
-
-/**
  * Runs a build's steps in order: read the packages (one per host architecture) and busyboxes, unpack
  * them, assemble every host's images as files, test them (the native host's through dockerd, the
  * others' under emulation), push blobs, manifests and indexes through the registry API. Whatever
@@ -76,22 +70,18 @@ export async function runPipeline(build: Build, deps: PipelineDeps): Promise<voi
     work = await mkdtemp(join(deps.workDir ?? tmpdir(), 'binfleet-build-'));
     const workDir = work;
     const read = await build.step('read package', async (log) => {
-      const packages = new Array<QemuPackage>(request.packageFiles.length);
-      await eachWithConcurrency(
-        [...request.packageFiles.entries()],
-        UNPACK_CONCURRENCY,
-        async ([i, file]) => {
-          const pkg = await deps.packages.read(file.path);
-          if (file.sha256 !== undefined && pkg.sha256 !== file.sha256) {
-            throw new AgentError(
-              'INVALID_PACKAGE',
-              `The stored package ${file.sha256} now hashes to ${pkg.sha256}: it changed on disk; upload it again.`,
-            );
-          }
-          log(`${pkg.name} ${pkg.version} (${pkg.architecture}), sha256 ${pkg.sha256}, ${pkg.size} bytes`);
-          packages[i] = pkg;
-        },
-      );
+      const packages: QemuPackage[] = [];
+      for (const file of request.packageFiles) {
+        const pkg = await deps.packages.read(file.path);
+        if (file.sha256 !== undefined && pkg.sha256 !== file.sha256) {
+          throw new AgentError(
+            'INVALID_PACKAGE',
+            `The stored package ${file.sha256} now hashes to ${pkg.sha256}: it changed on disk; upload it again.`,
+          );
+        }
+        log(`${pkg.name} ${pkg.version} (${pkg.architecture}), sha256 ${pkg.sha256}, ${pkg.size} bytes`);
+        packages.push(pkg);
+      }
       const hosts = packages.map((pkg) => ({ pkg, host: hostOfPackage(pkg) }));
       refuseTwins(hosts);
       const busyboxes = await matchBusyboxes(
@@ -105,8 +95,8 @@ export async function runPipeline(build: Build, deps: PipelineDeps): Promise<voi
     });
 
     const hosts = await build.step('extract', async (log) => {
-      const done = new Array<HostBuild>(read.hosts.length);
-      await eachWithConcurrency([...read.hosts.entries()], UNPACK_CONCURRENCY, async ([i, { pkg, host }]) => {
+      const done: HostBuild[] = [];
+      for (const { pkg, host } of read.hosts) {
         const root = join(workDir, 'packages', host.debian);
         await mkdir(root, { recursive: true });
         await deps.packages.extract(pkg.path, root);
@@ -134,8 +124,8 @@ export async function runPipeline(build: Build, deps: PipelineDeps): Promise<voi
           qemuVersion = parseQemuVersion(probe.stdout)?.version ?? qemuVersion;
         }
         log(`${host.debian}: unpacked into ${root}; QEMU ${qemuVersion}; ${targets.length} emulator images`);
-        done[i] = { host, pkg, busybox: read.busyboxes.get(host.debian)!, targets, root, qemuVersion };
-      });
+        done.push({ host, pkg, busybox: read.busyboxes.get(host.debian)!, targets, root, qemuVersion });
+      }
       return done;
     });
     const version =
