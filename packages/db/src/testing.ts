@@ -1,5 +1,6 @@
 // Throwaway databases for tests and scripts. PostgreSQL comes from BINFLEET_PG_URL (scripts/test-deps.sh
-// starts the server and exports it), any database on that server; each test database is new and empty.
+// starts the server and exports it), any database on that server; each test database is new, empty or
+// a copy of a migrated template (below).
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,7 +23,7 @@ export function testPostgresServerUrl(env: NodeJS.ProcessEnv = process.env): str
 
 /**
  * Creates a PostgreSQL database named `<prefix>_<random>` on the test server: empty, or with `migrated`
- * a copy of a template that has every migration of the checkout applied (see migratedTemplate).
+ * a copy of a template that has every migration of the checkout applied (migrated templates, below).
  */
 export async function createThrowawayPostgresDatabase(
   prefix = 'binfleet_test',
@@ -54,7 +55,7 @@ export function createThrowawaySqliteDatabase(): ThrowawayDatabase {
 
 /**
  * Makes `file` a SQLite database with every migration of the checkout applied: a copy of a template
- * that `prisma migrate deploy` made once for this set of migrations (see migratedTemplate).
+ * that `prisma migrate deploy` made once for this set of migrations (migrated templates, below).
  */
 export async function copyMigratedSqliteDatabase(file: string): Promise<void> {
   const template = path.join(os.tmpdir(), `binfleet-migrated-${migrationsHash('sqlite')}.db`);

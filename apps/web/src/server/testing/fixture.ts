@@ -92,13 +92,8 @@ export async function prepareFixture(options: FixtureOptions, cleanup: Cleanup):
     await migrateDeploy(databaseUrl);
   } else if (options.database === 'postgresql') {
     // New databases are copies of a migrated template (the migration tests run prisma migrate itself).
-    const throwaway = await createThrowawayPostgresDatabase(
-      `binfleet_${name.replaceAll('-', '_')}`,
-      undefined,
-      {
-        migrated: true,
-      },
-    );
+    const prefix = `binfleet_${name.replaceAll('-', '_')}`;
+    const throwaway = await createThrowawayPostgresDatabase(prefix, undefined, { migrated: true });
     cleanup.add(() => throwaway.drop());
     databaseUrl = throwaway.url;
   } else {
