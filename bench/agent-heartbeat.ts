@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAgentClient } from '../apps/agent/src/server/agent-client.ts';
-import { AGENT_DIST, REPO, startAgent, startSandbox } from '../packages/test-sandbox/src/index.ts';
+import { AGENT_DIST, agentBundle, startAgent, startSandbox } from '../packages/test-sandbox/src/index.ts';
 
 const TOKEN = 'bench-token-0123456789abcdefghijklmnopq';
 const INTERVAL_MS = 100;
@@ -111,12 +111,7 @@ async function until(what: string, check: () => boolean, timeoutMs = 120_000): P
 }
 
 async function main() {
-  const bin = values.bin ?? AGENT_DIST;
-  if (values.bin === undefined) {
-    execFileSync(process.execPath, ['--import', 'tsx', join(REPO, 'apps/agent/scripts/build.ts')], {
-      stdio: 'ignore',
-    });
-  }
+  const bin = values.bin ?? agentBundle();
   const dir = await mkdtemp(join(tmpdir(), 'binfleet-bench-'));
   const receiver = startReceiver();
   const sandbox = await startSandbox();

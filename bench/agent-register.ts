@@ -15,7 +15,6 @@
  * --bin runs another build of the agent (e.g. one of an older commit) instead of building this one
  * (and skips the launcher, which runs this one).
  */
-import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +24,7 @@ import { createAgentClient } from '../apps/agent/src/server/agent-client.ts';
 import {
   AGENT_BIN,
   AGENT_DIST,
+  agentBundle,
   kernelSnapshot,
   REPO,
   startAgent,
@@ -103,12 +103,7 @@ async function idleRss(bin: string, dir: string): Promise<number> {
 }
 
 async function main() {
-  const bin = values.bin ?? AGENT_DIST;
-  if (values.bin === undefined) {
-    execFileSync(process.execPath, ['--import', 'tsx', join(REPO, 'apps/agent/scripts/build.ts')], {
-      stdio: 'ignore',
-    });
-  }
+  const bin = values.bin ?? agentBundle();
   const dir = await mkdtemp(join(tmpdir(), 'binfleet-bench-'));
   const sandbox = await startSandbox();
   const agent = await startAgent(sandbox, {

@@ -31,7 +31,6 @@ const fleet = await startFleet({
   agents: count,
   ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
   database: values.postgresql ? 'postgresql' : 'sqlite',
-
   ...(values.transport === 'dial-out' ? { agent: { args: ['--dial-out'] } } : {}),
   heartbeatIntervalMs: 10_000,
   env: { BINFLEET_RUNNER_POLL_MS: '100', BINFLEET_RUNNER_CONCURRENCY: values.concurrency! },

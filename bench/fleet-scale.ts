@@ -58,7 +58,6 @@ const fleet = await startFleet({
   ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
   database: values.postgresql ? 'postgresql' : 'sqlite',
   server: 'next',
-
   heartbeatIntervalMs: DEFAULT_HEARTBEAT_MS,
   startConcurrency: Number(values['start-concurrency']),
   env: { BINFLEET_RUNNER_CONCURRENCY: values.concurrency! },

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { CONTRACT_VERSION } from '@binfleet/agent-contract';
 import {
   AGENT_DIST,
+  agentBundle,
   fixtures,
   kernelSnapshot,
-  REPO,
   startAgent,
   startSandbox,
   type AgentProcess,
@@ -427,9 +427,7 @@ describe('the production bundle (dist/bin/binfleet-agent.mjs, what the unit and 
   let dir: string;
 
   beforeAll(async () => {
-    execFileSync(process.execPath, ['--import', 'tsx', join(REPO, 'apps/agent/scripts/build.ts')], {
-      stdio: 'ignore',
-    });
+    agentBundle();
     sandbox = await startSandbox();
     dir = await mkdtemp(join(tmpdir(), 'binfleet-agent-dist-'));
   });
