@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { configuredDatabaseUrl, databaseProvider, DEFAULT_DATABASE_URL } from '../src/database-url.ts';
 import { prismaCliInvocation } from '../src/prisma-cli.ts';
-import { SCHEMA_FILES } from '../src/prisma-config.ts';
+import { SCHEMA_FILES } from '../src/paths.ts';
 
 // prisma/schema.prisma (SQLite) is the source, so its migrations are made on a SQLite database.
 const configured = configuredDatabaseUrl(process.env);

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { postgresSchemaFrom } from '../src/postgres-schema.ts';
-import { MIGRATIONS_DIRS, SCHEMA_FILES } from '../src/prisma-config.ts';
+import { MIGRATIONS_DIRS, SCHEMA_FILES } from '../src/paths.ts';
 import { runPrismaCli } from '../src/prisma-cli.ts';
 import { createThrowawayPostgresDatabase } from '../src/testing.ts';
 

@@ -6,9 +6,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from './client.ts';
 import { databaseProvider, type DatabaseProvider } from './database-url.ts';
-import { MIGRATIONS_DIRS, SCHEMA_FILES } from './prisma-config.ts';
+import { MIGRATIONS_DIRS, SCHEMA_ENGINE_SHIM, SCHEMA_FILES } from './paths.ts';
 import { migrateDeploy, runPrismaCli } from './prisma-cli.ts';
-import { SCHEMA_ENGINE_SHIM } from './paths.ts';
 import {
   createThrowawayPostgresDatabase,
   createThrowawaySqliteDatabase,

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import type { DatabaseProvider } from './database-url.ts';
 import { dbEnv, isCheckout } from './env.ts';
 
 /**
@@ -29,3 +30,19 @@ export const SCHEMA_ENGINE_SHIM = path.join(REPO_ROOT, 'packages/db/engine/schem
  * bundlers follow that statically and try to pack the whole Prisma CLI into the server bundle.
  */
 export const requireFromDb = createRequire(path.join(REPO_ROOT, 'packages/db/package.json'));
+
+/**
+ * One schema and one migrations folder per provider: prisma/schema.prisma (SQLite, written by hand) and
+ * prisma/postgresql/schema.prisma (generated from it by `pnpm db:migrations:sync`). Here, not beside the
+ * Prisma CLI's configuration: `prisma/config` loads ~650 ms of modules (effect, fast-check) that a
+ * server checking for pending migrations at start has no use for.
+ */
+export const SCHEMA_FILES: Record<DatabaseProvider, string> = {
+  sqlite: path.join(REPO_ROOT, 'prisma', 'schema.prisma'),
+  postgresql: path.join(REPO_ROOT, 'prisma', 'postgresql', 'schema.prisma'),
+};
+
+export const MIGRATIONS_DIRS: Record<DatabaseProvider, string> = {
+  sqlite: path.join(REPO_ROOT, 'prisma', 'migrations'),
+  postgresql: path.join(REPO_ROOT, 'prisma', 'postgresql', 'migrations'),
+};

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Db } from './client.ts';
 import { databaseProvider, resolveDatabaseUrl } from './database-url.ts';
-import { MIGRATIONS_DIRS } from './prisma-config.ts';
+import { MIGRATIONS_DIRS } from './paths.ts';
 
 /**
  * Migrations in the checkout that the database has not applied. A server restarting on an

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { postgresSchemaFrom } from './postgres-schema.ts';
-import { MIGRATIONS_DIRS, SCHEMA_FILES } from './prisma-config.ts';
+import { MIGRATIONS_DIRS, SCHEMA_FILES } from './paths.ts';
 
 const migrationNames = (dir: string) =>
   fs

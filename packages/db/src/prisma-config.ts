@@ -2,27 +2,8 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { defineConfig } from 'prisma/config';
-import {
-  configuredDatabaseUrl,
-  databaseProvider,
-  resolveDatabaseUrl,
-  type DatabaseProvider,
-} from './database-url.ts';
-import { REPO_ROOT, requireFromDb, SCHEMA_ENGINE_SHIM } from './paths.ts';
-
-/**
- * One schema and one migrations folder per provider: prisma/schema.prisma (SQLite, written by hand) and
- * prisma/postgresql/schema.prisma (generated from it by `pnpm db:migrations:sync`).
- */
-export const SCHEMA_FILES: Record<DatabaseProvider, string> = {
-  sqlite: path.join(REPO_ROOT, 'prisma', 'schema.prisma'),
-  postgresql: path.join(REPO_ROOT, 'prisma', 'postgresql', 'schema.prisma'),
-};
-
-export const MIGRATIONS_DIRS: Record<DatabaseProvider, string> = {
-  sqlite: path.join(REPO_ROOT, 'prisma', 'migrations'),
-  postgresql: path.join(REPO_ROOT, 'prisma', 'postgresql', 'migrations'),
-};
+import { configuredDatabaseUrl, databaseProvider, resolveDatabaseUrl } from './database-url.ts';
+import { MIGRATIONS_DIRS, requireFromDb, SCHEMA_ENGINE_SHIM, SCHEMA_FILES } from './paths.ts';
 
 /**
  * The Prisma CLI's configuration for the database `env` names (DATABASE_URL, SHADOW_DATABASE_URL):

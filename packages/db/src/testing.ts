@@ -8,7 +8,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { DatabaseProvider } from './database-url.ts';
 import { migrateDeploy } from './prisma-cli.ts';
-import { MIGRATIONS_DIRS } from './prisma-config.ts';
+import { MIGRATIONS_DIRS } from './paths.ts';
 
 export const DEFAULT_TEST_PG_URL = 'postgresql://postgres:postgres@127.0.0.1:5432/postgres';
 

@@ -1,9 +1,68 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { isStale, WEB_BUILD_INPUTS } from '@binfleet/test-sandbox';
+import { build } from 'esbuild';
 
 const REPO = resolve(import.meta.dirname, '../../../../..');
 const ENTRY = join(REPO, 'apps/web/src/server/testing/serve-control-plane.ts');
+/** serve-control-plane.ts bundled: what tests and benches start (gitignored, like every dist/). */
+const BUNDLE = join(REPO, 'apps/web/dist/test/serve-control-plane.mjs');
+
+let bundleChecked: Promise<string> | undefined;
+
+/**
+ * BUNDLE, built first when missing or older than a source it bundles (once per process). Through
+ * tsx the process spent ~1.5 s more CPU at every start transforming and loading ~140 modules, and
+ * tests start it ~200 times. The workspace's sources are bundled; every package from node_modules is
+ * imported from the path esbuild resolved it to (pnpm gives apps/web no view of packages/db's
+ * dependencies), so Prisma, its WebAssembly engine and the database drivers load as they do in the
+ * app. Written to a temporary name and renamed: two test processes may build it at the same time.
+ */
+export function controlPlaneBundle(): Promise<string> {
+  bundleChecked ??= (async () => {
+    if (!isStale(BUNDLE, WEB_BUILD_INPUTS, REPO)) return BUNDLE;
+    const result = await build({
+      entryPoints: [ENTRY],
+      outfile: BUNDLE,
+      bundle: true,
+      write: false,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      sourcemap: 'linked',
+      logLevel: 'warning',
+      plugins: [
+        {
+          name: 'node-modules-in-place',
+          setup(b) {
+            b.onResolve({ filter: /^[^./]/ }, async (args) => {
+              if (args.path.startsWith('@binfleet/') || args.path.startsWith('node:')) return undefined;
+              if (args.pluginData === 'in-place') return undefined;
+              const found = await b.resolve(args.path, {
+                kind: args.kind,
+                importer: args.importer,
+                resolveDir: args.resolveDir,
+                pluginData: 'in-place',
+              });
+              return found.errors.length ? { errors: found.errors } : { path: found.path, external: true };
+            });
+          },
+        },
+      ],
+    });
+    mkdirSync(join(REPO, 'apps/web/dist/test'), { recursive: true });
+    // The map first: the bundle names it, and its mtime is what says the build is fresh.
+    for (const file of [...result.outputFiles].sort((a, b) => b.path.length - a.path.length)) {
+      const temporary = join(REPO, 'apps/web/dist/test', `.${basename(file.path)}.${process.pid}`);
+      writeFileSync(temporary, file.contents);
+      renameSync(temporary, file.path);
+    }
+    return BUNDLE;
+  })();
+  return bundleChecked;
+}
 
 export interface ControlPlaneProcess {
   readonly url: string;
@@ -21,7 +80,7 @@ export async function startControlPlaneProcess(
   /** Node options for the server process only, e.g. a bench's `--cpu-prof`. */
   nodeArgs: readonly string[] = [],
 ): Promise<ControlPlaneProcess> {
-  const args = [...nodeArgs, '--import', 'tsx', ENTRY, String(port), hostname];
+  const args = [...nodeArgs, '--enable-source-maps', await controlPlaneBundle(), String(port), hostname];
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: REPO,
     env: { ...process.env, ...env },
