@@ -18,7 +18,8 @@ PNPM_VERSION=12.21.0
 # binfmt-support is deliberately absent: it registers entries in the machine's real binfmt_misc.
 # systemd only for /usr/lib/systemd/systemd-binfmt, a benchmark reference. g++, make and python3 let
 # node-gyp compile better-sqlite3 (its prebuilt binary is a download from GitHub). ffmpeg: Playwright
-# records videos of failed browser tests with it (its own build is a download too; see e2e/support/video.ts).
+# records videos of failed browser tests with it when E2E_RECORD=1 (its own build is a download too; see
+# e2e/support/video.ts).
 # faketime (libfaketime): the clock-skew fault test runs agents with their wall clock hours off.
 # lintian checks the agent's .deb; systemd also gives systemd-analyze, which verifies its unit (the
 # Debian packages of the agent image are downloaded by `pnpm agent:package --image` itself).
