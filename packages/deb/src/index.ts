@@ -1,5 +1,11 @@
 export { DebError, type DebErrorCode } from './errors.ts';
-export { emulatorPath, extractPackage, readQemuPackage, type QemuPackage } from './qemu-package.ts';
+export {
+  emulatorPath,
+  extractPackage,
+  readQemuPackage,
+  rememberingQemuPackageReader,
+  type QemuPackage,
+} from './qemu-package.ts';
 export {
   DEFAULT_MAX_PACKAGE_BYTES,
   isSha256,
