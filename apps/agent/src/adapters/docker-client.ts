@@ -53,6 +53,11 @@ export interface BuildImageOptions {
   readonly context: NodeJS.ReadableStream;
   /** Every name the image gets, e.g. 127.0.0.1:5000/qemu-user-static:x86_64-aarch64. */
   readonly tags: readonly string[];
+  /**
+   * Every image the Dockerfile names in FROM (but scratch). Each must be on this host: dockerd's builder
+   * would pull a missing one from its registry, a connection nobody asked this host to make.
+   */
+  readonly from: readonly string[];
   /** os/arch[/variant] the image is for, recorded in its config (the classic builder records it). */
   readonly platform?: string;
   readonly labels?: Readonly<Record<string, string>>;

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { debianArchOf, dockerPlatformOf, resolveArch } from '@binfleet/arch-table';
 import { fixtures, type DebianArch } from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tarStream } from '../image-build/tar-stream.ts';
 import { DockerodeClient } from './dockerode-client.ts';
 
 // Runs against the real dockerd (scripts/test-deps.sh starts it) with an image of this machine's own
@@ -87,6 +88,31 @@ describe('DockerodeClient against the real dockerd', () => {
         /docker pull --platform linux\/arm64 binfleet-test\/never-built:none, or set --verify-image/,
       ),
     });
+  });
+
+  it('refuses a build FROM an image that is not here before dockerd could pull it; builds FROM one that is', async () => {
+    const context = (from: string) =>
+      tarStream([{ type: 'file', name: 'Dockerfile', data: `FROM ${from}\nCMD ["/bin/busybox", "true"]\n` }]);
+    const missing = 'binfleet-test/never-built:none';
+    await expect(
+      client.buildImage({
+        context: context(missing),
+        from: [IMAGE, missing],
+        tags: ['binfleet-test/from-missing:x'],
+      }),
+    ).rejects.toMatchObject({
+      code: 'IMAGE_MISSING',
+      message: expect.stringMatching(
+        /never-built:none is not on this host.*docker pull binfleet-test\/never-built:none/,
+      ),
+    });
+    const built = 'binfleet-test/from-present:docker-client';
+    try {
+      const { id } = await client.buildImage({ context: context(IMAGE), from: [IMAGE], tags: [built] });
+      expect((await client.inspectImage(built))?.id).toBe(id);
+    } finally {
+      await client.removeImage(built);
+    }
   });
 
   it("reports a command the image does not have as a docker failure with dockerd's reason", async () => {

@@ -114,6 +114,15 @@ export class DockerodeClient implements DockerClient, ImageClient {
 
   async buildImage(options: BuildImageOptions): Promise<{ id: string }> {
     const doing = `building ${options.tags[0] ?? 'an image'}`;
+    for (const image of options.from) {
+      if (await this.hasImage(image)) continue;
+      throw new AgentError(
+        'IMAGE_MISSING',
+        `Image ${image} is not on this host, and ${doing} starts FROM it (dockerd would pull it): ` +
+          `docker pull ${options.platform ? `--platform ${options.platform} ` : ''}${image}, or set --verify-image.`,
+        { image, platform: options.platform },
+      );
+    }
     let id: string | undefined;
     try {
       // The API takes `t` repeatedly (docker-modem repeats array parameters); the typings know one.

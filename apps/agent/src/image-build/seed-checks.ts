@@ -172,6 +172,7 @@ export async function runSeedChecks(
               },
             ]),
             tags: [name],
+            from: [emulatorImage, testImage],
             platform,
             signal: build.controller.signal,
           });
