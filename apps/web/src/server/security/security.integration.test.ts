@@ -592,7 +592,7 @@ describe.each(DATABASES)('control plane security probes on %s', (dbName, databas
   describe('login brute force', () => {
     // Which address and account an attempt counts against is decided before the database; the counting
     // itself (atomic upserts, concurrent bursts, replicas, refusal rows) is proven on both databases.
-    // The tests of that decision alone hash ~20 passwords each: they run once, on SQLite.
+    // The tests of that decision alone run once, on SQLite.
     const itOnce = database === 'sqlite' ? it : it.skip;
     const TARGET = { username: 'brute', password: 'brute-force-target-1' };
     /**
