@@ -1,6 +1,7 @@
 // `tsx serve-control-plane.ts PORT [HOSTNAME]`: the control plane's API and job runner as a process of its own,
 // configured by the same environment variables as the web app (DATABASE_URL, BINFLEET_*), started the
-// same way (a configuration that is not valid ends it).
+// same way (a configuration that is not valid ends it). Tests and benches run it bundled
+// (controlPlaneBundle() in control-plane-process.ts).
 import { controlPlane } from '../instance.ts';
 import { createStandaloneServer } from '../standalone.ts';
 
