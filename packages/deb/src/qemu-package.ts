@@ -42,7 +42,7 @@ export const emulatorPath = (target: TargetId) => `/usr/bin/qemu-${target}-stati
 export async function readQemuPackage(path: string): Promise<QemuPackage> {
   const size = await packageSize(path);
   const [fields, listing, sha256] = await Promise.all([
-    dpkgDeb(['-f', path, 'Package', 'Version', 'Architecture'], path),
+    controlFieldsOf(path),
     dpkgDeb(['-c', path], path),
     sha256Of(path),
   ]);
@@ -59,10 +59,7 @@ export function rememberingQemuPackageReader(keep = 16): (path: string) => Promi
   const listings = new Map<string, string>();
   return async (path) => {
     const size = await packageSize(path);
-    const [fields, sha256] = await Promise.all([
-      dpkgDeb(['-f', path, 'Package', 'Version', 'Architecture'], path),
-      sha256Of(path),
-    ]);
+    const [fields, sha256] = await Promise.all([controlFieldsOf(path), sha256Of(path)]);
     let listing = listings.get(sha256);
     if (listing === undefined) listing = await dpkgDeb(['-c', path], path);
     // Most recently read last: the first key is the one to forget.
@@ -72,6 +69,9 @@ export function rememberingQemuPackageReader(keep = 16): (path: string) => Promi
     return describePackage({ path, size, sha256, control: parseControlFields(fields), listing });
   };
 }
+
+/** The control fields a package is described by, as `dpkg-deb -f` prints them. */
+const controlFieldsOf = (path: string) => dpkgDeb(['-f', path, 'Package', 'Version', 'Architecture'], path);
 
 async function packageSize(path: string): Promise<number> {
   const size = await stat(path).then(

@@ -85,14 +85,7 @@ export class DockerodeClient implements DockerClient, ImageClient {
         },
       });
     } catch (error) {
-      if (statusOf(error) === 404) {
-        throw new AgentError(
-          'IMAGE_MISSING',
-          `Image ${options.image}${options.platform ? ` for ${options.platform}` : ''} is not on this host: ` +
-            `docker pull ${options.platform ? `--platform ${options.platform} ` : ''}${options.image}, or set --verify-image.`,
-          { image: options.image, platform: options.platform },
-        );
-      }
+      if (statusOf(error) === 404) throw imageMissing(options.image, options.platform);
       throw this.translate(error, `creating a container from ${options.image}`);
     }
     try {
@@ -115,13 +108,9 @@ export class DockerodeClient implements DockerClient, ImageClient {
   async buildImage(options: BuildImageOptions): Promise<{ id: string }> {
     const doing = `building ${options.tags[0] ?? 'an image'}`;
     for (const image of options.from) {
-      if (await this.hasImage(image)) continue;
-      throw new AgentError(
-        'IMAGE_MISSING',
-        `Image ${image} is not on this host, and ${doing} starts FROM it (dockerd would pull it): ` +
-          `docker pull ${options.platform ? `--platform ${options.platform} ` : ''}${image}, or set --verify-image.`,
-        { image, platform: options.platform },
-      );
+      // dockerd's builder would pull it.
+      if (!(await this.hasImage(image)))
+        throw imageMissing(image, options.platform, `${doing} starts FROM it`);
     }
     let id: string | undefined;
     try {
@@ -279,4 +268,14 @@ function statusOf(error: unknown): number | undefined {
 function describe(error: unknown): string {
   const e = error as ModemError | undefined;
   return (e?.json?.message ?? e?.message ?? String(error)).trim();
+}
+
+/** An image that is not on this host, with the `docker pull` that would bring it (the agent never pulls). */
+function imageMissing(image: string, platform: string | undefined, why?: string): AgentError {
+  return new AgentError(
+    'IMAGE_MISSING',
+    `Image ${image}${platform ? ` for ${platform}` : ''} is not on this host${why ? `, and ${why}` : ''}: ` +
+      `docker pull ${platform ? `--platform ${platform} ` : ''}${image}, or set --verify-image.`,
+    { image, platform },
+  );
 }

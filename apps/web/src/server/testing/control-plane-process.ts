@@ -53,8 +53,9 @@ export function controlPlaneBundle(): Promise<string> {
       ],
     });
     mkdirSync(join(REPO, 'apps/web/dist/test'), { recursive: true });
-    // The map first: the bundle names it, and its mtime is what says the build is fresh.
-    for (const file of [...result.outputFiles].sort((a, b) => b.path.length - a.path.length)) {
+    // The bundle last: it names the map, and its mtime is what says the build is fresh.
+    const bundleLast = (file: { path: string }) => Number(file.path === BUNDLE);
+    for (const file of [...result.outputFiles].sort((a, b) => bundleLast(a) - bundleLast(b))) {
       const temporary = join(REPO, 'apps/web/dist/test', `.${basename(file.path)}.${process.pid}`);
       writeFileSync(temporary, file.contents);
       renameSync(temporary, file.path);
