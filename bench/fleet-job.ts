@@ -4,7 +4,9 @@
  * says otherwise): reset + register with F on every host. Prints the job's wall time and the
  * per-host p50/p95 of the time each host's row took.
  *   pnpm exec tsx bench/fleet-job.ts [--agents 50] [--concurrency 8] [--postgresql] [--transport direct|dial-out]
- *     [--cpu-prof DIR]
+ *     [--cpu-prof DIR] [--jobs N]
+ * --jobs N runs N jobs one after the other and reports the last in full (the earlier ones in a line
+ * each): the first job after the fleet starts finds code in the agents and the server not yet compiled.
  * With --transport dial-out the agents listen on nothing and take the job over their channel.
  * --cpu-prof writes the server's CPU profile (node --cpu-prof, the whole run) into DIR.
  * The fleet comes from apps/web/src/server/testing/fleet.ts (agents as shipped: the bundle, rebuilt
@@ -21,6 +23,7 @@ const { values } = parseArgs({
     postgresql: { type: 'boolean', default: false },
     transport: { type: 'string', default: 'direct' },
     'cpu-prof': { type: 'string' },
+    jobs: { type: 'string', default: '1' },
   },
 });
 const count = Number(values.agents);
@@ -40,6 +43,12 @@ const fleet = await startFleet({
 });
 try {
   console.log(`${count} agents started and joined in ${(fleet.joinMs / 1000).toFixed(1)} s`);
+  for (let i = 1; i < Number(values.jobs); i++) {
+    const earlier = await runJob(fleet);
+    console.log(
+      `job ${i} of ${values.jobs}: ${earlier.status}, errors ${earlier.errors}, row p50 ${earlier.p50} ms, wall ${earlier.wallMs} ms`,
+    );
+  }
   const job = await runJob(fleet);
   console.log(
     `job: reset + register -p yes on ${job.rows} hosts (${values.transport}, runner concurrency ${values.concurrency}), status ${job.status}`,

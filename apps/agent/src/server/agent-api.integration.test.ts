@@ -59,6 +59,11 @@ describe('binfleet-agent serve: the tRPC API over HTTP', () => {
     await rm(stateDir, { recursive: true, force: true });
   });
 
+  it('starts without changing the kernel or keeping a desired state (its start rehearses an apply)', async () => {
+    expect(Object.keys(kernel()).filter((name) => name.startsWith('qemu-'))).toEqual([]);
+    expect((await client.status.query()).desired).toBeNull();
+  });
+
   it('answers /healthz without a token', async () => {
     const res = await fetch(`${agent.url}/healthz`);
     expect(res.status).toBe(200);

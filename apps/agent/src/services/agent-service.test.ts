@@ -152,6 +152,33 @@ describe('AgentService', () => {
     await held;
   });
 
+  it('rehearses an apply: the answer apply then gives, under the lock, with nothing written', async () => {
+    const { agent, fs, store, lock } = setup();
+    await agent.apply({ targets: ['aarch64', 's390x'] });
+    const writes = fs.writes.length;
+    const storeWrites = store.writes;
+    const rehearsed = await agent.rehearseApply({ reset: true, persistent: true });
+    expect(fs.writes).toHaveLength(writes);
+    expect(store.writes).toBe(storeWrites);
+    expect(rehearsed?.actions.filter((a) => a.kind === 'remove')).toHaveLength(2);
+    const applied = await agent.apply({ reset: true, persistent: true });
+    expect({ ...rehearsed, entries: undefined }).toEqual({ ...applied, entries: undefined });
+    expect(rehearsed?.entries.map((e) => e.name)).toEqual(['qemu-aarch64', 'qemu-s390x']);
+
+    let release!: () => void;
+    const held = lock.run('verify', () => new Promise<void>((r) => (release = r)), { waitMs: 0 });
+    await expect(agent.rehearseApply({ reset: true }, 0)).rejects.toMatchObject({ code: 'BUSY' });
+    release();
+    await held;
+  });
+
+  it('rehearses nothing where binfmt_misc is not mounted, and does not mount it', async () => {
+    const { agent, fs } = setup();
+    fs.mounted = false;
+    expect(await agent.rehearseApply({ reset: true })).toBeUndefined();
+    expect(fs.mounted).toBe(false);
+  });
+
   it("verifies under the lock, and answers with the kernel's entries too", async () => {
     const { agent, verified } = setup();
     await agent.apply({ targets: ['aarch64'] });

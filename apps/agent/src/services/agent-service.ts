@@ -24,7 +24,7 @@ import type { LockHolder, OperationLock } from './operation-lock.ts';
 import { actionRecord } from './action-record.ts';
 import type { ReconcilerStatus } from './reconciler.ts';
 import { isNoop, planApply } from './registration-plan.ts';
-import type { BinfmtStatus, RegistrationService } from './registration-service.ts';
+import type { ApplyResult, BinfmtStatus, RegistrationService } from './registration-service.ts';
 import type { VerifyOptions } from './verify-service.ts';
 import type { ImageBuildService } from '../image-build/image-build-service.ts';
 import type { AgentUpgrade } from './agent-upgrade.ts';
@@ -172,32 +172,45 @@ export class AgentService {
   /** Applies a desired state and, once the kernel holds it, keeps it as this host's desired state. */
   apply(request: ApplyRequest): Promise<ApplyOutcome> {
     return this.locked(request.reset ? 'apply --reset' : 'apply', async () => {
-      const desired = desiredState({
-        targets: [
-          ...(request.targets ??
-            targetsForHost(this.deps.hostArch, { ignoreFamily: request.ignoreFamily ?? false })),
-        ],
-        disabled: [...(request.disabled ?? [])],
-        interpreterDir: request.interpreterDir ?? this.deps.interpreters.interpreterDir,
-        suffix: request.suffix ?? this.deps.interpreters.suffix,
-        credential: request.credential ?? false,
-        persistent: request.persistent ?? false,
-        preserveArgv0: request.preserveArgv0 ?? false,
-        forceNative: request.forceNative ?? false,
-        allowMissing: request.allowMissing ?? false,
-      });
-      const result = await this.deps.registration.apply(desired, {
-        reset: request.reset ?? false,
-        force: request.force ?? false,
-      });
+      const desired = this.desiredOf(request);
+      const result = await this.deps.registration.apply(desired, applyOptionsOf(request));
       await this.deps.store.writeDesired(desired);
-      return {
-        changed: result.changed,
-        actions: result.actions.filter((a) => a.kind !== 'unchanged').map(actionRecord),
-        entries: result.entries,
-        desired,
-        warnings: result.warnings,
-      };
+      return applyOutcome(result, desired);
+    });
+  }
+
+  /**
+   * What apply(request) would answer if the kernel were left as it is now, found the way apply finds
+   * it, under the lock (waiting for it up to `waitMs`), writing nothing (not even the desired state).
+   * Undefined when binfmt_misc is not mounted. `serve` rehearses once at start, so that its first
+   * real apply finds that code compiled, the lock's helper running and the guard's file facts kept.
+   */
+  rehearseApply(request: ApplyRequest, waitMs = this.deps.lockWaitMs): Promise<ApplyOutcome | undefined> {
+    return this.locked(
+      'rehearse apply',
+      async () => {
+        const desired = this.desiredOf(request);
+        const result = await this.deps.registration.rehearse(desired, applyOptionsOf(request));
+        return result && applyOutcome(result, desired);
+      },
+      waitMs,
+    );
+  }
+
+  private desiredOf(request: ApplyRequest): DesiredState {
+    return desiredState({
+      targets: [
+        ...(request.targets ??
+          targetsForHost(this.deps.hostArch, { ignoreFamily: request.ignoreFamily ?? false })),
+      ],
+      disabled: [...(request.disabled ?? [])],
+      interpreterDir: request.interpreterDir ?? this.deps.interpreters.interpreterDir,
+      suffix: request.suffix ?? this.deps.interpreters.suffix,
+      credential: request.credential ?? false,
+      persistent: request.persistent ?? false,
+      preserveArgv0: request.preserveArgv0 ?? false,
+      forceNative: request.forceNative ?? false,
+      allowMissing: request.allowMissing ?? false,
     });
   }
 
@@ -284,8 +297,8 @@ export class AgentService {
     };
   }
 
-  private locked<T>(label: string, fn: () => Promise<T>): Promise<T> {
-    return this.deps.lock.run(label, fn, { waitMs: this.deps.lockWaitMs });
+  private locked<T>(label: string, fn: () => Promise<T>, waitMs = this.deps.lockWaitMs): Promise<T> {
+    return this.deps.lock.run(label, fn, { waitMs });
   }
 
   private async updateDesired(change: (d: DesiredState) => DesiredState): Promise<void> {
@@ -309,3 +322,16 @@ export class AgentService {
 function describeHolder(holder: LockHolder) {
   return { label: holder.label, startedAt: holder.startedAt.toISOString() };
 }
+
+const applyOptionsOf = (request: ApplyRequest) => ({
+  reset: request.reset ?? false,
+  force: request.force ?? false,
+});
+
+const applyOutcome = (result: ApplyResult, desired: DesiredState): ApplyOutcome => ({
+  changed: result.changed,
+  actions: result.actions.filter((a) => a.kind !== 'unchanged').map(actionRecord),
+  entries: result.entries,
+  desired,
+  warnings: result.warnings,
+});

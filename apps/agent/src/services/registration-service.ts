@@ -93,16 +93,7 @@ export class RegistrationService {
    */
   async apply(desired: DesiredState, options: ApplyOptions = {}): Promise<ApplyResult> {
     await this.ensureMounted();
-    const current = new Map((await this.entries()).map((e) => [e.name, e.entry]));
-    const plan = planApply(current, desired, options);
-    if (plan.conflicts.length > 0) {
-      throw new AgentError(
-        'ENTRY_CONFLICT',
-        `Some entries are registered with other settings (use --reset or --force to replace them):\n${describeConflicts(plan.conflicts)}`,
-        { conflicts: plan.conflicts },
-      );
-    }
-    const verdict = await guardRegistration(this.host, desired, plan.actions, [...current.values()], options);
+    const { actions, verdict } = await this.checkedPlan(desired, options);
     for (const f of verdict.forcedNative) {
       this.options.audit?.({
         event: 'audit',
@@ -114,13 +105,45 @@ export class RegistrationService {
         message: f.message,
       });
     }
-    await this.execute(plan.actions);
+    await this.execute(actions);
     return {
-      actions: plan.actions,
-      changed: plan.actions.some((a) => a.kind !== 'unchanged'),
+      actions,
+      changed: actions.some((a) => a.kind !== 'unchanged'),
       entries: await this.entries(),
       warnings: verdict.warnings,
     };
+  }
+
+  /**
+   * What apply would answer, with everything it does before writing (the kernel read, the plan, the
+   * guard's checks) and nothing after: no write, no mount (undefined when binfmt_misc is not
+   * mounted). Refusals throw as apply's do.
+   */
+  async rehearse(desired: DesiredState, options: ApplyOptions = {}): Promise<ApplyResult | undefined> {
+    if (!(await this.fs.isMounted())) return undefined;
+    const { actions, verdict, entries } = await this.checkedPlan(desired, options);
+    return {
+      actions,
+      changed: actions.some((a) => a.kind !== 'unchanged'),
+      entries,
+      warnings: verdict.warnings,
+    };
+  }
+
+  /** The plan for `desired` over the kernel's entries, refused whole when it conflicts or a guard says no. */
+  private async checkedPlan(desired: DesiredState, options: ApplyOptions) {
+    const entries = await this.entries();
+    const current = new Map(entries.map((e) => [e.name, e.entry]));
+    const plan = planApply(current, desired, options);
+    if (plan.conflicts.length > 0) {
+      throw new AgentError(
+        'ENTRY_CONFLICT',
+        `Some entries are registered with other settings (use --reset or --force to replace them):\n${describeConflicts(plan.conflicts)}`,
+        { conflicts: plan.conflicts },
+      );
+    }
+    const verdict = await guardRegistration(this.host, desired, plan.actions, [...current.values()], options);
+    return { actions: plan.actions, verdict, entries };
   }
 
   /** Removes the entries of the given targets (absent ones are skipped, not an error). */
