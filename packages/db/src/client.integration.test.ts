@@ -5,6 +5,7 @@ import {
   claimJobTargets,
   createDb,
   inBatches,
+  jsonValue,
   migrateDeploy,
   Prisma,
   type Db,
@@ -139,6 +140,27 @@ describe.each(Object.entries(PROVIDERS))('@binfleet/db on %s', (_provider, creat
       result: null,
     });
     expect(loaded.jobTargets[0]?.job.createdBy?.role).toBe('admin');
+  });
+
+  it('stores a jsonValue as the JSON it was given: nested data, text that looks like SQL or JSON, a $type key', async () => {
+    const facts = {
+      binfmtMounted: true,
+      interpreters: [{ path: '/usr/bin/qemu-aarch64-static', version: '7.2.9', sizes: [0, -1.5, 1e21] }],
+      quoted: `it's "quoted"; DROP TABLE "Host"; -- \\ ü 🦀`,
+      nothing: null,
+      empty: { list: [], object: {} },
+      $type: 'Param',
+      tagged: { $type: 'Json', value: '{"not":"parsed"}' },
+    };
+    const host = await createHost({ facts: jsonValue(facts) });
+    const read = await db.host.findUniqueOrThrow({ where: { id: host.id }, select: { facts: true } });
+    expect(read.facts).toEqual(facts);
+    await db.host.update({ where: { id: host.id }, data: { facts: jsonValue([1, 'two', { three: 3 }]) } });
+    const list = await db.host.findUniqueOrThrow({ where: { id: host.id }, select: { facts: true } });
+    expect(list.facts).toEqual([1, 'two', { three: 3 }]);
+    const rows = await db.host.updateMany({ where: { id: host.id }, data: { facts: jsonValue('text') } });
+    expect(rows.count).toBe(1);
+    expect((await db.host.findUniqueOrThrow({ where: { id: host.id } })).facts).toBe('text');
   });
 
   it('keeps one host per agent: a re-join updates the row, a duplicate agentId is refused', async () => {

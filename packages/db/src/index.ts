@@ -9,6 +9,7 @@ export {
   type DatabaseProvider,
 } from './database-url.ts';
 export { IN_BATCH_SIZE, inBatches } from './batches.ts';
+export { jsonValue } from './json-value.ts';
 export { claimJobTarget, claimJobTargets, type BatchClaimRequest, type ClaimRequest } from './job-claims.ts';
 export { createWakeups, type Wakeups } from './wakeups.ts';
 export { pendingMigrations } from './pending-migrations.ts';

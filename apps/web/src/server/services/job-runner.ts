@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Db, Host, Job, JobTarget, Prisma } from '@binfleet/db';
-import { claimJobTargets } from '@binfleet/db';
+import type { Db, JobTarget, Prisma } from '@binfleet/db';
+import { claimJobTargets, jsonValue } from '@binfleet/db';
 import type { JobParams } from '../../shared/job-kinds.ts';
 import { describeDatabaseFailure } from '../database-errors.ts';
 import { ControlPlaneError } from '../errors.ts';
@@ -32,7 +32,30 @@ export type VerifyDetail = {
   }[];
 };
 
-type ClaimedRow = JobTarget & { job: Job; host: Host };
+/**
+ * What a round reads of its rows' jobs and hosts: no host facts or entries (kilobytes of JSON a row
+ * that Prisma would decode for nothing: the agent's answer carries the entries), but the hash and time
+ * of the latest snapshot, which make recording an unchanged kernel one statement.
+ */
+const CLAIMED_ROW = {
+  job: { select: { status: true, params: true, cancelRequestedAt: true } },
+  host: {
+    select: {
+      id: true,
+      hostname: true,
+      agentUrl: true,
+      agentId: true,
+      agentTokenSealed: true,
+      transport: true,
+      groupName: true,
+      agentVersion: true,
+      entriesHash: true,
+      entriesTakenAt: true,
+    },
+  },
+} as const satisfies Prisma.JobTargetInclude;
+
+type ClaimedRow = Prisma.JobTargetGetPayload<{ include: typeof CLAIMED_ROW }>;
 
 /**
  * Executes job rows. Any number of runners (one per web replica) share the work through the
@@ -121,7 +144,7 @@ export class JobRunner {
     });
     if (claimed.length === 0) return 0;
     const [rows] = await Promise.all([
-      this.db.jobTarget.findMany({ where: { id: { in: claimed } }, include: { job: true, host: true } }),
+      this.db.jobTarget.findMany({ where: { id: { in: claimed } }, include: CLAIMED_ROW }),
       // A retried row keeps the time it first started.
       this.db.jobTarget.updateMany({
         where: { id: { in: claimed }, startedAt: null },
@@ -205,11 +228,12 @@ export class JobRunner {
       const outcome = await runJobAction(agent, params, policy, () =>
         this.upgrades.run(row.host, agent, renewLease),
       );
-      await this.hosts.snapshots.record(row.hostId, outcome.entries);
+      // The host's latest snapshot as the round read it: the same entries again are one update.
+      await this.hosts.snapshots.record(row.hostId, outcome.entries, new Date(), row.host);
       if (params.kind === 'verify') await this.recordVerify(row, outcome.detail as VerifyDetail);
       await this.outcomes.record(row, {
         status: outcome.ok ? 'succeeded' : 'failed',
-        result: { entries: outcome.entries, detail: outcome.detail } as unknown as Prisma.InputJsonValue,
+        result: jsonValue({ entries: outcome.entries, detail: outcome.detail }),
         error: outcome.ok ? null : verifyFailure(outcome.detail as VerifyDetail),
       });
       this.log({

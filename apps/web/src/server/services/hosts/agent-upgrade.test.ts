@@ -34,18 +34,18 @@ const recordingAgent = (calls: unknown[]) =>
   }) as unknown as AgentConnection;
 
 describe('AgentUpgrades', () => {
-  const upgrades = () => new AgentUpgrades({} as Db, release(), { waitMs: 1000, pollMs: 10 });
-  const host = (facts: { contractVersion: number }) => ({
-    id: 'h1',
-    hostname: 'edge-1',
-    facts,
-    agentVersion: '0.1.0',
-  });
+  /** The host's facts are read from the database as the upgrade starts (the runner's row has none). */
+  const upgrades = (facts: { contractVersion: number }) =>
+    new AgentUpgrades({ host: { findUniqueOrThrow: async () => ({ facts }) } } as unknown as Db, release(), {
+      waitMs: 1000,
+      pollMs: 10,
+    });
+  const host = { id: 'h1', hostname: 'edge-1', agentVersion: '0.1.0' };
 
   it('refuses an agent of contract 2 before calling it, saying what to do', async () => {
     const calls: unknown[] = [];
     await expect(
-      upgrades().run(host({ contractVersion: 2 }), recordingAgent(calls), async () => {}),
+      upgrades({ contractVersion: 2 }).run(host, recordingAgent(calls), async () => {}),
     ).rejects.toMatchObject({
       code: 'AGENT_FAILED',
       message: expect.stringMatching(
@@ -57,7 +57,7 @@ describe('AgentUpgrades', () => {
 
   it('asks an agent of contract 3 for the served tarball by name, sha256, size and version', async () => {
     const calls: unknown[] = [];
-    const outcome = await upgrades().run(host({ contractVersion: 3 }), recordingAgent(calls), async () => {});
+    const outcome = await upgrades({ contractVersion: 3 }).run(host, recordingAgent(calls), async () => {});
     expect(calls).toEqual([
       { file: 'binfleet-agent-0.2.0-linux.tar.gz', sha256: 'a'.repeat(64), size: 10, version: '0.2.0' },
     ]);

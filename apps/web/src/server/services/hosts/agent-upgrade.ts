@@ -25,7 +25,7 @@ export class AgentUpgrades {
   ) {}
 
   async run(
-    host: Pick<Host, 'id' | 'hostname' | 'facts' | 'agentVersion'>,
+    host: Pick<Host, 'id' | 'hostname' | 'agentVersion'>,
     agent: AgentConnection,
     /** Called while waiting, so that the row is not taken over by another runner meanwhile. */
     renewLease: () => Promise<unknown>,
@@ -38,9 +38,13 @@ export class AgentUpgrades {
         'This control plane serves no agent tarball to upgrade with: run `pnpm agent:package` in its checkout.',
       );
     const { version } = manifest;
+    const { facts } = await this.db.host.findUniqueOrThrow({
+      where: { id: host.id },
+      select: { facts: true },
+    });
     const problem = procedureProblem(
       'upgradeAgent',
-      reportedContractVersion({ facts: (host.facts ?? {}) as Record<string, unknown> }),
+      reportedContractVersion({ facts: (facts ?? {}) as Record<string, unknown> }),
     );
     if (problem) throw new ControlPlaneError('AGENT_FAILED', `${host.hostname}: ${problem}.`);
     const asked = new Date();

@@ -1,6 +1,6 @@
 import type { AgentReport, Heartbeat, Join } from '@binfleet/agent-contract';
 import { z } from 'zod';
-import type { Db, Host, Prisma, SecretBox } from '@binfleet/db';
+import { jsonValue, type Db, type Host, type SecretBox } from '@binfleet/db';
 import { ControlPlaneError } from '../../errors.ts';
 import { agentUrlForRecord, agentUrlProblem } from '../../security/agent-url.ts';
 import { hashToken, newToken } from '../../security/tokens.ts';
@@ -134,7 +134,7 @@ export class Enrolment {
           arch: input.arch ?? null,
           kernel: input.kernel ?? null,
           dockerVersion: input.dockerVersion ?? null,
-          facts: input.facts as Prisma.InputJsonValue,
+          facts: jsonValue(input.facts),
           ...factColumns(input),
           ...reconcileState(input, now),
           ...REACH_UNKNOWN,
@@ -273,7 +273,7 @@ export class Enrolment {
         arch: report.arch ?? null,
         kernel: report.kernel ?? null,
         dockerVersion: report.dockerVersion ?? null,
-        facts: report.facts as Prisma.InputJsonValue,
+        facts: jsonValue(report.facts),
         ...factColumns(report),
         ...reconcileState(report, now),
         ...(moved && !refused ? { agentUrl: advertised, ...REACH_UNKNOWN } : {}),

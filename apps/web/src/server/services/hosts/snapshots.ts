@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { KernelEntry } from '@binfleet/arch-table';
-import type { Db, Host, Prisma } from '@binfleet/db';
+import { jsonValue, type Db, type Host } from '@binfleet/db';
 
 /**
  * A host row's two JSON columns (its facts and its entries, kilobytes each): left out of reads that
@@ -61,7 +61,7 @@ export class HostSnapshots {
       await this.db.hostSnapshot.update({ where: { id: latest.id }, data: { lastSeenAt: now } });
       return false;
     }
-    const json = entries as unknown as Prisma.InputJsonValue;
+    const json = jsonValue(entries);
     const old = kept.slice(SNAPSHOTS_KEPT - 1).map((o) => o.id);
     await this.db.$transaction([
       this.db.hostSnapshot.create({
