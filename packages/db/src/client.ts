@@ -3,6 +3,7 @@ import path from 'node:path';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
 import Database from 'better-sqlite3';
+import { keepPreparedStatements } from './sqlite-statements.ts';
 import { databaseProvider, resolveDatabaseUrl, sqliteFilePath } from './database-url.ts';
 import { PrismaClient as PostgresPrismaClient } from './generated/postgresql/client.ts';
 import { Prisma, PrismaClient } from './generated/sqlite/client.ts';
@@ -26,11 +27,12 @@ export const TRANSACTION_MAX_WAIT_MS = 10_000;
  */
 export const SQLITE_CACHE_KIB = 64 * 1024;
 
-/** The better-sqlite3 adapter, with the page cache set on the connection it opens. */
+/** The better-sqlite3 adapter, with the page cache set on the connection it opens and its statements kept. */
 class SqliteAdapterFactory extends PrismaBetterSqlite3 {
   override async connect() {
     const adapter = await super.connect();
     await adapter.executeScript(`PRAGMA cache_size = -${SQLITE_CACHE_KIB}`);
+    keepPreparedStatements((adapter as unknown as { client: Database.Database }).client);
     return adapter;
   }
 }
