@@ -32,6 +32,7 @@ describe('binfleet-agent serve: the tRPC API over HTTP', () => {
   let stateDir: string;
   let agent: AgentProcess;
   let client: AgentClient;
+  let atStart: { kernel: Record<string, string>; desired: unknown };
   const kernel = () => kernelSnapshot(sandbox);
   const post = (path: string, body: string | Buffer, headers: Record<string, string> = {}) =>
     fetch(`${agent.url}/trpc/${path}`, {
@@ -49,6 +50,8 @@ describe('binfleet-agent serve: the tRPC API over HTTP', () => {
       env: { BINFLEET_AGENT_TOKEN: TOKEN },
     });
     client = createAgentClient(agent.url, TOKEN);
+    // Before any test's beforeEach changes it.
+    atStart = { kernel: kernel(), desired: (await client.status.query()).desired };
   });
   beforeEach(async () => {
     await client.remove.mutate({ all: true });
@@ -60,8 +63,8 @@ describe('binfleet-agent serve: the tRPC API over HTTP', () => {
   });
 
   it('starts without changing the kernel or keeping a desired state (its start rehearses an apply)', async () => {
-    expect(Object.keys(kernel()).filter((name) => name.startsWith('qemu-'))).toEqual([]);
-    expect((await client.status.query()).desired).toBeNull();
+    expect(Object.keys(atStart.kernel).filter((name) => name.startsWith('qemu-'))).toEqual([]);
+    expect(atStart.desired).toBeNull();
   });
 
   it('answers /healthz without a token', async () => {

@@ -106,12 +106,7 @@ export class RegistrationService {
       });
     }
     await this.execute(actions);
-    return {
-      actions,
-      changed: actions.some((a) => a.kind !== 'unchanged'),
-      entries: await this.entries(),
-      warnings: verdict.warnings,
-    };
+    return applyResult(actions, await this.entries(), verdict.warnings);
   }
 
   /**
@@ -122,12 +117,7 @@ export class RegistrationService {
   async rehearse(desired: DesiredState, options: ApplyOptions = {}): Promise<ApplyResult | undefined> {
     if (!(await this.fs.isMounted())) return undefined;
     const { actions, verdict, entries } = await this.checkedPlan(desired, options);
-    return {
-      actions,
-      changed: actions.some((a) => a.kind !== 'unchanged'),
-      entries,
-      warnings: verdict.warnings,
-    };
+    return applyResult(actions, entries, verdict.warnings);
   }
 
   /** The plan for `desired` over the kernel's entries, refused whole when it conflicts or a guard says no. */
@@ -209,3 +199,9 @@ export class RegistrationService {
     }
   }
 }
+
+const applyResult = (
+  actions: readonly PlannedAction[],
+  entries: readonly EntryStatus[],
+  warnings: readonly string[],
+): ApplyResult => ({ actions, changed: actions.some((a) => a.kind !== 'unchanged'), entries, warnings });

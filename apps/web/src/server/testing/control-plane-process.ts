@@ -15,10 +15,11 @@ let bundleChecked: Promise<string> | undefined;
 /**
  * BUNDLE, built first when missing or older than a source it bundles (once per process). Through
  * tsx the process spent ~1.5 s more CPU at every start transforming and loading ~140 modules, and
- * tests start it for every fleet, restart and replica. The workspace's sources are bundled; every package from node_modules is
- * imported from the path esbuild resolved it to (pnpm gives apps/web no view of packages/db's
- * dependencies), so Prisma, its WebAssembly engine and the database drivers load as they do in the
- * app. Written to a temporary name and renamed: two test processes may build it at the same time.
+ * tests start it for every fleet, restart and replica. The workspace's sources are bundled; every
+ * package from node_modules is imported from the path esbuild resolved it to (pnpm gives apps/web
+ * no view of packages/db's dependencies), so Prisma, its WebAssembly engine and the database drivers
+ * load as they do in the app. Written to a temporary name and renamed: two test processes may build
+ * it at the same time.
  */
 export function controlPlaneBundle(): Promise<string> {
   bundleChecked ??= (async () => {
