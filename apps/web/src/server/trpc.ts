@@ -11,7 +11,6 @@
 import { ArchTableError } from '@binfleet/arch-table';
 import type { Role } from '@binfleet/db';
 import { initTRPC, TRPCError } from '@trpc/server';
-import superjson from 'superjson';
 import { ZodError } from 'zod';
 import { describeDatabaseFailure } from './database-errors.ts';
 import { ControlPlaneError, type ControlPlaneErrorCode } from './errors.ts';
@@ -19,6 +18,7 @@ import { hasRole, type AuthenticatedSession } from './services/auth.ts';
 import type { ControlPlane } from './services/control-plane.ts';
 import { DEVICE_COOKIE, DEVICE_TTL_MS } from './security/device-cookie.ts';
 import { networksOf, requestOrigin, type Peer } from './security/request-origin.ts';
+import { wireTransformer } from './wire-serializer.ts';
 
 export const SESSION_COOKIE = 'bf_session';
 export const CSRF_HEADER = 'x-binfleet-csrf';
@@ -118,7 +118,8 @@ const TRPC_CODE: Record<ControlPlaneErrorCode, TRPCError['code']> = {
 };
 
 const t = initTRPC.context<Context>().create({
-  transformer: superjson,
+  // superjson's format, answers serialized without its walk (wire-serializer.ts).
+  transformer: wireTransformer,
   errorFormatter({ shape, error }) {
     const zod =
       error.cause instanceof ZodError
