@@ -1,5 +1,8 @@
+import type { KernelEntry } from '@binfleet/arch-table';
 import type { Db } from '@binfleet/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cellsOf } from './services/fleet-view.ts';
+import { computeDrift, wantedTargets } from './services/policy.ts';
 import { DATABASES } from './testing/fixture.ts';
 import { seedFleet } from './testing/seed-fleet.ts';
 import {
@@ -72,6 +75,42 @@ describe.each(DATABASES)('fleet filters on %s', (_name, database) => {
 
     const ids = await admin.fleet.hostIds({ filter: { group, drifted: true } });
     expect(new Set(ids)).toEqual(new Set(expected.map((h) => h.id)));
+  });
+
+  it('gives each row the drift and cells of its own entries, architecture and policy, and its own self-tests', async () => {
+    // Rows take them from what is kept per set of entries (EntriesDigests): the same answer as working
+    // them out from the row's own entries, which is what this does.
+    const { items } = await admin.fleet.hosts({ filter: {}, offset: 0, limit: 200 });
+    expect(items).toHaveLength(HOSTS);
+    const policyOf = await fixture.cp.policies.resolver();
+    const hosts = new Map(
+      (await db.host.findMany({ select: { id: true, groupName: true, arch: true, entries: true } })).map(
+        (h) => [h.id, h],
+      ),
+    );
+    const results = await db.verifyResult.findMany({
+      where: { status: { in: ['passed', 'failed'] } },
+      orderBy: { at: 'desc' },
+    });
+    let withSelfTests = 0;
+    for (const row of items) {
+      const host = hosts.get(row.id)!;
+      const entries = (host.entries as KernelEntry[] | null) ?? [];
+      const policy = policyOf(host.groupName);
+      const drift = policy ? computeDrift(policy, host.arch, entries) : [];
+      expect(row.drift, row.hostname).toBe(policy ? drift.length : null);
+      const latest = (target: string) =>
+        results.find((r) => r.hostId === row.id && r.target === target)?.status;
+      const expected = Object.fromEntries(
+        Object.entries(cellsOf(policy ? wantedTargets(policy, host.arch) : [], entries, drift)).map(
+          ([target, cell]) => [target, latest(target) ? { ...cell, verify: latest(target) } : cell],
+        ),
+      );
+      expect(row.cells, row.hostname).toEqual(expected);
+      if (Object.values(row.cells).some((c) => c?.verify)) withSelfTests++;
+    }
+    // The seeded fleet has self-test results on some hosts: the overlay was looked at.
+    expect(withSelfTests).toBeGreaterThan(0);
   });
 
   it('a host whose kernel is brought back to its policy leaves the list', async () => {

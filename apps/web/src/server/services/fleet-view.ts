@@ -3,6 +3,7 @@ import type { Db, Prisma } from '@binfleet/db';
 import { ControlPlaneError } from '../errors.ts';
 import { attentionSelect, type FleetAttention } from './fleet-attention.ts';
 import type { AttentionReason } from './hosts/attention.ts';
+import { driftKey } from './hosts/entries-digests.ts';
 import { HostService, type HostFilter } from './hosts/host-service.ts';
 import { wantedTargets, type Drift, type PolicySpec, type PolicyService } from './policy.ts';
 
@@ -49,10 +50,12 @@ export interface FleetRow {
   readonly attention: readonly AttentionReason[];
 }
 
-/** What a fleet row is made of: not the facts (kilobytes per host) or credentials the list never shows. */
+/**
+ * What a fleet row is made of: not the facts (kilobytes per host) or credentials the list never shows,
+ * nor the entries: a row's cells and drift come from the digest of its entries (EntriesDigests).
+ */
 const fleetRowSelect = {
   ...attentionSelect,
-  entries: true,
   arch: true,
   kernel: true,
   dockerVersion: true,
@@ -106,14 +109,35 @@ export class FleetView {
         select: fleetRowSelect,
       });
     }
-    const [verify, reasons] = await Promise.all([
+    const [verify, reasons, matrix] = await Promise.all([
       this.latestVerify(rows.map((r) => r.id)),
       this.attention.reasonsFor(rows),
+      this.matrixRows(
+        rows.map((h) => ({ hash: h.entriesHash, arch: h.arch, policy: policyOf(h.groupName) })),
+      ),
     ]);
-    const items = rows.map((h) =>
-      this.row(h, policyOf(h.groupName), HostService.entriesOf(h), reasons(h), verify.get(h.id)),
-    );
+    const items = rows.map((h, i) => this.row(h, matrix[i]!, reasons(h), verify.get(h.id)));
     return { total, items };
+  }
+
+  /**
+   * Each host's drift count (null: no policy) and cells without self-tests, worked out once per set of
+   * entries, architecture and policy: hosts of a group with the same entries share them.
+   */
+  private matrixRows(
+    hosts: readonly { hash: string | null; arch: string | null; policy: PolicySpec | null }[],
+  ) {
+    return this.hosts.digests.derive(
+      hosts.map((h) => ({ hash: h.hash, key: `cells|${h.policy ? driftKey(h.policy, h.arch) : ''}` })),
+      (entries, i): MatrixRow => {
+        const { arch, policy } = hosts[i]!;
+        const drift = this.hosts.drift(policy, arch, entries);
+        return {
+          drift: policy ? drift.length : null,
+          cells: cellsOf(policy ? wantedTargets(policy, arch) : [], entries, drift),
+        };
+      },
+    );
   }
 
   /** Every host the filter matches, for "select all matching hosts". */
@@ -311,12 +335,10 @@ export class FleetView {
 
   private row(
     h: FleetHost,
-    policy: PolicySpec | null,
-    entries: readonly KernelEntry[],
+    matrix: MatrixRow,
     attention: readonly AttentionReason[],
     verify?: Map<string, 'passed' | 'failed'>,
   ): FleetRow {
-    const drift = this.hosts.drift(policy, h.arch, entries);
     return {
       id: h.id,
       hostname: h.hostname,
@@ -326,8 +348,8 @@ export class FleetView {
       kernel: h.kernel,
       dockerVersion: h.dockerVersion,
       group: h.groupName,
-      drift: policy ? drift.length : null,
-      cells: cellsOf(policy ? wantedTargets(policy, h.arch) : [], entries, drift, verify),
+      drift: matrix.drift,
+      cells: verify ? withSelfTests(matrix.cells, verify) : matrix.cells,
       agentUrl: h.agentUrl,
       transport: h.transport,
       agentVersion: h.agentVersion,
@@ -354,11 +376,29 @@ export class FleetView {
   }
 }
 
+/** A fleet row's drift count and cells as its entries, architecture and policy make them. */
+interface MatrixRow {
+  readonly drift: number | null;
+  readonly cells: Partial<Record<TargetId, MatrixCell>>;
+}
+
+/** The cells with each target's self-test result added (new cells: the ones given are shared). */
+function withSelfTests(
+  cells: Partial<Record<TargetId, MatrixCell>>,
+  verify: Map<string, 'passed' | 'failed'>,
+): Partial<Record<TargetId, MatrixCell>> {
+  const out: Partial<Record<TargetId, MatrixCell>> = {};
+  for (const [target, cell] of Object.entries(cells) as [TargetId, MatrixCell][]) {
+    const v = verify.get(target);
+    out[target] = v ? { state: cell.state, verify: v } : cell;
+  }
+  return out;
+}
+
 export function cellsOf(
   wanted: readonly TargetId[],
   entries: readonly KernelEntry[],
   drift: readonly Drift[],
-  verify?: Map<string, 'passed' | 'failed'>,
 ): Partial<Record<TargetId, MatrixCell>> {
   const cells: Partial<Record<TargetId, MatrixCell>> = {};
   const present = new Map(entries.filter((e) => e.name.startsWith('qemu-')).map((e) => [e.name.slice(5), e]));
@@ -371,9 +411,7 @@ export function cellsOf(
     else if (!entry.enabled) state = 'disabled';
     else if (drifted.has(target)) state = 'drifted';
     else state = isWanted || wanted.length === 0 ? 'registered' : 'extra';
-    if (!state) continue;
-    const v = verify?.get(target);
-    cells[target] = v ? { state, verify: v } : { state };
+    if (state) cells[target] = { state };
   }
   return cells;
 }

@@ -11,9 +11,9 @@ export interface EntriesDigest {
 }
 
 interface Cached extends EntriesDigest {
-  /** How many differences from a policy, per policy and host architecture (see driftKey). */
-  readonly drift: Map<string, number>;
-  /** Kept while a policy or architecture not seen yet may ask for its drift. */
+  /** What views derived from these entries, by what else it depends on (see driftKey, derive). */
+  readonly derived: Map<string, unknown>;
+  /** Kept while a policy or architecture not seen yet may ask for what it derives. */
   readonly entries: readonly KernelEntry[];
 }
 
@@ -23,7 +23,7 @@ export type EntriesHash = string | null;
 /** Distinct entry sets kept before the cache starts over (a fleet has a few per group and arch). */
 const MAX_DIGESTS = 20_000;
 
-const NONE: Cached = { ...digestOf([]), drift: new Map(), entries: [] };
+const NONE: Cached = { ...digestOf([]), derived: new Map(), entries: [] };
 
 /**
  * Coverage, drift and "has qemu entries" over the whole fleet without reading every host's entries
@@ -47,22 +47,34 @@ export class EntriesDigests {
   async driftCounts(
     hosts: readonly { hash: EntriesHash; arch: string | null; policy: PolicySpec }[],
   ): Promise<number[]> {
+    return this.derive(
+      hosts.map((h) => ({ hash: h.hash, key: `drift|${driftKey(h.policy, h.arch)}` })),
+      (entries, i) => computeDrift(hosts[i]!.policy, hosts[i]!.arch, entries).length,
+    );
+  }
+
+  /**
+   * What `compute` makes of each host's entries, worked out once per hash and `key` (a name for the
+   * computation and everything it reads besides the entries) and kept with the digest. What it
+   * returns is shared by every host with those entries: callers must not change it.
+   */
+  async derive<T>(
+    hosts: readonly { hash: EntriesHash; key: string }[],
+    compute: (entries: readonly KernelEntry[], index: number) => T,
+  ): Promise<T[]> {
     await this.load(hosts.map((h) => h.hash));
-    return hosts.map((h) => this.driftOf(this.get(h.hash), h.arch, h.policy));
+    return hosts.map((h, i) => {
+      const cached = this.get(h.hash);
+      if (cached.derived.has(h.key)) return cached.derived.get(h.key) as T;
+      const value = compute(cached.entries, i);
+      // NONE stands in for every hash without entries: what it derives is cheap, and not kept.
+      if (cached !== NONE) cached.derived.set(h.key, value);
+      return value;
+    });
   }
 
   private get(hash: EntriesHash): Cached {
     return (hash === null ? undefined : this.cache.get(hash)) ?? NONE;
-  }
-
-  private driftOf(cached: Cached, arch: string | null, policy: PolicySpec): number {
-    const key = driftKey(policy, arch);
-    let count = cached.drift.get(key);
-    if (count === undefined) {
-      count = computeDrift(policy, arch, cached.entries).length;
-      cached.drift.set(key, count);
-    }
-    return count;
   }
 
   /** Reads the entries of hashes not known yet, one host's row per hash. */
@@ -96,7 +108,7 @@ export class EntriesDigests {
       ...snapshots.map((s) => [s.contentHash, s.entries] as const),
     ]) {
       const entries = (json as KernelEntry[] | null) ?? [];
-      this.cache.set(hash, { ...digestOf(entries), drift: new Map(), entries });
+      this.cache.set(hash, { ...digestOf(entries), derived: new Map(), entries });
     }
   }
 }
@@ -110,6 +122,6 @@ export function digestOf(entries: readonly KernelEntry[]): EntriesDigest {
 }
 
 /** Drift depends on what the policy asks of a target's entry and on the host's architecture. */
-function driftKey(policy: PolicySpec, arch: string | null): string {
+export function driftKey(policy: PolicySpec, arch: string | null): string {
   return `${arch ?? ''}|${policy.targets.join(',')}|${policy.flags}|${policy.interpreterDir}|${policy.suffix}`;
 }
