@@ -4,11 +4,16 @@ import { logServerError } from '~/server/database-errors.ts';
 import { batchRefusal, bodyRefusal, refusalResponse } from '~/server/http-limits.ts';
 import { controlPlane } from '~/server/instance.ts';
 import { createContext } from '~/server/trpc.ts';
+import { API_CSP, secured } from '~/shared/security-headers.ts';
 
 export const dynamic = 'force-dynamic';
 
+/** proxy.ts does not see this route (its matcher): bodies are refused and headers set here. */
 async function handler(req: Request) {
-  // proxy.ts refuses large bodies already; checked again here, where the body is read.
+  return secured(await answer(req), API_CSP);
+}
+
+async function answer(req: Request) {
   const { pathname } = new URL(req.url);
   const refusal = bodyRefusal(req.method, pathname, req.headers) ?? batchRefusal(pathname);
   if (refusal) return refusalResponse(refusal);
