@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { keepPreparedStatements } from './sqlite-statements.ts';
@@ -72,5 +75,26 @@ describe('keepPreparedStatements', () => {
     expect(() => query(db, 'SELECT * FROM missing', [])).toThrow(/no such table/);
     query(db, 'CREATE TABLE missing (x)', []);
     expect(query(db, 'SELECT * FROM missing', [])).toEqual({ columns: ['x'], rows: [] });
+  });
+
+  it("keeps a reader's columns, and reads them again once the schema under it changed", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'binfleet-statements-'));
+    const file = join(dir, 'db.sqlite');
+    const db = new Database(file);
+    keepPreparedStatements(db);
+    query(db, 'CREATE TABLE t (a INTEGER)', []);
+    query(db, 'INSERT INTO t (a) VALUES (?)', [1]);
+    const statement = () => db.prepare('SELECT * FROM t') as unknown as { columns(): unknown[] };
+    // The same definitions twice: not built again for each run.
+    expect(statement().columns()).toBe(statement().columns());
+    // Another connection (another process migrating) adds a column: SQLite prepares the kept statement
+    // again when it next runs, and the columns follow from the run after that one.
+    const other = new Database(file);
+    other.exec('ALTER TABLE t ADD COLUMN b TEXT');
+    other.close();
+    query(db, 'SELECT * FROM t', []);
+    expect(query(db, 'SELECT * FROM t', [])).toEqual({ columns: ['a', 'b'], rows: [[1, null]] });
+    db.close();
+    rmSync(dir, { recursive: true });
   });
 });

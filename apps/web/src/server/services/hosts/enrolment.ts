@@ -280,6 +280,8 @@ export class Enrolment {
         refusedAgentUrl: refused ? recorded : null,
         lastSeenAt: now,
       },
+      // Not the row back: Prisma returned (and decoded) every column, the facts and entries JSON too.
+      select: { id: true },
     });
     await this.snapshots.record(
       host.id,

@@ -58,18 +58,25 @@ export class HostSnapshots {
     const latest = kept[0];
     if (latest && latest.takenAt > now) return false;
     if (latest?.contentHash === contentHash) {
-      await this.db.hostSnapshot.update({ where: { id: latest.id }, data: { lastSeenAt: now } });
+      await this.db.hostSnapshot.update({
+        where: { id: latest.id },
+        data: { lastSeenAt: now },
+        select: { id: true },
+      });
       return false;
     }
     const json = jsonValue(entries);
     const old = kept.slice(SNAPSHOTS_KEPT - 1).map((o) => o.id);
+    // `select: { id }`: the rows written are not read back (their entries JSON would be, and decoded).
     await this.db.$transaction([
       this.db.hostSnapshot.create({
         data: { hostId, contentHash, entries: json, takenAt: now, lastSeenAt: now },
+        select: { id: true },
       }),
       this.db.host.update({
         where: { id: hostId },
         data: { entries: json, entriesTakenAt: now, entriesHash: contentHash },
+        select: { id: true },
       }),
       ...(old.length > 0 ? [this.db.hostSnapshot.deleteMany({ where: { id: { in: old } } })] : []),
     ]);
