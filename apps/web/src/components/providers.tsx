@@ -4,7 +4,7 @@ import { Notifications } from '@mantine/notifications';
 import { QueryClientProvider } from '@tanstack/react-query';
 import { useState, type ReactNode } from 'react';
 import { z } from 'zod';
-import { cssVariablesResolver, theme } from './theme.ts';
+import { cssVariablesResolver, theme, THEME_CSS_VARIABLES } from './theme.ts';
 import { makeQueryClient, makeTrpcClient, TRPCProvider } from './trpc/client.ts';
 
 // The CSP allows no eval: zod must not even probe for it (its probe, `Function("")`, is a violation).
@@ -18,7 +18,14 @@ export function Providers({ children }: { children: ReactNode }) {
   });
   const [trpcClient] = useState(makeTrpcClient);
   return (
-    <MantineProvider theme={theme} cssVariablesResolver={cssVariablesResolver} defaultColorScheme="auto">
+    <MantineProvider
+      theme={theme}
+      cssVariablesResolver={cssVariablesResolver}
+      defaultColorScheme="auto"
+      withCssVariables={false}
+    >
+      {/* What withCssVariables would write, worked out once (theme.ts). */}
+      <style data-mantine-styles dangerouslySetInnerHTML={{ __html: THEME_CSS_VARIABLES }} />
       <Notifications position="top-right" />
       <QueryClientProvider client={queryClient}>
         <TRPCProvider trpcClient={trpcClient} queryClient={queryClient}>

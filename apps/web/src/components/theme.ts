@@ -1,4 +1,14 @@
-import { createTheme, darken, type CSSVariablesResolver } from '@mantine/core';
+import {
+  convertCssVariables,
+  createTheme,
+  darken,
+  deepMerge,
+  defaultCssVariablesResolver,
+  DEFAULT_THEME,
+  mergeMantineTheme,
+  type ConvertCSSVariablesInput,
+  type CSSVariablesResolver,
+} from '@mantine/core';
 
 // System fonts only: nothing is downloaded at build or run time.
 export const theme = createTheme({
@@ -84,3 +94,25 @@ export const cssVariablesResolver: CSSVariablesResolver = (t) => ({
     ...textColors(t, 'dark'),
   },
 });
+
+/**
+ * The CSS variables MantineProvider writes into every page (`<style data-mantine-styles>`), worked out
+ * once: the provider works them out on each render, ~9% of the server's CPU for a page
+ * (docs/operations.md), always the same text. Mantine's own steps (MantineCssVariables): the default
+ * resolver's variables merged with ours, less those equal to the default theme's (its stylesheet has
+ * them), for `:root` and `:host`. theme.test.ts compares it with what MantineProvider renders.
+ */
+export const THEME_CSS_VARIABLES: string = (() => {
+  const ours = mergeMantineTheme(DEFAULT_THEME, theme);
+  const merged = deepMerge(defaultCssVariablesResolver(ours), cssVariablesResolver(ours));
+  const defaults = defaultCssVariablesResolver(DEFAULT_THEME);
+  const changed = (part: keyof ConvertCSSVariablesInput) => {
+    const before: Record<string, string | undefined> = defaults[part];
+    return Object.fromEntries(Object.entries(merged[part]).filter(([k, v]) => before[k] !== v));
+  };
+  return convertCssVariables({
+    variables: changed('variables'),
+    light: changed('light'),
+    dark: changed('dark'),
+  });
+})();
