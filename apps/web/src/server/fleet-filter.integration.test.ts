@@ -113,6 +113,19 @@ describe.each(DATABASES)('fleet filters on %s', (_name, database) => {
     expect(withSelfTests).toBeGreaterThan(0);
   });
 
+  it('"needs attention" over the whole fleet (worked out in the database) agrees with each row\'s reasons', async () => {
+    // The fleet-wide count reads each host's latest self-tests in one SQL query; a page of rows reads
+    // them per host through Prisma. Both must flag the same hosts, self-test reasons included.
+    const { items } = await admin.fleet.hosts({ filter: {}, offset: 0, limit: 200 });
+    const flagged = new Set(await admin.fleet.hostIds({ filter: { attention: true } }));
+    expect(new Set(items.filter((r) => r.attention.length > 0).map((r) => r.id))).toEqual(flagged);
+    expect((await admin.fleet.summary()).attention).toBe(flagged.size);
+    // The seed's self-tests make both kinds of host, or this would prove little.
+    const kinds = new Set(items.flatMap((r) => r.attention.map((a) => a.kind)));
+    expect(kinds).toContain('self-test-failing');
+    expect(items.some((r) => r.attention.length === 0)).toBe(true);
+  });
+
   it('a host whose kernel is brought back to its policy leaves the list', async () => {
     const everyone = (await admin.fleet.hosts({ filter: {}, offset: 0, limit: 200 })).items;
     const rows = await db.host.findMany({

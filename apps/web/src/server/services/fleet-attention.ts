@@ -99,14 +99,15 @@ export class FleetAttention {
    * all passed; hosts never tested are absent.
    */
   private async selfTests(hostIds: readonly string[] | null) {
-    const read = (hostId?: { in: string[] }) =>
+    if (!hostIds) return this.everyHostsSelfTests();
+    const read = (hostId: { in: string[] }) =>
       this.db.verifyResult.findMany({
-        where: { ...(hostId ? { hostId } : {}), status: { in: ['passed', 'failed'] } },
+        where: { hostId, status: { in: ['passed', 'failed'] } },
         orderBy: { at: 'desc' },
         select: { hostId: true, target: true, method: true, status: true },
       });
     // Batched by host: each host's results come back together, newest first.
-    const results = hostIds ? await inBatches(hostIds, (batch) => read({ in: batch })) : await read();
+    const results = await inBatches(hostIds, (batch) => read({ in: batch }));
     const latest = new Map<string, Map<string, string>>();
     for (const r of results) {
       const m = latest.get(r.hostId) ?? new Map<string, string>();
@@ -117,6 +118,26 @@ export class FleetAttention {
     for (const [hostId, m] of latest)
       out.set(hostId, [...m.values()].includes('failed') ? 'failed' : 'passed');
     return out;
+  }
+
+  /**
+   * The same for every host, worked out in the database: one row per host tested, not every result
+   * ever recorded through Prisma (the fleet-wide count read them all on each view). Plain SQL that
+   * SQLite and PostgreSQL both take: each (host, target, method)'s newest result, then per host
+   * whether any of those failed.
+   */
+  private async everyHostsSelfTests(): Promise<Map<string, 'failed' | 'passed'>> {
+    const rows = await this.db.$queryRaw<{ hostId: string; failed: number | bigint }[]>`
+      SELECT "hostId", MAX(CASE WHEN "status" = 'failed' THEN 1 ELSE 0 END) AS "failed"
+      FROM (
+        SELECT "hostId", "status",
+          ROW_NUMBER() OVER (PARTITION BY "hostId", "target", "method" ORDER BY "at" DESC) AS "newest"
+        FROM "VerifyResult"
+        WHERE "status" IN ('passed', 'failed')
+      ) AS "latest"
+      WHERE "newest" = 1
+      GROUP BY "hostId"`;
+    return new Map(rows.map((r) => [r.hostId, Number(r.failed) === 1 ? 'failed' : 'passed']));
   }
 
   /** Agent URLs among `urls` (any, when null) that more than one host advertises, with those hosts' names. */
