@@ -475,7 +475,28 @@ async function stopDockerd(): Promise<DockerdProcess> {
   const cwd = readlinkSync(`${proc}/cwd`);
   const log = readlinkSync(`${proc}/fd/1`);
   process.kill(pid, 'SIGTERM');
-  await until('dockerd to exit', async () => !existsSync(proc), 60_000);
+  // dockerd waits for its containers and its containerd as it stops; once it hung there (containerd's
+  // socket timing out) and, never restarted, left every later test that needs it failing. One still
+  // there after 40 s is killed, with the containerd it started, so that it can be started again.
+  const gone = async () => !existsSync(proc);
+  try {
+    await until('dockerd to exit', gone, 40_000);
+  } catch {
+    let children = '';
+    try {
+      children = execFileSync('pgrep', ['-P', String(pid), 'containerd'], { encoding: 'utf8' });
+    } catch {
+      // none (pgrep exits 1)
+    }
+    for (const p of [pid, ...children.split(/\s+/).filter(Boolean).map(Number)]) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+    await until('dockerd to exit after SIGKILL', gone, 10_000);
+  }
   let restarted: Promise<void> | undefined;
   return {
     restart() {
