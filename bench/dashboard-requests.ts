@@ -11,16 +11,15 @@
  * --standalone serves the same API without Next (apps/web/src/server/standalone.ts): what Next adds.
  * --repo measures another checkout of this repository (its own `pnpm install`; it is built there).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { ApiClient } from '../apps/web/src/server/testing/api-client.ts';
 import type { ensureWebBuild } from '../apps/web/src/server/testing/fresh-builds.ts';
 import type * as WebServerModule from '../apps/web/src/server/testing/web-server.ts';
+import { seedLiveFleet } from './lib/seeded-fleet.ts';
 import { FLEET_PAGE_LOAD, percentile, trpcPath } from './lib/fleet-figures.ts';
 
 const { values } = parseArgs({
@@ -70,18 +69,7 @@ const env = {
 const server = await web.startWebServer(kind, env, 0);
 let stopSeed = () => {};
 try {
-  const seed = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'scripts/seed-fleet.ts', '--hosts', values.hosts!, '--live'],
-    { cwd: join(repo, 'apps/web'), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  stopSeed = () => seed.kill('SIGTERM');
-  await new Promise<void>((resolveSeeded, reject) => {
-    seed.once('exit', (code) => reject(new Error(`seed-fleet.ts exited with ${code}`)));
-    createInterface({ input: seed.stdout! }).on('line', (line) => {
-      if (line.includes('heartbeating')) resolveSeeded();
-    });
-  });
+  stopSeed = await seedLiveFleet(repo, Number(values.hosts), env);
   const clients: ApiClient[] = [];
   for (let i = 0; i < Number(values.sessions); i++)
     clients.push(await Client.signIn(server.url, admin.username, admin.password));

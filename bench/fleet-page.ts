@@ -11,15 +11,14 @@
  * generated Prisma client), so a change can be compared with what it replaced on the same machine.
  * --cpu-prof writes the server's CPU profile (node --cpu-prof, the measured rounds and the seeding) into DIR.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { ApiClient } from '../apps/web/src/server/testing/api-client.ts';
 import type { startControlPlaneProcess } from '../apps/web/src/server/testing/control-plane-process.ts';
+import { seedLiveFleet } from './lib/seeded-fleet.ts';
 import { FLEET_FIRST_PAGE, FLEET_PAGE_LOAD, percentile, trpcPath } from './lib/fleet-figures.ts';
 
 const { values } = parseArgs({
@@ -83,22 +82,7 @@ let stopSeed = () => {};
 try {
   // --live keeps the hosts seeded as online heartbeating (one UPDATE every 10 s), as a fleet would.
   const seedStarted = performance.now();
-  const seed = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'scripts/seed-fleet.ts', '--hosts', String(hosts), '--live'],
-    {
-      cwd: join(repo, 'apps/web'),
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  stopSeed = () => seed.kill('SIGTERM');
-  await new Promise<void>((resolveSeeded, reject) => {
-    seed.once('exit', (code) => reject(new Error(`seed-fleet.ts exited with ${code}`)));
-    createInterface({ input: seed.stdout! }).on('line', (line) => {
-      if (line.includes('heartbeating')) resolveSeeded();
-    });
-  });
+  stopSeed = await seedLiveFleet(repo, hosts, env);
   console.log(
     `seeded ${hosts} hosts in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s (${repo})`,
   );
