@@ -19,6 +19,8 @@ describe('serializeAnswer', () => {
       bare: Object.assign(Object.create(null) as object, { at: new Date(7) }),
     };
     const result = serializeAnswer(value);
+    // Its own path, not superjson's: the answer goes out as it is (superjson would have copied it).
+    expect(result.json).toBe(value);
     expect(received(result)).toStrictEqual(received(superjson.serialize(value)));
     // (toEqual: the null-prototype object arrives as a plain one, from superjson too.)
     expect(received(result)).toEqual(value);
@@ -81,8 +83,13 @@ describe('serializeAnswer', () => {
       cycle,
       deep,
     };
-    for (const [name, value] of Object.entries(cases))
-      expect(serializeAnswer(value), name).toEqual(superjson.serialize(value));
+    for (const [name, value] of Object.entries(cases)) {
+      const result = serializeAnswer(value);
+      expect(result, name).toEqual(superjson.serialize(value));
+      // superjson's copy, not the value itself with annotations that would be missing.
+      if (typeof value === 'object' && value !== null && !(value instanceof Date))
+        expect(result.json, name).not.toBe(value);
+    }
   });
 
   it('refuses a __proto__ key as superjson does, rather than sending it', () => {
