@@ -35,6 +35,7 @@ import { readWebConfig } from '../src/server/env.ts';
 import { hashPassword } from '../src/server/security/passwords.ts';
 import { hashToken, newToken } from '../src/server/security/tokens.ts';
 import { AuditService } from '../src/server/services/audit.ts';
+import { SelfTests } from '../src/server/services/hosts/self-tests.ts';
 import { HostSnapshots } from '../src/server/services/hosts/snapshots.ts';
 import { DEFAULT_POLICY, type PolicySpec } from '../src/server/services/policy.ts';
 import { describeJob, type JobParams } from '../src/shared/job-kinds.ts';
@@ -596,6 +597,8 @@ async function seedVerify(db: Db, jobId: string, hosts: SeedHost[], at: Date) {
   }
   for (let i = 0; i < data.length; i += 500)
     await db.verifyResult.createMany({ data: data.slice(i, i + 500) });
+  // Written in bulk, not through SelfTests.record per host: each host's outcome once, at the end.
+  await new SelfTests(db).refreshAll();
 }
 
 /** A password guess run against one account, as the audit page should fold it: many failures, few lines. */

@@ -113,13 +113,30 @@ describe.each(DATABASES)('fleet filters on %s', (_name, database) => {
     expect(withSelfTests).toBeGreaterThan(0);
   });
 
-  it('"needs attention" over the whole fleet (worked out in the database) agrees with each row\'s reasons', async () => {
-    // The fleet-wide count reads each host's latest self-tests in one SQL query; a page of rows reads
-    // them per host through Prisma. Both must flag the same hosts, self-test reasons included.
+  it('"needs attention" over the whole fleet agrees with each row\'s reasons and with the self-test results', async () => {
+    // The fleet-wide count reads every host's columns in one plain query; a page of rows reads them
+    // through Prisma's client. Both must flag the same hosts, self-test reasons included.
     const { items } = await admin.fleet.hosts({ filter: {}, offset: 0, limit: 200 });
     const flagged = new Set(await admin.fleet.hostIds({ filter: { attention: true } }));
     expect(new Set(items.filter((r) => r.attention.length > 0).map((r) => r.id))).toEqual(flagged);
     expect((await admin.fleet.summary()).attention).toBe(flagged.size);
+    // The outcome kept on each host (Host.selfTest) is that of its newest result per target and method.
+    const results = await db.verifyResult.findMany({
+      where: { status: { in: ['passed', 'failed'] } },
+      orderBy: { at: 'desc' },
+    });
+    const newest = new Map<string, string>();
+    for (const r of results)
+      if (!newest.has(`${r.hostId}/${r.target}/${r.method}`))
+        newest.set(`${r.hostId}/${r.target}/${r.method}`, r.status);
+    const failing = new Set(
+      [...newest].filter(([, status]) => status === 'failed').map(([key]) => key.split('/')[0]),
+    );
+    for (const row of items)
+      expect(
+        row.attention.some((a) => a.kind === 'self-test-failing'),
+        row.hostname,
+      ).toBe(failing.has(row.id));
     // The seed's self-tests make both kinds of host, or this would prove little.
     const kinds = new Set(items.flatMap((r) => r.attention.map((a) => a.kind)));
     expect(kinds).toContain('self-test-failing');

@@ -271,19 +271,17 @@ export class JobRunner {
   }
 
   private async recordVerify(row: JobTarget, report: VerifyDetail): Promise<void> {
-    const checks = report.checks ?? [];
-    if (checks.length === 0) return;
-    await this.db.verifyResult.createMany({
-      data: checks.map((c) => ({
-        hostId: row.hostId,
-        jobId: row.jobId,
+    await this.hosts.selfTests.record(
+      row.hostId,
+      row.jobId,
+      (report.checks ?? []).map((c) => ({
         target: c.target,
         method: c.method,
         status: c.status === 'pass' ? 'passed' : c.status === 'fail' ? 'failed' : 'skipped',
         output: (c.output ?? c.detail).slice(0, 2000),
         durationMs: Math.round(c.durationMs),
       })),
-    });
+    );
   }
 }
 

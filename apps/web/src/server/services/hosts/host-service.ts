@@ -8,6 +8,7 @@ import { agentTokenContext, CredentialRotation } from './credential-rotation.ts'
 import { Enrolment } from './enrolment.ts';
 import { EntriesDigests } from './entries-digests.ts';
 import { JoinTokenService } from './join-tokens.ts';
+import { SelfTests } from './self-tests.ts';
 import { HostSnapshots } from './snapshots.ts';
 
 export interface HostTiming {
@@ -36,6 +37,7 @@ export class HostService {
   readonly snapshots: HostSnapshots;
   readonly credentials: CredentialRotation;
   readonly digests: EntriesDigests;
+  readonly selfTests: SelfTests;
 
   constructor(
     private readonly db: Db,
@@ -47,6 +49,7 @@ export class HostService {
     this.joinTokens = new JoinTokenService(db, audit);
     this.snapshots = new HostSnapshots(db);
     this.digests = new EntriesDigests(db);
+    this.selfTests = new SelfTests(db);
     this.credentials = new CredentialRotation(db, secrets, audit);
     this.enrolment = new Enrolment(db, secrets, audit, timing, this.snapshots, this.credentials, log);
   }
