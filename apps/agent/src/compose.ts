@@ -6,6 +6,7 @@ import { DiskPackageStore } from '@binfleet/deb';
 import { dpkgPackageReader } from './adapters/dpkg-package-reader.ts';
 import { DEFAULT_MOUNT_POINT, type BinfmtFs } from './adapters/binfmt-fs.ts';
 import type { DockerClient, ImageClient } from './adapters/docker-client.ts';
+import { DockerodeClient } from './adapters/dockerode-client.ts';
 import { FileStateStore } from './adapters/file-state-store.ts';
 import { FlockHostLock } from './adapters/flock-host-lock.ts';
 import type { AgentInstall } from './adapters/agent-install.ts';
@@ -66,7 +67,8 @@ export function hostAdapters(config: {
     // dockerd's containers register in the machine's binfmt_misc, wherever the agent's mount point is.
     machineBinfmt: new KernelBinfmtFs(DEFAULT_MOUNT_POINT),
     os: nodeHostOs,
-    docker: lazyDocker(config.dockerSocket),
+    // dockerode itself is loaded on the first call past the version check (dockerode-client.ts).
+    docker: new DockerodeClient(config.dockerSocket),
     hostLock: FlockHostLock.forThisNamespace(config.lockDir),
     store: new FileStateStore(config.stateDir),
     packages: new AgentPackageStore(
@@ -360,20 +362,4 @@ export async function composeAgent(
   };
 
   return { service, server, reconciler, start, stop };
-}
-
-/** dockerode is loaded on the first Docker call: an agent that is never asked stays small. */
-function lazyDocker(socketPath: string): DockerClient & ImageClient {
-  let client: Promise<DockerClient & ImageClient> | undefined;
-  const get = () =>
-    (client ??= import('./adapters/dockerode-client.ts').then((m) => new m.DockerodeClient(socketPath)));
-  return {
-    info: async (options) => (await get()).info(options),
-    runOnce: async (options) => (await get()).runOnce(options),
-    hasImage: async (name) => (await get()).hasImage(name),
-    buildImage: async (options) => (await get()).buildImage(options),
-    loadImage: async (archive, signal) => (await get()).loadImage(archive, signal),
-    removeImage: async (name) => (await get()).removeImage(name),
-    inspectImage: async (name) => (await get()).inspectImage(name),
-  };
 }

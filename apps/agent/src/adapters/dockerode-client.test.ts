@@ -79,3 +79,42 @@ describe('DockerodeClient.info', () => {
     expect(dockerd.requests).toBe(2);
   });
 });
+
+describe('DockerodeClient.info against a dockerd that does not answer a version', () => {
+  let dir: string;
+  let server: Server | undefined;
+  afterEach(async () => {
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    server = undefined;
+    await rm(dir, { recursive: true, force: true });
+  });
+  const serve = async (status: number, body: string) => {
+    dir = await mkdtemp(join(tmpdir(), 'binfleet-docker-client-'));
+    const socketPath = join(dir, 'docker.sock');
+    server = createServer((_req, res) => {
+      res.statusCode = status;
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => server!.listen(socketPath, resolve));
+    return new DockerodeClient(socketPath);
+  };
+
+  it("reports dockerd's own message when it answers with an error", async () => {
+    const client = await serve(500, JSON.stringify({ message: 'Cannot connect to containerd\n' }));
+    expect(await client.info()).toEqual({ reachable: false, error: 'Cannot connect to containerd' });
+  });
+
+  it('reports the status and body of an answer that is not a version', async () => {
+    const client = await serve(200, '<html>a proxy</html>');
+    expect(await client.info()).toEqual({
+      reachable: false,
+      error: 'dockerd answered /version with HTTP 200: <html>a proxy</html>',
+    });
+  });
+
+  it('reports a socket nobody listens on with the connect error', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'binfleet-docker-client-'));
+    const client = new DockerodeClient(join(dir, 'absent.sock'));
+    expect(await client.info()).toMatchObject({ reachable: false, error: expect.stringContaining('ENOENT') });
+  });
+});

@@ -1,4 +1,5 @@
-import Docker from 'dockerode';
+import { request } from 'node:http';
+import type Docker from 'dockerode';
 import { AgentError } from '../errors.ts';
 import { demuxDockerLogs } from './demux-docker-logs.ts';
 import {
@@ -20,17 +21,29 @@ interface ModemError {
   readonly message?: string;
 }
 
-/** The one adapter over dockerode; the rest of the agent sees only DockerClient. */
+/** How long the version check waits for dockerd's answer before it reports dockerd unreachable. */
+const VERSION_TIMEOUT_MS = 10_000;
+
+/**
+ * The one adapter over dockerode; the rest of the agent sees only DockerClient. dockerode (with
+ * docker-modem, ssh2 and the gRPC client it loads) is loaded on the first call that needs it: at an
+ * agent's start it was ~40% of the CPU of starting and joining (~0.4 s), all for the version that
+ * every heartbeat reports. That check is one GET /version on the socket here, as dockerode sends it.
+ */
 export class DockerodeClient implements DockerClient, ImageClient {
-  private readonly docker: Docker;
+  private dockerode: Promise<Docker> | undefined;
   /** The latest /version asked (in flight or reachable), by the monotonic clock `now`. */
   private recent: { readonly at: number; readonly info: Promise<DockerInfo> } | undefined;
 
   constructor(
     readonly socketPath: string = DEFAULT_DOCKER_SOCKET,
     private readonly now: () => number = () => performance.now(),
-  ) {
-    this.docker = new Docker({ socketPath });
+  ) {}
+
+  private get docker(): Promise<Docker> {
+    return (this.dockerode ??= import('dockerode').then(
+      (m) => new m.default({ socketPath: this.socketPath }),
+    ));
   }
 
   info(options: InfoOptions = {}): Promise<DockerInfo> {
@@ -48,18 +61,44 @@ export class DockerodeClient implements DockerClient, ImageClient {
     return info;
   }
 
-  private async version(): Promise<DockerInfo> {
-    try {
-      const version = await this.docker.version();
-      return { reachable: true, version: version.Version, apiVersion: version.ApiVersion };
-    } catch (error) {
-      return { reachable: false, error: describe(error) };
-    }
+  /** GET /version on the socket: dockerd's engine and API version, or why it could not be asked. */
+  private version(): Promise<DockerInfo> {
+    return new Promise((resolve) => {
+      const unreachable = (error: string) => resolve({ reachable: false, error });
+      const req = request(
+        { socketPath: this.socketPath, path: '/version', timeout: VERSION_TIMEOUT_MS },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (body += chunk));
+          res.on('error', (error) => unreachable(describe(error)));
+          res.on('end', () => {
+            const json = parseVersion(body);
+            if (res.statusCode !== 200 || typeof json?.Version !== 'string')
+              return unreachable(
+                typeof json?.message === 'string'
+                  ? json.message.trim()
+                  : `dockerd answered /version with HTTP ${res.statusCode}: ${body.slice(0, 200).trim()}`,
+              );
+            resolve({
+              reachable: true,
+              version: json.Version,
+              ...(typeof json.ApiVersion === 'string' ? { apiVersion: json.ApiVersion } : {}),
+            });
+          });
+        },
+      );
+      req.on('timeout', () =>
+        req.destroy(new Error(`dockerd did not answer /version within ${VERSION_TIMEOUT_MS / 1000} s`)),
+      );
+      req.on('error', (error) => unreachable(describe(error)));
+      req.end();
+    });
   }
 
   async hasImage(name: string): Promise<boolean> {
     try {
-      await this.docker.getImage(name).inspect();
+      await (await this.docker).getImage(name).inspect();
       return true;
     } catch (error) {
       if (statusOf(error) === 404) return false;
@@ -70,7 +109,9 @@ export class DockerodeClient implements DockerClient, ImageClient {
   async runOnce(options: RunOnceOptions): Promise<RunOnceResult> {
     let container: Docker.Container;
     try {
-      container = await this.docker.createContainer({
+      container = await (
+        await this.docker
+      ).createContainer({
         Image: options.image,
         Cmd: [...options.cmd],
         ...(options.platform ? { platform: options.platform } : {}),
@@ -125,10 +166,9 @@ export class DockerodeClient implements DockerClient, ImageClient {
         forcerm: true,
         abortSignal: options.signal,
       };
-      const stream = await this.docker.buildImage(
-        options.context,
-        query as unknown as Docker.ImageBuildOptions,
-      );
+      const stream = await (
+        await this.docker
+      ).buildImage(options.context, query as unknown as Docker.ImageBuildOptions);
       await readProgress(stream, doing, (event) => {
         if (event.aux?.ID) id = event.aux.ID;
         for (const line of (event.stream ?? '').split('\n')) if (line.trim()) options.onLog?.(line.trimEnd());
@@ -143,7 +183,9 @@ export class DockerodeClient implements DockerClient, ImageClient {
   async loadImage(archive: NodeJS.ReadableStream, signal?: AbortSignal): Promise<void> {
     const doing = 'loading images';
     try {
-      const stream = (await this.docker.loadImage(archive, {
+      const stream = (await (
+        await this.docker
+      ).loadImage(archive, {
         quiet: true,
         abortSignal: signal,
       } as object)) as unknown as NodeJS.ReadableStream;
@@ -155,7 +197,7 @@ export class DockerodeClient implements DockerClient, ImageClient {
 
   async removeImage(name: string): Promise<boolean> {
     try {
-      await this.docker.getImage(name).remove({ force: true });
+      await (await this.docker).getImage(name).remove({ force: true });
       return true;
     } catch (error) {
       if (statusOf(error) === 404) return false;
@@ -165,7 +207,7 @@ export class DockerodeClient implements DockerClient, ImageClient {
 
   async inspectImage(name: string): Promise<ImageFacts | undefined> {
     try {
-      const i = await this.docker.getImage(name).inspect();
+      const i = await (await this.docker).getImage(name).inspect();
       const variant = (i as { Variant?: string }).Variant;
       return {
         id: i.Id,
@@ -263,6 +305,15 @@ async function readProgress(
 function statusOf(error: unknown): number | undefined {
   const status = (error as ModemError | undefined)?.statusCode;
   return typeof status === 'number' ? status : undefined;
+}
+
+/** dockerd's /version answer (or its error answer), or null when it is not JSON. */
+function parseVersion(body: string): { Version?: unknown; ApiVersion?: unknown; message?: unknown } | null {
+  try {
+    return JSON.parse(body) as { Version?: unknown; ApiVersion?: unknown; message?: unknown } | null;
+  } catch {
+    return null;
+  }
 }
 
 function describe(error: unknown): string {
