@@ -105,6 +105,19 @@ describe.each(['sqlite', 'postgresql'] as const)('the host_self_test migration o
   let database: ThrowawayDatabase;
   let sql: Sql;
   let before: Record<string, unknown>[];
+  let indexesBefore: string[];
+  /** Host's indexes with their definitions, as the database reports them. */
+  const hostIndexes = async () =>
+    (provider === 'sqlite'
+      ? await sql.query<{ d: string }>(
+          `SELECT "sql" AS "d" FROM "sqlite_master" WHERE "type" = 'index' AND "tbl_name" = 'Host' AND "sql" IS NOT NULL`,
+        )
+      : await sql.query<{ d: string }>(
+          `SELECT "indexdef" AS "d" FROM "pg_indexes" WHERE "tablename" = 'Host'`,
+        )
+    )
+      .map((r) => r.d)
+      .sort();
 
   beforeAll(async () => {
     database =
@@ -151,6 +164,7 @@ describe.each(['sqlite', 'postgresql'] as const)('the host_self_test migration o
         );
     }
     before = await sql.query(`SELECT * FROM "Host" ORDER BY "id"`);
+    indexesBefore = await hostIndexes();
 
     await sql.script(migrationSql(provider, MIGRATION));
   }, 120_000);
@@ -168,6 +182,9 @@ describe.each(['sqlite', 'postgresql'] as const)('the host_self_test migration o
   });
 
   it('keeps the unique indexes and the foreign keys of the tables that point at hosts', async () => {
+    expect(indexesBefore.length).toBeGreaterThan(5);
+    expect(await hostIndexes()).toEqual(indexesBefore);
+    if (provider === 'sqlite') expect(await sql.query(`PRAGMA foreign_key_check`)).toEqual([]);
     await expect(
       sql.query(
         `INSERT INTO "Host" ("id", "agentId", "hostname", "agentUrl", "agentTokenSealed", "heartbeatTokenHash", "updatedAt")

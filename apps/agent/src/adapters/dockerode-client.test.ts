@@ -112,6 +112,34 @@ describe('DockerodeClient.info against a dockerd that does not answer a version'
     });
   });
 
+  it('takes an answer sent in pieces', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'binfleet-docker-client-'));
+    const socketPath = join(dir, 'docker.sock');
+    server = createServer((_req, res) => {
+      res.write('{"Version":"27.5.1",');
+      setTimeout(() => res.end('"ApiVersion":"1.47"}'), 20);
+    });
+    await new Promise<void>((resolve) => server!.listen(socketPath, resolve));
+    expect(await new DockerodeClient(socketPath).info()).toEqual({
+      reachable: true,
+      version: '27.5.1',
+      apiVersion: '1.47',
+    });
+  });
+
+  it('gives up on a dockerd that does not finish its answer in time', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'binfleet-docker-client-'));
+    const socketPath = join(dir, 'docker.sock');
+    server = createServer((_req, res) => res.write('{"Version":'));
+    await new Promise<void>((resolve) => server!.listen(socketPath, resolve));
+    const client = new DockerodeClient(socketPath, () => performance.now(), 200);
+    expect(await client.info()).toEqual({
+      reachable: false,
+      error: 'dockerd did not answer /version within 0.2 s',
+    });
+    server.closeAllConnections();
+  });
+
   it('reports a socket nobody listens on with the connect error', async () => {
     dir = await mkdtemp(join(tmpdir(), 'binfleet-docker-client-'));
     const client = new DockerodeClient(join(dir, 'absent.sock'));

@@ -21,8 +21,10 @@ interface ModemError {
   readonly message?: string;
 }
 
-/** How long the version check waits for dockerd's answer before it reports dockerd unreachable. */
+/** How long the version check waits for dockerd's whole answer before it reports dockerd unreachable. */
 const VERSION_TIMEOUT_MS = 10_000;
+/** A /version answer is a few hundred bytes; more is not dockerd. */
+const VERSION_BODY_LIMIT = 64 * 1024;
 
 /**
  * The one adapter over dockerode; the rest of the agent sees only DockerClient. dockerode (with
@@ -38,6 +40,7 @@ export class DockerodeClient implements DockerClient, ImageClient {
   constructor(
     readonly socketPath: string = DEFAULT_DOCKER_SOCKET,
     private readonly now: () => number = () => performance.now(),
+    private readonly versionTimeoutMs = VERSION_TIMEOUT_MS,
   ) {}
 
   private get docker(): Promise<Docker> {
@@ -61,37 +64,54 @@ export class DockerodeClient implements DockerClient, ImageClient {
     return info;
   }
 
-  /** GET /version on the socket: dockerd's engine and API version, or why it could not be asked. */
+  /**
+   * GET /version on the socket: dockerd's engine and API version, or why it could not be asked. A
+   * connection of its own (no keep-alive pool), the whole exchange within VERSION_TIMEOUT_MS.
+   */
   private version(): Promise<DockerInfo> {
     return new Promise((resolve) => {
-      const unreachable = (error: string) => resolve({ reachable: false, error });
-      const req = request(
-        { socketPath: this.socketPath, path: '/version', timeout: VERSION_TIMEOUT_MS },
-        (res) => {
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => (body += chunk));
-          res.on('error', (error) => unreachable(describe(error)));
-          res.on('end', () => {
-            const json = parseVersion(body);
-            if (res.statusCode !== 200 || typeof json?.Version !== 'string')
-              return unreachable(
+      let settled = false;
+      const settle = (info: DockerInfo) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        resolve(info);
+      };
+      const unreachable = (error: unknown) => settle({ reachable: false, error: describe(error) });
+      const req = request({ socketPath: this.socketPath, path: '/version', agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+          if (body.length > VERSION_BODY_LIMIT)
+            req.destroy(new Error(`dockerd's /version answer is over ${VERSION_BODY_LIMIT / 1024} KiB`));
+        });
+        res.on('error', unreachable);
+        // After 'end' this changes nothing; before it, the answer was cut off.
+        res.on('close', () => unreachable(new Error('dockerd closed the connection during /version')));
+        res.on('end', () => {
+          const json = parseVersion(body);
+          if (res.statusCode !== 200 || typeof json?.Version !== 'string')
+            return settle({
+              reachable: false,
+              error:
                 typeof json?.message === 'string'
                   ? json.message.trim()
                   : `dockerd answered /version with HTTP ${res.statusCode}: ${body.slice(0, 200).trim()}`,
-              );
-            resolve({
-              reachable: true,
-              version: json.Version,
-              ...(typeof json.ApiVersion === 'string' ? { apiVersion: json.ApiVersion } : {}),
             });
+          settle({
+            reachable: true,
+            version: json.Version,
+            ...(typeof json.ApiVersion === 'string' ? { apiVersion: json.ApiVersion } : {}),
           });
-        },
+        });
+      });
+      const deadline = setTimeout(
+        () =>
+          req.destroy(new Error(`dockerd did not answer /version within ${this.versionTimeoutMs / 1000} s`)),
+        this.versionTimeoutMs,
       );
-      req.on('timeout', () =>
-        req.destroy(new Error(`dockerd did not answer /version within ${VERSION_TIMEOUT_MS / 1000} s`)),
-      );
-      req.on('error', (error) => unreachable(describe(error)));
+      req.on('error', unreachable);
       req.end();
     });
   }
