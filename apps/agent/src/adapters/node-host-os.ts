@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -44,7 +45,79 @@ export const nodeHostOs: HostOs = {
   },
 
   run: runProcess,
+  runEach,
 };
+
+/** A shell word for `arg`: single-quoted, its own single quotes written as '\''. */
+const shellQuote = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`;
+
+/**
+ * One /bin/sh runs the programs in turn (the paths are its positional parameters, never part of the
+ * script) and prints a line with a marker of this call and the exit status after each; a program that
+ * outlives `timeoutMs` is killed with the shell (its own process group), and those after it run one
+ * by one. Without a shell to start, each runs on its own.
+ */
+async function runEach(
+  paths: readonly string[],
+  args: readonly string[],
+  timeoutMs: number,
+): Promise<ProcessResult[]> {
+  if (paths.length === 0) return [];
+  const marker = `binfleet-${randomBytes(8).toString('hex')}`;
+  const script = `for p; do "$p" ${args.map(shellQuote).join(' ')} </dev/null 2>/dev/null; printf '\\n%s %s\\n' "$0" $?; done`;
+  const results: ProcessResult[] = [];
+  const ended = await new Promise<{ spawnError?: string; timedOut: boolean }>((resolve) => {
+    const child = spawn('/bin/sh', ['-c', script, marker, ...paths], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      detached: true,
+    });
+    let text = '';
+    let timedOut = false;
+    const separator = new RegExp(`\\n${marker} (\\d+)\\n`);
+    const kill = () => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // Gone already.
+      }
+    };
+    let timer = setTimeout(kill, timeoutMs);
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      text += chunk;
+      for (let m = separator.exec(text); m; m = separator.exec(text)) {
+        results.push({
+          stdout: text.slice(0, Math.min(m.index, OUTPUT_LIMIT)),
+          stderr: '',
+          exitCode: Number(m[1]),
+          timedOut: false,
+        });
+        text = text.slice(m.index + m[0].length);
+        clearTimeout(timer);
+        timer = setTimeout(kill, timeoutMs);
+      }
+      // A program printing without end is cut off as run() does; the marker still ends its part.
+      if (text.length > 2 * OUTPUT_LIMIT) text = text.slice(0, OUTPUT_LIMIT) + text.slice(-1024);
+    });
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve({ spawnError: error.code ?? error.message, timedOut });
+    });
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolve({ timedOut });
+    });
+  });
+  if (ended.spawnError !== undefined && results.length === 0)
+    return Promise.all(paths.map((path) => runProcess(path, args, timeoutMs)));
+  // The one running when time ran out timed out; the rest (or all left after a shell that ended
+  // early) run on their own.
+  if (ended.timedOut && results.length < paths.length)
+    results.push({ stdout: '', stderr: '', timedOut: true });
+  for (const path of paths.slice(results.length)) results.push(await runProcess(path, args, timeoutMs));
+  return results;
+}
 
 function runProcess(path: string, args: readonly string[], timeoutMs: number): Promise<ProcessResult> {
   return new Promise((resolve) => {

@@ -23,7 +23,12 @@ describe('HostProbe on this machine', () => {
 
   it('finds the installed qemu-user-static emulators with their versions, fast, and caches them', async () => {
     let runs = 0;
-    const counting: HostOs = { ...nodeHostOs, run: (...args) => (runs++, nodeHostOs.run(...args)) };
+    let processes = 0;
+    const counting: HostOs = {
+      ...nodeHostOs,
+      run: (...args) => (runs++, processes++, nodeHostOs.run(...args)),
+      runEach: (paths, ...args) => ((runs += paths.length), processes++, nodeHostOs.runEach(paths, ...args)),
+    };
     const probe = new HostProbe(counting);
 
     const started = performance.now();
@@ -48,8 +53,10 @@ describe('HostProbe on this machine', () => {
     expect(aarch64?.package).toBe(
       /\((.*)\)/.exec(execFileSync('/usr/bin/qemu-aarch64-static', ['--version'], { encoding: 'utf8' }))?.[1],
     );
-    // i386 and i486 share qemu-i386-static: one run each per file, none the second time.
+    // i386 and i486 share qemu-i386-static: one run each per file, none the second time, all of
+    // them started by one process.
     expect(runs).toBe(new Set(found.map((i) => i.path)).size);
+    expect(processes).toBe(1);
     expect(firstMs).toBeLessThan(10_000);
     expect(cachedMs).toBeLessThan(firstMs);
   });

@@ -142,7 +142,7 @@ describe('HostProbe.interpreters', () => {
     expect(os.runs).toHaveLength(4);
   });
 
-  it('runs at most two --version at once', async () => {
+  it('asks every emulator not known yet in one go, one at a time', async () => {
     const os = new FakeHostOs();
     let running = 0;
     let peak = 0;
@@ -155,7 +155,19 @@ describe('HostProbe.interpreters', () => {
         return versionOf(`qemu-${name}`)();
       });
     }
-    expect(await new HostProbe(os).interpreters({ interpreterDir: '/usr/bin' })).toHaveLength(6);
-    expect(peak).toBe(2);
+    const batches: (readonly string[])[] = [];
+    const runEach = os.runEach.bind(os);
+    os.runEach = (paths, args) => (batches.push(paths), runEach(paths, args));
+    const probe = new HostProbe(os);
+    expect(await probe.interpreters({ interpreterDir: '/usr/bin' })).toHaveLength(6);
+    expect(batches).toHaveLength(1);
+    expect([...batches[0]!].sort()).toEqual(
+      ['aarch64', 'arm', 'mips64el', 'ppc64le', 'riscv64', 's390x'].map((n) => `/usr/bin/qemu-${n}`),
+    );
+    expect(peak).toBe(1);
+    // A changed file is asked again, alone.
+    os.files.set('/usr/bin/qemu-s390x', { mtimeMs: 2 });
+    await probe.interpreters({ interpreterDir: '/usr/bin' });
+    expect(batches.slice(1)).toEqual([['/usr/bin/qemu-s390x']]);
   });
 });

@@ -1,7 +1,6 @@
 import { TARGET_IDS, targetRegisterSpec, type TargetId } from '@binfleet/arch-table';
-import { mapWithConcurrency } from '@binfleet/concurrency';
 import type { HostExecutable } from '@binfleet/arch-table';
-import type { FileFacts, HostOs } from '../adapters/host-os.ts';
+import type { FileFacts, HostOs, ProcessResult } from '../adapters/host-os.ts';
 import { parseQemuVersion, type QemuVersion } from './qemu-version.ts';
 
 export interface HostFacts {
@@ -35,9 +34,8 @@ export interface InterpreterLocation {
 }
 
 export interface HostProbeOptions {
+  /** How long one emulator's `--version` may take. */
   readonly versionTimeoutMs?: number;
-  /** How many `--version` runs at once: each starts a whole emulator, and hosts may have 2 cores. */
-  readonly concurrency?: number;
 }
 
 type VersionResult =
@@ -59,14 +57,12 @@ export class HostProbe {
   /** A process never leaves its user namespace (a multi-threaded one cannot): read once. */
   private namespaced: Promise<boolean> | undefined;
   private readonly versionTimeoutMs: number;
-  private readonly concurrency: number;
 
   constructor(
     private readonly os: HostOs,
     options: HostProbeOptions = {},
   ) {
     this.versionTimeoutMs = options.versionTimeoutMs ?? 5_000;
-    this.concurrency = options.concurrency ?? 2;
   }
 
   async facts(): Promise<HostFacts> {
@@ -115,21 +111,24 @@ export class HostProbe {
         suffix: location.suffix ?? '',
       }).interpreter,
     }));
-    const found = await mapWithConcurrency(candidates, this.concurrency, async ({ target, path }) => {
-      const facts = await this.os.fileFacts(path);
-      if (!isExecutableFile(facts)) return undefined;
-      const result = await this.versionOf(path, facts);
-      const info: InterpreterInfo = result.ok
-        ? {
-            target,
-            path,
-            version: result.version.version,
-            ...(result.version.package ? { package: result.version.package } : {}),
-          }
-        : { target, path, error: result.error };
-      return info;
-    });
-    return found.filter((info) => info !== undefined);
+    const found = (
+      await Promise.all(candidates.map(async (c) => ({ ...c, facts: await this.os.fileFacts(c.path) })))
+    ).filter((c): c is typeof c & { facts: FileFacts } => isExecutableFile(c.facts));
+    const versions = this.versionsOf(found);
+    const infos = await Promise.all(
+      found.map(async ({ target, path }, i): Promise<InterpreterInfo> => {
+        const result = await versions[i]!;
+        return result.ok
+          ? {
+              target,
+              path,
+              version: result.version.version,
+              ...(result.version.package ? { package: result.version.package } : {}),
+            }
+          : { target, path, error: result.error };
+      }),
+    );
+    return infos;
   }
 
   private inUserNamespace(): Promise<boolean> {
@@ -144,21 +143,39 @@ export class HostProbe {
     return !(lines.length === 1 && lines[0]!.trim().split(/\s+/).join(' ') === INITIAL_UID_MAP.join(' '));
   }
 
-  private versionOf(path: string, facts: FileFacts): Promise<VersionResult> {
-    const stamp = `${facts.mtimeMs}:${facts.size}`;
-    const cached = this.versions.get(path);
-    if (cached?.stamp === stamp) return cached.result;
-    const result = this.readVersion(path);
-    this.versions.set(path, { stamp, result });
-    // A failure may be passing (a loaded host, a timeout): ask again next time.
-    void result.then((r) => {
-      if (!r.ok && this.versions.get(path)?.result === result) this.versions.delete(path);
-    });
-    return result;
+  /**
+   * The `--version` of each emulator: kept per path while its mtime and size stay; those not kept
+   * are run together (one process started from the agent for all of them, HostOs.runEach).
+   */
+  private versionsOf(emulators: readonly { path: string; facts: FileFacts }[]): Promise<VersionResult>[] {
+    const stampOf = (facts: FileFacts) => `${facts.mtimeMs}:${facts.size}`;
+    // One run per file: several targets can share an emulator (i386 and i486).
+    const stale = [
+      ...new Map(
+        emulators
+          .filter((e) => this.versions.get(e.path)?.stamp !== stampOf(e.facts))
+          .map((e) => [e.path, e]),
+      ).values(),
+    ];
+    if (stale.length > 0) {
+      const runs = this.os.runEach(
+        stale.map((e) => e.path),
+        ['--version'],
+        this.versionTimeoutMs,
+      );
+      stale.forEach(({ path, facts }, i) => {
+        const result = runs.then((r) => this.versionFrom(path, r[i]!));
+        this.versions.set(path, { stamp: stampOf(facts), result });
+        // A failure may be passing (a loaded host, a timeout): ask again next time.
+        void result.then((r) => {
+          if (!r.ok && this.versions.get(path)?.result === result) this.versions.delete(path);
+        });
+      });
+    }
+    return emulators.map((e) => this.versions.get(e.path)!.result);
   }
 
-  private async readVersion(path: string): Promise<VersionResult> {
-    const run = await this.os.run(path, ['--version'], this.versionTimeoutMs);
+  private versionFrom(path: string, run: ProcessResult): VersionResult {
     if (run.timedOut)
       return { ok: false, error: `${path} --version did not finish within ${this.versionTimeoutMs} ms` };
     if (run.spawnError) return { ok: false, error: `${path} could not be started (${run.spawnError})` };

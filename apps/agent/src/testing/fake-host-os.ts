@@ -68,6 +68,13 @@ export class FakeHostOs implements HostOs {
     if (!program) return { stdout: '', stderr: '', timedOut: false, spawnError: 'ENOENT' };
     return program(args);
   }
+
+  /** Each program in turn, recorded as runs (the real one starts one shell for all of them). */
+  async runEach(paths: readonly string[], args: readonly string[]): Promise<ProcessResult[]> {
+    const results: ProcessResult[] = [];
+    for (const path of paths) results.push(await this.run(path, args));
+    return results;
+  }
 }
 
 /** A host for services' unit tests: every emulator exists, its own programs are x86_64. */
