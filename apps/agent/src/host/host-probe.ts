@@ -115,7 +115,7 @@ export class HostProbe {
       await Promise.all(candidates.map(async (c) => ({ ...c, facts: await this.os.fileFacts(c.path) })))
     ).filter((c): c is typeof c & { facts: FileFacts } => isExecutableFile(c.facts));
     const versions = this.versionsOf(found);
-    const infos = await Promise.all(
+    return Promise.all(
       found.map(async ({ target, path }, i): Promise<InterpreterInfo> => {
         const result = await versions[i]!;
         return result.ok
@@ -128,7 +128,6 @@ export class HostProbe {
           : { target, path, error: result.error };
       }),
     );
-    return infos;
   }
 
   private inUserNamespace(): Promise<boolean> {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cellsOf } from './services/fleet-view.ts';
 import { computeDrift, wantedTargets } from './services/policy.ts';
 import { DATABASES } from './testing/fixture.ts';
+import { selfTestOutcomes } from './testing/self-test-outcomes.ts';
 import { seedFleet } from './testing/seed-fleet.ts';
 import {
   startInProcessControlPlane,
@@ -121,17 +122,8 @@ describe.each(DATABASES)('fleet filters on %s', (_name, database) => {
     expect(new Set(items.filter((r) => r.attention.length > 0).map((r) => r.id))).toEqual(flagged);
     expect((await admin.fleet.summary()).attention).toBe(flagged.size);
     // The outcome kept on each host (Host.selfTest) is that of its newest result per target and method.
-    const results = await db.verifyResult.findMany({
-      where: { status: { in: ['passed', 'failed'] } },
-      orderBy: { at: 'desc' },
-    });
-    const newest = new Map<string, string>();
-    for (const r of results)
-      if (!newest.has(`${r.hostId}/${r.target}/${r.method}`))
-        newest.set(`${r.hostId}/${r.target}/${r.method}`, r.status);
-    const failing = new Set(
-      [...newest].filter(([, status]) => status === 'failed').map(([key]) => key.split('/')[0]),
-    );
+    const outcomes = selfTestOutcomes(await db.verifyResult.findMany());
+    const failing = new Set([...outcomes].filter(([, o]) => o === 'failed').map(([hostId]) => hostId));
     for (const row of items)
       expect(
         row.attention.some((a) => a.kind === 'self-test-failing'),

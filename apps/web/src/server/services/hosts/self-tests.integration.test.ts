@@ -4,6 +4,7 @@ import {
   startInProcessControlPlane,
   type InProcessControlPlane,
 } from '../../testing/in-process-control-plane.ts';
+import { selfTestOutcomes } from '../../testing/self-test-outcomes.ts';
 import type { SelfTestCheck } from './self-tests.ts';
 
 // A host's self-test outcome kept on its row with its results, on SQLite and PostgreSQL: the newest
@@ -38,25 +39,9 @@ describe.each(DATABASES)('host self-tests on %s', (_name, database) => {
   const outcome = async (hostId: string) =>
     (await fixture.db.host.findUniqueOrThrow({ where: { id: hostId }, select: { selfTest: true } })).selfTest;
 
-  /**
-   * The outcome worked out here from every stored result of the host: per target and method the
-   * results of the newest instant (several can share one: a failure among them counts, as in SelfTests).
-   */
-  const fromResults = async (hostId: string) => {
-    const results = await fixture.db.verifyResult.findMany({
-      where: { hostId, status: { in: ['passed', 'failed'] } },
-    });
-    const newest = new Map<string, { at: number; failed: boolean }>();
-    for (const r of results) {
-      const key = `${r.target}/${r.method}`;
-      const at = r.at.getTime();
-      const seen = newest.get(key);
-      if (!seen || at > seen.at) newest.set(key, { at, failed: r.status === 'failed' });
-      else if (at === seen.at && r.status === 'failed') seen.failed = true;
-    }
-    if (newest.size === 0) return null;
-    return [...newest.values()].some((n) => n.failed) ? 'failed' : 'passed';
-  };
+  /** The outcome the stored results of the host give, worked out by the tests' own reading. */
+  const fromResults = async (hostId: string) =>
+    selfTestOutcomes(await fixture.db.verifyResult.findMany({ where: { hostId } })).get(hostId) ?? null;
 
   beforeAll(async () => {
     fixture = await startInProcessControlPlane({ name: 'self-tests', database });
