@@ -29,11 +29,21 @@ export function credentialFindings(options: { readonly credential?: boolean }): 
   return options.credential ? [{ code: 'CREDENTIAL', message: CREDENTIAL_WARNING }] : [];
 }
 
-/** The magic/mask rule a target registers with (qemu-binfmt-conf.sh's bytes, offset 0). */
+/**
+ * The magic/mask rule a target registers with (qemu-binfmt-conf.sh's bytes, offset 0). Decoded once
+ * per target and shared (the agent checks every target on each apply): read it, never write to it.
+ */
 export function targetMagicRule(id: TargetId): MagicRule {
-  const t = getTarget(id);
-  return { offset: 0, magic: decodeEscapes(t.magic), mask: decodeEscapes(t.mask) };
+  let rule = magicRules.get(id);
+  if (rule === undefined) {
+    const t = getTarget(id);
+    rule = Object.freeze({ offset: 0, magic: decodeEscapes(t.magic), mask: decodeEscapes(t.mask) });
+    magicRules.set(id, rule);
+  }
+  return rule;
 }
+
+const magicRules = new Map<TargetId, MagicRule>();
 
 /** The rule of an entry as the kernel shows it (hex), or undefined for an extension entry. */
 export function entryMagicRule(entry: KernelEntry): MagicRule | undefined {

@@ -7,7 +7,7 @@
  * runs at each start from the snapshot.
  */
 import { startupSnapshot } from 'node:v8';
-import { TARGET_IDS } from '@binfleet/arch-table';
+import { nativeFindings, overlapFindings, TARGET_IDS } from '@binfleet/arch-table';
 import { readEnv } from '../env.ts';
 import { planApply } from '../services/registration-plan.ts';
 import { desiredFromSeed } from './seed-options.ts';
@@ -20,7 +20,11 @@ import { SNAPSHOT_ARGV_MARK, SNAPSHOT_COMMANDS } from './snapshot-commands.ts';
 // Run once here, with fixed inputs and no I/O, what `register --reset -p yes` runs at every start:
 // the environment's and the desired state's zod schemas (zod compiles its parsers on first use) and
 // the plan of every target's register line. The snapshot keeps them compiled: ~5-8% less CPU a run.
+// Also the guard's checks of every target's magic against the host's own programs and the kernel's
+// entries (their decoded rules are kept by the arch table): ~4 ms a run when left to the run.
 planApply(new Map(), desiredFromSeed({ persistent: 'yes' }, readEnv({}), [...TARGET_IDS]), { reset: true });
+nativeFindings(TARGET_IDS, [{ path: '/bin/sh', header: new Uint8Array(128) }]);
+overlapFindings(TARGET_IDS, []);
 
 startupSnapshot.setDeserializeMainFunction(() => {
   exitQuietlyOnClosedPipe();
