@@ -179,9 +179,9 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(?!zod$|@binfleet/arch-table$|\\.)',
+              regex: '^(?!zod$|zod/mini$|@binfleet/arch-table$|\\.)',
               message:
-                'agent-contract holds schemas only: it imports zod, @binfleet/arch-table and its own files.',
+                'agent-contract holds schemas only: it imports zod (or zod/mini), @binfleet/arch-table and its own files.',
             },
           ],
         },

@@ -1,6 +1,6 @@
 import { hostArchOf, validateInterpreterDir } from '@binfleet/arch-table';
 import { absolutePath, anyText, parseEnv, variable, type VariableSpec } from '@binfleet/env';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { DEFAULT_MOUNT_POINT } from './adapters/binfmt-fs.ts';
 import { DEFAULT_DOCKER_SOCKET } from './adapters/docker-client.ts';
 import { DEFAULT_LOCK_DIR } from './adapters/flock-host-lock.ts';

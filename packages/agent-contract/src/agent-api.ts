@@ -1,3 +1,4 @@
+import { TARGET_IDS } from '@binfleet/arch-table';
 import { z } from 'zod';
 import {
   agentFactsSchema,
@@ -14,11 +15,11 @@ import { list } from './list.ts';
 import { fetchPackageInputSchema, fetchPackageOutcomeSchema } from './package-transfer.ts';
 import { VERIFY_METHODS, verifyOutcomeSchema } from './verify.ts';
 
-const someArchs = archNames.refine((targets) => targets.length > 0, 'Name at least one architecture.');
+const someArchs = z.pipe(archNames, z.array(z.enum(TARGET_IDS)).min(1, 'Name at least one architecture.'));
 
 const registerOptions = {
-  interpreterDir: interpreterDirSchema.optional(),
-  suffix: interpreterSuffixSchema.optional(),
+  interpreterDir: z.optional(interpreterDirSchema),
+  suffix: z.optional(interpreterSuffixSchema),
   credential: z.boolean().optional(),
   persistent: z.boolean().optional(),
   preserveArgv0: z.boolean().optional(),
@@ -27,9 +28,9 @@ const registerOptions = {
 // Strict objects: a misspelt option ("persistant") is an error, not silently the default.
 export const applyInputSchema = z.strictObject({
   /** Default: every target the host needs (qemu-binfmt-conf.sh's host-family rules). */
-  targets: archNames.optional(),
+  targets: z.optional(archNames),
   ignoreFamily: z.boolean().optional(),
-  disabled: archNames.optional(),
+  disabled: z.optional(archNames),
   ...registerOptions,
   /** Remove every qemu-* entry first, like the seed's --reset. */
   reset: z.boolean().optional(),
@@ -53,14 +54,14 @@ export const targetsInputSchema = z.strictObject({ targets: someArchs });
 
 export const verifyInputSchema = z.strictObject({
   /** Default: every qemu-<target> entry registered now. */
-  targets: archNames.optional(),
+  targets: z.optional(archNames),
   /** Default: both. */
   methods: z.array(z.enum(VERIFY_METHODS)).min(1).optional(),
 });
 
 export const exportInputSchema = z.strictObject({
   format: z.enum(['systemd', 'debian']),
-  targets: archNames.optional(),
+  targets: z.optional(archNames),
   ignoreFamily: z.boolean().optional(),
   ...registerOptions,
 });

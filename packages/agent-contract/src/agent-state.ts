@@ -65,7 +65,7 @@ export const reconcilerStatusSchema = z.object({
 export const agentStatusSchema = z.object({
   binfmt: binfmtStatusSchema,
   /** null until someone applies a desired state on this host. */
-  desired: desiredStateSchema.nullable(),
+  desired: z.nullable(desiredStateSchema),
   /** What the reconciler would change now (empty when the kernel matches the desired state). */
   drift: list(actionRecordSchema),
   reconciler: reconcilerStatusSchema,

@@ -71,7 +71,7 @@ export const buildRequestSchema = z
       .strictObject({ username: z.string().min(1).max(256), password: z.string().min(1).max(4096) })
       .optional()
       .describe('Registry basic auth'),
-    targets: archNames.optional().describe('Only these emulators (default: every one in the package)'),
+    targets: z.optional(archNames).describe('Only these emulators (default: every one in the package)'),
     busybox: builderPath('busybox').optional().describe('Static busybox of the package architecture'),
     busyboxes: z
       .array(builderPath('busyboxes[]'))

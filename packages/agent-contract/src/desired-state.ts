@@ -1,21 +1,25 @@
 import { TARGET_IDS } from '@binfleet/arch-table';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { interpreterDirSchema, interpreterSuffixSchema } from './arch-inputs.ts';
 
-/** How a host's emulators should be registered. Defaults are the seed's (/usr/bin, -static). */
+/**
+ * How a host's emulators should be registered. Defaults are the seed's (/usr/bin, -static). zod's mini
+ * API, like the other schemas the agent's CLI reads (arch-inputs.ts, @binfleet/env): its startup loads
+ * no more of zod than these use. Schemas of the full API take it as any other.
+ */
 export const desiredStateSchema = z.object({
-  targets: z.array(z.enum(TARGET_IDS)).max(TARGET_IDS.length),
+  targets: z.array(z.enum(TARGET_IDS)).check(z.maxLength(TARGET_IDS.length)),
   /** Targets that stay registered but switched off. */
-  disabled: z.array(z.enum(TARGET_IDS)).max(TARGET_IDS.length).default([]),
-  interpreterDir: interpreterDirSchema.default('/usr/bin'),
-  suffix: interpreterSuffixSchema.default('-static'),
-  credential: z.boolean().default(false),
-  persistent: z.boolean().default(false),
-  preserveArgv0: z.boolean().default(false),
+  disabled: z._default(z.array(z.enum(TARGET_IDS)).check(z.maxLength(TARGET_IDS.length)), []),
+  interpreterDir: z._default(interpreterDirSchema, '/usr/bin'),
+  suffix: z._default(interpreterSuffixSchema, '-static'),
+  credential: z._default(z.boolean(), false),
+  persistent: z._default(z.boolean(), false),
+  preserveArgv0: z._default(z.boolean(), false),
   /** The caller accepted targets that match this host's own programs: the reconciler keeps them too. */
-  forceNative: z.boolean().default(false),
+  forceNative: z._default(z.boolean(), false),
   /** The caller accepted missing emulators (no F, a staged install): the reconciler keeps them too. */
-  allowMissing: z.boolean().default(false),
+  allowMissing: z._default(z.boolean(), false),
 });
 
 export type DesiredState = z.output<typeof desiredStateSchema>;

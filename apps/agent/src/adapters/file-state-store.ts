@@ -85,7 +85,7 @@ export class FileStateStore implements StateStore {
     await this.write(this.tokenFile, tokenFileSchema.parse({ version: 1, algorithm: 'sha256', ...hashes }));
   }
 
-  private async read<S extends z.ZodType>(
+  private async read<S extends z.core.$ZodType>(
     file: string,
     schema: S,
     what: string,
@@ -108,7 +108,7 @@ export class FileStateStore implements StateStore {
     } catch (error) {
       throw corrupt(`not JSON: ${(error as Error).message}`);
     }
-    const parsed = schema.safeParse(json);
+    const parsed = z.safeParse(schema, json);
     if (!parsed.success) throw corrupt(z.prettifyError(parsed.error).replaceAll('\n', ' '));
     return parsed.data;
   }

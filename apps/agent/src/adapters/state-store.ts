@@ -1,22 +1,23 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { DesiredState } from '@binfleet/agent-contract';
 
 export const DEFAULT_STATE_DIR = '/var/lib/binfleet-agent';
 
+/** zod's mini API: the CLI loads this module (for DEFAULT_STATE_DIR), and its start only the zod it uses. */
 export const fleetLinkSchema = z.object({
   version: z.literal(1),
   /** Generated once: the control plane recognises a re-joining host by it. */
-  agentId: z.string().regex(/^[A-Za-z0-9-]{8,64}$/),
-  link: z
-    .object({
+  agentId: z.string().check(z.regex(/^[A-Za-z0-9-]{8,64}$/)),
+  link: z.nullable(
+    z.object({
       serverUrl: z.url(),
-      hostId: z.string().min(1).max(64),
+      hostId: z.string().check(z.minLength(1), z.maxLength(64)),
       /** Presented on heartbeats; the server keeps only its hash. */
-      heartbeatToken: z.string().min(24).max(512),
+      heartbeatToken: z.string().check(z.minLength(24), z.maxLength(512)),
       /** How the control plane reaches this agent, as its join answered (absent: direct). */
-      transport: z.enum(['direct', 'dial-out']).optional(),
-    })
-    .nullable(),
+      transport: z.optional(z.enum(['direct', 'dial-out'])),
+    }),
+  ),
 });
 
 export type FleetLinkFile = z.output<typeof fleetLinkSchema>;
