@@ -317,6 +317,8 @@ export class FlockHostLock implements HostLock {
  * page by page as it goes): ~0.1-0.2 ms a miss. Not found: the bare name, and spawn's own error.
  */
 function perlPath(): string {
+  // PATH is where spawn would look (the process's own search path), not the agent's configuration.
+  // eslint-disable-next-line no-restricted-properties
   for (const dir of (process.env.PATH ?? '').split(':')) {
     if (!dir.startsWith('/')) continue;
     try {
