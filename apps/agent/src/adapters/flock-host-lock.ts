@@ -148,6 +148,14 @@ export class FlockHostLock implements HostLock {
   }
 
   /**
+   * Starts the helper now, so that it is ready when `acquire` asks (perl's start overlaps the caller's
+   * work until then). Takes no lock; a helper that fails to start is reported by `acquire`.
+   */
+  prepare(): void {
+    this.helper ??= this.startHelper();
+  }
+
+  /**
    * Stops the helper once the operation holding the lock through this object (if any) is done, so
    * that none loses the lock halfway. The next `acquire` would start a new one.
    */

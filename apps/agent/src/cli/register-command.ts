@@ -49,6 +49,11 @@ reads them (GNU getopt): -F -static, -Q/usr/bin, --qemu-path=/usr/bin, --persist
 export interface CommandContext {
   readonly env: AgentEnv;
   readonly registration: () => RegistrationService;
+  /**
+   * Gets `exclusive` ready (starts the lock's helper process) while the command does its other work:
+   * call it once the command knows it will change binfmt_misc. Optional to call; never throws.
+   */
+  readonly prepareExclusive: () => void;
   /** Runs a change to binfmt_misc under the lock `serve` takes too (waits --lock-wait, then BUSY). */
   readonly exclusive: <T>(label: string, fn: () => Promise<T>) => Promise<T>;
   readonly out: (line: string) => void;
@@ -72,6 +77,8 @@ export async function registerCommand(argv: string[], ctx: CommandContext): Prom
     ctx.out(REGISTER_USAGE);
     return 0;
   }
+  // Into binfmt_misc (not files): the lock's helper starts while the targets and the state are worked out.
+  if (values.systemd === undefined && !values.debian) ctx.prepareExclusive();
   const ignoreFamily = yesNo('--ignore-family', values['ignore-family']);
   const hostArch = ctx.env.hostArch ?? machine();
   let targets = positionals.length

@@ -95,6 +95,8 @@ export async function runCommand(rawArgv: string[], io: CommandIo, loaded: Loade
     const fs = new KernelBinfmtFs(mountPoint ?? env.binfmtMount);
     const lockWaitMs = parseDuration('--lock-wait', lockWait ?? '10s');
     let registration: RegistrationService | undefined;
+    let lock: FlockHostLock | undefined;
+    const hostLock = () => (lock ??= FlockHostLock.forThisNamespace(env.lockDir));
     const ctx: CommandContext = {
       env,
       registration: () =>
@@ -105,8 +107,15 @@ export async function runCommand(rawArgv: string[], io: CommandIo, loaded: Loade
               `AUDIT ${JSON.stringify({ ...record, uid: process.getuid?.(), pid: process.pid, argv: rawArgv })}`,
             ),
         })),
+      prepareExclusive: () => {
+        try {
+          hostLock().prepare();
+        } catch {
+          // exclusive reports it (a lock directory that is not this user's, say).
+        }
+      },
       exclusive: async (label, fn) => {
-        const release = await FlockHostLock.forThisNamespace(env.lockDir).acquire(label, lockWaitMs);
+        const release = await hostLock().acquire(label, lockWaitMs);
         try {
           return await fn();
         } finally {
