@@ -147,6 +147,39 @@ describe('FlockHostLock', () => {
     expect(childrenOf(process.pid, file)).toEqual([]);
   });
 
+  it('starts its helper ahead on prepare, takes no lock then, and acquire uses that helper', async () => {
+    const file = join(dir, 'binfmt.lock');
+    const lock = new HostLock(file, 'x');
+    lock.prepare();
+    lock.prepare();
+    const helpers = await eventually(() => childrenOf(process.pid, file));
+    expect(helpers).toHaveLength(1);
+    // Prepared is not held: another process's lock gets in at once.
+    const other = new HostLock(file, 'y');
+    await (
+      await other.acquire('remove', 0)
+    )();
+    await other.close();
+    await (
+      await lock.acquire('apply', 0)
+    )();
+    expect(childrenOf(process.pid, file)).toEqual(helpers);
+
+    // Without perl, prepare says nothing; acquire says why.
+    const path = process.env.PATH;
+    process.env.PATH = join(dir, 'empty');
+    try {
+      const without = new HostLock(join(dir, 'other.lock'), 'z');
+      without.prepare();
+      await expect(without.acquire('apply', 0)).rejects.toMatchObject({
+        code: 'INTERNAL',
+        message: expect.stringContaining('Could not start perl'),
+      });
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+
   it('starts a new helper when the last one died, and says why when it cannot', async () => {
     const file = join(dir, 'binfmt.lock');
     const lock = new HostLock(file, 'x');
