@@ -21,7 +21,7 @@ describe('HostProbe on this machine', () => {
     expect(facts.hostname).toBe(hostname());
   });
 
-  it('finds the installed qemu-user-static emulators with their versions, fast, and caches them', async () => {
+  it('finds the installed qemu-user-static emulators with their versions, in one process, and caches them', async () => {
     let runs = 0;
     let processes = 0;
     const counting: HostOs = {
@@ -34,9 +34,12 @@ describe('HostProbe on this machine', () => {
     const started = performance.now();
     const found = await probe.interpreters(QEMU);
     const firstMs = performance.now() - started;
+    const runsFirst = runs;
     const again = performance.now();
     expect(await probe.interpreters(QEMU)).toEqual(found);
     const cachedMs = performance.now() - again;
+    // Kept: the second call started nothing (how long each took is printed, not asserted).
+    expect(runs).toBe(runsFirst);
     console.info(
       `interpreters: ${found.length} found, ${runs} --version runs, first ${firstMs.toFixed(0)} ms, cached ${cachedMs.toFixed(0)} ms`,
     );
@@ -57,8 +60,6 @@ describe('HostProbe on this machine', () => {
     // them started by one process.
     expect(runs).toBe(new Set(found.map((i) => i.path)).size);
     expect(processes).toBe(1);
-    expect(firstMs).toBeLessThan(10_000);
-    expect(cachedMs).toBeLessThan(firstMs);
   });
 
   it('tells an executable from a missing or non-executable file', async () => {
