@@ -28,8 +28,8 @@ export interface VariableSpec<T> {
 }
 
 /**
- * A variable of a zod object schema (of either API). Unset and empty are the same (`VAR= command` means "not set"),
- * and give `fallback`.
+ * A variable of a zod object schema (of either API). Unset and empty are the same (`VAR= command`
+ * means "not set"), and give `fallback`.
  */
 export function variable<T>(spec: VariableSpec<T>): z.ZodMiniType<T | undefined, string | undefined>;
 export function variable<T>(spec: VariableSpec<T>, fallback: T): z.ZodMiniType<T, string | undefined>;
