@@ -11,6 +11,17 @@ describe('the agent API table', () => {
     expect(agentApi.enable.input.safeParse({ targets: [] }).success).toBe(false);
   });
 
+  it('says what is wrong with the architectures of a remove, enable or disable, and the default messages are English', () => {
+    const issues = (input: unknown) => agentApi.enable.input.safeParse(input).error?.issues;
+    expect(issues({ targets: [] })).toEqual([
+      { code: 'custom', path: ['targets'], message: 'Name at least one architecture.' },
+    ]);
+    expect(issues({ targets: ['nope'] })?.[0]?.message).toMatch(/^Unknown architecture "nope"/);
+    expect(agentApi.remove.input.parse({ targets: ['arm64'] })).toEqual({ targets: ['aarch64'] });
+    // A check of the mini API's schemas (zod/mini sets no messages by itself).
+    expect(issues({ targets: [''] })?.[0]?.message).toBe('Too small: expected string to have >=1 characters');
+  });
+
   it('takes the answers of a contract 1 agent, which sent no entries after remove, enable, disable or verify', () => {
     expect(agentApi.remove.output.parse({ removed: ['qemu-s390x'] })).toEqual({ removed: ['qemu-s390x'] });
     expect(agentApi.disable.output.parse({ changed: [] })).toEqual({ changed: [] });

@@ -1,4 +1,3 @@
-import { TARGET_IDS } from '@binfleet/arch-table';
 import { z } from 'zod';
 import {
   agentFactsSchema,
@@ -15,7 +14,9 @@ import { list } from './list.ts';
 import { fetchPackageInputSchema, fetchPackageOutcomeSchema } from './package-transfer.ts';
 import { VERIFY_METHODS, verifyOutcomeSchema } from './verify.ts';
 
-const someArchs = z.pipe(archNames, z.array(z.enum(TARGET_IDS)).min(1, 'Name at least one architecture.'));
+const someArchs = archNames.check(
+  z.refine((targets) => targets.length > 0, 'Name at least one architecture.'),
+);
 
 const registerOptions = {
   interpreterDir: z.optional(interpreterDirSchema),
@@ -45,7 +46,7 @@ export const applyInputSchema = z.strictObject({
 // One object rather than a union: a bad architecture name is then reported as such ("targets: Unknown
 // architecture ...") instead of zod's bare "Invalid input" for a union that matched no branch.
 export const removeInputSchema = z
-  .strictObject({ targets: someArchs.optional(), all: z.literal(true).optional() })
+  .strictObject({ targets: z.optional(someArchs), all: z.literal(true).optional() })
   .refine((i) => (i.targets === undefined) !== (i.all === undefined), {
     message: 'Give either targets (architectures to remove) or all: true.',
   });

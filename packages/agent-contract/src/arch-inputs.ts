@@ -7,7 +7,7 @@ import {
 import * as z from 'zod/mini';
 
 // zod's mini API: desired-state.ts says why. Wrap these in the full API's functions (z.optional(...)),
-// not methods: mini schemas have none.
+// not methods: mini schemas have none but .check() (which takes the full API's checks, z.refine).
 
 /** Any alias the arch table resolves (arm64, linux/arm64, arm64v8, aarch64), turned into target ids. */
 export const archNames = z.pipe(

@@ -7,10 +7,12 @@ import { interpreterDirSchema, interpreterSuffixSchema } from './arch-inputs.ts'
  * API, like the other schemas the agent's CLI reads (arch-inputs.ts, @binfleet/env): its startup loads
  * no more of zod than these use. Schemas of the full API take it as any other.
  */
+const targetList = z.array(z.enum(TARGET_IDS)).check(z.maxLength(TARGET_IDS.length));
+
 export const desiredStateSchema = z.object({
-  targets: z.array(z.enum(TARGET_IDS)).check(z.maxLength(TARGET_IDS.length)),
+  targets: targetList,
   /** Targets that stay registered but switched off. */
-  disabled: z._default(z.array(z.enum(TARGET_IDS)).check(z.maxLength(TARGET_IDS.length)), []),
+  disabled: z._default(targetList, []),
   interpreterDir: z._default(interpreterDirSchema, '/usr/bin'),
   suffix: z._default(interpreterSuffixSchema, '-static'),
   credential: z._default(z.boolean(), false),
