@@ -64,7 +64,7 @@ await build({
   sourcemap: 'linked',
   logLevel: 'warning',
 });
-await build({
+const snapshot = await build({
   entryPoints: [`${root}src/cli/snapshot-main.ts`],
   plugins: [
     zodEnglishOnly,
@@ -88,5 +88,15 @@ await build({
   // src/version.ts reads import.meta.url only from sources: `define` gives the bundle its version.
   logOverride: { 'empty-import-meta': 'silent' },
   logLevel: 'warning',
+  metafile: true,
 });
+// The light commands read only schemas of zod's mini API (architecture.md): one module of the full API
+// in their script would bring all of it back (~10 ms on every start), silently. Refused here.
+const fullApi = Object.keys(snapshot.metafile.inputs).filter((input) =>
+  /[\\/]zod[\\/]v4[\\/]classic[\\/]/.test(input),
+);
+if (fullApi.length > 0)
+  throw new Error(
+    `The CLI's snapshot script imports zod's full API (${fullApi[0]}): write the schemas the light commands read with zod/mini (see docs/architecture.md).`,
+  );
 console.log(`built ${outdir}/binfleet-agent.mjs and binfleet-agent-snapshot.cjs`);
