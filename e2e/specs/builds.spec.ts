@@ -125,7 +125,14 @@ test.describe('builds: from a qemu-user-static package to the catalogue', () => 
     await expect(log).toContainText('==> read package (succeeded)');
     await shot(page, 'builds-03-build-running', { fullPage: true });
 
-    await expect(status).toHaveText('succeeded', { timeout: 300_000 });
+    // Waits for the end, whichever it is: a failed build fails the test at once, with what the page says.
+    await expect(status).not.toHaveText(/^(queued|running)$/, { timeout: 300_000 });
+    if ((await status.innerText()) !== 'succeeded') {
+      throw new Error(
+        `The build ended ${await status.innerText()}; the page (steps, checks, error, log):\n` +
+          (await page.getByRole('main').innerText()),
+      );
+    }
     await expect(page.getByText('live', { exact: true })).toHaveCount(0);
     // Live, never reloaded: the page showed the build running while its log grew, step after step.
     const samples = await page.evaluate(() => (window as unknown as { samples: Sample[] }).samples);
