@@ -22,6 +22,8 @@ export default defineConfig({
             'apps/agent/packaging/**/*.integration.test.ts',
           ],
           fileParallelism: false,
+          // Each file must leave the machine's binfmt_misc as it found it (dockerd's containers use it).
+          setupFiles: ['packages/test-sandbox/src/machine-binfmt-guard.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

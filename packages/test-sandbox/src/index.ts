@@ -25,6 +25,16 @@ export {
 } from './agent-process.ts';
 export { AGENT_PACKAGE_INPUTS, AGENT_RELEASE_DIR, ensureAgentRelease } from './agent-release.ts';
 export { buildArm64Image } from './arm64-image.ts';
+export {
+  MACHINE_BINFMT,
+  machineAarch64WithF,
+  machineEntryUsable,
+  setAsideMachineEntry,
+  machineBinfmtChanges,
+  machineBinfmtState,
+  sameMachineBinfmt,
+  type MachineBinfmtState,
+} from './machine-binfmt.ts';
 export { FLAG_INJECTIONS, INJECTIONS, type Injection } from './injection-corpus.ts';
 export {
   joinTestNetwork,

@@ -1,12 +1,19 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BuildReport } from '@binfleet/agent-contract';
 import { makeTagSet, PROVENANCE_LABELS, tagVersionOf, type TargetId } from '@binfleet/arch-table';
-import { buildArm64Image, fixtures, startAgent, type AgentProcess } from '@binfleet/test-sandbox';
+import {
+  buildArm64Image,
+  fixtures,
+  machineBinfmtState,
+  startAgent,
+  type AgentProcess,
+  type MachineBinfmtState,
+} from '@binfleet/test-sandbox';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgentClient, type AgentClient } from '../server/agent-client.ts';
@@ -20,18 +27,7 @@ const REGISTRY = process.env.BINFLEET_REGISTRY ?? '127.0.0.1:5000';
 const REPOSITORY = `binfleet-test/qemu-user-static-${Date.now().toString(36)}`;
 const TEST_IMAGE = 'binfleet-test/arm64-busybox:latest';
 const TOKEN = 'build-token-0123456789abcdefghijklmnopq';
-const MOUNT = '/proc/sys/fs/binfmt_misc';
 const OCI_TYPES = 'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json';
-
-/** The machine's binfmt_misc as dockerd's containers see it: mounted or not, and every entry. */
-function machineBinfmt(): { mounted: boolean; entries: Record<string, string> } {
-  if (!existsSync(`${MOUNT}/register`)) return { mounted: false, entries: {} };
-  const names = readdirSync(MOUNT).filter((n) => n !== 'register');
-  return {
-    mounted: true,
-    entries: Object.fromEntries(names.map((n) => [n, readFileSync(`${MOUNT}/${n}`, 'utf8')])),
-  };
-}
 
 const registry = (path: string, init?: RequestInit) => fetch(`http://${REGISTRY}/v2/${path}`, init);
 
@@ -39,14 +35,14 @@ describe('image build from the real qemu-user-static .deb, pushed to the real re
   let dir: string;
   let agent: AgentProcess;
   let client: AgentClient;
-  let before: ReturnType<typeof machineBinfmt>;
+  let before: MachineBinfmtState;
   let report: BuildReport;
   let liveLog = '';
   const deb = fixtures().qemuDeb;
 
   beforeAll(async () => {
     buildArm64Image(TEST_IMAGE);
-    before = machineBinfmt();
+    before = machineBinfmtState();
     dir = await mkdtemp(join(tmpdir(), 'binfleet-build-'));
     agent = await startAgent(null, {
       stateDir: dir,
@@ -151,7 +147,7 @@ describe('image build from the real qemu-user-static .deb, pushed to the real re
     expect(report.checks[2]!.output).toBe('aarch64');
     expect(report.checks[3]!.output).toBe('flags: ');
     expect(report.checks[4]!.output).toBe('aarch64');
-    expect(machineBinfmt()).toEqual(before);
+    expect(machineBinfmtState()).toEqual(before);
   });
 
   it('pushed every tag of the scheme, found through the registry API with the reported digests', async () => {

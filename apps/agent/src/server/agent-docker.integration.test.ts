@@ -1,18 +1,24 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildArm64Image, startAgent, type AgentProcess } from '@binfleet/test-sandbox';
+import {
+  buildArm64Image,
+  MACHINE_BINFMT,
+  machineEntryUsable,
+  setAsideMachineEntry,
+  startAgent,
+  type AgentProcess,
+} from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgentClient, type AgentClient } from './agent-client.ts';
 
 // verify's container check goes through dockerd, whose containers use the machine's own binfmt_misc,
 // not a sandbox's: this agent runs on the machine itself, registers qemu-aarch64 there through the
-// API, and puts the machine back as it was.
+// API (with F) unless the machine has it with F already, and puts the machine back as it was.
 const TOKEN = 'docker-token-0123456789abcdefghijklmnop';
-const MOUNT = '/proc/sys/fs/binfmt_misc';
-const ENTRY = `${MOUNT}/qemu-aarch64`;
+const MOUNT = MACHINE_BINFMT;
 const IMAGE = 'binfleet-test/arm64-busybox:latest';
 
 describe('verify through the API runs an arm64 container on the real dockerd', () => {
@@ -20,16 +26,15 @@ describe('verify through the API runs an arm64 container on the real dockerd', (
   let agent: AgentProcess;
   let client: AgentClient;
   let mountedBefore: boolean;
+  /** The machine's own qemu-aarch64 with F, used as it is; otherwise the test registers its own. */
   let entryBefore: boolean;
+  /** An entry the machine had that containers cannot use (no F, or switched off): set aside, put back. */
+  let aside: { putBack(): void } | undefined;
 
   beforeAll(async () => {
     mountedBefore = existsSync(`${MOUNT}/register`);
-    entryBefore = existsSync(ENTRY);
-    if (entryBefore && !/^enabled$/m.test(readFileSync(ENTRY, 'utf8'))) {
-      throw new Error(
-        `${ENTRY} exists but is disabled on this machine: enable or remove it before this test`,
-      );
-    }
+    entryBefore = mountedBefore && machineEntryUsable('qemu-aarch64');
+    if (mountedBefore && !entryBefore) aside = setAsideMachineEntry('qemu-aarch64');
     buildArm64Image(IMAGE);
     dir = await mkdtemp(join(tmpdir(), 'binfleet-agent-docker-'));
     agent = await startAgent(null, {
@@ -43,6 +48,7 @@ describe('verify through the API runs an arm64 container on the real dockerd', (
   afterAll(async () => {
     if (client && !entryBefore) await client.remove.mutate({ targets: ['arm64'] });
     await agent?.stop();
+    aside?.putBack();
     if (!mountedBefore && existsSync(`${MOUNT}/register`)) execFileSync('umount', [MOUNT]);
     execFileSync('docker', ['rmi', '-f', IMAGE], { stdio: 'ignore' });
     await rm(dir, { recursive: true, force: true });

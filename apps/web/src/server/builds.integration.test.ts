@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tagVersionOf } from '@binfleet/arch-table';
 import type { Db } from '@binfleet/db';
-import { buildArm64Image, fixtures } from '@binfleet/test-sandbox';
+import { buildArm64Image, fixtures, machineBinfmtState } from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from './testing/api-client.ts';
 import { DATABASES } from './testing/fixture.ts';
@@ -21,7 +21,6 @@ import { until, watchUntilFinal } from './testing/waiting.ts';
 const REGISTRY = process.env.BINFLEET_REGISTRY ?? '127.0.0.1:5000';
 const RUN = Date.now().toString(36);
 const TEST_IMAGE = 'binfleet-test/arm64-busybox:latest';
-const MOUNT = '/proc/sys/fs/binfmt_misc';
 
 type StepView = { name: string; status: string; log: string; durationMs: number | null };
 type BuildView = {
@@ -41,13 +40,6 @@ type BuildView = {
   catalogueTags: { tag: string; digest: string }[];
 };
 type CatalogueTag = { tag: string; digest: string; pull: string; run: string; build: { id: string } | null };
-
-const machineBinfmt = () =>
-  existsSync(`${MOUNT}/register`)
-    ? Object.fromEntries(
-        readdirSync(MOUNT).map((n) => [n, n === 'register' ? '' : readFileSync(`${MOUNT}/${n}`, 'utf8')]),
-      )
-    : 'not mounted';
 
 describe.each(DATABASES)('builds from the control plane on a real builder agent, on %s', (name, database) => {
   const REPOSITORY = `binfleet-test/cp-build-${RUN}-${name.toLowerCase()}`;
@@ -113,7 +105,7 @@ describe.each(DATABASES)('builds from the control plane on a real builder agent,
   });
 
   it('runs a build of two host architectures to success with a live log, then finds its tags in the catalogue', async () => {
-    const before = machineBinfmt();
+    const before = machineBinfmtState();
     const { id } = await admin.ok(
       admin.mutation<{ id: string }>('builds.start', {
         hostId,
@@ -168,7 +160,7 @@ describe.each(DATABASES)('builds from the control plane on a real builder agent,
       ),
     );
     expect(built.checks!.every((c) => c.status === 'pass')).toBe(true);
-    expect(machineBinfmt()).toEqual(before);
+    expect(machineBinfmtState()).toEqual(before);
     // How it ended, in the audit log: once, with the repository and every tag it pushed.
     const ended = await db.auditEvent.findMany({ where: { action: 'build.succeeded' } });
     expect(ended).toHaveLength(1);

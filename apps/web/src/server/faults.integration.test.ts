@@ -7,13 +7,12 @@ import {
   readFileSync,
   readlinkSync,
   rmSync,
-  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeRegisterLine, targetRegisterSpec, type KernelEntry } from '@binfleet/arch-table';
-import { buildArm64Image, startSandbox, type Sandbox } from '@binfleet/test-sandbox';
+import { type KernelEntry } from '@binfleet/arch-table';
+import { buildArm64Image, machineAarch64WithF, startSandbox, type Sandbox } from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from './testing/fixture.ts';
 import { fleetHostname, startFleet, type Fleet, type FleetOptions } from './testing/fleet.ts';
@@ -352,7 +351,7 @@ describe.each(DATABASES)('faults on %s', (name, database) => {
     async () => {
       const hosts = [0, 1, 2];
       buildArm64Image(ARM64_IMAGE);
-      const machine = registerMachineAarch64();
+      const machine = machineAarch64WithF();
       let dockerd: DockerdProcess | undefined;
       let frozen = false;
       try {
@@ -418,33 +417,6 @@ function fakeClock(offset: string): Record<string, string> {
   if (!lib) throw new Error('libfaketime is missing: run `bash scripts/test-deps.sh` as root');
   // The monotonic clock is not what a wrong wall clock changes: leave it alone.
   return { LD_PRELOAD: lib, FAKETIME: offset, FAKETIME_DONT_FAKE_MONOTONIC: '1' };
-}
-
-const MACHINE_BINFMT = '/proc/sys/fs/binfmt_misc';
-
-/**
- * Containers of dockerd use the machine's own binfmt_misc: qemu-aarch64 (F) registered there for the
- * container checks, and restore() puts the machine back as it was.
- */
-function registerMachineAarch64(): { restore(): void } {
-  const mounted = existsSync(`${MACHINE_BINFMT}/register`);
-  if (!mounted) execFileSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', MACHINE_BINFMT]);
-  const entry = `${MACHINE_BINFMT}/qemu-aarch64`;
-  const existed = existsSync(entry);
-  if (existed && !/^enabled$/m.test(readFileSync(entry, 'utf8')))
-    throw new Error(`${entry} exists but is disabled on this machine: enable or remove it before this test`);
-  if (!existed) {
-    const line = encodeRegisterLine(
-      targetRegisterSpec('aarch64', { interpreterDir: '/usr/bin', suffix: '-static', persistent: true }),
-    );
-    writeFileSync(`${MACHINE_BINFMT}/register`, line);
-  }
-  return {
-    restore() {
-      if (!existed && existsSync(entry)) writeFileSync(entry, '-1');
-      if (!mounted) execFileSync('umount', [MACHINE_BINFMT]);
-    },
-  };
 }
 
 interface DockerdProcess {

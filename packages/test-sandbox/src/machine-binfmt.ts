@@ -1,0 +1,117 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
+import {
+  encodeRegisterLine,
+  parseEntryFile,
+  registerSpecOfEntry,
+  targetRegisterSpec,
+} from '@binfleet/arch-table';
+
+/**
+ * The machine's own binfmt_misc: what dockerd's containers use (tests that need a private one use a
+ * sandbox). It outlives every test run on this machine, CI's included: a test that changes it must
+ * put it back, and a test that needs an entry must not trust whatever a machine happens to hold.
+ */
+export const MACHINE_BINFMT = '/proc/sys/fs/binfmt_misc';
+
+export interface MachineBinfmtState {
+  readonly mounted: boolean;
+  /** Every entry's file as the kernel shows it, by name. */
+  readonly entries: Readonly<Record<string, string>>;
+}
+
+export function machineBinfmtState(): MachineBinfmtState {
+  if (!existsSync(`${MACHINE_BINFMT}/register`)) return { mounted: false, entries: {} };
+  const names = readdirSync(MACHINE_BINFMT).filter((n) => n !== 'register' && n !== 'status');
+  const entries: Record<string, string> = {};
+  for (const name of names) {
+    try {
+      entries[name] = readFileSync(`${MACHINE_BINFMT}/${name}`, 'utf8');
+    } catch {
+      // removed while we listed
+    }
+  }
+  return { mounted: true, entries };
+}
+
+/** What differs between two states, one phrase each ('' when they are the same). */
+export function machineBinfmtChanges(before: MachineBinfmtState, after: MachineBinfmtState): string {
+  if (before.mounted !== after.mounted)
+    return after.mounted ? 'mounted (it was not)' : 'unmounted (it was mounted)';
+  const changes: string[] = [];
+  for (const name of new Set([...Object.keys(before.entries), ...Object.keys(after.entries)])) {
+    const was = before.entries[name];
+    const is = after.entries[name];
+    if (was === is) continue;
+    if (was === undefined) changes.push(`${name} added`);
+    else if (is === undefined) changes.push(`${name} removed`);
+    else changes.push(`${name} changed (${oneLine(was)} -> ${oneLine(is)})`);
+  }
+  return changes.join('; ');
+}
+
+const oneLine = (text: string) =>
+  text
+    .split('\n')
+    .filter((l) => /^(enabled|disabled|interpreter |flags: )/.test(l))
+    .join(', ');
+
+export const sameMachineBinfmt = (a: MachineBinfmtState, b: MachineBinfmtState) => isDeepStrictEqual(a, b);
+
+/**
+ * Takes the machine's entry `name` out for a while, if there is one. putBack() removes whatever holds
+ * the name by then and registers the entry again exactly as it was (arch-table reads the kernel's
+ * file and writes the line), switched off if it was; with none before, the name is left free.
+ */
+export function setAsideMachineEntry(name: string): { putBack(): void } {
+  const file = `${MACHINE_BINFMT}/${name}`;
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  const entry = text === undefined ? undefined : parseEntryFile(name, text);
+  if (entry) writeFileSync(file, '-1');
+  return {
+    putBack() {
+      if (existsSync(file)) writeFileSync(file, '-1');
+      if (!entry) return;
+      writeFileSync(`${MACHINE_BINFMT}/register`, encodeRegisterLine(registerSpecOfEntry(entry)));
+      if (!entry.enabled) writeFileSync(file, '0');
+    },
+  };
+}
+
+/** Whether the machine's entry `name` is there, enabled, with F: a container can use it as it is. */
+export function machineEntryUsable(name: string): boolean {
+  const file = `${MACHINE_BINFMT}/${name}`;
+  if (!existsSync(file)) return false;
+  const text = readFileSync(file, 'utf8');
+  return /^enabled$/m.test(text) && /^flags: .*F/m.test(text);
+}
+
+/**
+ * qemu-aarch64 in the machine's binfmt_misc with F (the interpreter opened now, so a linux/arm64
+ * container runs without qemu inside it), from arch-table's rule with /usr/bin/qemu-aarch64-static,
+ * for a test's containers. An entry already there that is enabled and has F is used as it is; one
+ * without F (say a register image's `--reset` left it) or switched off is set aside and put back by
+ * restore(), which also removes what this added and unmounts binfmt_misc if it was not mounted.
+ */
+export function machineAarch64WithF(): { restore(): void } {
+  const name = 'qemu-aarch64';
+  const mounted = existsSync(`${MACHINE_BINFMT}/register`);
+  if (!mounted) execFileSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', MACHINE_BINFMT]);
+  if (machineEntryUsable(name)) {
+    return { restore: () => (mounted ? undefined : execFileSync('umount', [MACHINE_BINFMT])) };
+  }
+  const aside = setAsideMachineEntry(name);
+  writeFileSync(
+    `${MACHINE_BINFMT}/register`,
+    encodeRegisterLine(
+      targetRegisterSpec('aarch64', { interpreterDir: '/usr/bin', suffix: '-static', persistent: true }),
+    ),
+  );
+  return {
+    restore() {
+      aside.putBack();
+      if (!mounted) execFileSync('umount', [MACHINE_BINFMT]);
+    },
+  };
+}
