@@ -30,6 +30,7 @@ export {
   machineAarch64WithF,
   machineEntryUsable,
   setAsideMachineEntry,
+  type MachineRegisterLines,
   machineBinfmtChanges,
   machineBinfmtState,
   sameMachineBinfmt,

@@ -1,12 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import {
-  encodeRegisterLine,
-  parseEntryFile,
-  registerSpecOfEntry,
-  targetRegisterSpec,
-} from '@binfleet/arch-table';
 
 /**
  * The machine's own binfmt_misc: what dockerd's containers use (tests that need a private one use a
@@ -60,21 +54,30 @@ const oneLine = (text: string) =>
 export const sameMachineBinfmt = (a: MachineBinfmtState, b: MachineBinfmtState) => isDeepStrictEqual(a, b);
 
 /**
- * Takes the machine's entry `name` out for a while, if there is one. putBack() removes whatever holds
- * the name by then and registers the entry again exactly as it was (arch-table reads the kernel's
- * file and writes the line), switched off if it was; with none before, the name is left free.
+ * Register lines, from arch-table (the only source of them; this package cannot depend on it, whose
+ * own tests depend on this package): the caller passes them in.
  */
-export function setAsideMachineEntry(name: string): { putBack(): void } {
+export interface MachineRegisterLines {
+  /** The line that registers again the entry the kernel's file `text` shows under `name`. */
+  readonly ofEntryFile: (name: string, text: string) => string;
+}
+
+/**
+ * Takes the machine's entry `name` out for a while, if there is one. putBack() removes whatever holds
+ * the name by then and registers the entry again exactly as it was, switched off if it was; with none
+ * before, the name is left free.
+ */
+export function setAsideMachineEntry(name: string, lines: MachineRegisterLines): { putBack(): void } {
   const file = `${MACHINE_BINFMT}/${name}`;
   const text = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
-  const entry = text === undefined ? undefined : parseEntryFile(name, text);
-  if (entry) writeFileSync(file, '-1');
+  const line = text === undefined ? undefined : lines.ofEntryFile(name, text);
+  if (line !== undefined) writeFileSync(file, '-1');
   return {
     putBack() {
       if (existsSync(file)) writeFileSync(file, '-1');
-      if (!entry) return;
-      writeFileSync(`${MACHINE_BINFMT}/register`, encodeRegisterLine(registerSpecOfEntry(entry)));
-      if (!entry.enabled) writeFileSync(file, '0');
+      if (line === undefined) return;
+      writeFileSync(`${MACHINE_BINFMT}/register`, line);
+      if (!/^enabled$/m.test(text!)) writeFileSync(file, '0');
     },
   };
 }
@@ -89,29 +92,25 @@ export function machineEntryUsable(name: string): boolean {
 
 /**
  * qemu-aarch64 in the machine's binfmt_misc with F (the interpreter opened now, so a linux/arm64
- * container runs without qemu inside it), from arch-table's rule with /usr/bin/qemu-aarch64-static,
- * for a test's containers. An entry already there that is enabled and has F is used as it is; one
- * without F (say a register image's `--reset` left it) or switched off is set aside and put back by
- * restore(), which also removes what this added and unmounts binfmt_misc if it was not mounted.
+ * container runs without qemu inside it), registered with `lines.aarch64WithF`, for a test's
+ * containers. An entry already there that is enabled and has F is used as it is; one without F (say a
+ * register image's `--reset` left it) or switched off is set aside and put back by restore(), which
+ * also removes what this added and unmounts binfmt_misc if it was not mounted.
  */
-export function machineAarch64WithF(): { restore(): void } {
+export function machineAarch64WithF(lines: MachineRegisterLines & { readonly aarch64WithF: string }): {
+  restore(): void;
+} {
   const name = 'qemu-aarch64';
   const mounted = existsSync(`${MACHINE_BINFMT}/register`);
   if (!mounted) execFileSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', MACHINE_BINFMT]);
-  if (machineEntryUsable(name)) {
-    return { restore: () => (mounted ? undefined : execFileSync('umount', [MACHINE_BINFMT])) };
-  }
-  const aside = setAsideMachineEntry(name);
-  writeFileSync(
-    `${MACHINE_BINFMT}/register`,
-    encodeRegisterLine(
-      targetRegisterSpec('aarch64', { interpreterDir: '/usr/bin', suffix: '-static', persistent: true }),
-    ),
-  );
+  const unmount = () => (mounted ? undefined : execFileSync('umount', [MACHINE_BINFMT]));
+  if (machineEntryUsable(name)) return { restore: unmount };
+  const aside = setAsideMachineEntry(name, lines);
+  writeFileSync(`${MACHINE_BINFMT}/register`, lines.aarch64WithF);
   return {
     restore() {
       aside.putBack();
-      if (!mounted) execFileSync('umount', [MACHINE_BINFMT]);
+      unmount();
     },
   };
 }

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encodeRegisterLine, parseEntryFile, registerSpecOfEntry } from '@binfleet/arch-table';
 import {
   buildArm64Image,
   MACHINE_BINFMT,
@@ -34,7 +35,10 @@ describe('verify through the API runs an arm64 container on the real dockerd', (
   beforeAll(async () => {
     mountedBefore = existsSync(`${MOUNT}/register`);
     entryBefore = mountedBefore && machineEntryUsable('qemu-aarch64');
-    if (mountedBefore && !entryBefore) aside = setAsideMachineEntry('qemu-aarch64');
+    if (mountedBefore && !entryBefore)
+      aside = setAsideMachineEntry('qemu-aarch64', {
+        ofEntryFile: (name, text) => encodeRegisterLine(registerSpecOfEntry(parseEntryFile(name, text))),
+      });
     buildArm64Image(IMAGE);
     dir = await mkdtemp(join(tmpdir(), 'binfleet-agent-docker-'));
     agent = await startAgent(null, {

@@ -11,7 +11,13 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type KernelEntry } from '@binfleet/arch-table';
+import {
+  encodeRegisterLine,
+  parseEntryFile,
+  registerSpecOfEntry,
+  targetRegisterSpec,
+  type KernelEntry,
+} from '@binfleet/arch-table';
 import { buildArm64Image, machineAarch64WithF, startSandbox, type Sandbox } from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from './testing/fixture.ts';
@@ -351,7 +357,12 @@ describe.each(DATABASES)('faults on %s', (name, database) => {
     async () => {
       const hosts = [0, 1, 2];
       buildArm64Image(ARM64_IMAGE);
-      const machine = machineAarch64WithF();
+      const machine = machineAarch64WithF({
+        ofEntryFile: (entry, text) => encodeRegisterLine(registerSpecOfEntry(parseEntryFile(entry, text))),
+        aarch64WithF: encodeRegisterLine(
+          targetRegisterSpec('aarch64', { interpreterDir: '/usr/bin', suffix: '-static', persistent: true }),
+        ),
+      });
       let dockerd: DockerdProcess | undefined;
       let frozen = false;
       try {
