@@ -1,7 +1,7 @@
 /**
  * Unauthenticated channel attempts (issue 14): 1,000 `GET /api/agent/channel` without a credential of
  * the right shape (no Authorization header, or a bearer that is no agent credential) in 10 s against
- * `next start` (built when stale), while a signed-in session calls auth.me five times a second. The
+ * the web server (scripts/serve.ts; built when stale), while a signed-in session calls auth.me five times a second. The
  * same session's calls for 10 s before the flood are the reference, in the same run. Goal: every
  * attempt refused (401, before any database work: dial-out.integration.test.ts shows that), auth.me's
  * p95 during the flood within 2x the reference's.
@@ -36,7 +36,7 @@ try {
     }
     return times;
   };
-  // Warm: the first requests of `next start` compile and load routes.
+  // Warm: the first requests of the web server load routes.
   await session(2_000);
   await fetch(`${url}/api/agent/channel`).then((r) => r.body?.cancel());
   const reference = await session(seconds * 1000);

@@ -1,5 +1,5 @@
 /**
- * What each request of a dashboard page load costs `next start` (the real web server, production
+ * What each request of a dashboard page load costs the web server (scripts/serve.ts, production
  * build) in CPU, with many sessions at once: the fleet page's HTML, its one batched tRPC request, and
  * `auth.me` (a request that reads almost nothing: the reference, in the same run) and `/login` (a
  * page without a session). Seeds a throwaway SQLite database with apps/web/scripts/seed-fleet.ts
@@ -91,7 +91,7 @@ try {
     });
   }
   console.log(
-    `${kind === 'next' ? 'next start' : 'standalone API'}, ${values.hosts} hosts, ${values.sessions} sessions, ${values.seconds} s per request (${repo}):`,
+    `${kind === 'next' ? 'web server' : 'standalone API'}, ${values.hosts} hosts, ${values.sessions} sessions, ${values.seconds} s per request (${repo}):`,
   );
   console.table(rows);
   const reference = cpuOf.get(REQUESTS[0]!.name)!;

@@ -2,7 +2,7 @@
  * The fleet page's server response at 1,000 hosts (issue 18: median of the batched request under 40 ms
  * on this machine; issue 5 asked for 300 ms).
  * Seeds a throwaway SQLite database with apps/web/scripts/seed-fleet.ts, starts the control plane's
- * API (the same tRPC router `next start` serves, without Next) with its job runner off, signs in, then
+ * API (the same gateway the web server serves, without Next) with its job runner off, signs in, then
  * times each request the fleet page makes, and the one batched request the browser really sends
  * (httpBatchLink), interleaved over --runs rounds after --warmup rounds. auth.me on the same server
  * and session is the reference: the cost of a request that reads almost nothing.

@@ -1,6 +1,6 @@
 /**
  * The fleet at scale, in one run: N real agents (default 100), each in its own kernel binfmt_misc
- * sandbox, joined to `next start` (the real web server: pages, API, job runner) on SQLite, or on a
+ * sandbox, joined to the web server (scripts/serve.ts: pages, API, job runner) on SQLite, or on a
  * throwaway PostgreSQL database with --postgresql (on BINFLEET_PG_URL's server).
  *   pnpm exec tsx bench/fleet-scale.ts [--agents 100] [--sessions 50] [--postgresql]
  *     [--concurrency 8] [--heartbeat-ms 1000] [--steady-s 120] [--flap-s 240] [--flap-hosts 10]
@@ -66,7 +66,7 @@ const fleet = await startFleet({
 });
 const sqlite = fleet.databaseUrl.startsWith('file:');
 try {
-  console.log(`\n== ${N} agents, next start on ${sqlite ? 'SQLite' : 'PostgreSQL'}`);
+  console.log(`\n== ${N} agents, web server on ${sqlite ? 'SQLite' : 'PostgreSQL'}`);
   note('start + join', `${N} agents in ${(fleet.joinMs / 1000).toFixed(1)} s`);
 
   console.log('\n== reset + register job over every host, fleet otherwise idle');

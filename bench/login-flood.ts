@@ -1,6 +1,6 @@
 /**
  * Sign-in under a flood (issue 16): 64 concurrent sign-ins with unknown usernames for 30 s against
- * `next start` (built when stale), all from this machine's address; meanwhile a real user whose browser
+ * the web server (scripts/serve.ts; built when stale), all from this machine's address; meanwhile a real user whose browser
  * signed in before (its device cookie) signs in again, once a second, and an already signed-in session
  * calls auth.me five times a second. Goals: real sign-in p95 < 1,000 ms, auth.me p95 < 100 ms.
  *   pnpm exec tsx bench/login-flood.ts [--seconds 30] [--concurrency 64]

@@ -4,7 +4,7 @@ import { ADMIN_STATE, OUTPUT_DIR } from './support/paths.ts';
 import { linkSystemFfmpegForVideo } from './support/video.ts';
 
 /**
- * The real stack, started once by global setup: `next build` (when sources changed) and `next start`
+ * The real stack, started once by global setup: `next build` (when sources changed) and the web server (scripts/serve.ts)
  * on a throwaway SQLite database (BINFLEET_E2E_DATABASE_URL may name another empty, local one); the
  * tests start three real agents, each in its own kernel binfmt_misc sandbox. The scenarios share that
  * one fleet and build on each other, so they run in order, in one worker. Everything a run leaves

@@ -43,8 +43,8 @@ stop_one() {
   pid=$(cat "$pidfile")
   if kill -0 "$pid" 2>/dev/null; then
     log "stopping $name (pid $pid)"
-    # By process tree, not group or session: next start runs next-server in a session of its own,
-    # which would outlive a signal to its parent's group.
+    # By process tree, not group or session: a child (tsx's node, or anything it starts in a
+    # session of its own) would outlive a signal to its parent's group.
     pids=$(process_tree "$pid")
     # shellcheck disable=SC2086 # one pid per word
     kill -TERM $pids 2>/dev/null || true
@@ -98,7 +98,7 @@ stop_one agent
 stop_one web
 
 log "starting the dashboard on http://$LISTEN_HOST:$PORT (log: $LOG_DIR/web.log)"
-(cd apps/web && BINFLEET_INSECURE_COOKIES=${BINFLEET_INSECURE_COOKIES:-1} setsid nohup ./node_modules/.bin/next start -H "$LISTEN_HOST" -p "$PORT" \
+(cd apps/web && BINFLEET_INSECURE_COOKIES=${BINFLEET_INSECURE_COOKIES:-1} setsid nohup ./node_modules/.bin/tsx scripts/serve.ts -H "$LISTEN_HOST" -p "$PORT" \
   >"$LOG_DIR/web.log" 2>&1 </dev/null & echo $! >"$RUN_DIR/web.pid")
 for _ in $(seq 150); do
   node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' \

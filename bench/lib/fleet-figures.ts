@@ -2,7 +2,7 @@
 import { startFleet, type Fleet } from '../../apps/web/src/server/testing/fleet.ts';
 import { isFinished } from '../../apps/web/src/shared/run-status.ts';
 
-/** `next start` (built when stale) on a new SQLite database, no agents, no job runner: what the flood benches hit. */
+/** the web server (scripts/serve.ts; built when stale) on a new SQLite database, no agents, no job runner: what the flood benches hit. */
 export const startNextOnly = (name: string): Promise<Fleet> =>
   startFleet({
     name,

@@ -16,10 +16,12 @@ import { OUTPUT_DIR, REPO } from './paths.ts';
 
 const WEB_DIR = join(REPO, 'apps/web');
 const NEXT_BIN = join(WEB_DIR, 'node_modules/.bin/next');
+/** The web server (scripts/serve.ts): the API answered before Next, pages by Next. */
+const TSX_BIN = join(WEB_DIR, 'node_modules/.bin/tsx');
 
 /** What global setup hands to the test workers, through their environment. */
 export interface StackInfo {
-  /** The web app (`next start`) as the browser and the agents on this machine reach it, e.g. http://127.0.0.1:40123. */
+  /** The web app (scripts/serve.ts) as the browser and the agents on this machine reach it, e.g. http://127.0.0.1:40123. */
   readonly url: string;
   /**
    * Where hosts in network namespaces reach it: the gateway of a test network, e.g.
@@ -48,7 +50,7 @@ export function stackInfo(): StackInfo {
 export const agentPidFile = (stack: StackInfo) => join(stack.dir, 'agent-pids');
 
 /**
- * Builds the web app when sources changed since the last build, starts `next start` on a free port
+ * Builds the web app when sources changed since the last build, starts the web server (scripts/serve.ts) on a free port
  * with a throwaway database, and returns what stops it all again.
  */
 export async function startStack(): Promise<() => Promise<void>> {
@@ -90,7 +92,7 @@ export async function startStack(): Promise<() => Promise<void>> {
   delete env.BINFLEET_ADMIN_PASSWORD;
   // Its own process group, so that stopping it also stops whatever it started.
   // On every address of this machine: loopback for the browser, the gateway for the test network.
-  const server = spawn(NEXT_BIN, ['start', '--hostname', '0.0.0.0', '--port', String(port)], {
+  const server = spawn(TSX_BIN, ['scripts/serve.ts', '--hostname', '0.0.0.0', '--port', String(port)], {
     cwd: WEB_DIR,
     env,
     detached: true,
@@ -137,7 +139,7 @@ async function untilAnswering(url: string, server: ChildProcess, log: string): P
   while (Date.now() < deadline) {
     if (server.exitCode !== null || server.signalCode !== null) {
       throw new Error(
-        `next start exited with ${server.exitCode ?? server.signalCode}; see ${log}:\n${readFileSync(log, 'utf8')}`,
+        `the web server exited with ${server.exitCode ?? server.signalCode}; see ${log}:\n${readFileSync(log, 'utf8')}`,
       );
     }
     const ok = await fetch(`${url}/api/trpc/auth.me`, { signal: AbortSignal.timeout(2_000) }).then(
@@ -147,7 +149,7 @@ async function untilAnswering(url: string, server: ChildProcess, log: string): P
     if (ok) return;
     await sleep(250);
   }
-  throw new Error(`next start did not answer on ${url} within 90 s; see ${log}`);
+  throw new Error(`the web server did not answer on ${url} within 90 s; see ${log}`);
 }
 
 async function stopProcessGroup(child: ChildProcess): Promise<void> {

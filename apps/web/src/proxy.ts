@@ -9,7 +9,8 @@ import {
 } from './shared/security-headers.ts';
 
 /**
- * Every request to `next start` but the tRPC API's passes here first: bodies over the limit are
+ * Every request Next serves but the tRPC API's passes here first (under scripts/serve.ts: pages and
+ * assets, the gateway answering the API and agent routes before Next): bodies over the limit are
  * refused before any route reads them (uploads to /api/packages aside), and every response gets the
  * security headers. Pages get a CSP with a per-request nonce; API routes and downloads (/api/*,
  * /agent/*: install scripts and binaries fetched with curl) get one that allows nothing, and are

@@ -16,7 +16,7 @@ import { finishedJob, until } from './testing/waiting.ts';
 /**
  * A host on another network installs the agent with the one line the dashboard gives: each host is a
  * network namespace of the test's own (its own address, hostname and binfmt_misc), the control
- * plane is `next start` on the test network's gateway, the agent is the release `pnpm agent:package`
+ * plane is the web server on the test network's gateway, the agent is the release `pnpm agent:package`
  * makes, served by the control plane and installed as the tarball into a per-host --prefix (the
  * namespaces share this machine's files). `sudo` is dropped from the line: the test is root already.
  */

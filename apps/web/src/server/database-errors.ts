@@ -43,7 +43,7 @@ function causeChain(error: unknown): { code?: string; message?: string; kind?: s
   return chain;
 }
 
-/** The tRPC handlers' error hook (Next route and standalone server): a server error is logged once, in plain words. */
+/** The tRPC handlers' error hook (the gateway): a server error is logged once, in plain words. */
 export function logServerError({
   error,
   path,

@@ -17,7 +17,7 @@ import { until } from './testing/waiting.ts';
 /**
  * Reachability and "needs attention" for hosts on a network of their own: each host is a network
  * namespace of the test's own with its own address and binfmt_misc, its agent listening on that
- * address, the control plane `next start` on the test network's gateway. The host's own firewall
+ * address, the control plane's web server on the test network's gateway. The host's own firewall
  * (iptables in its namespace) drops inbound connections: its heartbeats still arrive, but the
  * control plane's calls do not.
  */

@@ -1,6 +1,6 @@
 /**
- * Limits on requests, checked before a body is read or a procedure runs, in both servers (Next's
- * proxy.ts and route, and the standalone server). Package uploads (`/api/packages`) stream to disk
+ * Limits on requests, checked before a body is read or a procedure runs, by the HTTP gateway (http-gateway.ts)
+ * and, for pages, Next's proxy.ts. Package uploads (`/api/packages`) stream to disk
  * under their own limit (BINFLEET_PACKAGE_MAX_BYTES) and are left out.
  */
 

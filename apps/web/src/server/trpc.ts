@@ -38,7 +38,8 @@ export interface Context {
   readonly resHeaders: Headers;
 }
 
-/** `socketPeer`: the connection's peer when the server has it (the standalone server; not Next). */
+/** `socketPeer`: the connection's peer when the server has it (the web and standalone servers;
+ * not Next's route files, which read the peer headers). */
 export async function createContext(
   cp: ControlPlane,
   req: Request,

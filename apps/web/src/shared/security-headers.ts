@@ -1,5 +1,6 @@
 /**
- * The security headers of every response, from both servers (proxy.ts under Next, standalone.ts).
+ * The security headers of every response, from the HTTP gateway (http-gateway.ts: the API and agent
+ * routes, in every server) and from proxy.ts (pages and assets, under Next).
  * Pure: proxy.ts imports it.
  *
  * Pages get a Content-Security-Policy with a fresh nonce per request in script-src, and neither

@@ -27,7 +27,7 @@ describe('requestOrigin', () => {
     });
   });
 
-  it('under next start reads the peer from the headers stampPeers writes; without them, unknown', () => {
+  it('under Next reads the peer from the headers stampPeers writes; without them, unknown', () => {
     const stamped = h({
       [PEER_HEADER]: '::ffff:192.0.2.1',
       [PEER_PROTO_HEADER]: 'https',

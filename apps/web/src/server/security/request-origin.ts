@@ -5,9 +5,10 @@ import { Networks, plainAddress } from './networks.ts';
 
 /**
  * Who sent a request, and whether it came over https. The peer is the TCP connection's other end: the
- * standalone server passes it in; under `next start` route handlers never see the socket, so
- * `stampPeers()` (called once from instrumentation.ts) writes it into these two headers of every
- * incoming request, replacing whatever a client sent under those names.
+ * web and standalone servers pass it to the gateway (and write it into these two headers of the
+ * request); under Next route handlers never see the socket, so `stampPeers()` (called once from
+ * instrumentation.ts and scripts/serve.ts) writes it into these two headers of every incoming request,
+ * replacing whatever a client sent under those names.
  */
 export const PEER_HEADER = 'x-binfleet-peer';
 export const PEER_PROTO_HEADER = 'x-binfleet-peer-proto';
@@ -63,8 +64,7 @@ const STAMPED = Symbol.for('binfleet.stamp-peers');
 
 /**
  * Makes every HTTP(S) server of this process write each request's peer into PEER_HEADER and
- * PEER_PROTO_HEADER before any listener sees it. Only for `next start`, whose server this process does
- * not create; idempotent.
+ * PEER_PROTO_HEADER before any listener sees it. For Next, which never passes the socket on; idempotent.
  */
 export function stampPeers(): void {
   for (const Server of [http.Server, https.Server]) {

@@ -1124,9 +1124,9 @@ describe.each(DATABASES)('control plane security probes on %s', (dbName, databas
   });
 });
 
-// Pages exist only under `next start`: headers, CSP nonces and cookies are probed there, from the
+// Pages exist only under the web server (Next behind the gateway): headers, CSP nonces and cookies are probed there, from the
 // outside, on every page route and API route the app has.
-describe('security headers and cookies under next start', () => {
+describe('security headers and cookies under the web server', () => {
   let fleet: Fleet;
   const PAGES = [
     '/',
@@ -1143,7 +1143,8 @@ describe('security headers and cookies under next start', () => {
     '/audit',
     '/no-such-page',
   ];
-  // The tRPC route sets its own headers (proxy.ts skips it): an answer, an error and a refusal of it.
+  // The gateway (the API, agent routes) sets its own headers before Next: an answer, an error and a
+  // refusal of tRPC, a method refused, agent routes; a path of no one's gets them from Next's proxy.ts.
   const API = [
     '/api/trpc/auth.me',
     '/api/trpc/fleet.hosts',
@@ -1151,6 +1152,8 @@ describe('security headers and cookies under next start', () => {
       .fill('auth.me')
       .join(',')}?batch=1`,
     '/api/packages',
+    '/agent/supported',
+    '/agent/files/no-such-file',
     '/api/no-such-route',
   ];
 
@@ -1252,7 +1255,7 @@ describe('security headers and cookies under next start', () => {
     expect(open).toEqual([]);
   });
 
-  it('under next start, X-Forwarded-For from an untrusted peer is not believed: the peer is counted', async () => {
+  it('under the web server, X-Forwarded-For from an untrusted peer is not believed: the peer is counted', async () => {
     await signInCookies(fleet.url, { 'x-forwarded-for': '203.0.113.99' });
     const rows = await fleet.db.auditEvent.findMany({
       where: { action: 'auth.login', outcome: 'success' },

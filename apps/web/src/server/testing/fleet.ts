@@ -34,7 +34,8 @@ export interface FleetOptions extends FixtureOptions {
   readonly agent?: FleetAgentOptions;
   /** Told to agents by the server. Default 15 s, the product's default. */
   readonly heartbeatIntervalMs?: number;
-  /** 'standalone' (default): the API + job runner as one process; 'next': `next start`, built when stale. */
+  /** 'standalone' (default): the API + job runner as one process; 'next': the web server
+   * (scripts/serve.ts: the gateway, then Next's pages), built when stale. */
   readonly server?: 'next' | 'standalone';
   /** Node options for the standalone server's process, e.g. a bench's `--cpu-prof`. */
   readonly serverNodeArgs?: readonly string[];
@@ -106,7 +107,7 @@ export interface Fleet {
 
 /**
  * A fleet on this machine for integration tests and benches: a throwaway database (SQLite or
- * PostgreSQL), the control plane as a real process (its API + job runner, or `next start`), a client
+ * PostgreSQL), the control plane as a real process (its API + job runner, or the web server with Next's pages), a client
  * signed in as the admin, and N real agents, each in its own kernel binfmt_misc sandbox, joined and
  * online. stop() stops everything it started, also when the start failed halfway (and on
  * SIGINT/SIGTERM when asked).

@@ -5,12 +5,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, REPO } from '@binfleet/test-sandbox';
 import { startControlPlaneProcess } from './control-plane-process.ts';
 
-/** The control plane as a real process: its API and job runner alone ('standalone'), or `next start`. */
+/**
+ * The control plane as a real process: its API and job runner alone ('standalone'), or the web server
+ * (scripts/serve.ts: the same gateway, then Next's pages and assets; 'next').
+ */
 export interface WebServer {
   readonly kind: 'next' | 'standalone';
   readonly url: string;
   readonly pid: number;
-  /** Every process of the server (next start may run its server in a child): for CPU figures. */
+  /** Every process of the server (it may run children): for CPU figures. */
   pids(): number[];
   output(): string;
   /** SIGTERM by default; SIGKILL for a crash. Resolves once it is gone. */
@@ -26,7 +29,7 @@ export async function startWebServer(
   port: number,
   /** The address to listen on: a test network's gateway for hosts in namespaces. */
   hostname = '127.0.0.1',
-  /** Node options for the standalone server (ignored by `next start`). */
+  /** Node options for the standalone server (ignored by the web server). */
   nodeArgs: readonly string[] = [],
 ): Promise<WebServer> {
   if (kind === 'standalone') {
@@ -36,20 +39,18 @@ export async function startWebServer(
   return startNext(env, port || (await freePort()), hostname);
 }
 
-/** `next start` in its own process group, so that stopping it stops whatever it started. */
+/** The web server (scripts/serve.ts) in its own process group, so that stopping it stops whatever it started. */
 async function startNext(
   env: Readonly<Record<string, string>>,
   port: number,
   hostname: string,
 ): Promise<WebServer> {
   const logFile = join(env.BINFLEET_DATA_DIR!, '..', `next-${port}-${Date.now()}.log`);
-  // With a certificate of its own, the control plane serves HTTPS through scripts/serve-tls.ts
-  // (the test process must then trust that certificate for its own requests).
+  // With a certificate of its own, the control plane serves HTTPS (the test process must then trust
+  // that certificate for its own requests).
   const tls = env.BINFLEET_TLS_CERT !== undefined;
-  const [command, args] = tls
-    ? [join(WEB_DIR, 'node_modules/.bin/tsx'), ['scripts/serve-tls.ts']]
-    : [join(WEB_DIR, 'node_modules/.bin/next'), ['start', '--hostname', hostname, '--port', String(port)]];
-  const child = spawn(command, args, {
+  const args = ['scripts/serve.ts', '--hostname', hostname, '--port', String(port)];
+  const child = spawn(join(WEB_DIR, 'node_modules/.bin/tsx'), args, {
     cwd: WEB_DIR,
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', PORT: String(port), HOSTNAME: hostname, ...env },
     detached: true,
@@ -69,7 +70,7 @@ async function startNext(
   const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null)
-      throw new Error(`next start exited with ${child.exitCode ?? child.signalCode}:\n${output()}`);
+      throw new Error(`the web server exited with ${child.exitCode ?? child.signalCode}:\n${output()}`);
     const ok = await fetch(`${url}/api/trpc/auth.me`, { signal: AbortSignal.timeout(2_000) }).then(
       (r) => r.ok,
       () => false,
@@ -77,7 +78,7 @@ async function startNext(
     if (ok) return server;
     if (Date.now() > deadline) {
       await server.stop();
-      throw new Error(`next start did not answer on ${url} within 90 s:\n${output()}`);
+      throw new Error(`the web server did not answer on ${url} within 90 s:\n${output()}`);
     }
     await sleep(250);
   }

@@ -1,8 +1,5 @@
-import { serverCertificate } from '~/server/agent-install-routes.ts';
-import { controlPlane } from '~/server/instance.ts';
+import { nextRoute } from '~/server/next-route.ts';
 
 export const dynamic = 'force-dynamic';
 
-export async function GET() {
-  return serverCertificate(await controlPlane());
-}
+export { nextRoute as GET };

@@ -1,8 +1,5 @@
-import { exchange } from '~/server/agent-install-routes.ts';
-import { controlPlane } from '~/server/instance.ts';
+import { nextRoute } from '~/server/next-route.ts';
 
 export const dynamic = 'force-dynamic';
 
-export async function POST(req: Request) {
-  return exchange(await controlPlane(), req);
-}
+export { nextRoute as POST };

@@ -1,8 +1,5 @@
-import { supported } from '~/server/agent-install-routes.ts';
-import { controlPlane } from '~/server/instance.ts';
+import { nextRoute } from '~/server/next-route.ts';
 
 export const dynamic = 'force-dynamic';
 
-export async function GET(req: Request) {
-  return supported(await controlPlane(), req);
-}
+export { nextRoute as GET };

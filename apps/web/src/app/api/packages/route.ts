@@ -1,8 +1,5 @@
-import { controlPlane } from '~/server/instance.ts';
-import { handlePackageUpload } from '~/server/package-upload.ts';
+import { nextRoute } from '~/server/next-route.ts';
 
 export const dynamic = 'force-dynamic';
 
-export async function POST(req: Request) {
-  return handlePackageUpload(await controlPlane(), req);
-}
+export { nextRoute as POST };

@@ -1,8 +1,5 @@
-import { handleAgentChannel } from '~/server/agents/dial-out/channel-route.ts';
-import { controlPlane } from '~/server/instance.ts';
+import { nextRoute } from '~/server/next-route.ts';
 
 export const dynamic = 'force-dynamic';
 
-export async function GET(req: Request) {
-  return handleAgentChannel(await controlPlane(), req, req.signal);
-}
+export { nextRoute as GET };

@@ -1,8 +1,5 @@
-import { handleAgentPackage } from '~/server/agents/dial-out/channel-route.ts';
-import { controlPlane } from '~/server/instance.ts';
+import { nextRoute } from '~/server/next-route.ts';
 
 export const dynamic = 'force-dynamic';
 
-export async function GET(req: Request) {
-  return handleAgentPackage(await controlPlane(), req);
-}
+export { nextRoute as GET };
