@@ -3,7 +3,8 @@
  * the dashboard and every agent's heartbeat call, uploads, dial-out channels, agent install routes)
  * answered by this process directly, and every other path (pages, assets) handed to Next's request
  * handler for the built app (`next build` first). A request to the API no longer passes through
- * Next's routing, which cost each one ~4 ms of CPU (docs/operations.md). Plain HTTP, or HTTPS with
+ * Next's routing, which cost each one ~1-4 ms of CPU, and a page's HTML is rendered once and then
+ * served with a fresh CSP nonce (src/server/page-shells.ts; docs/operations.md). Plain HTTP, or HTTPS with
  * the control plane's own certificate when BINFLEET_TLS_CERT and BINFLEET_TLS_KEY are set.
  *   pnpm --filter @binfleet/web start [--port 3000] [--hostname 0.0.0.0]
  * PORT and HOSTNAME as for `next start`; the options win over them.
@@ -30,6 +31,8 @@ const { controlPlane } = await import('../src/server/instance.ts');
 const { readWebConfig } = await import('../src/server/env.ts');
 const { gatewayPathOf, serveGateway } = await import('../src/server/node-http-gateway.ts');
 const { stampPeers } = await import('../src/server/security/request-origin.ts');
+const { PageShells } = await import('../src/server/page-shells.ts');
+const { newNonce } = await import('../src/shared/security-headers.ts');
 
 // The one control plane of this process, started before Next: Next's instrumentation finds it on
 // globalThis (instance.ts) and starts no other. A configuration that is not valid ends the process.
@@ -38,13 +41,21 @@ const tls = readWebConfig().tls;
 // Pages learn their request's peer from headers, as under `next start`.
 stampPeers();
 const { default: next } = await import('next');
-const app = next({ dev: false, dir: new URL('..', import.meta.url).pathname, hostname, port });
+const dir = new URL('..', import.meta.url).pathname;
+const app = next({ dev: false, dir, hostname, port });
 await app.prepare();
 const handleNext = app.getRequestHandler();
+// Page HTML rendered once per page, then served with a fresh nonce each time (page-shells.ts).
+const shells = new PageShells(PageShells.pathsOfBuild(dir), newNonce);
 
 const listener = (req: IncomingMessage, res: ServerResponse) => {
-  if (gatewayPathOf(req) !== undefined) void serveGateway(cp, req, res);
-  else void handleNext(req, res);
+  if (gatewayPathOf(req) !== undefined) {
+    void serveGateway(cp, req, res);
+    return;
+  }
+  const page = shells.pageOf(req);
+  if (page === undefined) void handleNext(req, res);
+  else void shells.serve(page, req, res, handleNext);
 };
 const server = tls
   ? createHttpsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, listener)
