@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { gatewayResponse, isGatewayPath } from './http-gateway.ts';
+import { bodyRefusal, MAX_BODY_BYTES, UPLOAD_PATH } from './http-limits.ts';
 import { PEER_HEADER, PEER_PROTO_HEADER, type Peer } from './security/request-origin.ts';
 import type { ControlPlane } from './services/control-plane.ts';
 
@@ -21,11 +22,35 @@ export function gatewayPathOf(req: IncomingMessage): string | undefined {
   return isGatewayPath(pathname) ? pathname : undefined;
 }
 
+/** Answers sent as streams: server-sent events, files, tRPC's streamed batches. */
+const STREAMED = /^(text\/event-stream|application\/octet-stream|application\/jsonl)/;
+
+/**
+ * A request's body for fetch: read whole when its declared length is within the limit (tRPC calls:
+ * one buffer instead of a web stream over the socket), streamed otherwise (package uploads, and
+ * bodies the gateway refuses before reading: over the limit, or without a length).
+ */
+async function requestBody(req: IncomingMessage, pathname: string): Promise<RequestInit> {
+  const declared = req.headers['content-length'];
+  if (
+    pathname !== UPLOAD_PATH &&
+    declared !== undefined &&
+    /^\d+$/.test(declared) &&
+    Number(declared) <= MAX_BODY_BYTES
+  ) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    return { body: Buffer.concat(chunks) };
+  }
+  return { body: Readable.toWeb(req) as ReadableStream, duplex: 'half' } as RequestInit;
+}
+
 /**
  * Answers a Node request for one of the gateway's paths (gatewayPathOf said so): the request becomes
  * a fetch Request carrying its TCP peer (in the peer headers too, replacing any a client sent, as
- * stampPeers() does for Next), and the answer is streamed back with backpressure; a client that goes
- * away aborts it (a dial-out channel ends with its agent's connection).
+ * stampPeers() does for Next), and the answer is written back whole or, for streams, piped with
+ * backpressure; a client that goes away aborts it (a dial-out channel ends with its agent's
+ * connection).
  */
 export async function serveGateway(
   cp: ControlPlane,
@@ -45,13 +70,15 @@ export async function serveGateway(
   headers.set(PEER_PROTO_HEADER, peer.https ? 'https' : 'http');
   const method = req.method ?? 'GET';
   const hasBody = method !== 'GET' && method !== 'HEAD';
+  // Only a client gone before its answer is complete aborts anything (a dial-out channel's stream).
   const gone = new AbortController();
-  res.once('close', () => gone.abort());
+  res.once('close', () => {
+    if (!res.writableFinished) gone.abort();
+  });
   const request = new Request(url, {
     method,
     headers,
-    signal: gone.signal,
-    ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream, duplex: 'half' } : {}),
+    ...(hasBody ? await requestBody(req, url.pathname) : {}),
   } as RequestInit);
   let response: Response;
   try {
@@ -68,15 +95,25 @@ export async function serveGateway(
   // getSetCookie keeps several cookies apart; Object.fromEntries joins them into one header.
   const cookies = response.headers.getSetCookie();
   if (cookies.length) outHeaders['set-cookie'] = cookies;
-  // An answer given before the body was read (a refusal of its size or length): the connection is
-  // closed after it, so that the client reads the answer instead of a reset mid-upload.
-  if (hasBody && !req.complete) outHeaders.connection = 'close';
-  res.writeHead(response.status, outHeaders);
+  // A body the gateway refuses unread (its size or length): the connection is closed after the
+  // answer, so that the client reads the answer instead of a reset mid-body.
+  if (hasBody && bodyRefusal(method, url.pathname, headers)) outHeaders.connection = 'close';
   if (!response.body || method === 'HEAD') {
+    res.writeHead(response.status, outHeaders);
     await response.body?.cancel();
     res.end();
     return;
   }
+  // A whole answer (tRPC's JSON, a script, a refusal) in one write with its length; streams (a
+  // channel's events, release files and packages) piped.
+  if (!STREAMED.test(response.headers.get('content-type') ?? '')) {
+    const body = Buffer.from(await response.arrayBuffer());
+    outHeaders['content-length'] = String(body.length);
+    res.writeHead(response.status, outHeaders);
+    res.end(body);
+    return;
+  }
+  res.writeHead(response.status, outHeaders);
   // A client that went away ends the stream early: nothing to report.
   await pipeline(Readable.fromWeb(response.body as NodeReadableStream), res).catch(() => undefined);
 }

@@ -88,11 +88,11 @@ export function createControlPlane(config: WebConfig, options: { db?: Db } = {})
     new DeviceCookies(serverKey),
   );
   const hosts = new HostService(db, secrets, audit, config);
-  const policies = new PolicyService(db, audit);
+  const wakeups = createWakeups(config.databaseUrl);
+  const policies = new PolicyService(db, audit, wakeups);
   const jobs = new JobService(db, hosts, audit);
   // Every request out (registries, agents) goes through these rules.
   const outbound = new OutboundPolicy({ allow: config.outboundAllow });
-  const wakeups = createWakeups(config.databaseUrl);
   const calls = new DialOutCalls(db, wakeups, audit);
   const channels = new DialOutChannels(db, wakeups, calls, audit, {
     keepaliveMs: config.channelKeepaliveMs,

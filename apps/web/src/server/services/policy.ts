@@ -10,7 +10,8 @@ import {
   type KernelEntry,
   type TargetId,
 } from '@binfleet/arch-table';
-import type { Db, Policy } from '@binfleet/db';
+import { performance } from 'node:perf_hooks';
+import type { Db, Policy, Wakeups } from '@binfleet/db';
 import { ControlPlaneError } from '../errors.ts';
 import { actorOf, type SessionUser } from './auth.ts';
 import type { AuditService } from './audit.ts';
@@ -123,11 +124,60 @@ export const DEFAULT_POLICY: PolicySpec = {
   autoHeal: false,
 };
 
+/** The wake topic a policy change is announced on, to every replica (PostgreSQL) or this process. */
+const POLICIES_CHANGED = 'policies';
+/** How long the policy table is kept at most: a write outside any server (a seed script) shows within it. */
+const POLICIES_KEPT_MS = 5_000;
+
 export class PolicyService {
+  /**
+   * Every policy by scope key, read once and kept: heartbeats (auto-heal) and the fleet page ask on
+   * every call. Dropped when this server changes a policy, when any replica announces a change
+   * (wakeups), and after POLICIES_KEPT_MS. A read that started before a change is not kept.
+   */
+  private table: { at: number; byKey: Promise<ReadonlyMap<string, PolicySpec>> } | undefined;
+  private version = 0;
+
   constructor(
     private readonly db: Db,
     private readonly audit: AuditService,
-  ) {}
+    private readonly wakeups?: Pick<Wakeups, 'wake' | 'on'>,
+  ) {
+    wakeups?.on(POLICIES_CHANGED, () => this.forget());
+  }
+
+  private forget(): void {
+    this.version++;
+    this.table = undefined;
+  }
+
+  private byKey(): Promise<ReadonlyMap<string, PolicySpec>> {
+    const now = performance.now();
+    if (this.table && now - this.table.at < POLICIES_KEPT_MS) return this.table.byKey;
+    const version = this.version;
+    const byKey = this.db.policy
+      .findMany()
+      .then((rows) => new Map(rows.map((r) => [r.scopeKey, policySpecOf(r)])));
+    this.table = { at: now, byKey };
+    byKey.then(
+      () => {
+        if (this.version !== version && this.table?.byKey === byKey) this.table = undefined;
+      },
+      () => {
+        if (this.table?.byKey === byKey) this.table = undefined;
+      },
+    );
+    return byKey;
+  }
+
+  /**
+   * After a write: this server forgets at once, the others when the wake reaches them (a wake that
+   * cannot be sent fails nothing: they read again within POLICIES_KEPT_MS, or on reconnecting).
+   */
+  private async changed(): Promise<void> {
+    this.forget();
+    await this.wakeups?.wake(POLICIES_CHANGED).catch(() => undefined);
+  }
 
   async list() {
     const rows = await this.db.policy.findMany({ orderBy: [{ scope: 'asc' }, { groupName: 'asc' }] });
@@ -142,16 +192,12 @@ export class PolicyService {
 
   /** The group's policy if there is one, else the fleet's, else none (no drift is computed). */
   async forGroup(groupName: string | null): Promise<PolicySpec | null> {
-    const keys = groupName ? [`group:${groupName}`, 'fleet'] : ['fleet'];
-    const rows = await this.db.policy.findMany({ where: { scopeKey: { in: keys } } });
-    const pick = rows.find((r) => r.scopeKey === keys[0]) ?? rows.find((r) => r.scopeKey === 'fleet');
-    return pick ? policySpecOf(pick) : null;
+    return (await this.resolver())(groupName);
   }
 
   /** All policies at once, for computing drift over many hosts without a query per host. */
   async resolver(): Promise<(groupName: string | null) => PolicySpec | null> {
-    const rows = await this.db.policy.findMany();
-    const byKey = new Map(rows.map((r) => [r.scopeKey, policySpecOf(r)]));
+    const byKey = await this.byKey();
     return (groupName) =>
       (groupName ? byKey.get(`group:${groupName}`) : undefined) ?? byKey.get('fleet') ?? null;
   }
@@ -176,6 +222,7 @@ export class PolicyService {
       create: { scope: input.groupName ? 'group' : 'fleet', groupName: input.groupName, scopeKey, ...data },
       update: data,
     });
+    await this.changed();
     await this.audit.record({
       actor: actorOf(actor),
       action: 'policy.set',
@@ -210,6 +257,7 @@ export class PolicyService {
     const scopeKey = groupName ? `group:${groupName}` : 'fleet';
     const { count } = await this.db.policy.deleteMany({ where: { scopeKey } });
     if (count === 0) throw new ControlPlaneError('NOT_FOUND', `There is no ${scopeKey} policy.`);
+    await this.changed();
     await this.audit.record({
       actor: actorOf(actor),
       action: 'policy.remove',
