@@ -27,7 +27,7 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
-const { controlPlane } = await import('../src/server/instance.ts');
+const { controlPlane, stopOnSignals } = await import('../src/server/instance.ts');
 const { readWebConfig } = await import('../src/server/env.ts');
 const { gatewayPathOf, serveGateway } = await import('../src/server/node-http-gateway.ts');
 const { stampPeers } = await import('../src/server/security/request-origin.ts');
@@ -64,19 +64,4 @@ server.listen(port, hostname, () => {
   console.log(`binfleet control plane on ${tls ? 'https' : 'http'}://${hostname}:${port}`);
 });
 
-let stopping = false;
-const stop = async () => {
-  if (stopping) return;
-  stopping = true;
-  server.close();
-  server.closeAllConnections();
-  await cp.runner.stop();
-  await cp.buildRunner.stop();
-  await cp.loginLimits.stop();
-  await cp.reachability.stop();
-  await cp.close();
-  await cp.db.$disconnect();
-  process.exit(0);
-};
-process.once('SIGTERM', () => void stop());
-process.once('SIGINT', () => void stop());
+stopOnSignals(cp, server);

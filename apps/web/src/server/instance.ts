@@ -24,3 +24,29 @@ function configOrExit(): WebConfig {
     process.exit(1);
   }
 }
+
+/**
+ * Stops a server process's control plane on SIGTERM/SIGINT (the web and standalone servers): the
+ * server stops taking requests, the runners and timers stop, the database is let go, the process ends.
+ */
+export function stopOnSignals(
+  cp: ControlPlane,
+  server: { close(): unknown; closeAllConnections?(): void },
+): void {
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    server.close();
+    server.closeAllConnections?.();
+    await cp.runner.stop();
+    await cp.buildRunner.stop();
+    await cp.loginLimits.stop();
+    await cp.reachability.stop();
+    await cp.close();
+    await cp.db.$disconnect();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
+}

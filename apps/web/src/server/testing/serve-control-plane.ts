@@ -2,7 +2,7 @@
 // configured by the same environment variables as the web app (DATABASE_URL, BINFLEET_*), started the
 // same way (a configuration that is not valid ends it). Tests and benches run it bundled
 // (controlPlaneBundle() in control-plane-process.ts).
-import { controlPlane } from '../instance.ts';
+import { controlPlane, stopOnSignals } from '../instance.ts';
 import { createStandaloneServer } from '../standalone.ts';
 
 const port = Number(process.argv[2] ?? 0);
@@ -15,15 +15,4 @@ server.listen(port, hostname, () => {
     JSON.stringify({ event: 'listening', url: `http://${hostname}:${address.port}`, runner: cp.runner.id }),
   );
 });
-const stop = async () => {
-  server.close();
-  await cp.runner.stop();
-  await cp.buildRunner.stop();
-  await cp.loginLimits.stop();
-  await cp.reachability.stop();
-  await cp.close();
-  await cp.db.$disconnect();
-  process.exit(0);
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+stopOnSignals(cp, server);
