@@ -266,11 +266,24 @@ export class FleetView {
     if (!h) throw new ControlPlaneError('NOT_FOUND', 'No such host: it may have been removed.');
     const policy = await this.policies.forGroup(h.groupName);
     const entries = HostService.entriesOf(h);
-    const snapshot = await this.db.hostSnapshot.findFirst({
+    const latestSnapshot = await this.db.hostSnapshot.findFirst({
       where: { hostId: id },
       orderBy: { takenAt: 'desc' },
-      select: { takenAt: true, lastSeenAt: true },
+      select: { takenAt: true, lastSeenAt: true, contentHash: true },
     });
+    // Heartbeats with the same entries write only the host row (HostSnapshots.recordSeen): the
+    // host's current snapshot was last seen when the host was.
+    const current =
+      latestSnapshot !== null &&
+      latestSnapshot.contentHash === h.entriesHash &&
+      latestSnapshot.takenAt.getTime() === h.entriesTakenAt?.getTime();
+    const snapshot = latestSnapshot && {
+      takenAt: latestSnapshot.takenAt,
+      lastSeenAt:
+        current && h.lastSeenAt && h.lastSeenAt > latestSnapshot.lastSeenAt
+          ? h.lastSeenAt
+          : latestSnapshot.lastSeenAt,
+    };
     const verify = await this.db.verifyResult.findMany({
       where: { hostId: id },
       orderBy: { at: 'desc' },

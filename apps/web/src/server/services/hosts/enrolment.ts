@@ -257,7 +257,7 @@ export class Enrolment {
    */
   async heartbeat(
     host: Pick<Host, 'id' | 'agentUrl' | 'refusedAgentUrl'> &
-      Partial<Pick<Host, 'hostname' | 'entriesHash' | 'entriesTakenAt'>>,
+      Partial<Pick<Host, 'hostname' | 'entriesHash' | 'entriesTakenAt' | 'lastSeenAt'>>,
     report: Heartbeat,
     now = new Date(),
   ): Promise<{ agentUrlRefused?: string }> {
@@ -283,7 +283,7 @@ export class Enrolment {
       // Not the row back: Prisma returned (and decoded) every column, the facts and entries JSON too.
       select: { id: true },
     });
-    await this.snapshots.record(
+    await this.snapshots.recordSeen(
       host.id,
       report.entries,
       new Date(now.getTime() - (report.entriesAgeMs ?? 0)),

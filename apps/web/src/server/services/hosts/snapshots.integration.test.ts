@@ -90,4 +90,33 @@ describe.each(DATABASES)('host snapshots on %s', (_name, database) => {
     expect(await snapshots.record(hostId, entries(KEPT + 4), at(KEPT + 12), host)).toBe(true);
     expect(await fixture.db.hostSnapshot.count({ where: { hostId } })).toBe(KEPT);
   });
+
+  it("a heartbeat's same entries write no snapshot; the host page's last seen follows the host; a change dates the one it replaces", async () => {
+    const snapshots = fixture.cp.hosts.snapshots;
+    const t0 = Date.now() + 3_600_000;
+    const at = (s: number) => new Date(t0 + s * 1000);
+    const hostRow = () => fixture.db.host.findUniqueOrThrow({ where: { id: hostId } });
+    expect(await snapshots.record(hostId, entries(900), at(0))).toBe(true);
+    const latestRow = async () =>
+      (await fixture.db.hostSnapshot.findFirstOrThrow({ where: { hostId }, orderBy: { takenAt: 'desc' } }))!;
+    const first = await latestRow();
+
+    // Three beats with the same entries, each after the host row's lastSeenAt was written (as a beat does).
+    for (const s of [1, 2, 3]) {
+      await fixture.db.host.update({ where: { id: hostId }, data: { lastSeenAt: at(s) } });
+      const known = { ...(await hostRow()), lastSeenAt: at(s - 1) };
+      expect(await snapshots.recordSeen(hostId, entries(900), at(s), known)).toBe(false);
+    }
+    expect(await latestRow()).toEqual(first);
+    const page = await fixture.cp.fleet.host(hostId);
+    expect(page.snapshot).toEqual({ takenAt: at(0), lastSeenAt: at(3) });
+
+    // Then a change: the snapshot it replaces was last seen at the beat before it.
+    const known = await hostRow();
+    await fixture.db.host.update({ where: { id: hostId }, data: { lastSeenAt: at(4) } });
+    expect(await snapshots.recordSeen(hostId, entries(901), at(4), known)).toBe(true);
+    const replaced = await fixture.db.hostSnapshot.findUniqueOrThrow({ where: { id: first.id } });
+    expect(replaced.lastSeenAt).toEqual(at(3));
+    expect((await fixture.cp.fleet.host(hostId)).snapshot).toEqual({ takenAt: at(4), lastSeenAt: at(4) });
+  });
 });

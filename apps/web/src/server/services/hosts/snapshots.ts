@@ -21,6 +21,29 @@ export class HostSnapshots {
   constructor(private readonly db: Db) {}
 
   /**
+   * A heartbeat's view of the entries, for a host row read with its latest snapshot's hash and time
+   * and its lastSeenAt (the beat updates that row). The same entries again, most beats, write
+   * nothing: the snapshot is still the host's latest, and it was last seen when the host was (the
+   * host page reads it so, `FleetView.host`). Entries that changed are recorded as record() does,
+   * after the snapshot they replace is given the last time it was seen. Returns whether they changed.
+   */
+  async recordSeen(
+    hostId: string,
+    entries: readonly KernelEntry[],
+    at: Date,
+    known: Partial<Pick<Host, 'entriesHash' | 'entriesTakenAt' | 'lastSeenAt'>>,
+  ): Promise<boolean> {
+    const { entriesHash, entriesTakenAt, lastSeenAt } = known;
+    if (!entriesHash || !entriesTakenAt || !lastSeenAt) return this.record(hostId, entries, at, known);
+    if (snapshotHash(entries) === entriesHash && entriesTakenAt <= at) return false;
+    await this.db.hostSnapshot.updateMany({
+      where: { hostId, takenAt: entriesTakenAt, contentHash: entriesHash, lastSeenAt: { lt: lastSeenAt } },
+      data: { lastSeenAt },
+    });
+    return this.record(hostId, entries, at, known);
+  }
+
+  /**
    * Stores the entries as read at `now` when they changed since the host's latest snapshot; returns
    * whether they did. A view older than the latest one (a heartbeat read before a job changed the
    * kernel, arriving after it) is dropped.
