@@ -7,7 +7,7 @@
  * served with a fresh CSP nonce (src/server/page-shells.ts; docs/operations.md). Plain HTTP, or HTTPS with
  * the control plane's own certificate when BINFLEET_TLS_CERT and BINFLEET_TLS_KEY are set.
  *   pnpm --filter @binfleet/web start [--port 3000] [--hostname 0.0.0.0]
- * PORT and HOSTNAME as for `next start`; the options win over them.
+ * PORT as for `next start` (the option wins); every address unless --hostname names one.
  */
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -21,7 +21,9 @@ const { values } = parseArgs({
   options: { port: { type: 'string', short: 'p' }, hostname: { type: 'string', short: 'H' } },
 });
 const port = Number(values.port ?? process.env.PORT ?? 3000);
-const hostname = values.hostname ?? process.env.HOSTNAME ?? '0.0.0.0';
+// Every address (IPv4 and IPv6) unless --hostname names one, as `next start`; HOSTNAME is not read
+// (containers set it to their own name).
+const hostname = values.hostname;
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`serve: the port must be a number from 0 to 65535, not ${values.port ?? port}.`);
   process.exit(2);
@@ -42,7 +44,7 @@ const tls = readWebConfig().tls;
 stampPeers();
 const { default: next } = await import('next');
 const dir = new URL('..', import.meta.url).pathname;
-const app = next({ dev: false, dir, hostname, port });
+const app = next({ dev: false, dir, hostname: hostname ?? 'localhost', port });
 await app.prepare();
 const handleNext = app.getRequestHandler();
 // Page HTML rendered once per page, then served with a fresh nonce each time (page-shells.ts).
@@ -60,8 +62,13 @@ const listener = (req: IncomingMessage, res: ServerResponse) => {
 const server = tls
   ? createHttpsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, listener)
   : createHttpServer(listener);
+// A port in use or not allowed ends the process (Next's handlers would log it and keep it running).
+server.once('error', (error) => {
+  console.error(`binfleet: cannot listen on ${hostname ?? '*'}:${port}: ${error.message}`);
+  process.exit(1);
+});
 server.listen(port, hostname, () => {
-  console.log(`binfleet control plane on ${tls ? 'https' : 'http'}://${hostname}:${port}`);
+  console.log(`binfleet control plane on ${tls ? 'https' : 'http'}://${hostname ?? '*'}:${port}`);
 });
 
 stopOnSignals(cp, server);

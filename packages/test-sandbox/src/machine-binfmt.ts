@@ -11,6 +11,8 @@ export const MACHINE_BINFMT = '/proc/sys/fs/binfmt_misc';
 
 export interface MachineBinfmtState {
   readonly mounted: boolean;
+  /** binfmt_misc as a whole switched on or off (its `status` file). */
+  readonly status?: string;
   /** Every entry's file as the kernel shows it, by name. */
   readonly entries: Readonly<Record<string, string>>;
 }
@@ -26,7 +28,13 @@ export function machineBinfmtState(): MachineBinfmtState {
       // removed while we listed
     }
   }
-  return { mounted: true, entries };
+  let status: string | undefined;
+  try {
+    status = readFileSync(`${MACHINE_BINFMT}/status`, 'utf8').trim();
+  } catch {
+    // unmounted meanwhile
+  }
+  return { mounted: true, ...(status === undefined ? {} : { status }), entries };
 }
 
 /** What differs between two states, one phrase each ('' when they are the same). */
@@ -34,6 +42,7 @@ export function machineBinfmtChanges(before: MachineBinfmtState, after: MachineB
   if (before.mounted !== after.mounted)
     return after.mounted ? 'mounted (it was not)' : 'unmounted (it was mounted)';
   const changes: string[] = [];
+  if (before.status !== after.status) changes.push(`status ${before.status} -> ${after.status}`);
   for (const name of new Set([...Object.keys(before.entries), ...Object.keys(after.entries)])) {
     const was = before.entries[name];
     const is = after.entries[name];
@@ -106,7 +115,14 @@ export function machineAarch64WithF(lines: MachineRegisterLines & { readonly aar
   const unmount = () => (mounted ? undefined : execFileSync('umount', [MACHINE_BINFMT]));
   if (machineEntryUsable(name)) return { restore: unmount };
   const aside = setAsideMachineEntry(name, lines);
-  writeFileSync(`${MACHINE_BINFMT}/register`, lines.aarch64WithF);
+  try {
+    writeFileSync(`${MACHINE_BINFMT}/register`, lines.aarch64WithF);
+  } catch (error) {
+    // F opens the interpreter now: a machine without it is put back as it was.
+    aside.putBack();
+    unmount();
+    throw error;
+  }
   return {
     restore() {
       aside.putBack();

@@ -29,13 +29,14 @@ describe('verify through the API runs an arm64 container on the real dockerd', (
   let mountedBefore: boolean;
   /** The machine's own qemu-aarch64 with F, used as it is; otherwise the test registers its own. */
   let entryBefore: boolean;
-  /** An entry the machine had that containers cannot use (no F, or switched off): set aside, put back. */
+  /** The machine's qemu-aarch64 when containers cannot use it (none, no F, off): put back at the end. */
   let aside: { putBack(): void } | undefined;
 
   beforeAll(async () => {
     mountedBefore = existsSync(`${MOUNT}/register`);
     entryBefore = mountedBefore && machineEntryUsable('qemu-aarch64');
-    if (mountedBefore && !entryBefore)
+    // Not usable as it is: whatever holds the name is set aside (none: the name is freed at the end).
+    if (!entryBefore)
       aside = setAsideMachineEntry('qemu-aarch64', {
         ofEntryFile: (name, text) => encodeRegisterLine(registerSpecOfEntry(parseEntryFile(name, text))),
       });
@@ -50,10 +51,14 @@ describe('verify through the API runs an arm64 container on the real dockerd', (
   });
 
   afterAll(async () => {
-    if (client && !entryBefore) await client.remove.mutate({ targets: ['arm64'] });
-    await agent?.stop();
-    aside?.putBack();
-    if (!mountedBefore && existsSync(`${MOUNT}/register`)) execFileSync('umount', [MOUNT]);
+    try {
+      if (client && !entryBefore) await client.remove.mutate({ targets: ['arm64'] });
+      await agent?.stop();
+    } finally {
+      // The machine put back whatever failed above.
+      aside?.putBack();
+      if (!mountedBefore && existsSync(`${MOUNT}/register`)) execFileSync('umount', [MOUNT]);
+    }
     execFileSync('docker', ['rmi', '-f', IMAGE], { stdio: 'ignore' });
     await rm(dir, { recursive: true, force: true });
   });

@@ -402,10 +402,14 @@ describe.each(DATABASES)('faults on %s', (name, database) => {
           kernel: fleet.kernelOf,
         });
       } finally {
-        if (frozen) for (const i of hosts) process.kill(fleet.hosts[i]!.agent.pid, 'SIGCONT');
-        await dockerd?.restart();
+        // The machine first, whatever fails after it.
         machine.restore();
-        execFileSync('docker', ['rmi', '-f', ARM64_IMAGE], { stdio: 'ignore' });
+        try {
+          if (frozen) for (const i of hosts) process.kill(fleet.hosts[i]!.agent.pid, 'SIGCONT');
+          await dockerd?.restart();
+        } finally {
+          execFileSync('docker', ['rmi', '-f', ARM64_IMAGE], { stdio: 'ignore' });
+        }
       }
     },
     180_000,

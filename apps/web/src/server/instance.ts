@@ -27,18 +27,20 @@ function configOrExit(): WebConfig {
 
 /**
  * Stops a server process's control plane on SIGTERM/SIGINT (the web and standalone servers): the
- * server stops taking requests, the runners and timers stop, the database is let go, the process ends.
+ * server stops taking connections, the runners and timers stop, the database is let go, the process
+ * ends.
  */
 export function stopOnSignals(
   cp: ControlPlane,
-  server: { close(): unknown; closeAllConnections?(): void },
+  server: { close(): unknown; closeIdleConnections?(): void },
 ): void {
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    // New connections refused, idle ones closed; requests under way go on while the runners stop.
     server.close();
-    server.closeAllConnections?.();
+    server.closeIdleConnections?.();
     await cp.runner.stop();
     await cp.buildRunner.stop();
     await cp.loginLimits.stop();

@@ -3,27 +3,42 @@ import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { gzip } from 'node:zlib';
+import { promisify } from 'node:util';
 import { gatewayResponse, isGatewayPath } from './http-gateway.ts';
 import { bodyRefusal, MAX_BODY_BYTES, UPLOAD_PATH } from './http-limits.ts';
-import { PEER_HEADER, PEER_PROTO_HEADER, type Peer } from './security/request-origin.ts';
+import {
+  networksOf,
+  PEER_HEADER,
+  PEER_PROTO_HEADER,
+  requestOrigin,
+  type Peer,
+} from './security/request-origin.ts';
 import type { ControlPlane } from './services/control-plane.ts';
+import { API_CSP, SECURITY_HEADERS } from '../shared/security-headers.ts';
+
+const gzipAsync = promisify(gzip);
 
 /** A Host header that can stand in a URL's authority (anything else is read as localhost). */
 const PLAIN_HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 
 /**
  * The path of a request as the gateway routes it, or undefined for a request target that is not a
- * plain path (absolute or authority forms, `//x`): those are never the gateway's.
+ * plain path (absolute or authority forms, `//x`, a backslash, which URL parsing reads as a slash):
+ * those are never the gateway's (Next answers them).
  */
 export function gatewayPathOf(req: IncomingMessage): string | undefined {
   const target = req.url ?? '';
-  if (!target.startsWith('/') || target.startsWith('//')) return undefined;
+  if (!target.startsWith('/') || target.startsWith('//') || target.includes('\\')) return undefined;
   const pathname = new URL(target, 'http://localhost').pathname;
   return isGatewayPath(pathname) ? pathname : undefined;
 }
 
-/** Answers sent as streams: server-sent events, files, tRPC's streamed batches. */
-const STREAMED = /^(text\/event-stream|application\/octet-stream|application\/jsonl)/;
+/** Answers written whole (with their length, gzipped when asked and worth it); anything else is piped. */
+const WHOLE = /^(application\/json|text\/plain|text\/x-shellscript|application\/x-pem-file)\b/;
+/** Headers of the fetch answer that belong to one connection, not to the answer. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length']);
+const GZIP_FROM_BYTES = 1024;
 
 /**
  * A request's body for fetch: read whole when its declared length is within the limit (tRPC calls:
@@ -48,19 +63,35 @@ async function requestBody(req: IncomingMessage, pathname: string): Promise<Requ
 /**
  * Answers a Node request for one of the gateway's paths (gatewayPathOf said so): the request becomes
  * a fetch Request carrying its TCP peer (in the peer headers too, replacing any a client sent, as
- * stampPeers() does for Next), and the answer is written back whole or, for streams, piped with
- * backpressure; a client that goes away aborts it (a dial-out channel ends with its agent's
- * connection).
+ * stampPeers() does for Next) and the scheme the client used (a trusted proxy's X-Forwarded-Proto
+ * counts), and the answer is written back whole (JSON, scripts; gzipped over 1 KiB when the client
+ * takes it) or piped with backpressure (event streams, files, packages). A client that goes away
+ * before its answer is complete aborts it (a dial-out channel ends with its agent's connection).
+ * Never rejects: a failure is logged and answered 500 while the headers can still be written.
  */
 export async function serveGateway(
   cp: ControlPlane,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
+  try {
+    await answer(cp, req, res);
+  } catch (error) {
+    console.error(JSON.stringify({ msg: 'gateway request failed', path: req.url, error: String(error) }));
+    if (!res.headersSent) {
+      res.writeHead(500, {
+        ...SECURITY_HEADERS,
+        'content-security-policy': API_CSP,
+        'content-type': 'application/json',
+      });
+      res.end(JSON.stringify({ error: { message: 'The control plane failed to answer; see its log.' } }));
+    } else res.destroy();
+  }
+}
+
+async function answer(cp: ControlPlane, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const socket = req.socket as Socket & { encrypted?: boolean };
   const peer: Peer = { address: socket.remoteAddress ?? '', https: socket.encrypted === true };
-  const host = req.headers.host && PLAIN_HOST.test(req.headers.host) ? req.headers.host : 'localhost';
-  const url = new URL(req.url ?? '/', `${peer.https ? 'https' : 'http'}://${host}`);
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (typeof value === 'string') headers.set(name, value);
@@ -68,6 +99,10 @@ export async function serveGateway(
   }
   headers.set(PEER_HEADER, peer.address);
   headers.set(PEER_PROTO_HEADER, peer.https ? 'https' : 'http');
+  // The scheme the client used: behind a trusted TLS proxy, https (install scripts name it).
+  const https = requestOrigin(headers, networksOf(cp.config.trustedProxies), peer).https;
+  const host = req.headers.host && PLAIN_HOST.test(req.headers.host) ? req.headers.host : 'localhost';
+  const url = new URL(`${https ? 'https' : 'http'}://${host}${req.url ?? '/'}`);
   const method = req.method ?? 'GET';
   const hasBody = method !== 'GET' && method !== 'HEAD';
   // Only a client gone before its answer is complete aborts anything (a dial-out channel's stream).
@@ -75,44 +110,43 @@ export async function serveGateway(
   res.once('close', () => {
     if (!res.writableFinished) gone.abort();
   });
+  const refused = hasBody && bodyRefusal(method, url.pathname, headers) !== undefined;
   const request = new Request(url, {
     method,
     headers,
-    ...(hasBody ? await requestBody(req, url.pathname) : {}),
+    ...(hasBody && !refused ? await requestBody(req, url.pathname) : {}),
   } as RequestInit);
-  let response: Response;
-  try {
-    response = (await gatewayResponse(cp, request, peer, gone.signal)) ?? new Response(null, { status: 404 });
-  } catch (error) {
-    console.error(
-      JSON.stringify({ msg: 'gateway request failed', path: url.pathname, error: String(error) }),
-    );
-    if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ error: { message: 'The control plane failed to answer; see its log.' } }));
-    return;
-  }
-  const outHeaders: Record<string, string | string[]> = Object.fromEntries(response.headers);
-  // getSetCookie keeps several cookies apart; Object.fromEntries joins them into one header.
+  const response =
+    (await gatewayResponse(cp, request, peer, gone.signal)) ?? new Response(null, { status: 404 });
+
+  const outHeaders: Record<string, string | string[]> = {};
+  for (const [name, value] of response.headers) if (!HOP_BY_HOP.has(name)) outHeaders[name] = value;
+  // getSetCookie keeps several cookies apart; the iteration above joins them into one header.
   const cookies = response.headers.getSetCookie();
   if (cookies.length) outHeaders['set-cookie'] = cookies;
   // A body the gateway refuses unread (its size or length): the connection is closed after the
   // answer, so that the client reads the answer instead of a reset mid-body.
-  if (hasBody && bodyRefusal(method, url.pathname, headers)) outHeaders.connection = 'close';
+  if (refused) outHeaders.connection = 'close';
   if (!response.body || method === 'HEAD') {
     res.writeHead(response.status, outHeaders);
     await response.body?.cancel();
     res.end();
     return;
   }
-  // A whole answer (tRPC's JSON, a script, a refusal) in one write with its length; streams (a
-  // channel's events, release files and packages) piped.
-  if (!STREAMED.test(response.headers.get('content-type') ?? '')) {
-    const body = Buffer.from(await response.arrayBuffer());
+  if (WHOLE.test(response.headers.get('content-type') ?? '')) {
+    let body = Buffer.from(await response.arrayBuffer());
+    if (body.length >= GZIP_FROM_BYTES && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+      body = await gzipAsync(body, { level: 1 });
+      outHeaders['content-encoding'] = 'gzip';
+      outHeaders.vary = outHeaders.vary ? `${String(outHeaders.vary)}, accept-encoding` : 'accept-encoding';
+    }
     outHeaders['content-length'] = String(body.length);
     res.writeHead(response.status, outHeaders);
     res.end(body);
     return;
   }
+  const declared = response.headers.get('content-length');
+  if (declared) outHeaders['content-length'] = declared;
   res.writeHead(response.status, outHeaders);
   // A client that went away ends the stream early: nothing to report.
   await pipeline(Readable.fromWeb(response.body as NodeReadableStream), res).catch(() => undefined);

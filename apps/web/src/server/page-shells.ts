@@ -34,6 +34,8 @@ const NEXT_ROUTER_HEADERS = [
   'next-url',
 ];
 const MAX_SHELL_BYTES = 1024 * 1024;
+/** The user agent a shell is rendered for: a browser's, whoever asked first. */
+const SHELL_USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) binfleet-page-shell';
 
 /**
  * Page HTML rendered once per page and served again with a fresh CSP nonce. The pages are shells:
@@ -88,8 +90,10 @@ export class PageShells {
       this.send(shell, req, res);
       return;
     }
-    // Uncompressed, so that the HTML can be kept; this answer goes out so.
+    // Uncompressed, so that the HTML can be kept (this answer goes out so), and rendered as for any
+    // browser: Next renders some of a page differently for crawlers, by their user agent.
     req.headers['accept-encoding'] = 'identity';
+    req.headers['user-agent'] = SHELL_USER_AGENT;
     const captured = capture(res);
     await next(req, res);
     await captured.done;
@@ -182,5 +186,7 @@ function shellOf(c: Captured): Shell | undefined {
       ([name, value]) => value !== undefined && !NOT_KEPT.has(name) && name !== 'content-security-policy',
     )
     .map(([name, value]) => [name, Array.isArray(value) ? value.map(String) : String(value)] as const);
+  // The nonce anywhere else would go out again to everyone: not a shell.
+  if (headers.some(([, value]) => String(value).includes(nonce))) return undefined;
   return { status: 200, headers, body: html.split(nonce), csp: csp.split(nonce) };
 }

@@ -171,12 +171,13 @@ export class PolicyService {
   }
 
   /**
-   * After a write: this server forgets at once, the others when the wake reaches them (a wake that
-   * cannot be sent fails nothing: they read again within POLICIES_KEPT_MS, or on reconnecting).
+   * After a write: this server forgets at once, the others when the wake reaches them. Not waited
+   * for: a wake that cannot be sent (PostgreSQL's listening connection down) delays and fails
+   * nothing; they read again within POLICIES_KEPT_MS, or on reconnecting.
    */
-  private async changed(): Promise<void> {
+  private changed(): void {
     this.forget();
-    await this.wakeups?.wake(POLICIES_CHANGED).catch(() => undefined);
+    void this.wakeups?.wake(POLICIES_CHANGED).catch(() => undefined);
   }
 
   async list() {
@@ -222,7 +223,7 @@ export class PolicyService {
       create: { scope: input.groupName ? 'group' : 'fleet', groupName: input.groupName, scopeKey, ...data },
       update: data,
     });
-    await this.changed();
+    this.changed();
     await this.audit.record({
       actor: actorOf(actor),
       action: 'policy.set',
@@ -257,7 +258,7 @@ export class PolicyService {
     const scopeKey = groupName ? `group:${groupName}` : 'fleet';
     const { count } = await this.db.policy.deleteMany({ where: { scopeKey } });
     if (count === 0) throw new ControlPlaneError('NOT_FOUND', `There is no ${scopeKey} policy.`);
-    await this.changed();
+    this.changed();
     await this.audit.record({
       actor: actorOf(actor),
       action: 'policy.remove',
