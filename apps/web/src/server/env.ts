@@ -67,8 +67,8 @@ export interface WebConfig {
   /** Where `pnpm agent:package` put the agent release this control plane serves to hosts. */
   readonly agentDistDir?: string;
   /**
-   * The control plane's own certificate (scripts/serve-tls.ts serves HTTPS with it). Install codes
-   * then carry its public key's sha256, which the install script pins.
+   * The control plane's own certificate (the web server, scripts/serve.ts, speaks HTTPS with it).
+   * Install codes then carry its public key's sha256, which the install script pins.
    */
   readonly tls?: { readonly cert: string; readonly key: string };
   /**

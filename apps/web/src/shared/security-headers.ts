@@ -43,7 +43,7 @@ export function newNonce(): string {
   return btoa(String.fromCharCode(...bytes));
 }
 
-/** Sets the security headers and `csp` on a response: proxy.ts on every route's, the tRPC route on its own. */
+/** Sets the security headers and `csp` on a response: proxy.ts on Next's, the HTTP gateway on its own. */
 export function secured<T extends Response>(response: T, csp: string): T {
   response.headers.set('content-security-policy', csp);
   for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.headers.set(name, value);
