@@ -1,4 +1,4 @@
-import { machineBinfmtChanges, machineBinfmtState, sameMachineBinfmt } from '@binfleet/test-sandbox';
+import { expectMachineBinfmtAsBefore, machineBinfmtState } from '@binfleet/test-sandbox';
 import { startStack } from './support/stack.ts';
 
 /**
@@ -11,10 +11,6 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const stop = await startStack();
   return async () => {
     await stop();
-    const after = machineBinfmtState();
-    if (!sameMachineBinfmt(before, after))
-      throw new Error(
-        `The e2e run left the machine's binfmt_misc changed: ${machineBinfmtChanges(before, after)}.`,
-      );
+    expectMachineBinfmtAsBefore(before, 'The e2e run');
   };
 }

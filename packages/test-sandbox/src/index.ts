@@ -31,9 +31,8 @@ export {
   machineEntryUsable,
   setAsideMachineEntry,
   type MachineRegisterLines,
-  machineBinfmtChanges,
+  expectMachineBinfmtAsBefore,
   machineBinfmtState,
-  sameMachineBinfmt,
   type MachineBinfmtState,
 } from './machine-binfmt.ts';
 export { FLAG_INJECTIONS, INJECTIONS, type Injection } from './injection-corpus.ts';

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import {
-  machineBinfmtChanges,
+  expectMachineBinfmtAsBefore,
   machineBinfmtState,
-  sameMachineBinfmt,
   type MachineBinfmtState,
 } from './machine-binfmt.ts';
 
@@ -16,12 +15,4 @@ beforeAll(() => {
   before = machineBinfmtState();
 });
 
-afterAll(() => {
-  const after = machineBinfmtState();
-  if (!sameMachineBinfmt(before, after)) {
-    throw new Error(
-      `This test file left the machine's binfmt_misc (/proc/sys/fs/binfmt_misc) changed: ${machineBinfmtChanges(before, after)}. ` +
-        "dockerd's containers and every later test use it: put it back as it was in afterAll.",
-    );
-  }
-});
+afterAll(() => expectMachineBinfmtAsBefore(before, 'This test file'));

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { isDeepStrictEqual } from 'node:util';
 
 /**
  * The machine's own binfmt_misc: what dockerd's containers use (tests that need a private one use a
@@ -38,7 +37,7 @@ export function machineBinfmtState(): MachineBinfmtState {
 }
 
 /** What differs between two states, one phrase each ('' when they are the same). */
-export function machineBinfmtChanges(before: MachineBinfmtState, after: MachineBinfmtState): string {
+function machineBinfmtChanges(before: MachineBinfmtState, after: MachineBinfmtState): string {
   if (before.mounted !== after.mounted)
     return after.mounted ? 'mounted (it was not)' : 'unmounted (it was mounted)';
   const changes: string[] = [];
@@ -60,7 +59,18 @@ const oneLine = (text: string) =>
     .filter((l) => /^(enabled|disabled|interpreter |flags: )/.test(l))
     .join(', ');
 
-export const sameMachineBinfmt = (a: MachineBinfmtState, b: MachineBinfmtState) => isDeepStrictEqual(a, b);
+/**
+ * Throws, naming what changed, when the machine's binfmt_misc is no longer as `before`: the check
+ * after every integration test file and after the e2e run (`who` left it so).
+ */
+export function expectMachineBinfmtAsBefore(before: MachineBinfmtState, who: string): void {
+  const changes = machineBinfmtChanges(before, machineBinfmtState());
+  if (changes)
+    throw new Error(
+      `${who} left the machine's binfmt_misc (${MACHINE_BINFMT}) changed: ${changes}. dockerd's ` +
+        'containers, every later test and the next run on this machine use it: put it back as it was.',
+    );
+}
 
 /**
  * Register lines, from arch-table (the only source of them; this package cannot depend on it, whose
