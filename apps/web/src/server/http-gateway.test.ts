@@ -10,12 +10,7 @@ const untouched = new Proxy({} as ControlPlane, {
   },
 });
 const ask = (path: string, init: RequestInit = {}) =>
-  gatewayResponse(
-    untouched,
-    new Request(`http://cp.test${path}`, init),
-    undefined,
-    new AbortController().signal,
-  );
+  gatewayResponse(untouched, new Request(`http://cp.test${path}`, init), new AbortController().signal);
 
 describe('gateway routes', () => {
   it('takes the API, uploads, dial-out and agent install paths, and leaves pages to Next', () => {

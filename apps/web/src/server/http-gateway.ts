@@ -16,7 +16,6 @@ import { logServerError } from './database-errors.ts';
 import { batchRefusal, bodyRefusal, refusalResponse, UPLOAD_PATH } from './http-limits.ts';
 import { handlePackageUpload } from './package-upload.ts';
 import { appRouter } from './routers/index.ts';
-import type { Peer } from './security/request-origin.ts';
 import type { ControlPlane } from './services/control-plane.ts';
 import { createContext } from './trpc.ts';
 import { API_CSP, secured } from '../shared/security-headers.ts';
@@ -30,12 +29,7 @@ import { API_CSP, secured } from '../shared/security-headers.ts';
  */
 export const TRPC_ENDPOINT = '/api/trpc';
 
-type Handler = (
-  cp: ControlPlane,
-  req: Request,
-  peer: Peer | undefined,
-  signal: AbortSignal,
-) => Promise<Response>;
+type Handler = (cp: ControlPlane, req: Request, signal: AbortSignal) => Promise<Response>;
 
 interface Route {
   readonly method: 'GET' | 'POST';
@@ -45,7 +39,7 @@ interface Route {
 const EXACT: ReadonlyMap<string, Route> = new Map<string, Route>([
   ['/healthz', { method: 'GET', handle: async () => Response.json({ ok: true }) }],
   [UPLOAD_PATH, { method: 'POST', handle: (cp, req) => handlePackageUpload(cp, req) }],
-  [CHANNEL_ROUTE, { method: 'GET', handle: (cp, req, _peer, signal) => handleAgentChannel(cp, req, signal) }],
+  [CHANNEL_ROUTE, { method: 'GET', handle: (cp, req, signal) => handleAgentChannel(cp, req, signal) }],
   ['/agent/install.sh', { method: 'GET', handle: (cp, req) => installScript(cp, req) }],
   ['/agent/supported', { method: 'GET', handle: (cp, req) => supported(cp, req) }],
   ['/agent/ca.pem', { method: 'GET', handle: (cp) => serverCertificate(cp) }],
@@ -66,12 +60,12 @@ function routeOf(pathname: string): Route | undefined {
 
 const TRPC: Route = {
   method: 'POST',
-  handle: (cp, req, peer) =>
+  handle: (cp, req) =>
     fetchRequestHandler({
       endpoint: TRPC_ENDPOINT,
       req,
       router: appRouter,
-      createContext: ({ resHeaders }) => createContext(cp, req, resHeaders, peer),
+      createContext: ({ resHeaders }) => createContext(cp, req, resHeaders),
       onError: logServerError,
     }),
 };
@@ -98,19 +92,18 @@ export function isGatewayPath(pathname: string): boolean {
 /**
  * The answer to a request for one of the gateway's paths, with the security headers and a CSP that
  * allows nothing; undefined for any other path. Bodies over the limit and over-long tRPC batches are
- * refused before anything reads them. `peer` is the TCP peer where the server knows it; without it,
- * the peer headers stampPeers() wrote are read (Next's route files).
+ * refused before anything reads them. The client's address comes from the peer headers every server
+ * writes from the socket (node-http-gateway.ts; stampPeers() for Next), replacing any a client sent.
  */
 export async function gatewayResponse(
   cp: ControlPlane,
   req: Request,
-  peer: Peer | undefined,
   signal: AbortSignal,
 ): Promise<Response | undefined> {
   const { pathname } = new URL(req.url);
   const route = routeOf(pathname);
   if (!route) return undefined;
-  return secured(await answer(route, pathname, cp, req, peer, signal), API_CSP);
+  return secured(await answer(route, pathname, cp, req, signal), API_CSP);
 }
 
 async function answer(
@@ -118,7 +111,6 @@ async function answer(
   pathname: string,
   cp: ControlPlane,
   req: Request,
-  peer: Peer | undefined,
   signal: AbortSignal,
 ): Promise<Response> {
   // tRPC answers GET (queries) and POST (mutations, batches) itself; every other route takes one
@@ -135,5 +127,5 @@ async function answer(
   }
   const refusal = bodyRefusal(req.method, pathname, req.headers) ?? batchRefusal(pathname, TRPC_ENDPOINT);
   if (refusal) return refusalResponse(refusal);
-  return route.handle(cp, req, peer, signal);
+  return route.handle(cp, req, signal);
 }

@@ -116,8 +116,7 @@ async function answer(cp: ControlPlane, req: IncomingMessage, res: ServerRespons
     headers,
     ...(hasBody && !refused ? await requestBody(req, url.pathname) : {}),
   } as RequestInit);
-  const response =
-    (await gatewayResponse(cp, request, peer, gone.signal)) ?? new Response(null, { status: 404 });
+  const response = (await gatewayResponse(cp, request, gone.signal)) ?? new Response(null, { status: 404 });
 
   const outHeaders: Record<string, string | string[]> = {};
   for (const [name, value] of response.headers) if (!HOP_BY_HOP.has(name)) outHeaders[name] = value;

@@ -17,7 +17,7 @@ import { ControlPlaneError, type ControlPlaneErrorCode } from './errors.ts';
 import { hasRole, type AuthenticatedSession } from './services/auth.ts';
 import type { ControlPlane } from './services/control-plane.ts';
 import { DEVICE_COOKIE, DEVICE_TTL_MS } from './security/device-cookie.ts';
-import { networksOf, requestOrigin, type Peer } from './security/request-origin.ts';
+import { networksOf, requestOrigin } from './security/request-origin.ts';
 import { wireTransformer } from './wire-serializer.ts';
 
 export const SESSION_COOKIE = 'bf_session';
@@ -38,18 +38,12 @@ export interface Context {
   readonly resHeaders: Headers;
 }
 
-/** `socketPeer`: the connection's peer when the server has it (the web and standalone servers;
- * not Next's route files, which read the peer headers). */
-export async function createContext(
-  cp: ControlPlane,
-  req: Request,
-  resHeaders: Headers,
-  socketPeer?: Peer,
-): Promise<Context> {
+/** The client's address from the peer headers every server writes from the socket (request-origin.ts). */
+export async function createContext(cp: ControlPlane, req: Request, resHeaders: Headers): Promise<Context> {
   const cookies = req.headers.get('cookie');
   const sessionToken = cookie(cookies, SESSION_COOKIE);
   const authorization = req.headers.get('authorization');
-  const origin = requestOrigin(req.headers, networksOf(cp.config.trustedProxies), socketPeer);
+  const origin = requestOrigin(req.headers, networksOf(cp.config.trustedProxies), undefined);
   return {
     cp,
     session: await cp.auth.authenticate(sessionToken),

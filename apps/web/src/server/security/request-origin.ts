@@ -4,11 +4,11 @@ import type { Socket } from 'node:net';
 import { Networks, plainAddress } from './networks.ts';
 
 /**
- * Who sent a request, and whether it came over https. The peer is the TCP connection's other end: the
- * web and standalone servers pass it to the gateway (and write it into these two headers of the
- * request); under Next route handlers never see the socket, so `stampPeers()` (called once from
- * instrumentation.ts and scripts/serve.ts) writes it into these two headers of every incoming request,
- * replacing whatever a client sent under those names.
+ * Who sent a request, and whether it came over https. The peer is the TCP connection's other end:
+ * the web and standalone servers write it into these two headers of the request they hand the
+ * gateway (node-http-gateway.ts); under Next route handlers never see the socket, so `stampPeers()`
+ * (called once from instrumentation.ts and scripts/serve.ts) writes it into these two headers of
+ * every incoming request. Either way whatever a client sent under those names is replaced.
  */
 export const PEER_HEADER = 'x-binfleet-peer';
 export const PEER_PROTO_HEADER = 'x-binfleet-peer-proto';
