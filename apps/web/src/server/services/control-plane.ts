@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DiskPackageStore, readQemuPackage } from '@binfleet/deb';
 import {
+  databaseProvider,
   createDb,
   createWakeups,
   createSecretBox,
@@ -124,7 +125,13 @@ export function createControlPlane(config: WebConfig, options: { db?: Db } = {})
     config.health,
     (hostId) => channels.connected(hostId),
   );
-  const fleet = new FleetView(db, hosts, policies, new FleetAttention(db, hosts, agentRelease));
+  const fleet = new FleetView(
+    db,
+    hosts,
+    policies,
+    new FleetAttention(db, hosts, agentRelease),
+    databaseProvider(config.databaseUrl),
+  );
   const catalogue = new CatalogueService(db, secrets, audit, config.catalogueSyncIntervalMs, outbound);
   const catalogueSync = new CatalogueSyncTimer(db, catalogue, { intervalMs: config.catalogueSyncIntervalMs });
   const packages = new PackageService(

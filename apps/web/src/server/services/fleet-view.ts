@@ -1,7 +1,8 @@
 import { TARGET_IDS, type KernelEntry, type TargetId } from '@binfleet/arch-table';
-import type { Db, Prisma } from '@binfleet/db';
+import type { DatabaseProvider, Db, Prisma } from '@binfleet/db';
 import { ControlPlaneError } from '../errors.ts';
 import { attentionSelect, type FleetAttention } from './fleet-attention.ts';
+import { FleetReadCache } from './fleet-read-cache.ts';
 import type { AttentionReason } from './hosts/attention.ts';
 import { driftKey } from './hosts/entries-digests.ts';
 import { HostService, type HostFilter } from './hosts/host-service.ts';
@@ -72,16 +73,55 @@ const driftSelect = {
   entriesHash: true,
 } satisfies Prisma.HostSelect;
 
-/** Read models for the fleet page and the host page: hosts joined with snapshots, policies, verify results. */
+/**
+ * Read models for the fleet page and the host page: hosts joined with snapshots, policies, verify results.
+ * The fleet page's (page, summary, coverage, drift) are kept while the fleet does not change
+ * (FleetReadCache); `request` is what one request's calls share (tRPC's context), so that they look
+ * at whether it changed once.
+ */
 export class FleetView {
+  private readonly reads: FleetReadCache;
+
   constructor(
     private readonly db: Db,
     private readonly hosts: HostService,
     private readonly policies: PolicyService,
     private readonly attention: FleetAttention,
-  ) {}
+    provider: DatabaseProvider,
+  ) {
+    this.reads = new FleetReadCache(
+      db,
+      provider,
+      () => hosts.onlineWindowMs,
+      async () => {
+        const [table, servedAgentVersion] = await Promise.all([
+          policies.current(),
+          attention.servedAgentVersion(),
+        ]);
+        return { policies: table, servedAgentVersion };
+      },
+    );
+  }
 
-  async page(filter: FleetFilter, page: { offset: number; limit: number }) {
+  page(filter: FleetFilter, page: { offset: number; limit: number }, request?: object) {
+    return this.reads.read(request, `page|${JSON.stringify([filter, page.offset, page.limit])}`, () =>
+      this.computePage(filter, page),
+    );
+  }
+
+  summary(request?: object) {
+    return this.reads.read(request, 'summary', () => this.computeSummary());
+  }
+
+  coverage(request?: object) {
+    return this.reads.read(request, 'coverage', () => this.computeCoverage());
+  }
+
+  drift(request?: object) {
+    return this.reads.read(request, 'drift', () => this.computeDrift());
+  }
+
+  private async computePage(filter: FleetFilter, page: { offset: number; limit: number }) {
     const where = this.hosts.where(filter);
     const policies = this.policies.resolver();
     let total: number;
@@ -186,7 +226,7 @@ export class FleetView {
     return governed.filter((_, i) => counts[i]! > 0 === drifted).map((h) => h.id);
   }
 
-  async summary() {
+  private async computeSummary() {
     const since = this.hosts.onlineSince();
     const [total, online, groups, archs, attention, servedAgentVersion] = await Promise.all([
       this.db.host.count(),
@@ -210,7 +250,7 @@ export class FleetView {
    * How many online hosts can run each target now (registered and enabled). Hosts are counted by the
    * hash of their entries, and each distinct set of entries is looked at once.
    */
-  async coverage() {
+  private async computeCoverage() {
     const byHash = await this.db.host.groupBy({
       by: ['entriesHash'],
       where: { lastSeenAt: { gte: this.hosts.onlineSince() } },
@@ -229,7 +269,7 @@ export class FleetView {
    * drift is not computed, so they are never counted as matching). One query: hosts counted by group,
    * architecture and the hash of their entries, whose drift is worked out once per distinct triple.
    */
-  async drift() {
+  private async computeDrift() {
     const [byKind, policyOf] = await Promise.all([
       this.db.host.groupBy({ by: ['groupName', 'arch', 'entriesHash'], _count: { _all: true } }),
       this.policies.resolver(),

@@ -196,6 +196,14 @@ export class PolicyService {
     return (await this.resolver())(groupName);
   }
 
+  /**
+   * The policy table as it is kept now: a new object after a change or a reread, so a read model
+   * computed from policies can tell whether they may have changed since (FleetReadCache).
+   */
+  current(): Promise<object> {
+    return this.byKey();
+  }
+
   /** All policies at once, for computing drift over many hosts without a query per host. */
   async resolver(): Promise<(groupName: string | null) => PolicySpec | null> {
     const byKey = await this.byKey();

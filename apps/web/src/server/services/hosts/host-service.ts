@@ -54,9 +54,14 @@ export class HostService {
     this.enrolment = new Enrolment(db, secrets, audit, timing, this.snapshots, this.credentials, log);
   }
 
+  /** How long a host stays online after its last heartbeat. */
+  get onlineWindowMs(): number {
+    return this.timing.heartbeatIntervalMs * this.timing.offlineAfterMissed;
+  }
+
   /** Hosts whose last heartbeat is older than this are offline. */
   onlineSince(now = new Date()): Date {
-    return new Date(now.getTime() - this.timing.heartbeatIntervalMs * this.timing.offlineAfterMissed);
+    return new Date(now.getTime() - this.onlineWindowMs);
   }
 
   isOnline(lastSeenAt: Date | null, now = new Date()): boolean {

@@ -38,12 +38,13 @@ export class SelfTests {
       // then sees this one's results when it works out the outcome (else each could miss the other's).
       await tx.$executeRaw`UPDATE "Host" SET "selfTest" = "selfTest" WHERE "id" = ${hostId}`;
       await tx.verifyResult.createMany({ data: checks.map((c) => ({ ...c, hostId, jobId })) });
-      await tx.$executeRaw`UPDATE "Host" SET "selfTest" = ${OUTCOME} WHERE "id" = ${hostId}`;
+      // updatedAt as Prisma sets it on its own writes: the fleet's read models see the change (FleetReadCache).
+      await tx.$executeRaw`UPDATE "Host" SET "selfTest" = ${OUTCOME}, "updatedAt" = ${new Date()} WHERE "id" = ${hostId}`;
     });
   }
 
   /** Works the outcome out again from the stored results, for every host: after results were written in bulk. */
   async refreshAll(): Promise<void> {
-    await this.db.$executeRaw`UPDATE "Host" SET "selfTest" = ${OUTCOME}`;
+    await this.db.$executeRaw`UPDATE "Host" SET "selfTest" = ${OUTCOME}, "updatedAt" = ${new Date()}`;
   }
 }
