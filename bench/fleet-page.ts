@@ -7,6 +7,11 @@
  * (httpBatchLink), interleaved over --runs rounds after --warmup rounds. auth.me on the same server
  * and session is the reference: the cost of a request that reads almost nothing.
  *   pnpm exec tsx bench/fleet-page.ts [--hosts 1000] [--runs 30] [--warmup 5] [--repo DIR] [--cpu-prof DIR]
+ * The server keeps the fleet's read models while the fleet does not change (FleetReadCache), and the
+ * seed changes its hosts in one write every 10 s: most requests here are served what was kept. The
+ * last request is the batched one right after a host changed (the bench writes one host's row first,
+ * outside the timing): always computed, what a fleet whose hosts heartbeat all the time costs (1,000
+ * agents every 15 s: ~67 writes/s). That one is the goal's figure; the one before it, mostly kept.
  * --repo measures another checkout of this repository (e.g. an older commit unpacked with its own
  * generated Prisma client), so a change can be compared with what it replaced on the same machine.
  * --cpu-prof writes the server's CPU profile (node --cpu-prof, the measured rounds and the seeding) into DIR.
@@ -18,6 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { ApiClient } from '../apps/web/src/server/testing/api-client.ts';
 import type { startControlPlaneProcess } from '../apps/web/src/server/testing/control-plane-process.ts';
+import type * as DbModule from '../packages/db/src/index.ts';
 import { seedLiveFleet } from './lib/seeded-fleet.ts';
 import { FLEET_FIRST_PAGE, FLEET_PAGE_LOAD, percentile, trpcPath } from './lib/fleet-figures.ts';
 
@@ -49,7 +55,7 @@ const filteredPage = {
   limit: 50,
 };
 const pageLoad = FLEET_PAGE_LOAD;
-const REQUESTS: readonly { name: string; path: string }[] = [
+const REQUESTS: readonly { name: string; path: string; changeFirst?: boolean }[] = [
   { name: 'auth.me (reference)', path: trpcPath([{ path: 'auth.me' }]) },
   { name: 'fleet.hosts first 50', path: trpcPath([{ path: 'fleet.hosts', input: firstPage }]) },
   { name: 'fleet.hosts first 50, 4 filters', path: trpcPath([{ path: 'fleet.hosts', input: filteredPage }]) },
@@ -57,7 +63,10 @@ const REQUESTS: readonly { name: string; path: string }[] = [
   { name: 'fleet.coverage', path: trpcPath([{ path: 'fleet.coverage' }]) },
   { name: 'fleet.drift', path: trpcPath([{ path: 'fleet.drift' }]) },
   { name: 'fleet page load (1 batched request)', path: trpcPath(pageLoad) },
+  { name: 'fleet page load, a host changed first', path: trpcPath(pageLoad), changeFirst: true },
 ];
+
+const { createDb } = (await import(join(repo, 'packages/db/src/index.ts'))) as typeof DbModule;
 
 const dir = mkdtempSync(join(tmpdir(), 'binfleet-bench-page-'));
 const admin = { username: 'admin', password: 'bench-password-1' };
@@ -69,6 +78,12 @@ const env = {
   BINFLEET_INSECURE_COOKIES: '1',
   // Only reads are measured: no runner polling the database in between.
   BINFLEET_RUNNER: 'off',
+};
+const db = createDb(env.DATABASE_URL);
+/** A write to one host's row, as a heartbeat that changed something makes. */
+const touchHost = async (round: number) => {
+  const [host] = await db.host.findMany({ select: { id: true }, skip: round % hosts, take: 1 });
+  await db.host.update({ where: { id: host!.id }, data: { kernel: `6.1.${round}` } });
 };
 // The server migrates the new database and creates the admin the seed needs.
 const profile = values['cpu-prof'];
@@ -95,6 +110,7 @@ try {
   const bytes = new Map<string, number>();
   for (let round = 0; round < warmup + runs; round++) {
     for (const r of REQUESTS) {
+      if (r.changeFirst) await touchHost(round);
       const t0 = performance.now();
       const response = await api.raw(r.path);
       const body = await response.text();
@@ -118,11 +134,14 @@ try {
   });
   console.log(`${hosts} hosts, ${runs} runs after ${warmup} warm-up rounds, requests interleaved:`);
   console.table(rows);
-  const page = rows.at(-1)!;
+  const changed = rows.at(-1)!;
+  const page = rows.at(-2)!;
+  console.log(`fleet page, the batched request mostly served kept (median): ${page['median ms']} ms`);
   console.log(
-    `fleet page server response (median of the batched request): ${page['median ms']} ms; goal < 40 ms: ${page['median ms'] < 40 ? 'met' : 'NOT met'}`,
+    `fleet page server response (median of the batched request, a host changed first): ${changed['median ms']} ms; goal < 40 ms: ${changed['median ms'] < 40 ? 'met' : 'NOT met'}`,
   );
 } finally {
+  await db.$disconnect();
   stopSeed();
   await server.stop();
   rmSync(dir, { recursive: true, force: true });

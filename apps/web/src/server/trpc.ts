@@ -36,6 +36,11 @@ export interface Context {
   readonly deviceCookie?: string;
   /** Response headers: procedures set cookies through these. */
   readonly resHeaders: Headers;
+  /**
+   * The request's own object, the same for each call of a batch (tRPC makes a new context object
+   * per call): the fleet's read models let calls under way at once share one look at the fleet by it.
+   */
+  readonly reads: object;
 }
 
 /** The client's address from the peer headers every server writes from the socket (request-origin.ts). */
@@ -54,6 +59,7 @@ export async function createContext(cp: ControlPlane, req: Request, resHeaders: 
     https: origin.https,
     deviceCookie: cookie(cookies, DEVICE_COOKIE),
     resHeaders,
+    reads: {},
   };
 }
 

@@ -25,13 +25,13 @@ export const fleetRouter = router({
         limit: z.number().int().min(1).max(200).default(50),
       }),
     )
-    .query(({ ctx, input }) => ctx.cp.fleet.page(input.filter, input, ctx)),
+    .query(({ ctx, input }) => ctx.cp.fleet.page(input.filter, input, ctx.reads)),
   hostIds: viewerProcedure
     .input(z.strictObject({ filter: fleetFilter }))
     .query(({ ctx, input }) => ctx.cp.fleet.ids(input.filter)),
-  summary: viewerProcedure.query(({ ctx }) => ctx.cp.fleet.summary(ctx)),
-  coverage: viewerProcedure.query(({ ctx }) => ctx.cp.fleet.coverage(ctx)),
-  drift: viewerProcedure.query(({ ctx }) => ctx.cp.fleet.drift(ctx)),
+  summary: viewerProcedure.query(({ ctx }) => ctx.cp.fleet.summary(ctx.reads)),
+  coverage: viewerProcedure.query(({ ctx }) => ctx.cp.fleet.coverage(ctx.reads)),
+  drift: viewerProcedure.query(({ ctx }) => ctx.cp.fleet.drift(ctx.reads)),
   host: viewerProcedure
     .input(z.strictObject({ id: z.string().min(1).max(64) }))
     .query(({ ctx, input }) => ctx.cp.fleet.host(input.id)),

@@ -26,14 +26,18 @@ interface FleetStamp extends FleetInputs {
   readonly validUntil: number;
 }
 
-/** How long a kept model is served at most, whatever the stamp says (replicas whose clocks differ, a write in the same millisecond as the last). */
+/**
+ * How long a kept model is served at most, whatever the stamp says: a second write to a host in the
+ * same millisecond as its first leaves its updatedAt as it was, and shows within this.
+ */
 export const FLEET_READS_KEPT_MS = 2_000;
 /** Models kept at once: a page per filter and offset, the three panels. */
 const MAX_KEPT = 200;
 
 /** The sum of every host's updatedAt in ms, each taken within its day (a day's ms: no overflow at any fleet size). */
 const CHECKSUM: Record<DatabaseProvider, Prisma.Sql> = {
-  sqlite: Prisma.sql`CAST((julianday("updatedAt") - 2440587.5) * 86400000 AS INTEGER) % 86400000`,
+  // julianday is a float: rounded, not truncated, or a millisecond can come out as its neighbour.
+  sqlite: Prisma.sql`CAST(ROUND((julianday("updatedAt") - 2440587.5) * 86400000) AS INTEGER) % 86400000`,
   postgresql: Prisma.sql`(EXTRACT(EPOCH FROM "updatedAt") * 1000)::bigint % 86400000`,
 };
 
@@ -42,15 +46,17 @@ const CHECKSUM: Record<DatabaseProvider, Prisma.Sql> = {
  * same summary, panels and first page, and each costs the server several queries and the work over
  * their rows (11 ms of CPU for the fleet page's batched request at 100 hosts, most of a page load).
  *
- * Each read looks at the stamp first (one query; the calls of one request share it), then serves what
- * was computed under the same stamp, or computes it. The stamp is read before computing, so what is
- * kept is never older than its stamp says; a request that starts after a write completed sees it.
- * On PostgreSQL every replica reads the stamp from the database, so another replica's writes show
- * at once too.
+ * Each read looks at the stamp first (one query; calls of one request under way at once share it),
+ * then serves what was computed under the same stamp, or computes it. The stamp is read before
+ * computing, so what is kept is never older than its stamp says: a request that starts after a write
+ * completed sees it (a second write to the same host within the same millisecond: within
+ * FLEET_READS_KEPT_MS). On PostgreSQL every replica reads the stamp from the database, so another
+ * replica's writes show alike.
  */
 export class FleetReadCache {
   private readonly kept = new Map<string, { stamp: FleetStamp; at: number; value: Promise<unknown> }>();
-  private readonly stampOfRequest = new WeakMap<object, Promise<FleetStamp>>();
+  /** A stamp being read for a request: calls of that request that start meanwhile wait for it. */
+  private readonly readingFor = new WeakMap<object, Promise<FleetStamp>>();
   private readonly checksum: Prisma.Sql;
 
   constructor(
@@ -66,7 +72,9 @@ export class FleetReadCache {
 
   /**
    * The model under `key`: kept when the fleet has not changed since it was computed, else computed.
-   * `request`: the calls made for one request share one look at the stamp (tRPC's context object).
+   * `request`: the request's own object (tRPC's context `reads`). Its calls that start while the
+   * stamp is being read share that read (a batch's calls start together); a later call reads again,
+   * so a caller that writes between two calls sees its write.
    */
   async read<T>(request: object | undefined, key: string, compute: () => Promise<T>): Promise<T> {
     const stamp = await this.stamp(request);
@@ -75,6 +83,9 @@ export class FleetReadCache {
     if (hit && now < hit.stamp.validUntil && now - hit.at < this.keptMs && sameFleet(hit.stamp, stamp))
       return hit.value as Promise<T>;
     const value = compute();
+    if (this.kept.size >= MAX_KEPT)
+      for (const [k, e] of this.kept)
+        if (now - e.at >= this.keptMs || now >= e.stamp.validUntil) this.kept.delete(k);
     if (this.kept.size >= MAX_KEPT) this.kept.clear();
     const entry = { stamp, at: now, value };
     this.kept.set(key, entry);
@@ -86,11 +97,14 @@ export class FleetReadCache {
 
   private stamp(request: object | undefined): Promise<FleetStamp> {
     if (!request) return this.readStamp();
-    let stamp = this.stampOfRequest.get(request);
-    if (!stamp) {
-      stamp = this.readStamp();
-      this.stampOfRequest.set(request, stamp);
-    }
+    const reading = this.readingFor.get(request);
+    if (reading) return reading;
+    const stamp = this.readStamp();
+    this.readingFor.set(request, stamp);
+    const done = () => {
+      if (this.readingFor.get(request) === stamp) this.readingFor.delete(request);
+    };
+    stamp.then(done, done);
     return stamp;
   }
 

@@ -57,6 +57,7 @@ export async function startInProcessControlPlane(options: InProcessOptions): Pro
         bearer: undefined,
         csrf: session!.csrfSecret,
         resHeaders: new Headers(),
+        reads: {},
       });
     };
     await cp.auth.setup(TEST_ADMIN.username, TEST_ADMIN.password);
