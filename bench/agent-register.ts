@@ -15,6 +15,7 @@
  * --bin runs another build of the agent (e.g. one of an older commit) instead of building this one
  * (and skips the launcher, which runs this one).
  */
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,21 +85,48 @@ async function timedRuns(count: number, warmup: number, run: () => Promise<numbe
 const qemuEntries = (sandbox: Sandbox) =>
   JSON.stringify(Object.entries(kernelSnapshot(sandbox)).filter(([name]) => name.startsWith('qemu-')));
 
-async function vmRssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) / 1024;
+/** Resident memory in MB: all of it, the process's own (anonymous), and pages of files (node's binary, shared). */
+interface Rss {
+  readonly total: number;
+  readonly anon: number;
+  readonly file: number;
 }
 
+async function rssOf(pid: number): Promise<Rss> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)![1]) / 1024;
+  return { total: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
+}
+
+const showRss = (r: Rss) => `${r.total.toFixed(1)} MB (own ${r.anon.toFixed(1)}, files ${r.file.toFixed(1)})`;
+
 /** Resident memory of an agent that has started and then been left alone for a few seconds. */
-async function idleRss(bin: string, dir: string): Promise<number> {
+async function idleRss(bin: string, dir: string): Promise<Rss> {
   const sandbox = await startSandbox();
   const agent = await startAgent(sandbox, { bin, stateDir: dir, env: { BINFLEET_AGENT_TOKEN: TOKEN } });
   try {
     await sleep(3_000);
-    return await vmRssMb(agent.pid);
+    return await rssOf(agent.pid);
   } finally {
     await agent.stop();
     await sandbox.stop();
+  }
+}
+
+/** The same for a bare Node HTTP server on this node: the floor any Node agent starts from. */
+async function bareServerRss(): Promise<Rss> {
+  const child = spawn(
+    process.execPath,
+    ['-e', "require('node:http').createServer().listen(0, '127.0.0.1')"],
+    {
+      stdio: 'ignore',
+    },
+  );
+  try {
+    await sleep(3_000);
+    return await rssOf(child.pid!);
+  } finally {
+    child.kill();
   }
 }
 
@@ -198,9 +226,10 @@ async function main() {
     const cliTsxTimes = await timedRuns(cliRuns, 1, cli(AGENT_BIN));
 
     await sleep(3_000);
-    const rssAfterRuns = await vmRssMb(agent.pid);
+    const rssAfterRuns = await rssOf(agent.pid);
     const rssIdle = await idleRss(bin, join(dir, 'idle'));
     const rssIdleTsx = await idleRss(AGENT_BIN, join(dir, 'idle-tsx'));
+    const rssBare = await bareServerRss();
 
     const [api, cliMedian, cliTsx, systemd, bareNode] = [
       apiTimes,
@@ -230,8 +259,12 @@ async function main() {
       `systemd-binfmt into a fresh sandbox, median of ${systemdTimes.length}: ${ms(systemd)} ${spread(systemdTimes)}`,
     );
     console.log(
-      `agent idle RSS (VmRSS, goal < 50 MB): ${rssIdle.toFixed(1)} MB after start, ` +
-        `${rssAfterRuns.toFixed(1)} MB idle after the runs; from the sources via tsx ${rssIdleTsx.toFixed(1)} MB after start`,
+      `agent idle RSS (VmRSS, goal < 50 MB): ${showRss(rssIdle)} after start, ` +
+        `${showRss(rssAfterRuns)} idle after the runs; from the sources via tsx ${rssIdleTsx.total.toFixed(1)} MB after start`,
+    );
+    console.log(`a bare Node HTTP server's RSS, the same way: ${showRss(rssBare)}`);
+    console.log(
+      `ratio agent idle RSS / bare Node HTTP server: ${(rssIdle.total / rssBare.total).toFixed(2)}`,
     );
     console.log(`ratio agent API / systemd-binfmt: ${(api / systemd).toFixed(2)}`);
     console.log(`ratio CLI (bundle) / systemd-binfmt: ${(cliMedian / systemd).toFixed(2)}`);
