@@ -171,6 +171,15 @@ export const agentProcedure = publicProcedure.use(async ({ ctx, next }) => {
   return next({ ctx: { host } });
 });
 
+/**
+ * Heartbeats: the sender as Enrolment.heartbeatSender finds it before the report is read (a host kept
+ * from its last heartbeat, checked again when the heartbeat writes; any other credential looked up).
+ */
+export const heartbeatProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const sender = await ctx.cp.hosts.enrolment.heartbeatSender(ctx.bearer);
+  return next({ ctx: { sender } });
+});
+
 function withRole(role: Role) {
   return publicProcedure.use(async ({ ctx, type, next }) => {
     const { session } = ctx;

@@ -9,7 +9,7 @@ import {
 import { z } from 'zod';
 import { ControlPlaneError } from '../errors.ts';
 import { autoHealIfNeeded } from '../services/auto-heal.ts';
-import { agentProcedure, publicProcedure, router } from '../trpc.ts';
+import { agentProcedure, heartbeatProcedure, publicProcedure, router } from '../trpc.ts';
 
 /** Agents of a contract version this control plane no longer serves are refused with what to do. */
 function requireServed(what: string, report: { facts: Record<string, unknown> }): void {
@@ -27,18 +27,14 @@ export const agentApiRouter = router({
   callResult: agentProcedure
     .input(z.unknown())
     .mutation(({ ctx, input }) => ctx.cp.dialOut.calls.result(ctx.host, input)),
-  heartbeat: agentProcedure.input(heartbeatInputSchema).mutation(async ({ ctx, input }) => {
+  heartbeat: heartbeatProcedure.input(heartbeatInputSchema).mutation(async ({ ctx, input }) => {
     requireServed('take the heartbeat', input);
-    const { agentUrlRefused } = await ctx.cp.hosts.enrolment.heartbeat(ctx.host, input);
+    const { host, agentUrlRefused } = await ctx.cp.hosts.enrolment.beat(ctx.sender, ctx.bearer, input);
     // Every heartbeat: drift also appears without the entries changing (a new policy).
-    const healJob = await autoHealIfNeeded(
-      { ...ctx.host, arch: input.arch ?? ctx.host.arch },
-      ctx.cp,
-      ctx.cp.config.autoHealPauseMs,
-    );
+    const healJob = await autoHealIfNeeded(host, ctx.cp, ctx.cp.config.autoHealPauseMs);
     // Until the agent heartbeats with it, every answer carries the new credential: one lost answer
     // must not leave the rotation waiting for good.
-    const newCredential = ctx.cp.hosts.credentials.offer(ctx.host);
+    const newCredential = ctx.cp.hosts.credentials.offer(host);
     return {
       ok: true,
       heartbeatIntervalMs: ctx.cp.config.heartbeatIntervalMs,

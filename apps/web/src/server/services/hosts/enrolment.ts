@@ -59,7 +59,44 @@ const REACH_UNKNOWN = { reachable: null, reachError: null, reachCheckedAt: null,
 /** The host a heartbeat credential belongs to, as hostForHeartbeat reads it (without its JSON columns). */
 export type HeartbeatHost = Omit<Host, keyof typeof HOST_JSON_COLUMNS>;
 
+/**
+ * Who sent a heartbeat, as its credential says before its report is read: a host this process kept
+ * from its last heartbeat (its row as this process wrote it, to be checked by the heartbeat's write),
+ * or one just read.
+ */
+export type HeartbeatSender =
+  | { readonly hash: string; readonly kept: HeartbeatHost }
+  | { readonly hash: string | undefined; readonly read: HeartbeatHost };
+
+/**
+ * The columns a heartbeat decides by (the URL moved, the hostname kept, the entries changed, the
+ * group's auto-heal, a credential to offer): a kept row is written to only while they are as kept.
+ * Every other column it reads, the heartbeat itself writes (arch, entriesTakenAt with the entries), or
+ * moves with one of these (the pending credential with its hash).
+ */
+const decidedBy = (host: HeartbeatHost, hash: string) => ({
+  id: host.id,
+  heartbeatTokenHash: hash,
+  hostname: host.hostname,
+  agentUrl: host.agentUrl,
+  refusedAgentUrl: host.refusedAgentUrl,
+  entriesHash: host.entriesHash,
+  entriesTakenAt: host.entriesTakenAt,
+  lastSeenAt: host.lastSeenAt,
+  groupName: host.groupName,
+  pendingHeartbeatTokenHash: host.pendingHeartbeatTokenHash,
+});
+
+/** Hosts kept per process at most: one per heartbeating host of a large fleet. */
+const MAX_KEPT_SENDERS = 100_000;
+
 export class Enrolment {
+  /**
+   * Each host's row as this process last wrote it on a heartbeat, by the hash of its heartbeat
+   * credential: its next heartbeat is then one conditional write instead of a read and a write.
+   */
+  private readonly kept = new Map<string, HeartbeatHost>();
+
   constructor(
     private readonly db: Db,
     private readonly secrets: SecretBox,
@@ -219,6 +256,41 @@ export class Enrolment {
   }
 
   /**
+   * Who sends a heartbeat with `token`: the host kept from its last heartbeat here, else as
+   * hostForHeartbeat finds it (an unknown or revoked credential is refused here). A kept host is
+   * checked when the heartbeat writes: a credential revoked since is refused then (beat()).
+   */
+  async heartbeatSender(token: string | undefined): Promise<HeartbeatSender> {
+    const hash = token === undefined ? undefined : hashToken(token);
+    const kept = hash === undefined ? undefined : this.kept.get(hash);
+    if (hash !== undefined && kept) return { hash, kept };
+    return { hash, read: await this.hostForHeartbeat(token) };
+  }
+
+  /**
+   * A heartbeat from `sender` (heartbeatSender): stores it, and returns the host as it is after it.
+   * A kept host is written only if the row still has what the heartbeat decides by (decidedBy): if
+   * anything else changed it (a group, a removal, a rotation, another replica's heartbeat), the row is
+   * read again by the credential, and the heartbeat goes the long way (refused if the credential was
+   * revoked meanwhile).
+   */
+  async beat(
+    sender: HeartbeatSender,
+    token: string | undefined,
+    report: Heartbeat,
+    now = new Date(),
+  ): Promise<{ host: HeartbeatHost; agentUrlRefused?: string }> {
+    if ('kept' in sender) {
+      const done = await this.write(sender.kept, report, now, sender.hash);
+      if (done) return done;
+      this.kept.delete(sender.hash);
+    }
+    const host = 'read' in sender ? sender.read : await this.hostForHeartbeat(token);
+    const done = (await this.write(host, report, now))!;
+    return done;
+  }
+
+  /**
    * A removed host's agent, or a credential a rotation replaced: refused saying so, and the first
    * refusal audited, naming the host.
    */
@@ -256,39 +328,58 @@ export class Enrolment {
    * refused, for the agent to log.
    */
   async heartbeat(
-    host: Pick<Host, 'id' | 'agentUrl' | 'refusedAgentUrl'> &
-      Partial<Pick<Host, 'hostname' | 'entriesHash' | 'entriesTakenAt' | 'lastSeenAt'>>,
+    host: HeartbeatHost,
     report: Heartbeat,
     now = new Date(),
   ): Promise<{ agentUrlRefused?: string }> {
+    const { agentUrlRefused } = (await this.write(host, report, now))!;
+    return agentUrlRefused ? { agentUrlRefused } : {};
+  }
+
+  /**
+   * Writes a heartbeat on `host`; with `ifUnchanged` (its credential's hash) only while the row has
+   * what the heartbeat decides by, else returns undefined. Keeps the row as written for the next one.
+   */
+  private async write(
+    host: HeartbeatHost,
+    report: Heartbeat,
+    now: Date,
+    ifUnchanged?: string,
+  ): Promise<{ host: HeartbeatHost; agentUrlRefused?: string } | undefined> {
     const advertised = report.agentUrl;
     const moved = advertised !== undefined && advertised !== host.agentUrl;
     const refused = moved ? agentUrlProblem(advertised, this.timing.agentUrlAllow ?? []) : undefined;
     const recorded = advertised === undefined ? undefined : agentUrlForRecord(advertised);
     const hostname = await this.hostnameToKeep(host, report.hostname.toLowerCase());
-    await this.db.host.update({
-      where: { id: host.id },
-      data: {
-        hostname,
-        arch: report.arch ?? null,
-        kernel: report.kernel ?? null,
-        dockerVersion: report.dockerVersion ?? null,
-        facts: jsonValue(report.facts),
-        ...factColumns(report),
-        ...reconcileState(report, now),
-        ...(moved && !refused ? { agentUrl: advertised, ...REACH_UNKNOWN } : {}),
-        refusedAgentUrl: refused ? recorded : null,
-        lastSeenAt: now,
-      },
+    const columns = {
+      hostname,
+      arch: report.arch ?? null,
+      kernel: report.kernel ?? null,
+      dockerVersion: report.dockerVersion ?? null,
+      ...factColumns(report),
+      ...reconcileState(report, now),
+      ...(moved && !refused ? { agentUrl: advertised, ...REACH_UNKNOWN } : {}),
+      refusedAgentUrl: refused ? (recorded ?? null) : null,
+      lastSeenAt: now,
+    };
+    const data = { ...columns, facts: jsonValue(report.facts) };
+    if (ifUnchanged !== undefined) {
+      const { count } = await this.db.host.updateMany({ where: decidedBy(host, ifUnchanged), data });
+      if (count === 0) return undefined;
+    } else {
       // Not the row back: Prisma returned (and decoded) every column, the facts and entries JSON too.
-      select: { id: true },
-    });
-    await this.snapshots.recordSeen(
+      await this.db.host.update({ where: { id: host.id }, data, select: { id: true } });
+    }
+    const entriesChanged = await this.snapshots.recordSeen(
       host.id,
       report.entries,
       new Date(now.getTime() - (report.entriesAgeMs ?? 0)),
       host,
     );
+    const written: HeartbeatHost = { ...host, ...columns, updatedAt: now };
+    // New entries moved the row's entries columns: the next heartbeat reads it again.
+    if (entriesChanged) this.kept.delete(host.heartbeatTokenHash);
+    else this.keep(written);
     if (moved && (!refused || recorded !== host.refusedAgentUrl)) {
       this.log({
         msg: refused ? 'agent URL refused' : 'agent URL changed',
@@ -306,7 +397,12 @@ export class Enrolment {
         ...(refused ? { detail: `kept ${host.agentUrl}: ${refused}` } : {}),
       });
     }
-    return refused ? { agentUrlRefused: refused } : {};
+    return refused ? { host: written, agentUrlRefused: refused } : { host: written };
+  }
+
+  private keep(host: HeartbeatHost): void {
+    if (this.kept.size >= MAX_KEPT_SENDERS && !this.kept.has(host.heartbeatTokenHash)) this.kept.clear();
+    this.kept.set(host.heartbeatTokenHash, host);
   }
 
   /**

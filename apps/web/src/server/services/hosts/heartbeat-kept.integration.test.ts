@@ -1,0 +1,148 @@
+import { expectedEntry, targetRegisterSpec, type KernelEntry, type TargetId } from '@binfleet/arch-table';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { appRouter } from '../../routers/index.ts';
+import type { ControlPlane } from '../control-plane.ts';
+import { DATABASES } from '../../testing/fixture.ts';
+import {
+  startInProcessControlPlane,
+  type InProcessControlPlane,
+} from '../../testing/in-process-control-plane.ts';
+
+// A host's heartbeat is one conditional write when this process kept its row from the last one
+// (Enrolment.beat), on SQLite and PostgreSQL; whatever else changed the row since (a group, a
+// rotation, another replica's heartbeat, new entries, a removal) sends it the long way, so nothing
+// is decided on a row that is no longer there.
+
+/** An entry as a kernel shows it after registering `target` (the arch table's), switched on or off. */
+const entry = (target: TargetId, enabled = true): KernelEntry => ({
+  ...expectedEntry(
+    targetRegisterSpec(target, { interpreterDir: '/usr/bin', suffix: '-static', persistent: true }),
+  ),
+  enabled,
+});
+
+describe.each(DATABASES)('heartbeats of a kept host on %s', (_name, database) => {
+  let plane: InProcessControlPlane;
+  let n = 0;
+
+  beforeAll(async () => {
+    plane = await startInProcessControlPlane({ name: 'heartbeat-kept', database });
+  }, 120_000);
+  afterAll(() => plane?.stop());
+
+  const join = async () => {
+    n++;
+    const { token } = await plane.admin.tokens.create({ label: `kept-${n}`, expiresInHours: 1, maxUses: 1 });
+    const joined = await plane.cp.hosts.enrolment.join({
+      joinToken: token,
+      agentId: `kept-agent-${String(n).padStart(4, '0')}`,
+      agentUrl: `http://127.0.0.1:${3000 + n}`,
+      hostname: `kept-${n}`,
+      facts: {},
+      entries: [entry('aarch64')],
+    } as unknown as Parameters<typeof plane.cp.hosts.enrolment.join>[0]);
+    return joined;
+  };
+  /** The agent's side: its heartbeat through the API, with its credential, to `cp`. */
+  const agentOf = (heartbeatToken: string, cp: ControlPlane = plane.cp) => {
+    const caller = appRouter.createCaller({
+      cp,
+      session: null,
+      sessionToken: undefined,
+      bearer: heartbeatToken,
+      csrf: undefined,
+      resHeaders: new Headers(),
+      reads: {},
+    });
+    return (entries: KernelEntry[] = [entry('aarch64')]) =>
+      caller.agentApi.heartbeat({ hostname: `kept-${n}`, facts: {}, entries } as never);
+  };
+  const snapshots = (hostId: string) => plane.db.hostSnapshot.count({ where: { hostId } });
+
+  it('reads no host row on the heartbeats after the first, and writes once each', async () => {
+    const { hostId, heartbeatToken } = await join();
+    const beat = agentOf(heartbeatToken);
+    await beat();
+    const reads = vi.spyOn(plane.db.host, 'findUnique');
+    const writes = vi.spyOn(plane.db.host, 'updateMany');
+    const updates = vi.spyOn(plane.db.host, 'update');
+    try {
+      const before = await plane.db.host.findUniqueOrThrow({ where: { id: hostId } });
+      reads.mockClear();
+      await beat();
+      await beat();
+      expect(reads).not.toHaveBeenCalled();
+      expect(updates).not.toHaveBeenCalled();
+      expect(writes).toHaveBeenCalledTimes(2);
+      const after = await plane.db.host.findUniqueOrThrow({ where: { id: hostId } });
+      expect(after.lastSeenAt!.getTime()).toBeGreaterThan(before.lastSeenAt!.getTime());
+      expect(await snapshots(hostId)).toBe(1);
+    } finally {
+      reads.mockRestore();
+      writes.mockRestore();
+      updates.mockRestore();
+    }
+  });
+
+  it('goes the long way after another write: a group, a rotation, another replica, new entries', async () => {
+    const { hostId, heartbeatToken } = await join();
+    const beat = agentOf(heartbeatToken);
+    await beat();
+    const reads = vi.spyOn(plane.db.host, 'findUnique');
+    try {
+      // A group: read again, and the row keeps it.
+      await plane.admin.fleet.setGroup({ hostIds: [hostId], group: 'kept-blue' });
+      reads.mockClear();
+      await beat();
+      expect(reads).toHaveBeenCalled();
+      expect((await plane.db.host.findUniqueOrThrow({ where: { id: hostId } })).groupName).toBe('kept-blue');
+
+      // A rotation asked for: the very next answer offers the new credential.
+      await plane.admin.fleet.rotateCredential({ id: hostId });
+      const offered = await beat();
+      expect(offered.newCredential?.heartbeatToken).toEqual(expect.any(String));
+      // The agent takes it into use; the old credential, kept from its last heartbeat here, is
+      // refused from then on.
+      const rotated = agentOf(offered.newCredential!.heartbeatToken);
+      await rotated();
+      await expect(beat()).rejects.toMatchObject({
+        code: 'UNAUTHORIZED',
+        message: expect.stringMatching(/was replaced/),
+      });
+
+      // Another replica takes a heartbeat with new entries: here, the next one (the same entries
+      // again) is no new view.
+      const replica = plane.addReplica();
+      await agentOf(offered.newCredential!.heartbeatToken, replica.cp)([entry('aarch64'), entry('s390x')]);
+      const views = await snapshots(hostId);
+      expect(views).toBe(2);
+      reads.mockClear();
+      await rotated([entry('aarch64'), entry('s390x')]);
+      expect(reads).toHaveBeenCalled();
+      expect(await snapshots(hostId)).toBe(views);
+
+      // New entries here: stored, and the heartbeat after reads the row again.
+      await rotated([entry('aarch64', false), entry('s390x')]);
+      expect(await snapshots(hostId)).toBe(views + 1);
+      reads.mockClear();
+      await rotated([entry('aarch64', false), entry('s390x')]);
+      expect(reads).toHaveBeenCalled();
+      expect(await snapshots(hostId)).toBe(views + 1);
+    } finally {
+      reads.mockRestore();
+    }
+  });
+
+  it("refuses a kept host's heartbeat once the host is removed, saying so", async () => {
+    const { hostId, heartbeatToken } = await join();
+    const beat = agentOf(heartbeatToken);
+    await beat();
+    await beat();
+    await plane.admin.fleet.removeHost({ id: hostId });
+    await expect(beat()).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+      message: expect.stringMatching(/was removed from the fleet/),
+    });
+    expect(await plane.db.host.count({ where: { id: hostId } })).toBe(0);
+  });
+});
