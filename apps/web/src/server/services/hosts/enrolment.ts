@@ -1,6 +1,6 @@
 import type { AgentReport, Heartbeat, Join } from '@binfleet/agent-contract';
 import { z } from 'zod';
-import { jsonValue, type Db, type Host, type SecretBox } from '@binfleet/db';
+import { jsonValue, Prisma, type Db, type Host, type SecretBox } from '@binfleet/db';
 import { ControlPlaneError } from '../../errors.ts';
 import { agentUrlForRecord, agentUrlProblem } from '../../security/agent-url.ts';
 import { hashToken, newToken } from '../../security/tokens.ts';
@@ -74,9 +74,7 @@ export type HeartbeatSender =
  * Every other column it reads, the heartbeat itself writes (arch, entriesTakenAt with the entries), or
  * moves with one of these (the pending credential with its hash).
  */
-const decidedBy = (host: HeartbeatHost, hash: string) => ({
-  id: host.id,
-  heartbeatTokenHash: hash,
+const decidedBy = (host: HeartbeatHost) => ({
   hostname: host.hostname,
   agentUrl: host.agentUrl,
   refusedAgentUrl: host.refusedAgentUrl,
@@ -86,6 +84,31 @@ const decidedBy = (host: HeartbeatHost, hash: string) => ({
   groupName: host.groupName,
   pendingHeartbeatTokenHash: host.pendingHeartbeatTokenHash,
 });
+
+/**
+ * The conditional write of a kept host's heartbeat, as one statement both databases take: `columns`
+ * set (with the facts' JSON and updatedAt, as Prisma sets it), where the row is the host's, still has
+ * its credential, and every column it was decided by is as kept (IS NOT DISTINCT FROM: nulls equal).
+ * Not Prisma's updateMany: ~0.25 ms of CPU against ~0.7 ms, on every heartbeat of the fleet. The
+ * column names are this file's own; every value is a parameter.
+ */
+function keptHostWrite(
+  host: HeartbeatHost,
+  hash: string,
+  columns: Readonly<Record<string, string | boolean | Date | null>>,
+  facts: unknown,
+  now: Date,
+): Prisma.Sql {
+  const name = (column: string) => Prisma.raw(`"${column}"`);
+  const set = Object.entries({ ...columns, facts: JSON.stringify(facts), updatedAt: now }).map(
+    ([column, value]) => Prisma.sql`${name(column)} = ${value}`,
+  );
+  const unchanged = Object.entries(decidedBy(host)).map(
+    ([column, value]) => Prisma.sql`${name(column)} IS NOT DISTINCT FROM ${value}`,
+  );
+  return Prisma.sql`UPDATE "Host" SET ${Prisma.join(set)}
+    WHERE "id" = ${host.id} AND "heartbeatTokenHash" = ${hash} AND ${Prisma.join(unchanged, ' AND ')}`;
+}
 
 /** Hosts kept per process at most: one per heartbeating host of a large fleet. */
 const MAX_KEPT_SENDERS = 100_000;
@@ -362,13 +385,16 @@ export class Enrolment {
       refusedAgentUrl: refused ? (recorded ?? null) : null,
       lastSeenAt: now,
     };
-    const data = { ...columns, facts: jsonValue(report.facts) };
     if (ifUnchanged !== undefined) {
-      const { count } = await this.db.host.updateMany({ where: decidedBy(host, ifUnchanged), data });
+      const count = await this.db.$executeRaw(keptHostWrite(host, ifUnchanged, columns, report.facts, now));
       if (count === 0) return undefined;
     } else {
       // Not the row back: Prisma returned (and decoded) every column, the facts and entries JSON too.
-      await this.db.host.update({ where: { id: host.id }, data, select: { id: true } });
+      await this.db.host.update({
+        where: { id: host.id },
+        data: { ...columns, facts: jsonValue(report.facts) },
+        select: { id: true },
+      });
     }
     const entriesChanged = await this.snapshots.recordSeen(
       host.id,

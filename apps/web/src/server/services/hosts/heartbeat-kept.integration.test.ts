@@ -8,7 +8,7 @@ import {
   type InProcessControlPlane,
 } from '../../testing/in-process-control-plane.ts';
 
-// A host's heartbeat is one conditional write when this process kept its row from the last one
+// A host's heartbeat is one conditional write (one SQL statement) when this process kept its row from the last one
 // (Enrolment.beat), on SQLite and PostgreSQL; whatever else changed the row since (a group, a
 // rotation, another replica's heartbeat, new entries, a removal) sends it the long way, so nothing
 // is decided on a row that is no longer there.
@@ -54,8 +54,8 @@ describe.each(DATABASES)('heartbeats of a kept host on %s', (_name, database) =>
       resHeaders: new Headers(),
       reads: {},
     });
-    return (entries: KernelEntry[] = [entry('aarch64')]) =>
-      caller.agentApi.heartbeat({ hostname: `kept-${n}`, facts: {}, entries } as never);
+    return (entries: KernelEntry[] = [entry('aarch64')], facts: Record<string, unknown> = {}) =>
+      caller.agentApi.heartbeat({ hostname: `kept-${n}`, facts, entries } as never);
   };
   const snapshots = (hostId: string) => plane.db.hostSnapshot.count({ where: { hostId } });
 
@@ -64,18 +64,28 @@ describe.each(DATABASES)('heartbeats of a kept host on %s', (_name, database) =>
     const beat = agentOf(heartbeatToken);
     await beat();
     const reads = vi.spyOn(plane.db.host, 'findUnique');
-    const writes = vi.spyOn(plane.db.host, 'updateMany');
+    const writes = vi.spyOn(plane.db, '$executeRaw');
     const updates = vi.spyOn(plane.db.host, 'update');
     try {
       const before = await plane.db.host.findUniqueOrThrow({ where: { id: hostId } });
       reads.mockClear();
       await beat();
-      await beat();
+      const facts = { agentVersion: '9.9.9', binfmt: { mounted: true, writable: false }, note: 'kept' };
+      await beat([entry('aarch64')], facts);
       expect(reads).not.toHaveBeenCalled();
       expect(updates).not.toHaveBeenCalled();
       expect(writes).toHaveBeenCalledTimes(2);
       const after = await plane.db.host.findUniqueOrThrow({ where: { id: hostId } });
       expect(after.lastSeenAt!.getTime()).toBeGreaterThan(before.lastSeenAt!.getTime());
+      // Written as Prisma would: the facts as JSON, their columns, updatedAt moved (the fleet's
+      // read models go by it).
+      expect(after).toMatchObject({
+        facts,
+        agentVersion: '9.9.9',
+        binfmtMounted: true,
+        binfmtWritable: false,
+      });
+      expect(after.updatedAt.getTime()).toBeGreaterThan(before.updatedAt.getTime());
       expect(await snapshots(hostId)).toBe(1);
     } finally {
       reads.mockRestore();
