@@ -371,3 +371,46 @@ describe('@binfleet/db on postgresql with a busy connection pool', () => {
     expect(await db.user.findUnique({ where: { id: user.id } })).toMatchObject({ username: 'waited' });
   });
 });
+
+describe('@binfleet/db on postgresql in a schema of its own (?schema=)', () => {
+  let database: ThrowawayDatabase;
+  let db: Db;
+  let url: string;
+
+  beforeAll(async () => {
+    database = await createThrowawayPostgresDatabase('binfleet_db_test');
+    // A name that needs quoting in SQL (a dash).
+    url = `${database.url}${database.url.includes('?') ? '&' : '?'}schema=${encodeURIComponent('fleet-b')}`;
+    await migrateDeploy(url);
+    db = createDb(url);
+  });
+
+  afterAll(async () => {
+    await db?.$disconnect();
+    await database?.drop();
+  });
+
+  it("puts the tables in that schema, and raw statements find them there as Prisma's own queries do", async () => {
+    await db.host.create({
+      data: {
+        agentId: 'schema-agent',
+        hostname: 'schema-host',
+        agentUrl: 'http://127.0.0.1:9',
+        agentTokenSealed: 'x',
+        heartbeatTokenHash: 'schema-hash',
+      },
+    });
+    const [where] = await db.$queryRaw<{ schema: string }[]>`
+      SELECT table_schema AS "schema" FROM information_schema.tables WHERE table_name = 'Host'`;
+    expect(where).toEqual({ schema: 'fleet-b' });
+    // Every connection of the pool, not only the first: more reads at once than one connection serves.
+    const counts = await Promise.all(
+      Array.from({ length: 12 }, () => db.$queryRaw<{ n: bigint }[]>`SELECT COUNT(*) AS "n" FROM "Host"`),
+    );
+    expect(counts.map(([c]) => Number(c!.n))).toEqual(Array(12).fill(1));
+    expect(
+      await db.$executeRaw`UPDATE "Host" SET "kernel" = ${'6.1'} WHERE "agentId" = ${'schema-agent'}`,
+    ).toBe(1);
+    expect((await db.host.findUniqueOrThrow({ where: { agentId: 'schema-agent' } })).kernel).toBe('6.1');
+  });
+});

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { keepPreparedStatements } from './sqlite-statements.ts';
 import { databaseProvider, resolveDatabaseUrl, sqliteFilePath } from './database-url.ts';
 import { PrismaClient as PostgresPrismaClient } from './generated/postgresql/client.ts';
@@ -112,7 +113,15 @@ function prepareSqliteFile(url: string): string {
   return `file:${file}`;
 }
 
+/**
+ * `?schema=name`: Prisma's own queries name the schema, and every connection of the pool starts with
+ * it as its search path, so that the raw statements (a heartbeat's write, the fleet's counts) find
+ * the same tables.
+ */
 function postgresAdapter(url: string): PrismaPg {
   const schema = new URL(url).searchParams.get('schema') ?? undefined;
-  return new PrismaPg({ connectionString: url }, schema ? { schema } : undefined);
+  if (!schema) return new PrismaPg({ connectionString: url });
+  // A startup option: spaces and backslashes escaped for the server's option parser.
+  const searchPath = pg.escapeIdentifier(schema).replace(/[\\ ]/g, (c) => `\\${c}`);
+  return new PrismaPg({ connectionString: url, options: `-c search_path=${searchPath}` }, { schema });
 }
