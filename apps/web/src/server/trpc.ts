@@ -174,6 +174,7 @@ export const agentProcedure = publicProcedure.use(async ({ ctx, next }) => {
 /**
  * Heartbeats: the sender as Enrolment.heartbeatSender finds it before the report is read (a host kept
  * from its last heartbeat, checked again when the heartbeat writes; any other credential looked up).
+ * A kept credential revoked since is told about malformed input before it is refused.
  */
 export const heartbeatProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const sender = await ctx.cp.hosts.enrolment.heartbeatSender(ctx.bearer);

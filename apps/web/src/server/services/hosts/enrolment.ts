@@ -1,6 +1,6 @@
 import type { AgentReport, Heartbeat, Join } from '@binfleet/agent-contract';
 import { z } from 'zod';
-import { jsonValue, Prisma, type Db, type Host, type SecretBox } from '@binfleet/db';
+import { jsonValue, type Db, type SecretBox } from '@binfleet/db';
 import { ControlPlaneError } from '../../errors.ts';
 import { agentUrlForRecord, agentUrlProblem } from '../../security/agent-url.ts';
 import { hashToken, newToken } from '../../security/tokens.ts';
@@ -8,6 +8,15 @@ import type { AuditService } from '../audit.ts';
 import { agentTokenContext, type CredentialRotation } from './credential-rotation.ts';
 import type { HostTiming } from './host-service.ts';
 import { admitJoinToken, spendJoinToken } from './join-tokens.ts';
+import {
+  beatHost,
+  keptHostWrite,
+  type BeatHost,
+  type HeartbeatHost,
+  type HeartbeatSender,
+} from './kept-heartbeats.ts';
+
+export type { HeartbeatHost, HeartbeatSender } from './kept-heartbeats.ts';
 import { HOST_JSON_COLUMNS, type HostSnapshots } from './snapshots.ts';
 
 /**
@@ -56,61 +65,8 @@ const REACH_UNKNOWN = { reachable: null, reachError: null, reachCheckedAt: null,
  * Agents joining the fleet with a join token, then reporting on heartbeats with the credential the
  * join gave them.
  */
-/** The host a heartbeat credential belongs to, as hostForHeartbeat reads it (without its JSON columns). */
-export type HeartbeatHost = Omit<Host, keyof typeof HOST_JSON_COLUMNS>;
 
-/**
- * Who sent a heartbeat, as its credential says before its report is read: a host this process kept
- * from its last heartbeat (its row as this process wrote it, to be checked by the heartbeat's write),
- * or one just read.
- */
-export type HeartbeatSender =
-  | { readonly hash: string; readonly kept: HeartbeatHost }
-  | { readonly hash: string | undefined; readonly read: HeartbeatHost };
-
-/**
- * The columns a heartbeat decides by (the URL moved, the hostname kept, the entries changed, the
- * group's auto-heal, a credential to offer): a kept row is written to only while they are as kept.
- * Every other column it reads, the heartbeat itself writes (arch, entriesTakenAt with the entries), or
- * moves with one of these (the pending credential with its hash).
- */
-const decidedBy = (host: HeartbeatHost) => ({
-  hostname: host.hostname,
-  agentUrl: host.agentUrl,
-  refusedAgentUrl: host.refusedAgentUrl,
-  entriesHash: host.entriesHash,
-  entriesTakenAt: host.entriesTakenAt,
-  lastSeenAt: host.lastSeenAt,
-  groupName: host.groupName,
-  pendingHeartbeatTokenHash: host.pendingHeartbeatTokenHash,
-});
-
-/**
- * The conditional write of a kept host's heartbeat, as one statement both databases take: `columns`
- * set (with the facts' JSON and updatedAt, as Prisma sets it), where the row is the host's, still has
- * its credential, and every column it was decided by is as kept (IS NOT DISTINCT FROM: nulls equal).
- * Not Prisma's updateMany: ~0.25 ms of CPU against ~0.7 ms, on every heartbeat of the fleet. The
- * column names are this file's own; every value is a parameter.
- */
-function keptHostWrite(
-  host: HeartbeatHost,
-  hash: string,
-  columns: Readonly<Record<string, string | boolean | Date | null>>,
-  facts: unknown,
-  now: Date,
-): Prisma.Sql {
-  const name = (column: string) => Prisma.raw(`"${column}"`);
-  const set = Object.entries({ ...columns, facts: JSON.stringify(facts), updatedAt: now }).map(
-    ([column, value]) => Prisma.sql`${name(column)} = ${value}`,
-  );
-  const unchanged = Object.entries(decidedBy(host)).map(
-    ([column, value]) => Prisma.sql`${name(column)} IS NOT DISTINCT FROM ${value}`,
-  );
-  return Prisma.sql`UPDATE "Host" SET ${Prisma.join(set)}
-    WHERE "id" = ${host.id} AND "heartbeatTokenHash" = ${hash} AND ${Prisma.join(unchanged, ' AND ')}`;
-}
-
-/** Hosts kept per process at most: one per heartbeating host of a large fleet. */
+/** Hosts kept per process at most (a few hundred bytes each): one per heartbeating host of a large fleet. */
 const MAX_KEPT_SENDERS = 100_000;
 
 export class Enrolment {
@@ -118,7 +74,7 @@ export class Enrolment {
    * Each host's row as this process last wrote it on a heartbeat, by the hash of its heartbeat
    * credential: its next heartbeat is then one conditional write instead of a read and a write.
    */
-  private readonly kept = new Map<string, HeartbeatHost>();
+  private readonly kept = new Map<string, BeatHost>();
 
   constructor(
     private readonly db: Db,
@@ -302,15 +258,23 @@ export class Enrolment {
     token: string | undefined,
     report: Heartbeat,
     now = new Date(),
-  ): Promise<{ host: HeartbeatHost; agentUrlRefused?: string }> {
-    if ('kept' in sender) {
-      const done = await this.write(sender.kept, report, now, sender.hash);
+  ): Promise<{ host: BeatHost; agentUrlRefused?: string }> {
+    // A rename is decided on the row as it is (a clash is audited): never on a kept one.
+    if ('kept' in sender && report.hostname.toLowerCase() === sender.kept.hostname) {
+      let done;
+      try {
+        done = await this.write(sender.kept, report, now, sender.hash);
+      } catch (error) {
+        // Whatever failed, the next heartbeat goes the long way.
+        this.kept.delete(sender.hash);
+        throw error;
+      }
       if (done) return done;
-      this.kept.delete(sender.hash);
     }
+    if ('kept' in sender) this.kept.delete(sender.hash);
     const host = 'read' in sender ? sender.read : await this.hostForHeartbeat(token);
-    const done = (await this.write(host, report, now))!;
-    return done;
+    // Unconditional: it returns the host written.
+    return (await this.write(host, report, now))!;
   }
 
   /**
@@ -364,11 +328,11 @@ export class Enrolment {
    * what the heartbeat decides by, else returns undefined. Keeps the row as written for the next one.
    */
   private async write(
-    host: HeartbeatHost,
+    host: BeatHost,
     report: Heartbeat,
     now: Date,
     ifUnchanged?: string,
-  ): Promise<{ host: HeartbeatHost; agentUrlRefused?: string } | undefined> {
+  ): Promise<{ host: BeatHost; agentUrlRefused?: string } | undefined> {
     const advertised = report.agentUrl;
     const moved = advertised !== undefined && advertised !== host.agentUrl;
     const refused = moved ? agentUrlProblem(advertised, this.timing.agentUrlAllow ?? []) : undefined;
@@ -402,7 +366,7 @@ export class Enrolment {
       new Date(now.getTime() - (report.entriesAgeMs ?? 0)),
       host,
     );
-    const written: HeartbeatHost = { ...host, ...columns, updatedAt: now };
+    const written = beatHost({ ...host, ...columns });
     // New entries moved the row's entries columns: the next heartbeat reads it again.
     if (entriesChanged) this.kept.delete(host.heartbeatTokenHash);
     else this.keep(written);
@@ -426,8 +390,10 @@ export class Enrolment {
     return refused ? { host: written, agentUrlRefused: refused } : { host: written };
   }
 
-  private keep(host: HeartbeatHost): void {
-    if (this.kept.size >= MAX_KEPT_SENDERS && !this.kept.has(host.heartbeatTokenHash)) this.kept.clear();
+  private keep(host: BeatHost): void {
+    this.kept.delete(host.heartbeatTokenHash);
+    // The one kept longest without a heartbeat goes first (a Map iterates in insertion order).
+    if (this.kept.size >= MAX_KEPT_SENDERS) this.kept.delete(this.kept.keys().next().value!);
     this.kept.set(host.heartbeatTokenHash, host);
   }
 

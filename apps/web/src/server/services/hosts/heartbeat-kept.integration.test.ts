@@ -155,4 +155,38 @@ describe.each(DATABASES)('heartbeats of a kept host on %s', (_name, database) =>
     });
     expect(await plane.db.host.count({ where: { id: hostId } })).toBe(0);
   });
+
+  it('decides nothing on a kept row: a removed host renaming itself is refused, nothing audited of the rename', async () => {
+    const other = await join();
+    const { hostId, heartbeatToken } = await join();
+    const caller = appRouter.createCaller({
+      cp: plane.cp,
+      session: null,
+      sessionToken: undefined,
+      bearer: heartbeatToken,
+      csrf: undefined,
+      resHeaders: new Headers(),
+      reads: {},
+    });
+    const beatAs = (hostname: string) =>
+      caller.agentApi.heartbeat({ hostname, facts: {}, entries: [entry('aarch64')] } as never);
+    await beatAs(`kept-${n}`);
+    await plane.admin.fleet.removeHost({ id: hostId });
+    // The name another host has: a rename decided on the kept row would audit a clash.
+    const taken = (await plane.db.host.findUniqueOrThrow({ where: { id: other.hostId } })).hostname;
+    await expect(beatAs(taken)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    expect(await plane.db.auditEvent.count({ where: { action: 'host.rename' } })).toBe(0);
+  });
+
+  it('refuses a kept credential the row no longer has, whatever else stayed', async () => {
+    const { hostId, heartbeatToken } = await join();
+    const beat = agentOf(heartbeatToken);
+    await beat();
+    // Only the credential changes (as a re-join gives a new one).
+    await plane.db.host.update({ where: { id: hostId }, data: { heartbeatTokenHash: `replaced-${hostId}` } });
+    await expect(beat()).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+      message: expect.stringMatching(/Unknown agent credential/),
+    });
+  });
 });
