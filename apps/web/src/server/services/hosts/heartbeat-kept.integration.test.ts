@@ -43,8 +43,8 @@ describe.each(DATABASES)('heartbeats of a kept host on %s', (_name, database) =>
     } as unknown as Parameters<typeof plane.cp.hosts.enrolment.join>[0]);
     return joined;
   };
-  /** The agent's side: its heartbeat through the API, with its credential, to `cp`. */
-  const agentOf = (heartbeatToken: string, cp: ControlPlane = plane.cp) => {
+  /** The agent's side: its heartbeat through the API, with its credential, to `cp`, as `hostname`. */
+  const agentOf = (heartbeatToken: string, cp: ControlPlane = plane.cp, hostname = () => `kept-${n}`) => {
     const caller = appRouter.createCaller({
       cp,
       session: null,
@@ -55,7 +55,7 @@ describe.each(DATABASES)('heartbeats of a kept host on %s', (_name, database) =>
       reads: {},
     });
     return (entries: KernelEntry[] = [entry('aarch64')], facts: Record<string, unknown> = {}) =>
-      caller.agentApi.heartbeat({ hostname: `kept-${n}`, facts, entries } as never);
+      caller.agentApi.heartbeat({ hostname: hostname(), facts, entries } as never);
   };
   const snapshots = (hostId: string) => plane.db.hostSnapshot.count({ where: { hostId } });
 
@@ -159,22 +159,14 @@ describe.each(DATABASES)('heartbeats of a kept host on %s', (_name, database) =>
   it('decides nothing on a kept row: a removed host renaming itself is refused, nothing audited of the rename', async () => {
     const other = await join();
     const { hostId, heartbeatToken } = await join();
-    const caller = appRouter.createCaller({
-      cp: plane.cp,
-      session: null,
-      sessionToken: undefined,
-      bearer: heartbeatToken,
-      csrf: undefined,
-      resHeaders: new Headers(),
-      reads: {},
-    });
-    const beatAs = (hostname: string) =>
-      caller.agentApi.heartbeat({ hostname, facts: {}, entries: [entry('aarch64')] } as never);
-    await beatAs(`kept-${n}`);
+    let name = `kept-${n}`;
+    const beat = agentOf(heartbeatToken, plane.cp, () => name);
+    await beat();
     await plane.admin.fleet.removeHost({ id: hostId });
     // The name another host has: a rename decided on the kept row would audit a clash.
     const taken = (await plane.db.host.findUniqueOrThrow({ where: { id: other.hostId } })).hostname;
-    await expect(beatAs(taken)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    name = taken;
+    await expect(beat()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
     expect(await plane.db.auditEvent.count({ where: { action: 'host.rename' } })).toBe(0);
   });
 
