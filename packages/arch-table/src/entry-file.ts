@@ -1,7 +1,7 @@
 import { decodeEscapes, encodeEscapes, fromHex, toHex } from './escapes.ts';
 import { ArchTableError } from './errors.ts';
 import { kernelFlags } from './flags.ts';
-import type { RegisterSpec } from './register-line.ts';
+import { encodeRegisterLine, type RegisterSpec } from './register-line.ts';
 
 /** An entry as the kernel shows it in `<mount>/<name>`: magic and mask as lower-case hex. */
 export type KernelEntry =
@@ -94,6 +94,11 @@ export function registerSpecOfEntry(entry: KernelEntry): RegisterSpec {
     magic: encodeEscapes(fromHex(entry.magic)),
     ...(entry.mask === undefined ? {} : { mask: encodeEscapes(fromHex(entry.mask)) }),
   };
+}
+
+/** The register line that makes the entry whose file `<mount>/<name>` reads `text` again. */
+export function registerLineOfEntryFile(name: string, text: string): string {
+  return encodeRegisterLine(registerSpecOfEntry(parseEntryFile(name, text)));
 }
 
 /** What the kernel will show after `spec` is written to `register` (entries start enabled). */

@@ -10,6 +10,7 @@ import {
   HOST_ARCH_RULES,
   normalizeHostArch,
   parseEntryFile,
+  registerLineOfEntryFile,
   registerSpecOfEntry,
   renderRegisterScript,
   targetRegisterSpec,
@@ -192,5 +193,8 @@ describe('entry files both ways', () => {
     }
     const ext = parseEntryFile('x', 'disabled\ninterpreter /bin/true\nflags: \nextension .xyz\n');
     expect(encodeRegisterLine(registerSpecOfEntry(ext))).toBe(':x:E::xyz::/bin/true:');
+    expect(registerLineOfEntryFile('x', 'disabled\ninterpreter /bin/true\nflags: \nextension .xyz\n')).toBe(
+      ':x:E::xyz::/bin/true:',
+    );
   });
 });

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeRegisterLine, parseEntryFile, registerSpecOfEntry } from '@binfleet/arch-table';
+import { registerLineOfEntryFile } from '@binfleet/arch-table';
 import {
   buildArm64Image,
   MACHINE_BINFMT,
@@ -38,7 +38,7 @@ describe('verify through the API runs an arm64 container on the real dockerd', (
     // Not usable as it is: whatever holds the name is set aside (none: the name is freed at the end).
     if (!entryBefore)
       aside = setAsideMachineEntry('qemu-aarch64', {
-        ofEntryFile: (name, text) => encodeRegisterLine(registerSpecOfEntry(parseEntryFile(name, text))),
+        ofEntryFile: registerLineOfEntryFile,
       });
     buildArm64Image(IMAGE);
     dir = await mkdtemp(join(tmpdir(), 'binfleet-agent-docker-'));

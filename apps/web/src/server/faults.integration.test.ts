@@ -13,8 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   encodeRegisterLine,
-  parseEntryFile,
-  registerSpecOfEntry,
+  registerLineOfEntryFile,
   targetRegisterSpec,
   type KernelEntry,
 } from '@binfleet/arch-table';
@@ -358,7 +357,7 @@ describe.each(DATABASES)('faults on %s', (name, database) => {
       const hosts = [0, 1, 2];
       buildArm64Image(ARM64_IMAGE);
       const machine = machineAarch64WithF({
-        ofEntryFile: (entry, text) => encodeRegisterLine(registerSpecOfEntry(parseEntryFile(entry, text))),
+        ofEntryFile: registerLineOfEntryFile,
         aarch64WithF: encodeRegisterLine(
           targetRegisterSpec('aarch64', { interpreterDir: '/usr/bin', suffix: '-static', persistent: true }),
         ),
