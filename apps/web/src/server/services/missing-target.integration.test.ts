@@ -65,14 +65,13 @@ describe('hostnames are unique in a fleet', () => {
     const enrolment = plane.cp.hosts.enrolment;
     const join = joinWith(token);
     await join('clash-agent-0001', 'build-01');
-    const { hostId } = await join('clash-agent-0002', 'build-02');
+    const { hostId, heartbeatToken } = await join('clash-agent-0002', 'build-02');
     const beat = async () => {
-      const host = await plane.db.host.findUniqueOrThrow({ where: { id: hostId } });
-      await enrolment.heartbeat(host, {
+      await enrolment.beat(await enrolment.heartbeatSender(heartbeatToken), heartbeatToken, {
         hostname: 'BUILD-01',
         facts: {},
         entries: [],
-      } as unknown as Parameters<typeof enrolment.heartbeat>[1]);
+      } as unknown as Parameters<typeof enrolment.beat>[2]);
     };
     await beat();
     await beat();

@@ -243,7 +243,7 @@ export class Enrolment {
     const hash = token === undefined ? undefined : hashToken(token);
     const kept = hash === undefined ? undefined : this.kept.get(hash);
     if (hash !== undefined && kept) return { hash, kept };
-    return { hash, read: await this.hostForHeartbeat(token) };
+    return { read: await this.hostForHeartbeat(token) };
   }
 
   /**
@@ -309,23 +309,11 @@ export class Enrolment {
   }
 
   /**
-   * Stores what a heartbeat reports. An agent restarted on another address advertises a new URL: it
-   * is followed when it passes the rule a join's URL passes; otherwise the host keeps the URL it had,
-   * and the refusal is audited once per refused URL, not on every heartbeat. Returns why the URL was
-   * refused, for the agent to log.
-   */
-  async heartbeat(
-    host: HeartbeatHost,
-    report: Heartbeat,
-    now = new Date(),
-  ): Promise<{ agentUrlRefused?: string }> {
-    const { agentUrlRefused } = (await this.write(host, report, now))!;
-    return agentUrlRefused ? { agentUrlRefused } : {};
-  }
-
-  /**
    * Writes a heartbeat on `host`; with `ifUnchanged` (its credential's hash) only while the row has
    * what the heartbeat decides by, else returns undefined. Keeps the row as written for the next one.
+   * An agent restarted on another address advertises a new URL: it is followed when it passes the
+   * rule a join's URL passes; otherwise the host keeps the URL it had, and the refusal is audited once
+   * per refused URL, not on every heartbeat (returned, for the agent to log).
    */
   private async write(
     host: BeatHost,

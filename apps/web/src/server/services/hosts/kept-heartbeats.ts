@@ -13,8 +13,7 @@ export type HeartbeatHost = Omit<Host, keyof typeof HOST_JSON_COLUMNS>;
  * or one just read.
  */
 export type HeartbeatSender =
-  | { readonly hash: string; readonly kept: BeatHost }
-  | { readonly hash: string | undefined; readonly read: HeartbeatHost };
+  { readonly hash: string; readonly kept: BeatHost } | { readonly read: HeartbeatHost };
 
 /** What a heartbeat reads of its host: all that is kept of it between heartbeats. */
 export type BeatHost = Pick<
