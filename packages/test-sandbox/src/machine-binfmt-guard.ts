@@ -1,6 +1,7 @@
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import {
   expectMachineBinfmtAsBefore,
+  machineBinfmtChanges,
   machineBinfmtState,
   type MachineBinfmtState,
 } from './machine-binfmt.ts';
@@ -10,9 +11,18 @@ import {
 // file that leaves it changed fails here, naming what it changed, instead of a later test failing
 // for no reason of its own.
 let before: MachineBinfmtState;
+/** The first test after which the machine differed from `before`, and how (a file may change it in a beforeAll and put it back in its afterAll: said, not failed, here). */
+let firstChanged: string | undefined;
 
 beforeAll(() => {
   before = machineBinfmtState();
+  firstChanged = undefined;
 });
 
-afterAll(() => expectMachineBinfmtAsBefore(before, 'This test file'));
+afterEach((context) => {
+  if (firstChanged) return;
+  const changes = machineBinfmtChanges(before, machineBinfmtState());
+  if (changes) firstChanged = `first seen after the test "${context.task.name}" (${changes})`;
+});
+
+afterAll(() => expectMachineBinfmtAsBefore(before, 'This test file', firstChanged));

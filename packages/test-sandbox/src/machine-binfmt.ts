@@ -37,7 +37,7 @@ export function machineBinfmtState(): MachineBinfmtState {
 }
 
 /** What differs between two states, one phrase each ('' when they are the same). */
-function machineBinfmtChanges(before: MachineBinfmtState, after: MachineBinfmtState): string {
+export function machineBinfmtChanges(before: MachineBinfmtState, after: MachineBinfmtState): string {
   if (before.mounted !== after.mounted)
     return after.mounted ? 'mounted (it was not)' : 'unmounted (it was mounted)';
   const changes: string[] = [];
@@ -61,13 +61,14 @@ const oneLine = (text: string) =>
 
 /**
  * Throws, naming what changed, when the machine's binfmt_misc is no longer as `before`: the check
- * after every integration test file and after the e2e run (`who` left it so).
+ * after every integration test file and after the e2e run (`who` left it so; `when`, if known, says
+ * which of its tests changed it first).
  */
-export function expectMachineBinfmtAsBefore(before: MachineBinfmtState, who: string): void {
+export function expectMachineBinfmtAsBefore(before: MachineBinfmtState, who: string, when?: string): void {
   const changes = machineBinfmtChanges(before, machineBinfmtState());
   if (changes)
     throw new Error(
-      `${who} left the machine's binfmt_misc (${MACHINE_BINFMT}) changed: ${changes}. dockerd's ` +
+      `${who} left the machine's binfmt_misc (${MACHINE_BINFMT}) changed: ${changes}${when ? `; ${when}` : ''}. dockerd's ` +
         'containers, every later test and the next run on this machine use it: put it back as it was.',
     );
 }
