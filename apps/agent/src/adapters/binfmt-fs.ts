@@ -23,6 +23,8 @@ export interface BinfmtFs {
   /** The entry file's text, or undefined if there is no such entry. */
   read(name: string): Promise<string | undefined>;
   register(line: string): Promise<void>;
+  /** Runs `fn`, whose writes may share what one write alone would open (the kernel's `register` file). */
+  batched<T>(fn: () => Promise<T>): Promise<T>;
   setEnabled(name: string, enabled: boolean): Promise<void>;
   remove(name: string): Promise<void>;
 }

@@ -92,8 +92,34 @@ export class KernelBinfmtFs implements BinfmtFs {
   }
 
   async register(line: string): Promise<void> {
-    await this.write('register', line, line.split(':')[1] ?? '');
+    const entry = line.split(':')[1] ?? '';
+    const batch = this.batch;
+    if (!batch) return this.write('register', line, entry);
+    try {
+      batch.register ??= openSync(`${this.mountPoint}/register`, 'w');
+      writeSync(batch.register, line);
+    } catch (error) {
+      throw await this.writeError(error, batch.register === undefined, entry);
+    }
   }
+
+  /**
+   * `register` opened once for the registrations `fn` makes, and closed when it ends (held open, it
+   * would keep binfmt_misc from being unmounted). Each line is still one write(2) of its own.
+   */
+  async batched<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.batch) return fn();
+    const batch: { register?: number } = {};
+    this.batch = batch;
+    try {
+      return await fn();
+    } finally {
+      this.batch = undefined;
+      if (batch.register !== undefined) closeSync(batch.register);
+    }
+  }
+
+  private batch: { register?: number } | undefined;
 
   async setEnabled(name: string, enabled: boolean): Promise<void> {
     await this.write(checkName(name), enabled ? '1' : '0', name);
@@ -132,17 +158,22 @@ export class KernelBinfmtFs implements BinfmtFs {
       fd = openSync(`${this.mountPoint}/${file}`, 'w');
       writeSync(fd, text);
     } catch (error) {
-      if (fd === undefined && (error as NodeJS.ErrnoException).code === 'ENOENT') {
-        await this.requireMounted();
-        throw new AgentError(
-          'ENTRY_NOT_FOUND',
-          `There is no binfmt_misc entry ${entry}: see \`binfleet-agent status\`.`,
-        );
-      }
-      throw translate(error, this.mountPoint, entry);
+      throw await this.writeError(error, fd === undefined, entry);
     } finally {
       if (fd !== undefined) closeSync(fd);
     }
+  }
+
+  /** The AgentError of a failed open (`opening`) or write of an entry's file or `register`. */
+  private async writeError(error: unknown, opening: boolean, entry: string): Promise<AgentError> {
+    if (opening && (error as NodeJS.ErrnoException).code === 'ENOENT') {
+      await this.requireMounted();
+      return new AgentError(
+        'ENTRY_NOT_FOUND',
+        `There is no binfmt_misc entry ${entry}: see \`binfleet-agent status\`.`,
+      );
+    }
+    return translate(error, this.mountPoint, entry);
   }
 }
 

@@ -1,7 +1,7 @@
 import { expectedEntry, targetRegisterSpec, type KernelEntry } from '@binfleet/arch-table';
 import { describe, expect, it } from 'vitest';
 import { desiredState } from './desired-state.ts';
-import { describeConflicts, isNoop, planApply } from './registration-plan.ts';
+import { describeConflicts, isNoop, planApply, planReset } from './registration-plan.ts';
 
 const seed = { interpreterDir: '/usr/bin', suffix: '-static' };
 const registered = (
@@ -59,6 +59,30 @@ describe('planApply', () => {
     );
     expect(plan.actions.filter((a) => a.kind === 'remove')).toEqual([
       { kind: 'remove', name: 'qemu-cris', reason: 'reset' },
+    ]);
+  });
+
+  it('reset plans from the names of qemu-* entries alone: what it does not read cannot change the plan', () => {
+    const other: KernelEntry = {
+      name: 'python3.11',
+      enabled: true,
+      interpreter: '/usr/bin/python3.11',
+      flags: '',
+      type: 'M',
+      offset: 0,
+      magic: 'a70d0d0a',
+    };
+    const current = new Map([['python3.11', other], registered('s390x', false), registered('aarch64', true)]);
+    const names = [...current.keys()];
+    const fromNames = planReset(names, new Map([['python3.11', other]]), want);
+    expect(fromNames).toEqual(planApply(current, want, { reset: true }));
+    // A qemu-* entry among the others is not looked at either: it goes, and is registered again.
+    expect(planReset(names, current, want)).toEqual(fromNames);
+    expect(fromNames.actions.map((a) => `${a.kind} ${'name' in a ? a.name : a.target}`)).toEqual([
+      'remove qemu-aarch64',
+      'remove qemu-s390x',
+      'register aarch64',
+      'register s390x',
     ]);
   });
 

@@ -41,6 +41,9 @@ export interface Plan {
 
 export const entryNameOf = (target: TargetId) => `qemu-${target}`;
 
+/** Whether an entry name is one `--reset` removes, whatever it holds (every qemu-*, like the seed). */
+export const isResetName = (name: string) => name.startsWith('qemu-');
+
 /**
  * What to write so that the kernel holds exactly `desired` for its targets. Pure: from the entries
  * the kernel shows now. Identical entries are left alone (registering twice is a no-op, never the
@@ -51,15 +54,37 @@ export function planApply(
   desired: DesiredState,
   options: ApplyOptions = {},
 ): Plan {
+  return options.reset
+    ? planReset([...current.keys()], current, desired, options)
+    : planOver(current, desired, options);
+}
+
+/**
+ * planApply with reset, from what it needs of the kernel: the names of every entry (the qemu-* ones go
+ * whatever they hold, so their text need not be read) and the entries of the other names (any
+ * qemu-* entry among them is looked at no more than with the rest).
+ */
+export function planReset(
+  names: readonly string[],
+  others: ReadonlyMap<string, KernelEntry>,
+  desired: DesiredState,
+  options: Omit<ApplyOptions, 'reset'> = {},
+): Plan {
+  const removals: PlannedAction[] = names
+    .filter(isResetName)
+    .sort()
+    .map((name) => ({ kind: 'remove', name, reason: 'reset' }));
+  const rest = planOver(new Map([...others].filter(([name]) => !isResetName(name))), desired, options);
+  return { actions: [...removals, ...rest.actions], conflicts: rest.conflicts };
+}
+
+function planOver(
+  present: ReadonlyMap<string, KernelEntry>,
+  desired: DesiredState,
+  options: Omit<ApplyOptions, 'reset'>,
+): Plan {
   const actions: PlannedAction[] = [];
   const conflicts: Conflict[] = [];
-  const present = new Map(current);
-  if (options.reset) {
-    for (const name of [...present.keys()].filter((n) => n.startsWith('qemu-')).sort()) {
-      actions.push({ kind: 'remove', name, reason: 'reset' });
-      present.delete(name);
-    }
-  }
   for (const target of desired.targets) {
     const spec = targetRegisterSpec(target, desired);
     const line = encodeRegisterLine(spec);

@@ -12,7 +12,9 @@ import { guardRegistration, type GuardHost } from './registration-guard.ts';
 import {
   describeConflicts,
   entryNameOf,
+  isResetName,
   planApply,
+  planReset,
   type ApplyOptions,
   type PlannedAction,
 } from './registration-plan.ts';
@@ -39,6 +41,14 @@ export interface ApplyResult {
   readonly entries: readonly EntryStatus[];
   /** What the caller should show: the C flag's risk, a forced native target, missing emulators. */
   readonly warnings: readonly string[];
+}
+
+/** Entry texts kept parsed (RegistrationService.entryStatus). */
+const PARSED_KEPT = 1024;
+
+interface KernelToPlan {
+  readonly names: readonly string[];
+  readonly entries: readonly EntryStatus[];
 }
 
 export interface RegistrationOptions {
@@ -72,20 +82,37 @@ export class RegistrationService {
     };
   }
 
-  async entries(): Promise<EntryStatus[]> {
+  /** The kernel's entries (of `names` only, when given; one gone meanwhile is left out). */
+  async entries(names?: readonly string[]): Promise<EntryStatus[]> {
     const out: EntryStatus[] = [];
-    for (const name of await this.fs.list()) {
+    for (const name of names ?? (await this.fs.list())) {
       const text = await this.fs.read(name);
       if (text === undefined) continue;
-      const target = name.startsWith('qemu-') ? name.slice(5) : undefined;
-      out.push({
-        name,
-        ...(target && isTargetId(target) ? { target } : {}),
-        entry: parseEntryFile(name, text),
-      });
+      out.push(this.entryStatus(name, text));
     }
     return out;
   }
+
+  /**
+   * An entry file's text as an EntryStatus, the same object as last time while the text is the same:
+   * every apply reads back what it wrote, and most write what was there before.
+   */
+  private entryStatus(name: string, text: string): EntryStatus {
+    const kept = this.parsed.get(name);
+    if (kept?.text === text) return kept.status;
+    const target = name.startsWith('qemu-') ? name.slice(5) : undefined;
+    const status: EntryStatus = {
+      name,
+      ...(target && isTargetId(target) ? { target } : {}),
+      entry: parseEntryFile(name, text),
+    };
+    // Bounded by the names a kernel holds; a kernel that churns through many more starts over.
+    if (this.parsed.size >= PARSED_KEPT) this.parsed.clear();
+    this.parsed.set(name, { text, status });
+    return status;
+  }
+
+  private readonly parsed = new Map<string, { readonly text: string; readonly status: EntryStatus }>();
 
   /**
    * Apply a desired state: idempotent, all-or-nothing for conflicts and for every guard
@@ -93,7 +120,7 @@ export class RegistrationService {
    */
   async apply(desired: DesiredState, options: ApplyOptions = {}): Promise<ApplyResult> {
     await this.ensureMounted();
-    const { actions, verdict } = await this.checkedPlan(desired, options);
+    const { actions, verdict } = await this.checkedPlan(desired, options, await this.kernelToPlan(options));
     for (const f of verdict.forcedNative) {
       this.options.audit?.({
         event: 'audit',
@@ -116,15 +143,34 @@ export class RegistrationService {
    */
   async rehearse(desired: DesiredState, options: ApplyOptions = {}): Promise<ApplyResult | undefined> {
     if (!(await this.fs.isMounted())) return undefined;
-    const { actions, verdict, entries } = await this.checkedPlan(desired, options);
+    // Its answer shows every entry as it is now, those a reset removes included.
+    const entries = await this.entries();
+    const { actions, verdict } = await this.checkedPlan(desired, options, {
+      names: entries.map((e) => e.name),
+      entries,
+    });
     return applyResult(actions, entries, verdict.warnings);
   }
 
+  /**
+   * What a plan needs of the kernel: every entry's name, and the entries it looks at. With reset,
+   * the qemu-* ones go whatever they hold, so only the others are read.
+   */
+  private async kernelToPlan(options: ApplyOptions): Promise<KernelToPlan> {
+    if (!options.reset) {
+      const entries = await this.entries();
+      return { names: entries.map((e) => e.name), entries };
+    }
+    const names = await this.fs.list();
+    return { names, entries: await this.entries(names.filter((n) => !isResetName(n))) };
+  }
+
   /** The plan for `desired` over the kernel's entries, refused whole when it conflicts or a guard says no. */
-  private async checkedPlan(desired: DesiredState, options: ApplyOptions) {
-    const entries = await this.entries();
-    const current = new Map(entries.map((e) => [e.name, e.entry]));
-    const plan = planApply(current, desired, options);
+  private async checkedPlan(desired: DesiredState, options: ApplyOptions, kernel: KernelToPlan) {
+    const current = new Map(kernel.entries.map((e) => [e.name, e.entry]));
+    const plan = options.reset
+      ? planReset(kernel.names, current, desired, options)
+      : planApply(current, desired, options);
     if (plan.conflicts.length > 0) {
       throw new AgentError(
         'ENTRY_CONFLICT',
@@ -133,7 +179,7 @@ export class RegistrationService {
       );
     }
     const verdict = await guardRegistration(this.host, desired, plan.actions, [...current.values()], options);
-    return { actions: plan.actions, verdict, entries };
+    return { actions: plan.actions, verdict };
   }
 
   /** Removes the entries of the given targets (absent ones are skipped, not an error). */
@@ -180,11 +226,23 @@ export class RegistrationService {
     }
   }
 
-  private async execute(actions: readonly PlannedAction[]): Promise<void> {
+  private execute(actions: readonly PlannedAction[]): Promise<void> {
+    return this.fs.batched(() => this.executeEach(actions));
+  }
+
+  private async executeEach(actions: readonly PlannedAction[]): Promise<void> {
     for (const action of actions) {
       switch (action.kind) {
         case 'remove':
-          await this.fs.remove(action.name);
+          await this.fs.remove(action.name).catch((error: unknown) => {
+            // A reset plans from names alone: an entry gone since (someone else removed it) is what it wanted.
+            if (!(
+              action.reason === 'reset' &&
+              error instanceof AgentError &&
+              error.code === 'ENTRY_NOT_FOUND'
+            ))
+              throw error;
+          });
           break;
         case 'register':
           await this.fs.register(action.line);

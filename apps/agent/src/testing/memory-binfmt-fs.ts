@@ -40,6 +40,10 @@ export class MemoryBinfmtFs implements BinfmtFs {
     const entry = this.entries.get(name);
     return entry && formatEntryFile(entry);
   }
+  batched<T>(fn: () => Promise<T>): Promise<T> {
+    return fn();
+  }
+
   async register(line: string) {
     this.requireMounted();
     this.writes.push(`register ${line}`);
