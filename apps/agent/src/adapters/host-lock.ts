@@ -1,3 +1,7 @@
+/**
+ * Lets go of the lock: the release is under way when it returns (callers need not wait, and
+ * OperationLock does not); the promise settles once the lock is free, and never rejects.
+ */
 export type ReleaseHostLock = () => Promise<void>;
 
 /**

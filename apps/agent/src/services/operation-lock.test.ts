@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AgentError } from '../errors.ts';
+import type { HostLock } from '../adapters/host-lock.ts';
 import { OperationLock } from './operation-lock.ts';
 
 const deferred = () => {
@@ -70,5 +71,26 @@ describe('OperationLock', () => {
       lock.run('bad', async () => Promise.reject(new Error('boom')), { waitMs: 0 }),
     ).rejects.toThrow('boom');
     await expect(lock.run('next', async () => 'ok', { waitMs: 0 })).resolves.toBe('ok');
+  });
+
+  it("answers without waiting for the host lock's release, which is asked for before it answers", async () => {
+    const events: string[] = [];
+    const freed = deferred();
+    const host: HostLock = {
+      async acquire(label) {
+        events.push(`acquire ${label}`);
+        return () => {
+          events.push(`release ${label}`);
+          return freed.promise;
+        };
+      },
+      close: async () => undefined,
+    };
+    const lock = new OperationLock(undefined, host);
+    // The release never settles here: the answer comes all the same, after it was asked for.
+    await expect(lock.run('apply', async () => 'done', { waitMs: 0 })).resolves.toBe('done');
+    expect(events).toEqual(['acquire apply', 'release apply']);
+    expect(lock.holder).toBeUndefined();
+    freed.resolve();
   });
 });

@@ -41,7 +41,10 @@ export class OperationLock {
       releaseHost = await this.hostLock?.acquire(label, Math.max(0, deadline - Date.now()));
       return await fn();
     } finally {
-      await releaseHost?.();
+      // Not waited for: the release asks at once (FlockHostLock writes `unlock` to its helper before
+      // it returns), this process's next acquire queues behind it, and the answer need not wait for
+      // the helper's reply (a round trip between processes on every operation).
+      void releaseHost?.().catch(() => undefined);
       this.release();
     }
   }
