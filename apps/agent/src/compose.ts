@@ -256,6 +256,8 @@ export async function composeAgent(
           log({ event: 'request-failed', level: 'error', message: (error as Error)?.stack ?? String(error) }),
       });
   let fleetLink: FleetLink | undefined;
+  // Heartbeats do not wait for the emulators' versions: the beat after they are read carries them.
+  probe.onVersionsRead(() => fleetLink?.beatSoon());
   let channel: DialOutChannel | undefined;
 
   /**

@@ -1,5 +1,5 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeHostOs } from './node-host-os.ts';
@@ -54,6 +54,15 @@ describe('nodeHostOs.runEach', () => {
     ]);
     // Not a timing assertion on the machine's speed: the 30 s sleep must not have been waited for.
     expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it('runs them at the lowest CPU priority in the background, at its own otherwise', async () => {
+    // Field 19 of /proc/PID/stat is the nice value (the command in field 2 has no spaces here).
+    const nice = await program('nice', 'cut -d" " -f19 /proc/$$/stat');
+    const [background] = await nodeHostOs.runEach([nice], [], 5_000, { background: true });
+    const [foreground] = await nodeHostOs.runEach([nice], [], 5_000);
+    expect(background!.stdout.trim()).toBe('19');
+    expect(foreground!.stdout.trim()).toBe(String(os.getPriority()));
   });
 
   it('returns nothing for no programs', async () => {

@@ -61,16 +61,26 @@ async function runEach(
   paths: readonly string[],
   args: readonly string[],
   timeoutMs: number,
+  options: { readonly background?: boolean } = {},
 ): Promise<ProcessResult[]> {
   if (paths.length === 0) return [];
   const marker = `binfleet-${randomBytes(8).toString('hex')}`;
-  const script = `for p; do "$p" ${args.map(shellQuote).join(' ')} </dev/null 2>/dev/null; printf '\\n%s %s\\n' "$0" $?; done`;
+  // In the background the shell waits for a line on stdin, sent once its priority is lowered: the
+  // programs it starts inherit that priority, the first one too.
+  const script =
+    (options.background ? 'read -r _; ' : '') +
+    `for p; do "$p" ${args.map(shellQuote).join(' ')} </dev/null 2>/dev/null; printf '\\n%s %s\\n' "$0" $?; done`;
   const results: ProcessResult[] = [];
   const ended = await new Promise<{ spawnError?: string; timedOut: boolean }>((resolve) => {
     const child = spawn('/bin/sh', ['-c', script, marker, ...paths], {
-      stdio: ['ignore', 'pipe', 'ignore'],
+      stdio: [options.background ? 'pipe' : 'ignore', 'pipe', 'ignore'],
       detached: true,
     });
+    if (options.background) {
+      lowestPriority(child.pid);
+      child.stdin!.on('error', () => undefined);
+      child.stdin!.end('\n');
+    }
     let text = '';
     let timedOut = false;
     const separator = new RegExp(`\\n${marker} (\\d+)\\n`);
@@ -83,8 +93,8 @@ async function runEach(
       }
     };
     let timer = setTimeout(kill, timeoutMs);
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
       text += chunk;
       for (let m = separator.exec(text); m; m = separator.exec(text)) {
         results.push({
@@ -110,18 +120,35 @@ async function runEach(
     });
   });
   if (ended.spawnError !== undefined && results.length === 0)
-    return Promise.all(paths.map((path) => runProcess(path, args, timeoutMs)));
+    return Promise.all(paths.map((path) => runProcess(path, args, timeoutMs, options)));
   // The one running when time ran out timed out; the rest (or all left after a shell that ended
   // early) run on their own.
   if (ended.timedOut && results.length < paths.length)
     results.push({ stdout: '', stderr: '', timedOut: true });
-  for (const path of paths.slice(results.length)) results.push(await runProcess(path, args, timeoutMs));
+  for (const path of paths.slice(results.length))
+    results.push(await runProcess(path, args, timeoutMs, options));
   return results;
 }
 
-function runProcess(path: string, args: readonly string[], timeoutMs: number): Promise<ProcessResult> {
+/** nice 19 for a process just started (a priority it cannot take is left as it is). */
+function lowestPriority(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    os.setPriority(pid, 19);
+  } catch {
+    // Gone already, or not ours to change: it runs at the agent's priority.
+  }
+}
+
+function runProcess(
+  path: string,
+  args: readonly string[],
+  timeoutMs: number,
+  options: { readonly background?: boolean } = {},
+): Promise<ProcessResult> {
   return new Promise((resolve) => {
     const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (options.background) lowestPriority(child.pid);
     const stdout = collect(child.stdout);
     const stderr = collect(child.stderr);
     let timedOut = false;

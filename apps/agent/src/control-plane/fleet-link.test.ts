@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONTRACT_VERSION } from '@binfleet/agent-contract';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { FileStateStore } from '../adapters/file-state-store.ts';
 import type { AgentService } from '../services/agent-service.ts';
@@ -148,5 +148,35 @@ describe('FleetLink against a control plane one contract version behind', () => 
       facts: { contractVersion: CONTRACT_VERSION, agentVersion: '0.1.0' },
     });
     expect(logs).not.toContainEqual(expect.objectContaining({ event: 'heartbeat-failed' }));
+  });
+
+  it('sends the next heartbeat at once when asked (beatSoon), not after the interval', async () => {
+    const received: Received[] = [];
+    const { url, server } = await contractOneControlPlane(received);
+    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+    const dir = await mkdtemp(join(tmpdir(), 'binfleet-fleet-link-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const link = new FleetLink(agent, new FileStateStore(dir), {
+      advertiseUrl: 'http://10.0.0.7:7475',
+      transport: 'direct',
+      intervalMs: 60_000,
+      log: () => undefined,
+      adoptApiToken: () => Promise.reject(new Error('not rotated here')),
+    });
+    cleanups.push(async () => link.stop());
+    // Asked before the link beats at all: the first beat is that one.
+    link.beatSoon();
+    await link.join(url, 'bfj_token');
+    await link.start();
+    expect(received.map((r) => r.procedure)).toEqual(['join', 'heartbeat']);
+
+    // The next one is due in a minute; asked for, it goes now.
+    link.beatSoon();
+    await vi.waitFor(() =>
+      expect(received.map((r) => r.procedure)).toEqual(['join', 'heartbeat', 'heartbeat']),
+    );
+    // And once: the one after waits for the interval again.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(received).toHaveLength(3);
   });
 });

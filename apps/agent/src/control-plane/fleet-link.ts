@@ -104,6 +104,8 @@ export class FleetLink {
     this.currentHeartbeatToken = link.heartbeatToken;
     const beat = async () => {
       if (this.stopped) return;
+      this.nextBeat = undefined;
+      this.soon = false;
       let confirmNow = false;
       try {
         // The URL on every beat: an agent restarted on another address is followed without a re-join.
@@ -144,11 +146,15 @@ export class FleetLink {
           });
         }
       }
-      if (!this.stopped)
+      if (!this.stopped) {
+        this.nextBeat = beat;
         this.timer = setTimeout(
           beat,
-          confirmNow ? 0 : Math.min(this.intervalMs * 2 ** Math.min(this.failures, 3), 300_000),
+          confirmNow || (this.soon && this.failures === 0)
+            ? 0
+            : Math.min(this.intervalMs * 2 ** Math.min(this.failures, 3), 300_000),
         );
+      }
     };
     await beat();
     return true;
@@ -179,6 +185,24 @@ export class FleetLink {
     });
     return credential.heartbeatToken;
   }
+
+  /**
+   * Sends the next heartbeat now instead of at the interval (facts read since are in it): at once
+   * when one is waiting, right after the one on its way otherwise. Not while beats fail (they back off).
+   */
+  beatSoon(): void {
+    this.soon = true;
+    const next = this.nextBeat;
+    if (this.stopped || next === undefined || this.failures > 0) return;
+    clearTimeout(this.timer);
+    this.nextBeat = undefined;
+    this.timer = setTimeout(next, 0);
+  }
+
+  /** The beat the timer will run (undefined while one is on its way, or before start()). */
+  private nextBeat: (() => Promise<void>) | undefined;
+  /** beatSoon() was asked since the last beat began. */
+  private soon = false;
 
   stop(): void {
     this.stopped = true;

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FakeHostOs } from '../testing/fake-host-os.ts';
 import type { ProcessResult } from '../adapters/host-os.ts';
 import { HostProbe } from './host-probe.ts';
@@ -114,12 +114,13 @@ describe('HostProbe.interpreters', () => {
     ]);
   });
 
-  it('runs --version once per file until the file changes, and again after a failure', async () => {
+  it('runs --version once per file until the file changes, and again a minute after a failure', async () => {
     const os = new FakeHostOs();
     let answer = versionOf('qemu-i386', '7.2.19');
     os.files.set('/usr/bin/qemu-i386', { mtimeMs: 1 });
     os.programs.set('/usr/bin/qemu-i386', () => answer());
-    const probe = new HostProbe(os);
+    let now = 0;
+    const probe = new HostProbe(os, { now: () => now });
     const location = { interpreterDir: '/usr/bin' };
 
     // i386 and i486 share qemu-i386: one run serves both.
@@ -137,9 +138,64 @@ describe('HostProbe.interpreters', () => {
 
     answer = () => ({ stdout: '', stderr: '', timedOut: true });
     os.files.set('/usr/bin/qemu-i386', { mtimeMs: 3 });
-    await probe.interpreters(location);
-    await probe.interpreters(location);
+    expect((await probe.interpreters(location))[0]!.error).toContain('did not finish');
+    now += 59_000;
+    expect((await probe.interpreters(location))[0]!.error).toContain('did not finish');
+    expect(os.runs).toHaveLength(3);
+    now += 1_000;
+    answer = versionOf('qemu-i386', '8.0.1');
+    expect((await probe.interpreters(location))[0]!.version).toBe('8.0.1');
     expect(os.runs).toHaveLength(4);
+  });
+
+  it('without waiting for versions: leaves out those not read yet, reads them at the lowest priority, and says when they are in', async () => {
+    const os = new FakeHostOs();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    os.files.set('/usr/bin/qemu-s390x', {});
+    os.files.set('/usr/bin/qemu-mips', {});
+    os.programs.set('/usr/bin/qemu-s390x', async () => {
+      await released;
+      return versionOf('qemu-s390x')();
+    });
+    os.programs.set('/usr/bin/qemu-mips', async () => ({
+      exitCode: 1,
+      stdout: '',
+      stderr: '',
+      timedOut: false,
+    }));
+    const probe = new HostProbe(os);
+    let told = 0;
+    probe.onVersionsRead(() => told++);
+    const location = { interpreterDir: '/usr/bin' };
+
+    expect(await probe.interpreters(location, { waitForVersions: false })).toEqual([
+      { target: 'mips', path: '/usr/bin/qemu-mips' },
+      { target: 's390x', path: '/usr/bin/qemu-s390x' },
+    ]);
+    expect(os.batches).toEqual([{ paths: ['/usr/bin/qemu-mips', '/usr/bin/qemu-s390x'], background: true }]);
+    // Asked again meanwhile: the same run, not another.
+    await probe.interpreters(location, { waitForVersions: false });
+    expect(os.batches).toHaveLength(1);
+    expect(told).toBe(0);
+
+    release();
+    await vi.waitFor(() => expect(told).toBe(1));
+    const read = await probe.interpreters(location, { waitForVersions: false });
+    expect(read).toEqual([
+      {
+        target: 'mips',
+        path: '/usr/bin/qemu-mips',
+        error: '/usr/bin/qemu-mips --version did not print a QEMU version (exit 1)',
+      },
+      { target: 's390x', path: '/usr/bin/qemu-s390x', version: '7.2.19', package: expect.any(String) },
+    ]);
+    // The failure is shown, not asked again at once: no run, and no one told, per heartbeat.
+    expect(os.batches).toHaveLength(1);
+    expect(told).toBe(1);
+    // A caller that waits gets the same, from the same runs.
+    expect(await probe.interpreters(location)).toEqual(read);
+    expect(os.batches).toHaveLength(1);
   });
 
   it('asks every emulator not known yet in one go, one at a time', async () => {

@@ -36,10 +36,22 @@ export interface InterpreterLocation {
 export interface HostProbeOptions {
   /** How long one emulator's `--version` may take. */
   readonly versionTimeoutMs?: number;
+  /** The clock a failed `--version` is dated by (tests). */
+  readonly now?: () => number;
 }
 
 type VersionResult =
   { readonly ok: true; readonly version: QemuVersion } | { readonly ok: false; readonly error: string };
+
+interface KeptVersion {
+  readonly stamp: string;
+  readonly result: Promise<VersionResult>;
+  settled?: VersionResult;
+  settledAt?: number;
+}
+
+/** A `--version` that failed is run again once its failure is this old. */
+const VERSION_RETRY_MS = 60_000;
 
 /** The map of the initial user namespace: every uid maps to itself. */
 const INITIAL_UID_MAP = ['0', '0', '4294967295'];
@@ -47,22 +59,26 @@ const NAMESPACED_BINFMT_SINCE: readonly [number, number] = [6, 7];
 
 /** Facts about this host that the fleet shows: identity, kernel, namespace, emulators and their versions. */
 export class HostProbe {
-  /** Results of `--version` by path, valid while the file's mtime and size stay the same. */
-  private readonly versions = new Map<
-    string,
-    { readonly stamp: string; readonly result: Promise<VersionResult> }
-  >();
+  /**
+   * Results of `--version` by path, valid while the file's mtime and size stay the same; `settled`
+   * once the run ended.
+   */
+  private readonly versions = new Map<string, KeptVersion>();
+  /** Told when versions read in the background are in (onVersionsRead). */
+  private readonly versionListeners: (() => void)[] = [];
   /** The heads of the host's own programs by path, valid while the file's mtime and size stay the same. */
   private readonly heads = new Map<string, { readonly stamp: string; readonly head: Uint8Array }>();
   /** A process never leaves its user namespace (a multi-threaded one cannot): read once. */
   private namespaced: Promise<boolean> | undefined;
   private readonly versionTimeoutMs: number;
+  private readonly now: () => number;
 
   constructor(
     private readonly os: HostOs,
     options: HostProbeOptions = {},
   ) {
     this.versionTimeoutMs = options.versionTimeoutMs ?? 5_000;
+    this.now = options.now ?? Date.now;
   }
 
   async facts(): Promise<HostFacts> {
@@ -101,8 +117,18 @@ export class HostProbe {
     return head;
   }
 
-  /** Every target whose emulator exists in the directory, with the QEMU version it reports. */
-  async interpreters(location: InterpreterLocation): Promise<InterpreterInfo[]> {
+  /**
+   * Every target whose emulator exists in the directory, with the QEMU version it reports. With
+   * `waitForVersions: false`, versions not read yet are left out (neither version nor error): they
+   * are read in the background, at the lowest CPU priority, and onVersionsRead's listeners are told
+   * when they are in. 35 emulators take ~120 ms of CPU to start, which an agent joining or beating
+   * need not wait for.
+   */
+  async interpreters(
+    location: InterpreterLocation,
+    options: { readonly waitForVersions?: boolean } = {},
+  ): Promise<InterpreterInfo[]> {
+    const wait = options.waitForVersions ?? true;
     // The path exactly as a registration names it, refused (ArchTableError) for the same bad input.
     const candidates = TARGET_IDS.map((target) => ({
       target,
@@ -114,10 +140,11 @@ export class HostProbe {
     const found = (
       await Promise.all(candidates.map(async (c) => ({ ...c, facts: await this.os.fileFacts(c.path) })))
     ).filter((c): c is typeof c & { facts: FileFacts } => isExecutableFile(c.facts));
-    const versions = this.versionsOf(found);
+    const versions = this.versionsOf(found, { background: !wait });
     return Promise.all(
       found.map(async ({ target, path }, i): Promise<InterpreterInfo> => {
-        const result = await versions[i]!;
+        const result = wait ? await versions[i]!.result : versions[i]!.settled;
+        if (result === undefined) return { target, path };
         return result.ok
           ? {
               target,
@@ -128,6 +155,11 @@ export class HostProbe {
           : { target, path, error: result.error };
       }),
     );
+  }
+
+  /** `listener` runs each time versions read in the background are in (for a heartbeat that carries them). */
+  onVersionsRead(listener: () => void): void {
+    this.versionListeners.push(listener);
   }
 
   private inUserNamespace(): Promise<boolean> {
@@ -146,13 +178,21 @@ export class HostProbe {
    * The `--version` of each emulator: kept per path while its mtime and size stay; those not kept
    * are run together (one process started from the agent for all of them, HostOs.runEach).
    */
-  private versionsOf(emulators: readonly { path: string; facts: FileFacts }[]): Promise<VersionResult>[] {
+  private versionsOf(
+    emulators: readonly { path: string; facts: FileFacts }[],
+    options: { readonly background: boolean },
+  ) {
     const stampOf = (facts: FileFacts) => `${facts.mtimeMs}:${facts.size}`;
     // One run per file: several targets can share an emulator (i386 and i486).
     const stale = [
       ...new Map(
         emulators
-          .filter((e) => this.versions.get(e.path)?.stamp !== stampOf(e.facts))
+          .filter((e) => {
+            const kept = this.versions.get(e.path);
+            if (kept?.stamp !== stampOf(e.facts)) return true;
+            // A failure may be passing (a loaded host, a timeout): asked again once it is a while old.
+            return kept.settled?.ok === false && this.now() - kept.settledAt! >= VERSION_RETRY_MS;
+          })
           .map((e) => [e.path, e]),
       ).values(),
     ];
@@ -161,17 +201,21 @@ export class HostProbe {
         stale.map((e) => e.path),
         ['--version'],
         this.versionTimeoutMs,
+        options,
       );
       stale.forEach(({ path, facts }, i) => {
-        const result = runs.then((r) => this.versionFrom(path, r[i]!));
-        this.versions.set(path, { stamp: stampOf(facts), result });
-        // A failure may be passing (a loaded host, a timeout): ask again next time.
-        void result.then((r) => {
-          if (!r.ok && this.versions.get(path)?.result === result) this.versions.delete(path);
-        });
+        const kept: KeptVersion = {
+          stamp: stampOf(facts),
+          result: runs.then((r) => {
+            kept.settledAt = this.now();
+            return (kept.settled = this.versionFrom(path, r[i]!));
+          }),
+        };
+        this.versions.set(path, kept);
       });
+      if (options.background) void runs.then(() => this.versionListeners.forEach((listener) => listener()));
     }
-    return emulators.map((e) => this.versions.get(e.path)!.result);
+    return emulators.map((e) => this.versions.get(e.path)!);
   }
 
   private versionFrom(path: string, run: ProcessResult): VersionResult {

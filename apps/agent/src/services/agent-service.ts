@@ -165,7 +165,8 @@ export class AgentService {
    */
   async heartbeat(): Promise<{ facts: AgentFacts } & Pick<AgentStatus, 'binfmt' | 'reconciler'>> {
     const binfmt = this.deps.registration.status();
-    const facts = await this.factsWith(binfmt);
+    // Emulator versions not read yet follow in a later beat (HostProbe.onVersionsRead).
+    const facts = await this.factsWith(binfmt, { waitForVersions: false });
     return { facts, binfmt: await binfmt, reconciler: this.deps.reconciler.status() };
   }
 
@@ -274,13 +275,16 @@ export class AgentService {
   }
 
   /** `binfmtStatus` is awaited at once with the rest: a failed read must not go unhandled meanwhile. */
-  private async factsWith(binfmtStatus: Promise<BinfmtStatus>): Promise<AgentFacts> {
+  private async factsWith(
+    binfmtStatus: Promise<BinfmtStatus>,
+    options: { readonly waitForVersions?: boolean } = {},
+  ): Promise<AgentFacts> {
     const { probe } = this.deps;
     const [host, binfmt, docker, interpreters] = await Promise.all([
       probe.facts(),
       binfmtStatus,
       this.deps.docker.info({ maxAgeMs: DOCKER_INFO_MAX_AGE_MS }),
-      this.interpreterLocation().then((location) => probe.interpreters(location)),
+      this.interpreterLocation().then((location) => probe.interpreters(location, options)),
     ]);
     return {
       ...host,

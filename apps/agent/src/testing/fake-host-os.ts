@@ -62,6 +62,9 @@ export class FakeHostOs implements HostOs {
     return (typeof content === 'string' ? new TextEncoder().encode(content) : content).subarray(0, bytes);
   }
 
+  /** Every runEach call: what it ran, and whether in the background. */
+  readonly batches: { readonly paths: readonly string[]; readonly background: boolean }[] = [];
+
   async run(path: string, args: readonly string[]): Promise<ProcessResult> {
     this.runs.push({ path, args });
     const program = this.programs.get(path);
@@ -70,7 +73,13 @@ export class FakeHostOs implements HostOs {
   }
 
   /** Each program in turn, recorded as runs (the real one starts one shell for all of them). */
-  async runEach(paths: readonly string[], args: readonly string[]): Promise<ProcessResult[]> {
+  async runEach(
+    paths: readonly string[],
+    args: readonly string[],
+    _timeoutMs?: number,
+    options: { readonly background?: boolean } = {},
+  ): Promise<ProcessResult[]> {
+    this.batches.push({ paths, background: options.background ?? false });
     const results: ProcessResult[] = [];
     for (const path of paths) results.push(await this.run(path, args));
     return results;

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONTRACT_VERSION } from '@binfleet/agent-contract';
@@ -155,6 +156,38 @@ describe.each(DATABASES)('agent heartbeats on %s', (_name, database) => {
       30_000,
     );
   }, 90_000);
+
+  it.runIf(database === 'sqlite')(
+    "brings the emulators' versions, read after the join, with the next heartbeat rather than at the interval",
+    async () => {
+      // Beats every hour: only a heartbeat sent because the versions are in brings them before the test ends.
+      const added = await fleet.addAgent({ args: ['--heartbeat-interval', '1h'] });
+      type Interpreter = { target: string; version?: string; error?: string };
+      const interpreters = async () => {
+        const { facts } = await db.host.findUniqueOrThrow({ where: { id: added.hostId } });
+        return (facts as { interpreters?: Interpreter[] }).interpreters ?? [];
+      };
+      const read = await until(
+        'every emulator of the host to show its version',
+        async () => {
+          const list = await interpreters();
+          return (
+            list.length > 0 && list.every((i) => i.version !== undefined || i.error !== undefined) && list
+          );
+        },
+        30_000,
+      );
+      // The real qemu-user-static: a version each, the same one as the emulator prints.
+      const aarch64 = read.find((i) => i.target === 'aarch64');
+      expect(aarch64?.version).toBe(
+        /version (\S+)/.exec(
+          execFileSync('/usr/bin/qemu-aarch64-static', ['--version'], { encoding: 'utf8' }),
+        )![1],
+      );
+      expect(read.filter((i) => i.error)).toEqual([]);
+    },
+    60_000,
+  );
 
   it('serves agents one contract version behind and newer ones; older ones are told to upgrade', async () => {
     // The real agent reports its version and the contract version it speaks.

@@ -37,11 +37,22 @@ export function Interpreters({ host }: { host: HostDetail }) {
                 {i.path}
               </Table.Td>
               <Table.Td>
-                {i.version ?? (
-                  <Text span size="sm" c="red">
-                    {i.error ?? 'unknown'}
-                  </Text>
-                )}
+                {i.version ??
+                  (i.error ? (
+                    <Text span size="sm" c="red">
+                      {i.error}
+                    </Text>
+                  ) : (
+                    // Neither yet: the agent reads versions after it starts, and its next heartbeat brings them.
+                    <Text
+                      span
+                      size="sm"
+                      c="dimmed"
+                      title="The agent is still reading it: shown with its next heartbeat"
+                    >
+                      reading…
+                    </Text>
+                  ))}
               </Table.Td>
               <Table.Td fz="xs" c="dimmed">
                 {i.package ?? '—'}
