@@ -1,5 +1,4 @@
 import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import type { controlPlaneApi } from '@binfleet/agent-contract';
@@ -120,7 +119,8 @@ function post(
   timeoutMs: number,
 ): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    // https (and TLS with it) loaded only for a control plane that is called over it.
+    const send = url.protocol === 'https:' ? process.getBuiltinModule('node:https').request : httpRequest;
     const request = send(
       url,
       { method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) } },

@@ -4,7 +4,6 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { constants, createGzip } from 'node:zlib';
 import type { HostPlatform } from '@binfleet/arch-table';
 import { tarStream, type TarEntry } from './tar-stream.ts';
 
@@ -67,10 +66,12 @@ export class BlobDirectory {
     const diff = createHash('sha256');
     const compressed = createHash('sha256');
     const count = { bytes: 0 };
+    // zlib loaded by the first build, not by every agent that starts.
+    const zlib = process.getBuiltinModule('node:zlib');
     await pipeline(
       tarStream(entries),
       hashing(diff),
-      createGzip({ level: constants.Z_BEST_SPEED }),
+      zlib.createGzip({ level: zlib.constants.Z_BEST_SPEED }),
       hashing(compressed, count),
       createWriteStream(partial),
       ...(signal ? [{ signal }] : []),

@@ -1,5 +1,4 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import https from 'node:https';
 import { PassThrough } from 'node:stream';
 import { isSha256, type PackageStore } from '@binfleet/deb';
 import {
@@ -166,8 +165,11 @@ export function createAgentHttpServer(options: AgentHttpServerOptions): http.Ser
       else res.destroy();
     });
   };
+  // https (and TLS with it) loaded only for an agent that serves TLS.
   return options.tls
-    ? https.createServer({ cert: options.tls.cert, key: options.tls.key }, listener)
+    ? process
+        .getBuiltinModule('node:https')
+        .createServer({ cert: options.tls.cert, key: options.tls.key }, listener)
     : http.createServer(listener);
 }
 
