@@ -246,7 +246,7 @@ export async function composeAgent(
   };
   const server = settings.dialOut
     ? undefined
-    : createAgentHttpServer({
+    : await createAgentHttpServer({
         agent: service,
         auth,
         version,

@@ -112,15 +112,15 @@ export class ControlPlaneClient {
 }
 
 /** One POST (keep-alive, Node's default agents), its status and body; rejects when it gets no answer within `timeoutMs`. */
-function post(
+async function post(
   url: URL,
   headers: Record<string, string>,
   body: string,
   timeoutMs: number,
 ): Promise<{ status: number; text: string }> {
+  // https (and TLS with it) loaded only for a control plane that is called over it.
+  const send = url.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
   return new Promise((resolve, reject) => {
-    // https (and TLS with it) loaded only for a control plane that is called over it.
-    const send = url.protocol === 'https:' ? process.getBuiltinModule('node:https').request : httpRequest;
     const request = send(
       url,
       { method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) } },

@@ -8,13 +8,10 @@ import { isIP } from 'node:net';
 export async function localAddressToward(serverUrl: string): Promise<string> {
   const url = new URL(serverUrl);
   const name = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  // Loaded here, when asked (an agent told its URL never is): a serve that does not load them is
-  // smaller (docs/operations.md).
-  const address = isIP(name)
-    ? name
-    : (await process.getBuiltinModule('node:dns/promises').lookup(name)).address;
+  // Loaded when asked (an agent told its URL never is).
+  const address = isIP(name) ? name : (await (await import('node:dns/promises')).lookup(name)).address;
   const family = isIP(address) === 6 ? 'udp6' : 'udp4';
-  const socket = process.getBuiltinModule('node:dgram').createSocket(family);
+  const socket = (await import('node:dgram')).createSocket(family);
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);

@@ -67,7 +67,7 @@ export class BlobDirectory {
     const compressed = createHash('sha256');
     const count = { bytes: 0 };
     // zlib loaded by the first build, not by every agent that starts.
-    const zlib = process.getBuiltinModule('node:zlib');
+    const zlib = await import('node:zlib');
     await pipeline(
       tarStream(entries),
       hashing(diff),

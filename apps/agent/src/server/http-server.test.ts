@@ -25,7 +25,7 @@ afterEach(async () => {
 
 async function serve(agent: Partial<AgentService>, options: { maxBodyBytes?: number } = {}) {
   const onError = vi.fn();
-  server = createAgentHttpServer({
+  server = await createAgentHttpServer({
     agent: agent as AgentService,
     auth: new BearerAuth({ hash: hashToken(TOKEN) }),
     version: '0.0.0-test',

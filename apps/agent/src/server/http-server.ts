@@ -51,7 +51,7 @@ export interface AgentHttpServerOptions {
  * which builds a Fetch Request (undici, ~10 MB resident once loaded) and streams for every call:
  * that was ~15% of an apply's CPU.
  */
-export function createAgentHttpServer(options: AgentHttpServerOptions): http.Server {
+export async function createAgentHttpServer(options: AgentHttpServerOptions): Promise<http.Server> {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   // Only requests that passed the token check get this far (layer 1 in trpc.ts).
   const ctx: AgentContext = { agent: options.agent, authenticated: true };
@@ -167,9 +167,7 @@ export function createAgentHttpServer(options: AgentHttpServerOptions): http.Ser
   };
   // https (and TLS with it) loaded only for an agent that serves TLS.
   return options.tls
-    ? process
-        .getBuiltinModule('node:https')
-        .createServer({ cert: options.tls.cert, key: options.tls.key }, listener)
+    ? (await import('node:https')).createServer({ cert: options.tls.cert, key: options.tls.key }, listener)
     : http.createServer(listener);
 }
 
