@@ -87,10 +87,17 @@ describe('OperationLock', () => {
       close: async () => undefined,
     };
     const lock = new OperationLock(undefined, host);
-    // The release never settles here: the answer comes all the same, after it was asked for.
+    // The release has not settled yet: the answer comes all the same, after it was asked for.
     await expect(lock.run('apply', async () => 'done', { waitMs: 0 })).resolves.toBe('done');
     expect(events).toEqual(['acquire apply', 'release apply']);
-    expect(lock.holder).toBeUndefined();
+    // The next operation waits for it, even one that would not wait (the reconciler's): it is only
+    // being let go, not held by anyone.
+    expect(lock.holder?.label).toBe('apply');
+    const next = lock.run('reconcile', async () => 'converged', { waitMs: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(events).toEqual(['acquire apply', 'release apply']);
     freed.resolve();
+    await expect(next).resolves.toBe('converged');
+    expect(events).toEqual(['acquire apply', 'release apply', 'acquire reconcile', 'release reconcile']);
   });
 });

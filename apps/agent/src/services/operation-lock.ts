@@ -12,6 +12,9 @@ interface Waiter {
   readonly timer: NodeJS.Timeout;
 }
 
+/** How long a caller that would not wait waits anyway for a lock that is only being let go. */
+const LETTING_GO_WAIT_MS = 5_000;
+
 /**
  * One operation at a time on this host: a reset running while another apply removes entries
  * would leave the kernel in a state nobody asked for. Callers queue in arrival order; one that
@@ -41,13 +44,21 @@ export class OperationLock {
       releaseHost = await this.hostLock?.acquire(label, Math.max(0, deadline - Date.now()));
       return await fn();
     } finally {
-      // Not waited for: the release asks at once (FlockHostLock writes `unlock` to its helper before
-      // it returns), this process's next acquire queues behind it, and the answer need not wait for
-      // the helper's reply (a round trip between processes on every operation).
-      void releaseHost?.().catch(() => undefined);
-      this.release();
+      if (releaseHost) {
+        // The answer does not wait for the helper's reply to `unlock` (a round trip between processes
+        // on every operation); the next operation here does, whatever its waitMs: the lock is only
+        // being let go (the release is asked for at once and never rejects).
+        this.lettingGo = true;
+        void releaseHost().finally(() => {
+          this.lettingGo = false;
+          this.release();
+        });
+      } else this.release();
     }
   }
+
+  /** The operation is done and the host lock is being let go (see run). */
+  private lettingGo = false;
 
   /** Marks the lock held before resolving, so that nobody can slip in between release and grant. */
   private acquire(label: string, waitMs: number): Promise<void> {
@@ -62,10 +73,13 @@ export class OperationLock {
           clearTimeout(waiter.timer);
           resolve();
         },
-        timer: setTimeout(() => {
-          this.queue.splice(this.queue.indexOf(waiter), 1);
-          reject(this.busyError());
-        }, waitMs),
+        timer: setTimeout(
+          () => {
+            this.queue.splice(this.queue.indexOf(waiter), 1);
+            reject(this.busyError());
+          },
+          this.lettingGo ? Math.max(waitMs, LETTING_GO_WAIT_MS) : waitMs,
+        ),
       };
       this.queue.push(waiter);
     });
