@@ -30,8 +30,11 @@ export type RegisterSpec =
 
 const ENTRY_NAME = /^[A-Za-z0-9_+-][A-Za-z0-9_.+-]{0,63}$/;
 
+/** A binfmt_misc entry name binfleet registers, reads or removes: 1-64 of [A-Za-z0-9_.+-], not starting with '.'. */
+export const isEntryName = (name: string): boolean => ENTRY_NAME.test(name);
+
 export function validateEntryName(name: string): string {
-  if (!ENTRY_NAME.test(name)) {
+  if (!isEntryName(name)) {
     throw new ArchTableError(
       'INVALID_REGISTER_LINE',
       `Entry name "${printable(name)}" is not allowed: use 1-64 letters, digits, '_', '+', '-', '.' (not starting with '.').`,

@@ -1,3 +1,4 @@
+import { isEntryName } from '@binfleet/arch-table';
 import {
   accessSync,
   closeSync,
@@ -191,7 +192,7 @@ function readSmallFile(path: string): string {
 }
 
 function checkName(name: string): string {
-  if (!/^[A-Za-z0-9_+-][A-Za-z0-9_.+-]{0,63}$/.test(name)) {
+  if (!isEntryName(name)) {
     throw new AgentError('INVALID_INPUT', `"${name.slice(0, 64)}" is not a binfmt_misc entry name.`);
   }
   return name;

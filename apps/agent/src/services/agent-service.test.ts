@@ -75,6 +75,26 @@ describe('AgentService', () => {
     expect(fs.writes).toHaveLength(writes);
   });
 
+  it('resets from the entry names: one gone meanwhile is fine, one it does not handle is refused before any write', async () => {
+    const { agent, fs } = setup();
+    await agent.apply({ targets: ['aarch64', 's390x'] });
+    // Listed, then removed by someone else before the reset gets to it.
+    const list = fs.list.bind(fs);
+    fs.list = async () => [...(await list()), 'qemu-gone'];
+    await expect(agent.apply({ reset: true, targets: ['aarch64'] })).resolves.toMatchObject({
+      changed: true,
+    });
+    expect([...fs.entries.keys()]).toEqual(['qemu-aarch64']);
+
+    const writes = fs.writes.length;
+    fs.list = async () => [...(await list()), 'qemu-bad name'];
+    await expect(agent.apply({ reset: true, targets: ['aarch64'] })).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringContaining('"qemu-bad name" is not a binfmt_misc entry name'),
+    });
+    expect(fs.writes).toHaveLength(writes);
+  });
+
   it('records removals and enable/disable in the desired state, so the reconciler keeps them', async () => {
     const { agent, store } = setup();
     await agent.apply({ targets: ['aarch64', 's390x', 'riscv64'] });

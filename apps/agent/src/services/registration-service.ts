@@ -1,4 +1,5 @@
 import {
+  isEntryName,
   parseEntryFile,
   TARGET_IDS,
   isTargetId,
@@ -162,6 +163,14 @@ export class RegistrationService {
       return { names: entries.map((e) => e.name), entries };
     }
     const names = await this.fs.list();
+    // Refused before anything is written, as reading it would have been: a name binfleet does not
+    // handle, found half-way through the removals, would leave the reset half done.
+    const odd = names.find((n) => isResetName(n) && !isEntryName(n));
+    if (odd !== undefined)
+      throw new AgentError(
+        'INVALID_INPUT',
+        `"${odd.slice(0, 64)}" is not a binfmt_misc entry name binfleet handles: remove it by hand (echo -1 > ${this.fs.mountPoint}/<name>).`,
+      );
     return { names, entries: await this.entries(names.filter((n) => !isResetName(n))) };
   }
 
