@@ -37,7 +37,10 @@ export const agentFactsSchema = z.object({
       path: z.string(),
       version: z.string().optional(),
       package: z.string().optional(),
-      /** Why no version was read although the emulator exists. */
+      /**
+       * Why no version was read although the emulator exists. Neither this nor `version`: not read
+       * yet (an agent reads them after it starts, and the heartbeat after that brings them).
+       */
       error: z.string().optional(),
     }),
   ),

@@ -164,7 +164,8 @@ describe('HostProbe.interpreters', () => {
       stderr: '',
       timedOut: false,
     }));
-    const probe = new HostProbe(os);
+    let now = 0;
+    const probe = new HostProbe(os, { now: () => now });
     let told = 0;
     probe.onVersionsRead(() => told++);
     const location = { interpreterDir: '/usr/bin' };
@@ -196,6 +197,41 @@ describe('HostProbe.interpreters', () => {
     // A caller that waits gets the same, from the same runs.
     expect(await probe.interpreters(location)).toEqual(read);
     expect(os.batches).toHaveLength(1);
+
+    // A minute on, the failure is asked again; meanwhile it is still what is shown.
+    now += 60_000;
+    let again!: () => void;
+    const rerun = new Promise<void>((resolve) => (again = resolve));
+    let mipsAnswer = { exitCode: 1, stdout: '', stderr: '', timedOut: false } as ProcessResult;
+    os.programs.set('/usr/bin/qemu-mips', async () => {
+      await rerun;
+      return mipsAnswer;
+    });
+    expect(await probe.interpreters(location, { waitForVersions: false })).toEqual(read);
+    expect(os.batches.at(-1)).toEqual({ paths: ['/usr/bin/qemu-mips'], background: true });
+    // It fails alike: nothing new, no one told.
+    again();
+    await vi.waitFor(() => expect(os.runs).toHaveLength(3));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(told).toBe(1);
+    // A minute later it answers: told.
+    now += 60_000;
+    mipsAnswer = versionOf('qemu-mips')();
+    await probe.interpreters(location, { waitForVersions: false });
+    await vi.waitFor(() => expect(told).toBe(2));
+    expect((await probe.interpreters(location, { waitForVersions: false }))[0]!.version).toBe('7.2.19');
+  });
+
+  it('says when versions are in after a run that a waiting caller started, too', async () => {
+    const os = new FakeHostOs();
+    os.files.set('/usr/bin/qemu-s390x', {});
+    os.programs.set('/usr/bin/qemu-s390x', versionOf('qemu-s390x'));
+    const probe = new HostProbe(os);
+    let told = 0;
+    probe.onVersionsRead(() => told++);
+    expect((await probe.interpreters({ interpreterDir: '/usr/bin' }))[0]!.version).toBe('7.2.19');
+    expect(os.batches).toEqual([{ paths: ['/usr/bin/qemu-s390x'], background: false }]);
+    await vi.waitFor(() => expect(told).toBe(1));
   });
 
   it('asks every emulator not known yet in one go, one at a time', async () => {

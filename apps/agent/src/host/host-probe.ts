@@ -48,6 +48,8 @@ interface KeptVersion {
   readonly result: Promise<VersionResult>;
   settled?: VersionResult;
   settledAt?: number;
+  /** While a failure is asked again: that failure, shown until the new run ends. */
+  readonly previous?: VersionResult;
 }
 
 /** A `--version` that failed is run again once its failure is this old. */
@@ -119,10 +121,10 @@ export class HostProbe {
 
   /**
    * Every target whose emulator exists in the directory, with the QEMU version it reports. With
-   * `waitForVersions: false`, versions not read yet are left out (neither version nor error): they
-   * are read in the background, at the lowest CPU priority, and onVersionsRead's listeners are told
-   * when they are in. 35 emulators take ~120 ms of CPU to start, which an agent joining or beating
-   * need not wait for.
+   * `waitForVersions: false`, versions not read yet are left out (neither version nor error; a
+   * failure being asked again stays shown until the new run ends): they are read in the background,
+   * at the lowest CPU priority, and onVersionsRead's listeners are told when they are in. 35
+   * emulators take ~120 ms of CPU to start, which an agent joining or beating need not wait for.
    */
   async interpreters(
     location: InterpreterLocation,
@@ -143,7 +145,8 @@ export class HostProbe {
     const versions = this.versionsOf(found, { background: !wait });
     return Promise.all(
       found.map(async ({ target, path }, i): Promise<InterpreterInfo> => {
-        const result = wait ? await versions[i]!.result : versions[i]!.settled;
+        const kept = versions[i]!;
+        const result = wait ? await kept.result : (kept.settled ?? kept.previous);
         if (result === undefined) return { target, path };
         return result.ok
           ? {
@@ -157,7 +160,10 @@ export class HostProbe {
     );
   }
 
-  /** `listener` runs each time versions read in the background are in (for a heartbeat that carries them). */
+  /**
+   * `listener` runs each time a run of `--version` ends with something new (a version, or another
+   * failure than before): for a heartbeat that carries it.
+   */
   onVersionsRead(listener: () => void): void {
     this.versionListeners.push(listener);
   }
@@ -203,17 +209,26 @@ export class HostProbe {
         this.versionTimeoutMs,
         options,
       );
-      stale.forEach(({ path, facts }, i) => {
+      const news = stale.map(({ path, facts }, i) => {
+        const before = this.versions.get(path);
+        const stamp = stampOf(facts);
         const kept: KeptVersion = {
-          stamp: stampOf(facts),
+          stamp,
+          ...(before?.stamp === stamp && before.settled ? { previous: before.settled } : {}),
           result: runs.then((r) => {
             kept.settledAt = this.now();
             return (kept.settled = this.versionFrom(path, r[i]!));
           }),
         };
         this.versions.set(path, kept);
+        return kept;
       });
-      if (options.background) void runs.then(() => this.versionListeners.forEach((listener) => listener()));
+      // Told whoever sent facts without them meanwhile, when something is new: a failure asked again
+      // that fails alike is not.
+      void runs.then(() => {
+        const changed = news.some((k) => JSON.stringify(k.settled) !== JSON.stringify(k.previous));
+        if (changed) this.versionListeners.forEach((listener) => listener());
+      });
     }
     return emulators.map((e) => this.versions.get(e.path)!);
   }

@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONTRACT_VERSION } from '@binfleet/agent-contract';
 import type { Db } from '@binfleet/db';
 import type { AgentProcess, Sandbox } from '@binfleet/test-sandbox';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { ApiClient } from './testing/api-client.ts';
 import { DATABASES } from './testing/fixture.ts';
 import { startFleet, type Fleet } from './testing/fleet.ts';
@@ -160,8 +161,13 @@ describe.each(DATABASES)('agent heartbeats on %s', (_name, database) => {
   it.runIf(database === 'sqlite')(
     "brings the emulators' versions, read after the join, with the next heartbeat rather than at the interval",
     async () => {
-      // Beats every hour: only a heartbeat sent because the versions are in brings them before the test ends.
-      const added = await fleet.addAgent({ args: ['--heartbeat-interval', '1h'] });
+      // One emulator that takes a second to answer, so that the join and the first heartbeat go
+      // without its version; beats every hour: only a heartbeat sent because it is in brings it.
+      const dir = mkdtempSync(join(tmpdir(), 'binfleet-slow-emulator-'));
+      const slow = join(dir, 'qemu-aarch64-static');
+      writeFileSync(slow, '#!/bin/sh\nsleep 1\nexec /usr/bin/qemu-aarch64-static "$@"\n', { mode: 0o755 });
+      onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+      const added = await fleet.addAgent({ args: ['--heartbeat-interval', '1h', '--interpreter-dir', dir] });
       type Interpreter = { target: string; version?: string; error?: string };
       const interpreters = async () => {
         const { facts } = await db.host.findUniqueOrThrow({ where: { id: added.hostId } });
@@ -177,7 +183,8 @@ describe.each(DATABASES)('agent heartbeats on %s', (_name, database) => {
         },
         30_000,
       );
-      // The real qemu-user-static: a version each, the same one as the emulator prints.
+      // The real qemu-user-static behind it: the version it prints.
+      expect(read.map((i) => i.target)).toEqual(['aarch64']);
       const aarch64 = read.find((i) => i.target === 'aarch64');
       expect(aarch64?.version).toBe(
         /version (\S+)/.exec(
