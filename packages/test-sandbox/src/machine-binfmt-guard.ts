@@ -11,18 +11,32 @@ import {
 // file that leaves it changed fails here, naming what it changed, instead of a later test failing
 // for no reason of its own.
 let before: MachineBinfmtState;
-/** The first test after which the machine differed from `before`, and how (a file may change it in a beforeAll and put it back in its afterAll: said, not failed, here). */
-let firstChanged: string | undefined;
+/** The state after the last test, and where it changed (a file may change it on purpose in a beforeAll and put it back in its afterAll: said, not failed, here). */
+let last: MachineBinfmtState;
+let changedAt: string[] = [];
+let first = true;
 
 beforeAll(() => {
-  before = machineBinfmtState();
-  firstChanged = undefined;
+  before = last = machineBinfmtState();
+  changedAt = [];
+  first = true;
 });
 
 afterEach((context) => {
-  if (firstChanged) return;
-  const changes = machineBinfmtChanges(before, machineBinfmtState());
-  if (changes) firstChanged = `first seen after the test "${context.task.name}" (${changes})`;
+  const now = machineBinfmtState();
+  const changes = machineBinfmtChanges(last, now);
+  if (changes)
+    changedAt.push(
+      `${first ? "between the file's start and the end of" : 'during'} the test "${context.task.name}" (${changes})`,
+    );
+  last = now;
+  first = false;
 });
 
-afterAll(() => expectMachineBinfmtAsBefore(before, 'This test file', firstChanged));
+afterAll(() =>
+  expectMachineBinfmtAsBefore(
+    before,
+    'This test file',
+    changedAt.length > 0 ? `it changed ${changedAt.slice(0, 3).join('; ')}` : undefined,
+  ),
+);
