@@ -119,22 +119,28 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+/** A FleetLink (beating every minute) of a state directory of its own, to a contract 1 control plane; both go after the test. */
+async function linkToContractOne() {
+  const received: Received[] = [];
+  const { url, server } = await contractOneControlPlane(received);
+  cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+  const dir = await mkdtemp(join(tmpdir(), 'binfleet-fleet-link-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const logs: unknown[] = [];
+  const link = new FleetLink(agent, new FileStateStore(dir), {
+    advertiseUrl: 'http://10.0.0.7:7475',
+    transport: 'direct',
+    intervalMs: 60_000,
+    log: (r) => logs.push(r),
+    adoptApiToken: () => Promise.reject(new Error('a contract 1 control plane rotates no credential')),
+  });
+  cleanups.push(async () => link.stop());
+  return { link, received, url, logs };
+}
+
 describe('FleetLink against a control plane one contract version behind', () => {
   it('joins and heartbeats: everything this agent sends passes contract 1 strict parsing', async () => {
-    const received: Received[] = [];
-    const { url, server } = await contractOneControlPlane(received);
-    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
-    const dir = await mkdtemp(join(tmpdir(), 'binfleet-fleet-link-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const logs: unknown[] = [];
-    const link = new FleetLink(agent, new FileStateStore(dir), {
-      advertiseUrl: 'http://10.0.0.7:7475',
-      transport: 'direct',
-      intervalMs: 60_000,
-      log: (r) => logs.push(r),
-      adoptApiToken: () => Promise.reject(new Error('a contract 1 control plane rotates no credential')),
-    });
-    cleanups.push(async () => link.stop());
+    const { link, received, url, logs } = await linkToContractOne();
 
     expect(await link.join(url, 'bfj_token')).toBe('agent-token-0123456789abcdef');
     expect(await link.start()).toBe(true);
@@ -151,19 +157,7 @@ describe('FleetLink against a control plane one contract version behind', () => 
   });
 
   it('sends the next heartbeat at once when asked (beatSoon), not after the interval', async () => {
-    const received: Received[] = [];
-    const { url, server } = await contractOneControlPlane(received);
-    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
-    const dir = await mkdtemp(join(tmpdir(), 'binfleet-fleet-link-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const link = new FleetLink(agent, new FileStateStore(dir), {
-      advertiseUrl: 'http://10.0.0.7:7475',
-      transport: 'direct',
-      intervalMs: 60_000,
-      log: () => undefined,
-      adoptApiToken: () => Promise.reject(new Error('not rotated here')),
-    });
-    cleanups.push(async () => link.stop());
+    const { link, received, url } = await linkToContractOne();
     // Asked before the link beats at all: the first beat is that one.
     link.beatSoon();
     await link.join(url, 'bfj_token');

@@ -13,6 +13,17 @@ const registered = (
   return [entry.name, { ...entry, enabled }];
 };
 
+/** An entry of another name than qemu-*: a reset leaves it alone. */
+const other: KernelEntry = {
+  name: 'python3.11',
+  enabled: true,
+  interpreter: '/usr/bin/python3.11',
+  flags: '',
+  type: 'M',
+  offset: 0,
+  magic: 'a70d0d0a',
+};
+
 describe('planApply', () => {
   const want = desiredState({ targets: ['aarch64', 's390x'], persistent: true });
 
@@ -40,15 +51,6 @@ describe('planApply', () => {
   });
 
   it('reset removes every qemu-* entry, and only those', () => {
-    const other: KernelEntry = {
-      name: 'python3.11',
-      enabled: true,
-      interpreter: '/usr/bin/python3.11',
-      flags: '',
-      type: 'M',
-      offset: 0,
-      magic: 'a70d0d0a',
-    };
     const plan = planApply(
       new Map([
         ['python3.11', other],
@@ -63,15 +65,6 @@ describe('planApply', () => {
   });
 
   it('reset plans from the names of qemu-* entries alone: what it does not read cannot change the plan', () => {
-    const other: KernelEntry = {
-      name: 'python3.11',
-      enabled: true,
-      interpreter: '/usr/bin/python3.11',
-      flags: '',
-      type: 'M',
-      offset: 0,
-      magic: 'a70d0d0a',
-    };
     const current = new Map([['python3.11', other], registered('s390x', false), registered('aarch64', true)]);
     const names = [...current.keys()];
     const fromNames = planReset(names, new Map([['python3.11', other]]), want);
