@@ -62,7 +62,7 @@ const oneLine = (text: string) =>
 /**
  * Throws, naming what changed, when the machine's binfmt_misc is no longer as `before`: the check
  * after every integration test file and after the e2e run (`who` left it so; `when`, if known, says
- * which of its tests changed it first).
+ * during which of its tests it changed).
  */
 export function expectMachineBinfmtAsBefore(before: MachineBinfmtState, who: string, when?: string): void {
   const changes = machineBinfmtChanges(before, machineBinfmtState());

@@ -42,13 +42,17 @@ export interface HostOs {
    * Runs each program with the same arguments, one after the other, each killed after `timeoutMs`;
    * their results in the same order (stdout and the exit status; stderr is not kept). Never rejects.
    * One process started from here for all of them: the emulators' `--version` at an agent's start
-   * was 31 forks of the agent. `background`: at the lowest CPU priority (nice 19), so that the host's
-   * own work, and the agent's, go first.
+   * was 31 forks of the agent.
    */
   runEach(
     paths: readonly string[],
     args: readonly string[],
     timeoutMs: number,
-    options?: { readonly background?: boolean },
+    options?: RunOptions,
   ): Promise<ProcessResult[]>;
+}
+
+export interface RunOptions {
+  /** At the lowest CPU priority (nice 19), so that the host's own work, and the agent's, go first. */
+  readonly background?: boolean;
 }

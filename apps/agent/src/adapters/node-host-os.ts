@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import os from 'node:os';
-import type { HostOs, ProcessResult } from './host-os.ts';
+import type { HostOs, ProcessResult, RunOptions } from './host-os.ts';
 
 /** Output beyond this is dropped: a probe prints one word, `--version` two lines. */
 const OUTPUT_LIMIT = 64 * 1024;
@@ -61,7 +61,7 @@ async function runEach(
   paths: readonly string[],
   args: readonly string[],
   timeoutMs: number,
-  options: { readonly background?: boolean } = {},
+  options: RunOptions = {},
 ): Promise<ProcessResult[]> {
   if (paths.length === 0) return [];
   const marker = `binfleet-${randomBytes(8).toString('hex')}`;
@@ -144,7 +144,7 @@ function runProcess(
   path: string,
   args: readonly string[],
   timeoutMs: number,
-  options: { readonly background?: boolean } = {},
+  options: RunOptions = {},
 ): Promise<ProcessResult> {
   return new Promise((resolve) => {
     const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,6 +1,6 @@
 import { TARGET_IDS, targetRegisterSpec, type TargetId } from '@binfleet/arch-table';
 import type { HostExecutable } from '@binfleet/arch-table';
-import type { FileFacts, HostOs, ProcessResult } from '../adapters/host-os.ts';
+import type { FileFacts, HostOs, ProcessResult, RunOptions } from '../adapters/host-os.ts';
 import { parseQemuVersion, type QemuVersion } from './qemu-version.ts';
 
 export interface HostFacts {
@@ -66,7 +66,7 @@ export class HostProbe {
    * once the run ended.
    */
   private readonly versions = new Map<string, KeptVersion>();
-  /** Told when versions read in the background are in (onVersionsRead). */
+  /** Told when a `--version` run brings something new (onVersionsRead). */
   private readonly versionListeners: (() => void)[] = [];
   /** The heads of the host's own programs by path, valid while the file's mtime and size stay the same. */
   private readonly heads = new Map<string, { readonly stamp: string; readonly head: Uint8Array }>();
@@ -184,10 +184,7 @@ export class HostProbe {
    * The `--version` of each emulator: kept per path while its mtime and size stay; those not kept
    * are run together (one process started from the agent for all of them, HostOs.runEach).
    */
-  private versionsOf(
-    emulators: readonly { path: string; facts: FileFacts }[],
-    options: { readonly background: boolean },
-  ) {
+  private versionsOf(emulators: readonly { path: string; facts: FileFacts }[], options: RunOptions) {
     const stampOf = (facts: FileFacts) => `${facts.mtimeMs}:${facts.size}`;
     // One run per file: several targets can share an emulator (i386 and i486).
     const stale = [

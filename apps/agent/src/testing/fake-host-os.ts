@@ -1,5 +1,5 @@
 import { decodeEscapes, getTarget, type TargetId } from '@binfleet/arch-table';
-import type { FileFacts, HostOs, ProcessResult } from '../adapters/host-os.ts';
+import type { FileFacts, HostOs, ProcessResult, RunOptions } from '../adapters/host-os.ts';
 
 /** The start of an ELF file the target's own magic accepts: the magic bytes themselves, padded. */
 export function fakeElfOf(target: TargetId): Uint8Array {
@@ -77,7 +77,7 @@ export class FakeHostOs implements HostOs {
     paths: readonly string[],
     args: readonly string[],
     _timeoutMs?: number,
-    options: { readonly background?: boolean } = {},
+    options: RunOptions = {},
   ): Promise<ProcessResult[]> {
     this.batches.push({ paths, background: options.background ?? false });
     const results: ProcessResult[] = [];

@@ -15,9 +15,9 @@ import {
   type HeartbeatHost,
   type HeartbeatSender,
 } from './kept-heartbeats.ts';
+import { HOST_JSON_COLUMNS, type HostSnapshots } from './snapshots.ts';
 
 export type { HeartbeatHost, HeartbeatSender } from './kept-heartbeats.ts';
-import { HOST_JSON_COLUMNS, type HostSnapshots } from './snapshots.ts';
 
 /**
  * Runs a transaction again when it lost a race (CONFLICT): on PostgreSQL several agents joining with
@@ -61,14 +61,13 @@ function factColumns(report: AgentReport) {
 /** A host's reachability as not known yet, and its health check due now (a join, a new agent URL). */
 const REACH_UNKNOWN = { reachable: null, reachError: null, reachCheckedAt: null, reachClaimedAt: null };
 
+/** Hosts kept per process at most (a few hundred bytes each): one per heartbeating host of a large fleet. */
+const MAX_KEPT_SENDERS = 100_000;
+
 /**
  * Agents joining the fleet with a join token, then reporting on heartbeats with the credential the
  * join gave them.
  */
-
-/** Hosts kept per process at most (a few hundred bytes each): one per heartbeating host of a large fleet. */
-const MAX_KEPT_SENDERS = 100_000;
-
 export class Enrolment {
   /**
    * Each host's row as this process last wrote it on a heartbeat, by the hash of its heartbeat
