@@ -78,8 +78,15 @@ describe('the .deb', () => {
       expect(installed()).toBe(true);
 
       expect(run('binfleet-agent', '--version')).toEqual({ status: 0, out: `${release.manifest.version}\n` });
-      // postinst made the CLI's startup snapshot for this node (the launcher's first light command).
-      expect(readdirSync('/var/cache/binfleet-agent').filter((f) => f.endsWith('.blob'))).toHaveLength(1);
+      // postinst made the startup snapshots for this node: the CLI's (the launcher's first light
+      // command) and the agent's (its first `serve`), both readable by every user.
+      const blobs = readdirSync('/var/cache/binfleet-agent').filter((f) => f.endsWith('.blob'));
+      expect(blobs.sort()).toEqual([
+        expect.stringMatching(/^serve-snapshot-/),
+        expect.stringMatching(/^snapshot-/),
+      ]);
+      for (const blob of blobs)
+        expect(statSync(`/var/cache/binfleet-agent/${blob}`).mode & 0o777).toBe(0o644);
       expect(statSync('/var/lib/binfleet-agent').mode & 0o777).toBe(0o700);
       expect(statSync('/etc/binfleet-agent').mode & 0o777).toBe(0o700);
       // Enabled (systemd does not run here: nothing is started).

@@ -10,9 +10,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { kernelSnapshot, startSandbox, type Sandbox } from '@binfleet/test-sandbox';
+import { dirname, join } from 'node:path';
+import { kernelSnapshot, startAgent, startSandbox, type Sandbox } from '@binfleet/test-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAgentClient } from '../src/server/agent-client.ts';
 import { releaseForTests } from './release-for-tests.ts';
 
 // The tarball's launcher (what the .deb installs too) with its startup snapshot and without: the
@@ -244,5 +245,94 @@ describe('register through the snapshot and through the bundle', () => {
       expect({ ...snapshot, started: 'bundle' }, args.join(' ')).toEqual(bundle);
     }
     expect(readdirSync(snapshotDir).filter((f) => f.endsWith('.blob'))).toHaveLength(1);
+  });
+});
+
+describe('serve through its snapshot and through the bundle', () => {
+  const TOKEN = 'launcher-token-0123456789abcdefghijklmn';
+
+  /** An agent started by the launcher in a sandbox of its own: how node was called, what it did. */
+  async function serve(snapshotDir: string) {
+    const sandbox = await startSandbox();
+    writeFileSync(calls, '');
+    const agent = await startAgent(sandbox, {
+      bin,
+      stateDir: mkdtempSync(join(dir, 'serve-state-')),
+      args: ['--reconcile-interval', '1h'],
+      env: {
+        BINFLEET_NODE: node,
+        BINFLEET_AGENT_SNAPSHOT_DIR: snapshotDir,
+        BINFLEET_AGENT_TOKEN: TOKEN,
+        HOST_ARCH: '',
+      },
+    });
+    try {
+      const client = createAgentClient(agent.url, TOKEN);
+      const applied = await client.applyState.mutate({ reset: true, persistent: true });
+      const removed = await client.remove.mutate({ targets: ['arm64', 'riscv64'] });
+      return {
+        called: nodeCalls(),
+        // What node runs: the blob with the bundle's path for process.argv[1] (the agent finds its
+        // install and dockerode from it), or the bundle.
+        cmdline: readFileSync(`/proc/${agent.pid}/cmdline`, 'utf8')
+          .split('\0')
+          .filter(Boolean)
+          .slice(1)
+          .map((arg) => (arg.startsWith(join(dir, 'serve-state-')) ? 'STATE' : arg)),
+        // Times (the reconciler's last and next run) differ from run to run.
+        answers: JSON.parse(
+          JSON.stringify({ applied, removed, status: await client.status.query() }).replace(
+            /"\d{4}-\d\d-\d\dT[\d:.]+Z"/g,
+            '"TIME"',
+          ),
+        ) as unknown,
+        entries: kernelSnapshot(sandbox),
+        facts: await client.facts.query(),
+        stderr: agent.stderr(),
+      };
+    } finally {
+      await agent.stop();
+      await sandbox.stop();
+    }
+  }
+
+  it('starts the agent from a snapshot of its own, made on its first start, and it serves as the bundle does', async () => {
+    const snapshotDir = join(dir, 'snapshots-serve');
+    mkdirSync(snapshotDir);
+    const bundle = join(dirname(dirname(bin)), 'lib/dist/bin/binfleet-agent.mjs');
+
+    const viaBundle = await serve('');
+    expect(viaBundle.called).toEqual(['version check', 'bundle']);
+    expect(viaBundle.cmdline).toEqual([bundle, 'serve', ...viaBundle.cmdline.slice(2)]);
+
+    const first = await serve(snapshotDir);
+    expect(first.called).toEqual(['version check', 'build', 'snapshot']);
+    const made = readdirSync(snapshotDir);
+    expect(made).toEqual([expect.stringMatching(/^serve-snapshot-.*\.blob$/)]);
+    expect(statSync(join(snapshotDir, made[0]!)).mode & 0o777).toBe(0o644);
+
+    const again = await serve(snapshotDir);
+    expect(again.called).toEqual(['snapshot']);
+    expect(again.cmdline).toEqual([
+      '--snapshot-blob',
+      '/dev/fd/9',
+      '--',
+      bundle,
+      'serve',
+      ...viaBundle.cmdline.slice(2),
+    ]);
+    for (const run of [first, again]) {
+      expect(run.answers).toEqual(viaBundle.answers);
+      expect(run.entries).toEqual(viaBundle.entries);
+      // The same host as the bundle's agent sees it (dockerd's answer and the emulators' versions too).
+      expect(run.facts.docker).toEqual(viaBundle.facts.docker);
+      expect(run.facts.interpreters).toEqual(viaBundle.facts.interpreters);
+      expect(run.stderr).toBe('');
+    }
+    // What they did: every target registered, then two removed.
+    expect(Object.keys(viaBundle.entries)).not.toContain('qemu-aarch64');
+    expect(Object.keys(viaBundle.entries).filter((name) => name.startsWith('qemu-')).length).toBeGreaterThan(
+      20,
+    );
   });
 });

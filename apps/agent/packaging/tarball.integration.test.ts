@@ -135,6 +135,18 @@ describe('the tarball', () => {
     expect(fromSnapshot('status', '--mount-point', '/tmp')).toEqual(
       inRoot(bin, 'status', '--mount-point', '/tmp'),
     );
+    // The agent's own snapshot (`serve`) is made on Node 20 and newer only: on 18 its build fails
+    // and says so, and the launcher leaves its mark and runs `serve` from the bundle.
+    const refused = inRoot(
+      'node',
+      '--snapshot-blob',
+      '/var/cache/binfleet-agent/serve.blob',
+      '--build-snapshot',
+      '/opt/binfleet-agent/lib/dist/bin/binfleet-agent-serve-snapshot.cjs',
+    );
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/the agent snapshot needs Node\.js 20 or newer/);
+    expect(existsSync(join(root, 'var/cache/binfleet-agent/serve.blob'))).toBe(false);
     // dockerode loads lazily (verify, facts): from the tree's own node_modules.
     const dockerode = inRoot(
       'node',

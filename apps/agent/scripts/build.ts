@@ -6,12 +6,15 @@
  * lazily imported module, in a chunk of its own that loads on first use.
  * Beside it dist/bin/binfleet-agent-snapshot.cjs: the light commands alone as one CommonJS script
  * with no imports but Node's own, what `node --build-snapshot` takes (the launcher builds the
- * startup snapshot from it on the host, for the host's node).
+ * startup snapshot from it on the host, for the host's node), and dist/bin/binfleet-agent-serve-
+ * snapshot.cjs: the same for `serve`, the agent itself. And dist/launcher/bin/binfleet-agent: the
+ * packages' launcher over this bundle, for tests and benches.
  *   pnpm --filter @binfleet/agent build
  */
-import { readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { build, type Plugin } from 'esbuild';
+import { writeLauncher } from '../packaging/agent-tree.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const outdir = `${root}dist/bin`;
@@ -64,32 +67,46 @@ await build({
   sourcemap: 'linked',
   logLevel: 'warning',
 });
-const snapshot = await build({
-  entryPoints: [`${root}src/cli/snapshot-main.ts`],
-  plugins: [
-    zodEnglishOnly,
-    {
-      name: 'child-process-at-first-use',
-      setup(build) {
-        const shim = `${root}scripts/snapshot-child-process.ts`;
-        build.onResolve({ filter: /^node:child_process$/ }, (args) =>
-          args.importer === shim ? undefined : { path: shim },
-        );
-      },
-    },
-  ],
-  outfile: `${outdir}/binfleet-agent-snapshot.cjs`,
-  define,
-  bundle: true,
-  // One script: inside --build-snapshot, require() serves Node's built-in modules only.
-  format: 'cjs',
-  platform: 'node',
-  target: 'node18',
-  // src/version.ts reads import.meta.url only from sources: `define` gives the bundle its version.
-  logOverride: { 'empty-import-meta': 'silent' },
-  logLevel: 'warning',
-  metafile: true,
+/**
+ * Resolves `module` to a script of ours that loads it at first use, once the process has started from
+ * a snapshot (the script's own imports of it stay Node's).
+ */
+const atFirstUse = (module: string, file: string): Plugin => ({
+  name: `${module}-at-first-use`,
+  setup(build) {
+    const shim = `${root}scripts/${file}`;
+    build.onResolve({ filter: new RegExp(`^${module}$`) }, (args) =>
+      args.importer === shim ? undefined : { path: shim },
+    );
+  },
 });
+/** One CommonJS script with no imports but Node's own: what `node --build-snapshot` takes. */
+const snapshotScript = (entry: string, outfile: string, plugins: Plugin[]) =>
+  build({
+    entryPoints: [`${root}src/cli/${entry}`],
+    plugins: [zodEnglishOnly, atFirstUse('node:child_process', 'snapshot-child-process.ts'), ...plugins],
+    outfile: `${outdir}/${outfile}`,
+    define,
+    bundle: true,
+    // One script: inside --build-snapshot, require() serves Node's built-in modules only.
+    format: 'cjs',
+    platform: 'node',
+    target: 'node18',
+    // A script started from a snapshot has no dynamic import (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING):
+    // Node's modules loaded at first use (https, zlib, dns, dgram) come from require() instead.
+    supported: { 'dynamic-import': false },
+    // src/version.ts reads import.meta.url only from sources: `define` gives the bundle its version.
+    logOverride: { 'empty-import-meta': 'silent' },
+    logLevel: 'warning',
+    metafile: true,
+  });
+const snapshot = await snapshotScript('snapshot-main.ts', 'binfleet-agent-snapshot.cjs', []);
+// The agent's own (`serve`, its launcher's start under systemd): node:http cannot be in a snapshot,
+// and dockerode is found beside the bundle at first use, as the bundle finds it.
+await snapshotScript('serve-snapshot-main.ts', 'binfleet-agent-serve-snapshot.cjs', [
+  atFirstUse('node:http', 'snapshot-http.ts'),
+  atFirstUse('dockerode', 'snapshot-dockerode.ts'),
+]);
 // The light commands read only schemas of zod's mini API (architecture.md): one module of the full API
 // in their script would bring all of it back (~10 ms on every start), silently. Refused here.
 const fullApi = Object.keys(snapshot.metafile.inputs).filter((input) =>
@@ -99,4 +116,10 @@ if (fullApi.length > 0)
   throw new Error(
     `The CLI's snapshot script imports zod's full API (${fullApi[0]}): write the schemas the light commands read with zod/mini (see docs/architecture.md).`,
   );
-console.log(`built ${outdir}/binfleet-agent.mjs and binfleet-agent-snapshot.cjs`);
+// The packages' launcher over this checkout's bundle (dist/launcher/bin -> ../../dist/bin): how tests
+// and benches run the agent as the systemd unit does, from its startup snapshot.
+await mkdir(`${root}dist/launcher/bin`, { recursive: true });
+writeLauncher(`${root}dist/launcher/bin/binfleet-agent`, '../..');
+console.log(
+  `built ${outdir}/binfleet-agent.mjs, binfleet-agent-snapshot.cjs, binfleet-agent-serve-snapshot.cjs and dist/launcher/bin/binfleet-agent`,
+);

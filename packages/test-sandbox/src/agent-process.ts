@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { AGENT_BUILD_INPUTS, isStale } from './freshness.ts';
@@ -11,8 +11,15 @@ export const REPO = resolve(import.meta.dirname, '../../..');
  * (every module transformed and loaded one by one), five times the bundle's. Tests use agentBundle().
  */
 export const AGENT_BIN = join(REPO, 'apps/agent/bin/binfleet-agent.js');
-/** The production bundle (`pnpm --filter @binfleet/agent build`), as the systemd unit and the image run it. */
+/** The production bundle (`pnpm --filter @binfleet/agent build`), as the image runs it. */
 export const AGENT_DIST = join(REPO, 'apps/agent/dist/bin/binfleet-agent.mjs');
+/**
+ * The packages' launcher over that bundle, written by the same build (scripts/build.ts), as the
+ * systemd unit runs the agent: `serve` starts from the agent's startup snapshot, kept in
+ * AGENT_LAUNCHER_SNAPSHOTS (packaging/launcher.sh.in). Use agentLauncher().
+ */
+export const AGENT_LAUNCHER = join(REPO, 'apps/agent/dist/launcher/bin/binfleet-agent');
+export const AGENT_LAUNCHER_SNAPSHOTS = join(REPO, 'apps/agent/dist/launcher/snapshots');
 
 let bundleChecked = false;
 
@@ -37,6 +44,36 @@ export function agentBundle(log: (line: string) => void = () => undefined): stri
   return AGENT_DIST;
 }
 
+let launcherChecked = false;
+
+/**
+ * AGENT_LAUNCHER over agentBundle(), with the agent's startup snapshot made already (once per
+ * build): agents started together then do not each make it.
+ */
+export function agentLauncher(log: (line: string) => void = () => undefined): string {
+  agentBundle(log);
+  if (launcherChecked) return AGENT_LAUNCHER;
+  const made = () =>
+    existsSync(AGENT_LAUNCHER_SNAPSHOTS) &&
+    readdirSync(AGENT_LAUNCHER_SNAPSHOTS).some((f) => f.startsWith('serve-snapshot-') && f.endsWith('.blob'));
+  if (!made()) {
+    const r = spawnSync(AGENT_LAUNCHER, ['serve', '--help'], {
+      env: { ...process.env, ...launcherEnv },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    if (r.status !== 0 || !made())
+      throw new Error(
+        `the agent's launcher made no startup snapshot in ${AGENT_LAUNCHER_SNAPSHOTS} (status ${r.status}):\n${r.stderr}`,
+      );
+  }
+  launcherChecked = true;
+  return AGENT_LAUNCHER;
+}
+
+/** What the launcher runs with: its snapshots, and no NODE_OPTIONS (a test runner's would keep it from them). */
+const launcherEnv = { NODE_OPTIONS: '', BINFLEET_AGENT_SNAPSHOT_DIR: AGENT_LAUNCHER_SNAPSHOTS };
+
 export type LogLine = Record<string, unknown> & { readonly event?: string };
 
 /** A `binfleet-agent serve` process, as integration tests and benches drive it. */
@@ -56,7 +93,7 @@ export interface AgentProcess {
 
 export interface StartAgentOptions {
   readonly stateDir: string;
-  /** Default agentBundle(). */
+  /** A bundle or sources' bin (run by node) or a launcher (run as it is). Default agentLauncher(). */
   readonly bin?: string;
   readonly args?: readonly string[];
   readonly env?: NodeJS.ProcessEnv;
@@ -70,17 +107,21 @@ export interface StartAgentOptions {
 export async function startAgent(sandbox: Sandbox | null, options: StartAgentOptions): Promise<AgentProcess> {
   // A dial-out agent listens on nothing: it is started once it says it dials out.
   const dialOut = options.args?.includes('--dial-out') ?? false;
+  const bin = options.bin ?? agentLauncher();
   const args = [
-    options.bin ?? agentBundle(),
     'serve',
     ...(dialOut ? [] : ['--listen', '127.0.0.1:0']),
     '--state-dir',
     options.stateDir,
     ...(options.args ?? []),
   ];
+  // A bundle (or the sources' bin) is a script node runs; a launcher runs as it is.
+  const script = /\.m?js$/.test(bin);
+  const [command, commandArgs] = script ? ['node', [bin, ...args]] : [bin, args];
+  const env = script ? options.env : { ...launcherEnv, ...options.env };
   const child = sandbox
-    ? sandbox.spawn('node', args, { cwd: REPO, env: { ...options.env } as NodeJS.ProcessEnv })
-    : spawn('node', args, { cwd: REPO, env: { ...process.env, ...options.env } });
+    ? sandbox.spawn(command, commandArgs, { cwd: REPO, env: { ...env } as NodeJS.ProcessEnv })
+    : spawn(command, commandArgs, { cwd: REPO, env: { ...process.env, ...env } });
   const logs: LogLine[] = [];
   const waiters = new Set<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }>();
   let stderr = '';

@@ -7,7 +7,6 @@ import { AGENT_BUILD_INPUTS, isStale } from './freshness.ts';
 /** What `pnpm agent:package` packages, relative to the repository. */
 export const AGENT_PACKAGE_INPUTS = [
   ...AGENT_BUILD_INPUTS,
-  'apps/agent/scripts',
   'apps/agent/packaging',
   'docs/agent.md',
   'pnpm-lock.yaml',

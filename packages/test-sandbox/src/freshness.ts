@@ -22,6 +22,9 @@ export const AGENT_BUILD_INPUTS = [
   'apps/agent/src',
   'apps/agent/bin',
   'apps/agent/package.json',
+  // The build itself, its snapshots' shims and the launcher it writes (dist/launcher).
+  'apps/agent/scripts',
+  'apps/agent/packaging/launcher.sh.in',
   'packages/agent-contract/src',
   'packages/arch-table/src',
   'packages/concurrency/src',

@@ -15,8 +15,11 @@ export { AGENT_BUILD_INPUTS, WEB_BUILD_INPUTS, freePort, isStale, newestChange }
 export {
   AGENT_BIN,
   AGENT_DIST,
+  AGENT_LAUNCHER,
+  AGENT_LAUNCHER_SNAPSHOTS,
   REPO,
   agentBundle,
+  agentLauncher,
   kernelSnapshot,
   startAgent,
   type AgentProcess,

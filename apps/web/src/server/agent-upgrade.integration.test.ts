@@ -62,13 +62,14 @@ function derivedRelease(real: AgentReleaseManifest, realDir: string, version: st
   renameSync(join(work, `binfleet-agent-${real.version}`), top);
   const binDir = join(top, 'lib/dist/bin');
   let replaced = 0;
-  // The bundle's chunks and the startup snapshot's script (the launcher's `--version` runs either).
+  // The bundle's chunks and the startup snapshots' scripts (the launcher's `--version` runs the CLI's
+  // or the bundle, `serve` the agent's or the bundle).
   for (const name of readdirSync(binDir).filter((n) => n.endsWith('.mjs') || n.endsWith('.cjs'))) {
     const text = readFileSync(join(binDir, name), 'utf8');
     const next = text.replaceAll(`return "${real.version}";`, () => (replaced++, `return "${version}";`));
     if (next !== text) writeFileSync(join(binDir, name), next);
   }
-  expect(replaced, 'the bundle and the snapshot script return their version once each').toBe(2);
+  expect(replaced, 'the bundle and the two snapshot scripts return their version once each').toBe(3);
   const pkg = join(top, 'lib/package.json');
   writeFileSync(
     pkg,

@@ -4,7 +4,7 @@ import type { KernelEntry } from '@binfleet/arch-table';
 import { eachWithConcurrency } from '@binfleet/concurrency';
 import type { Db } from '@binfleet/db';
 import {
-  agentBundle,
+  agentLauncher,
   startAgent,
   startSandbox,
   type AgentProcess,
@@ -132,7 +132,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   try {
     const kind = options.server ?? 'standalone';
     // The agents run as shipped: the bundle, rebuilt when a source it bundles changed.
-    const agentBin = agentBundle(log);
+    const agentBin = agentLauncher(log);
     if (kind === 'next') ensureWebBuild(log);
     const { dir, dataDir, databaseUrl, db } = await prepareFixture(options, cleanup);
 
