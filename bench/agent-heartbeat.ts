@@ -1,12 +1,13 @@
 /**
- * What one heartbeat costs the agent: one real agent (the production bundle) in a private kernel
+ * What one heartbeat costs the agent: one real agent (as the systemd unit runs it: the launcher,
+ * from the agent's startup snapshot) in a private kernel
  * binfmt_misc with every default target registered, joined to a stand-in control plane started here
  * (the two agentApi mutations, nothing else) that asks for a beat every 100 ms. Prints the agent's
  * CPU per beat (utime + stime from /proc/PID/stat), and, with the beats held (the stand-in keeps one
  * heartbeat unanswered), the agent's CPU per `status` API call (which reads the kernel's entries
  * once) and at idle: the reference, measured in the same run on the same process.
  *   pnpm exec tsx bench/agent-heartbeat.ts [--beats 300] [--status-calls 300] [--bin FILE]
- * --bin runs another build of the agent (e.g. one of an older commit) instead of building this one.
+ * --bin runs another build of the agent (e.g. one of an older commit's bundle) instead of building this one.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -17,7 +18,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAgentClient } from '../apps/agent/src/server/agent-client.ts';
-import { AGENT_DIST, agentBundle, startAgent, startSandbox } from '../packages/test-sandbox/src/index.ts';
+import {
+  AGENT_LAUNCHER,
+  agentLauncher,
+  startAgent,
+  startSandbox,
+} from '../packages/test-sandbox/src/index.ts';
 
 const TOKEN = 'bench-token-0123456789abcdefghijklmnopq';
 const INTERVAL_MS = 100;
@@ -111,7 +117,7 @@ async function until(what: string, check: () => boolean, timeoutMs = 120_000): P
 }
 
 async function main() {
-  const bin = values.bin ?? agentBundle();
+  const bin = values.bin ?? agentLauncher();
   const dir = await mkdtemp(join(tmpdir(), 'binfleet-bench-'));
   const receiver = startReceiver();
   const sandbox = await startSandbox();
@@ -153,7 +159,7 @@ async function main() {
     receiver.release();
 
     console.log(
-      `one agent (${bin === AGENT_DIST ? 'the bundle built now' : bin}), ${desired.targets.length} targets ` +
+      `one agent (${bin === AGENT_LAUNCHER ? 'from its startup snapshot, built now' : bin}), ${desired.targets.length} targets ` +
         `registered (${entries} entries per beat), dockerd ${docker.reachable ? `reachable (${docker.version})` : 'not reachable'}, ` +
         `heartbeat every ${INTERVAL_MS} ms, CPU from /proc/PID/stat (${1000 / CLOCK_TICKS_PER_S} ms ticks)`,
     );

@@ -7,25 +7,27 @@
  *   3. systemd-binfmt loading the same entries (the files of the agent's own systemd export) into a
  *      fresh sandbox each run: the reference, measured in the same run on the same machine, each run
  *      right after an API run (1).
- * The agent and CLI run as shipped (the bundle the systemd unit and the image run); the CLI also
- * through the packages' launcher (bin/binfleet-agent, which starts `register` from its V8 startup
- * snapshot) and from the sources through tsx (`pnpm exec binfleet-agent`). Then the agent's idle
- * memory, and the ratios last.
+ * The agent runs as the systemd unit runs it: through the packages' launcher (bin/binfleet-agent,
+ * here this checkout's dist/launcher), which starts `serve` from the agent's V8 startup snapshot. The
+ * CLI runs as the bundle (what the image runs), through the launcher (which starts `register` from
+ * the CLI's own snapshot) and from the sources through tsx (`pnpm exec binfleet-agent`). Then the
+ * agent's idle memory, from its snapshot and from the bundle, and the ratios last.
  *   pnpm exec tsx bench/agent-register.ts [--runs 20] [--cli-runs 10] [--bin FILE]
- * --bin runs another build of the agent (e.g. one of an older commit) instead of building this one
- * (and skips the launcher, which runs this one).
+ * --bin runs another build of the agent (e.g. one of an older commit's bundle) for the agent and the
+ * CLI instead of building this one (and skips the launcher, which runs this one).
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeLauncher } from '../apps/agent/packaging/agent-tree.ts';
 import { createAgentClient } from '../apps/agent/src/server/agent-client.ts';
 import {
   AGENT_BIN,
   AGENT_DIST,
+  AGENT_LAUNCHER_SNAPSHOTS,
   agentBundle,
+  agentLauncher,
   kernelSnapshot,
   REPO,
   startAgent,
@@ -133,11 +135,14 @@ async function bareServerRss(): Promise<Rss> {
 }
 
 async function main() {
+  // The CLI's bundle, and the agent as the unit runs it (or the other build asked for, for both).
   const bin = values.bin ?? agentBundle();
+  const launcher = values.bin === undefined ? agentLauncher() : undefined;
+  const agentBin = launcher ?? bin;
   const dir = await mkdtemp(join(tmpdir(), 'binfleet-bench-'));
   const sandbox = await startSandbox();
   const agent = await startAgent(sandbox, {
-    bin,
+    bin: agentBin,
     stateDir: join(dir, 'state'),
     env: { BINFLEET_AGENT_TOKEN: TOKEN },
   });
@@ -196,22 +201,14 @@ async function main() {
     };
     const cli = (bin: string) => () =>
       checked(bin, timedInside(sandbox, 'node', [bin, 'register', '--reset', '-p', 'yes']));
-    // The launcher as the packages install it (bin/ beside lib/, here this checkout's apps/agent), its
-    // snapshot in a folder of this run: the first (warm-up) run makes it.
-    const launcher = join(dir, 'tree/bin/binfleet-agent');
-    const snapshotDir = join(dir, 'snapshot');
-    if (values.bin === undefined) {
-      await mkdir(join(dir, 'tree/bin'), { recursive: true });
-      await mkdir(snapshotDir);
-      await symlink(join(REPO, 'apps/agent'), join(dir, 'tree/lib'));
-      writeLauncher(launcher, 'lib');
-    }
+    // The launcher (dist/launcher, as the packages install it), its snapshots in AGENT_LAUNCHER_SNAPSHOTS:
+    // the first (warm-up) run makes the CLI's when there is none.
     const launcherTimes: number[] = [];
-    const viaLauncher = () =>
+    const viaLauncher = (bin: string) =>
       checked(
-        launcher,
-        timedInside(sandbox, launcher, ['register', '--reset', '-p', 'yes'], {
-          BINFLEET_AGENT_SNAPSHOT_DIR: snapshotDir,
+        bin,
+        timedInside(sandbox, bin, ['register', '--reset', '-p', 'yes'], {
+          BINFLEET_AGENT_SNAPSHOT_DIR: AGENT_LAUNCHER_SNAPSHOTS,
           NODE_OPTIONS: '',
         }),
       );
@@ -220,18 +217,21 @@ async function main() {
     const nodeTimes: number[] = [];
     const cliTimes = await timedRuns(cliRuns, 1, async () => {
       nodeTimes.push(await timedInside(sandbox, 'node', ['-e', '0']));
-      if (values.bin === undefined) launcherTimes.push(await viaLauncher());
+      if (launcher) launcherTimes.push(await viaLauncher(launcher));
       return cli(bin)();
     });
     nodeTimes.shift();
     launcherTimes.shift();
-    if (values.bin === undefined && !(await readdir(snapshotDir)).some((f) => f.endsWith('.blob')))
-      throw new Error(`the launcher made no startup snapshot in ${snapshotDir}: its runs were the bundle's`);
+    if (launcher && !(await readdir(AGENT_LAUNCHER_SNAPSHOTS)).some((f) => /^snapshot-.*\.blob$/.test(f)))
+      throw new Error(
+        `the launcher made no startup snapshot in ${AGENT_LAUNCHER_SNAPSHOTS}: its runs were the bundle's`,
+      );
     const cliTsxTimes = await timedRuns(cliRuns, 1, cli(AGENT_BIN));
 
     await sleep(3_000);
     const rssAfterRuns = await rssOf(agent.pid);
-    const rssIdle = await idleRss(bin, join(dir, 'idle'));
+    const rssIdle = await idleRss(agentBin, join(dir, 'idle'));
+    const rssIdleBundle = launcher ? await idleRss(bin, join(dir, 'idle-bundle')) : undefined;
     const rssIdleTsx = await idleRss(AGENT_BIN, join(dir, 'idle-tsx'));
     const rssBare = await bareServerRss();
 
@@ -244,7 +244,7 @@ async function main() {
     ].map(median) as [number, number, number, number, number];
     console.log(
       `${targets} targets, reset + register with F, each in a private kernel binfmt_misc` +
-        (bin === AGENT_DIST ? '' : ` (agent and CLI: ${bin})`),
+        (bin === AGENT_DIST ? ' (the agent from its startup snapshot)' : ` (agent and CLI: ${bin})`),
     );
     console.log(
       `agent API, warm (client-timed, after ${API_WARMUP} calls), median of ${apiTimes.length}: ${ms(api)} ${spread(apiTimes)}`,
@@ -264,7 +264,9 @@ async function main() {
     );
     console.log(
       `agent idle RSS (VmRSS, goal < 50 MB): ${showRss(rssIdle)} after start, ` +
-        `${showRss(rssAfterRuns)} idle after the runs; from the sources via tsx ${rssIdleTsx.total.toFixed(1)} MB after start`,
+        `${showRss(rssAfterRuns)} idle after the runs; ` +
+        (rssIdleBundle ? `from the bundle ${rssIdleBundle.total.toFixed(1)} MB, ` : '') +
+        `from the sources via tsx ${rssIdleTsx.total.toFixed(1)} MB after start`,
     );
     console.log(`a bare Node HTTP server's RSS, the same way: ${showRss(rssBare)}`);
     console.log(
