@@ -16,7 +16,7 @@
  * --bin runs another build of the agent (e.g. one of an older commit's bundle) for the agent and the
  * CLI instead of building this one (and skips the launcher, which runs this one).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,9 @@ import {
 /** API calls before the timed ones. */
 const API_WARMUP = 30;
 const SYSTEMD_BINFMT = '/usr/lib/systemd/systemd-binfmt';
+/** Agents started (from the snapshot and from the bundle, in turns) for the start and memory figures. */
+const IDLE_STARTS = 5;
+const CLOCK_TICKS_PER_S = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 const TOKEN = 'bench-token-0123456789abcdefghijklmnopq';
 
 const { values } = parseArgs({
@@ -104,13 +107,29 @@ async function rssOf(pid: number): Promise<Rss> {
 
 const showRss = (r: Rss) => `${r.total.toFixed(1)} MB (own ${r.anon.toFixed(1)}, files ${r.file.toFixed(1)})`;
 
-/** Resident memory of an agent that has started and then been left alone for a few seconds. */
-async function idleRss(bin: string, dir: string): Promise<Rss> {
+/** CPU a process used so far, all its threads (utime + stime), in ms. */
+async function cpuOf(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+}
+
+/** An agent started and then left alone for a few seconds. */
+interface IdleAgent {
+  readonly rss: Rss;
+  /** CPU of its start (and the few idle seconds after it). */
+  readonly cpuMs: number;
+  /** From the start of its process to its listening, as startAgent sees it. */
+  readonly listeningMs: number;
+}
+
+async function idleAgent(bin: string, dir: string): Promise<IdleAgent> {
   const sandbox = await startSandbox();
+  const started = performance.now();
   const agent = await startAgent(sandbox, { bin, stateDir: dir, env: { BINFLEET_AGENT_TOKEN: TOKEN } });
+  const listeningMs = performance.now() - started;
   try {
     await sleep(3_000);
-    return await rssOf(agent.pid);
+    return { rss: await rssOf(agent.pid), cpuMs: await cpuOf(agent.pid), listeningMs };
   } finally {
     await agent.stop();
     await sandbox.stop();
@@ -230,9 +249,24 @@ async function main() {
 
     await sleep(3_000);
     const rssAfterRuns = await rssOf(agent.pid);
-    const rssIdle = await idleRss(agentBin, join(dir, 'idle'));
-    const rssIdleBundle = launcher ? await idleRss(bin, join(dir, 'idle-bundle')) : undefined;
-    const rssIdleTsx = await idleRss(AGENT_BIN, join(dir, 'idle-tsx'));
+    // The agent as shipped and its bundle started in turns (the same load for both), then once from
+    // the sources.
+    const idle: IdleAgent[] = [];
+    const idleBundle: IdleAgent[] = [];
+    for (let i = 0; i < IDLE_STARTS; i++) {
+      idle.push(await idleAgent(agentBin, join(dir, `idle-${i}`)));
+      if (launcher) idleBundle.push(await idleAgent(bin, join(dir, `idle-bundle-${i}`)));
+    }
+    const rssIdleTsx = (await idleAgent(AGENT_BIN, join(dir, 'idle-tsx'))).rss;
+    /** The run of median memory, and the medians of start CPU and time to listening. */
+    const summary = (runs: readonly IdleAgent[]) => ({
+      rss: [...runs].sort((a, b) => a.rss.total - b.rss.total)[Math.floor(runs.length / 2)]!.rss,
+      cpuMs: median(runs.map((r) => r.cpuMs)),
+      listeningMs: median(runs.map((r) => r.listeningMs)),
+    });
+    const started = summary(idle);
+    const startedBundle = launcher ? summary(idleBundle) : undefined;
+    const rssIdle = started.rss;
     const rssBare = await bareServerRss();
 
     const [api, cliMedian, cliTsx, systemd, bareNode] = [
@@ -265,14 +299,25 @@ async function main() {
     console.log(
       `agent idle RSS (VmRSS, goal < 50 MB): ${showRss(rssIdle)} after start, ` +
         `${showRss(rssAfterRuns)} idle after the runs; ` +
-        (rssIdleBundle ? `from the bundle ${rssIdleBundle.total.toFixed(1)} MB, ` : '') +
+        (startedBundle ? `from the bundle ${startedBundle.rss.total.toFixed(1)} MB, ` : '') +
         `from the sources via tsx ${rssIdleTsx.total.toFixed(1)} MB after start`,
     );
     console.log(`a bare Node HTTP server's RSS, the same way: ${showRss(rssBare)}`);
+    const showStart = (s: { cpuMs: number; listeningMs: number }) =>
+      `${s.cpuMs.toFixed(0)} ms CPU, listening after ${s.listeningMs.toFixed(0)} ms`;
+    console.log(
+      `agent start${launcher ? ' (launcher, startup snapshot)' : ''}, median of ${idle.length}: ${showStart(started)}`,
+    );
+    if (startedBundle)
+      console.log(`agent start (bundle), median of ${idleBundle.length}: ${showStart(startedBundle)}`);
     console.log(
       `ratio agent idle RSS / bare Node HTTP server: ${(rssIdle.total / rssBare.total).toFixed(2)}`,
     );
     console.log(`ratio agent API / systemd-binfmt: ${(api / systemd).toFixed(2)}`);
+    if (startedBundle)
+      console.log(
+        `ratio agent start CPU (startup snapshot) / bundle: ${(started.cpuMs / startedBundle.cpuMs).toFixed(2)}`,
+      );
     console.log(`ratio CLI (bundle) / systemd-binfmt: ${(cliMedian / systemd).toFixed(2)}`);
     console.log(`ratio CLI (tsx) / systemd-binfmt: ${(cliTsx / systemd).toFixed(2)}`);
     console.log(`ratio CLI (bundle) / node -e 0: ${(cliMedian / bareNode).toFixed(2)}`);
