@@ -4,6 +4,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   statSync,
   utimesSync,
@@ -23,8 +24,11 @@ const snapshots = join(dir, 'snapshots');
 const notBinfmt = join(dir, 'not-binfmt');
 const calls = join(dir, 'node-calls');
 const failBuilds = join(dir, 'fail-builds');
+const failChecks = join(dir, 'fail-checks');
 // The node the launcher runs: this one, through a script that notes each call's arguments (a line
-// each), fails `--build-snapshot` while `fail-builds` exists and removes every blob under REMOVE_BLOBS.
+// each), fails `--build-snapshot` while `fail-builds` exists, fails the launcher's check of a blob it
+// has just made (a start from `.partial-*`) while `fail-checks` exists, and removes every blob under
+// REMOVE_BLOBS.
 const node = join(dir, 'node');
 let bin: string;
 let script: string;
@@ -41,7 +45,10 @@ function run(args: readonly string[], env: Record<string, string> = {}) {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** How the launcher called node, from the calls noted: `--version` (its check), the build, the start. */
+/**
+ * How the launcher called node, from the calls noted: `--version` (its check), the build, the check of
+ * the blob just made (a start from `.partial-*`), the start.
+ */
 function nodeCalls(): string[] {
   return readFileSync(calls, 'utf8')
     .split('\n')
@@ -49,11 +56,13 @@ function nodeCalls(): string[] {
     .map((line) =>
       line.startsWith('--snapshot-blob') && line.includes('--build-snapshot')
         ? 'build'
-        : line.startsWith('--snapshot-blob')
-          ? 'snapshot'
-          : line === '--version'
-            ? 'version check'
-            : 'bundle',
+        : line.startsWith('--snapshot-blob') && line.includes('/.partial-')
+          ? 'check'
+          : line.startsWith('--snapshot-blob')
+            ? 'snapshot'
+            : line === '--version'
+              ? 'version check'
+              : 'bundle',
     );
 }
 
@@ -98,7 +107,7 @@ beforeAll(() => {
   writeFileSync(
     node,
     `#!/bin/sh\nprintf '%s\\n' "$*" >>'${calls}'\n` +
-      `case "$*" in *--build-snapshot*) [ ! -e '${failBuilds}' ] || exit 1 ;; esac\n` +
+      `case "$*" in *--build-snapshot*) [ ! -e '${failBuilds}' ] || exit 1 ;; *.partial-*) [ ! -e '${failChecks}' ] || exit 1 ;; esac\n` +
       `[ -z "$REMOVE_BLOBS" ] || rm -f '${snapshots}'/*.blob\n` +
       `exec '${process.execPath}' "$@"\n`,
     { mode: 0o755 },
@@ -110,7 +119,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('the launcher', () => {
   it('makes a startup snapshot on the first light command, then starts those from it, with the output of the bundle', () => {
     const first = traced(['--version']);
-    expect(first.called).toEqual(['version check', 'build', 'snapshot']);
+    expect(first.called).toEqual(['version check', 'build', 'check', 'snapshot']);
     expect(first.result).toEqual(plain(['--version']));
     expect(blobs()).toHaveLength(1);
     expect(statSync(join(snapshots, blobs()[0]!)).mode & 0o777).toBe(0o644);
@@ -134,7 +143,7 @@ describe('the launcher', () => {
     expect(before).toHaveLength(1);
     // A node upgraded in place: same path, another file.
     utimesSync(node, new Date(), new Date(Date.now() + 60_000));
-    expect(traced(['--version']).called).toEqual(['version check', 'build', 'snapshot']);
+    expect(traced(['--version']).called).toEqual(['version check', 'build', 'check', 'snapshot']);
     const afterNode = blobs();
     // The earlier blob stays for now: it may be another install's, in use.
     expect(afterNode).toHaveLength(2);
@@ -144,7 +153,7 @@ describe('the launcher', () => {
     utimesSync(join(snapshots, before[0]!), weekOld, weekOld);
     utimesSync(script, new Date(), new Date(Date.now() + 120_000));
     const { result, called } = traced(['export', '--format', 'debian', 'arm64']);
-    expect(called).toEqual(['version check', 'build', 'snapshot']);
+    expect(called).toEqual(['version check', 'build', 'check', 'snapshot']);
     expect(result).toEqual(plain(['export', '--format', 'debian', 'arm64']));
     const afterScript = blobs();
     expect(afterScript).toHaveLength(2);
@@ -189,6 +198,22 @@ describe('the launcher', () => {
       expect(traced(['--version']).called).toEqual(['version check', 'bundle']);
     } finally {
       rmSync(failBuilds);
+    }
+
+    // A blob node makes but cannot start from: never used, marked failed, the bundle this time and after.
+    writeFileSync(failChecks, '');
+    try {
+      utimesSync(node, new Date(), new Date(Date.now() + 240_000));
+      const before = blobs();
+      const failed = traced(['--version']);
+      expect(failed.called).toEqual(['version check', 'build', 'check', 'bundle']);
+      expect(failed.result).toEqual(plain(['--version']));
+      expect(blobs()).toEqual(before);
+      expect(readdirSync(snapshots).filter((f) => f.endsWith('.failed'))).toHaveLength(2);
+      expect(readdirSync(snapshots).filter((f) => f.startsWith('.partial'))).toEqual([]);
+      expect(traced(['--version']).called).toEqual(['version check', 'bundle']);
+    } finally {
+      rmSync(failChecks);
     }
   });
 });
@@ -258,18 +283,23 @@ describe('serve through its snapshot and through the bundle', () => {
     const agent = await startAgent(sandbox, {
       bin,
       stateDir: mkdtempSync(join(dir, 'serve-state-')),
-      args: ['--reconcile-interval', '1h'],
+      // An image no one has: verify's container check asks dockerd through dockerode (which the
+      // snapshot loads from beside the bundle) and is told it is missing.
+      args: ['--reconcile-interval', '1h', '--verify-image', 'binfleet-test/absent-{debian}:latest'],
       env: {
         BINFLEET_NODE: node,
         BINFLEET_AGENT_SNAPSHOT_DIR: snapshotDir,
         BINFLEET_AGENT_TOKEN: TOKEN,
         HOST_ARCH: '',
+        // As on a host: pnpm's NODE_PATH (the workspace's modules) would find dockerode from anywhere.
+        NODE_PATH: '',
       },
     });
     try {
       const client = createAgentClient(agent.url, TOKEN);
       const applied = await client.applyState.mutate({ reset: true, persistent: true });
       const removed = await client.remove.mutate({ targets: ['arm64', 'riscv64'] });
+      const { checks } = await client.verify.mutate({ targets: ['linux/s390x'], methods: ['container'] });
       return {
         called: nodeCalls(),
         // What node runs: the blob with the bundle's path for process.argv[1] (the agent finds its
@@ -279,15 +309,24 @@ describe('serve through its snapshot and through the bundle', () => {
           .filter(Boolean)
           .slice(1)
           .map((arg) => (arg.startsWith(join(dir, 'serve-state-')) ? 'STATE' : arg)),
-        // Times (the reconciler's last and next run) differ from run to run.
+        // Times (the reconciler's last and next run, how long a check took) differ from run to run.
         answers: JSON.parse(
-          JSON.stringify({ applied, removed, status: await client.status.query() }).replace(
-            /"\d{4}-\d\d-\d\dT[\d:.]+Z"/g,
-            '"TIME"',
-          ),
+          JSON.stringify({ applied, removed, status: await client.status.query(), checks })
+            .replace(/"\d{4}-\d\d-\d\dT[\d:.]+Z"/g, '"TIME"')
+            .replace(/"durationMs":\d+/g, '"durationMs":0'),
         ) as unknown,
         entries: kernelSnapshot(sandbox),
         facts: await client.facts.query(),
+        // Files it holds open that are startup snapshots (the launcher hands the blob over as fd 9).
+        blobsOpen: readdirSync(`/proc/${agent.pid}/fd`)
+          .map((fd) => {
+            try {
+              return readlinkSync(`/proc/${agent.pid}/fd/${fd}`);
+            } catch {
+              return '';
+            }
+          })
+          .filter((target) => target.endsWith('.blob')),
         stderr: agent.stderr(),
       };
     } finally {
@@ -301,14 +340,22 @@ describe('serve through its snapshot and through the bundle', () => {
     mkdirSync(snapshotDir);
     const bundle = join(dirname(dirname(bin)), 'lib/dist/bin/binfleet-agent.mjs');
 
+    // Week-old blobs: the CLI's of this very version stays (another kind), the agent's of another goes.
+    const weekOld = new Date(Date.now() - 8 * 86_400_000);
+    for (const old of ['snapshot-1-2-3-4-5-6-7-8.blob', 'serve-snapshot-1-2-3-4-5-6-7-8.blob']) {
+      writeFileSync(join(snapshotDir, old), '');
+      utimesSync(join(snapshotDir, old), weekOld, weekOld);
+    }
+
     const viaBundle = await serve('');
     expect(viaBundle.called).toEqual(['version check', 'bundle']);
     expect(viaBundle.cmdline).toEqual([bundle, 'serve', ...viaBundle.cmdline.slice(2)]);
 
     const first = await serve(snapshotDir);
-    expect(first.called).toEqual(['version check', 'build', 'snapshot']);
-    const made = readdirSync(snapshotDir);
-    expect(made).toEqual([expect.stringMatching(/^serve-snapshot-.*\.blob$/)]);
+    expect(first.called).toEqual(['version check', 'build', 'check', 'snapshot']);
+    const made = readdirSync(snapshotDir).filter((f) => f !== 'snapshot-1-2-3-4-5-6-7-8.blob');
+    expect(made).toEqual([expect.stringMatching(/^serve-snapshot-\d.*\.blob$/)]);
+    expect(made[0]).not.toBe('serve-snapshot-1-2-3-4-5-6-7-8.blob');
     expect(statSync(join(snapshotDir, made[0]!)).mode & 0o777).toBe(0o644);
 
     const again = await serve(snapshotDir);
@@ -328,7 +375,19 @@ describe('serve through its snapshot and through the bundle', () => {
       expect(run.facts.docker).toEqual(viaBundle.facts.docker);
       expect(run.facts.interpreters).toEqual(viaBundle.facts.interpreters);
       expect(run.stderr).toBe('');
+      expect(run.blobsOpen).toEqual([]);
     }
+    // The container check went to dockerd through dockerode, which said the image is missing.
+    expect(viaBundle.answers).toMatchObject({
+      checks: [
+        {
+          target: 's390x',
+          method: 'container',
+          status: 'skipped',
+          detail: expect.stringMatching(/absent-s390x/),
+        },
+      ],
+    });
     // What they did: every target registered, then two removed.
     expect(Object.keys(viaBundle.entries)).not.toContain('qemu-aarch64');
     expect(Object.keys(viaBundle.entries).filter((name) => name.startsWith('qemu-')).length).toBeGreaterThan(

@@ -135,8 +135,8 @@ describe('the tarball', () => {
     expect(fromSnapshot('status', '--mount-point', '/tmp')).toEqual(
       inRoot(bin, 'status', '--mount-point', '/tmp'),
     );
-    // The agent's own snapshot (`serve`) is made on Node 20 and newer only: on 18 its build fails
-    // and says so, and the launcher leaves its mark and runs `serve` from the bundle.
+    // The agent's own snapshot (`serve`) is made on Node 20 and newer only: on 18 its build fails and
+    // says so (where the launcher can name snapshots, it then leaves its mark and runs the bundle).
     const refused = inRoot(
       'node',
       '--snapshot-blob',

@@ -8,7 +8,8 @@ import type { Sandbox } from './sandbox.ts';
 export const REPO = resolve(import.meta.dirname, '../../..');
 /**
  * The sources through tsx, as `pnpm exec binfleet-agent` runs them: about a second of CPU to start
- * (every module transformed and loaded one by one), five times the bundle's. Tests use agentBundle().
+ * (every module transformed and loaded one by one), five times the bundle's. Tests use agentBundle() for
+ * the CLI and agentLauncher() for agents.
  */
 export const AGENT_BIN = join(REPO, 'apps/agent/bin/binfleet-agent.js');
 /** The production bundle (`pnpm --filter @binfleet/agent build`), as the image runs it. */
@@ -30,7 +31,8 @@ let bundleChecked = false;
  */
 export function agentBundle(log: (line: string) => void = () => undefined): string {
   if (bundleChecked) return AGENT_DIST;
-  if (isStale(AGENT_DIST, AGENT_BUILD_INPUTS, REPO)) {
+  // The launcher is what the build writes last: a build that failed halfway is built again.
+  if (isStale(AGENT_LAUNCHER, AGENT_BUILD_INPUTS, REPO)) {
     const started = Date.now();
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/build.ts'], {
       cwd: join(REPO, 'apps/agent'),
@@ -47,32 +49,41 @@ export function agentBundle(log: (line: string) => void = () => undefined): stri
 let launcherChecked = false;
 
 /**
- * AGENT_LAUNCHER over agentBundle(), with the agent's startup snapshot made already (once per
- * build): agents started together then do not each make it.
+ * AGENT_LAUNCHER over agentBundle(), with the agent's startup snapshot for this node made already
+ * (its first `serve` makes it, here a `serve --help`): agents started together then do not each make
+ * it. A launcher that could not make it fails the test run here rather than every agent quietly
+ * running from the bundle.
  */
 export function agentLauncher(log: (line: string) => void = () => undefined): string {
   agentBundle(log);
   if (launcherChecked) return AGENT_LAUNCHER;
-  const made = () =>
-    existsSync(AGENT_LAUNCHER_SNAPSHOTS) &&
-    readdirSync(AGENT_LAUNCHER_SNAPSHOTS).some((f) => f.startsWith('serve-snapshot-') && f.endsWith('.blob'));
-  if (!made()) {
-    const r = spawnSync(AGENT_LAUNCHER, ['serve', '--help'], {
-      env: { ...process.env, ...launcherEnv },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    if (r.status !== 0 || !made())
-      throw new Error(
-        `the agent's launcher made no startup snapshot in ${AGENT_LAUNCHER_SNAPSHOTS} (status ${r.status}):\n${r.stderr}`,
-      );
-  }
+  const r = spawnSync(AGENT_LAUNCHER, ['serve', '--help'], {
+    env: { ...process.env, ...launcherEnv },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  const made = existsSync(AGENT_LAUNCHER_SNAPSHOTS) ? readdirSync(AGENT_LAUNCHER_SNAPSHOTS) : [];
+  if (
+    r.status !== 0 ||
+    !made.some((f) => /^serve-snapshot-.*\.blob$/.test(f)) ||
+    made.some((f) => /^serve-snapshot-.*\.failed$/.test(f))
+  )
+    throw new Error(
+      `the agent's launcher made no startup snapshot in ${AGENT_LAUNCHER_SNAPSHOTS} (status ${r.status}):\n${r.stderr}`,
+    );
   launcherChecked = true;
   return AGENT_LAUNCHER;
 }
 
-/** What the launcher runs with: its snapshots, and no NODE_OPTIONS (a test runner's would keep it from them). */
-const launcherEnv = { NODE_OPTIONS: '', BINFLEET_AGENT_SNAPSHOT_DIR: AGENT_LAUNCHER_SNAPSHOTS };
+/**
+ * What the launcher runs with: its snapshots, no NODE_OPTIONS (a test runner's would keep it from
+ * them) and, as on a host, no NODE_PATH (pnpm's finds the workspace's modules from anywhere).
+ */
+const launcherEnv = {
+  NODE_OPTIONS: '',
+  NODE_PATH: '',
+  BINFLEET_AGENT_SNAPSHOT_DIR: AGENT_LAUNCHER_SNAPSHOTS,
+};
 
 export type LogLine = Record<string, unknown> & { readonly event?: string };
 

@@ -25,6 +25,8 @@ export const AGENT_BUILD_INPUTS = [
   // The build itself, its snapshots' shims and the launcher it writes (dist/launcher).
   'apps/agent/scripts',
   'apps/agent/packaging/launcher.sh.in',
+  'apps/agent/packaging/agent-tree.ts',
+  'apps/agent/packaging/release-layout.ts',
   'packages/agent-contract/src',
   'packages/arch-table/src',
   'packages/concurrency/src',

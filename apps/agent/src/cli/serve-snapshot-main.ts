@@ -2,7 +2,7 @@
  * The entry of the agent's own startup snapshot (dist/bin/binfleet-agent-serve-snapshot.cjs, see
  * packaging/launcher.sh.in): `serve` with everything it loads (tRPC, the contract's zod schemas, the
  * arch table, the control-plane link) evaluated once into a V8 heap, which every start of the agent
- * then begins from instead of parsing and evaluating them again: about a third less CPU per start
+ * then begins from instead of parsing and evaluating them again: about 40% less CPU per start
  * (docs/operations.md). The light commands have a smaller snapshot of their own (snapshot-main.ts).
  *
  * As there, nothing here may read the run's environment, arguments, files, time or pid while the
@@ -10,6 +10,7 @@
  * all of that happens in the main function, at each start. Node's http and child_process cannot be
  * held in a snapshot; scripts/build.ts gives this script versions of them that load at first use.
  */
+import { closeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startupSnapshot } from 'node:v8';
 import { exitQuietlyOnClosedPipe, stdio } from './process-io.ts';
@@ -37,6 +38,16 @@ startupSnapshot.setDeserializeMainFunction(() => {
   }
   // Absolute and normalised, as node gives a script's path (a checkout's launcher passes lib/../..).
   process.argv[1] = resolve(bundle);
+  // The launcher opened the blob as fd 9 for node to read (launcher.sh.in): read, it is not kept open
+  // for the agent's life, nor handed to every process the agent starts.
+  if (process.execArgv.includes('/dev/fd/9')) {
+    try {
+      closeSync(9);
+    } catch {
+      // Not open after all: nothing to close.
+    }
+  }
+  quietSnapshotWarnings();
   exitQuietlyOnClosedPipe();
   void runCommand(['serve', ...argv], stdio, { early: { serve: serveCommand }, withContext: {} }).then(
     (code) => {
@@ -44,3 +55,17 @@ startupSnapshot.setDeserializeMainFunction(() => {
     },
   );
 });
+
+/**
+ * Node 20 before 20.10 warns when a script started from a snapshot loads some of Node's modules, even
+ * after the start ("... in user snapshots"): those load here at first use on purpose
+ * (scripts/snapshot-*.ts, Node's https, zlib, dns, dgram), and the warning would only fill the log.
+ */
+function quietSnapshotWarnings(): void {
+  const emitWarning = process.emitWarning.bind(process);
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const text = typeof warning === 'string' ? warning : warning.message;
+    if (/user snapshot/.test(text)) return;
+    (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
+  }) as typeof process.emitWarning;
+}
