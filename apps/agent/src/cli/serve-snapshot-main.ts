@@ -57,8 +57,8 @@ startupSnapshot.setDeserializeMainFunction(() => {
 });
 
 /**
- * Node 20 before 20.10 warns when a script started from a snapshot loads some of Node's modules, even
- * after the start ("... in user snapshots"): those load here at first use on purpose
+ * Older releases of Node 20 warn when a script started from a snapshot loads some of Node's modules,
+ * even after the start ("... in user snapshots"): those load here at first use on purpose
  * (scripts/snapshot-*.ts, Node's https, zlib, dns, dgram), and the warning would only fill the log.
  */
 function quietSnapshotWarnings(): void {

@@ -131,7 +131,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
 
   try {
     const kind = options.server ?? 'standalone';
-    // The agents run as shipped: the bundle, rebuilt when a source it bundles changed.
+    // The agents run as the systemd unit runs them: through the packages' launcher, from the agent's
+    // startup snapshot (the bundle rebuilt first when a source it bundles changed).
     const agentBin = agentLauncher(log);
     if (kind === 'next') ensureWebBuild(log);
     const { dir, dataDir, databaseUrl, db } = await prepareFixture(options, cleanup);
