@@ -223,7 +223,8 @@ export class FleetLink {
       arch: facts.machine,
       kernel: facts.kernelRelease,
       ...(facts.docker.version ? { dockerVersion: facts.docker.version } : {}),
-      facts: JSON.parse(JSON.stringify(facts)) as Record<string, unknown>,
+      // As it is: the request's JSON.stringify is the one copy it needs.
+      facts,
       entries: binfmt.entries.map((e) => e.entry as KernelEntry),
       // Null once a pass succeeds, which clears it on the server. Its age, not its time: the server
       // dates it by its own clock, as the entries.

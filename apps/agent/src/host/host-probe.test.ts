@@ -85,6 +85,25 @@ describe('HostProbe.interpreters', () => {
     ]);
   });
 
+  it('finds the emulators of each location asked, and refuses a bad one every time', async () => {
+    const os = new FakeHostOs();
+    os.files.set('/usr/bin/qemu-aarch64-static', {});
+    os.files.set('/usr/bin/qemu-aarch64', {});
+    os.files.set('/opt/qemu/qemu-aarch64-static', {});
+    const probe = new HostProbe(os);
+    const paths = async (interpreterDir: string, suffix?: string) =>
+      (await probe.interpreters({ interpreterDir, ...(suffix === undefined ? {} : { suffix }) })).map(
+        (i) => i.path,
+      );
+    // Each more than once: the paths a location gives are kept, by directory and suffix.
+    for (let i = 0; i < 2; i++) {
+      expect(await paths('/usr/bin', '-static')).toEqual(['/usr/bin/qemu-aarch64-static']);
+      expect(await paths('/usr/bin')).toEqual(['/usr/bin/qemu-aarch64']);
+      expect(await paths('/opt/qemu', '-static')).toEqual(['/opt/qemu/qemu-aarch64-static']);
+      await expect(paths('relative/dir', '-static')).rejects.toThrow(/absolute/);
+    }
+  });
+
   it('reports an emulator that does not answer --version instead of dropping it', async () => {
     const os = new FakeHostOs();
     os.files.set('/usr/bin/qemu-arm-static', {});

@@ -58,6 +58,8 @@ const VERSION_RETRY_MS = 60_000;
 /** The map of the initial user namespace: every uid maps to itself. */
 const INITIAL_UID_MAP = ['0', '0', '4294967295'];
 const NAMESPACED_BINFMT_SINCE: readonly [number, number] = [6, 7];
+/** Interpreter locations whose emulator paths are kept (the agent's default and a desired state's). */
+const LOCATIONS_KEPT = 8;
 
 /** Facts about this host that the fleet shows: identity, kernel, namespace, emulators and their versions. */
 export class HostProbe {
@@ -70,6 +72,11 @@ export class HostProbe {
   private readonly versionListeners: (() => void)[] = [];
   /** The heads of the host's own programs by path, valid while the file's mtime and size stay the same. */
   private readonly heads = new Map<string, { readonly stamp: string; readonly head: Uint8Array }>();
+  /**
+   * Each target's emulator path for an interpreter location (a few per agent): the same on every
+   * heartbeat, checked against the arch table's rules once.
+   */
+  private readonly candidatesByLocation = new Map<string, readonly { target: TargetId; path: string }[]>();
   /** A process never leaves its user namespace (a multi-threaded one cannot): read once. */
   private namespaced: Promise<boolean> | undefined;
   private readonly versionTimeoutMs: number;
@@ -131,14 +138,7 @@ export class HostProbe {
     options: { readonly waitForVersions?: boolean } = {},
   ): Promise<InterpreterInfo[]> {
     const wait = options.waitForVersions ?? true;
-    // The path exactly as a registration names it, refused (ArchTableError) for the same bad input.
-    const candidates = TARGET_IDS.map((target) => ({
-      target,
-      path: targetRegisterSpec(target, {
-        interpreterDir: location.interpreterDir,
-        suffix: location.suffix ?? '',
-      }).interpreter,
-    }));
+    const candidates = this.candidates(location);
     const found = (
       await Promise.all(candidates.map(async (c) => ({ ...c, facts: await this.os.fileFacts(c.path) })))
     ).filter((c): c is typeof c & { facts: FileFacts } => isExecutableFile(c.facts));
@@ -158,6 +158,23 @@ export class HostProbe {
           : { target, path, error: result.error };
       }),
     );
+  }
+
+  private candidates(location: InterpreterLocation): readonly { target: TargetId; path: string }[] {
+    const suffix = location.suffix ?? '';
+    const key = `${location.interpreterDir}\0${suffix}`;
+    let candidates = this.candidatesByLocation.get(key);
+    if (candidates === undefined) {
+      // The path exactly as a registration names it, refused (ArchTableError) for the same bad input
+      // (and then not kept).
+      candidates = TARGET_IDS.map((target) => ({
+        target,
+        path: targetRegisterSpec(target, { interpreterDir: location.interpreterDir, suffix }).interpreter,
+      }));
+      if (this.candidatesByLocation.size >= LOCATIONS_KEPT) this.candidatesByLocation.clear();
+      this.candidatesByLocation.set(key, candidates);
+    }
+    return candidates;
   }
 
   /**
