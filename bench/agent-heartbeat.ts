@@ -9,8 +9,6 @@
  *   pnpm exec tsx bench/agent-heartbeat.ts [--beats 300] [--status-calls 300] [--bin FILE]
  * --bin runs another build of the agent (e.g. one of an older commit's bundle) instead of building this one.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,13 +19,14 @@ import { createAgentClient } from '../apps/agent/src/server/agent-client.ts';
 import {
   AGENT_LAUNCHER,
   agentLauncher,
+  clockTicksPerSecond,
+  cpuMs,
   startAgent,
   startSandbox,
 } from '../packages/test-sandbox/src/index.ts';
 
 const TOKEN = 'bench-token-0123456789abcdefghijklmnopq';
 const INTERVAL_MS = 100;
-const CLOCK_TICKS_PER_S = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
 const { values } = parseArgs({
   options: {
@@ -40,13 +39,6 @@ const beats = Number(values.beats);
 const statusCalls = Number(values['status-calls']);
 
 const sleep = (t: number) => new Promise((resolve) => setTimeout(resolve, t));
-
-/** CPU time (user + system) of a process so far, in ms; /proc/PID/stat counts it in clock ticks. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  // utime and stime are fields 14 and 15 of the whole line; this starts at field 3.
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
-}
 
 /**
  * The control plane's side of join and heartbeat, as the agent's ControlPlaneClient speaks it (tRPC
@@ -137,10 +129,10 @@ async function main() {
     await until('warm-up beats', () => receiver.state.beats >= 20);
 
     const beatsFrom = receiver.state.beats;
-    const cpuFrom = cpuMs(agent.pid);
+    const cpuFrom = cpuMs([agent.pid]);
     const wallFrom = performance.now();
     await until(`${beats} beats`, () => receiver.state.beats >= beatsFrom + beats, beats * INTERVAL_MS * 10);
-    const beatCpu = (cpuMs(agent.pid) - cpuFrom) / (receiver.state.beats - beatsFrom);
+    const beatCpu = (cpuMs([agent.pid]) - cpuFrom) / (receiver.state.beats - beatsFrom);
     const beatRate = ((receiver.state.beats - beatsFrom) * 1000) / (performance.now() - wallFrom);
     const report = receiver.state.lastReport!;
     const entries = (report.entries as unknown[]).length;
@@ -149,19 +141,19 @@ async function main() {
     // The reference: beats held, the agent idle, then answering `status` calls one after another.
     receiver.hold();
     await until('a held beat', () => receiver.state.held !== undefined);
-    const idleFrom = cpuMs(agent.pid);
+    const idleFrom = cpuMs([agent.pid]);
     await sleep(5_000);
-    const idleCpuPerS = (cpuMs(agent.pid) - idleFrom) / 5;
+    const idleCpuPerS = (cpuMs([agent.pid]) - idleFrom) / 5;
     for (let i = 0; i < 20; i++) await client.status.query();
-    const statusFrom = cpuMs(agent.pid);
+    const statusFrom = cpuMs([agent.pid]);
     for (let i = 0; i < statusCalls; i++) await client.status.query();
-    const statusCpu = (cpuMs(agent.pid) - statusFrom) / statusCalls;
+    const statusCpu = (cpuMs([agent.pid]) - statusFrom) / statusCalls;
     receiver.release();
 
     console.log(
       `one agent (${bin === AGENT_LAUNCHER ? 'from its startup snapshot, built now' : bin}), ${desired.targets.length} targets ` +
         `registered (${entries} entries per beat), dockerd ${docker.reachable ? `reachable (${docker.version})` : 'not reachable'}, ` +
-        `heartbeat every ${INTERVAL_MS} ms, CPU from /proc/PID/stat (${1000 / CLOCK_TICKS_PER_S} ms ticks)`,
+        `heartbeat every ${INTERVAL_MS} ms, CPU from /proc/PID/stat (${1000 / clockTicksPerSecond()} ms ticks)`,
     );
     console.log(
       `heartbeats: ${beats} beats at ${beatRate.toFixed(1)} beats/s, agent CPU ${beatCpu.toFixed(2)} ms per beat`,

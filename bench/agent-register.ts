@@ -16,7 +16,7 @@
  * --bin runs another build of the agent (e.g. one of an older commit's bundle) for the agent and the
  * CLI instead of building this one (and skips the launcher, which runs this one).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,7 @@ import {
   AGENT_LAUNCHER_SNAPSHOTS,
   agentBundle,
   agentLauncher,
+  cpuMs,
   kernelSnapshot,
   REPO,
   startAgent,
@@ -40,7 +41,6 @@ const API_WARMUP = 30;
 const SYSTEMD_BINFMT = '/usr/lib/systemd/systemd-binfmt';
 /** Agents started (from the snapshot and from the bundle, in turns) for the start and memory figures. */
 const IDLE_STARTS = 5;
-const CLOCK_TICKS_PER_S = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 const TOKEN = 'bench-token-0123456789abcdefghijklmnopq';
 
 const { values } = parseArgs({
@@ -107,12 +107,6 @@ async function rssOf(pid: number): Promise<Rss> {
 
 const showRss = (r: Rss) => `${r.total.toFixed(1)} MB (own ${r.anon.toFixed(1)}, files ${r.file.toFixed(1)})`;
 
-/** CPU a process used so far, all its threads (utime + stime), in ms. */
-async function cpuOf(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
-}
-
 /** An agent started and then left alone for a few seconds. */
 interface IdleAgent {
   readonly rss: Rss;
@@ -129,7 +123,7 @@ async function idleAgent(bin: string, dir: string): Promise<IdleAgent> {
   const listeningMs = performance.now() - started;
   try {
     await sleep(3_000);
-    return { rss: await rssOf(agent.pid), cpuMs: await cpuOf(agent.pid), listeningMs };
+    return { rss: await rssOf(agent.pid), cpuMs: cpuMs([agent.pid]), listeningMs };
   } finally {
     await agent.stop();
     await sandbox.stop();

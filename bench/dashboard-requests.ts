@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import type { ApiClient } from '../apps/web/src/server/testing/api-client.ts';
 import type { ensureWebBuild } from '../apps/web/src/server/testing/fresh-builds.ts';
 import type * as WebServerModule from '../apps/web/src/server/testing/web-server.ts';
+import { cpuMs } from '../packages/test-sandbox/src/index.ts';
 import { seedLiveFleet } from './lib/seeded-fleet.ts';
 import { FLEET_PAGE_LOAD, percentile, trpcPath } from './lib/fleet-figures.ts';
 
@@ -115,7 +116,7 @@ async function load(sessions: readonly ApiClient[], path: string, seconds: numbe
   const until = performance.now() + seconds * 1000;
   const latencies: number[] = [];
   let errors = 0;
-  const cpu0 = web.cpuMs(server.pids());
+  const cpu0 = cpuMs(server.pids());
   const t0 = performance.now();
   await Promise.all(
     sessions.map(async (client) => {
@@ -129,7 +130,7 @@ async function load(sessions: readonly ApiClient[], path: string, seconds: numbe
     }),
   );
   const elapsed = (performance.now() - t0) / 1000;
-  const cpu = web.cpuMs(server.pids()) - cpu0;
+  const cpu = cpuMs(server.pids()) - cpu0;
   return {
     perSecond: latencies.length / elapsed,
     cpuMsPerRequest: cpu / Math.max(1, latencies.length),

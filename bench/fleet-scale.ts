@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { ApiClient } from '../apps/web/src/server/testing/api-client.ts';
 import { startFleet, type Fleet } from '../apps/web/src/server/testing/fleet.ts';
-import { cpuMs } from '../apps/web/src/server/testing/web-server.ts';
+import { cpuMs } from '../packages/test-sandbox/src/index.ts';
 import { FLEET_PAGE_LOAD, percentile, runJob, trpcPath, type JobFigures } from './lib/fleet-figures.ts';
 
 const { values } = parseArgs({

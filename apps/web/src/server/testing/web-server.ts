@@ -123,18 +123,3 @@ export function processGroup(pgid: number): number[] {
   }
   return pids;
 }
-
-/** CPU time (user + system) these processes used so far, in ms (clock ticks are 10 ms on Linux). */
-export function cpuMs(pids: readonly number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      // utime and stime are fields 14 and 15 of stat, 12 and 13 after "pid (comm) ".
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // exited
-    }
-  }
-  return ticks * 10;
-}

@@ -1,0 +1,24 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+let ticks: number | undefined;
+
+/** The clock ticks per second /proc/PID/stat counts CPU time in (USER_HZ: 100 on Linux). */
+export function clockTicksPerSecond(): number {
+  return (ticks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()));
+}
+
+/** CPU time (user + system, all threads) these processes used so far, in ms; one that exited counts 0. */
+export function cpuMs(pids: readonly number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      // utime and stime are fields 14 and 15 of stat, 12 and 13 after "pid (comm) ".
+      total += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // exited
+    }
+  }
+  return (total * 1000) / clockTicksPerSecond();
+}
