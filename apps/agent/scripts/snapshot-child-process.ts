@@ -6,27 +6,9 @@
  */
 import type * as ChildProcess from 'node:child_process';
 import { promisify } from 'node:util';
+import { builtinAtFirstUse, type AnyFunction } from './snapshot-builtin.ts';
 
-// The snapshot script's own require (CommonJS): it serves Node's built-in modules.
-declare const require: (id: string) => unknown;
-
-let loaded: typeof ChildProcess | undefined;
-
-function childProcess(): typeof ChildProcess {
-  if (loaded) return loaded;
-  // The snapshot's require warns about modules Node has not vetted for snapshots, on Node 18 also
-  // when they are loaded after the start, as here: that warning would end up in the CLI's stderr.
-  const emitWarning = process.emitWarning;
-  process.emitWarning = () => {};
-  try {
-    loaded = require('node:child_process') as typeof ChildProcess;
-  } finally {
-    process.emitWarning = emitWarning;
-  }
-  return loaded;
-}
-
-type AnyFunction = (...args: unknown[]) => unknown;
+const childProcess = builtinAtFirstUse<typeof ChildProcess>('node:child_process');
 
 export const spawn = ((...args: unknown[]) =>
   (childProcess().spawn as AnyFunction)(...args)) as typeof ChildProcess.spawn;

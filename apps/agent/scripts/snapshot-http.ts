@@ -5,14 +5,9 @@
  * the start it is Node's ordinary module. Only what the agent uses: a build that imports more fails.
  */
 import type * as Http from 'node:http';
+import { builtinAtFirstUse, type AnyFunction } from './snapshot-builtin.ts';
 
-// The snapshot script's own require (CommonJS): it serves Node's built-in modules.
-declare const require: (id: string) => unknown;
-
-let loaded: typeof Http | undefined;
-const http = (): typeof Http => (loaded ??= require('node:http') as typeof Http);
-
-type AnyFunction = (...args: unknown[]) => unknown;
+const http = builtinAtFirstUse<typeof Http>('node:http');
 
 export const request = ((...args: unknown[]) =>
   (http().request as AnyFunction)(...args)) as typeof Http.request;
