@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -75,6 +76,38 @@ describe.skipIf(!support.supported)(
       const response = await fetch(`http://127.0.0.1:${port}/`);
 
       expect(await response.text()).toBe('register,status');
+    });
+
+    it("unmounting the sandbox's binfmt_misc uncovers an empty directory, never the machine's", async () => {
+      // The machine's binfmt_misc mounted, as on most hosts (and as a test run may find it).
+      const machineMounted = existsSync(`${MACHINE_BINFMT_MISC}/register`);
+      if (!machineMounted) execFileSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', MACHINE_BINFMT_MISC]);
+      try {
+        const machineBefore = readdirSync(MACHINE_BINFMT_MISC);
+        const s = await sandbox();
+        expect(await s.exec('umount', [s.mountPoint])).toMatchObject({ code: 0 });
+
+        // Nothing to register into: an agent inside sees binfmt_misc unmounted, as on a bare host.
+        expect(await entries(s)).toEqual([]);
+        const write = await s.exec('sh', [
+          '-c',
+          'echo ":probe-x:E::probex::/bin/true:" > "$1/register"',
+          'sh',
+          s.mountPoint,
+        ]);
+        expect(write.code).not.toBe(0);
+        expect(readdirSync(MACHINE_BINFMT_MISC)).toEqual(machineBefore);
+
+        // Mounted again inside, it is a fresh private one.
+        expect(await s.exec('mount', ['-t', 'binfmt_misc', 'binfmt_misc', s.mountPoint])).toMatchObject({
+          code: 0,
+        });
+        await register(s, ':probe-x:E::probex::/bin/true:');
+        expect(await entries(s)).toEqual(['probe-x', 'register', 'status']);
+        expect(readdirSync(MACHINE_BINFMT_MISC)).toEqual(machineBefore);
+      } finally {
+        if (!machineMounted) execFileSync('umount', [MACHINE_BINFMT_MISC]);
+      }
     });
 
     it('stop() leaves no process and no mount behind', async () => {

@@ -124,9 +124,16 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       'private',
       'sh',
       '-c',
-      // A sandbox is a host of its own, /run/binfleet (where agents lock binfmt_misc) included: a
-      // private tmpfs there, gone with the namespace; only the empty directory stays on the machine.
-      'mount -t binfmt_misc binfmt_misc "$1" && mkdir -p -m 0700 /run/binfleet && ' +
+      // The machine's own binfmt_misc, when mounted, comes into the namespace locked under the mount
+      // point: the sandbox cannot unmount it, and a test that unmounts the sandbox's binfmt_misc would
+      // uncover it, for an agent inside (root, mapped to the machine's root) to register into. An
+      // empty read-only tmpfs goes over it first, so below the private binfmt_misc there is only an
+      // empty directory, as on a host without binfmt_misc mounted.
+      'mount -t tmpfs -o ro,size=4k,mode=0555 binfleet-shield "$1" && ' +
+        'mount -t binfmt_misc binfmt_misc "$1" && ' +
+        // A sandbox is a host of its own, /run/binfleet (where agents lock binfmt_misc) included: a
+        // private tmpfs there, gone with the namespace; only the empty directory stays on the machine.
+        'mkdir -p -m 0700 /run/binfleet && ' +
         'mount -t tmpfs -o mode=0700,size=1m binfleet-run /run/binfleet && echo ready && read _',
       'sh',
       mountPoint,
