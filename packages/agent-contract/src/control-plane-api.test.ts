@@ -74,6 +74,28 @@ describe('join and heartbeat', () => {
       ).toBe(false);
   });
 
+  it('a heartbeat names unchanged facts or entries by digest, in place of them, never both or neither', () => {
+    const digest = 'ab'.repeat(32);
+    const named = { hostname: 'build-07', unchanged: { facts: digest, entries: digest } };
+    expect(heartbeatInputSchema.parse(named)).toEqual({ ...named, entriesAgeMs: 0 });
+    expect(heartbeatInputSchema.safeParse({ ...beat, unchanged: { facts: digest } }).success).toBe(false);
+    const { facts: _facts, ...noFacts } = beat;
+    expect(heartbeatInputSchema.safeParse(noFacts).error?.issues.map((i) => i.path.join('.'))).toEqual([
+      'facts',
+    ]);
+    expect(heartbeatInputSchema.safeParse({ ...noFacts, unchanged: { facts: digest } }).success).toBe(true);
+    // Only what a control plane answers: a SHA-256 in hex.
+    expect(heartbeatInputSchema.safeParse({ ...noFacts, unchanged: { facts: 'x' } }).success).toBe(false);
+    // A join carries its facts and entries, always.
+    const join = { ...named, joinToken: 'bfj_x', agentId: 'agent-0001', agentUrl: 'http://10.0.0.7:7475' };
+    expect(joinInputSchema.safeParse(join).success).toBe(false);
+    // Answers: `held` or `resend`, both absent from older control planes.
+    const answer = { ok: true as const, heartbeatIntervalMs: 1000 };
+    const held = { facts: digest, entries: digest };
+    expect(heartbeatAnswerSchema.parse({ ...answer, held })).toEqual({ ...answer, held });
+    expect(heartbeatAnswerSchema.parse({ ...answer, resend: true })).toEqual({ ...answer, resend: true });
+  });
+
   it('answers without the credential the agent needs are refused', () => {
     const result = joinAnswerSchema.safeParse({
       hostId: 'h',

@@ -52,11 +52,37 @@ export const joinInputSchema = joinObjectSchema.refine(
   { message: 'A direct agent names its agentUrl (or joins with transport dial-out).', path: ['agentUrl'] },
 );
 
-export const heartbeatInputSchema = z.object({
-  ...report,
-  /** Where the agent is now; checked by the control plane with the join's rule, so a refused one is recorded. */
-  agentUrl: z.string().min(1).max(512).optional(),
-});
+/**
+ * A digest the control plane answered for facts or entries it was sent (`held`): opaque to agents,
+ * which only send it back.
+ */
+const heldDigest = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const heartbeatInputSchema = z
+  .object({
+    ...report,
+    /** Absent when `unchanged.facts` says they are the ones sent before. */
+    facts: report.facts.optional(),
+    /** Absent when `unchanged.entries` says they are the ones sent before. */
+    entries: report.entries.optional(),
+    /**
+     * Facts or entries left out because they are the same as this agent last sent, named by the
+     * digest the control plane answered for them then (`held`). A control plane that holds other ones
+     * for the host answers `resend`. Only to a control plane that answered `held`: older ones refuse
+     * a heartbeat without facts and entries.
+     */
+    unchanged: z.object({ facts: heldDigest.optional(), entries: heldDigest.optional() }).optional(),
+    /** Where the agent is now; checked by the control plane with the join's rule, so a refused one is recorded. */
+    agentUrl: z.string().min(1).max(512).optional(),
+  })
+  .refine((b) => (b.facts === undefined) !== (b.unchanged?.facts === undefined), {
+    message: 'A heartbeat carries its facts, or names them in unchanged.facts (one of the two).',
+    path: ['facts'],
+  })
+  .refine((b) => (b.entries === undefined) !== (b.unchanged?.entries === undefined), {
+    message: 'A heartbeat carries its entries, or names them in unchanged.entries (one of the two).',
+    path: ['entries'],
+  });
 
 /** A credential as agents keep and present it (an Authorization header carries it; long enough not to guess). */
 const agentCredential = z.string().regex(/^[\x21-\x7e]{24,512}$/);
@@ -83,6 +109,18 @@ export const heartbeatAnswerSchema = z.object({
   healJob: z.string().nullable().optional(),
   /** Why the control plane refused the URL the agent advertised (it goes on calling the one it had). */
   agentUrlRefused: z.string().optional(),
+  /**
+   * Digests of the facts and entries this heartbeat carried (or named): while they stay the same, the
+   * agent's next heartbeats may name them in `unchanged` instead of sending them. Absent from control
+   * planes before it, which need them sent every time.
+   */
+  held: z.object({ facts: heldDigest, entries: heldDigest }).optional(),
+  /**
+   * The heartbeat named facts or entries in `unchanged` that are not what the control plane holds for
+   * the host (it restarted on an older database, another heartbeat or a job changed them): nothing of
+   * it was recorded; send them in full now.
+   */
+  resend: z.literal(true).optional(),
   /**
    * A new credential pair an admin issued (a rotation), sent on every answer until the agent heartbeats
    * with the new heartbeat credential; until then the old pair stays valid. An agent that does not know
@@ -115,5 +153,3 @@ export type HeartbeatInput = z.input<typeof heartbeatInputSchema>;
 export type Heartbeat = z.output<typeof heartbeatInputSchema>;
 export type JoinAnswer = z.output<typeof joinAnswerSchema>;
 export type HeartbeatAnswer = z.output<typeof heartbeatAnswerSchema>;
-/** What join and heartbeat both carry about the agent. */
-export type AgentReport = Omit<Heartbeat, 'agentUrl'>;

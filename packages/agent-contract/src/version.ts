@@ -15,6 +15,9 @@
  * enable, disable and verify answer with the kernel's entries afterwards (as applyState did).
  * Version 3: `upgradeAgent` (the agent installs the release its control plane serves and restarts on it),
  * and `fetchPackage` (a dial-out builder fetches a build's uploaded package from its control plane).
+ * Within version 3, added as the rules above allow: heartbeat answers carry `held` (digests of the facts
+ * and entries the heartbeat carried), and an agent that got them may name unchanged facts or entries by
+ * them (`unchanged`) instead of sending them; a control plane holding others answers `resend`.
  */
 export const CONTRACT_VERSION = 3;
 
@@ -26,9 +29,9 @@ export const OLDEST_SERVED_CONTRACT_VERSION = CONTRACT_VERSION - 1;
  * parsed those strictly) must still take a newer agent's messages.
  */
 export function reportedContractVersion(report: {
-  readonly facts: Record<string, unknown>;
+  readonly facts?: Record<string, unknown> | undefined;
 }): number | undefined {
-  const version = report.facts['contractVersion'];
+  const version = report.facts?.['contractVersion'];
   return typeof version === 'number' && Number.isInteger(version) ? version : undefined;
 }
 

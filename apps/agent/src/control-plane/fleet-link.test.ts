@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONTRACT_VERSION } from '@binfleet/agent-contract';
+import { CONTRACT_VERSION, heartbeatInputSchema } from '@binfleet/agent-contract';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { FileStateStore } from '../adapters/file-state-store.ts';
@@ -172,5 +173,134 @@ describe('FleetLink against a control plane one contract version behind', () => 
     // And once: the one after waits for the interval again.
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(received).toHaveLength(3);
+  });
+});
+
+/**
+ * A control plane that answers `held` (digests of the facts and entries it took) and answers `resend`
+ * to a heartbeat naming digests other than the ones it holds, as the real one does; `forget()` drops
+ * what it holds (a restart on an older database).
+ */
+async function digestControlPlane() {
+  const received: Record<string, unknown>[] = [];
+  let holds: { facts?: string; entries?: string } = {};
+  const digest = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const procedure = req.url!.replace(/^\/api\/trpc\/agentApi\./, '');
+      const input = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { json: Record<string, unknown> })
+        .json;
+      let answer: Record<string, unknown>;
+      if (procedure === 'join') {
+        received.push({ procedure, ...input });
+        answer = {
+          hostId: 'host-1',
+          agentToken: 'agent-token-0123456789abcdef',
+          heartbeatToken: 'beat-token-0123456789abcdef',
+          heartbeatIntervalMs: 60_000,
+        };
+      } else {
+        const parsed = heartbeatInputSchema.parse(input);
+        received.push({ procedure, ...input });
+        const named = parsed.unchanged ?? {};
+        if (
+          (named.facts !== undefined && named.facts !== holds.facts) ||
+          (named.entries !== undefined && named.entries !== holds.entries)
+        ) {
+          answer = { ok: true, heartbeatIntervalMs: 60_000, resend: true };
+        } else {
+          holds = {
+            facts: parsed.facts === undefined ? named.facts : digest(parsed.facts),
+            entries: parsed.entries === undefined ? named.entries : digest(parsed.entries),
+          };
+          answer = { ok: true, heartbeatIntervalMs: 60_000, held: holds };
+        }
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ result: { data: { json: answer } } }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    received,
+    forget: () => (holds = {}),
+  };
+}
+
+describe('FleetLink heartbeats name unchanged facts and entries by the digests the control plane answered', () => {
+  it('sends them in full first, then by digest while the same, in full again when they change or the control plane holds others', async () => {
+    const plane = await digestControlPlane();
+    let enabled = true;
+    const changing = {
+      heartbeat: async () => {
+        const beat = await agent.heartbeat();
+        const entry = beat.binfmt.entries[0]!.entry;
+        return { ...beat, binfmt: { entries: [{ entry: { ...entry, enabled } }] } };
+      },
+    } as unknown as AgentService;
+    const dir = await mkdtemp(join(tmpdir(), 'binfleet-fleet-link-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const link = new FleetLink(changing, new FileStateStore(dir), {
+      advertiseUrl: 'http://10.0.0.7:7475',
+      transport: 'direct',
+      intervalMs: 60_000,
+      log: () => undefined,
+      adoptApiToken: () => Promise.reject(new Error('no rotation here')),
+    });
+    cleanups.push(async () => link.stop());
+    await link.join(plane.url, 'bfj_token');
+    await link.start();
+    const beats = () => plane.received.filter((r) => r.procedure === 'heartbeat');
+    const beatNow = async (n: number) => {
+      link.beatSoon();
+      await vi.waitFor(() => expect(beats()).toHaveLength(n));
+    };
+    const shape = (b: Record<string, unknown>) => ({
+      facts: 'facts' in b,
+      entries: 'entries' in b,
+      unchanged: Object.keys((b.unchanged as object | undefined) ?? {}),
+    });
+
+    await beatNow(2);
+    await beatNow(3);
+    enabled = false;
+    await beatNow(4);
+    plane.forget();
+    // Named by digests the control plane no longer holds: answered `resend`, sent in full at once.
+    await beatNow(6);
+
+    expect(beats().map(shape)).toEqual([
+      { facts: true, entries: true, unchanged: [] },
+      { facts: false, entries: false, unchanged: ['facts', 'entries'] },
+      { facts: false, entries: false, unchanged: ['facts', 'entries'] },
+      { facts: false, entries: true, unchanged: ['facts'] },
+      { facts: false, entries: false, unchanged: ['facts', 'entries'] },
+      { facts: true, entries: true, unchanged: [] },
+    ]);
+    expect((beats()[3]!.entries as { enabled: boolean }[])[0]!.enabled).toBe(false);
+    // Nothing but the resend went early: the one after waits for the interval.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(beats()).toHaveLength(6);
+  });
+
+  it('sends them in full on every heartbeat to a control plane that answers no digests', async () => {
+    const { link, received, url } = await linkToContractOne();
+    await link.join(url, 'bfj_token');
+    await link.start();
+    for (const n of [3, 4]) {
+      link.beatSoon();
+      await vi.waitFor(() => expect(received).toHaveLength(n));
+    }
+    expect(received.map((r) => [r.procedure, r.refused])).toEqual([
+      ['join', undefined],
+      ['heartbeat', undefined],
+      ['heartbeat', undefined],
+      ['heartbeat', undefined],
+    ]);
+    for (const beat of received.slice(1)) expect(beat.input).toHaveProperty('entries');
   });
 });

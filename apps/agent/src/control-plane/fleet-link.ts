@@ -28,6 +28,12 @@ export class FleetLink {
   private stopped = false;
   /** What the control plane last said about our advertised URL: each refusal is logged once. */
   private urlRefusal: string | undefined;
+  /**
+   * The digests the control plane answered for the facts and entries of the last heartbeat it took,
+   * with their JSON as this agent had them: while they are the same, a heartbeat names them by these
+   * instead of sending them (most heartbeats, tens of kilobytes each).
+   */
+  private held: { facts: string; entries: string; factsJson: string; entriesJson: string } | undefined;
 
   constructor(
     private readonly agent: AgentService,
@@ -77,6 +83,7 @@ export class FleetLink {
       },
     });
     this.intervalMs = this.options.intervalMs ?? answer.heartbeatIntervalMs;
+    this.held = undefined;
     this.options.log({
       event: 'joined',
       server: serverUrl,
@@ -108,15 +115,35 @@ export class FleetLink {
       this.soon = false;
       let confirmNow = false;
       try {
+        const { facts, entries, ...report } = await this.report();
+        const factsJson = JSON.stringify(facts);
+        const entriesJson = JSON.stringify(entries);
+        const held = this.held;
+        const sameFacts = held?.factsJson === factsJson;
+        const sameEntries = held?.entriesJson === entriesJson;
         // The URL on every beat: an agent restarted on another address is followed without a re-join.
         const answer = await client.mutation(
           controlPlaneApi.heartbeat,
           {
             ...(this.options.advertiseUrl ? { agentUrl: this.options.advertiseUrl } : {}),
-            ...(await this.report()),
+            ...report,
+            ...(sameFacts ? {} : { facts }),
+            ...(sameEntries ? {} : { entries }),
+            ...(sameFacts || sameEntries
+              ? {
+                  unchanged: {
+                    ...(sameFacts ? { facts: held!.facts } : {}),
+                    ...(sameEntries ? { entries: held!.entries } : {}),
+                  },
+                }
+              : {}),
           },
           this.currentHeartbeatToken,
         );
+        // A control plane holding other facts or entries recorded nothing: all of it again, at once.
+        // One that answers no digests (older ones) gets all of it every time.
+        this.held = answer.held && !answer.resend ? { ...answer.held, factsJson, entriesJson } : undefined;
+        if (answer.resend) confirmNow = true;
         if (answer.newCredential) {
           this.currentHeartbeatToken = await this.adoptCredential(answer.newCredential);
           // The next beat, with the new credential, is what tells the control plane to switch: now.

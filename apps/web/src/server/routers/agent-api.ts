@@ -11,8 +11,12 @@ import { ControlPlaneError } from '../errors.ts';
 import { autoHealIfNeeded } from '../services/auto-heal.ts';
 import { agentProcedure, heartbeatProcedure, publicProcedure, router } from '../trpc.ts';
 
-/** Agents of a contract version this control plane no longer serves are refused with what to do. */
-function requireServed(what: string, report: { facts: Record<string, unknown> }): void {
+/**
+ * Agents of a contract version this control plane no longer serves are refused with what to do. Facts
+ * named as unchanged were checked when they were sent.
+ */
+function requireServed(what: string, report: { facts?: Record<string, unknown> | undefined }): void {
+  if (report.facts === undefined) return;
   const problem = contractVersionProblem(reportedContractVersion(report));
   if (problem) throw new ControlPlaneError('INVALID_INPUT', `Cannot ${what}: ${problem}.`);
 }
@@ -27,21 +31,33 @@ export const agentApiRouter = router({
   callResult: agentProcedure
     .input(z.unknown())
     .mutation(({ ctx, input }) => ctx.cp.dialOut.calls.result(ctx.host, input)),
-  heartbeat: heartbeatProcedure.input(heartbeatInputSchema).mutation(async ({ ctx, input }) => {
-    requireServed('take the heartbeat', input);
-    const { host, agentUrlRefused } = await ctx.cp.hosts.enrolment.beat(ctx.sender, ctx.bearer, input);
-    // Every heartbeat: drift also appears without the entries changing (a new policy).
-    const healJob = await autoHealIfNeeded(host, ctx.cp, ctx.cp.config.autoHealPauseMs);
-    // Until the agent heartbeats with it, every answer carries the new credential: one lost answer
-    // must not leave the rotation waiting for good.
-    const newCredential = ctx.cp.hosts.credentials.offer(host);
-    return {
-      ok: true,
-      heartbeatIntervalMs: ctx.cp.config.heartbeatIntervalMs,
-      healJob,
-      contractVersion: CONTRACT_VERSION,
-      ...(agentUrlRefused ? { agentUrlRefused } : {}),
-      ...(newCredential ? { newCredential } : {}),
-    } satisfies HeartbeatAnswer;
-  }),
+  heartbeat: heartbeatProcedure
+    .input(heartbeatInputSchema)
+    .mutation(async ({ ctx, input }): Promise<HeartbeatAnswer> => {
+      requireServed('take the heartbeat', input);
+      const beat = await ctx.cp.hosts.enrolment.beat(ctx.sender, ctx.bearer, input);
+      // Nothing was recorded: the agent sends the same heartbeat again at once, in full.
+      if (beat.resend)
+        return {
+          ok: true,
+          heartbeatIntervalMs: ctx.cp.config.heartbeatIntervalMs,
+          resend: true,
+          contractVersion: CONTRACT_VERSION,
+        } satisfies HeartbeatAnswer;
+      const { host, held, agentUrlRefused } = beat;
+      // Every heartbeat: drift also appears without the entries changing (a new policy).
+      const healJob = await autoHealIfNeeded(host, ctx.cp, ctx.cp.config.autoHealPauseMs);
+      // Until the agent heartbeats with it, every answer carries the new credential: one lost answer
+      // must not leave the rotation waiting for good.
+      const newCredential = ctx.cp.hosts.credentials.offer(host);
+      return {
+        ok: true,
+        heartbeatIntervalMs: ctx.cp.config.heartbeatIntervalMs,
+        healJob,
+        held,
+        contractVersion: CONTRACT_VERSION,
+        ...(agentUrlRefused ? { agentUrlRefused } : {}),
+        ...(newCredential ? { newCredential } : {}),
+      } satisfies HeartbeatAnswer;
+    }),
 });

@@ -1,4 +1,5 @@
-import type { AgentReport, Heartbeat, Join } from '@binfleet/agent-contract';
+import { createHash } from 'node:crypto';
+import type { Heartbeat, HeartbeatAnswer, Join } from '@binfleet/agent-contract';
 import { z } from 'zod';
 import { jsonValue, type Db, type SecretBox } from '@binfleet/db';
 import { ControlPlaneError } from '../../errors.ts';
@@ -15,7 +16,7 @@ import {
   type HeartbeatHost,
   type HeartbeatSender,
 } from './kept-heartbeats.ts';
-import { HOST_JSON_COLUMNS, type HostSnapshots } from './snapshots.ts';
+import { entriesDigest, HOST_JSON_COLUMNS, type HostSnapshots } from './snapshots.ts';
 
 export type { HeartbeatHost, HeartbeatSender } from './kept-heartbeats.ts';
 
@@ -35,7 +36,7 @@ async function retryOnConflict<T>(work: () => Promise<T>, attempts = 8): Promise
   }
 }
 
-function reconcileState(report: AgentReport, now: Date) {
+function reconcileState(report: Pick<Heartbeat, 'reconcileError'>, now: Date) {
   const error = report.reconcileError;
   return {
     reconcileError: error?.message ?? null,
@@ -49,8 +50,8 @@ const factColumnsSchema = z.object({
 });
 
 /** What "needs attention" reads from the facts, as columns; facts an agent did not send are null. */
-function factColumns(report: AgentReport) {
-  const facts = factColumnsSchema.safeParse(report.facts);
+function factColumns(sent: Record<string, unknown>) {
+  const facts = factColumnsSchema.safeParse(sent);
   return {
     agentVersion: (facts.success && facts.data.agentVersion) || null,
     binfmtMounted: facts.success ? (facts.data.binfmt?.mounted ?? null) : null,
@@ -58,8 +59,33 @@ function factColumns(report: AgentReport) {
   };
 }
 
+/** The digest of facts as an agent sent them (their JSON, as stored): `held.facts` in heartbeat answers. */
+const factsDigest = (json: string) => createHash('sha256').update(json).digest('hex');
+
+/**
+ * What a heartbeat names in `unchanged` that `host` does not hold (its facts or entries changed since
+ * the agent's last heartbeat said them: a job's entries, another heartbeat, an older database): the
+ * agent must send them in full.
+ */
+function unheldDigests(host: Pick<BeatHost, 'factsHash' | 'entriesHash'>, report: Heartbeat): boolean {
+  const named = report.unchanged;
+  return (
+    (named?.facts !== undefined && named.facts !== host.factsHash) ||
+    (named?.entries !== undefined && named.entries !== host.entriesHash)
+  );
+}
+
 /** A host's reachability as not known yet, and its health check due now (a join, a new agent URL). */
 const REACH_UNKNOWN = { reachable: null, reachError: null, reachCheckedAt: null, reachClaimedAt: null };
+
+/**
+ * What a heartbeat did: the host as it is after it, the digests of what it carried (`held`), why the
+ * URL it advertised was refused; or `resend` (it named digests the host does not hold, and nothing
+ * was written).
+ */
+export type BeatOutcome =
+  | { host: BeatHost; held: NonNullable<HeartbeatAnswer['held']>; agentUrlRefused?: string; resend?: never }
+  | { host: HeartbeatHost | BeatHost; resend: true };
 
 /** Hosts kept per process at most (a few hundred bytes each): one per heartbeating host of a large fleet. */
 const MAX_KEPT_SENDERS = 100_000;
@@ -150,7 +176,8 @@ export class Enrolment {
           kernel: input.kernel ?? null,
           dockerVersion: input.dockerVersion ?? null,
           facts: jsonValue(input.facts),
-          ...factColumns(input),
+          factsHash: factsDigest(JSON.stringify(input.facts)),
+          ...factColumns(input.facts),
           ...reconcileState(input, now),
           ...REACH_UNKNOWN,
           refusedAgentUrl: null,
@@ -257,7 +284,7 @@ export class Enrolment {
     token: string | undefined,
     report: Heartbeat,
     now = new Date(),
-  ): Promise<{ host: BeatHost; agentUrlRefused?: string }> {
+  ): Promise<BeatOutcome> {
     // A rename is decided on the row as it is (a clash is audited): never on a kept one.
     if ('kept' in sender && report.hostname.toLowerCase() === sender.kept.hostname) {
       let done;
@@ -319,7 +346,16 @@ export class Enrolment {
     report: Heartbeat,
     now: Date,
     ifUnchanged?: string,
-  ): Promise<{ host: BeatHost; agentUrlRefused?: string } | undefined> {
+  ): Promise<BeatOutcome | undefined> {
+    // Named by digests this row does not have: a kept row is read again first (another replica may
+    // have written what the agent named); on the row as read, nothing is written, and the agent sends
+    // its facts and entries in full right away.
+    if (unheldDigests(host, report)) return ifUnchanged === undefined ? { host, resend: true } : undefined;
+    const factsJson = report.facts === undefined ? undefined : JSON.stringify(report.facts);
+    const held = {
+      facts: factsJson === undefined ? report.unchanged!.facts! : factsDigest(factsJson),
+      entries: report.entries === undefined ? report.unchanged!.entries! : entriesDigest(report.entries),
+    };
     const advertised = report.agentUrl;
     const moved = advertised !== undefined && advertised !== host.agentUrl;
     const refused = moved ? agentUrlProblem(advertised, this.timing.agentUrlAllow ?? []) : undefined;
@@ -330,29 +366,41 @@ export class Enrolment {
       arch: report.arch ?? null,
       kernel: report.kernel ?? null,
       dockerVersion: report.dockerVersion ?? null,
-      ...factColumns(report),
+      // Facts named as unchanged leave theirs, and their columns, as they are.
+      ...(report.facts === undefined ? {} : { ...factColumns(report.facts), factsHash: held.facts }),
       ...reconcileState(report, now),
       ...(moved && !refused ? { agentUrl: advertised, ...REACH_UNKNOWN } : {}),
       refusedAgentUrl: refused ? (recorded ?? null) : null,
       lastSeenAt: now,
     };
     if (ifUnchanged !== undefined) {
-      const count = await this.db.$executeRaw(keptHostWrite(host, ifUnchanged, columns, report.facts, now));
+      const count = await this.db.$executeRaw(
+        keptHostWrite(
+          host,
+          ifUnchanged,
+          factsJson === undefined ? columns : { ...columns, facts: factsJson },
+          now,
+        ),
+      );
       if (count === 0) return undefined;
     } else {
       // Not the row back: Prisma returned (and decoded) every column, the facts and entries JSON too.
       await this.db.host.update({
         where: { id: host.id },
-        data: { ...columns, facts: jsonValue(report.facts) },
+        data: { ...columns, ...(report.facts === undefined ? {} : { facts: jsonValue(report.facts) }) },
         select: { id: true },
       });
     }
-    const entriesChanged = await this.snapshots.recordSeen(
-      host.id,
-      report.entries,
-      new Date(now.getTime() - (report.entriesAgeMs ?? 0)),
-      host,
-    );
+    // Entries named as unchanged are the host's latest snapshot's (unheldDigests): nothing to record.
+    const entriesChanged =
+      report.entries !== undefined &&
+      (await this.snapshots.recordSeen(
+        host.id,
+        report.entries,
+        new Date(now.getTime() - (report.entriesAgeMs ?? 0)),
+        host,
+        held.entries,
+      ));
     const written = beatHost({ ...host, ...columns });
     // New entries moved the row's entries columns: the next heartbeat reads it again.
     if (entriesChanged) this.kept.delete(host.heartbeatTokenHash);
@@ -374,7 +422,7 @@ export class Enrolment {
         ...(refused ? { detail: `kept ${host.agentUrl}: ${refused}` } : {}),
       });
     }
-    return refused ? { host: written, agentUrlRefused: refused } : { host: written };
+    return refused ? { host: written, held, agentUrlRefused: refused } : { host: written, held };
   }
 
   private keep(host: BeatHost): void {

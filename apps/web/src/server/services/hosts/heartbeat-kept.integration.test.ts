@@ -143,6 +143,122 @@ describe.each(DATABASES)('heartbeats of a kept host on %s', (_name, database) =>
     }
   });
 
+  /** The agent's heartbeat with `report` as it is (facts or entries left out, named in `unchanged`). */
+  const callerOf = (heartbeatToken: string, cp: ControlPlane = plane.cp) =>
+    appRouter.createCaller({
+      cp,
+      session: null,
+      sessionToken: undefined,
+      bearer: heartbeatToken,
+      csrf: undefined,
+      resHeaders: new Headers(),
+      reads: {},
+    }).agentApi.heartbeat;
+
+  it('takes facts and entries named by the digests it answered: one write, the facts and their columns left as they are', async () => {
+    const { hostId, heartbeatToken } = await join();
+    const heartbeat = callerOf(heartbeatToken);
+    const facts = { agentVersion: '9.9.9', binfmt: { mounted: true, writable: true }, note: 'digests' };
+    const first = await heartbeat({ hostname: `kept-${n}`, facts, entries: [entry('aarch64')] });
+    const row = await plane.db.host.findUniqueOrThrow({ where: { id: hostId } });
+    // The digests of what it carried, as the row keeps them.
+    expect(first.held).toEqual({ facts: row.factsHash, entries: row.entriesHash });
+    expect(first.held!.facts).toMatch(/^[0-9a-f]{64}$/);
+
+    const writes = vi.spyOn(plane.db, '$executeRaw');
+    const reads = vi.spyOn(plane.db.host, 'findUnique');
+    const updates = vi.spyOn(plane.db.host, 'update');
+    try {
+      const again = await heartbeat({ hostname: `kept-${n}`, unchanged: first.held });
+      expect(again).toMatchObject({ held: first.held });
+      expect(again.resend).toBeUndefined();
+      expect(writes).toHaveBeenCalledTimes(1);
+      expect(reads).not.toHaveBeenCalled();
+      expect(updates).not.toHaveBeenCalled();
+    } finally {
+      writes.mockRestore();
+      reads.mockRestore();
+      updates.mockRestore();
+    }
+    const after = await plane.db.host.findUniqueOrThrow({ where: { id: hostId } });
+    expect(after.lastSeenAt!.getTime()).toBeGreaterThan(row.lastSeenAt!.getTime());
+    expect(after).toMatchObject({
+      facts,
+      factsHash: row.factsHash,
+      agentVersion: '9.9.9',
+      binfmtMounted: true,
+      binfmtWritable: true,
+      entriesHash: row.entriesHash,
+    });
+    expect(await snapshots(hostId)).toBe(1);
+
+    // New entries, the same facts: the entries recorded, the facts still named.
+    const changed = await heartbeat({
+      hostname: `kept-${n}`,
+      unchanged: { facts: first.held!.facts },
+      entries: [entry('aarch64'), entry('s390x')],
+    });
+    expect(changed.held!.facts).toBe(first.held!.facts);
+    expect(changed.held!.entries).not.toBe(first.held!.entries);
+    expect(await snapshots(hostId)).toBe(2);
+    expect(await plane.db.host.findUniqueOrThrow({ where: { id: hostId } })).toMatchObject({
+      facts,
+      entriesHash: changed.held!.entries,
+    });
+  });
+
+  it('answers resend to digests the host does not hold, and writes nothing: entries another replica took, an unknown digest', async () => {
+    const { hostId, heartbeatToken } = await join();
+    const heartbeat = callerOf(heartbeatToken);
+    const facts = { agentVersion: '9.9.9', note: 'resend' };
+    const first = await heartbeat({ hostname: `kept-${n}`, facts, entries: [entry('aarch64')] });
+    await heartbeat({ hostname: `kept-${n}`, unchanged: first.held });
+
+    // Another replica takes a heartbeat with other entries: this process's kept row still has the old
+    // digest, so it is read again, and the digest is found to be no longer the host's.
+    const replica = plane.addReplica();
+    await callerOf(
+      heartbeatToken,
+      replica.cp,
+    )({
+      hostname: `kept-${n}`,
+      facts,
+      entries: [entry('aarch64'), entry('s390x')],
+    });
+    const before = await plane.db.host.findUniqueOrThrow({ where: { id: hostId } });
+    const views = await snapshots(hostId);
+    const stale = await heartbeat({ hostname: `kept-${n}`, unchanged: first.held });
+    expect(stale).toMatchObject({ resend: true });
+    expect(stale.held).toBeUndefined();
+    const unknown = await heartbeat({
+      hostname: `kept-${n}`,
+      unchanged: { facts: 'f'.repeat(64) },
+      entries: [entry('aarch64')],
+    });
+    expect(unknown).toMatchObject({ resend: true });
+    const after = await plane.db.host.findUniqueOrThrow({ where: { id: hostId } });
+    expect(after.lastSeenAt).toEqual(before.lastSeenAt);
+    expect(after.updatedAt).toEqual(before.updatedAt);
+    expect(await snapshots(hostId)).toBe(views);
+
+    // Sent in full, as the agent does next: taken.
+    const full = await heartbeat({ hostname: `kept-${n}`, facts, entries: [entry('aarch64')] });
+    expect(full.resend).toBeUndefined();
+    expect(full.held).toEqual({ facts: first.held!.facts, entries: first.held!.entries });
+    expect(await snapshots(hostId)).toBe(views + 1);
+  });
+
+  it('refuses a heartbeat with neither facts nor their digest, and one with both', async () => {
+    const { heartbeatToken } = await join();
+    const heartbeat = callerOf(heartbeatToken);
+    await expect(heartbeat({ hostname: `kept-${n}`, entries: [] } as never)).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
+    await expect(
+      heartbeat({ hostname: `kept-${n}`, facts: {}, entries: [], unchanged: { facts: 'a'.repeat(64) } }),
+    ).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
+
   it("refuses a kept host's heartbeat once the host is removed, saying so", async () => {
     const { hostId, heartbeatToken } = await join();
     const beat = agentOf(heartbeatToken);

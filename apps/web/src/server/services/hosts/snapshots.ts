@@ -11,7 +11,8 @@ export const HOST_JSON_COLUMNS = { facts: true, entries: true } as const;
 // Only the latest snapshots matter for the dashboard; older changes are kept up to this many per host.
 const SNAPSHOTS_KEPT = 50;
 
-function snapshotHash(entries: readonly KernelEntry[]): string {
+/** The content hash of entries (a snapshot's, the host row's entriesHash): `held.entries` in heartbeat answers. */
+export function entriesDigest(entries: readonly KernelEntry[]): string {
   const canonical = [...entries].sort((a, b) => a.name.localeCompare(b.name));
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
 }
@@ -32,15 +33,17 @@ export class HostSnapshots {
     entries: readonly KernelEntry[],
     at: Date,
     known: Partial<Pick<Host, 'entriesHash' | 'entriesTakenAt' | 'lastSeenAt'>>,
+    contentHash = entriesDigest(entries),
   ): Promise<boolean> {
     const { entriesHash, entriesTakenAt, lastSeenAt } = known;
-    if (!entriesHash || !entriesTakenAt || !lastSeenAt) return this.record(hostId, entries, at, known);
-    if (snapshotHash(entries) === entriesHash && entriesTakenAt <= at) return false;
+    if (!entriesHash || !entriesTakenAt || !lastSeenAt)
+      return this.record(hostId, entries, at, known, contentHash);
+    if (contentHash === entriesHash && entriesTakenAt <= at) return false;
     await this.db.hostSnapshot.updateMany({
       where: { hostId, takenAt: entriesTakenAt, contentHash: entriesHash, lastSeenAt: { lt: lastSeenAt } },
       data: { lastSeenAt },
     });
-    return this.record(hostId, entries, at, known);
+    return this.record(hostId, entries, at, known, contentHash);
   }
 
   /**
@@ -53,8 +56,8 @@ export class HostSnapshots {
     entries: readonly KernelEntry[],
     now = new Date(),
     known?: Partial<Pick<Host, 'entriesHash' | 'entriesTakenAt'>>,
+    contentHash = entriesDigest(entries),
   ): Promise<boolean> {
-    const contentHash = snapshotHash(entries);
     // The caller holds the host row, whose hash and time are its latest snapshot's (both are written
     // with each new one): the same entries again, most heartbeats, are a conditional update. The
     // condition is on the host row as it is now, so a row read before another change goes the long way.
