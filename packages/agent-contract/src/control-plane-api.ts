@@ -110,11 +110,12 @@ export const heartbeatAnswerSchema = z.object({
   /** Why the control plane refused the URL the agent advertised (it goes on calling the one it had). */
   agentUrlRefused: z.string().optional(),
   /**
-   * Digests of the facts and entries this heartbeat carried (or named): while they stay the same, the
-   * agent's next heartbeats may name them in `unchanged` instead of sending them. Absent from control
-   * planes before it, which need them sent every time.
+   * Digests of the facts and entries this heartbeat carried (or named), each as the control plane now
+   * holds it for the host: while they stay the same, the agent's next heartbeats may name them in
+   * `unchanged` instead of sending them. Entries it did not take (a newer view of the host's was
+   * there) have none. Absent from control planes before it, which need everything sent every time.
    */
-  held: z.object({ facts: heldDigest, entries: heldDigest }).optional(),
+  held: z.object({ facts: heldDigest.optional(), entries: heldDigest.optional() }).optional(),
   /**
    * The heartbeat named facts or entries in `unchanged` that are not what the control plane holds for
    * the host (it restarted on an older database, another heartbeat or a job changed them): nothing of

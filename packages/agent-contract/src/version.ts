@@ -15,9 +15,11 @@
  * enable, disable and verify answer with the kernel's entries afterwards (as applyState did).
  * Version 3: `upgradeAgent` (the agent installs the release its control plane serves and restarts on it),
  * and `fetchPackage` (a dial-out builder fetches a build's uploaded package from its control plane).
- * Within version 3, added as the rules above allow: heartbeat answers carry `held` (digests of the facts
- * and entries the heartbeat carried), and an agent that got them may name unchanged facts or entries by
- * them (`unchanged`) instead of sending them; a control plane holding others answers `resend`.
+ * Within version 3: heartbeat answers carry `held` (digests of the facts and entries the heartbeat
+ * carried), and an agent that got them may name unchanged facts or entries by them (`unchanged`)
+ * instead of sending them; a control plane holding others answers `resend`. Only to a control plane
+ * that answered `held`, and forgotten when a heartbeat fails: one without them (rolled back) refuses
+ * one heartbeat, and gets everything from the next.
  */
 export const CONTRACT_VERSION = 3;
 

@@ -179,11 +179,13 @@ describe('FleetLink against a control plane one contract version behind', () => 
 /**
  * A control plane that answers `held` (digests of the facts and entries it took) and answers `resend`
  * to a heartbeat naming digests other than the ones it holds, as the real one does; `forget()` drops
- * what it holds (a restart on an older database).
+ * what it holds (a restart on an older database), `rollBack()` makes it one of contract 1 (refusing
+ * heartbeats without facts and entries, answering no digests).
  */
 async function digestControlPlane() {
   const received: Record<string, unknown>[] = [];
   let holds: { facts?: string; entries?: string } = {};
+  let old = false;
   const digest = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -201,6 +203,17 @@ async function digestControlPlane() {
           heartbeatToken: 'beat-token-0123456789abcdef',
           heartbeatIntervalMs: 60_000,
         };
+      } else if (old) {
+        const refused = !v1Heartbeat.safeParse(input).success;
+        received.push({ procedure, ...input, ...(refused ? { refused } : {}) });
+        res.writeHead(refused ? 400 : 200, { 'content-type': 'application/json' });
+        return res.end(
+          JSON.stringify(
+            refused
+              ? { error: { json: { message: 'Invalid input', data: { httpStatus: 400 } } } }
+              : { result: { data: { json: { ok: true, heartbeatIntervalMs: 60_000 } } } },
+          ),
+        );
       } else {
         const parsed = heartbeatInputSchema.parse(input);
         received.push({ procedure, ...input });
@@ -228,6 +241,7 @@ async function digestControlPlane() {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     received,
     forget: () => (holds = {}),
+    rollBack: () => (old = true),
   };
 }
 
@@ -302,5 +316,38 @@ describe('FleetLink heartbeats name unchanged facts and entries by the digests t
       ['heartbeat', undefined],
     ]);
     for (const beat of received.slice(1)) expect(beat.input).toHaveProperty('entries');
+  });
+
+  it('sends them in full again after a heartbeat failed (a control plane rolled back to one without digests)', async () => {
+    const plane = await digestControlPlane();
+    const dir = await mkdtemp(join(tmpdir(), 'binfleet-fleet-link-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    // Beating every 30 ms: after a failure the next beat is not asked for, it comes with the backoff.
+    const link = new FleetLink(agent, new FileStateStore(dir), {
+      advertiseUrl: 'http://10.0.0.7:7475',
+      transport: 'direct',
+      intervalMs: 30,
+      log: () => undefined,
+      adoptApiToken: () => Promise.reject(new Error('no rotation here')),
+    });
+    cleanups.push(async () => link.stop());
+    await link.join(plane.url, 'bfj_token');
+    await link.start();
+    const beats = () => plane.received.filter((r) => r.procedure === 'heartbeat');
+    await vi.waitFor(() => expect(beats().length).toBeGreaterThanOrEqual(2));
+    expect(beats()[1]).toHaveProperty('unchanged');
+    plane.rollBack();
+    const from = beats().length;
+    await vi.waitFor(() => expect(beats().length).toBeGreaterThanOrEqual(from + 3), { timeout: 5_000 });
+    link.stop();
+    const after = beats().slice(from);
+    // The first one after, naming digests, is refused; every one after it goes in full and is taken.
+    expect(after.map((b) => b.refused === true)).toEqual([true, ...after.slice(1).map(() => false)]);
+    const taken = after.slice(1);
+    for (const b of taken) {
+      expect(b.refused).toBeUndefined();
+      expect(b).toHaveProperty('facts');
+      expect(b).not.toHaveProperty('unchanged');
+    }
   });
 });

@@ -6,6 +6,12 @@ import type { LogRecord } from '../services/reconciler.ts';
 import type { StateStore } from '../adapters/state-store.ts';
 import { ControlPlaneClient } from './control-plane-client.ts';
 
+/** A digest the control plane answered for facts or entries, and their JSON as this agent sent them. */
+interface Held {
+  readonly digest: string;
+  readonly json: string;
+}
+
 /** Whether two control-plane URLs name the same server (a trailing slash aside). */
 function sameServer(a: string, b: string): boolean {
   try {
@@ -30,10 +36,11 @@ export class FleetLink {
   private urlRefusal: string | undefined;
   /**
    * The digests the control plane answered for the facts and entries of the last heartbeat it took,
-   * with their JSON as this agent had them: while they are the same, a heartbeat names them by these
-   * instead of sending them (most heartbeats, tens of kilobytes each).
+   * each with its JSON as this agent had it: while they are the same, a heartbeat names them by these
+   * instead of sending them (most heartbeats, tens of kilobytes each). Forgotten on a heartbeat that
+   * failed: the next one goes in full (a control plane rolled back to one without digests takes it).
    */
-  private held: { facts: string; entries: string; factsJson: string; entriesJson: string } | undefined;
+  private held: { facts?: Held; entries?: Held } = {};
 
   constructor(
     private readonly agent: AgentService,
@@ -83,7 +90,7 @@ export class FleetLink {
       },
     });
     this.intervalMs = this.options.intervalMs ?? answer.heartbeatIntervalMs;
-    this.held = undefined;
+    this.held = {};
     this.options.log({
       event: 'joined',
       server: serverUrl,
@@ -118,9 +125,9 @@ export class FleetLink {
         const { facts, entries, ...report } = await this.report();
         const factsJson = JSON.stringify(facts);
         const entriesJson = JSON.stringify(entries);
-        const held = this.held;
-        const sameFacts = held?.factsJson === factsJson;
-        const sameEntries = held?.entriesJson === entriesJson;
+        const { facts: heldFacts, entries: heldEntries } = this.held;
+        const sameFacts = heldFacts?.json === factsJson;
+        const sameEntries = heldEntries?.json === entriesJson;
         // The URL on every beat: an agent restarted on another address is followed without a re-join.
         const answer = await client.mutation(
           controlPlaneApi.heartbeat,
@@ -132,8 +139,8 @@ export class FleetLink {
             ...(sameFacts || sameEntries
               ? {
                   unchanged: {
-                    ...(sameFacts ? { facts: held!.facts } : {}),
-                    ...(sameEntries ? { entries: held!.entries } : {}),
+                    ...(sameFacts ? { facts: heldFacts.digest } : {}),
+                    ...(sameEntries ? { entries: heldEntries.digest } : {}),
                   },
                 }
               : {}),
@@ -142,7 +149,11 @@ export class FleetLink {
         );
         // A control plane holding other facts or entries recorded nothing: all of it again, at once.
         // One that answers no digests (older ones) gets all of it every time.
-        this.held = answer.held && !answer.resend ? { ...answer.held, factsJson, entriesJson } : undefined;
+        const held = answer.resend ? undefined : answer.held;
+        this.held = {
+          ...(held?.facts ? { facts: { digest: held.facts, json: factsJson } } : {}),
+          ...(held?.entries ? { entries: { digest: held.entries, json: entriesJson } } : {}),
+        };
         if (answer.resend) confirmNow = true;
         if (answer.newCredential) {
           this.currentHeartbeatToken = await this.adoptCredential(answer.newCredential);
@@ -161,6 +172,7 @@ export class FleetLink {
           });
         this.urlRefusal = answer.agentUrlRefused;
       } catch (error) {
+        this.held = {};
         this.failures++;
         // Log the first failure and then every tenth, not every beat of a long outage.
         if (this.failures === 1 || this.failures % 10 === 0) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Heartbeat, HeartbeatAnswer, Join } from '@binfleet/agent-contract';
+import { CONTRACT_VERSION, type Heartbeat, type HeartbeatAnswer, type Join } from '@binfleet/agent-contract';
 import { z } from 'zod';
 import { jsonValue, type Db, type SecretBox } from '@binfleet/db';
 import { ControlPlaneError } from '../../errors.ts';
@@ -59,8 +59,13 @@ function factColumns(sent: Record<string, unknown>) {
   };
 }
 
-/** The digest of facts as an agent sent them (their JSON, as stored): `held.facts` in heartbeat answers. */
-const factsDigest = (json: string) => createHash('sha256').update(json).digest('hex');
+/**
+ * The digest of facts as stored (their JSON): `held.facts` in heartbeat answers. With this control
+ * plane's contract version in it: after an upgrade, every agent sends its facts once more, and the
+ * contract version in them is checked again (agentApi.heartbeat).
+ */
+const factsDigest = (json: string) =>
+  createHash('sha256').update(`${CONTRACT_VERSION}\0`).update(json).digest('hex');
 
 /**
  * What a heartbeat names in `unchanged` that `host` does not hold (its facts or entries changed since
@@ -352,10 +357,9 @@ export class Enrolment {
     // its facts and entries in full right away.
     if (unheldDigests(host, report)) return ifUnchanged === undefined ? { host, resend: true } : undefined;
     const factsJson = report.facts === undefined ? undefined : JSON.stringify(report.facts);
-    const held = {
-      facts: factsJson === undefined ? report.unchanged!.facts! : factsDigest(factsJson),
-      entries: report.entries === undefined ? report.unchanged!.entries! : entriesDigest(report.entries),
-    };
+    const factsHash = factsJson === undefined ? report.unchanged!.facts! : factsDigest(factsJson);
+    const entriesHash =
+      report.entries === undefined ? report.unchanged!.entries! : entriesDigest(report.entries);
     const advertised = report.agentUrl;
     const moved = advertised !== undefined && advertised !== host.agentUrl;
     const refused = moved ? agentUrlProblem(advertised, this.timing.agentUrlAllow ?? []) : undefined;
@@ -367,7 +371,7 @@ export class Enrolment {
       kernel: report.kernel ?? null,
       dockerVersion: report.dockerVersion ?? null,
       // Facts named as unchanged leave theirs, and their columns, as they are.
-      ...(report.facts === undefined ? {} : { ...factColumns(report.facts), factsHash: held.facts }),
+      ...(report.facts === undefined ? {} : { ...factColumns(report.facts), factsHash }),
       ...reconcileState(report, now),
       ...(moved && !refused ? { agentUrl: advertised, ...REACH_UNKNOWN } : {}),
       refusedAgentUrl: refused ? (recorded ?? null) : null,
@@ -392,15 +396,19 @@ export class Enrolment {
       });
     }
     // Entries named as unchanged are the host's latest snapshot's (unheldDigests): nothing to record.
-    const entriesChanged =
-      report.entries !== undefined &&
-      (await this.snapshots.recordSeen(
-        host.id,
-        report.entries,
-        new Date(now.getTime() - (report.entriesAgeMs ?? 0)),
-        host,
-        held.entries,
-      ));
+    const entriesRecorded =
+      report.entries === undefined
+        ? 'same'
+        : await this.snapshots.recordSeen(
+            host.id,
+            report.entries,
+            new Date(now.getTime() - (report.entriesAgeMs ?? 0)),
+            host,
+            entriesHash,
+          );
+    const entriesChanged = entriesRecorded === 'new';
+    // Entries dropped for a newer view the host has are not held: the agent sends its next ones.
+    const held = { facts: factsHash, ...(entriesRecorded === 'older' ? {} : { entries: entriesHash }) };
     const written = beatHost({ ...host, ...columns });
     // New entries moved the row's entries columns: the next heartbeat reads it again.
     if (entriesChanged) this.kept.delete(host.heartbeatTokenHash);

@@ -248,6 +248,56 @@ describe.each(DATABASES)('heartbeats of a kept host on %s', (_name, database) =>
     expect(await snapshots(hostId)).toBe(views + 1);
   });
 
+  it('takes digests another replica answered: the kept row is read again and holds them, no resend', async () => {
+    const { hostId, heartbeatToken } = await join();
+    const heartbeat = callerOf(heartbeatToken);
+    const facts = { agentVersion: '9.9.9', note: 'replicas' };
+    await heartbeat({ hostname: `kept-${n}`, facts, entries: [entry('aarch64')] });
+    // The agent's heartbeat lands on another replica, with new entries; its next one here names them.
+    const replica = plane.addReplica();
+    const there = await callerOf(
+      heartbeatToken,
+      replica.cp,
+    )({
+      hostname: `kept-${n}`,
+      facts,
+      entries: [entry('aarch64'), entry('mips64el')],
+    });
+    const views = await snapshots(hostId);
+    const writes = vi.spyOn(plane.db, '$executeRaw');
+    const reads = vi.spyOn(plane.db.host, 'findUnique');
+    try {
+      const here = await heartbeat({ hostname: `kept-${n}`, unchanged: there.held });
+      expect(here.resend).toBeUndefined();
+      expect(here.held).toEqual(there.held);
+      // This replica's kept row had other entries: read again, then written.
+      expect(reads).toHaveBeenCalled();
+    } finally {
+      writes.mockRestore();
+      reads.mockRestore();
+    }
+    expect(await snapshots(hostId)).toBe(views);
+  });
+
+  it("holds no digest for entries it dropped as older than the host's (a job's since): the agent sends its next ones", async () => {
+    const { hostId, heartbeatToken } = await join();
+    const heartbeat = callerOf(heartbeatToken);
+    const facts = { note: 'older' };
+    await heartbeat({ hostname: `kept-${n}`, facts, entries: [entry('aarch64')] });
+    // A job records the kernel as it is now; a heartbeat read a second before arrives after it.
+    await plane.cp.hosts.snapshots.record(hostId, [entry('s390x')], new Date());
+    const late = await heartbeat({
+      hostname: `kept-${n}`,
+      facts,
+      entries: [entry('aarch64')],
+      entriesAgeMs: 1_000,
+    });
+    expect(late.held?.facts).toEqual(expect.any(String));
+    expect(late.held).not.toHaveProperty('entries');
+    const row = await plane.db.host.findUniqueOrThrow({ where: { id: hostId } });
+    expect(row.entries).toEqual([entry('s390x')]);
+  });
+
   it('refuses a heartbeat with neither facts nor their digest, and one with both', async () => {
     const { heartbeatToken } = await join();
     const heartbeat = callerOf(heartbeatToken);

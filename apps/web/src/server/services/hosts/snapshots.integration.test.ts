@@ -51,21 +51,23 @@ describe.each(DATABASES)('host snapshots on %s', (_name, database) => {
     const t0 = Date.now();
     const at = (s: number) => new Date(t0 + s * 1000);
 
-    expect(await snapshots.record(hostId, entries(0), at(0))).toBe(true);
-    expect(await snapshots.record(hostId, entries(0), at(1))).toBe(false);
+    expect(await snapshots.record(hostId, entries(0), at(0))).toBe('new');
+    expect(await snapshots.record(hostId, entries(0), at(1))).toBe('same');
     let rows = await fixture.db.hostSnapshot.findMany({ where: { hostId } });
     expect(rows).toHaveLength(1);
     expect(rows[0]!.lastSeenAt).toEqual(at(1));
 
     // Read before the latest, arriving after it: not recorded, the host keeps the newer entries.
-    expect(await snapshots.record(hostId, entries(1), at(2))).toBe(true);
-    expect(await snapshots.record(hostId, entries(0), at(1.5))).toBe(false);
+    expect(await snapshots.record(hostId, entries(1), at(2))).toBe('new');
+    expect(await snapshots.record(hostId, entries(0), at(1.5))).toBe('older');
+    // Read before it with the same entries: the host has them.
+    expect(await snapshots.record(hostId, entries(1), at(1.7))).toBe('same');
     let host = await fixture.db.host.findUniqueOrThrow({ where: { id: hostId } });
     expect(host.entries).toEqual(entries(1));
     expect(host.entriesTakenAt).toEqual(at(2));
 
     for (let i = 2; i < KEPT + 5; i++)
-      expect(await snapshots.record(hostId, entries(i), at(1 + i))).toBe(true);
+      expect(await snapshots.record(hostId, entries(i), at(1 + i))).toBe('new');
     rows = await fixture.db.hostSnapshot.findMany({ where: { hostId }, orderBy: { takenAt: 'desc' } });
     expect(rows).toHaveLength(KEPT);
     expect(rows[0]!.takenAt).toEqual(at(KEPT + 5));
@@ -76,7 +78,7 @@ describe.each(DATABASES)('host snapshots on %s', (_name, database) => {
 
     // Given the host row (as a heartbeat holds it), the same entries again touch the latest only.
     const later = at(KEPT + 10);
-    expect(await snapshots.record(hostId, entries(KEPT + 4), later, host)).toBe(false);
+    expect(await snapshots.record(hostId, entries(KEPT + 4), later, host)).toBe('same');
     const latest = await fixture.db.hostSnapshot.findMany({
       where: { hostId },
       orderBy: { takenAt: 'desc' },
@@ -86,8 +88,8 @@ describe.each(DATABASES)('host snapshots on %s', (_name, database) => {
     expect(latest[1]!.lastSeenAt).toEqual(rows[1]!.lastSeenAt);
     // A host row read before another change landed: its hash is no longer the latest's, so the entries
     // are compared with the snapshots themselves and recorded as a change.
-    expect(await snapshots.record(hostId, entries(0), at(KEPT + 11), host)).toBe(true);
-    expect(await snapshots.record(hostId, entries(KEPT + 4), at(KEPT + 12), host)).toBe(true);
+    expect(await snapshots.record(hostId, entries(0), at(KEPT + 11), host)).toBe('new');
+    expect(await snapshots.record(hostId, entries(KEPT + 4), at(KEPT + 12), host)).toBe('new');
     expect(await fixture.db.hostSnapshot.count({ where: { hostId } })).toBe(KEPT);
   });
 
@@ -96,7 +98,7 @@ describe.each(DATABASES)('host snapshots on %s', (_name, database) => {
     const t0 = Date.now() + 3_600_000;
     const at = (s: number) => new Date(t0 + s * 1000);
     const hostRow = () => fixture.db.host.findUniqueOrThrow({ where: { id: hostId } });
-    expect(await snapshots.record(hostId, entries(900), at(0))).toBe(true);
+    expect(await snapshots.record(hostId, entries(900), at(0))).toBe('new');
     const latestRow = async () =>
       (await fixture.db.hostSnapshot.findFirstOrThrow({ where: { hostId }, orderBy: { takenAt: 'desc' } }))!;
     const first = await latestRow();
@@ -105,7 +107,7 @@ describe.each(DATABASES)('host snapshots on %s', (_name, database) => {
     for (const s of [1, 2, 3]) {
       await fixture.db.host.update({ where: { id: hostId }, data: { lastSeenAt: at(s) } });
       const known = { ...(await hostRow()), lastSeenAt: at(s - 1) };
-      expect(await snapshots.recordSeen(hostId, entries(900), at(s), known)).toBe(false);
+      expect(await snapshots.recordSeen(hostId, entries(900), at(s), known)).toBe('same');
     }
     expect(await latestRow()).toEqual(first);
     const page = await fixture.cp.fleet.host(hostId);
@@ -114,7 +116,7 @@ describe.each(DATABASES)('host snapshots on %s', (_name, database) => {
     // Then a change: the snapshot it replaces was last seen at the beat before it.
     const known = await hostRow();
     await fixture.db.host.update({ where: { id: hostId }, data: { lastSeenAt: at(4) } });
-    expect(await snapshots.recordSeen(hostId, entries(901), at(4), known)).toBe(true);
+    expect(await snapshots.recordSeen(hostId, entries(901), at(4), known)).toBe('new');
     const replaced = await fixture.db.hostSnapshot.findUniqueOrThrow({ where: { id: first.id } });
     expect(replaced.lastSeenAt).toEqual(at(3));
     expect((await fixture.cp.fleet.host(hostId)).snapshot).toEqual({ takenAt: at(4), lastSeenAt: at(4) });

@@ -17,6 +17,12 @@ export function entriesDigest(entries: readonly KernelEntry[]): string {
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
 }
 
+/**
+ * What recording a view of the entries did: `new`, stored as the host's latest; `same`, the host's
+ * latest already has them; `older`, dropped, because the host's latest is newer and has others.
+ */
+export type RecordedEntries = 'new' | 'same' | 'older';
+
 /** Each host's kernel entries over time, as joins, heartbeats and jobs read them. */
 export class HostSnapshots {
   constructor(private readonly db: Db) {}
@@ -26,7 +32,7 @@ export class HostSnapshots {
    * and its lastSeenAt (the beat updates that row). The same entries again, most beats, write
    * nothing: the snapshot is still the host's latest, and it was last seen when the host was (the
    * host page reads it so, `FleetView.host`). Entries that changed are recorded as record() does,
-   * after the snapshot they replace is given the last time it was seen. Returns whether they changed.
+   * after the snapshot they replace is given the last time it was seen.
    */
   async recordSeen(
     hostId: string,
@@ -34,11 +40,11 @@ export class HostSnapshots {
     at: Date,
     known: Partial<Pick<Host, 'entriesHash' | 'entriesTakenAt' | 'lastSeenAt'>>,
     contentHash = entriesDigest(entries),
-  ): Promise<boolean> {
+  ): Promise<RecordedEntries> {
     const { entriesHash, entriesTakenAt, lastSeenAt } = known;
     if (!entriesHash || !entriesTakenAt || !lastSeenAt)
       return this.record(hostId, entries, at, known, contentHash);
-    if (contentHash === entriesHash && entriesTakenAt <= at) return false;
+    if (contentHash === entriesHash && entriesTakenAt <= at) return 'same';
     await this.db.hostSnapshot.updateMany({
       where: { hostId, takenAt: entriesTakenAt, contentHash: entriesHash, lastSeenAt: { lt: lastSeenAt } },
       data: { lastSeenAt },
@@ -47,9 +53,9 @@ export class HostSnapshots {
   }
 
   /**
-   * Stores the entries as read at `now` when they changed since the host's latest snapshot; returns
-   * whether they did. A view older than the latest one (a heartbeat read before a job changed the
-   * kernel, arriving after it) is dropped.
+   * Stores the entries as read at `now` when they changed since the host's latest snapshot. A view
+   * older than the latest one (a heartbeat read before a job changed the kernel, arriving after it)
+   * is dropped.
    */
   async record(
     hostId: string,
@@ -57,7 +63,7 @@ export class HostSnapshots {
     now = new Date(),
     known?: Partial<Pick<Host, 'entriesHash' | 'entriesTakenAt'>>,
     contentHash = entriesDigest(entries),
-  ): Promise<boolean> {
+  ): Promise<RecordedEntries> {
     // The caller holds the host row, whose hash and time are its latest snapshot's (both are written
     // with each new one): the same entries again, most heartbeats, are a conditional update. The
     // condition is on the host row as it is now, so a row read before another change goes the long way.
@@ -72,7 +78,7 @@ export class HostSnapshots {
         },
         data: { lastSeenAt: now },
       });
-      if (seen.count > 0) return false;
+      if (seen.count > 0) return 'same';
     }
     // One read of the host's kept snapshots (small columns only): the latest, and those a new one
     // pushes out of the kept window.
@@ -82,14 +88,14 @@ export class HostSnapshots {
       select: { id: true, takenAt: true, contentHash: true },
     });
     const latest = kept[0];
-    if (latest && latest.takenAt > now) return false;
+    if (latest && latest.takenAt > now) return latest.contentHash === contentHash ? 'same' : 'older';
     if (latest?.contentHash === contentHash) {
       await this.db.hostSnapshot.update({
         where: { id: latest.id },
         data: { lastSeenAt: now },
         select: { id: true },
       });
-      return false;
+      return 'same';
     }
     const json = jsonValue(entries);
     const old = kept.slice(SNAPSHOTS_KEPT - 1).map((o) => o.id);
@@ -106,6 +112,6 @@ export class HostSnapshots {
       }),
       ...(old.length > 0 ? [this.db.hostSnapshot.deleteMany({ where: { id: { in: old } } })] : []),
     ]);
-    return true;
+    return 'new';
   }
 }
