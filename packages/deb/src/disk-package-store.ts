@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -55,6 +54,9 @@ export class DiskPackageStore implements PackageStore {
     let size = 0;
     let head = Buffer.alloc(0);
     const maxBytes = this.maxBytes;
+    // Created here, before the pipeline: a write stream opening its file itself could create it after a
+    // failed pipeline returned and the clean-up below ran, leaving it behind.
+    const file = await open(incoming, 'wx', 0o600);
     try {
       await pipeline(
         body,
@@ -72,7 +74,7 @@ export class DiskPackageStore implements PackageStore {
             yield chunk;
           }
         },
-        createWriteStream(incoming, { flags: 'wx', mode: 0o600 }),
+        file.createWriteStream(),
       );
       const sha256 = hash.digest('hex');
       if (expectedSha256 !== undefined && sha256 !== expectedSha256) {
@@ -93,6 +95,7 @@ export class DiskPackageStore implements PackageStore {
       await rename(incoming, path);
       return { sha256, size, path, created: !existed };
     } finally {
+      await file.close().catch(() => undefined);
       await rm(incoming, { force: true });
     }
   }
