@@ -85,10 +85,11 @@ function startReceiver() {
         ) {
           json = { heartbeatIntervalMs: INTERVAL_MS, resend: true };
         } else {
-          if (input.facts !== undefined && input.entries !== undefined) {
-            state.fullBeats++;
-            state.lastReport = input;
-          }
+          if (input.facts !== undefined && input.entries !== undefined) state.fullBeats++;
+          state.lastReport = {
+            facts: input.facts ?? state.lastReport?.facts,
+            entries: input.entries ?? state.lastReport?.entries,
+          };
           state.holds = {
             facts: input.facts === undefined ? named.facts : digest(input.facts),
             entries: input.entries === undefined ? named.entries : digest(input.entries),
