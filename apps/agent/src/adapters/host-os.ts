@@ -34,6 +34,14 @@ export interface HostOs {
   readText(path: string): Promise<string | undefined>;
   /** stat(2) following symlinks, or undefined when there is nothing there. */
   fileFacts(path: string): Promise<FileFacts | undefined>;
+  /** The path with every symlink resolved, or undefined when there is nothing there. */
+  realPath(path: string): string | undefined;
+  /**
+   * Calls `onChange` whenever something in one of `directories` changes (a file created, removed,
+   * renamed, written or chmod-ed; the watch itself failing), until the returned stop(). Undefined
+   * when one of them cannot be watched: the caller then reads the files every time.
+   */
+  watchDirectories(directories: readonly string[], onChange: () => void): (() => void) | undefined;
   /** Up to `bytes` bytes from the start of a file, or undefined when it cannot be read. */
   readHead(path: string, bytes: number): Promise<Uint8Array | undefined>;
   /** Runs a program directly (no shell), killing it after `timeoutMs`; never rejects. */

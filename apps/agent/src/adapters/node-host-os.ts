@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { realpathSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { HostOs, ProcessResult, RunOptions } from './host-os.ts';
@@ -28,6 +28,32 @@ export const nodeHostOs: HostOs = {
       return undefined;
     }
     return s && { isFile: s.isFile(), mode: s.mode & 0o7777, mtimeMs: s.mtimeMs, size: s.size };
+  },
+
+  realPath(path) {
+    try {
+      return realpathSync(path);
+    } catch {
+      return undefined;
+    }
+  },
+
+  // inotify, one watch per directory; not keeping the agent alive by itself.
+  watchDirectories(directories, onChange) {
+    const watchers: FSWatcher[] = [];
+    const stop = () => watchers.forEach((w) => w.close());
+    try {
+      for (const directory of directories) {
+        const watcher = watch(directory, { persistent: false }, () => onChange());
+        // A watch that broke sees nothing more: taken as a change, so the next read goes to the files.
+        watcher.on('error', () => onChange());
+        watchers.push(watcher);
+      }
+    } catch {
+      stop();
+      return undefined;
+    }
+    return stop;
   },
 
   async readHead(path, bytes) {

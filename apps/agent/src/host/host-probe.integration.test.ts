@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startSandbox, type Sandbox } from '@binfleet/test-sandbox';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { HostOs } from '../adapters/host-os.ts';
 import { nodeHostOs } from '../adapters/node-host-os.ts';
 import { HostProbe, type HostFacts } from './host-probe.ts';
@@ -60,6 +60,39 @@ describe('HostProbe on this machine', () => {
     // them started by one process.
     expect(runs).toBe(new Set(found.map((i) => i.path)).size);
     expect(processes).toBe(1);
+  });
+
+  it('sees emulators installed, linked or made non-executable through its inotify watch, and stats nothing while nothing changed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'host-probe-watch-'));
+    try {
+      await copyFile('/usr/bin/qemu-aarch64-static', join(dir, 'qemu-aarch64-static'));
+      await chmod(join(dir, 'qemu-aarch64-static'), 0o755);
+      let looked = 0;
+      const probe = new HostProbe({ ...nodeHostOs, fileFacts: (p) => (looked++, nodeHostOs.fileFacts(p)) });
+      const targets = async () =>
+        (await probe.interpreters({ interpreterDir: dir, suffix: '-static' }, { waitForVersions: false }))
+          .map((i) => i.target)
+          .sort();
+
+      expect(await targets()).toEqual(['aarch64']);
+      const once = looked;
+      expect(await targets()).toEqual(['aarch64']);
+      expect(looked).toBe(once);
+
+      // Each change reaches the next facts within the watch's delivery (a turn of the event loop).
+      await symlink('/usr/bin/qemu-s390x-static', join(dir, 'qemu-s390x-static'));
+      await vi.waitFor(async () => expect(await targets()).toEqual(['aarch64', 's390x']), { timeout: 5_000 });
+      await chmod(join(dir, 'qemu-aarch64-static'), 0o644);
+      await vi.waitFor(async () => expect(await targets()).toEqual(['s390x']), { timeout: 5_000 });
+      await rm(join(dir, 'qemu-s390x-static'));
+      await vi.waitFor(async () => expect(await targets()).toEqual([]), { timeout: 5_000 });
+      // Quiet again: kept.
+      const settled = looked;
+      expect(await targets()).toEqual([]);
+      expect(looked).toBe(settled);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('tells an executable from a missing or non-executable file', async () => {

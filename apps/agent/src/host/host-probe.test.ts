@@ -281,4 +281,78 @@ describe('HostProbe.interpreters', () => {
     await probe.interpreters({ interpreterDir: '/usr/bin' });
     expect(batches.slice(1)).toEqual([['/usr/bin/qemu-s390x']]);
   });
+
+  describe('looks at the emulators again only after something changed where they are', () => {
+    const counted = (os: FakeHostOs) => {
+      const looked: string[] = [];
+      const fileFacts = os.fileFacts.bind(os);
+      os.fileFacts = (path) => (looked.push(path), fileFacts(path));
+      return looked;
+    };
+    const targets = async (probe: HostProbe, interpreterDir = '/usr/bin') =>
+      (await probe.interpreters({ interpreterDir, suffix: '-static' }, { waitForVersions: false })).map(
+        (i) => i.target,
+      );
+
+    it('keeps what it found while the directory is watched and unchanged; a change there and it looks again', async () => {
+      const os = new FakeHostOs();
+      os.watchable = true;
+      os.files.set('/usr/bin/qemu-aarch64-static', {});
+      const looked = counted(os);
+      const probe = new HostProbe(os);
+
+      expect(await targets(probe)).toEqual(['aarch64']);
+      const once = looked.length;
+      expect(once).toBeGreaterThanOrEqual(30);
+      expect(await targets(probe)).toEqual(['aarch64']);
+      expect(looked).toHaveLength(once);
+
+      // Installed: the watch tells, and the next facts have it.
+      os.files.set('/usr/bin/qemu-s390x-static', {});
+      expect(await targets(probe)).toEqual(['aarch64']);
+      os.changedIn('/usr/bin');
+      expect(await targets(probe)).toEqual(['s390x', 'aarch64']);
+      expect(looked).toHaveLength(2 * once);
+      // One watch at a time: the one of the earlier look was stopped.
+      expect(os.watched.get('/usr/bin')?.size).toBe(1);
+      // Removed, or made non-executable: the same.
+      os.files.set('/usr/bin/qemu-s390x-static', { mode: 0o644 });
+      os.changedIn('/usr/bin');
+      expect(await targets(probe)).toEqual(['aarch64']);
+    });
+
+    it('watches the directories symlinked emulators resolve into too', async () => {
+      const os = new FakeHostOs();
+      os.watchable = true;
+      os.files.set('/usr/libexec/qemu-binfmt/qemu-aarch64-static', {});
+      os.links.set('/usr/libexec/qemu-binfmt/qemu-aarch64-static', '/usr/bin/qemu-aarch64');
+      const looked = counted(os);
+      const probe = new HostProbe(os);
+      const dir = '/usr/libexec/qemu-binfmt';
+
+      expect(await targets(probe, dir)).toEqual(['aarch64']);
+      // /usr/bin was not watched when it looked: the next look watches both.
+      expect(await targets(probe, dir)).toEqual(['aarch64']);
+      expect([...os.watched.keys()].sort()).toEqual(['/usr/bin', dir]);
+      const twice = looked.length;
+      expect(await targets(probe, dir)).toEqual(['aarch64']);
+      expect(looked).toHaveLength(twice);
+      // An upgrade replaces the file the link points to.
+      os.files.set('/usr/libexec/qemu-binfmt/qemu-aarch64-static', { mode: 0o644 });
+      os.changedIn('/usr/bin');
+      expect(await targets(probe, dir)).toEqual([]);
+    });
+
+    it('looks every time where the directory cannot be watched', async () => {
+      const os = new FakeHostOs();
+      os.files.set('/usr/bin/qemu-aarch64-static', {});
+      const looked = counted(os);
+      const probe = new HostProbe(os);
+      expect(await targets(probe)).toEqual(['aarch64']);
+      const once = looked.length;
+      os.files.set('/usr/bin/qemu-s390x-static', {});
+      expect(await targets(probe)).toEqual(['s390x', 'aarch64']);
+      expect(looked).toHaveLength(2 * once);
+    });
+  });
 });

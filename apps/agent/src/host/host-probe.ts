@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import { TARGET_IDS, targetRegisterSpec, type TargetId } from '@binfleet/arch-table';
 import type { HostExecutable } from '@binfleet/arch-table';
 import type { FileFacts, HostOs, ProcessResult, RunOptions } from '../adapters/host-os.ts';
@@ -61,6 +62,25 @@ const NAMESPACED_BINFMT_SINCE: readonly [number, number] = [6, 7];
 /** Interpreter locations whose emulator paths are kept (the agent's default and a desired state's). */
 const LOCATIONS_KEPT = 8;
 
+/** An emulator found in an interpreter location, with its file's facts when it was looked at. */
+interface FoundEmulator {
+  readonly target: TargetId;
+  readonly path: string;
+  readonly facts: FileFacts;
+}
+
+/**
+ * What an interpreter location holds, kept while nothing changes in the directories watched for it:
+ * the location's, and those its emulators resolve into (symlinks).
+ */
+interface LocationScan {
+  readonly found: Promise<readonly FoundEmulator[]>;
+  /** Watched before the files were looked at; stays until a change in one of them. */
+  fresh: boolean;
+  directories: readonly string[];
+  readonly stop?: () => void;
+}
+
 /** Facts about this host that the fleet shows: identity, kernel, namespace, emulators and their versions. */
 export class HostProbe {
   /**
@@ -77,6 +97,11 @@ export class HostProbe {
    * heartbeat, checked against the arch table's rules once.
    */
   private readonly candidatesByLocation = new Map<string, readonly { target: TargetId; path: string }[]>();
+  /**
+   * Each location's emulators as last looked at, while their directories have not changed: a
+   * heartbeat (every 15 s, facts and all) stats 35 files only after something there changed.
+   */
+  private readonly scans = new Map<string, LocationScan>();
   /** A process never leaves its user namespace (a multi-threaded one cannot): read once. */
   private namespaced: Promise<boolean> | undefined;
   private readonly versionTimeoutMs: number;
@@ -138,10 +163,7 @@ export class HostProbe {
     options: { readonly waitForVersions?: boolean } = {},
   ): Promise<InterpreterInfo[]> {
     const wait = options.waitForVersions ?? true;
-    const candidates = this.candidates(location);
-    const found = (
-      await Promise.all(candidates.map(async (c) => ({ ...c, facts: await this.os.fileFacts(c.path) })))
-    ).filter((c): c is typeof c & { facts: FileFacts } => isExecutableFile(c.facts));
+    const found = await this.emulatorsAt(location);
     const versions = this.versionsOf(found, { background: !wait });
     return Promise.all(
       found.map(async ({ target, path }, i): Promise<InterpreterInfo> => {
@@ -158,6 +180,49 @@ export class HostProbe {
           : { target, path, error: result.error };
       }),
     );
+  }
+
+  /**
+   * The executable emulators of a location: kept while the directories watched for it stay as they
+   * were, looked at again after any change there (or every time, where they cannot be watched).
+   */
+  private emulatorsAt(location: InterpreterLocation): Promise<readonly FoundEmulator[]> {
+    const candidates = this.candidates(location);
+    const key = `${location.interpreterDir}\0${location.suffix ?? ''}`;
+    const kept = this.scans.get(key);
+    if (kept?.fresh) return kept.found;
+    kept?.stop?.();
+    if (!kept && this.scans.size >= LOCATIONS_KEPT) {
+      for (const scan of this.scans.values()) scan.stop?.();
+      this.scans.clear();
+    }
+    const directories = kept?.directories ?? [resolve(location.interpreterDir)];
+    const scan: LocationScan = {
+      fresh: true,
+      directories,
+      // Before the files are looked at: a change from then on is seen.
+      stop: this.os.watchDirectories(directories, () => (scan.fresh = false)),
+      found: this.look(candidates).then((found) => {
+        // An emulator resolving into a directory not watched: watched too from the next look on.
+        const resolved = found.map((e) => dirname(this.os.realPath(e.path) ?? e.path));
+        const missing = [...new Set(resolved)].filter((d) => !scan.directories.includes(d));
+        if (missing.length > 0) {
+          scan.fresh = false;
+          scan.directories = [...scan.directories, ...missing];
+        }
+        return found;
+      }),
+    };
+    if (scan.stop === undefined) scan.fresh = false;
+    this.scans.set(key, scan);
+    return scan.found;
+  }
+
+  private async look(candidates: readonly { target: TargetId; path: string }[]): Promise<FoundEmulator[]> {
+    const looked = await Promise.all(
+      candidates.map(async (c) => ({ ...c, facts: await this.os.fileFacts(c.path) })),
+    );
+    return looked.filter((c): c is FoundEmulator => isExecutableFile(c.facts));
   }
 
   private candidates(location: InterpreterLocation): readonly { target: TargetId; path: string }[] {

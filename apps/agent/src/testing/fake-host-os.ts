@@ -56,6 +56,37 @@ export class FakeHostOs implements HostOs {
     };
   }
 
+  /** Symlinks: path -> the path it resolves to. */
+  readonly links = new Map<string, string>();
+
+  realPath(path: string): string | undefined {
+    return this.links.get(path) ?? (this.files.has(path) ? path : undefined);
+  }
+
+  /** Whether watchDirectories works here (off: as a host where directories cannot be watched). */
+  watchable = false;
+  /** The directories watched now, each with its watchers. */
+  readonly watched = new Map<string, Set<() => void>>();
+
+  watchDirectories(directories: readonly string[], onChange: () => void): (() => void) | undefined {
+    if (!this.watchable) return undefined;
+    for (const d of directories) {
+      if (!this.watched.has(d)) this.watched.set(d, new Set());
+      this.watched.get(d)!.add(onChange);
+    }
+    return () => {
+      for (const d of directories) {
+        this.watched.get(d)?.delete(onChange);
+        if (this.watched.get(d)?.size === 0) this.watched.delete(d);
+      }
+    };
+  }
+
+  /** Something changed in `directory`: its watchers are told. */
+  changedIn(directory: string): void {
+    for (const onChange of this.watched.get(directory) ?? []) onChange();
+  }
+
   async readHead(path: string, bytes: number): Promise<Uint8Array | undefined> {
     const content = this.files.get(path)?.content;
     if (content === undefined) return undefined;
