@@ -5,9 +5,10 @@
  * (the two agentApi mutations, nothing else) that asks for a beat every 100 ms, and answers digests of
  * the facts and entries it took (`held`) as the real one does, so that the agent names unchanged ones
  * by them. Prints the agent's
- * CPU per beat (utime + stime from /proc/PID/stat), and, with the beats held (the stand-in keeps one
+ * CPU per beat (its threads' on-CPU time, /proc/PID/task/TID/schedstat), and, with the beats held (the stand-in keeps one
  * heartbeat unanswered), the agent's CPU per `status` API call (which reads the kernel's entries
- * once) and at idle: the reference, measured in the same run on the same process.
+ * once): the reference, measured on the same process in rounds taken in turns with the beats', the
+ * ratio the median of the rounds'. Then the agent's CPU at idle.
  *   pnpm exec tsx bench/agent-heartbeat.ts [--beats 300] [--status-calls 300] [--bin FILE]
  * --bin runs another build of the agent (e.g. one of an older commit's bundle) instead of building this one.
  */
@@ -22,8 +23,7 @@ import { createAgentClient } from '../apps/agent/src/server/agent-client.ts';
 import {
   AGENT_LAUNCHER,
   agentLauncher,
-  clockTicksPerSecond,
-  cpuMs,
+  onCpuMs,
   startAgent,
   startSandbox,
 } from '../packages/test-sandbox/src/index.ts';
@@ -42,6 +42,14 @@ const beats = Number(values.beats);
 const statusCalls = Number(values['status-calls']);
 
 const sleep = (t: number) => new Promise((resolve) => setTimeout(resolve, t));
+/** Rounds of beats and `status` calls, in turns. */
+const ROUNDS = 8;
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+const fixed = (xs: readonly number[]) => xs.map((x) => x.toFixed(2)).join(', ');
 
 /**
  * The control plane's side of join and heartbeat, as the agent's ControlPlaneClient speaks it (tRPC
@@ -150,47 +158,77 @@ async function main() {
     await agent.waitForLog((l) => l.event === 'joined');
     const { desired } = await client.applyState.mutate({ reset: true });
 
-    // Warm-up: the emulators' versions are read once, the first dockerd call loads dockerode.
-    await until('warm-up beats', () => receiver.state.beats >= 20);
+    // Warm-up: the emulators' versions are read once, the first dockerd call loads dockerode; then
+    // both paths run until V8 has compiled them as it does for good.
+    await until('warm-up beats', () => receiver.state.beats >= 50);
+    receiver.hold();
+    await until('a held beat', () => receiver.state.held !== undefined);
+    for (let i = 0; i < 100; i++) await client.status.query();
 
-    const beatsFrom = receiver.state.beats;
+    // Rounds of beats, then (beats held) `status` calls, in turns: this machine's speed drifts over a
+    // run as much as the figures differ, so each round's ratio compares neighbours; medians printed.
+    const beatCpus: number[] = [];
+    const statusCpus: number[] = [];
+    const ratios: number[] = [];
+    const perRound = (n: number) => Math.max(1, Math.round(n / ROUNDS));
+    let beatsSeen = 0;
+    let beatWallMs = 0;
     const fullFrom = receiver.state.fullBeats;
-    const cpuFrom = cpuMs([agent.pid]);
-    const wallFrom = performance.now();
-    await until(`${beats} beats`, () => receiver.state.beats >= beatsFrom + beats, beats * INTERVAL_MS * 10);
-    const beatCpu = (cpuMs([agent.pid]) - cpuFrom) / (receiver.state.beats - beatsFrom);
-    const beatRate = ((receiver.state.beats - beatsFrom) * 1000) / (performance.now() - wallFrom);
+    for (let round = 0; round < ROUNDS; round++) {
+      receiver.release();
+      const beatsFrom = receiver.state.beats;
+      const cpuFrom = onCpuMs([agent.pid]);
+      const wallFrom = performance.now();
+      await until(
+        `${perRound(beats)} beats`,
+        () => receiver.state.beats >= beatsFrom + perRound(beats),
+        perRound(beats) * INTERVAL_MS * 10,
+      );
+      const seen = receiver.state.beats - beatsFrom;
+      const beatCpu = (onCpuMs([agent.pid]) - cpuFrom) / seen;
+      beatsSeen += seen;
+      beatWallMs += performance.now() - wallFrom;
+
+      receiver.hold();
+      await until('a held beat', () => receiver.state.held !== undefined);
+      const statusFrom = onCpuMs([agent.pid]);
+      for (let i = 0; i < perRound(statusCalls); i++) await client.status.query();
+      const statusCpu = (onCpuMs([agent.pid]) - statusFrom) / perRound(statusCalls);
+      beatCpus.push(beatCpu);
+      statusCpus.push(statusCpu);
+      ratios.push(beatCpu / statusCpu);
+    }
+    const beatCpu = median(beatCpus);
+    const statusCpu = median(statusCpus);
+    const beatRate = (beatsSeen * 1000) / beatWallMs;
     const fullBeats = receiver.state.fullBeats - fullFrom;
     const report = receiver.state.lastReport!;
     const entries = (report.entries as unknown[]).length;
     const docker = (report.facts as { docker: { reachable: boolean; version?: string } }).docker;
 
-    // The reference: beats held, the agent idle, then answering `status` calls one after another.
-    receiver.hold();
-    await until('a held beat', () => receiver.state.held !== undefined);
-    const idleFrom = cpuMs([agent.pid]);
+    // Idle: beats held, nothing asked.
+    const idleFrom = onCpuMs([agent.pid]);
     await sleep(5_000);
-    const idleCpuPerS = (cpuMs([agent.pid]) - idleFrom) / 5;
-    for (let i = 0; i < 20; i++) await client.status.query();
-    const statusFrom = cpuMs([agent.pid]);
-    for (let i = 0; i < statusCalls; i++) await client.status.query();
-    const statusCpu = (cpuMs([agent.pid]) - statusFrom) / statusCalls;
+    const idleCpuPerS = (onCpuMs([agent.pid]) - idleFrom) / 5;
     receiver.release();
 
     console.log(
       `one agent (${bin === AGENT_LAUNCHER ? 'from its startup snapshot, built now' : bin}), ${desired.targets.length} targets ` +
         `registered (${entries} entries per beat), dockerd ${docker.reachable ? `reachable (${docker.version})` : 'not reachable'}, ` +
-        `heartbeat every ${INTERVAL_MS} ms, CPU from /proc/PID/stat (${1000 / clockTicksPerSecond()} ms ticks)`,
+        `heartbeat every ${INTERVAL_MS} ms, CPU from /proc/PID/task/*/schedstat (on-CPU ns of its threads)`,
     );
     console.log(
-      `heartbeats: ${beats} beats at ${beatRate.toFixed(1)} beats/s (${fullBeats} with facts and entries in full, ` +
-        `the others naming them by digest), agent CPU ${beatCpu.toFixed(2)} ms per beat`,
+      `heartbeats: ${beatsSeen} beats at ${beatRate.toFixed(1)} beats/s (${fullBeats} with facts and entries in full, ` +
+        `the others naming them by digest), agent CPU ${beatCpu.toFixed(2)} ms per beat ` +
+        `(median of ${ROUNDS} rounds: ${fixed(beatCpus)})`,
     );
     console.log(
-      `reference: \`status\` API call, ${statusCalls} in a row: agent CPU ${statusCpu.toFixed(2)} ms per call; ` +
-        `idle (beats held) ${idleCpuPerS.toFixed(2)} ms/s`,
+      `reference: \`status\` API calls, ${perRound(statusCalls)} in a row after each round of beats: agent CPU ` +
+        `${statusCpu.toFixed(2)} ms per call (${fixed(statusCpus)}); idle (beats held) ${idleCpuPerS.toFixed(2)} ms/s`,
     );
-    console.log(`ratio heartbeat / status call: ${(beatCpu / statusCpu).toFixed(2)}`);
+    console.log(
+      `ratio heartbeat / status call: ${median(ratios).toFixed(2)} (median of each round's: ${fixed(ratios)})`,
+    );
   } finally {
     receiver.release();
     await agent.stop();

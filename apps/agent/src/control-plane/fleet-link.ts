@@ -6,10 +6,28 @@ import type { LogRecord } from '../services/reconciler.ts';
 import type { StateStore } from '../adapters/state-store.ts';
 import { ControlPlaneClient } from './control-plane-client.ts';
 
-/** A digest the control plane answered for facts or entries, and their JSON as this agent sent them. */
-interface Held {
-  readonly digest: string;
-  readonly json: string;
+/**
+ * A digest the control plane answered for facts or entries, with what this agent sent: the objects
+ * (the agent answers the same ones while nothing in them changed) and their JSON, made only when the
+ * objects alone cannot tell.
+ */
+class Held {
+  private text: string | undefined;
+  constructor(
+    readonly digest: string,
+    private readonly sent: object,
+  ) {}
+
+  /** Whether `now` is what was sent: the same objects, or failing that the same JSON. */
+  sameAs(now: object): boolean {
+    if (now === this.sent || sameItems(now, this.sent)) return true;
+    return (this.text ??= JSON.stringify(this.sent)) === JSON.stringify(now);
+  }
+}
+
+/** Two arrays of the same objects, in the same order. */
+function sameItems(a: object, b: object): boolean {
+  return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((item, i) => item === b[i]);
 }
 
 /** Whether two control-plane URLs name the same server (a trailing slash aside). */
@@ -123,11 +141,9 @@ export class FleetLink {
       let confirmNow = false;
       try {
         const { facts, entries, ...report } = await this.report();
-        const factsJson = JSON.stringify(facts);
-        const entriesJson = JSON.stringify(entries);
         const { facts: heldFacts, entries: heldEntries } = this.held;
-        const sameFacts = heldFacts?.json === factsJson;
-        const sameEntries = heldEntries?.json === entriesJson;
+        const sameFacts = heldFacts?.sameAs(facts) ?? false;
+        const sameEntries = heldEntries?.sameAs(entries) ?? false;
         // The URL on every beat: an agent restarted on another address is followed without a re-join.
         const answer = await client.mutation(
           controlPlaneApi.heartbeat,
@@ -139,8 +155,8 @@ export class FleetLink {
             ...(sameFacts || sameEntries
               ? {
                   unchanged: {
-                    ...(sameFacts ? { facts: heldFacts.digest } : {}),
-                    ...(sameEntries ? { entries: heldEntries.digest } : {}),
+                    ...(sameFacts ? { facts: heldFacts!.digest } : {}),
+                    ...(sameEntries ? { entries: heldEntries!.digest } : {}),
                   },
                 }
               : {}),
@@ -151,8 +167,8 @@ export class FleetLink {
         // One that answers no digests (older ones) gets all of it every time.
         const held = answer.resend ? undefined : answer.held;
         this.held = {
-          ...(held?.facts ? { facts: { digest: held.facts, json: factsJson } } : {}),
-          ...(held?.entries ? { entries: { digest: held.entries, json: entriesJson } } : {}),
+          ...(held?.facts ? { facts: new Held(held.facts, facts) } : {}),
+          ...(held?.entries ? { entries: new Held(held.entries, entries) } : {}),
         };
         if (answer.resend) confirmNow = true;
         if (answer.newCredential) {

@@ -102,6 +102,15 @@ export class HostProbe {
    * heartbeat (every 15 s, facts and all) stats 35 files only after something there changed.
    */
   private readonly scans = new Map<string, LocationScan>();
+  /** Moves whenever a `--version` run starts or ends: what interpreters() answered may have changed. */
+  private versionsMoved = 0;
+  /**
+   * The last answer of interpreters(), the same array again while the emulators found and their
+   * versions stay the same: a heartbeat then sends facts it can tell unchanged without reading them.
+   */
+  private lastInterpreters:
+    | { readonly found: readonly FoundEmulator[]; readonly moved: number; readonly answer: InterpreterInfo[] }
+    | undefined;
   /** A process never leaves its user namespace (a multi-threaded one cannot): read once. */
   private namespaced: Promise<boolean> | undefined;
   private readonly versionTimeoutMs: number;
@@ -164,8 +173,11 @@ export class HostProbe {
   ): Promise<InterpreterInfo[]> {
     const wait = options.waitForVersions ?? true;
     const found = await this.emulatorsAt(location);
+    const last = this.lastInterpreters;
+    if (last?.found === found && last.moved === this.versionsMoved) return last.answer;
     const versions = this.versionsOf(found, { background: !wait });
-    return Promise.all(
+    const moved = this.versionsMoved;
+    const answer = await Promise.all(
       found.map(async ({ target, path }, i): Promise<InterpreterInfo> => {
         const kept = versions[i]!;
         const result = wait ? await kept.result : (kept.settled ?? kept.previous);
@@ -180,6 +192,9 @@ export class HostProbe {
           : { target, path, error: result.error };
       }),
     );
+    // Kept only with every version in: a failure is asked again after a while (versionsOf).
+    if (answer.every((i) => i.version !== undefined)) this.lastInterpreters = { found, moved, answer };
+    return answer;
   }
 
   /**
@@ -282,6 +297,7 @@ export class HostProbe {
       ).values(),
     ];
     if (stale.length > 0) {
+      this.versionsMoved++;
       const runs = this.os.runEach(
         stale.map((e) => e.path),
         ['--version'],
@@ -305,6 +321,7 @@ export class HostProbe {
       // Told whoever sent facts without them meanwhile, when something is new: a failure asked again
       // that fails alike is not.
       void runs.then(() => {
+        this.versionsMoved++;
         const changed = news.some((k) => JSON.stringify(k.settled) !== JSON.stringify(k.previous));
         if (changed) this.versionListeners.forEach((listener) => listener());
       });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CONTRACT_VERSION, type DesiredState } from '@binfleet/agent-contract';
 import type { DockerClient, InfoOptions } from '../adapters/docker-client.ts';
 import { AgentError } from '../errors.ts';
@@ -9,7 +9,7 @@ import { AgentService, DOCKER_INFO_MAX_AGE_MS } from './agent-service.ts';
 import { OperationLock } from './operation-lock.ts';
 import { RegistrationService } from './registration-service.ts';
 
-function setup() {
+function setup(os = new FakeHostOs()) {
   const fs = new MemoryBinfmtFs();
   const store = {
     desired: undefined as DesiredState | undefined,
@@ -36,7 +36,7 @@ function setup() {
     store,
     lock,
     reconciler: { status: () => ({ intervalMs: 60_000, failing: [] }) },
-    probe: new HostProbe(new FakeHostOs()),
+    probe: new HostProbe(os),
     docker,
     verifier: {
       verify: async (options) => {
@@ -150,6 +150,36 @@ describe('AgentService', () => {
     expect(reads).toEqual(['list', 'qemu-aarch64', 'qemu-s390x']);
     expect(view.facts.binfmt).toMatchObject({ mounted: true, writable: true });
     expect(dockerCalls).toEqual([{ maxAgeMs: DOCKER_INFO_MAX_AGE_MS }]);
+  });
+
+  it('answers heartbeats with the same facts object while nothing in them changed, a new one when something did', async () => {
+    const os = new FakeHostOs();
+    os.watchable = true;
+    for (const cpu of ['aarch64', 's390x']) {
+      os.programs.set(`/usr/bin/qemu-${cpu}-static`, () => ({
+        exitCode: 0,
+        stdout: `qemu-${cpu} version 7.2.19 (Debian 1:7.2+dfsg-7+deb12u18)\n`,
+        stderr: '',
+        timedOut: false,
+      }));
+    }
+    os.files.set('/usr/bin/qemu-aarch64-static', {});
+    const { agent } = setup(os);
+    const facts = async () => (await agent.heartbeat()).facts;
+    // The versions are read after the first heartbeat: the facts change when they are in.
+    await vi.waitFor(async () => expect((await facts()).interpreters[0]?.version).toBe('7.2.19'));
+    const steady = await facts();
+    expect(await facts()).toBe(steady);
+
+    os.files.set('/usr/bin/qemu-s390x-static', {});
+    os.changedIn('/usr/bin');
+    await vi.waitFor(async () => expect((await facts()).interpreters).toHaveLength(2));
+    const more = await facts();
+    expect(more).not.toBe(steady);
+    await vi.waitFor(async () => expect((await facts()).interpreters[0]?.version).toBe('7.2.19'));
+    const settled = await facts();
+    expect(await facts()).toBe(settled);
+    expect(settled.interpreters.map((i) => i.target)).toEqual(['s390x', 'aarch64']);
   });
 
   it('runs every change under the host lock: a busy host answers BUSY and is not touched', async () => {

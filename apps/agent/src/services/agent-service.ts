@@ -286,7 +286,7 @@ export class AgentService {
       this.deps.docker.info({ maxAgeMs: DOCKER_INFO_MAX_AGE_MS }),
       this.interpreterLocation().then((location) => probe.interpreters(location, options)),
     ]);
-    return {
+    const facts: AgentFacts = {
       ...host,
       agentVersion: this.deps.version,
       contractVersion: CONTRACT_VERSION,
@@ -299,7 +299,13 @@ export class AgentService {
       docker,
       interpreters,
     };
+    // The same object as last time while nothing in it changed: a heartbeat tells it unchanged so.
+    if (this.lastFacts && sameValues(this.lastFacts, facts)) return this.lastFacts;
+    this.lastFacts = facts;
+    return facts;
   }
+
+  private lastFacts: AgentFacts | undefined;
 
   private locked<T>(label: string, fn: () => Promise<T>, waitMs = this.deps.lockWaitMs): Promise<T> {
     return this.deps.lock.run(label, fn, { waitMs });
@@ -322,6 +328,23 @@ export class AgentService {
       : this.deps.interpreters;
   }
 }
+
+/**
+ * Whether two objects have the same keys and values: each ===, or, `depth` levels down, a plain
+ * object with the same (arrays by identity: HostProbe answers the same interpreters list while it is
+ * the same).
+ */
+function sameValues(a: Record<string, unknown>, b: Record<string, unknown>, depth = 1): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => {
+    const [x, y] = [a[k], b[k]];
+    return x === y || (depth > 0 && isPlainObject(x) && isPlainObject(y) && sameValues(x, y, depth - 1));
+  });
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function describeHolder(holder: LockHolder) {
   return { label: holder.label, startedAt: holder.startedAt.toISOString() };
