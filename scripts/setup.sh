@@ -115,7 +115,10 @@ if [[ ! -f $BINFLEET_DATA_DIR/agent/fleet-link.json ]] || ! grep -q '"hostId"' "
   agent_args+=(--join-token-file "$BINFLEET_DATA_DIR/agent-join-token")
 fi
 log "starting the local agent on http://127.0.0.1:$AGENT_PORT (log: $LOG_DIR/agent.log)"
-setsid nohup node apps/agent/bin/binfleet-agent.js "${agent_args[@]}" >"$LOG_DIR/agent.log" 2>&1 </dev/null &
+# As the packages run it: the launcher over the bundle just built (pnpm agent:package), which starts
+# `serve` from the agent's own V8 startup snapshot (made on the first start, kept in the data folder).
+BINFLEET_AGENT_SNAPSHOT_DIR="$BINFLEET_DATA_DIR/agent-snapshots" setsid nohup apps/agent/dist/launcher/bin/binfleet-agent \
+  "${agent_args[@]}" >"$LOG_DIR/agent.log" 2>&1 </dev/null &
 echo $! >"$RUN_DIR/agent.pid"
 for _ in $(seq 100); do grep -q '"event":"joined"\|heartbeat' "$LOG_DIR/agent.log" 2>/dev/null && break; sleep 0.2; done
 
