@@ -121,6 +121,7 @@ BINFLEET_AGENT_SNAPSHOT_DIR="$BINFLEET_DATA_DIR/agent-snapshots" setsid nohup ap
   "${agent_args[@]}" >"$LOG_DIR/agent.log" 2>&1 </dev/null &
 echo $! >"$RUN_DIR/agent.pid"
 for _ in $(seq 100); do grep -q '"event":"joined"\|heartbeat' "$LOG_DIR/agent.log" 2>/dev/null && break; sleep 0.2; done
+kill -0 "$(cat "$RUN_DIR/agent.pid")" 2>/dev/null || { tail -n 30 "$LOG_DIR/agent.log"; die "the local agent did not start"; }
 
 cat <<MSG
 [setup] binfleet is running.

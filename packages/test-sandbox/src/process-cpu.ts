@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 let ticks: number | undefined;
 
@@ -26,7 +26,8 @@ export function cpuMs(pids: readonly number[]): number {
 /**
  * Time these processes' live threads spent on a CPU so far, in ms, to the nanosecond (the scheduler's
  * own count, /proc/PID/task/TID/schedstat), where cpuMs() counts in 10 ms ticks: for figures of a few
- * ms each. Threads that ended no longer count; a process that exited counts 0.
+ * ms each. Threads that ended no longer count (the difference between two readings is that of the
+ * threads that lived through both: a process's lasting ones); a process that exited counts 0.
  */
 export function onCpuMs(pids: readonly number[]): number {
   let ns = 0;
@@ -37,13 +38,19 @@ export function onCpuMs(pids: readonly number[]): number {
     } catch {
       continue;
     }
+    let read = 0;
     for (const tid of tasks) {
       try {
         ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+        read++;
       } catch {
         // ended meanwhile
       }
     }
+    if (read === 0 && tasks.length > 0 && !existsSync(`/proc/${pid}/task/${tasks[0]}/schedstat`))
+      throw new Error(
+        'This kernel has no /proc/PID/task/TID/schedstat (CONFIG_SCHED_INFO): use cpuMs(), in ticks.',
+      );
   }
   return ns / 1e6;
 }

@@ -86,7 +86,8 @@ describe('HostProbe on this machine', () => {
       await vi.waitFor(async () => expect(await targets()).toEqual(['s390x']), { timeout: 5_000 });
       await rm(join(dir, 'qemu-s390x-static'));
       await vi.waitFor(async () => expect(await targets()).toEqual([]), { timeout: 5_000 });
-      // Quiet again: kept.
+      // Quiet again: kept, once the watch follows what the emulators resolve into (no longer /usr/bin).
+      await targets();
       const settled = looked;
       expect(await targets()).toEqual([]);
       expect(looked).toBe(settled);

@@ -133,39 +133,51 @@ describe('HostProbe.interpreters', () => {
     ]);
   });
 
-  it('runs --version once per file until the file changes, and again a minute after a failure', async () => {
-    const os = new FakeHostOs();
-    let answer = versionOf('qemu-i386', '7.2.19');
-    os.files.set('/usr/bin/qemu-i386', { mtimeMs: 1 });
-    os.programs.set('/usr/bin/qemu-i386', () => answer());
-    let now = 0;
-    const probe = new HostProbe(os, { now: () => now });
-    const location = { interpreterDir: '/usr/bin' };
+  it.each([
+    ['looked at every time', false],
+    ['watched', true],
+  ])(
+    'runs --version once per file until the file changes, and again a minute after a failure (%s)',
+    async (_, watchable) => {
+      const os = new FakeHostOs();
+      os.watchable = watchable;
+      // A file changed where the probe watches it.
+      const change = (file: { mtimeMs: number }) => {
+        os.files.set('/usr/bin/qemu-i386', file);
+        os.changedIn('/usr/bin');
+      };
+      let answer = versionOf('qemu-i386', '7.2.19');
+      os.files.set('/usr/bin/qemu-i386', { mtimeMs: 1 });
+      os.programs.set('/usr/bin/qemu-i386', () => answer());
+      let now = 0;
+      const probe = new HostProbe(os, { now: () => now });
+      const location = { interpreterDir: '/usr/bin' };
 
-    // i386 and i486 share qemu-i386: one run serves both.
-    expect((await probe.interpreters(location)).map((i) => [i.target, i.version])).toEqual([
-      ['i386', '7.2.19'],
-      ['i486', '7.2.19'],
-    ]);
-    await probe.interpreters(location);
-    expect(os.runs).toHaveLength(1);
+      // i386 and i486 share qemu-i386: one run serves both.
+      expect((await probe.interpreters(location)).map((i) => [i.target, i.version])).toEqual([
+        ['i386', '7.2.19'],
+        ['i486', '7.2.19'],
+      ]);
+      await probe.interpreters(location);
+      expect(os.runs).toHaveLength(1);
 
-    answer = versionOf('qemu-i386', '8.0.0');
-    os.files.set('/usr/bin/qemu-i386', { mtimeMs: 2 });
-    expect((await probe.interpreters(location))[0]!.version).toBe('8.0.0');
-    expect(os.runs).toHaveLength(2);
+      answer = versionOf('qemu-i386', '8.0.0');
+      change({ mtimeMs: 2 });
+      expect((await probe.interpreters(location))[0]!.version).toBe('8.0.0');
+      expect(os.runs).toHaveLength(2);
 
-    answer = () => ({ stdout: '', stderr: '', timedOut: true });
-    os.files.set('/usr/bin/qemu-i386', { mtimeMs: 3 });
-    expect((await probe.interpreters(location))[0]!.error).toContain('did not finish');
-    now += 59_000;
-    expect((await probe.interpreters(location))[0]!.error).toContain('did not finish');
-    expect(os.runs).toHaveLength(3);
-    now += 1_000;
-    answer = versionOf('qemu-i386', '8.0.1');
-    expect((await probe.interpreters(location))[0]!.version).toBe('8.0.1');
-    expect(os.runs).toHaveLength(4);
-  });
+      answer = () => ({ stdout: '', stderr: '', timedOut: true });
+      change({ mtimeMs: 3 });
+      expect((await probe.interpreters(location))[0]!.error).toContain('did not finish');
+      now += 59_000;
+      expect((await probe.interpreters(location))[0]!.error).toContain('did not finish');
+      expect(os.runs).toHaveLength(3);
+      now += 1_000;
+      answer = versionOf('qemu-i386', '8.0.1');
+      expect((await probe.interpreters(location))[0]!.version).toBe('8.0.1');
+      expect(os.runs).toHaveLength(4);
+    },
+  );
 
   it('without waiting for versions: leaves out those not read yet, reads them at the lowest priority, and says when they are in', async () => {
     const os = new FakeHostOs();
@@ -341,6 +353,50 @@ describe('HostProbe.interpreters', () => {
       os.files.set('/usr/libexec/qemu-binfmt/qemu-aarch64-static', { mode: 0o644 });
       os.changedIn('/usr/bin');
       expect(await targets(probe, dir)).toEqual([]);
+    });
+
+    it('watches before it looks: a change during the look is seen on the next', async () => {
+      const os = new FakeHostOs();
+      os.watchable = true;
+      os.files.set('/usr/bin/qemu-aarch64-static', {});
+      const fileFacts = os.fileFacts.bind(os);
+      let during = true;
+      os.fileFacts = (path) => {
+        // s390x installed while the probe is between its first and its last file.
+        if (during && path === '/usr/bin/qemu-aarch64-static') {
+          during = false;
+          os.files.set('/usr/bin/qemu-s390x-static', {});
+          os.changedIn('/usr/bin');
+        }
+        return fileFacts(path);
+      };
+      const probe = new HostProbe(os);
+      await targets(probe);
+      expect(await targets(probe)).toEqual(['s390x', 'aarch64']);
+    });
+
+    it('looks again after a minute without any change seen (what a watch cannot see), and stops watching what no emulator resolves into', async () => {
+      const os = new FakeHostOs();
+      os.watchable = true;
+      os.files.set('/opt/q/qemu-aarch64-static', {});
+      os.links.set('/opt/q/qemu-aarch64-static', '/usr/bin/qemu-aarch64');
+      let now = 0;
+      const looked = counted(os);
+      const probe = new HostProbe(os, { now: () => now });
+      await targets(probe, '/opt/q');
+      await targets(probe, '/opt/q');
+      const watched = looked.length;
+      expect([...os.watched.keys()].sort()).toEqual(['/opt/q', '/usr/bin']);
+      now += 59_000;
+      await targets(probe, '/opt/q');
+      expect(looked).toHaveLength(watched);
+      // Replaced without an event (a network file system): seen once the look is a minute old.
+      os.files.delete('/opt/q/qemu-aarch64-static');
+      os.links.delete('/opt/q/qemu-aarch64-static');
+      now += 1_000;
+      expect(await targets(probe, '/opt/q')).toEqual([]);
+      expect(await targets(probe, '/opt/q')).toEqual([]);
+      expect([...os.watched.keys()]).toEqual(['/opt/q']);
     });
 
     it('looks every time where the directory cannot be watched', async () => {

@@ -59,6 +59,8 @@ const VERSION_RETRY_MS = 60_000;
 /** The map of the initial user namespace: every uid maps to itself. */
 const INITIAL_UID_MAP = ['0', '0', '4294967295'];
 const NAMESPACED_BINFMT_SINCE: readonly [number, number] = [6, 7];
+/** The emulators a watch saw no change of are looked at again once this old all the same. */
+const SCAN_KEPT_MS = 60_000;
 /** Interpreter locations whose emulator paths are kept (the agent's default and a desired state's). */
 const LOCATIONS_KEPT = 8;
 
@@ -74,11 +76,14 @@ interface FoundEmulator {
  * the location's, and those its emulators resolve into (symlinks).
  */
 interface LocationScan {
-  readonly found: Promise<readonly FoundEmulator[]>;
+  found: Promise<readonly FoundEmulator[]>;
+  /** When the files were looked at (the probe's clock). */
+  readonly at: number;
   /** Watched before the files were looked at; stays until a change in one of them. */
   fresh: boolean;
-  directories: readonly string[];
-  readonly stop?: () => void;
+  /** The directories to watch on the next look: the location's and those its emulators resolve into. */
+  next: readonly string[];
+  stop?: (() => void) | undefined;
 }
 
 /** Facts about this host that the fleet shows: identity, kernel, namespace, emulators and their versions. */
@@ -199,35 +204,37 @@ export class HostProbe {
 
   /**
    * The executable emulators of a location: kept while the directories watched for it stay as they
-   * were, looked at again after any change there (or every time, where they cannot be watched).
+   * were, and at most SCAN_KEPT_MS (changes a watch cannot see: a network file system, a link
+   * changed further down its chain, a dropped event); looked at again after any change there, or
+   * every time where they cannot be watched.
    */
   private emulatorsAt(location: InterpreterLocation): Promise<readonly FoundEmulator[]> {
     const candidates = this.candidates(location);
     const key = `${location.interpreterDir}\0${location.suffix ?? ''}`;
     const kept = this.scans.get(key);
-    if (kept?.fresh) return kept.found;
+    if (kept?.fresh && this.now() - kept.at < SCAN_KEPT_MS) return kept.found;
     kept?.stop?.();
     if (!kept && this.scans.size >= LOCATIONS_KEPT) {
       for (const scan of this.scans.values()) scan.stop?.();
       this.scans.clear();
     }
-    const directories = kept?.directories ?? [resolve(location.interpreterDir)];
-    const scan: LocationScan = {
-      fresh: true,
-      directories,
-      // Before the files are looked at: a change from then on is seen.
-      stop: this.os.watchDirectories(directories, () => (scan.fresh = false)),
-      found: this.look(candidates).then((found) => {
-        // An emulator resolving into a directory not watched: watched too from the next look on.
-        const resolved = found.map((e) => dirname(this.os.realPath(e.path) ?? e.path));
-        const missing = [...new Set(resolved)].filter((d) => !scan.directories.includes(d));
-        if (missing.length > 0) {
-          scan.fresh = false;
-          scan.directories = [...scan.directories, ...missing];
-        }
-        return found;
-      }),
-    };
+    // The location's directory, and those its emulators resolved into when last looked at.
+    const directories = kept?.next ?? [resolve(location.interpreterDir)];
+    const scan: LocationScan = { at: this.now(), fresh: true, next: directories, found: Promise.resolve([]) };
+    // Before the files are looked at: a change from then on is seen. The first change ends it.
+    scan.stop = this.os.watchDirectories(directories, () => {
+      scan.fresh = false;
+      scan.stop?.();
+    });
+    scan.found = this.look(candidates).then((found) => {
+      // Emulators resolving into directories other than those watched: watched as they are from
+      // the next look on.
+      const resolved = found.map((e) => dirname(this.os.realPath(e.path) ?? e.path));
+      scan.next = [...new Set([directories[0]!, ...resolved])];
+      if (scan.next.length !== directories.length || scan.next.some((d) => !directories.includes(d)))
+        scan.fresh = false;
+      return found;
+    });
     if (scan.stop === undefined) scan.fresh = false;
     this.scans.set(key, scan);
     return scan.found;

@@ -338,6 +338,7 @@ function sameValues(a: Record<string, unknown>, b: Record<string, unknown>, dept
   const keys = Object.keys(a);
   if (keys.length !== Object.keys(b).length) return false;
   return keys.every((k) => {
+    if (!Object.hasOwn(b, k)) return false;
     const [x, y] = [a[k], b[k]];
     return x === y || (depth > 0 && isPlainObject(x) && isPlainObject(y) && sameValues(x, y, depth - 1));
   });
