@@ -120,22 +120,28 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A FleetLink (beating every minute) of a state directory of its own, to a contract 1 control plane; both go after the test. */
+/** A FleetLink of `of`, beating every `intervalMs`, with a state directory of its own; both go after the test. */
+async function newLink(of: AgentService, intervalMs: number, logs: unknown[] = []) {
+  const dir = await mkdtemp(join(tmpdir(), 'binfleet-fleet-link-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const link = new FleetLink(of, new FileStateStore(dir), {
+    advertiseUrl: 'http://10.0.0.7:7475',
+    transport: 'direct',
+    intervalMs,
+    log: (r) => logs.push(r),
+    adoptApiToken: () => Promise.reject(new Error('no credential rotation in these tests')),
+  });
+  cleanups.push(async () => link.stop());
+  return link;
+}
+
+/** A FleetLink (beating every minute) to a contract 1 control plane; both go after the test. */
 async function linkToContractOne() {
   const received: Received[] = [];
   const { url, server } = await contractOneControlPlane(received);
   cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
-  const dir = await mkdtemp(join(tmpdir(), 'binfleet-fleet-link-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
   const logs: unknown[] = [];
-  const link = new FleetLink(agent, new FileStateStore(dir), {
-    advertiseUrl: 'http://10.0.0.7:7475',
-    transport: 'direct',
-    intervalMs: 60_000,
-    log: (r) => logs.push(r),
-    adoptApiToken: () => Promise.reject(new Error('a contract 1 control plane rotates no credential')),
-  });
-  cleanups.push(async () => link.stop());
+  const link = await newLink(agent, 60_000, logs);
   return { link, received, url, logs };
 }
 
@@ -256,16 +262,7 @@ describe('FleetLink heartbeats name unchanged facts and entries by the digests t
         return { ...beat, binfmt: { entries: [{ entry: { ...entry, enabled } }] } };
       },
     } as unknown as AgentService;
-    const dir = await mkdtemp(join(tmpdir(), 'binfleet-fleet-link-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const link = new FleetLink(changing, new FileStateStore(dir), {
-      advertiseUrl: 'http://10.0.0.7:7475',
-      transport: 'direct',
-      intervalMs: 60_000,
-      log: () => undefined,
-      adoptApiToken: () => Promise.reject(new Error('no rotation here')),
-    });
-    cleanups.push(async () => link.stop());
+    const link = await newLink(changing, 60_000);
     await link.join(plane.url, 'bfj_token');
     await link.start();
     const beats = () => plane.received.filter((r) => r.procedure === 'heartbeat');
@@ -320,17 +317,8 @@ describe('FleetLink heartbeats name unchanged facts and entries by the digests t
 
   it('sends them in full again after a heartbeat failed (a control plane rolled back to one without digests)', async () => {
     const plane = await digestControlPlane();
-    const dir = await mkdtemp(join(tmpdir(), 'binfleet-fleet-link-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
     // Beating every 30 ms: after a failure the next beat is not asked for, it comes with the backoff.
-    const link = new FleetLink(agent, new FileStateStore(dir), {
-      advertiseUrl: 'http://10.0.0.7:7475',
-      transport: 'direct',
-      intervalMs: 30,
-      log: () => undefined,
-      adoptApiToken: () => Promise.reject(new Error('no rotation here')),
-    });
-    cleanups.push(async () => link.stop());
+    const link = await newLink(agent, 30);
     await link.join(plane.url, 'bfj_token');
     await link.start();
     const beats = () => plane.received.filter((r) => r.procedure === 'heartbeat');

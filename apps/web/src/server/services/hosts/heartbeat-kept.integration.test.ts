@@ -43,9 +43,9 @@ describe.each(DATABASES)('heartbeats of a kept host on %s', (_name, database) =>
     } as unknown as Parameters<typeof plane.cp.hosts.enrolment.join>[0]);
     return joined;
   };
-  /** The agent's side: its heartbeat through the API, with its credential, to `cp`, as `hostname`. */
-  const agentOf = (heartbeatToken: string, cp: ControlPlane = plane.cp, hostname = () => `kept-${n}`) => {
-    const caller = appRouter.createCaller({
+  /** The agent's heartbeat with `report` as it is (facts or entries left out, named in `unchanged`). */
+  const callerOf = (heartbeatToken: string, cp: ControlPlane = plane.cp) =>
+    appRouter.createCaller({
       cp,
       session: null,
       sessionToken: undefined,
@@ -53,9 +53,13 @@ describe.each(DATABASES)('heartbeats of a kept host on %s', (_name, database) =>
       csrf: undefined,
       resHeaders: new Headers(),
       reads: {},
-    });
+    }).agentApi.heartbeat;
+
+  /** The agent's side: its heartbeat through the API, with its credential, to `cp`, as `hostname`. */
+  const agentOf = (heartbeatToken: string, cp: ControlPlane = plane.cp, hostname = () => `kept-${n}`) => {
+    const heartbeat = callerOf(heartbeatToken, cp);
     return (entries: KernelEntry[] = [entry('aarch64')], facts: Record<string, unknown> = {}) =>
-      caller.agentApi.heartbeat({ hostname: hostname(), facts, entries } as never);
+      heartbeat({ hostname: hostname(), facts, entries } as never);
   };
   const snapshots = (hostId: string) => plane.db.hostSnapshot.count({ where: { hostId } });
 
@@ -142,18 +146,6 @@ describe.each(DATABASES)('heartbeats of a kept host on %s', (_name, database) =>
       reads.mockRestore();
     }
   });
-
-  /** The agent's heartbeat with `report` as it is (facts or entries left out, named in `unchanged`). */
-  const callerOf = (heartbeatToken: string, cp: ControlPlane = plane.cp) =>
-    appRouter.createCaller({
-      cp,
-      session: null,
-      sessionToken: undefined,
-      bearer: heartbeatToken,
-      csrf: undefined,
-      resHeaders: new Headers(),
-      reads: {},
-    }).agentApi.heartbeat;
 
   it('takes facts and entries named by the digests it answered: one write, the facts and their columns left as they are', async () => {
     const { hostId, heartbeatToken } = await join();
