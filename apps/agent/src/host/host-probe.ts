@@ -61,7 +61,7 @@ const INITIAL_UID_MAP = ['0', '0', '4294967295'];
 const NAMESPACED_BINFMT_SINCE: readonly [number, number] = [6, 7];
 /** The emulators a watch saw no change of are looked at again once this old all the same. */
 const SCAN_KEPT_MS = 60_000;
-/** Interpreter locations whose emulator paths are kept (the agent's default and a desired state's). */
+/** Interpreter locations whose emulators are kept (the agent's default and a desired state's). */
 const LOCATIONS_KEPT = 8;
 
 /** An emulator found in an interpreter location, with its file's facts when it was looked at. */
@@ -76,6 +76,8 @@ interface FoundEmulator {
  * the location's, and those its emulators resolve into (symlinks).
  */
 interface LocationScan {
+  /** Each target's emulator path in the location. */
+  readonly candidates: readonly { readonly target: TargetId; readonly path: string }[];
   found: Promise<readonly FoundEmulator[]>;
   /** When the files were looked at (the probe's clock). */
   readonly at: number;
@@ -97,11 +99,6 @@ export class HostProbe {
   private readonly versionListeners: (() => void)[] = [];
   /** The heads of the host's own programs by path, valid while the file's mtime and size stay the same. */
   private readonly heads = new Map<string, { readonly stamp: string; readonly head: Uint8Array }>();
-  /**
-   * Each target's emulator path for an interpreter location (a few per agent): the same on every
-   * heartbeat, checked against the arch table's rules once.
-   */
-  private readonly candidatesByLocation = new Map<string, readonly { target: TargetId; path: string }[]>();
   /**
    * Each location's emulators as last looked at, while their directories have not changed: a
    * heartbeat (every 15 s, facts and all) stats 35 files only after something there changed.
@@ -209,10 +206,18 @@ export class HostProbe {
    * every time where they cannot be watched.
    */
   private emulatorsAt(location: InterpreterLocation): Promise<readonly FoundEmulator[]> {
-    const candidates = this.candidates(location);
-    const key = `${location.interpreterDir}\0${location.suffix ?? ''}`;
+    const suffix = location.suffix ?? '';
+    const key = `${location.interpreterDir}\0${suffix}`;
     const kept = this.scans.get(key);
     if (kept?.fresh && this.now() - kept.at < SCAN_KEPT_MS) return kept.found;
+    // Each target's path exactly as a registration names it, checked against the arch table once per
+    // location: refused (ArchTableError) for the same bad input, which is then never kept.
+    const candidates =
+      kept?.candidates ??
+      TARGET_IDS.map((target) => ({
+        target,
+        path: targetRegisterSpec(target, { interpreterDir: location.interpreterDir, suffix }).interpreter,
+      }));
     kept?.stop?.();
     if (!kept && this.scans.size >= LOCATIONS_KEPT) {
       for (const scan of this.scans.values()) scan.stop?.();
@@ -220,7 +225,13 @@ export class HostProbe {
     }
     // The location's directory, and those its emulators resolved into when last looked at.
     const directories = kept?.next ?? [resolve(location.interpreterDir)];
-    const scan: LocationScan = { at: this.now(), fresh: true, next: directories, found: Promise.resolve([]) };
+    const scan: LocationScan = {
+      candidates,
+      at: this.now(),
+      fresh: true,
+      next: directories,
+      found: Promise.resolve([]),
+    };
     // Before the files are looked at: a change from then on is seen. The first change ends it.
     scan.stop = this.os.watchDirectories(directories, () => {
       scan.fresh = false;
@@ -245,23 +256,6 @@ export class HostProbe {
       candidates.map(async (c) => ({ ...c, facts: await this.os.fileFacts(c.path) })),
     );
     return looked.filter((c): c is FoundEmulator => isExecutableFile(c.facts));
-  }
-
-  private candidates(location: InterpreterLocation): readonly { target: TargetId; path: string }[] {
-    const suffix = location.suffix ?? '';
-    const key = `${location.interpreterDir}\0${suffix}`;
-    let candidates = this.candidatesByLocation.get(key);
-    if (candidates === undefined) {
-      // The path exactly as a registration names it, refused (ArchTableError) for the same bad input
-      // (and then not kept).
-      candidates = TARGET_IDS.map((target) => ({
-        target,
-        path: targetRegisterSpec(target, { interpreterDir: location.interpreterDir, suffix }).interpreter,
-      }));
-      if (this.candidatesByLocation.size >= LOCATIONS_KEPT) this.candidatesByLocation.clear();
-      this.candidatesByLocation.set(key, candidates);
-    }
-    return candidates;
   }
 
   /**

@@ -36,14 +36,13 @@ export const agentApiRouter = router({
     .mutation(async ({ ctx, input }): Promise<HeartbeatAnswer> => {
       requireServed('take the heartbeat', input);
       const beat = await ctx.cp.hosts.enrolment.beat(ctx.sender, ctx.bearer, input);
+      const answer = {
+        ok: true,
+        heartbeatIntervalMs: ctx.cp.config.heartbeatIntervalMs,
+        contractVersion: CONTRACT_VERSION,
+      } as const;
       // Nothing was recorded: the agent sends the same heartbeat again at once, in full.
-      if (beat.resend)
-        return {
-          ok: true,
-          heartbeatIntervalMs: ctx.cp.config.heartbeatIntervalMs,
-          resend: true,
-          contractVersion: CONTRACT_VERSION,
-        } satisfies HeartbeatAnswer;
+      if (beat.resend) return { ...answer, resend: true };
       const { host, held, agentUrlRefused } = beat;
       // Every heartbeat: drift also appears without the entries changing (a new policy).
       const healJob = await autoHealIfNeeded(host, ctx.cp, ctx.cp.config.autoHealPauseMs);
@@ -51,13 +50,11 @@ export const agentApiRouter = router({
       // must not leave the rotation waiting for good.
       const newCredential = ctx.cp.hosts.credentials.offer(host);
       return {
-        ok: true,
-        heartbeatIntervalMs: ctx.cp.config.heartbeatIntervalMs,
+        ...answer,
         healJob,
         held,
-        contractVersion: CONTRACT_VERSION,
         ...(agentUrlRefused ? { agentUrlRefused } : {}),
         ...(newCredential ? { newCredential } : {}),
-      } satisfies HeartbeatAnswer;
+      };
     }),
 });
