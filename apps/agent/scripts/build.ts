@@ -37,21 +37,10 @@ const define = { BINFLEET_AGENT_VERSION: JSON.stringify(version) };
 
 await rm(`${root}dist`, { recursive: true, force: true });
 await build({
-  // The same entry as `pnpm exec binfleet-agent`: its TypeScript loader becomes a no-op, since the
-  // bundle is JavaScript already.
-  entryPoints: { 'binfleet-agent': `${root}bin/binfleet-agent.js` },
-  plugins: [
-    {
-      name: 'no-typescript-loader',
-      setup(build) {
-        build.onResolve({ filter: /^tsx\/esm\/api$/ }, () => ({ path: 'tsx-loader', namespace: 'stub' }));
-        build.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({
-          contents: 'export function register() {}',
-        }));
-      },
-    },
-    zodEnglishOnly,
-  ],
+  // The light commands go to binfleet-agent-snapshot.cjs, the others to main.ts as from the sources
+  // (bin/binfleet-agent.js, `pnpm exec binfleet-agent`).
+  entryPoints: { 'binfleet-agent': `${root}src/cli/bundle-main.ts` },
+  plugins: [zodEnglishOnly],
   // dist/bin/ sits two levels below the package, like src/cli/: files found relative to the
   // module (../../package.json for the version) resolve the same in sources and bundle.
   outdir,
@@ -100,7 +89,10 @@ const snapshotScript = (entry: string, outfile: string, plugins: Plugin[]) =>
     logLevel: 'warning',
     metafile: true,
   });
-const snapshot = await snapshotScript('snapshot-main.ts', 'binfleet-agent-snapshot.cjs', []);
+// The light commands' script, which the bundle's entry also runs for them (src/cli/bundle-main.ts).
+const snapshot = await snapshotScript('snapshot-main.ts', 'binfleet-agent-snapshot.cjs', [
+  atFirstUse('node:crypto', 'snapshot-crypto.ts'),
+]);
 // The agent's own (`serve`, its launcher's start under systemd): node:http cannot be in a snapshot,
 // and dockerode is found beside the bundle at first use, as the bundle finds it.
 await snapshotScript('serve-snapshot-main.ts', 'binfleet-agent-serve-snapshot.cjs', [

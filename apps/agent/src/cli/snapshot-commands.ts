@@ -17,6 +17,10 @@ export const SNAPSHOT_COMMANDS = [
   '-V',
 ] as const;
 
+/** Whether the light commands' script (its snapshot, or the bundle's entry) runs `command` (none: the usage). */
+export const isSnapshotCommand = (command: string | undefined): boolean =>
+  command === undefined || (SNAPSHOT_COMMANDS as readonly string[]).includes(command);
+
 /**
  * The launcher runs `node --snapshot-blob BLOB -- binfleet-agent ARGS...`: node keeps the arguments
  * after `--`, so process.argv is [node, this mark, ...ARGS] as it is [node, bundle, ...ARGS] without.
