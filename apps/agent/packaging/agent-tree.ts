@@ -27,9 +27,9 @@ export function buildBundle(): void {
 export function writeLibrary(libDir: string, version: string): ShippedModule[] {
   mkdirSync(join(libDir, 'dist'), { recursive: true });
   cpSync(join(AGENT_DIR, 'dist/bin'), join(libDir, 'dist/bin'), { recursive: true });
-  // The launcher runs the entry with node: its `#!` line (from bin/binfleet-agent.js) becomes a
+  // The launcher runs the entry with node: its `#!` line (from src/cli/bundle-main.ts) becomes a
   // comment, on the same line so that the source map still fits.
-  const entry = join(libDir, 'dist/bin/binfleet-agent.mjs');
+  const entry = join(libDir, 'dist/bin/binfleet-agent.cjs');
   writeFileSync(entry, readFileSync(entry, 'utf8').replace(/^#!.*/, '// run by bin/binfleet-agent'));
   const pkg = {
     name: '@binfleet/agent',

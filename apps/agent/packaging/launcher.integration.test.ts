@@ -338,7 +338,7 @@ describe('serve through its snapshot and through the bundle', () => {
   it('starts the agent from a snapshot of its own, made on its first start, and it serves as the bundle does', async () => {
     const snapshotDir = join(dir, 'snapshots-serve');
     mkdirSync(snapshotDir);
-    const bundle = join(dirname(dirname(bin)), 'lib/dist/bin/binfleet-agent.mjs');
+    const bundle = join(dirname(dirname(bin)), 'lib/dist/bin/binfleet-agent.cjs');
 
     // Week-old blobs: the CLI's of this very version stays (another kind), the agent's of another goes.
     const weekOld = new Date(Date.now() - 8 * 86_400_000);

@@ -1,16 +1,20 @@
 /**
- * Builds dist/bin/binfleet-agent.mjs: the whole CLI and agent, with the workspace packages, bundled
+ * Builds the agent's bundle in dist/bin/: the whole CLI and agent, with the workspace packages, bundled
  * into plain JavaScript for production (the systemd unit and the container run it). Running the
  * sources through tsx costs its loader thread (~30 MB resident, a second per start); this does not.
- * dockerode stays outside the bundle (it is CommonJS with optional native parts) and, like every
- * lazily imported module, in a chunk of its own that loads on first use.
- * Beside it dist/bin/binfleet-agent-snapshot.cjs: the light commands alone as one CommonJS script
- * with no imports but Node's own, what `node --build-snapshot` takes (the launcher builds the
- * startup snapshot from it on the host, for the host's node), and dist/bin/binfleet-agent-serve-
- * snapshot.cjs: the same for `serve`, the agent itself. And dist/launcher/bin/binfleet-agent: the
- * packages' launcher over this bundle, for tests and benches.
+ * - binfleet-agent.cjs, the entry (src/cli/bundle-main.ts);
+ * - binfleet-agent-main.mjs and its chunks: every command but the light ones, as ES modules. dockerode
+ *   stays outside the bundle (it is CommonJS with optional native parts) and, like every lazily
+ *   imported module, in a chunk of its own that loads on first use;
+ * - binfleet-agent-snapshot.cjs: the light commands alone as one CommonJS script with no imports but
+ *   Node's own, what `node --build-snapshot` takes (the launcher builds the startup snapshot from it on
+ *   the host, for the host's node) and what the entry runs for those commands, from its V8 code cache
+ *   binfleet-agent-snapshot.cjs.code-cache (made by this node);
+ * - binfleet-agent-serve-snapshot.cjs: the same for `serve`, the agent itself.
+ * And dist/launcher/bin/binfleet-agent: the packages' launcher over this bundle, for tests and benches.
  *   pnpm --filter @binfleet/agent build
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { build, type Plugin } from 'esbuild';
@@ -36,10 +40,10 @@ const zodEnglishOnly: Plugin = {
 const define = { BINFLEET_AGENT_VERSION: JSON.stringify(version) };
 
 await rm(`${root}dist`, { recursive: true, force: true });
+// Every command but the light ones (`src/cli/main.ts`, as `pnpm exec binfleet-agent` runs it from the
+// sources), as ES modules: a chunk per lazily imported part.
 await build({
-  // The light commands go to binfleet-agent-snapshot.cjs, the others to main.ts as from the sources
-  // (bin/binfleet-agent.js, `pnpm exec binfleet-agent`).
-  entryPoints: { 'binfleet-agent': `${root}src/cli/bundle-main.ts` },
+  entryPoints: { 'binfleet-agent-main': `${root}src/cli/main.ts` },
   plugins: [zodEnglishOnly],
   // dist/bin/ sits two levels below the package, like src/cli/: files found relative to the
   // module (../../package.json for the version) resolve the same in sources and bundle.
@@ -53,6 +57,30 @@ await build({
   // Node 18 and newer: Debian 12's nodejs is 18 (the .deb, the tarball and the image run on it).
   target: 'node18',
   external: ['dockerode'],
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
+// The entry, dist/bin/binfleet-agent.cjs (src/cli/bundle-main.ts): CommonJS, so that the light commands
+// never start Node's ES module loader; the others import binfleet-agent-main.mjs.
+await build({
+  entryPoints: { 'binfleet-agent': `${root}src/cli/bundle-main.ts` },
+  plugins: [
+    {
+      name: 'main-as-built',
+      setup(build) {
+        build.onResolve({ filter: /^\.\/main\.ts$/ }, () => ({
+          path: './binfleet-agent-main.mjs',
+          external: true,
+        }));
+      },
+    },
+  ],
+  outdir,
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node18',
   sourcemap: 'linked',
   logLevel: 'warning',
 });
@@ -99,6 +127,25 @@ await snapshotScript('serve-snapshot-main.ts', 'binfleet-agent-serve-snapshot.cj
   atFirstUse('node:http', 'snapshot-http.ts'),
   atFirstUse('dockerode', 'snapshot-dockerode.ts'),
 ]);
+// The bundle's code cache of that script (src/cli/code-cache.ts), made by this node in a process of its
+// own, without tsx or NODE_OPTIONS: V8 refuses a cache made under other flags than the run's.
+const writer = await build({
+  stdin: {
+    contents: "import { writeCodeCache } from './code-cache.ts'; writeCodeCache(process.argv[1]);",
+    resolveDir: `${root}src/cli`,
+    loader: 'ts',
+  },
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node18',
+  write: false,
+  logLevel: 'warning',
+});
+execFileSync(process.execPath, ['-e', writer.outputFiles[0]!.text, `${outdir}/binfleet-agent-snapshot.cjs`], {
+  env: { ...process.env, NODE_OPTIONS: '' },
+  stdio: 'inherit',
+});
 // The light commands read only schemas of zod's mini API (architecture.md): one module of the full API
 // in their script would bring all of it back (~10 ms on every start), silently. Refused here.
 const fullApi = Object.keys(snapshot.metafile.inputs).filter((input) =>
@@ -113,5 +160,5 @@ if (fullApi.length > 0)
 await mkdir(`${root}dist/launcher/bin`, { recursive: true });
 writeLauncher(`${root}dist/launcher/bin/binfleet-agent`, '../..');
 console.log(
-  `built ${outdir}/binfleet-agent.mjs, binfleet-agent-snapshot.cjs, binfleet-agent-serve-snapshot.cjs and dist/launcher/bin/binfleet-agent`,
+  `built ${outdir}/binfleet-agent.cjs, binfleet-agent-main.mjs, binfleet-agent-snapshot.cjs(.code-cache), binfleet-agent-serve-snapshot.cjs and dist/launcher/bin/binfleet-agent`,
 );

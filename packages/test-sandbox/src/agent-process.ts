@@ -13,7 +13,7 @@ export const REPO = resolve(import.meta.dirname, '../../..');
  */
 export const AGENT_BIN = join(REPO, 'apps/agent/bin/binfleet-agent.js');
 /** The production bundle (`pnpm --filter @binfleet/agent build`), as the image runs it. */
-export const AGENT_DIST = join(REPO, 'apps/agent/dist/bin/binfleet-agent.mjs');
+export const AGENT_DIST = join(REPO, 'apps/agent/dist/bin/binfleet-agent.cjs');
 /**
  * The packages' launcher over that bundle, written by the same build (scripts/build.ts), as the
  * systemd unit runs the agent: `serve` starts from the agent's startup snapshot, kept in

@@ -1,22 +1,24 @@
 #!/usr/bin/env node
 /**
- * The bundle's entry (dist/bin/binfleet-agent.mjs, scripts/build.ts), what `node binfleet-agent.mjs`
- * and the image run. The light commands (SNAPSHOT_COMMANDS, or none) go to the one CommonJS script
- * their startup snapshot is made of, dist/bin/binfleet-agent-snapshot.cjs, which runs them directly
- * when no snapshot is being built: ~170 KB compiled as one script instead of ~450 KB of ES modules
- * (the chunks the other commands share), one module to resolve instead of ten, and none of Node's
- * modules loaded that those commands do not use. Every other command loads main.ts as the sources
- * do (bin/binfleet-agent.js). The launcher (packaging/launcher.sh.in) starts the light commands from
- * the script's snapshot instead, and falls back to this bundle.
+ * The bundle's entry (dist/bin/binfleet-agent.cjs, scripts/build.ts): what `node binfleet-agent.cjs`,
+ * the launcher without a snapshot and the image run. A CommonJS script, so that the light commands
+ * (SNAPSHOT_COMMANDS, or none) never start Node's ES module loader (~10 ms): they go to the one script
+ * their startup snapshot is made of, dist/bin/binfleet-agent-snapshot.cjs, from its code cache
+ * (code-cache.ts). That is ~170 KB of JavaScript instead of the ~450 KB of modules they shared with
+ * the other commands, and none of Node's modules those commands do not use. Every other command
+ * imports main.ts (dist/bin/binfleet-agent-main.mjs and its chunks), as the sources do
+ * (bin/binfleet-agent.js).
  */
-import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { runWithCodeCache } from './code-cache.ts';
 import { isSnapshotCommand } from './snapshot-commands.ts';
 
 if (isSnapshotCommand(process.argv[2])) {
-  // Beside this bundle in dist/bin/ (scripts/build.ts writes both).
-  createRequire(import.meta.url)('./binfleet-agent-snapshot.cjs');
+  // Beside this entry in dist/bin/, with its code cache (scripts/build.ts writes all three).
+  runWithCodeCache(join(__dirname, 'binfleet-agent-snapshot.cjs'));
 } else {
-  const { exitQuietlyOnClosedPipe, main } = await import('./main.ts');
-  exitQuietlyOnClosedPipe();
-  process.exitCode = await main(process.argv.slice(2));
+  void import('./main.ts').then(async ({ exitQuietlyOnClosedPipe, main }) => {
+    exitQuietlyOnClosedPipe();
+    process.exitCode = await main(process.argv.slice(2));
+  });
 }

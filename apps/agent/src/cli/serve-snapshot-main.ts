@@ -31,7 +31,7 @@ if (Number(process.versions.node.split('.')[0]) < 20)
  */
 startupSnapshot.setDeserializeMainFunction(() => {
   const [, bundle, command, ...argv] = process.argv;
-  if (command !== 'serve' || bundle === undefined || !bundle.endsWith('.mjs')) {
+  if (command !== 'serve' || bundle === undefined || !bundle.endsWith('.cjs')) {
     stdio.err('binfleet-agent: this snapshot runs `serve` only: run bin/binfleet-agent (its launcher).');
     process.exitCode = 2;
     return;

@@ -26,3 +26,14 @@ export const isSnapshotCommand = (command: string | undefined): boolean =>
  * after `--`, so process.argv is [node, this mark, ...ARGS] as it is [node, bundle, ...ARGS] without.
  */
 export const SNAPSHOT_ARGV_MARK = 'binfleet-agent';
+
+/**
+ * Set on globalThis while the build makes the bundle's code cache of the light commands' script
+ * (code-cache.ts): the script then runs its warm-up, the work a `register` does at every start,
+ * instead of a command, so that the cache holds those functions compiled too.
+ */
+export const CODE_CACHE_WARM_UP: unique symbol = Symbol.for('binfleet-agent.code-cache-warm-up');
+
+/** Whether this run makes the code cache (see CODE_CACHE_WARM_UP). */
+export const makingCodeCache = (): boolean =>
+  (globalThis as { [CODE_CACHE_WARM_UP]?: boolean })[CODE_CACHE_WARM_UP] === true;

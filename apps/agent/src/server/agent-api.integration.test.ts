@@ -430,7 +430,7 @@ describe('binfleet-agent serve: busy answers, tokens, TLS', () => {
   });
 });
 
-describe('the production bundle (dist/bin/binfleet-agent.mjs, what the unit and the image run)', () => {
+describe('the production bundle (dist/bin/binfleet-agent.cjs, what the unit and the image run)', () => {
   let sandbox: Sandbox;
   let dir: string;
 
