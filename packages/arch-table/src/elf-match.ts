@@ -1,5 +1,5 @@
 import { decodeEscapes } from './escapes.ts';
-import { TARGETS, type TargetId } from './targets.ts';
+import { getTarget, TARGETS, type TargetId } from './targets.ts';
 
 export interface MagicRule {
   readonly offset: number;
@@ -17,14 +17,26 @@ export function matchesMagic(header: Uint8Array, rule: MagicRule): boolean {
   return true;
 }
 
-const TARGET_RULES = TARGETS.map((t) => ({
-  id: t.id as TargetId,
-  rule: { offset: 0, magic: decodeEscapes(t.magic), mask: decodeEscapes(t.mask) },
-}));
+/**
+ * The magic/mask rule a target registers with (qemu-binfmt-conf.sh's bytes, offset 0). Decoded on first
+ * use, once per target, and shared (the agent checks every target on each apply; a CLI run that checks
+ * none decodes none): read it, never write to it.
+ */
+export function targetMagicRule(id: TargetId): MagicRule {
+  let rule = magicRules.get(id);
+  if (rule === undefined) {
+    const t = getTarget(id);
+    rule = Object.freeze({ offset: 0, magic: decodeEscapes(t.magic), mask: decodeEscapes(t.mask) });
+    magicRules.set(id, rule);
+  }
+  return rule;
+}
+
+const magicRules = new Map<TargetId, MagicRule>();
 
 /** Every target whose entry would accept a file starting with `header` (the first 128 bytes suffice). */
 export function matchTargets(header: Uint8Array): TargetId[] {
-  return TARGET_RULES.filter((t) => matchesMagic(header, t.rule)).map((t) => t.id);
+  return TARGETS.filter((t) => matchesMagic(header, targetMagicRule(t.id))).map((t) => t.id);
 }
 
 /**

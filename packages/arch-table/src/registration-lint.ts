@@ -1,6 +1,6 @@
-import { matchesMagic, type MagicRule } from './elf-match.ts';
+import { matchesMagic, targetMagicRule, type MagicRule } from './elf-match.ts';
 import type { KernelEntry } from './entry-file.ts';
-import { decodeEscapes, fromHex } from './escapes.ts';
+import { fromHex } from './escapes.ts';
 import { hostArchOf } from './host-family.ts';
 import { getTarget, type TargetId } from './targets.ts';
 
@@ -29,21 +29,6 @@ export function credentialFindings(options: { readonly credential?: boolean }): 
   return options.credential ? [{ code: 'CREDENTIAL', message: CREDENTIAL_WARNING }] : [];
 }
 
-/**
- * The magic/mask rule a target registers with (qemu-binfmt-conf.sh's bytes, offset 0). Decoded once
- * per target and shared (the agent checks every target on each apply): read it, never write to it.
- */
-export function targetMagicRule(id: TargetId): MagicRule {
-  let rule = magicRules.get(id);
-  if (rule === undefined) {
-    const t = getTarget(id);
-    rule = Object.freeze({ offset: 0, magic: decodeEscapes(t.magic), mask: decodeEscapes(t.mask) });
-    magicRules.set(id, rule);
-  }
-  return rule;
-}
-
-const magicRules = new Map<TargetId, MagicRule>();
 
 /** The rule of an entry as the kernel shows it (hex), or undefined for an extension entry. */
 export function entryMagicRule(entry: KernelEntry): MagicRule | undefined {
