@@ -29,7 +29,6 @@ export function credentialFindings(options: { readonly credential?: boolean }): 
   return options.credential ? [{ code: 'CREDENTIAL', message: CREDENTIAL_WARNING }] : [];
 }
 
-
 /** The rule of an entry as the kernel shows it (hex), or undefined for an extension entry. */
 export function entryMagicRule(entry: KernelEntry): MagicRule | undefined {
   if (entry.type !== 'M') return undefined;
