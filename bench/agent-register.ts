@@ -12,15 +12,19 @@
  * CLI runs as the bundle (what the image runs), through the launcher (which starts `register` from
  * the CLI's own snapshot) and from the sources through tsx (`pnpm exec binfleet-agent`). Then the
  * agent's idle memory, from its snapshot and from the bundle, and the ratios last.
- *   pnpm exec tsx bench/agent-register.ts [--runs 20] [--cli-runs 10] [--bin FILE]
+ * The bundle runs its light commands from a V8 code cache made by the build (src/cli/code-cache.ts); the
+ * same bundle without it (a copy of its folder) runs in the same turns, for what the cache buys.
+ *   pnpm exec tsx bench/agent-register.ts [--runs 20] [--cli-runs 20] [--bin FILE]
  * --bin runs another build of the agent (e.g. one of an older commit's bundle) for the agent and the
  * CLI instead of building this one (and skips the launcher, which runs this one).
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { codeCacheOf } from '../apps/agent/src/cli/code-cache.ts';
 import { createAgentClient } from '../apps/agent/src/server/agent-client.ts';
 import {
   AGENT_BIN,
@@ -46,7 +50,7 @@ const TOKEN = 'bench-token-0123456789abcdefghijklmnopq';
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '20' },
-    'cli-runs': { type: 'string', default: '10' },
+    'cli-runs': { type: 'string', default: '20' },
     bin: { type: 'string' },
   },
 });
@@ -77,6 +81,19 @@ async function timedInside(
   });
   if (r.code !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${r.stderr}`);
   return Number(r.stdout.trim()) / 1e6;
+}
+
+/**
+ * A copy of the bundle's folder without the light commands' code cache, or undefined when the bundle
+ * has none (an older build).
+ */
+async function withoutCodeCache(bin: string, dir: string): Promise<string | undefined> {
+  const cache = codeCacheOf(join(dirname(bin), 'binfleet-agent-snapshot.cjs'));
+  if (!existsSync(cache)) return undefined;
+  const copy = join(dir, 'bundle-without-code-cache');
+  await cp(dirname(bin), copy, { recursive: true });
+  await rm(join(copy, basename(cache)));
+  return join(copy, basename(bin));
 }
 
 async function timedRuns(count: number, warmup: number, run: () => Promise<number>): Promise<number[]> {
@@ -228,13 +245,18 @@ async function main() {
     // Node's own start, timed the same way right before each bundle run: load on this shared machine
     // varies from one second to the next, so the two are taken in turns.
     const nodeTimes: number[] = [];
+    // The bundle as the build leaves it when its node makes no code cache (another node, say).
+    const uncachedTimes: number[] = [];
+    const uncached = await withoutCodeCache(bin, dir);
     const cliTimes = await timedRuns(cliRuns, 1, async () => {
       nodeTimes.push(await timedInside(sandbox, 'node', ['-e', '0']));
       if (launcher) launcherTimes.push(await viaLauncher(launcher));
+      if (uncached) uncachedTimes.push(await cli(uncached)());
       return cli(bin)();
     });
     nodeTimes.shift();
     launcherTimes.shift();
+    uncachedTimes.shift();
     if (launcher && !(await readdir(AGENT_LAUNCHER_SNAPSHOTS)).some((f) => /^snapshot-.*\.blob$/.test(f)))
       throw new Error(
         `the launcher made no startup snapshot in ${AGENT_LAUNCHER_SNAPSHOTS}: its runs were the bundle's`,
@@ -278,6 +300,10 @@ async function main() {
       `agent API, warm (client-timed, after ${API_WARMUP} calls), median of ${apiTimes.length}: ${ms(api)} ${spread(apiTimes)}`,
     );
     console.log(`CLI process (bundle), median of ${cliTimes.length}: ${ms(cliMedian)} ${spread(cliTimes)}`);
+    if (uncachedTimes.length > 0)
+      console.log(
+        `CLI process (bundle without its code cache), median of ${uncachedTimes.length}: ${ms(median(uncachedTimes))} ${spread(uncachedTimes)}`,
+      );
     if (launcherTimes.length > 0) {
       console.log(
         `CLI process (launcher, startup snapshot), median of ${launcherTimes.length}: ${ms(median(launcherTimes))} ${spread(launcherTimes)}`,
@@ -314,6 +340,10 @@ async function main() {
       );
     console.log(`ratio CLI (bundle) / systemd-binfmt: ${(cliMedian / systemd).toFixed(2)}`);
     console.log(`ratio CLI (tsx) / systemd-binfmt: ${(cliTsx / systemd).toFixed(2)}`);
+    if (uncachedTimes.length > 0)
+      console.log(
+        `ratio CLI (bundle without its code cache) / node -e 0: ${(median(uncachedTimes) / bareNode).toFixed(2)}`,
+      );
     console.log(`ratio CLI (bundle) / node -e 0: ${(cliMedian / bareNode).toFixed(2)}`);
     if (launcherTimes.length > 0) {
       console.log(

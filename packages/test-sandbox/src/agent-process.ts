@@ -127,7 +127,7 @@ export async function startAgent(sandbox: Sandbox | null, options: StartAgentOpt
     ...(options.args ?? []),
   ];
   // A bundle (or the sources' bin) is a script node runs; a launcher runs as it is.
-  const script = /\.m?js$/.test(bin);
+  const script = /\.[cm]?js$/.test(bin);
   const [command, commandArgs] = script ? ['node', [bin, ...args]] : [bin, args];
   const env = script ? options.env : { ...launcherEnv, ...options.env };
   const child = sandbox
