@@ -46,6 +46,7 @@ export function writeImage(stageDir: string, tree: string, version: string, outF
   cpSync(tree, join(rootfs, TARBALL_PREFIX.slice(1)), { recursive: true });
   mkdirSync(join(rootfs, 'usr/local/bin'), { recursive: true });
   symlinkSync(`${TARBALL_PREFIX}/bin/binfleet-agent`, join(rootfs, 'usr/local/bin/binfleet-agent'));
+  remakeCodeCache(rootfs);
 
   const rootfsTar = join(stageDir, 'rootfs.tar');
   execFileSync('tar', [
@@ -79,6 +80,29 @@ export function writeImage(stageDir: string, tree: string, version: string, outF
   execFileSync('docker', ['save', '-o', outFile, tag]);
   // docker save writes 0600; the control plane serves the file to hosts.
   chmodSync(outFile, 0o644);
+}
+
+/**
+ * The light commands' code cache (src/cli/code-cache.ts) made again by the image's node (Debian's, not
+ * the build's, whose cache it would refuse): the image's CLI runs the bundle (no startup snapshot, see
+ * below), and this is what starts it from bytecode. Run in the root filesystem (chroot: root only); a
+ * build that cannot leaves no cache in the image rather than one its node refuses on every run.
+ */
+function remakeCodeCache(rootfs: string): void {
+  const bin = `${TARBALL_PREFIX}/lib/dist/bin`;
+  const script = `${bin}/binfleet-agent-snapshot.cjs`;
+  try {
+    execFileSync('chroot', [rootfs, '/usr/bin/node', `${bin}/write-code-cache.cjs`, script], {
+      env: { PATH: '/usr/bin:/bin', NODE_OPTIONS: '' },
+      stdio: 'pipe',
+    });
+  } catch (error) {
+    rmSync(join(rootfs, `${script}.code-cache`), { force: true });
+    const why = (error as { stderr?: Buffer }).stderr?.toString().trim() || String(error);
+    process.stderr.write(
+      `warning: the image's CLI has no code cache (its node could not make one here: ${why})\n`,
+    );
+  }
 }
 
 /** What the packages' maintainer scripts (which do not run here) would have made. */

@@ -9,7 +9,7 @@
  * - binfleet-agent-snapshot.cjs: the light commands alone as one CommonJS script with no imports but
  *   Node's own, what `node --build-snapshot` takes (the launcher builds the startup snapshot from it on
  *   the host, for the host's node) and what the entry runs for those commands, from its V8 code cache
- *   binfleet-agent-snapshot.cjs.code-cache (made by this node);
+ *   binfleet-agent-snapshot.cjs.code-cache (made by this node with write-code-cache.cjs);
  * - binfleet-agent-serve-snapshot.cjs: the same for `serve`, the agent itself.
  * And dist/launcher/bin/binfleet-agent: the packages' launcher over this bundle, for tests and benches.
  *   pnpm --filter @binfleet/agent build
@@ -127,22 +127,20 @@ await snapshotScript('serve-snapshot-main.ts', 'binfleet-agent-serve-snapshot.cj
   atFirstUse('node:http', 'snapshot-http.ts'),
   atFirstUse('dockerode', 'snapshot-dockerode.ts'),
 ]);
-// The bundle's code cache of that script (src/cli/code-cache.ts), made by this node in a process of its
-// own, without tsx or NODE_OPTIONS: V8 refuses a cache made under other flags than the run's.
-const writer = await build({
-  stdin: {
-    contents: "import { writeCodeCache } from './code-cache.ts'; writeCodeCache(process.argv[1]);",
-    resolveDir: `${root}src/cli`,
-    loader: 'ts',
-  },
+// The bundle's code cache of that script (src/cli/code-cache.ts), made by this node with its writer (which
+// the image's build runs again with the image's node), in a process of its own: without tsx or
+// NODE_OPTIONS, whose flags V8 would hold against the cache.
+await build({
+  entryPoints: { 'write-code-cache': `${root}src/cli/code-cache-writer.ts` },
+  outdir,
+  outExtension: { '.js': '.cjs' },
   bundle: true,
   format: 'cjs',
   platform: 'node',
   target: 'node18',
-  write: false,
   logLevel: 'warning',
 });
-execFileSync(process.execPath, ['-e', writer.outputFiles[0]!.text, `${outdir}/binfleet-agent-snapshot.cjs`], {
+execFileSync(process.execPath, [`${outdir}/write-code-cache.cjs`, `${outdir}/binfleet-agent-snapshot.cjs`], {
   env: { ...process.env, NODE_OPTIONS: '' },
   stdio: 'inherit',
 });

@@ -10,12 +10,13 @@
  * (bin/binfleet-agent.js).
  */
 import { join } from 'node:path';
-import { runWithCodeCache } from './code-cache.ts';
+import { CODE_CACHE_TAKEN, runWithCodeCache } from './code-cache.ts';
 import { isSnapshotCommand } from './snapshot-commands.ts';
 
 if (isSnapshotCommand(process.argv[2])) {
   // Beside this entry in dist/bin/, with its code cache (scripts/build.ts writes all three).
-  runWithCodeCache(join(__dirname, 'binfleet-agent-snapshot.cjs'));
+  const taken = runWithCodeCache(join(__dirname, 'binfleet-agent-snapshot.cjs'));
+  (globalThis as { [CODE_CACHE_TAKEN]?: boolean })[CODE_CACHE_TAKEN] = taken;
 } else {
   void import('./main.ts').then(async ({ exitQuietlyOnClosedPipe, main }) => {
     exitQuietlyOnClosedPipe();

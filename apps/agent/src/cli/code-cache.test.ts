@@ -31,12 +31,13 @@ describe('the light commands\u2019 code cache', () => {
     expect(writeCodeCache(file)).toBe(codeCacheOf(file));
     expect(seen.codeCacheTest).toEqual(['warm-up one']);
     expect(CODE_CACHE_WARM_UP in globalThis).toBe(false);
-    // The file: the script's length, its bytes, V8's data.
+    // The file: what made it, the script's bytes, V8's data.
     const cache = readFileSync(codeCacheOf(file));
     const source = readFileSync(file);
-    expect(cache.readUInt32LE(0)).toBe(source.length);
-    expect(cache.subarray(4, 4 + source.length).equals(source)).toBe(true);
-    expect(cache.length).toBeGreaterThan(4 + source.length);
+    const head = `binfleet-agent code cache: node ${process.version} ${process.arch}, ${source.length} bytes\n`;
+    expect(cache.subarray(0, head.length).toString()).toBe(head);
+    expect(cache.subarray(head.length, head.length + source.length).equals(source)).toBe(true);
+    expect(cache.length).toBeGreaterThan(head.length + source.length);
 
     // Whether V8 took it shows only in another process (code-cache.integration.test.ts): this one has
     // compiled the same text already.
@@ -53,19 +54,34 @@ describe('the light commands\u2019 code cache', () => {
     expect(seen.codeCacheTest).toEqual(['warm-up one', 'run two']);
   });
 
-  it('runs the script without one, or with one that is not a cache', () => {
+  it('runs the script without one, with one that is not a cache, or one another node made', () => {
     writeFileSync(file, script('one'));
     expect(runWithCodeCache(file)).toBe(false);
-    for (const junk of [Buffer.alloc(0), Buffer.from([1, 2]), Buffer.alloc(64, 7)]) {
+    for (const junk of [Buffer.alloc(0), Buffer.from('binfleet'), Buffer.alloc(64, 7)]) {
       writeFileSync(codeCacheOf(file), junk);
       expect(runWithCodeCache(file)).toBe(false);
     }
-    // The right header and bytes, but no V8 data after them.
     const source = readFileSync(file);
-    const header = Buffer.alloc(4);
-    header.writeUInt32LE(source.length);
-    writeFileSync(codeCacheOf(file), Buffer.concat([header, source]));
+    const made = (node: string, arch: string) =>
+      Buffer.from(`binfleet-agent code cache: node ${node} ${arch}, ${source.length} bytes\n`);
+    // The right line and bytes, but no V8 data after them.
+    writeFileSync(codeCacheOf(file), Buffer.concat([made(process.version, process.arch), source]));
     expect(runWithCodeCache(file)).toBe(false);
-    expect(seen.codeCacheTest).toEqual(Array(5).fill('run one'));
+    // This node's data, said to be another node's or another architecture's (names of the same length,
+    // so that only the line tells them apart).
+    writeCodeCache(file);
+    const data = readFileSync(codeCacheOf(file)).subarray(
+      made(process.version, process.arch).length + source.length,
+    );
+    const otherVersion = process.version.replace(/\d$/, (d) => String((Number(d) + 1) % 10));
+    const otherArch = [...process.arch].reverse().join('');
+    for (const [node, arch] of [
+      [otherVersion, process.arch],
+      [process.version, otherArch],
+    ]) {
+      writeFileSync(codeCacheOf(file), Buffer.concat([made(node!, arch!), source, data]));
+      expect(runWithCodeCache(file), `${node} ${arch}`).toBe(false);
+    }
+    expect(seen.codeCacheTest).toEqual([...Array(5).fill('run one'), 'warm-up one', 'run one', 'run one']);
   });
 });

@@ -1,17 +1,22 @@
 /**
  * The light commands' script (dist/bin/binfleet-agent-snapshot.cjs) as the bundle runs it: compiled
- * from a V8 code cache made at build time (scripts/build.ts) beside it, so a run starts from bytecode
- * instead of parsing and compiling ~170 KB (~10 ms of a `register --reset -p yes` of ~130 ms). The
- * cache holds the very bytes it was made from and is used only when the script's are the same (V8
- * itself checks no more than the length), and V8 refuses it for any other node or other V8 flags:
- * the script is then compiled as without one. The launcher's snapshot (launcher.sh.in) is faster
- * still and made on the host; this is for the bundle (the image, and where no snapshot can be made).
+ * from a V8 code cache beside it, so a run starts from bytecode instead of parsing and compiling ~170
+ * KB (~8 ms of a `register --reset -p yes` of ~120 ms). `write-code-cache.cjs` (code-cache-writer.ts)
+ * makes it: the build with its node, the image's build with the image's node (packaging/image.ts). A
+ * run takes it only when it was made by this very node version on this architecture (as Node's own
+ * compile cache does: V8 checks its own version, which Node's releases share, and its flags) and from
+ * the very bytes of the script (V8 itself checks only their length); otherwise the script is compiled as
+ * without one. The launcher's snapshot (launcher.sh.in), made on the host, is faster still; this is
+ * for the bundle: the image, and wherever no snapshot can be made.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Script } from 'node:vm';
 import { CODE_CACHE_WARM_UP } from './snapshot-commands.ts';
+
+/** Where the bundle's entry leaves whether its run took the cache (tests read it). */
+export const CODE_CACHE_TAKEN: unique symbol = Symbol.for('binfleet-agent.code-cache-taken');
 
 /** The cache beside the script. */
 export const codeCacheOf = (file: string): string => `${file}.code-cache`;
@@ -20,9 +25,13 @@ export const codeCacheOf = (file: string): string => `${file}.code-cache`;
 const wrapped = (source: Buffer) =>
   `(function (exports, require, module, __filename, __dirname) {${source.toString('utf8')}\n})`;
 
+/** The cache file's first line: what made it, for what. */
+const madeBy = (source: Buffer) =>
+  Buffer.from(`binfleet-agent code cache: node ${process.version} ${process.arch}, ${source.length} bytes\n`);
+
 /**
- * The file: the script's length (4 bytes, little-endian), its bytes, then V8's data. Undefined when
- * there is none or it was made from other bytes.
+ * The file: that line, the script's bytes, then V8's data. V8's data when this node made it from
+ * these bytes; undefined otherwise, or when there is none.
  */
 function cachedDataFor(source: Buffer, cacheFile: string): Buffer | undefined {
   let cache: Buffer;
@@ -31,9 +40,10 @@ function cachedDataFor(source: Buffer, cacheFile: string): Buffer | undefined {
   } catch {
     return undefined;
   }
-  if (cache.length <= 4 || cache.readUInt32LE(0) !== source.length || cache.length <= 4 + source.length)
-    return undefined;
-  return source.equals(cache.subarray(4, 4 + source.length)) ? cache.subarray(4 + source.length) : undefined;
+  const head = madeBy(source);
+  const end = head.length + source.length;
+  if (cache.length <= end || !head.equals(cache.subarray(0, head.length))) return undefined;
+  return source.equals(cache.subarray(head.length, end)) ? cache.subarray(end) : undefined;
 }
 
 /** Runs the script as require() would, in this process. */
@@ -45,7 +55,7 @@ function evaluate(script: Script, file: string): void {
 
 /**
  * Runs the CommonJS script `file`, from its code cache when there is one for these bytes and this
- * node. Whether V8 took the cache.
+ * node. Whether V8 took the cache (the bundle's entry leaves it at CODE_CACHE_TAKEN for tests).
  */
 export function runWithCodeCache(file: string): boolean {
   const source = readFileSync(file);
@@ -69,10 +79,8 @@ export function writeCodeCache(file: string): string {
   } finally {
     delete global[CODE_CACHE_WARM_UP];
   }
-  const length = Buffer.alloc(4);
-  length.writeUInt32LE(source.length);
   const out = codeCacheOf(file);
-  writeFileSync(`${out}.partial`, Buffer.concat([length, source, script.createCachedData()]));
+  writeFileSync(`${out}.partial`, Buffer.concat([madeBy(source), source, script.createCachedData()]));
   renameSync(`${out}.partial`, out);
   return out;
 }

@@ -100,4 +100,44 @@ describe('the agent image', () => {
     docker('stop', '--time', '10', container);
     expect(docker('inspect', '--format', '{{.State.ExitCode}}', container)).toBe('0');
   });
+
+  it("starts the CLI's light commands from a code cache its own node made (Debian's, not the build's)", () => {
+    expect(docker('run', '--rm', imageId, '--version')).toBe(manifest.version);
+    // The bundle's entry as the launcher runs it in the image (no startup snapshot there), leaving
+    // whether it took the cache (src/cli/code-cache.ts) where this can read it.
+    const bin = '/opt/binfleet-agent/lib/dist/bin';
+    const r = spawnSync(
+      'docker',
+      [
+        'run',
+        '--rm',
+        '--entrypoint',
+        '/usr/bin/node',
+        imageId,
+        '-e',
+        `require('${bin}/binfleet-agent.cjs');
+         process.on('exit', () => process.stderr.write('taken: ' + globalThis[Symbol.for('binfleet-agent.code-cache-taken')] + '\\n'));`,
+        'binfleet-agent',
+        'export',
+        'aarch64',
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^:qemu-aarch64:M::/m);
+    expect(r.stderr).toMatch(/^taken: true$/m);
+    const node = docker('run', '--rm', '--entrypoint', '/usr/bin/node', imageId, '--version');
+    const made = docker(
+      'run',
+      '--rm',
+      '--entrypoint',
+      '/bin/sh',
+      imageId,
+      '-c',
+      `head -n 1 ${bin}/binfleet-agent-snapshot.cjs.code-cache`,
+    );
+    expect(made).toMatch(
+      new RegExp(`^binfleet-agent code cache: node ${node.replaceAll('.', '\\.')} \\S+, \\d+ bytes$`),
+    );
+  });
 });
