@@ -93,7 +93,8 @@ function remakeCodeCache(rootfs: string): void {
   const script = `${bin}/binfleet-agent-snapshot.cjs`;
   try {
     execFileSync('chroot', [rootfs, '/usr/bin/node', `${bin}/write-code-cache.cjs`, script], {
-      env: { PATH: '/usr/bin:/bin', NODE_OPTIONS: '' },
+      // chroot is found on this PATH too (/usr/sbin); node, inside, by its full path.
+      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', NODE_OPTIONS: '' },
       stdio: 'pipe',
     });
   } catch (error) {
