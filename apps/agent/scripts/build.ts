@@ -61,9 +61,13 @@ await build({
   logLevel: 'warning',
 });
 // The entry, dist/bin/binfleet-agent.cjs (src/cli/bundle-main.ts): CommonJS, so that the light commands
-// never start Node's ES module loader; the others import binfleet-agent-main.mjs.
+// never start Node's ES module loader; the others import binfleet-agent-main.mjs. Beside it the code
+// cache's writer, dist/bin/write-code-cache.cjs (src/cli/code-cache-writer.ts), run below.
 await build({
-  entryPoints: { 'binfleet-agent': `${root}src/cli/bundle-main.ts` },
+  entryPoints: {
+    'binfleet-agent': `${root}src/cli/bundle-main.ts`,
+    'write-code-cache': `${root}src/cli/code-cache-writer.ts`,
+  },
   plugins: [
     {
       name: 'main-as-built',
@@ -127,19 +131,9 @@ await snapshotScript('serve-snapshot-main.ts', 'binfleet-agent-serve-snapshot.cj
   atFirstUse('node:http', 'snapshot-http.ts'),
   atFirstUse('dockerode', 'snapshot-dockerode.ts'),
 ]);
-// The bundle's code cache of that script (src/cli/code-cache.ts), made by this node with its writer (which
-// the image's build runs again with the image's node), in a process of its own: without tsx or
-// NODE_OPTIONS, whose flags V8 would hold against the cache.
-await build({
-  entryPoints: { 'write-code-cache': `${root}src/cli/code-cache-writer.ts` },
-  outdir,
-  outExtension: { '.js': '.cjs' },
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node18',
-  logLevel: 'warning',
-});
+// The bundle's code cache of the light commands' script (src/cli/code-cache.ts), made by this node with
+// its writer (which the image's build runs again with the image's node), in a process of its own:
+// without tsx or NODE_OPTIONS, whose flags V8 would hold against the cache.
 execFileSync(process.execPath, [`${outdir}/write-code-cache.cjs`, `${outdir}/binfleet-agent-snapshot.cjs`], {
   env: { ...process.env, NODE_OPTIONS: '' },
   stdio: 'inherit',
