@@ -1,11 +1,12 @@
 /**
  * The light commands' script (dist/bin/binfleet-agent-snapshot.cjs): the entry of the CLI's startup
  * snapshot (packaging/launcher.sh.in), and what the bundle's entry runs for those commands
- * (bundle-main.ts, from its code cache: code-cache.ts). `node --snapshot-blob BLOB --build-snapshot` evaluates this script, with
- * zod, the arch table, the schemas and the light commands, into a V8 heap that later starts in place
- * of parsing and evaluating them again. Nothing here may read the run's environment, arguments,
- * files, time or pid while the snapshot is built: all of that happens in the main function, which
- * runs at each start from the snapshot.
+ * (bundle-main.ts, from its code cache: code-cache.ts). `node --snapshot-blob BLOB --build-snapshot`
+ * evaluates this script, with zod, the arch table, the schemas and the light commands, into a V8 heap
+ * that later starts in place of parsing and evaluating them again. Nothing here may read the run's
+ * environment, arguments, files, time or pid while the snapshot is built: all of that happens in the
+ * main function, which runs at each start from the snapshot. No exports: a snapshot's script runs
+ * without `module` (esbuild would write module.exports for them).
  */
 import type * as V8 from 'node:v8';
 import { nativeFindings, overlapFindings, TARGET_IDS } from '@binfleet/arch-table';
