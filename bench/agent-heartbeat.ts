@@ -29,6 +29,7 @@ import {
   startAgent,
   startSandbox,
 } from '../packages/test-sandbox/src/index.ts';
+import { median } from './lib/stats.ts';
 
 const TOKEN = 'bench-token-0123456789abcdefghijklmnopq';
 const INTERVAL_MS = 100;
@@ -46,11 +47,6 @@ const statusCalls = Number(values['status-calls']);
 const sleep = (t: number) => new Promise((resolve) => setTimeout(resolve, t));
 /** Rounds of beats and `status` calls, in turns. */
 const ROUNDS = 8;
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 const fixed = (xs: readonly number[]) => xs.map((x) => x.toFixed(2)).join(', ');
 
 /**

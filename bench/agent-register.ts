@@ -39,6 +39,7 @@ import {
   startSandbox,
   type Sandbox,
 } from '../packages/test-sandbox/src/index.ts';
+import { median } from './lib/stats.ts';
 
 /** API calls before the timed ones. */
 const API_WARMUP = 30;
@@ -57,11 +58,6 @@ const { values } = parseArgs({
 const runs = Number(values.runs);
 const cliRuns = Number(values['cli-runs']);
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 const spread = (xs: number[]) => `(min ${ms(Math.min(...xs))}, max ${ms(Math.max(...xs))})`;
 const sleep = (t: number) => new Promise((resolve) => setTimeout(resolve, t));

@@ -111,6 +111,9 @@ const notBuilder = () =>
  * undoing it.
  */
 export class AgentService {
+  /** What facts() answered last: answered again, the same object, while nothing in it changed. */
+  private lastFacts: AgentFacts | undefined;
+
   constructor(private readonly deps: AgentServiceDeps) {}
 
   /** The build service of a builder agent. */
@@ -304,8 +307,6 @@ export class AgentService {
     this.lastFacts = facts;
     return facts;
   }
-
-  private lastFacts: AgentFacts | undefined;
 
   private locked<T>(label: string, fn: () => Promise<T>, waitMs = this.deps.lockWaitMs): Promise<T> {
     return this.deps.lock.run(label, fn, { waitMs });
