@@ -259,10 +259,11 @@ function sendJson(
   body: unknown,
   headers: http.OutgoingHttpHeaders = {},
 ): void {
-  const payload = JSON.stringify(body);
+  // Encoded once: Buffer.byteLength of the string and then writing it would encode it twice.
+  const payload = Buffer.from(JSON.stringify(body));
   res.writeHead(status, {
     'content-type': 'application/json',
-    'content-length': Buffer.byteLength(payload),
+    'content-length': payload.length,
     ...headers,
   });
   res.end(payload);

@@ -1,68 +1,69 @@
 import { agentApi as api } from '@binfleet/agent-contract';
-import { agentProcedure, router } from './trpc.ts';
+import { agentProcedure, contract, router } from './trpc.ts';
 
 // Every procedure of the contract's table: its input parsed before the service runs, its answer
-// after (router.test.ts checks that the router and the table name the same procedures).
+// after, both with zod's synchronous parse (`contract`; router.test.ts checks that the router and
+// the table name the same procedures).
 export const agentRouter = router({
   facts: agentProcedure
-    .input(api.facts.input)
-    .output(api.facts.output)
+    .input(contract(api.facts.input))
+    .output(contract(api.facts.output))
     .query(({ ctx }) => ctx.agent.facts()),
   status: agentProcedure
-    .input(api.status.input)
-    .output(api.status.output)
+    .input(contract(api.status.input))
+    .output(contract(api.status.output))
     .query(({ ctx }) => ctx.agent.status()),
   applyState: agentProcedure
-    .input(api.applyState.input)
-    .output(api.applyState.output)
+    .input(contract(api.applyState.input))
+    .output(contract(api.applyState.output))
     .mutation(({ ctx, input }) => ctx.agent.apply(input)),
   remove: agentProcedure
-    .input(api.remove.input)
-    .output(api.remove.output)
+    .input(contract(api.remove.input))
+    .output(contract(api.remove.output))
     .mutation(({ ctx, input }) => ctx.agent.remove(input.all ? 'all' : (input.targets ?? []))),
   enable: agentProcedure
-    .input(api.enable.input)
-    .output(api.enable.output)
+    .input(contract(api.enable.input))
+    .output(contract(api.enable.output))
     .mutation(({ ctx, input }) => ctx.agent.setEnabled(input.targets, true)),
   disable: agentProcedure
-    .input(api.disable.input)
-    .output(api.disable.output)
+    .input(contract(api.disable.input))
+    .output(contract(api.disable.output))
     .mutation(({ ctx, input }) => ctx.agent.setEnabled(input.targets, false)),
   verify: agentProcedure
-    .input(api.verify.input)
-    .output(api.verify.output)
+    .input(contract(api.verify.input))
+    .output(contract(api.verify.output))
     .mutation(({ ctx, input }) => ctx.agent.verify(input)),
   export: agentProcedure
-    .input(api.export.input)
-    .output(api.export.output)
+    .input(contract(api.export.input))
+    .output(contract(api.export.output))
     .query(({ ctx, input }) => ctx.agent.export(input)),
   build: agentProcedure
-    .input(api.build.input)
-    .output(api.build.output)
+    .input(contract(api.build.input))
+    .output(contract(api.build.output))
     .mutation(({ ctx, input }) => ctx.agent.builds.start(input)),
   buildStatus: agentProcedure
-    .input(api.buildStatus.input)
-    .output(api.buildStatus.output)
+    .input(contract(api.buildStatus.input))
+    .output(contract(api.buildStatus.output))
     .query(({ ctx, input }) => ctx.agent.builds.get(input.id)),
   buildLog: agentProcedure
-    .input(api.buildLog.input)
-    .output(api.buildLog.output)
+    .input(contract(api.buildLog.input))
+    .output(contract(api.buildLog.output))
     .query(({ ctx, input }) => ctx.agent.builds.log(input.id, input.from)),
   cancelBuild: agentProcedure
-    .input(api.cancelBuild.input)
-    .output(api.cancelBuild.output)
+    .input(contract(api.cancelBuild.input))
+    .output(contract(api.cancelBuild.output))
     .mutation(({ ctx, input }) => ctx.agent.builds.cancel(input.id)),
   builds: agentProcedure
-    .input(api.builds.input)
-    .output(api.builds.output)
+    .input(contract(api.builds.input))
+    .output(contract(api.builds.output))
     .query(({ ctx }) => ctx.agent.builds.list()),
   fetchPackage: agentProcedure
-    .input(api.fetchPackage.input)
-    .output(api.fetchPackage.output)
+    .input(contract(api.fetchPackage.input))
+    .output(contract(api.fetchPackage.output))
     .mutation(({ ctx, input }) => ctx.agent.fetchPackage(input.sha256)),
   upgradeAgent: agentProcedure
-    .input(api.upgradeAgent.input)
-    .output(api.upgradeAgent.output)
+    .input(contract(api.upgradeAgent.input))
+    .output(contract(api.upgradeAgent.output))
     .mutation(({ ctx, input }) => ctx.agent.upgrades.upgrade(input)),
 });
 
