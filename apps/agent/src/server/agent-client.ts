@@ -24,8 +24,15 @@ export function createAgentClient(url: string, token: string): AgentClient {
   });
 }
 
-/** What tRPC's httpLink asks of fetch: one request, its answer read whole. */
-function nodeFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+/** What tRPC's httpLink reads of an answer (its `ResponseEsque`). */
+interface Answer {
+  readonly ok: boolean;
+  readonly status: number;
+  json(): Promise<unknown>;
+}
+
+/** What tRPC's httpLink asks of fetch: one request, its answer read whole (no Fetch Response). */
+function nodeFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Answer> {
   const url = new URL(input instanceof Request ? input.url : input);
   if (init.body != null && typeof init.body !== 'string')
     return Promise.reject(new TypeError('agent-client sends JSON text only'));
@@ -40,13 +47,14 @@ function nodeFetch(input: string | URL | Request, init: RequestInit = {}): Promi
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', reject);
         res.on('end', () => {
-          const answered = new Headers();
-          for (const [name, value] of Object.entries(res.headers))
-            for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value])
-              answered.append(name, v);
           const status = res.statusCode ?? 502;
-          const empty = [101, 204, 205, 304].includes(status) || init.method === 'HEAD';
-          resolve(new Response(empty ? null : Buffer.concat(chunks), { status, headers: answered }));
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({
+            ok: status >= 200 && status < 300,
+            status,
+            // A body that is no JSON rejects here, as Response.json() does.
+            json: async () => JSON.parse(text) as unknown,
+          });
         });
       },
     );
