@@ -256,6 +256,29 @@ describe('register lines', () => {
     });
     expect(encodeRegisterLine(spec)).toBe(':probe:E::bflt::/bin/true:F');
   });
+
+  it('answers what it accepted before from memory, and only that', () => {
+    const spec = targetRegisterSpec('aarch64', { ...SEED, persistent: true });
+    const line = encodeRegisterLine(spec);
+    expect(encodeRegisterLine({ ...spec })).toBe(line);
+    // Every field counts: a spec that differs in one gets its own line, or its own refusal.
+    expect(encodeRegisterLine({ ...spec, flags: 'OCF' })).toBe(line.replace(/:F$/, ':OCF'));
+    expect(encodeRegisterLine({ ...spec, interpreter: '/opt/qemu-aarch64' })).toContain(
+      ':/opt/qemu-aarch64:F',
+    );
+    expect(encodeRegisterLine({ ...spec, mask: undefined })).toContain(String.raw`\x00::/usr/bin/`);
+    expect(() => encodeRegisterLine({ ...spec, flags: 'FX' })).toThrowError(/Unknown binfmt_misc flag/);
+    expect(() => encodeRegisterLine({ ...spec, offset: 120 })).toThrowError(/first 128 bytes/);
+    // A refusal is not remembered as an acceptance, however often it is asked.
+    for (let i = 0; i < 2; i++) {
+      expect(() => validateInterpreterPath('/usr/bin/qemu;reboot')).toThrowError(/contains ";"/);
+      expect(() => encodeRegisterLine({ ...spec, name: 'a/b' })).toThrowError(/Entry name/);
+    }
+    // More inputs than it keeps: each still checked and answered alike.
+    for (let i = 0; i < 1200; i++) expect(validateInterpreterPath(`/opt/q${i}`)).toBe(`/opt/q${i}`);
+    expect(() => validateInterpreterPath('/opt/q 1')).toThrowError(/contains " "/);
+    expect(encodeRegisterLine(spec)).toBe(line);
+  });
 });
 
 describe('kernel entry files', () => {

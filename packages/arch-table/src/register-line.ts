@@ -30,6 +30,20 @@ export type RegisterSpec =
 
 const ENTRY_NAME = /^[A-Za-z0-9_+-][A-Za-z0-9_.+-]{0,63}$/;
 
+/**
+ * What passed the checks before, by exact input: an agent's apply builds and checks the same 31 lines
+ * (each target's path three times) on every call. Kept up to KEPT each, then started afresh.
+ */
+const acceptedPaths = new Map<string, string>();
+const acceptedLines = new Map<string, string>();
+const KEPT = 512;
+
+function remember(kept: Map<string, string>, key: string, value: string): string {
+  if (kept.size >= KEPT) kept.clear();
+  kept.set(key, value);
+  return value;
+}
+
 /** A binfmt_misc entry name binfleet registers, reads or removes: 1-64 of [A-Za-z0-9_.+-], not starting with '.'. */
 export const isEntryName = (name: string): boolean => ENTRY_NAME.test(name);
 
@@ -49,6 +63,7 @@ export function validateEntryName(name: string): string {
  * The kernel itself accepts relative paths and resolves them per process; we never want that.
  */
 export function validateInterpreterPath(path: string): string {
+  if (acceptedPaths.has(path)) return path;
   const fail = (why: string): never => {
     throw new ArchTableError('INVALID_INTERPRETER', `Interpreter path "${printable(path)}" ${why}`);
   };
@@ -68,7 +83,7 @@ export function validateInterpreterPath(path: string): string {
   if (path.endsWith('/')) fail('ends with "/": name the interpreter file, not a directory.');
   if (path.length > INTERPRETER_MAX)
     fail(`is ${path.length} characters: the kernel allows at most ${INTERPRETER_MAX}.`);
-  return path;
+  return remember(acceptedPaths, path, path);
 }
 
 /** A directory in which interpreters live, checked with the same rules as a path. */
@@ -115,6 +130,15 @@ export function targetRegisterSpec(id: TargetId, options: TargetRegisterOptions)
 
 /** Validates a spec against the kernel's rules and ours; returns the line to write into `register`. */
 export function encodeRegisterLine(spec: RegisterSpec): string {
+  const key = JSON.stringify(
+    spec.type === 'M'
+      ? [spec.name, 'M', spec.offset, spec.magic, spec.mask ?? null, spec.interpreter, spec.flags]
+      : [spec.name, 'E', spec.extension, spec.interpreter, spec.flags],
+  );
+  return acceptedLines.get(key) ?? remember(acceptedLines, key, checkedRegisterLine(spec));
+}
+
+function checkedRegisterLine(spec: RegisterSpec): string {
   validateEntryName(spec.name);
   validateInterpreterPath(spec.interpreter);
   kernelFlags(spec.flags);
