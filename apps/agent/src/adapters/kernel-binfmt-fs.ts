@@ -93,11 +93,13 @@ export class KernelBinfmtFs implements BinfmtFs {
   }
 
   async register(line: string): Promise<void> {
-    const entry = line.split(':')[1] ?? '';
+    // The name, for messages: the first field, between the line's delimiter and its next one.
+    const end = line.indexOf(line[0] ?? ':', 1);
+    const entry = line.slice(1, end < 0 ? undefined : end);
     const batch = this.batch;
     if (!batch) return this.write('register', line, entry);
     try {
-      batch.register ??= openSync(`${this.mountPoint}/register`, 'w');
+      batch.register ??= openSync(`${this.mountPoint}/register`, WRITE_ONLY);
       writeSync(batch.register, line);
     } catch (error) {
       throw await this.writeError(error, batch.register === undefined, entry);
@@ -156,7 +158,7 @@ export class KernelBinfmtFs implements BinfmtFs {
   private async write(file: string, text: string, entry: string): Promise<void> {
     let fd: number | undefined;
     try {
-      fd = openSync(`${this.mountPoint}/${file}`, 'w');
+      fd = openSync(`${this.mountPoint}/${file}`, WRITE_ONLY);
       writeSync(fd, text);
     } catch (error) {
       throw await this.writeError(error, fd === undefined, entry);
@@ -177,6 +179,12 @@ export class KernelBinfmtFs implements BinfmtFs {
     return translate(error, this.mountPoint, entry);
   }
 }
+
+/**
+ * binfmt_misc's files exist or the write is refused: opened without 'w''s O_CREAT (a lookup that locks
+ * the directory) and O_TRUNC (a size change the kernel then makes and ignores).
+ */
+const WRITE_ONLY = constants.O_WRONLY;
 
 /** Entry files are a few hundred bytes: one buffer for all, and no fstat as readFileSync does. */
 const readBuffer = Buffer.alloc(4096);
