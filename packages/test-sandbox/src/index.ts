@@ -27,7 +27,7 @@ export {
   type StartAgentOptions,
 } from './agent-process.ts';
 export { AGENT_PACKAGE_INPUTS, AGENT_RELEASE_DIR, ensureAgentRelease } from './agent-release.ts';
-export { clockTicksPerSecond, cpuMs, onCpuMs } from './process-cpu.ts';
+export { clockTicksPerSecond, cpuMs, onCpuMs, otherThreadsOnCpuMs } from './process-cpu.ts';
 export { buildArm64Image } from './arm64-image.ts';
 export {
   MACHINE_BINFMT,

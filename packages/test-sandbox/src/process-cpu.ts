@@ -54,3 +54,18 @@ export function onCpuMs(pids: readonly number[]): number {
   }
   return ns / 1e6;
 }
+
+/**
+ * onCpuMs of a process's threads other than its main one: for Node, V8's optimising compiler and
+ * garbage collector workers and libuv's pool. Still busy after calls that all do the same means V8
+ * is still compiling them: the process is not warm yet.
+ */
+export function otherThreadsOnCpuMs(pid: number): number {
+  let main = 0;
+  try {
+    main = Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return 0;
+  }
+  return onCpuMs([pid]) - main;
+}
