@@ -119,6 +119,7 @@ const t = initTRPC.context<AgentContext>().create({
 });
 
 export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
 
 /** A contract schema as tRPC runs it (its type is read from `_input` and `_output`, which zod's have). */
 export interface ContractParser<In, Out> {
@@ -135,7 +136,6 @@ export interface ContractParser<In, Out> {
  */
 export const contract = <S extends z.ZodType>(schema: S): ContractParser<z.input<S>, z.output<S>> =>
   ({ parse: (value: unknown) => schema.parse(value) }) as ContractParser<z.input<S>, z.output<S>>;
-export const createCallerFactory = t.createCallerFactory;
 
 /** The procedure every agent route is built on: authenticated, with errors translated. */
 export const agentProcedure = t.procedure.use(async ({ ctx, next }) => {
