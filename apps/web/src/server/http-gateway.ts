@@ -65,7 +65,7 @@ const TRPC: Route = {
       endpoint: TRPC_ENDPOINT,
       req,
       router: appRouter,
-      createContext: ({ resHeaders }) => createContext(cp, req, resHeaders),
+      createContext: ({ resHeaders }) => createContext(cp, req.headers, resHeaders),
       onError: logServerError,
     }),
 };

@@ -7,11 +7,13 @@ import { gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { gatewayResponse, isGatewayPath } from './http-gateway.ts';
 import { bodyRefusal, MAX_BODY_BYTES, UPLOAD_PATH } from './http-limits.ts';
+import { answerHeartbeat, HEARTBEAT_PATH, isJsonCall } from './heartbeat-call.ts';
 import {
   networksOf,
   PEER_HEADER,
   PEER_PROTO_HEADER,
   requestOrigin,
+  type HeaderSource,
   type Peer,
 } from './security/request-origin.ts';
 import type { ControlPlane } from './services/control-plane.ts';
@@ -53,9 +55,7 @@ async function requestBody(req: IncomingMessage, pathname: string): Promise<Requ
     /^\d+$/.test(declared) &&
     Number(declared) <= MAX_BODY_BYTES
   ) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    return { body: Buffer.concat(chunks) };
+    return { body: await wholeBody(req) };
   }
   return { body: Readable.toWeb(req) as ReadableStream, duplex: 'half' } as RequestInit;
 }
@@ -92,6 +92,23 @@ export async function serveGateway(
 async function answer(cp: ControlPlane, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const socket = req.socket as Socket & { encrypted?: boolean };
   const peer: Peer = { address: socket.remoteAddress ?? '', https: socket.encrypted === true };
+  // Heartbeats, the call every agent makes every interval, are answered without the fetch adapter.
+  const heartbeatBody = isHeartbeatCall(req) ? await wholeBody(req) : undefined;
+  if (heartbeatBody) {
+    const heartbeat = await answerHeartbeat(cp, nodeHeaders(req, peer), heartbeatBody.toString('utf8'));
+    if (heartbeat) {
+      const outHeaders: Record<string, string | string[]> = {
+        ...SECURITY_HEADERS,
+        'content-security-policy': API_CSP,
+        'content-type': 'application/json',
+        vary: 'trpc-accept, accept',
+      };
+      for (const [name, value] of heartbeat.headers) if (name !== 'set-cookie') outHeaders[name] = value;
+      const cookies = heartbeat.headers.getSetCookie();
+      if (cookies.length) outHeaders['set-cookie'] = cookies;
+      return writeWhole(req, res, heartbeat.status, outHeaders, Buffer.from(heartbeat.body));
+    }
+  }
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (typeof value === 'string') headers.set(name, value);
@@ -111,11 +128,12 @@ async function answer(cp: ControlPlane, req: IncomingMessage, res: ServerRespons
     if (!res.writableFinished) gone.abort();
   });
   const refused = hasBody && bodyRefusal(method, url.pathname, headers) !== undefined;
-  const request = new Request(url, {
-    method,
-    headers,
-    ...(hasBody && !refused ? await requestBody(req, url.pathname) : {}),
-  } as RequestInit);
+  const body = heartbeatBody
+    ? { body: heartbeatBody }
+    : hasBody && !refused
+      ? await requestBody(req, url.pathname)
+      : {};
+  const request = new Request(url, { method, headers, ...body } as RequestInit);
   const response = (await gatewayResponse(cp, request, gone.signal)) ?? new Response(null, { status: 404 });
 
   const outHeaders: Record<string, string | string[]> = {};
@@ -132,21 +150,73 @@ async function answer(cp: ControlPlane, req: IncomingMessage, res: ServerRespons
     res.end();
     return;
   }
-  if (WHOLE.test(response.headers.get('content-type') ?? '')) {
-    let body = Buffer.from(await response.arrayBuffer());
-    if (body.length >= GZIP_FROM_BYTES && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
-      body = await gzipAsync(body, { level: 1 });
-      outHeaders['content-encoding'] = 'gzip';
-      outHeaders.vary = outHeaders.vary ? `${String(outHeaders.vary)}, accept-encoding` : 'accept-encoding';
-    }
-    outHeaders['content-length'] = String(body.length);
-    res.writeHead(response.status, outHeaders);
-    res.end(body);
-    return;
-  }
+  if (WHOLE.test(response.headers.get('content-type') ?? ''))
+    return writeWhole(req, res, response.status, outHeaders, Buffer.from(await response.arrayBuffer()));
   const declared = response.headers.get('content-length');
   if (declared) outHeaders['content-length'] = declared;
   res.writeHead(response.status, outHeaders);
   // A client that went away ends the stream early: nothing to report.
   await pipeline(Readable.fromWeb(response.body as NodeReadableStream), res).catch(() => undefined);
+}
+
+/** An answer written whole, with its length; gzipped when the client takes it and it is over 1 KiB. */
+async function writeWhole(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  outHeaders: Record<string, string | string[]>,
+  answer: Buffer,
+): Promise<void> {
+  let body = answer;
+  if (body.length >= GZIP_FROM_BYTES && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+    body = await gzipAsync(body, { level: 1 });
+    outHeaders['content-encoding'] = 'gzip';
+    outHeaders.vary = outHeaders.vary ? `${String(outHeaders.vary)}, accept-encoding` : 'accept-encoding';
+  }
+  outHeaders['content-length'] = String(body.length);
+  res.writeHead(status, outHeaders);
+  res.end(body);
+}
+
+/**
+ * An agent's heartbeat as answerHeartbeat takes it: a POST of JSON to its path, of a declared length
+ * within the limit, asking for no stream. Anything else about it goes the fetch way (tRPC's answer
+ * to a malformed one is the one to give).
+ */
+function isHeartbeatCall(req: IncomingMessage): boolean {
+  const { headers } = req;
+  const declared = headers['content-length'];
+  return (
+    req.method === 'POST' &&
+    req.url === HEARTBEAT_PATH &&
+    isJsonCall(headers['content-type']) &&
+    headers['trpc-accept'] === undefined &&
+    !(headers.accept ?? '').includes('application/jsonl') &&
+    declared !== undefined &&
+    /^\d+$/.test(declared) &&
+    Number(declared) <= MAX_BODY_BYTES
+  );
+}
+
+/** A request's body read whole (its declared length was checked). */
+async function wholeBody(req: IncomingMessage): Promise<Buffer<ArrayBuffer>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * A Node request's headers as a fetch Headers' get() reads them, with the peer from the socket under
+ * the peer headers (whatever the client sent under those names is not read).
+ */
+function nodeHeaders(req: IncomingMessage, peer: Peer): HeaderSource {
+  return {
+    get(name) {
+      const key = name.toLowerCase();
+      if (key === PEER_HEADER) return peer.address;
+      if (key === PEER_PROTO_HEADER) return peer.https ? 'https' : 'http';
+      const value = req.headers[key];
+      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+    },
+  };
 }

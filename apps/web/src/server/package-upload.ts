@@ -28,7 +28,7 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
 export async function handlePackageUpload(cp: ControlPlane, req: Request): Promise<Response> {
   if (req.method !== 'POST')
     return json(405, { error: 'POST the .deb as the request body.' }, { allow: 'POST' });
-  const ctx = await createContext(cp, req, new Headers());
+  const ctx = await createContext(cp, req.headers, new Headers());
   const session = ctx.session;
   if (!session) return json(401, { error: 'Sign in first.' });
   if (ctx.csrf !== session.csrfSecret)

@@ -17,7 +17,7 @@ import { ControlPlaneError, type ControlPlaneErrorCode } from './errors.ts';
 import { hasRole, type AuthenticatedSession } from './services/auth.ts';
 import type { ControlPlane } from './services/control-plane.ts';
 import { DEVICE_COOKIE, DEVICE_TTL_MS } from './security/device-cookie.ts';
-import { networksOf, requestOrigin } from './security/request-origin.ts';
+import { networksOf, requestOrigin, type HeaderSource } from './security/request-origin.ts';
 import { wireTransformer } from './wire-serializer.ts';
 
 export const SESSION_COOKIE = 'bf_session';
@@ -43,18 +43,25 @@ export interface Context {
   readonly reads: object;
 }
 
-/** The client's address from the peer headers every server writes from the socket (request-origin.ts). */
-export async function createContext(cp: ControlPlane, req: Request, resHeaders: Headers): Promise<Context> {
-  const cookies = req.headers.get('cookie');
+/**
+ * A call's context from its request's headers: the client's address from the peer headers every
+ * server writes from the socket (request-origin.ts).
+ */
+export async function createContext(
+  cp: ControlPlane,
+  headers: HeaderSource,
+  resHeaders: Headers,
+): Promise<Context> {
+  const cookies = headers.get('cookie');
   const sessionToken = cookie(cookies, SESSION_COOKIE);
-  const authorization = req.headers.get('authorization');
-  const origin = requestOrigin(req.headers, networksOf(cp.config.trustedProxies), undefined);
+  const authorization = headers.get('authorization');
+  const origin = requestOrigin(headers, networksOf(cp.config.trustedProxies), undefined);
   return {
     cp,
     session: await cp.auth.authenticate(sessionToken),
     sessionToken,
     bearer: authorization?.startsWith('Bearer ') ? authorization.slice(7) : undefined,
-    csrf: req.headers.get(CSRF_HEADER) ?? undefined,
+    csrf: headers.get(CSRF_HEADER) ?? undefined,
     clientAddress: origin.address,
     https: origin.https,
     deviceCookie: cookie(cookies, DEVICE_COOKIE),

@@ -18,6 +18,9 @@ export interface Peer {
   readonly https: boolean;
 }
 
+/** What is read of a request's headers: a fetch `Headers`, or node-http-gateway.ts's view of a Node request. */
+export type HeaderSource = Pick<Headers, 'get'>;
+
 export interface RequestOrigin {
   /** The client's address, at most 64 characters (it is stored per attempt). */
   readonly address: string;
@@ -32,7 +35,7 @@ export interface RequestOrigin {
  * that reached Next before stampPeers ran) the client is "unknown".
  */
 export function requestOrigin(
-  headers: Headers,
+  headers: HeaderSource,
   trustedProxies: Networks,
   socketPeer: Peer | undefined,
 ): RequestOrigin {
@@ -55,7 +58,7 @@ export function requestOrigin(
   return { address: address.toLowerCase().slice(0, 64), https: secure };
 }
 
-function peerFromHeaders(headers: Headers): Peer | undefined {
+function peerFromHeaders(headers: HeaderSource): Peer | undefined {
   const address = headers.get(PEER_HEADER);
   return address ? { address, https: headers.get(PEER_PROTO_HEADER) === 'https' } : undefined;
 }
