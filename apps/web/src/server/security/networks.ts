@@ -26,6 +26,8 @@ export class Networks {
   }
 
   has(address: string): boolean {
+    // Most servers trust no proxy: nothing to parse or look up for each request.
+    if (this.entries.length === 0) return false;
     const ip = plainAddress(address);
     const family = isIP(ip);
     if (family === 0) return false;
