@@ -12,3 +12,4 @@ export * from './package-transfer.ts';
 export * from './release-manifest.ts';
 export * from './dial-out.ts';
 export * from './agent-upgrade.ts';
+export * from './sync-parser.ts';

@@ -13,7 +13,7 @@
  * Routers import only `router`, `contractProcedure` and `createCallerFactory` from this file; the
  * dial-out channel (call-dispatch.ts) also `agentErrorOf`.
  */
-import type { AgentErrorCode, AgentErrorData } from '@binfleet/agent-contract';
+import { syncParser, type AgentErrorCode, type AgentErrorData } from '@binfleet/agent-contract';
 import { ArchTableError } from '@binfleet/arch-table';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
@@ -136,24 +136,8 @@ const agentProcedure = t.procedure.use(async ({ ctx, next }) => {
   return result;
 });
 
-/** A contract schema as tRPC runs it (its type is read from `_input` and `_output`, which zod's have). */
-interface ContractParser<In, Out> {
-  readonly _input: In;
-  readonly _output: Out;
-  parse(value: unknown): Out;
-}
-
-/**
- * A contract schema checked with zod's synchronous `parse`. Given the schema itself, tRPC calls its
- * `parseAsync`, which zod runs without the code it compiles for each object schema: the applyState
- * answer (31 actions and 31 entries) took ~100 us that way against ~30 us, and a third of what a call
- * allocated (a loop of 5000 calls; docs/operations.md). The contract has no async refinements.
- */
-const contract = <S extends z.ZodType>(schema: S): ContractParser<z.input<S>, z.output<S>> =>
-  ({ parse: (value: unknown) => schema.parse(value) }) as ContractParser<z.input<S>, z.output<S>>;
-
 /** `agentProcedure` with one procedure of the contract's table: its input parsed before, its answer after. */
 export const contractProcedure = <I extends z.ZodType, O extends z.ZodType>(procedure: {
   readonly input: I;
   readonly output: O;
-}) => agentProcedure.input(contract(procedure.input)).output(contract(procedure.output));
+}) => agentProcedure.input(syncParser(procedure.input)).output(syncParser(procedure.output));

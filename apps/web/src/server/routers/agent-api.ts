@@ -4,6 +4,7 @@ import {
   reportedContractVersion,
   heartbeatInputSchema,
   joinInputSchema,
+  syncParser,
   type HeartbeatAnswer,
 } from '@binfleet/agent-contract';
 import { z } from 'zod';
@@ -31,8 +32,9 @@ export const agentApiRouter = router({
   callResult: agentProcedure
     .input(z.unknown())
     .mutation(({ ctx, input }) => ctx.cp.dialOut.calls.result(ctx.host, input)),
+  // Every agent, every interval: checked with zod's synchronous parse (syncParser).
   heartbeat: heartbeatProcedure
-    .input(heartbeatInputSchema)
+    .input(syncParser(heartbeatInputSchema))
     .mutation(async ({ ctx, input }): Promise<HeartbeatAnswer> => {
       requireServed('take the heartbeat', input);
       const beat = await ctx.cp.hosts.enrolment.beat(ctx.sender, ctx.bearer, input);
