@@ -76,13 +76,27 @@ async function createJob(fleet: Fleet, params: Record<string, unknown>, hosts: r
 
 const finished = (fleet: Fleet, id: string) => finishedJob<JobView>(fleet.api, id);
 
-/** A job's status with the rows that did not succeed and why, so that a failure says which host and what. */
-const outcome = (job: JobView) => ({
-  status: job.status,
-  notSucceeded: job.targets
-    .filter((t) => t.status !== 'succeeded')
-    .map((t) => `${t.hostname}: ${t.status} after ${t.attempts} attempt(s): ${t.error}`),
-});
+/**
+ * A job's status with the rows that did not succeed and why, so that a failure says which host and
+ * what: with the URL the control plane calls that host at, the agent's own URL and process, and the
+ * last lines it logged.
+ */
+async function outcome(fleet: Fleet, job: JobView) {
+  const failed = job.targets.filter((t) => t.status !== 'succeeded');
+  const notSucceeded = await Promise.all(
+    failed.map(async (t) => {
+      const row = `${t.hostname}: ${t.status} after ${t.attempts} attempt(s): ${t.error}`;
+      const host = fleet.hosts.find((h) => h.hostId === t.hostId);
+      const record = await fleet.db.host.findUnique({ where: { id: t.hostId }, select: { agentUrl: true } });
+      if (!host) return row;
+      const logged = host.agent.logs
+        .slice(-8)
+        .map((l) => `${l.event ?? '?'}${l.message ? `: ${String(l.message)}` : ''}`);
+      return `${row} [called at ${record?.agentUrl}; agent at ${host.agent.url}, pid ${host.agent.pid}, logged last: ${logged.join(' | ')}]`;
+    }),
+  );
+  return { status: job.status, notSucceeded };
+}
 const SUCCEEDED = { status: 'succeeded', notSucceeded: [] };
 
 function rowRunning(fleet: Fleet, jobId: string, i: number): Promise<boolean> {
@@ -129,7 +143,7 @@ describe.each(DATABASES)('faults on %s', (name, database) => {
 
     for (const i of [2, 3]) await fleet.restartAgent(i, CRASHED);
     const again = await createJob(fleet, params, [2, 3]);
-    expect(outcome(await finished(fleet, again))).toEqual(SUCCEEDED);
+    expect(await outcome(fleet, await finished(fleet, again))).toEqual(SUCCEEDED);
     await assertNoLostOrHangingRows(fleet.db, again, {
       hostIds: [2, 3].map((i) => fleet.hosts[i]!.hostId),
       kernel: fleet.kernelOf,
@@ -146,7 +160,7 @@ describe.each(DATABASES)('faults on %s', (name, database) => {
     process.kill(fleet.hosts[0]!.agent.pid, 'SIGCONT');
     await fleet.restartServer();
 
-    expect(outcome(await finished(fleet, id))).toEqual(SUCCEEDED);
+    expect(await outcome(fleet, await finished(fleet, id))).toEqual(SUCCEEDED);
     const rows = await assertNoLostOrHangingRows(fleet.db, id, {
       hostIds: all.map((i) => fleet.hosts[i]!.hostId),
       kernel: fleet.kernelOf,
@@ -179,7 +193,7 @@ describe.each(DATABASES)('faults on %s', (name, database) => {
           hostIds: all.map((i) => fleet.hosts[i]!.hostId),
           kernel: fleet.kernelOf,
         });
-        expect(outcome(done)).toEqual(SUCCEEDED);
+        expect(await outcome(fleet, done)).toEqual(SUCCEEDED);
         // The server went through it without dying, and answers again.
         expect(fleet.server.output()).not.toMatch(/exited/);
         expect((await hostView(fleet, 0)).online).toBe(true);
@@ -211,7 +225,7 @@ describe.each(DATABASES)('faults on %s', (name, database) => {
         { kind: 'register', targets: ['mips64el'], persistent: true },
         skewed,
       );
-      expect(outcome(await finished(fleet, id))).toEqual(SUCCEEDED);
+      expect(await outcome(fleet, await finished(fleet, id))).toEqual(SUCCEEDED);
       const rows = await assertNoLostOrHangingRows(fleet.db, id, {
         hostIds: skewed.map((i) => fleet.hosts[i]!.hostId),
         kernel: fleet.kernelOf,
@@ -248,7 +262,7 @@ describe.each(DATABASES)('faults on %s', (name, database) => {
         { kind: 'reset-register', targets: ['aarch64'], persistent: true },
         [0],
       );
-      expect(outcome(await finished(fleet, set))).toEqual(SUCCEEDED);
+      expect(await outcome(fleet, await finished(fleet, set))).toEqual(SUCCEEDED);
 
       // Unmounted, and kept from being mounted again by the agent itself (it mounts binfmt_misc when
       // it can): /proc/sys/fs hidden under an empty read-only tmpfs, so the mount point is gone.
@@ -303,7 +317,7 @@ describe.each(DATABASES)('faults on %s', (name, database) => {
         return v.facts.binfmt?.mounted === true && v.entries.some((e) => e.name === 'qemu-aarch64');
       });
       const again = await createJob(fleet, { kind: 'register', targets: ['s390x'] }, [0]);
-      expect(outcome(await finished(fleet, again))).toEqual(SUCCEEDED);
+      expect(await outcome(fleet, await finished(fleet, again))).toEqual(SUCCEEDED);
       await assertNoLostOrHangingRows(fleet.db, again, {
         hostIds: [fleet.hosts[0]!.hostId],
         kernel: fleet.kernelOf,
@@ -320,7 +334,7 @@ describe.each(DATABASES)('faults on %s', (name, database) => {
         { kind: 'reset-register', targets: ['aarch64', 'mips64el'], persistent: true },
         [1],
       );
-      expect(outcome(await finished(fleet, set))).toEqual(SUCCEEDED);
+      expect(await outcome(fleet, await finished(fleet, set))).toEqual(SUCCEEDED);
       const before = fleet.kernel(1);
       const hostsBefore = await fleet.db.host.count();
 
@@ -370,9 +384,9 @@ describe.each(DATABASES)('faults on %s', (name, database) => {
           { kind: 'register', targets: ['aarch64'], persistent: true },
           hosts,
         );
-        expect(outcome(await finished(fleet, set))).toEqual(SUCCEEDED);
+        expect(await outcome(fleet, await finished(fleet, set))).toEqual(SUCCEEDED);
         const baseline = await createJob(fleet, { kind: 'verify', targets: ['aarch64'] }, hosts);
-        expect(outcome(await finished(fleet, baseline))).toEqual(SUCCEEDED);
+        expect(await outcome(fleet, await finished(fleet, baseline))).toEqual(SUCCEEDED);
 
         // The agents frozen with their verify call received, so dockerd surely stops during the job.
         for (const i of hosts) process.kill(fleet.hosts[i]!.agent.pid, 'SIGSTOP');
@@ -395,7 +409,7 @@ describe.each(DATABASES)('faults on %s', (name, database) => {
 
         await dockerd.restart();
         const again = await createJob(fleet, { kind: 'verify', targets: ['aarch64'] }, hosts);
-        expect(outcome(await finished(fleet, again))).toEqual(SUCCEEDED);
+        expect(await outcome(fleet, await finished(fleet, again))).toEqual(SUCCEEDED);
         await assertNoLostOrHangingRows(fleet.db, again, {
           hostIds: hosts.map((i) => fleet.hosts[i]!.hostId),
           kernel: fleet.kernelOf,
@@ -535,7 +549,7 @@ describe('disk full under the SQLite file', () => {
 
   it('reports the full disk clearly, keeps running, loses and corrupts nothing, and resumes once space is freed', async () => {
     const before = await createJob(fleet, { kind: 'register', targets: ['aarch64'] }, [0, 1]);
-    expect(outcome(await finished(fleet, before))).toEqual(SUCCEEDED);
+    expect(await outcome(fleet, await finished(fleet, before))).toEqual(SUCCEEDED);
     const committed = {
       hosts: await fleet.db.host.findMany({ orderBy: { id: 'asc' } }),
       rows: await fleet.db.jobTarget.findMany({ where: { jobId: before }, orderBy: { id: 'asc' } }),
@@ -584,7 +598,7 @@ describe('disk full under the SQLite file', () => {
       await assertNoLostOrHangingRows(fleet.db, id, { hostIds: [fleet.hosts[0]!.hostId] });
     }
     const after = await createJob(fleet, { kind: 'register', targets: ['s390x'] }, [0, 1]);
-    expect(outcome(await finished(fleet, after))).toEqual(SUCCEEDED);
+    expect(await outcome(fleet, await finished(fleet, after))).toEqual(SUCCEEDED);
     await assertNoLostOrHangingRows(fleet.db, after, {
       hostIds: [0, 1].map((i) => fleet.hosts[i]!.hostId),
       kernel: fleet.kernelOf,
