@@ -17,7 +17,7 @@ import {
   type Peer,
 } from './security/request-origin.ts';
 import type { ControlPlane } from './services/control-plane.ts';
-import { API_CSP, SECURITY_HEADERS } from '../shared/security-headers.ts';
+import { API_SECURITY_HEADERS } from '../shared/security-headers.ts';
 
 const gzipAsync = promisify(gzip);
 
@@ -79,11 +79,7 @@ export async function serveGateway(
   } catch (error) {
     console.error(JSON.stringify({ msg: 'gateway request failed', path: req.url, error: String(error) }));
     if (!res.headersSent) {
-      res.writeHead(500, {
-        ...SECURITY_HEADERS,
-        'content-security-policy': API_CSP,
-        'content-type': 'application/json',
-      });
+      res.writeHead(500, { ...API_SECURITY_HEADERS, 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { message: 'The control plane failed to answer; see its log.' } }));
     } else res.destroy();
   }
@@ -97,15 +93,11 @@ async function answer(cp: ControlPlane, req: IncomingMessage, res: ServerRespons
   if (heartbeatBody) {
     const heartbeat = await answerHeartbeat(cp, nodeHeaders(req, peer), heartbeatBody.toString('utf8'));
     if (heartbeat) {
-      const outHeaders: Record<string, string | string[]> = {
-        ...SECURITY_HEADERS,
-        'content-security-policy': API_CSP,
+      const outHeaders = copyHeaders(heartbeat.headers, {
+        ...API_SECURITY_HEADERS,
         'content-type': 'application/json',
         vary: 'trpc-accept, accept',
-      };
-      for (const [name, value] of heartbeat.headers) if (name !== 'set-cookie') outHeaders[name] = value;
-      const cookies = heartbeat.headers.getSetCookie();
-      if (cookies.length) outHeaders['set-cookie'] = cookies;
+      });
       return writeWhole(req, res, heartbeat.status, outHeaders, Buffer.from(heartbeat.body));
     }
   }
@@ -136,11 +128,7 @@ async function answer(cp: ControlPlane, req: IncomingMessage, res: ServerRespons
   const request = new Request(url, { method, headers, ...body } as RequestInit);
   const response = (await gatewayResponse(cp, request, gone.signal)) ?? new Response(null, { status: 404 });
 
-  const outHeaders: Record<string, string | string[]> = {};
-  for (const [name, value] of response.headers) if (!HOP_BY_HOP.has(name)) outHeaders[name] = value;
-  // getSetCookie keeps several cookies apart; the iteration above joins them into one header.
-  const cookies = response.headers.getSetCookie();
-  if (cookies.length) outHeaders['set-cookie'] = cookies;
+  const outHeaders = copyHeaders(response.headers, {});
   // A body the gateway refuses unread (its size or length): the connection is closed after the
   // answer, so that the client reads the answer instead of a reset mid-body.
   if (refused) outHeaders.connection = 'close';
@@ -157,6 +145,18 @@ async function answer(cp: ControlPlane, req: IncomingMessage, res: ServerRespons
   res.writeHead(response.status, outHeaders);
   // A client that went away ends the stream early: nothing to report.
   await pipeline(Readable.fromWeb(response.body as NodeReadableStream), res).catch(() => undefined);
+}
+
+/** A fetch answer's headers into Node's form (`into`), without those of one connection. */
+function copyHeaders(
+  from: Headers,
+  into: Record<string, string | string[]>,
+): Record<string, string | string[]> {
+  for (const [name, value] of from) if (!HOP_BY_HOP.has(name)) into[name] = value;
+  // getSetCookie keeps several cookies apart; the iteration above joins them into one header.
+  const cookies = from.getSetCookie();
+  if (cookies.length) into['set-cookie'] = cookies;
+  return into;
 }
 
 /** An answer written whole, with its length; gzipped when the client takes it and it is over 1 KiB. */
