@@ -22,7 +22,7 @@ export function isJsonCall(contentType: string | null | undefined): boolean {
   return contentType?.split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
 }
 
-export interface HeartbeatAnswer {
+export interface HeartbeatHttpAnswer {
   readonly status: number;
   /** The answer's JSON, as tRPC writes it. */
   readonly body: string;
@@ -43,7 +43,7 @@ export async function answerHeartbeat(
   cp: ControlPlane,
   headers: HeaderSource,
   body: string,
-): Promise<HeartbeatAnswer | undefined> {
+): Promise<HeartbeatHttpAnswer | undefined> {
   let json: unknown;
   try {
     json = JSON.parse(body);
