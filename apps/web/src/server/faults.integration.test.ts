@@ -87,8 +87,8 @@ async function outcome(fleet: Fleet, job: JobView) {
     failed.map(async (t) => {
       const row = `${t.hostname}: ${t.status} after ${t.attempts} attempt(s): ${t.error}`;
       const host = fleet.hosts.find((h) => h.hostId === t.hostId);
-      const record = await fleet.db.host.findUnique({ where: { id: t.hostId }, select: { agentUrl: true } });
       if (!host) return row;
+      const record = await fleet.db.host.findUnique({ where: { id: t.hostId }, select: { agentUrl: true } });
       const logged = host.agent.logs
         .slice(-8)
         .map((l) => `${l.event ?? '?'}${l.message ? `: ${String(l.message)}` : ''}`);
