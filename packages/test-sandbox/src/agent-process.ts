@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { AGENT_BUILD_INPUTS, isStale } from './freshness.ts';
+import { AGENT_BUILD_INPUTS, isStale, underBuildLock } from './freshness.ts';
 import type { Sandbox } from './sandbox.ts';
 
 export const REPO = resolve(import.meta.dirname, '../../..');
@@ -26,13 +26,15 @@ let bundleChecked = false;
 
 /**
  * AGENT_DIST, built first when it is missing or older than a source it bundles (once per process:
- * a test run does not rebuild under its own agents). Agents and CLI runs in tests use it: what users
- * run, and it starts in a fifth of the sources' time.
+ * a test run does not rebuild under its own agents), by one test process at a time (underBuildLock:
+ * integration files run two at a time). Agents and CLI runs in tests use it: what users run, and it
+ * starts in a fifth of the sources' time.
  */
 export function agentBundle(log: (line: string) => void = () => undefined): string {
   if (bundleChecked) return AGENT_DIST;
-  // The launcher is what the build writes last: a build that failed halfway is built again.
-  if (isStale(AGENT_LAUNCHER, AGENT_BUILD_INPUTS, REPO)) {
+  underBuildLock(REPO, 'agent-bundle', () => {
+    // The launcher is what the build writes last: a build that failed halfway is built again.
+    if (!isStale(AGENT_LAUNCHER, AGENT_BUILD_INPUTS, REPO)) return;
     const started = Date.now();
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/build.ts'], {
       cwd: join(REPO, 'apps/agent'),
@@ -41,7 +43,7 @@ export function agentBundle(log: (line: string) => void = () => undefined): stri
     });
     if (r.status !== 0) throw new Error(`the agent bundle failed to build:\n${r.stdout}\n${r.stderr}`);
     log(`agent bundle took ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  }
+  });
   bundleChecked = true;
   return AGENT_DIST;
 }
@@ -50,18 +52,20 @@ let launcherChecked = false;
 
 /**
  * AGENT_LAUNCHER over agentBundle(), with the agent's startup snapshot for this node made already
- * (its first `serve` makes it, here a `serve --help`): agents started together then do not each make
- * it. A launcher that could not make it fails the test run here rather than every agent quietly
+ * (its first `serve` makes it, here a `serve --help`, under the bundle's lock): agents started
+ * together then do not each make it. A launcher that could not make it fails the test run here rather than every agent quietly
  * running from the bundle.
  */
 export function agentLauncher(log: (line: string) => void = () => undefined): string {
   agentBundle(log);
   if (launcherChecked) return AGENT_LAUNCHER;
-  const r = spawnSync(AGENT_LAUNCHER, ['serve', '--help'], {
-    env: { ...process.env, ...launcherEnv },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  const r = underBuildLock(REPO, 'agent-bundle', () =>
+    spawnSync(AGENT_LAUNCHER, ['serve', '--help'], {
+      env: { ...process.env, ...launcherEnv },
+      encoding: 'utf8',
+      timeout: 60_000,
+    }),
+  );
   const made = existsSync(AGENT_LAUNCHER_SNAPSHOTS) ? readdirSync(AGENT_LAUNCHER_SNAPSHOTS) : [];
   if (
     r.status !== 0 ||

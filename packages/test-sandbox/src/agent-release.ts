@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from './agent-process.ts';
-import { AGENT_BUILD_INPUTS, isStale } from './freshness.ts';
+import { AGENT_BUILD_INPUTS, isStale, underBuildLock } from './freshness.ts';
 
 /** What `pnpm agent:package` packages, relative to the repository. */
 export const AGENT_PACKAGE_INPUTS = [
@@ -23,16 +23,18 @@ export const AGENT_RELEASE_DIR = join(REPO, 'dist/agent');
 export function ensureAgentRelease(options: { image?: boolean } = {}): string {
   const manifest = join(AGENT_RELEASE_DIR, 'manifest.json');
   const hasImage = () => existsSync(manifest) && /"kind": "image"/.test(readFileSync(manifest, 'utf8'));
-  if (isStale(manifest, AGENT_PACKAGE_INPUTS, REPO) || (options.image && !hasImage())) {
-    const result = spawnSync('pnpm', ['agent:package', ...(options.image ? ['--image'] : [])], {
-      cwd: REPO,
-      encoding: 'utf8',
-      timeout: 15 * 60_000,
-    });
-    if (result.status !== 0)
-      throw new Error(
-        `pnpm agent:package failed (status ${result.status}):\n${result.stdout}\n${result.stderr}`,
-      );
-  }
+  underBuildLock(REPO, 'agent-release', () => {
+    if (isStale(manifest, AGENT_PACKAGE_INPUTS, REPO) || (options.image && !hasImage())) {
+      const result = spawnSync('pnpm', ['agent:package', ...(options.image ? ['--image'] : [])], {
+        cwd: REPO,
+        encoding: 'utf8',
+        timeout: 15 * 60_000,
+      });
+      if (result.status !== 0)
+        throw new Error(
+          `pnpm agent:package failed (status ${result.status}):\n${result.stdout}\n${result.stderr}`,
+        );
+    }
+  });
   return AGENT_RELEASE_DIR;
 }

@@ -1,5 +1,7 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** What `next build` of apps/web bundles, relative to the repository: a build newer than all of it is reused. */
@@ -62,4 +64,59 @@ export function freePort(): Promise<number> {
       probe.close(() => resolvePort(port));
     });
   });
+}
+
+/** The longest a test process waits for another one's build (agent:package may take minutes). */
+const BUILD_LOCK_WAIT_MS = 20 * 60_000;
+
+/**
+ * Runs `build` (which checks freshness itself, and builds only what is stale) while no other test
+ * process of this checkout runs one of the same `name`: integration files run two at a time, and two
+ * of them building the same output at once would write over each other. The second waits, then finds
+ * the output fresh. The lock is a directory (made atomically) naming its holder's pid; a holder that
+ * died without removing it (killed) is noticed and its lock taken over.
+ */
+export function underBuildLock<T>(root: string, name: string, build: () => T): T {
+  const checkout = createHash('sha256').update(root).digest('hex').slice(0, 12);
+  const dir = join(tmpdir(), 'binfleet-build-locks', `${checkout}-${name}`);
+  mkdirSync(join(dir, '..'), { recursive: true });
+  const deadline = Date.now() + BUILD_LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      mkdirSync(dir);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = Number(readFileOr(join(dir, 'pid')));
+    if (holder > 0 && !isRunning(holder)) rmSync(dir, { recursive: true, force: true });
+    else if (Date.now() > deadline)
+      throw new Error(
+        `${name}: another test process (pid ${holder || 'unknown'}) has been building it for ${BUILD_LOCK_WAIT_MS / 60_000} minutes; if none is, remove ${dir}`,
+      );
+    else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+  }
+  try {
+    writeFileSync(join(dir, 'pid'), String(process.pid));
+    return build();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function readFileOr(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

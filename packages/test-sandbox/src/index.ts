@@ -11,7 +11,14 @@ export {
 } from './sandbox.ts';
 export { fixtures, type DebianArch, type Fixtures } from './fixtures.ts';
 export { CHROMIUM_ARGS, chromiumExecutable } from './chromium.ts';
-export { AGENT_BUILD_INPUTS, WEB_BUILD_INPUTS, freePort, isStale, newestChange } from './freshness.ts';
+export {
+  AGENT_BUILD_INPUTS,
+  WEB_BUILD_INPUTS,
+  freePort,
+  isStale,
+  newestChange,
+  underBuildLock,
+} from './freshness.ts';
 export {
   AGENT_BIN,
   AGENT_DIST,
