@@ -57,7 +57,7 @@ fi
 # Types (every package, benches and scripts) and lint: what no test runs would still break users.
 run_suite checks bash -c 'pnpm typecheck && pnpm exec tsc -p . --noEmit && pnpm lint'
 run_suite unit pnpm exec vitest run --project unit
-run_suite integration pnpm exec vitest run --project integration
+run_suite integration pnpm exec vitest run --project 'integration*'
 if [[ -f e2e/playwright.config.ts ]]; then
   run_suite e2e pnpm --filter @binfleet/e2e test
 else
