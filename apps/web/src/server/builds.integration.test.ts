@@ -17,11 +17,7 @@ import { until, watchUntilFinal } from './testing/waiting.ts';
 // catalogue, synced from the registry, with the digests the builder reported. The first build takes
 // the packages of two host architectures (amd64, arm64): its multi-platform tags are indexes of both. Then a build from a
 // package uploaded through the control plane, cancel and re-run; how each ended, once in the audit log;
-// on SQLite and on PostgreSQL. The two builds about a package's way to its builder (sent to it, or
-// fetched by a dial-out builder) run on SQLite only: what they add to the first build is that way,
-// which the database does not take part in; the uploads' records on both databases are in
-// packages.integration.test.ts, dial-out on PostgreSQL in dial-out.integration.test.ts. Each build
-// here is a real one on dockerd, in the files that run one at a time (vitest.config.ts).
+// on SQLite and on PostgreSQL.
 const REGISTRY = process.env.BINFLEET_REGISTRY ?? '127.0.0.1:5000';
 const RUN = Date.now().toString(36);
 const TEST_IMAGE = 'binfleet-test/arm64-busybox:latest';
@@ -55,8 +51,6 @@ describe.each(DATABASES)('builds from the control plane on a real builder agent,
   let repositoryId: string;
   let built: BuildView;
   const digests = new Set<string>();
-  /** The builds about a package's way to the builder (see the top). */
-  const SQLITE_ONLY = "a package's way to its builder does not depend on the database";
 
   beforeAll(async () => {
     buildArm64Image(TEST_IMAGE);
@@ -226,8 +220,7 @@ describe.each(DATABASES)('builds from the control plane on a real builder agent,
     expect(built.catalogueTags.map((t) => t.tag).sort()).toEqual([...pushed.keys()].sort());
   }, 600_000);
 
-  it('builds from a package uploaded to the control plane, sent to the builder first', async ({ skip }) => {
-    skip(database !== 'sqlite', SQLITE_ONLY);
+  it('builds from a package uploaded to the control plane, sent to the builder first', async () => {
     const upload = await fetch(`${fleet.url}/api/packages`, {
       method: 'POST',
       headers: { ...admin.sessionHeaders, 'x-binfleet-filename': 'qemu-user-static.deb' },
@@ -407,18 +400,16 @@ describe.each(DATABASES)('builds from the control plane on a real builder agent,
     );
     expect(audit.map((a) => a.action)).toEqual([
       'build.start',
-      // The upload's build and its re-run, cancelled.
-      ...(database === 'sqlite' ? ['build.start', 'build.start', 'build.cancel'] : []),
+      'build.start',
+      'build.start',
+      'build.cancel',
       'build.start',
       'build.cancel',
       'build.start',
       'build.cancel',
     ]);
   }, 300_000);
-  it('a dial-out builder fetches an uploaded package on a connection of its own, builds, and is served only what its builds name', async ({
-    skip,
-  }) => {
-    skip(database !== 'sqlite', SQLITE_ONLY);
+  it('a dial-out builder fetches an uploaded package on a connection of its own, builds, and is served only what its builds name', async () => {
     // This machine's builder joins again, dialing out (one hostname per fleet: the direct host goes first).
     await admin.ok(admin.mutation('fleet.removeHost', { id: hostId }));
     await fleet.hosts[0]!.agent.stop();
