@@ -32,7 +32,7 @@ let bundleChecked = false;
  */
 export function agentBundle(log: (line: string) => void = () => undefined): string {
   if (bundleChecked) return AGENT_DIST;
-  underBuildLock(REPO, 'agent-bundle', () => {
+  underBuildLock(REPO, 'agent-dist', () => {
     // The launcher is what the build writes last: a build that failed halfway is built again.
     if (!isStale(AGENT_LAUNCHER, AGENT_BUILD_INPUTS, REPO)) return;
     const started = Date.now();
@@ -59,7 +59,7 @@ let launcherChecked = false;
 export function agentLauncher(log: (line: string) => void = () => undefined): string {
   agentBundle(log);
   if (launcherChecked) return AGENT_LAUNCHER;
-  const r = underBuildLock(REPO, 'agent-bundle', () =>
+  const r = underBuildLock(REPO, 'agent-dist', () =>
     spawnSync(AGENT_LAUNCHER, ['serve', '--help'], {
       env: { ...process.env, ...launcherEnv },
       encoding: 'utf8',

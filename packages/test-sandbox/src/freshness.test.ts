@@ -1,5 +1,4 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,12 +33,7 @@ function builder(root: string, name: string, log: string, holdMs: number) {
   );
 }
 
-const lockDir = (root: string, name: string) =>
-  join(
-    tmpdir(),
-    'binfleet-build-locks',
-    `${createHash('sha256').update(root).digest('hex').slice(0, 12)}-${name}`,
-  );
+const lockDir = (root: string, name: string) => join(root, 'node_modules/.cache/binfleet-build-locks', name);
 
 describe('underBuildLock', () => {
   const dirs: string[] = [];
@@ -49,10 +43,7 @@ describe('underBuildLock', () => {
     return dir;
   };
   afterEach(() => {
-    for (const dir of dirs.splice(0)) {
-      rmSync(dir, { recursive: true, force: true });
-      rmSync(lockDir(dir, 'thing'), { recursive: true, force: true });
-    }
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
 
   it('lets one process build at a time: the others wait for it', async () => {
@@ -83,5 +74,14 @@ describe('underBuildLock', () => {
       }),
     ).toThrow('the build failed');
     expect(existsSync(lock)).toBe(false);
+  });
+
+  it('refuses a nested call for the same name, which would wait for itself', () => {
+    const root = scratch();
+    expect(() => underBuildLock(root, 'thing', () => underBuildLock(root, 'thing', () => 'inner'))).toThrow(
+      /called again while held/,
+    );
+    expect(underBuildLock(root, 'thing', () => underBuildLock(root, 'other', () => 'inner'))).toBe('inner');
+    expect(existsSync(lockDir(root, 'thing'))).toBe(false);
   });
 });

@@ -1,7 +1,14 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** What `next build` of apps/web bundles, relative to the repository: a build newer than all of it is reused. */
@@ -69,46 +76,75 @@ export function freePort(): Promise<number> {
 /** The longest a test process waits for another one's build (agent:package may take minutes). */
 const BUILD_LOCK_WAIT_MS = 20 * 60_000;
 
+/** Names this process holds (underBuildLock is not reentrant: a nested call would wait for itself). */
+const held = new Set<string>();
+
 /**
  * Runs `build` (which checks freshness itself, and builds only what is stale) while no other test
  * process of this checkout runs one of the same `name`: integration files run two at a time, and two
  * of them building the same output at once would write over each other. The second waits, then finds
- * the output fresh. The lock is a directory (made atomically) naming its holder's pid; a holder that
- * died without removing it (killed) is noticed and its lock taken over.
+ * the output fresh.
+ *
+ * The lock is a directory in the checkout (node_modules/.cache, owned by whoever builds there) holding
+ * its holder's pid. It appears whole: made under a name of this process's own and renamed into place,
+ * which fails while another one is there. A holder that died without removing it (killed) is noticed,
+ * and its lock taken over by moving it aside first and checking that what moved is that dead
+ * holder's, so that two waiters cannot both take it.
  */
 export function underBuildLock<T>(root: string, name: string, build: () => T): T {
-  const checkout = createHash('sha256').update(root).digest('hex').slice(0, 12);
-  const dir = join(tmpdir(), 'binfleet-build-locks', `${checkout}-${name}`);
-  mkdirSync(join(dir, '..'), { recursive: true });
+  if (held.has(name))
+    throw new Error(`underBuildLock(${name}) called again while held: it would wait for itself`);
+  const locks = join(root, 'node_modules/.cache/binfleet-build-locks');
+  const dir = join(locks, name);
+  mkdirSync(locks, { recursive: true });
   const deadline = Date.now() + BUILD_LOCK_WAIT_MS;
   for (;;) {
+    const mine = `${dir}.${process.pid}`;
+    rmSync(mine, { recursive: true, force: true });
+    mkdirSync(mine);
+    writeFileSync(join(mine, 'pid'), String(process.pid), { flag: 'wx' });
     try {
-      mkdirSync(dir);
+      renameSync(mine, dir);
       break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      rmSync(mine, { recursive: true, force: true });
+      if (!['ENOTEMPTY', 'EEXIST'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
     }
-    const holder = Number(readFileOr(join(dir, 'pid')));
-    if (holder > 0 && !isRunning(holder)) rmSync(dir, { recursive: true, force: true });
+    const holder = pidIn(dir);
+    if (holder !== undefined && !isRunning(holder)) takeOver(dir, holder);
     else if (Date.now() > deadline)
       throw new Error(
-        `${name}: another test process (pid ${holder || 'unknown'}) has been building it for ${BUILD_LOCK_WAIT_MS / 60_000} minutes; if none is, remove ${dir}`,
+        `${name}: another test process (pid ${holder ?? 'unknown'}) has been building it for ${BUILD_LOCK_WAIT_MS / 60_000} minutes; if none is, remove ${dir}`,
       );
     else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
   }
+  held.add(name);
   try {
-    writeFileSync(join(dir, 'pid'), String(process.pid));
     return build();
   } finally {
+    held.delete(name);
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function readFileOr(path: string): string {
+/** Removes the lock of a dead holder, unless someone else has taken it over meanwhile (then it is put back). */
+function takeOver(dir: string, dead: number): void {
+  const aside = `${dir}.stale-${process.pid}`;
   try {
-    return readFileSync(path, 'utf8');
+    renameSync(dir, aside);
   } catch {
-    return '';
+    return; // gone already: taken over by someone else, or let go
+  }
+  if (pidIn(aside) === dead) rmSync(aside, { recursive: true, force: true });
+  else renameSync(aside, dir);
+}
+
+function pidIn(dir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+    return pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
   }
 }
 
