@@ -5,8 +5,9 @@ import { defineConfig } from 'vitest/config';
  * dockerd's containers use), dockerd (its images, containers and restarts), the PostgreSQL server
  * (restarted), or the agent's dist/ that every file starts agents from (`pnpm agent:package` builds
  * it again). They run one at a time, after every other integration file and never beside one. A new
- * file that does any of this belongs here; the rest keep to their own sandboxes, networks, databases
- * and ports, and run two at a time.
+ * file that does any of this belongs here. The rest keep to their own sandboxes, networks, databases
+ * and ports, and run two at a time; their agents may read from dockerd (facts, a verify's container
+ * check), which nothing restarts meanwhile.
  */
 const ONE_AT_A_TIME = [
   // dockerd, and the machine's binfmt_misc through it
@@ -19,6 +20,8 @@ const ONE_AT_A_TIME = [
   'apps/web/src/server/catalogue.integration.test.ts',
   // dockerd and PostgreSQL restarted
   'apps/web/src/server/faults.integration.test.ts',
+  // the machine's binfmt_misc mounted when it is not (and unmounted again)
+  'packages/test-sandbox/src/sandbox.integration.test.ts',
   // the agent's release (ensureAgentRelease), which builds its dist/ again
   'apps/agent/packaging/deb.integration.test.ts',
   'apps/agent/packaging/launcher.integration.test.ts',
@@ -36,9 +39,9 @@ const INTEGRATION = [
 
 // One root config: fast unit tests beside the code, and integration tests against the real kernel
 // binfmt_misc (sandboxed), qemu, dockerd and the registry, in two projects (`--project 'integration*'`
-// runs both): `integration`, two files at a time, then `integration-serial`, one at a time. What
-// the files build when it is stale (the agent's bundle, the web build) is built under a lock
-// (underBuildLock): once, by whichever file needs it first.
+// runs both): `integration-parallel`, two files at a time, then `integration-serial`, one at a
+// time. What the files build when it is stale (the agent's bundle and release, the web build) is
+// built under a lock (underBuildLock): once, by whichever file needs it first.
 const integration = {
   // Each file must leave the machine's binfmt_misc as it found it (dockerd's containers use it).
   setupFiles: ['packages/test-sandbox/src/machine-binfmt-guard.ts'],
@@ -59,7 +62,7 @@ export default defineConfig({
       {
         test: {
           ...integration,
-          name: 'integration',
+          name: 'integration-parallel',
           include: INTEGRATION,
           exclude: [...ONE_AT_A_TIME, '**/node_modules/**'],
           maxWorkers: 2,
