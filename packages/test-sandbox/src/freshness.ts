@@ -123,7 +123,11 @@ export function underBuildLock<T>(root: string, name: string, build: () => T): T
     return build();
   } finally {
     held.delete(name);
-    rmSync(dir, { recursive: true, force: true });
+    // Moved aside first: removed in place, it would be empty for a moment, and a waiter's rename
+    // into an empty directory succeeds.
+    const done = `${dir}.done-${process.pid}`;
+    renameSync(dir, done);
+    rmSync(done, { recursive: true, force: true });
   }
 }
 
