@@ -7,6 +7,7 @@ import {
   ensureAgentRelease,
   freePort,
   isStale,
+  underBuildLock,
   startTestNetwork,
   WEB_BUILD_INPUTS,
   type TestNetworkDescription,
@@ -116,8 +117,15 @@ export async function startStack(): Promise<() => Promise<void>> {
   return stop;
 }
 
-/** A `next build` newer than every source it bundles is reused: the suite then starts in seconds. */
+/**
+ * A `next build` newer than every source it bundles is reused: the suite then starts in seconds. Under
+ * the same lock as the integration tests' (underBuildLock), in case both run at once.
+ */
 function ensureWebBuild(): void {
+  underBuildLock(REPO, 'web-build', buildIfStale);
+}
+
+function buildIfStale(): void {
   if (!isStale(join(WEB_DIR, '.next/BUILD_ID'), WEB_BUILD_INPUTS, REPO)) return;
   const log = join(OUTPUT_DIR, 'next-build.log');
   const started = Date.now();
