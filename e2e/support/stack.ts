@@ -6,8 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ensureAgentRelease,
   freePort,
-  isStale,
-  underBuildLock,
+  buildWhenStale,
   startTestNetwork,
   WEB_BUILD_INPUTS,
   type TestNetworkDescription,
@@ -119,14 +118,13 @@ export async function startStack(): Promise<() => Promise<void>> {
 
 /**
  * A `next build` newer than every source it bundles is reused: the suite then starts in seconds. Under
- * the same lock as the integration tests' (underBuildLock), in case both run at once.
+ * the same lock as the integration tests' (buildWhenStale), in case both run at once.
  */
 function ensureWebBuild(): void {
-  underBuildLock(REPO, 'web-build', buildIfStale);
+  buildWhenStale(REPO, 'web-build', join(WEB_DIR, '.next/BUILD_ID'), WEB_BUILD_INPUTS, nextBuild);
 }
 
-function buildIfStale(): void {
-  if (!isStale(join(WEB_DIR, '.next/BUILD_ID'), WEB_BUILD_INPUTS, REPO)) return;
+function nextBuild(): void {
   const log = join(OUTPUT_DIR, 'next-build.log');
   const started = Date.now();
   const build = spawnSync(NEXT_BIN, ['build'], {

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { AGENT_BUILD_INPUTS, isStale, underBuildLock } from './freshness.ts';
+import { AGENT_BUILD_INPUTS, buildWhenStale, underBuildLock } from './freshness.ts';
 import type { Sandbox } from './sandbox.ts';
 
 export const REPO = resolve(import.meta.dirname, '../../..');
@@ -32,9 +32,8 @@ let bundleChecked = false;
  */
 export function agentBundle(log: (line: string) => void = () => undefined): string {
   if (bundleChecked) return AGENT_DIST;
-  underBuildLock(REPO, 'agent-dist', () => {
-    // The launcher is what the build writes last: a build that failed halfway is built again.
-    if (!isStale(AGENT_LAUNCHER, AGENT_BUILD_INPUTS, REPO)) return;
+  // The launcher is what the build writes last: a build that failed halfway is built again.
+  buildWhenStale(REPO, 'agent-dist', AGENT_LAUNCHER, AGENT_BUILD_INPUTS, () => {
     const started = Date.now();
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/build.ts'], {
       cwd: join(REPO, 'apps/agent'),
@@ -53,8 +52,8 @@ let launcherChecked = false;
 /**
  * AGENT_LAUNCHER over agentBundle(), with the agent's startup snapshot for this node made already
  * (its first `serve` makes it, here a `serve --help`, under the bundle's lock): agents started
- * together then do not each make it. A launcher that could not make it fails the test run here rather than every agent quietly
- * running from the bundle.
+ * together then do not each make it. A launcher that could not make it fails the test run here
+ * rather than every agent quietly running from the bundle.
  */
 export function agentLauncher(log: (line: string) => void = () => undefined): string {
   agentBundle(log);

@@ -73,6 +73,22 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Runs `build` when `output` is stale (isStale), under the build lock `name` (underBuildLock), the
+ * freshness checked once the lock is held: a process that waited finds what the other one built.
+ */
+export function buildWhenStale(
+  root: string,
+  name: string,
+  output: string,
+  inputs: readonly string[],
+  build: () => void,
+): void {
+  underBuildLock(root, name, () => {
+    if (isStale(output, inputs, root)) build();
+  });
+}
+
 /** The longest a test process waits for another one's build (agent:package may take minutes). */
 const BUILD_LOCK_WAIT_MS = 20 * 60_000;
 

@@ -14,6 +14,7 @@ export { CHROMIUM_ARGS, chromiumExecutable } from './chromium.ts';
 export {
   AGENT_BUILD_INPUTS,
   WEB_BUILD_INPUTS,
+  buildWhenStale,
   freePort,
   isStale,
   newestChange,

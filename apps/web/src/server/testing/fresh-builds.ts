@@ -1,14 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { isStale, REPO, underBuildLock, WEB_BUILD_INPUTS } from '@binfleet/test-sandbox';
+import { buildWhenStale, REPO, WEB_BUILD_INPUTS } from '@binfleet/test-sandbox';
 import { WEB_DIR } from './web-server.ts';
 
-/** A `next build` newer than every source it bundles is reused (one build at a time: underBuildLock). */
+/** A `next build` newer than every source it bundles is reused (one build at a time: buildWhenStale). */
 export function ensureWebBuild(log: (line: string) => void): void {
-  underBuildLock(REPO, 'web-build', () => {
-    if (!isStale(join(WEB_DIR, '.next/BUILD_ID'), WEB_BUILD_INPUTS, REPO)) return;
-    run('next build', join(WEB_DIR, 'node_modules/.bin/next'), ['build'], WEB_DIR, log);
-  });
+  buildWhenStale(REPO, 'web-build', join(WEB_DIR, '.next/BUILD_ID'), WEB_BUILD_INPUTS, () =>
+    run('next build', join(WEB_DIR, 'node_modules/.bin/next'), ['build'], WEB_DIR, log),
+  );
 }
 
 function run(what: string, cmd: string, args: readonly string[], cwd: string, log: (l: string) => void) {
