@@ -118,6 +118,12 @@ const snapshotScript = (entry: string, outfile: string, plugins: Plugin[]) =>
     supported: { 'dynamic-import': false },
     // src/version.ts reads import.meta.url only from sources: `define` gives the bundle its version.
     logOverride: { 'empty-import-meta': 'silent' },
+    // No comments or indentation: V8 keeps the script's source in the heap and in the blob (lazily
+    // compiled functions need it), and one character beyond Latin-1 in a comment (an em dash in
+    // zod's) made it keep all of it as two bytes a character: 1.5 MB instead of 0.6 for `serve`'s,
+    // ~1.9 MB of the idle agent's memory (docs/operations.md). Identifiers stay: stack traces keep
+    // their functions' names. esbuild writes the rest as ASCII (checked below).
+    minifyWhitespace: true,
     logLevel: 'warning',
     metafile: true,
   });
@@ -138,6 +144,14 @@ execFileSync(process.execPath, [`${outdir}/write-code-cache.cjs`, `${outdir}/bin
   env: { ...process.env, NODE_OPTIONS: '' },
   stdio: 'inherit',
 });
+// A snapshot script's source beyond ASCII would be held as two bytes a character (see snapshotScript).
+for (const script of ['binfleet-agent-snapshot.cjs', 'binfleet-agent-serve-snapshot.cjs']) {
+  const offset = (await readFile(`${outdir}/${script}`)).findIndex((byte) => byte > 0x7f);
+  if (offset >= 0)
+    throw new Error(
+      `${script} holds a byte beyond ASCII at offset ${offset}: V8 would keep its whole source as two bytes a character. Keep esbuild's default ASCII charset and minifyWhitespace in snapshotScript (scripts/build.ts).`,
+    );
+}
 // The light commands read only schemas of zod's mini API (architecture.md): one module of the full API
 // in their script would bring all of it back (~10 ms on every start), silently. Refused here.
 const fullApi = Object.keys(snapshot.metafile.inputs).filter((input) =>
