@@ -7,6 +7,10 @@
  *   3. systemd-binfmt loading the same entries (the files of the agent's own systemd export) into a
  *      fresh sandbox each run: the reference, measured in the same run on the same machine, each run
  *      right after an API run (1).
+ * Beside 1, the floor under it, timed the same way in turns with systemd-binfmt: a bare Node HTTP
+ * server doing the same kernel work without any checks (bench/lib/kernel-floor.ts), and its empty
+ * answer. Beside the agent's idle memory, two floors under it: a bare Node HTTP server, and zod and
+ * tRPC's server loaded beside one from a startup snapshot (apps/agent/scripts/libraries-floor.ts).
  * The agent runs as the systemd unit runs it: through the packages' launcher (bin/binfleet-agent,
  * here this checkout's dist/launcher), which starts `serve` from the agent's V8 startup snapshot. The
  * CLI runs as the bundle (what the image runs), through the launcher (which starts `register` from
@@ -24,6 +28,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { buildLibrariesFloor } from '../apps/agent/scripts/libraries-floor.ts';
 import { codeCacheOf } from '../apps/agent/src/cli/code-cache.ts';
 import { createAgentClient } from '../apps/agent/src/server/agent-client.ts';
 import {
@@ -40,6 +45,7 @@ import {
   startSandbox,
   type Sandbox,
 } from '../packages/test-sandbox/src/index.ts';
+import { startKernelFloor } from './lib/kernel-floor.ts';
 import { median } from './lib/stats.ts';
 
 /**
@@ -148,15 +154,9 @@ async function idleAgent(bin: string, dir: string): Promise<IdleAgent> {
   }
 }
 
-/** The same for a bare Node HTTP server on this node: the floor any Node agent starts from. */
-async function bareServerRss(): Promise<Rss> {
-  const child = spawn(
-    process.execPath,
-    ['-e', "require('node:http').createServer().listen(0, '127.0.0.1')"],
-    {
-      stdio: 'ignore',
-    },
-  );
+/** The same for another node process (`args` to this node), left alone for as long. */
+async function idleNodeRss(args: readonly string[]): Promise<Rss> {
+  const child = spawn(process.execPath, args, { stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } });
   try {
     await sleep(3_000);
     return await rssOf(child.pid!);
@@ -228,6 +228,33 @@ async function main() {
       return systemdRun();
     });
 
+    // The floor under the API's figure, timed the same way (each call right after a systemd-binfmt
+    // run, in turns): a bare Node HTTP server doing the same kernel work, without checks, lock, plan or
+    // guard (bench/lib/kernel-floor.ts), and its empty answer, the transport alone. Separate turns:
+    // calls of theirs among the agent's would leave the agent idle longer between its own.
+    const linesFile = join(dir, 'register-lines');
+    await writeFile(linesFile, (await Promise.all(paths.map((p) => readFile(p, 'utf8')))).join('\n'));
+    const floor = await startKernelFloor(linesFile, targets);
+    const floorTimes: number[] = [];
+    const emptyTimes: number[] = [];
+    const floorSystemdTimes: number[] = [];
+    try {
+      for (let i = 0; i < API_WARMUP; i++) {
+        await floor.work();
+        await floor.empty();
+      }
+      if (qemuEntries(floor.sandbox) !== byAgent)
+        throw new Error('the kernel floor registered other entries than the agent');
+      for (let i = 0; i < runs; i++) {
+        floorTimes.push(await floor.work());
+        floorSystemdTimes.push(await systemdRun());
+        emptyTimes.push(await floor.empty());
+        floorSystemdTimes.push(await systemdRun());
+      }
+    } finally {
+      await floor.stop();
+    }
+
     // 2. The CLI, one process per run, in the agent's sandbox: reset + register.
     const checked = async (what: string, took: Promise<number>) => {
       const ms = await took;
@@ -289,7 +316,8 @@ async function main() {
     const started = summary(idle);
     const startedBundle = launcher ? summary(idleBundle) : undefined;
     const rssIdle = started.rss;
-    const rssBare = await bareServerRss();
+    const rssBare = await idleNodeRss(['-e', "require('node:http').createServer().listen(0, '127.0.0.1')"]);
+    const rssLibraries = await idleNodeRss(['--snapshot-blob', await buildLibrariesFloor(dir)]);
 
     const [api, cliMedian, cliTsx, systemd, bareNode] = [
       apiTimes,
@@ -324,12 +352,21 @@ async function main() {
       `systemd-binfmt into a fresh sandbox, median of ${systemdTimes.length}: ${ms(systemd)} ${spread(systemdTimes)}`,
     );
     console.log(
+      `a bare Node HTTP server doing the same kernel work (no checks, no lock), median of ${floorTimes.length}: ` +
+        `${ms(median(floorTimes))} ${spread(floorTimes)}; its empty answer (the transport alone): ` +
+        `${ms(median(emptyTimes))} ${spread(emptyTimes)}; systemd-binfmt in the same turns: ${ms(median(floorSystemdTimes))}`,
+    );
+    console.log(
       `agent idle RSS (VmRSS, goal < 50 MB): ${showRss(rssIdle)} after start, ` +
         `${showRss(rssAfterRuns)} idle after the runs; ` +
         (startedBundle ? `from the bundle ${startedBundle.rss.total.toFixed(1)} MB, ` : '') +
         `from the sources via tsx ${rssIdleTsx.total.toFixed(1)} MB after start`,
     );
     console.log(`a bare Node HTTP server's RSS, the same way: ${showRss(rssBare)}`);
+    console.log(
+      `zod and tRPC's server (a one-procedure router) beside a bare Node HTTP server, from a startup snapshot ` +
+        `(apps/agent/scripts/libraries-floor.ts), the same way: ${showRss(rssLibraries)}`,
+    );
     const showStart = (s: { cpuMs: number; listeningMs: number }) =>
       `${s.cpuMs.toFixed(0)} ms CPU, listening after ${s.listeningMs.toFixed(0)} ms`;
     console.log(
@@ -339,6 +376,19 @@ async function main() {
       console.log(`agent start (bundle), median of ${idleBundle.length}: ${showStart(startedBundle)}`);
     console.log(
       `ratio agent idle RSS / bare Node HTTP server: ${(rssIdle.total / rssBare.total).toFixed(2)}`,
+    );
+    console.log(
+      `ratio agent idle RSS / zod + tRPC + bare HTTP server: ${(rssIdle.total / rssLibraries.total).toFixed(2)}`,
+    );
+    const floorRatio = median(floorTimes) / median(floorSystemdTimes);
+    console.log(
+      `ratio bare Node server, the same kernel work over HTTP / systemd-binfmt (the API's floor): ${floorRatio.toFixed(2)}`,
+    );
+    console.log(
+      `ratio bare Node server, an empty answer / systemd-binfmt: ${(median(emptyTimes) / median(floorSystemdTimes)).toFixed(2)}`,
+    );
+    console.log(
+      `ratio agent API / its floor (each over systemd-binfmt in its own turns): ${(api / systemd / floorRatio).toFixed(2)}`,
     );
     console.log(`ratio agent API / systemd-binfmt: ${(api / systemd).toFixed(2)}`);
     if (startedBundle)

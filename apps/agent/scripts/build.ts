@@ -16,26 +16,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { writeLauncher } from '../packaging/agent-tree.ts';
+import { zodEnglishOnly } from './zod-english-only.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const outdir = `${root}dist/bin`;
 
 const { version } = JSON.parse(await readFile(`${root}package.json`, 'utf8')) as { version: string };
 
-// zod's error messages in 50 languages are half of what every command would parse at start
-// (~360 KB); the agent speaks English (zod's default, `en`), so the others stay out.
-const zodEnglishOnly: Plugin = {
-  name: 'zod-english-only',
-  setup(build) {
-    build.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({
-      contents: 'export { default as en } from "./en.js";',
-      resolveDir: dirname(args.path),
-    }));
-  },
-};
 // The bundle knows its version without a package.json beside it (src/version.ts).
 const define = { BINFLEET_AGENT_VERSION: JSON.stringify(version) };
 
