@@ -9,8 +9,9 @@
  *      right after an API run (1).
  * Beside 1, the floor under it, timed the same way in turns with systemd-binfmt: a bare Node HTTP
  * server doing the same kernel work without any checks (bench/lib/kernel-floor.ts), and its empty
- * answer. Beside the agent's idle memory, two floors under it: a bare Node HTTP server, and zod and
- * tRPC's server loaded beside one from a startup snapshot (apps/agent/scripts/libraries-floor.ts).
+ * answer. Beside the agent's idle memory, the floors under it: a bare Node HTTP server, and beside
+ * one, from startup snapshots (apps/agent/scripts/memory-floors.ts), zod and tRPC's server, and the
+ * agent's code loaded with nothing started.
  * The agent runs as the systemd unit runs it: through the packages' launcher (bin/binfleet-agent,
  * here this checkout's dist/launcher), which starts `serve` from the agent's V8 startup snapshot. The
  * CLI runs as the bundle (what the image runs), through the launcher (which starts `register` from
@@ -28,7 +29,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildLibrariesFloor } from '../apps/agent/scripts/libraries-floor.ts';
+import { buildAgentCodeFloor, buildLibrariesFloor } from '../apps/agent/scripts/memory-floors.ts';
 import { codeCacheOf } from '../apps/agent/src/cli/code-cache.ts';
 import { createAgentClient } from '../apps/agent/src/server/agent-client.ts';
 import {
@@ -318,6 +319,7 @@ async function main() {
     const rssIdle = started.rss;
     const rssBare = await idleNodeRss(['-e', "require('node:http').createServer().listen(0, '127.0.0.1')"]);
     const rssLibraries = await idleNodeRss(['--snapshot-blob', await buildLibrariesFloor(dir)]);
+    const rssAgentCode = await idleNodeRss(['--snapshot-blob', await buildAgentCodeFloor(dir)]);
 
     const [api, cliMedian, cliTsx, systemd, bareNode] = [
       apiTimes,
@@ -364,8 +366,9 @@ async function main() {
     );
     console.log(`a bare Node HTTP server's RSS, the same way: ${showRss(rssBare)}`);
     console.log(
-      `zod and tRPC's server (a one-procedure router) beside a bare Node HTTP server, from a startup snapshot ` +
-        `(apps/agent/scripts/libraries-floor.ts), the same way: ${showRss(rssLibraries)}`,
+      `from startup snapshots beside a bare Node HTTP server (apps/agent/scripts/memory-floors.ts), the same way: ` +
+        `zod and tRPC's server (a one-procedure router) ${showRss(rssLibraries)}; ` +
+        `the agent's code loaded, nothing started ${showRss(rssAgentCode)}`,
     );
     const showStart = (s: { cpuMs: number; listeningMs: number }) =>
       `${s.cpuMs.toFixed(0)} ms CPU, listening after ${s.listeningMs.toFixed(0)} ms`;
@@ -379,6 +382,9 @@ async function main() {
     );
     console.log(
       `ratio agent idle RSS / zod + tRPC + bare HTTP server: ${(rssIdle.total / rssLibraries.total).toFixed(2)}`,
+    );
+    console.log(
+      `ratio agent idle RSS / its code loaded, nothing started: ${(rssIdle.total / rssAgentCode.total).toFixed(2)}`,
     );
     const floorRatio = median(floorTimes) / median(floorSystemdTimes);
     console.log(

@@ -18,7 +18,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { build, type Plugin } from 'esbuild';
 import { writeLauncher } from '../packaging/agent-tree.ts';
-import { zodEnglishOnly } from './zod-english-only.ts';
+import { atFirstUse, buildSnapshotScript, servePlugins, zodEnglishOnly } from './bundle-options.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const outdir = `${root}dist/bin`;
@@ -77,55 +77,16 @@ await build({
   sourcemap: 'linked',
   logLevel: 'warning',
 });
-/**
- * Resolves `module` to a script of ours that loads it at first use, once the process has started from
- * a snapshot (the script's own imports of it stay Node's).
- */
-const atFirstUse = (module: string, file: string): Plugin => ({
-  name: `${module}-at-first-use`,
-  setup(build) {
-    const shim = `${root}scripts/${file}`;
-    build.onResolve({ filter: new RegExp(`^${module}$`) }, (args) =>
-      args.importer === shim ? undefined : { path: shim },
-    );
-  },
-});
-/** One CommonJS script with no imports but Node's own: what `node --build-snapshot` takes. */
+/** A snapshot script of src/cli/ENTRY as dist/bin/OUTFILE. */
 const snapshotScript = (entry: string, outfile: string, plugins: Plugin[]) =>
-  build({
-    entryPoints: [`${root}src/cli/${entry}`],
-    plugins: [zodEnglishOnly, atFirstUse('node:child_process', 'snapshot-child-process.ts'), ...plugins],
-    outfile: `${outdir}/${outfile}`,
-    define,
-    bundle: true,
-    // One script: inside --build-snapshot, require() serves Node's built-in modules only.
-    format: 'cjs',
-    platform: 'node',
-    target: 'node18',
-    // A script started from a snapshot has no dynamic import (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING):
-    // Node's modules loaded at first use (https, zlib, dns, dgram) come from require() instead.
-    supported: { 'dynamic-import': false },
-    // src/version.ts reads import.meta.url only from sources: `define` gives the bundle its version.
-    logOverride: { 'empty-import-meta': 'silent' },
-    // No comments or indentation: V8 keeps the script's source in the heap and in the blob (lazily
-    // compiled functions need it), and one character beyond Latin-1 in a comment (an em dash in
-    // zod's) made it keep all of it as two bytes a character: 1.5 MB instead of 0.6 for `serve`'s,
-    // ~1.9 MB of the idle agent's memory (docs/operations.md). Identifiers stay: stack traces keep
-    // their functions' names. esbuild writes the rest as ASCII (checked below).
-    minifyWhitespace: true,
-    logLevel: 'warning',
-    metafile: true,
-  });
+  buildSnapshotScript({ entryPoints: [`${root}src/cli/${entry}`] }, `${outdir}/${outfile}`, plugins, define);
 // The light commands' script, which the bundle's entry also runs for them (src/cli/bundle-main.ts).
 const snapshot = await snapshotScript('snapshot-main.ts', 'binfleet-agent-snapshot.cjs', [
   atFirstUse('node:crypto', 'snapshot-crypto.ts'),
 ]);
 // The agent's own (`serve`, its launcher's start under systemd): node:http cannot be in a snapshot,
 // and dockerode is found beside the bundle at first use, as the bundle finds it.
-await snapshotScript('serve-snapshot-main.ts', 'binfleet-agent-serve-snapshot.cjs', [
-  atFirstUse('node:http', 'snapshot-http.ts'),
-  atFirstUse('dockerode', 'snapshot-dockerode.ts'),
-]);
+await snapshotScript('serve-snapshot-main.ts', 'binfleet-agent-serve-snapshot.cjs', servePlugins());
 // The bundle's code cache of the light commands' script (src/cli/code-cache.ts), made by this node with
 // its writer (which the image's build runs again with the image's node), in a process of its own:
 // without tsx or NODE_OPTIONS, whose flags V8 would hold against the cache.
@@ -133,12 +94,12 @@ execFileSync(process.execPath, [`${outdir}/write-code-cache.cjs`, `${outdir}/bin
   env: { ...process.env, NODE_OPTIONS: '' },
   stdio: 'inherit',
 });
-// A snapshot script's source beyond ASCII would be held as two bytes a character (see snapshotScript).
+// A snapshot script's source beyond ASCII would be held as two bytes a character (bundle-options.ts).
 for (const script of ['binfleet-agent-snapshot.cjs', 'binfleet-agent-serve-snapshot.cjs']) {
   const offset = (await readFile(`${outdir}/${script}`)).findIndex((byte) => byte > 0x7f);
   if (offset >= 0)
     throw new Error(
-      `${script} holds a byte beyond ASCII at offset ${offset}: V8 would keep its whole source as two bytes a character. Keep esbuild's default ASCII charset and minifyWhitespace in snapshotScript (scripts/build.ts).`,
+      `${script} holds a byte beyond ASCII at offset ${offset}: V8 would keep its whole source as two bytes a character. Keep esbuild's default ASCII charset and minifyWhitespace in buildSnapshotScript (scripts/bundle-options.ts).`,
     );
 }
 // The light commands read only schemas of zod's mini API (architecture.md): one module of the full API
