@@ -9,27 +9,23 @@
  * longer matches. They are for measuring only; nothing here is a way to run an agent.
  *   pnpm exec tsx bench/agent-api-parts.ts [--rounds 40] [--parts as-built,no-lock,...]
  */
-import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { buildSnapshotBlob } from '../apps/agent/scripts/bundling.ts';
 import { createAgentClient } from '../apps/agent/src/server/agent-client.ts';
 import {
   AGENT_DIST,
   agentBundle,
-  REPO,
   startAgent,
   startSandbox,
   type AgentProcess,
   type Sandbox,
 } from '../packages/test-sandbox/src/index.ts';
+import { API_WARMUP, BENCH_TOKEN, qemuEntries, systemdBinfmtRun } from './lib/binfmt-runs.ts';
 import { startKernelFloor } from './lib/kernel-floor.ts';
 import { median } from './lib/stats.ts';
-
-const TOKEN = 'bench-token-0123456789abcdefghijklmnopq';
-const WARMUP = 200;
-const SYSTEMD_BINFMT = '/usr/lib/systemd/systemd-binfmt';
 
 /** Each part: the strings replaced in the built script (each must occur exactly once). */
 const CUTS: Record<string, ReadonlyArray<readonly [string, string]>> = {
@@ -60,6 +56,8 @@ const { values } = parseArgs({
   options: { rounds: { type: 'string', default: '40' }, parts: { type: 'string', default: PARTS.join(',') } },
 });
 const rounds = Number(values.rounds);
+if (!Number.isInteger(rounds) || rounds < 1)
+  throw new Error(`--rounds "${values.rounds}": give a whole number, 1 or more`);
 const parts = values.parts.split(',');
 for (const part of parts)
   if (!PARTS.includes(part)) throw new Error(`--parts: no part "${part}"; the parts: ${PARTS.join(', ')}`);
@@ -79,10 +77,7 @@ async function variantBin(dir: string, script: string, part: string): Promise<st
   const file = join(dir, `${part}.cjs`);
   const blob = join(dir, `${part}.blob`);
   await writeFile(file, text);
-  execFileSync(process.execPath, ['--snapshot-blob', blob, '--build-snapshot', file], {
-    env: { ...process.env, NODE_OPTIONS: '' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  buildSnapshotBlob(file, blob);
   // As the launcher starts `serve` from its snapshot: process.argv[1] is the bundle, where the agent
   // finds its install.
   const bin = join(dir, part);
@@ -94,47 +89,38 @@ async function variantBin(dir: string, script: string, part: string): Promise<st
   return bin;
 }
 
-/** Wall time of systemd-binfmt loading `paths` into a fresh sandbox, measured inside it. */
-async function systemdRun(paths: string[]): Promise<number> {
-  const fresh = await startSandbox();
-  try {
-    const script = 'start=$(date +%s%N); "$@" >/dev/null || exit 1; end=$(date +%s%N); echo $((end - start))';
-    const r = await fresh.exec('bash', ['-c', script, 'bash', SYSTEMD_BINFMT, ...paths], { cwd: REPO });
-    if (r.code !== 0) throw new Error(`systemd-binfmt failed: ${r.stderr}`);
-    return Number(r.stdout.trim()) / 1e6;
-  } finally {
-    await fresh.stop();
-  }
-}
-
 async function main() {
   agentBundle();
   const dir = await mkdtemp(join(tmpdir(), 'binfleet-api-parts-'));
   const started: Array<{ sandbox: Sandbox; agent: AgentProcess }> = [];
   try {
+    // Every variant is made before any sandbox starts: a cut that no longer matches fails here.
     const script = await readFile(join(dirname(AGENT_DIST), 'binfleet-agent-serve-snapshot.cjs'), 'utf8');
-    const agents: Array<{ part: string; call: () => Promise<number>; times: number[] }> = [];
-    for (const part of parts) {
+    const bins: string[] = [];
+    for (const part of parts) bins.push(await variantBin(dir, script, part));
+    const agents: Array<{ part: string; sandbox: Sandbox; call: () => Promise<number>; times: number[] }> =
+      [];
+    for (const [i, part] of parts.entries()) {
       const sandbox = await startSandbox();
       const agent = await startAgent(sandbox, {
-        bin: await variantBin(dir, script, part),
+        bin: bins[i]!,
         stateDir: join(dir, `state-${part}`),
-        env: { BINFLEET_AGENT_TOKEN: TOKEN },
+        env: { BINFLEET_AGENT_TOKEN: BENCH_TOKEN },
       }).catch(async (error: unknown) => {
         await sandbox.stop();
         throw error;
       });
       started.push({ sandbox, agent });
-      const client = createAgentClient(agent.url, TOKEN);
+      const client = createAgentClient(agent.url, BENCH_TOKEN);
       const call = async () => {
         const t = performance.now();
         await client.applyState.mutate({ reset: true, persistent: true });
         return performance.now() - t;
       };
-      agents.push({ part, call, times: [] });
+      agents.push({ part, sandbox, call, times: [] });
     }
 
-    const client = createAgentClient(started[0]!.agent.url, TOKEN);
+    const client = createAgentClient(started[0]!.agent.url, BENCH_TOKEN);
     const files = await client.export.query({ format: 'systemd' });
     const confDir = join(dir, 'binfmt.d');
     await mkdir(confDir);
@@ -148,16 +134,21 @@ async function main() {
     const floorTimes: number[] = [];
     const systemdTimes: number[] = [];
     try {
-      for (let i = 0; i < WARMUP; i++) {
+      for (let i = 0; i < API_WARMUP; i++) {
         for (const a of agents) await a.call();
         await floor.work();
       }
+      // Every variant, the floor and systemd-binfmt (below) leave the same entries as the first agent.
+      const expected = qemuEntries(agents[0]!.sandbox);
+      for (const { part, sandbox } of [...agents, { part: 'the kernel floor', sandbox: floor.sandbox }])
+        if (qemuEntries(sandbox) !== expected)
+          throw new Error(`${part} registered other entries than ${agents[0]!.part}`);
       for (let i = 0; i < rounds; i++) {
         for (const a of agents) {
-          systemdTimes.push(await systemdRun(paths));
+          systemdTimes.push(await systemdBinfmtRun(paths, expected));
           a.times.push(await a.call());
         }
-        systemdTimes.push(await systemdRun(paths));
+        systemdTimes.push(await systemdBinfmtRun(paths, expected));
         floorTimes.push(await floor.work());
       }
     } finally {
@@ -166,7 +157,7 @@ async function main() {
 
     const systemd = median(systemdTimes);
     console.log(
-      `reset + register of ${targets} targets with F, ${rounds} rounds after ${WARMUP} warm calls, ` +
+      `reset + register of ${targets} targets with F, ${rounds} rounds after ${API_WARMUP} warm calls, ` +
         `each call right after a systemd-binfmt run (median ${systemd.toFixed(2)} ms)`,
     );
     for (const { part, times } of [
@@ -177,10 +168,8 @@ async function main() {
         `${part}: ${median(times).toFixed(2)} ms, / systemd-binfmt ${(median(times) / systemd).toFixed(2)}`,
       );
   } finally {
-    for (const { agent, sandbox } of started) {
-      await agent.stop();
-      await sandbox.stop();
-    }
+    // Each stopped whatever the others do.
+    await Promise.allSettled(started.map(({ agent, sandbox }) => agent.stop().finally(() => sandbox.stop())));
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -29,7 +29,11 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildAgentCodeFloor, buildLibrariesFloor } from '../apps/agent/scripts/memory-floors.ts';
+import {
+  buildAgentCodeFloor,
+  buildBareFloor,
+  buildLibrariesFloor,
+} from '../apps/agent/scripts/memory-floors.ts';
 import { codeCacheOf } from '../apps/agent/src/cli/code-cache.ts';
 import { createAgentClient } from '../apps/agent/src/server/agent-client.ts';
 import {
@@ -41,24 +45,15 @@ import {
   cpuMs,
   kernelSnapshot,
   otherThreadsOnCpuMs,
-  REPO,
   startAgent,
   startSandbox,
-  type Sandbox,
 } from '../packages/test-sandbox/src/index.ts';
+import { API_WARMUP, BENCH_TOKEN, qemuEntries, systemdBinfmtRun, timedInside } from './lib/binfmt-runs.ts';
 import { startKernelFloor } from './lib/kernel-floor.ts';
 import { median } from './lib/stats.ts';
 
-/**
- * Calls before the agent's API is timed. V8 optimises a function only after it ran many times, on
- * worker threads: its other threads still used ~2 ms of CPU per call over calls 31-50, ~0.4 ms after
- * 100 (docs/operations.md). The bench prints what they used during the timed calls.
- */
-const API_WARMUP = 200;
-const SYSTEMD_BINFMT = '/usr/lib/systemd/systemd-binfmt';
 /** Agents started (from the snapshot and from the bundle, in turns) for the start and memory figures. */
 const IDLE_STARTS = 5;
-const TOKEN = 'bench-token-0123456789abcdefghijklmnopq';
 
 const { values } = parseArgs({
   options: {
@@ -73,23 +68,6 @@ const cliRuns = Number(values['cli-runs']);
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 const spread = (xs: number[]) => `(min ${ms(Math.min(...xs))}, max ${ms(Math.max(...xs))})`;
 const sleep = (t: number) => new Promise((resolve) => setTimeout(resolve, t));
-
-/** Wall time of a command inside the sandbox, measured in there: without nsenter's own start-up. */
-async function timedInside(
-  sandbox: Sandbox,
-  command: string,
-  args: string[],
-  env?: Record<string, string>,
-): Promise<number> {
-  const script = 'start=$(date +%s%N); "$@" >/dev/null || exit 1; end=$(date +%s%N); echo $((end - start))';
-  const r = await sandbox.exec('bash', ['-c', script, 'bash', command, ...args], {
-    cwd: REPO,
-    env,
-    timeoutMs: 60_000,
-  });
-  if (r.code !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${r.stderr}`);
-  return Number(r.stdout.trim()) / 1e6;
-}
 
 /**
  * A copy of the bundle's folder without the light commands' code cache, or undefined when the bundle
@@ -112,10 +90,6 @@ async function timedRuns(count: number, warmup: number, run: () => Promise<numbe
   }
   return times;
 }
-
-/** The kernel's qemu entries (not the global status file), for comparing what each way registered. */
-const qemuEntries = (sandbox: Sandbox) =>
-  JSON.stringify(Object.entries(kernelSnapshot(sandbox)).filter(([name]) => name.startsWith('qemu-')));
 
 /** Resident memory in MB: all of it, the process's own (anonymous), and pages of files (node's binary, shared). */
 interface Rss {
@@ -144,7 +118,7 @@ interface IdleAgent {
 async function idleAgent(bin: string, dir: string): Promise<IdleAgent> {
   const sandbox = await startSandbox();
   const started = performance.now();
-  const agent = await startAgent(sandbox, { bin, stateDir: dir, env: { BINFLEET_AGENT_TOKEN: TOKEN } });
+  const agent = await startAgent(sandbox, { bin, stateDir: dir, env: { BINFLEET_AGENT_TOKEN: BENCH_TOKEN } });
   const listeningMs = performance.now() - started;
   try {
     await sleep(3_000);
@@ -157,9 +131,19 @@ async function idleAgent(bin: string, dir: string): Promise<IdleAgent> {
 
 /** The same for another node process (`args` to this node), left alone for as long. */
 async function idleNodeRss(args: readonly string[]): Promise<Rss> {
-  const child = spawn(process.execPath, args, { stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
   try {
     await sleep(3_000);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(
+        `node ${args.join(' ')} ended before its memory was read (${child.exitCode ?? child.signalCode}): ${stderr.trim() || 'no output'}. ` +
+          'A floor from a startup snapshot needs Node 20 or newer and a script that builds into one (apps/agent/scripts/memory-floors.ts).',
+      );
     return await rssOf(child.pid!);
   } finally {
     child.kill();
@@ -172,14 +156,26 @@ async function main() {
   const launcher = values.bin === undefined ? agentLauncher() : undefined;
   const agentBin = launcher ?? bin;
   const dir = await mkdtemp(join(tmpdir(), 'binfleet-bench-'));
+  // The memory floors' snapshots first: one that cannot be made fails the run before its minutes of
+  // measuring.
+  const floorBlobs = await Promise.resolve()
+    .then(async () => ({
+      bare: await buildBareFloor(dir),
+      libraries: await buildLibrariesFloor(dir),
+      agentCode: await buildAgentCodeFloor(dir),
+    }))
+    .catch(async (error: unknown) => {
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    });
   const sandbox = await startSandbox();
   const agent = await startAgent(sandbox, {
     bin: agentBin,
     stateDir: join(dir, 'state'),
-    env: { BINFLEET_AGENT_TOKEN: TOKEN },
+    env: { BINFLEET_AGENT_TOKEN: BENCH_TOKEN },
   });
   try {
-    const client = createAgentClient(agent.url, TOKEN);
+    const client = createAgentClient(agent.url, BENCH_TOKEN);
 
     // 1. The warm agent's API; each run removes the previous run's entries and registers them again.
     let targets = 0;
@@ -205,17 +201,7 @@ async function main() {
       paths.push(join(confDir, file.fileName));
       await writeFile(paths.at(-1)!, file.content);
     }
-    const systemdRun = async () => {
-      const fresh = await startSandbox();
-      try {
-        const took = await timedInside(fresh, SYSTEMD_BINFMT, paths);
-        if (qemuEntries(fresh) !== byAgent)
-          throw new Error('systemd-binfmt registered other entries than the agent');
-        return took;
-      } finally {
-        await fresh.stop();
-      }
-    };
+    const systemdRun = () => systemdBinfmtRun(paths, byAgent);
     // 1 and 3 in turns, like the CLI and node -e 0 below: the load of this shared machine changes from
     // one second to the next, and a ratio of runs taken minutes apart measured that as much as the agent.
     const apiTimes: number[] = [];
@@ -318,8 +304,9 @@ async function main() {
     const startedBundle = launcher ? summary(idleBundle) : undefined;
     const rssIdle = started.rss;
     const rssBare = await idleNodeRss(['-e', "require('node:http').createServer().listen(0, '127.0.0.1')"]);
-    const rssLibraries = await idleNodeRss(['--snapshot-blob', await buildLibrariesFloor(dir)]);
-    const rssAgentCode = await idleNodeRss(['--snapshot-blob', await buildAgentCodeFloor(dir)]);
+    const rssBareSnapshot = await idleNodeRss(['--snapshot-blob', floorBlobs.bare]);
+    const rssLibraries = await idleNodeRss(['--snapshot-blob', floorBlobs.libraries]);
+    const rssAgentCode = await idleNodeRss(['--snapshot-blob', floorBlobs.agentCode]);
 
     const [api, cliMedian, cliTsx, systemd, bareNode] = [
       apiTimes,
@@ -367,7 +354,7 @@ async function main() {
     console.log(`a bare Node HTTP server's RSS, the same way: ${showRss(rssBare)}`);
     console.log(
       `from startup snapshots beside a bare Node HTTP server (apps/agent/scripts/memory-floors.ts), the same way: ` +
-        `zod and tRPC's server (a one-procedure router) ${showRss(rssLibraries)}; ` +
+        `nothing more ${showRss(rssBareSnapshot)}; zod and tRPC's server (a one-procedure router) ${showRss(rssLibraries)}; ` +
         `the agent's code loaded, nothing started ${showRss(rssAgentCode)}`,
     );
     const showStart = (s: { cpuMs: number; listeningMs: number }) =>

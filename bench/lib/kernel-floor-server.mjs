@@ -2,8 +2,9 @@
  * The least a Node process reached over HTTP can do for the agent's reset + register (bench/agent-register.ts):
  * a bare node:http server that, on each POST, removes every qemu-* entry of a binfmt_misc, writes the
  * given register lines into its `register` (one open, as the agent does), reads every entry back and
- * answers them as JSON. No input or output checks, no lock, no plan, no guard. A GET answers `{}` with
- * no kernel work: the transport alone.
+ * answers them as JSON, in tRPC's envelope (`{"result":{"data":{"entries":[...]}}}`) so that the agent's
+ * own client calls it as it calls the agent. No input or output checks, no lock, no plan, no guard. A GET
+ * answers `{"result":{"data":{}}}` with no kernel work: the transport alone.
  *   node kernel-floor-server.mjs MOUNT_POINT LINES_FILE
  * LINES_FILE holds the register lines, one a line (the agent's own systemd export: arch-table's lines).
  * Prints the port it listens on (127.0.0.1) and runs until killed.
@@ -58,7 +59,8 @@ const server = createServer((req, res) => {
   req.on('end', () => {
     let body;
     try {
-      body = req.method === 'POST' ? JSON.stringify({ entries: resetAndRegister() }) : '{}';
+      const data = req.method === 'POST' ? { entries: resetAndRegister() } : {};
+      body = JSON.stringify({ result: { data } });
     } catch (error) {
       res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(String(error));

@@ -18,7 +18,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { build, type Plugin } from 'esbuild';
 import { writeLauncher } from '../packaging/agent-tree.ts';
-import { atFirstUse, buildSnapshotScript, servePlugins, zodEnglishOnly } from './bundle-options.ts';
+import { atFirstUse, buildSnapshotScript, servePlugins, zodEnglishOnly } from './bundling.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const outdir = `${root}dist/bin`;
@@ -94,12 +94,12 @@ execFileSync(process.execPath, [`${outdir}/write-code-cache.cjs`, `${outdir}/bin
   env: { ...process.env, NODE_OPTIONS: '' },
   stdio: 'inherit',
 });
-// A snapshot script's source beyond ASCII would be held as two bytes a character (bundle-options.ts).
+// A snapshot script's source beyond ASCII would be held as two bytes a character (bundling.ts).
 for (const script of ['binfleet-agent-snapshot.cjs', 'binfleet-agent-serve-snapshot.cjs']) {
   const offset = (await readFile(`${outdir}/${script}`)).findIndex((byte) => byte > 0x7f);
   if (offset >= 0)
     throw new Error(
-      `${script} holds a byte beyond ASCII at offset ${offset}: V8 would keep its whole source as two bytes a character. Keep esbuild's default ASCII charset and minifyWhitespace in buildSnapshotScript (scripts/bundle-options.ts).`,
+      `${script} holds a byte beyond ASCII at offset ${offset}: V8 may keep its whole source as two bytes a character (1.5 MB more for serve's). Find what put it there (a comment esbuild keeps, such as a /*! licence */ one: legalComments 'external'; a setting other than esbuild's default ASCII charset) and mend it in buildSnapshotScript (scripts/bundling.ts).`,
     );
 }
 // The light commands read only schemas of zod's mini API (architecture.md): one module of the full API

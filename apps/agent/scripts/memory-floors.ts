@@ -1,18 +1,19 @@
 /**
  * Floors under the agent's idle memory, for bench/agent-register.ts: scripts bundled exactly as the
- * agent's `serve` snapshot script is (bundle-options.ts) and started from a V8 startup snapshot as the
+ * agent's `serve` snapshot script is (bundling.ts) and started from a V8 startup snapshot as the
  * agent is, each serving bare HTTP (`{}` to every request) and doing nothing else:
+ * - nothing more: what a startup snapshot of its own costs a bare server;
  * - the libraries: zod and tRPC's server, loaded as the agent loads them, with a one-procedure router;
- * - the agent's code: everything `serve` loads (src/cli/serve-command.ts), evaluated, none of it started.
+ * - the agent's code: what `serve`'s snapshot script loads (src/cli/serve-snapshot-main.ts's imports),
+ *   evaluated, none of it started.
  * Each builder makes the script and its blob in `dir` and returns the blob (`node --snapshot-blob BLOB`).
  */
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { buildSnapshotScript, servePlugins } from './bundle-options.ts';
+import { buildSnapshotBlob, buildSnapshotScript, servePlugins } from './bundling.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 
-/** Serves `{}` on 127.0.0.1 once started from the snapshot (node:http loads then: bundle-options.ts). */
+/** Serves `{}` on 127.0.0.1 once started from the snapshot (node:http loads then: bundling.ts). */
 const BARE_SERVER = `
 import { createServer } from 'node:http';
 import { startupSnapshot } from 'node:v8';
@@ -35,8 +36,10 @@ globalThis.floorRouter = t.router({
 ${BARE_SERVER}`;
 
 const AGENT_CODE = `
+import { exitQuietlyOnClosedPipe, stdio } from './process-io.ts';
+import { runCommand } from './run-command.ts';
 import { serveCommand } from './serve-command.ts';
-globalThis.floorServe = serveCommand;
+globalThis.floorServe = [exitQuietlyOnClosedPipe, stdio, runCommand, serveCommand];
 ${BARE_SERVER}`;
 
 async function floor(dir: string, name: string, contents: string): Promise<string> {
@@ -48,12 +51,12 @@ async function floor(dir: string, name: string, contents: string): Promise<strin
     servePlugins(),
     { BINFLEET_AGENT_VERSION: JSON.stringify('0.0.0-floor') },
   );
-  execFileSync(process.execPath, ['--snapshot-blob', blob, '--build-snapshot', script], {
-    env: { ...process.env, NODE_OPTIONS: '' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  buildSnapshotBlob(script, blob);
   return blob;
 }
+
+/** Bare HTTP alone. */
+export const buildBareFloor = (dir: string) => floor(dir, 'bare-floor', BARE_SERVER);
 
 /** zod and tRPC's server beside bare HTTP. */
 export const buildLibrariesFloor = (dir: string) => floor(dir, 'libraries-floor', LIBRARIES);

@@ -1,5 +1,5 @@
 /**
- * node:child_process as the startup snapshot's script sees it (scripts/build.ts resolves its imports
+ * node:child_process as the startup snapshot's script sees it (scripts/bundling.ts resolves its imports
  * here): loaded at first use, once the process has started from the snapshot. Node 18 cannot hold the
  * module in a snapshot (building one aborts: "Unknown external reference"), Node 20 warns that it is
  * not verified there; loaded after the start it is Node's ordinary module.

@@ -1,5 +1,5 @@
 /**
- * node:crypto as the light commands' script sees it (scripts/build.ts resolves its imports here):
+ * node:crypto as the light commands' script sees it (scripts/bundling.ts resolves its imports here):
  * loaded at first use. Those commands need it only to name a background run (node-host-os.ts), and
  * loading it costs ~3 ms of every run from the bundle, where nothing is kept in a snapshot.
  */

@@ -1,5 +1,5 @@
 /**
- * dockerode as the agent's snapshot script sees it (scripts/build.ts resolves its imports here): it
+ * dockerode as the agent's snapshot script sees it (scripts/bundling.ts resolves its imports here): it
  * stays outside every bundle (CommonJS with optional native parts), and the snapshot's own require
  * serves Node's built-in modules only. It loads at first use from beside the bundle, as the bundle's
  * `import('dockerode')` does: the launcher passes the bundle's path as process.argv[1].

@@ -1,5 +1,5 @@
 /**
- * node:http as the agent's snapshot script sees it (scripts/build.ts resolves its imports here):
+ * node:http as the agent's snapshot script sees it (scripts/bundling.ts resolves its imports here):
  * loaded at first use, once the process has started from the snapshot. Node refuses to build a
  * snapshot that holds it ("not yet fully verified ... in user snapshot builder scripts"); loaded after
  * the start it is Node's ordinary module. Only what the agent uses: a build that imports more fails.

@@ -8,7 +8,7 @@
  * As there, nothing here may read the run's environment, arguments, files, time or pid while the
  * snapshot is built, nor use what keeps state made then (crypto.randomUUID's pool of random bytes):
  * all of that happens in the main function, at each start. Node's http and child_process cannot be
- * held in a snapshot; scripts/build.ts gives this script versions of them that load at first use.
+ * held in a snapshot; scripts/bundling.ts gives this script versions of them that load at first use.
  */
 import { closeSync } from 'node:fs';
 import { resolve } from 'node:path';

@@ -1,8 +1,9 @@
 /**
- * How the agent's scripts are bundled, shared by scripts/build.ts and the memory floors that
- * bench/agent-register.ts compares the agent with (scripts/memory-floors.ts), so that those are bundled
- * exactly as the agent's own snapshot scripts are.
+ * How the agent's scripts are bundled and made into startup snapshots, shared by scripts/build.ts and
+ * what the benches compare the agent with (scripts/memory-floors.ts, bench/agent-api-parts.ts), so that
+ * those are made exactly as the agent's own are.
  */
+import { execFileSync } from 'node:child_process';
 import { dirname } from 'node:path';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 
@@ -73,6 +74,20 @@ export const buildSnapshotScript = (
     // ~1.9 MB of the idle agent's memory (docs/operations.md). Identifiers stay: stack traces keep
     // their functions' names. esbuild writes the rest as ASCII (scripts/build.ts checks).
     minifyWhitespace: true,
+    // A stack trace's line:column in these long lines is found in OUTFILE.map: beside the script, named
+    // in no comment of it (nothing more for V8 to hold).
+    sourcemap: 'external',
     logLevel: 'warning',
     metafile: true,
   });
+
+/**
+ * `node --build-snapshot SCRIPT` into BLOB with this node, outside tsx and NODE_OPTIONS (a snapshot
+ * refuses a start with other V8 flags than it was made with).
+ */
+export function buildSnapshotBlob(script: string, blob: string): void {
+  execFileSync(process.execPath, ['--snapshot-blob', blob, '--build-snapshot', script], {
+    env: { ...process.env, NODE_OPTIONS: '' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
