@@ -110,6 +110,24 @@ describe.skipIf(!support.supported)(
       }
     });
 
+    it("stop() kills nothing of a sandbox made while it runs, the kernel's freed namespace numbers notwithstanding", async () => {
+      // The kernel gives a new namespace the lowest free number: a sandbox made while another stops
+      // gets the stopped one's numbers as soon as those are freed, and a stop that went on searching
+      // by number killed its processes (integration files run side by side).
+      for (let round = 0; round < 5; round++) {
+        const stopping = await sandbox();
+        stopping.spawn('sleep', ['600'], { stdio: 'ignore' });
+        const stopped = stopping.stop();
+        const next = await sandbox();
+        const child = next.spawn('sleep', ['600'], { stdio: 'ignore' });
+        await stopped;
+        expect(child.exitCode, `round ${round}: the new sandbox's process`).toBeNull();
+        expect(child.signalCode, `round ${round}: the new sandbox's process`).toBeNull();
+        expect(await next.exec('true'), `round ${round}: the new sandbox`).toMatchObject({ code: 0 });
+        await next.stop();
+      }
+    });
+
     it('stop() leaves no process and no mount behind', async () => {
       const mountPoint = mkdtempSync(join(tmpdir(), 'binfmt-sandbox-'));
       try {

@@ -1,5 +1,5 @@
 import { spawn as spawnChild, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { release } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -143,6 +143,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   await untilReady(holder, mountPoint);
   const pid = holder.pid!;
   const namespaces = [readlinkSync(`/proc/${pid}/ns/user`), readlinkSync(`/proc/${pid}/ns/mnt`)];
+  // Held open until stop() has killed everything inside: an open namespace file keeps the namespace,
+  // and with it its number, after its last process. Freed, that number goes to the next namespace the
+  // kernel makes (the lowest free one), another sandbox's in a test file running beside this one, and
+  // stop()'s search by number would kill that sandbox's processes.
+  const pins = ['user', 'mnt'].map((ns) => openSync(`/proc/${pid}/ns/${ns}`, 'r'));
 
   // --preserve-credentials: our uid 0 already maps to root inside, no need for nsenter's setuid and
   // setgroups (the latter is denied in a --map-root-user namespace). nsenter resets the working
@@ -219,7 +224,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     },
 
     stop() {
-      stopped ??= killAll(pid, namespaces);
+      stopped ??= killAll(pid, namespaces).finally(() => pins.forEach((fd) => closeSync(fd)));
       return stopped;
     },
   };
