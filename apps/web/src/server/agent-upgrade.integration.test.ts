@@ -63,10 +63,12 @@ function derivedRelease(real: AgentReleaseManifest, realDir: string, version: st
   const binDir = join(top, 'lib/dist/bin');
   let replaced = 0;
   // The bundle's chunks and the startup snapshots' scripts (the launcher's `--version` runs the CLI's
-  // or the bundle, `serve` the agent's or the bundle).
+  // or the bundle, `serve` the agent's or the bundle). The snapshots' scripts have no whitespace to
+  // spare: `return"0.1.0";`.
+  const returned = new RegExp(`return ?"${real.version.replaceAll('.', '\\.')}";`, 'g');
   for (const name of readdirSync(binDir).filter((n) => n.endsWith('.mjs') || n.endsWith('.cjs'))) {
     const text = readFileSync(join(binDir, name), 'utf8');
-    const next = text.replaceAll(`return "${real.version}";`, () => (replaced++, `return "${version}";`));
+    const next = text.replace(returned, (found) => (replaced++, found.replace(real.version, version)));
     if (next !== text) writeFileSync(join(binDir, name), next);
   }
   expect(replaced, 'the bundle and the two snapshot scripts return their version once each').toBe(3);
