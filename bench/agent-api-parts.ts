@@ -121,6 +121,9 @@ async function main() {
     }
 
     const client = createAgentClient(started[0]!.agent.url, BENCH_TOKEN);
+    // The export renders the desired state the agent keeps: applied first, its entries carry F.
+    const targets = (await client.applyState.mutate({ reset: true, persistent: true })).desired.targets
+      .length;
     const files = await client.export.query({ format: 'systemd' });
     const confDir = join(dir, 'binfmt.d');
     await mkdir(confDir);
@@ -128,8 +131,6 @@ async function main() {
     await Promise.all(files.map((f, i) => writeFile(paths[i]!, f.content)));
     const linesFile = join(dir, 'register-lines');
     await writeFile(linesFile, files.map((f) => f.content).join('\n'));
-    const targets = (await client.applyState.mutate({ reset: true, persistent: true })).desired.targets
-      .length;
     const floor = await startKernelFloor(linesFile, targets);
     const floorTimes: number[] = [];
     const systemdTimes: number[] = [];
