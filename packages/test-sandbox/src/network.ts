@@ -60,12 +60,36 @@ function freeSubnet(): string {
   throw new Error('no free 10.254.x.0/24 subnet on this machine');
 }
 
+/**
+ * Gives `bridge` the gateway address of a free /24, checked again once it is added: another process
+ * (an integration file running beside this one) may have picked the same subnet between the look and
+ * the add. Both then let go and pick again.
+ */
+function addGateway(bridge: string): string {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const subnet = freeSubnet();
+    run('ip', ['addr', 'add', `${subnet}.1/24`, 'dev', bridge]);
+    const clash = run('ip', ['-4', '-o', 'addr', 'show'])
+      .split('\n')
+      .some((line) => line.includes(` ${subnet}.`) && !line.split(/\s+/).includes(`${bridge}`));
+    if (!clash) return subnet;
+    run('ip', ['addr', 'del', `${subnet}.1/24`, 'dev', bridge]);
+  }
+  throw new Error('no 10.254.x.0/24 subnet stayed free for this test network: retry the test');
+}
+
 export async function startTestNetwork(): Promise<TestNetwork> {
   const id = randomBytes(3).toString('hex');
   const bridge = `bfbr${id}`;
-  const subnet = freeSubnet();
-  const gateway = `${subnet}.1`;
   run('ip', ['link', 'add', bridge, 'type', 'bridge']);
+  let subnet: string;
+  try {
+    subnet = addGateway(bridge);
+  } catch (error) {
+    run('ip', ['link', 'del', bridge]);
+    throw error;
+  }
+  const gateway = `${subnet}.1`;
   const hosts = joinTestNetwork({ id, bridge, subnet, gateway });
   let stopped: Promise<void> | undefined;
   const network: TestNetwork = {
@@ -82,7 +106,6 @@ export async function startTestNetwork(): Promise<TestNetwork> {
     },
   };
   try {
-    run('ip', ['addr', 'add', `${gateway}/24`, 'dev', bridge]);
     run('ip', ['link', 'set', bridge, 'up']);
   } catch (error) {
     await network.stop();
