@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { underBuildLock } from './freshness.ts';
+import { freePort, underBuildLock } from './freshness.ts';
 
 // underBuildLock between real processes: integration files run two at a time, each in a process of
 // its own, and the agent's bundle or the web build must be built by one of them at a time.
@@ -83,5 +84,23 @@ describe('underBuildLock', () => {
     );
     expect(underBuildLock(root, 'thing', () => underBuildLock(root, 'other', () => 'inner'))).toBe('inner');
     expect(existsSync(lockDir(root, 'thing'))).toBe(false);
+  });
+});
+
+describe('freePort', () => {
+  it('gives distinct ports below the ephemeral range that a server can listen on', async () => {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    const ports = await Promise.all(Array.from({ length: 20 }, () => freePort()));
+    expect(new Set(ports).size).toBe(ports.length);
+    for (const port of ports) {
+      expect(port).toBeGreaterThanOrEqual(1024);
+      expect(port).toBeLessThan(low);
+    }
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(ports[0], '127.0.0.1', resolve);
+    });
+    await new Promise((resolve) => server.close(resolve));
   });
 });

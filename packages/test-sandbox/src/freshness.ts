@@ -8,6 +8,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { randomInt } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -61,16 +62,44 @@ export function isStale(output: string, inputs: readonly string[], root: string)
   return statSync(output).mtimeMs < Math.max(...inputs.map((p) => newestChange(join(root, p))));
 }
 
-/** A TCP port free on 127.0.0.1 right now. */
+/**
+ * A TCP port free on 127.0.0.1 right now, below the kernel's ephemeral range
+ * (/proc/sys/net/ipv4/ip_local_port_range): no outgoing connection of any process takes it as its own
+ * port, so a server can stop and start again on it (a restart on the same port) while other tests'
+ * processes connect all around. Other callers pick at random among ~12,000 ports and the port is
+ * checked by listening on it; only two picks of the same port in the same moment could meet.
+ */
 export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolvePort(port));
+  const low = ephemeralLow();
+  const from = Math.max(1024, low - 12_000);
+  const tryPort = (attempt: number): Promise<number> =>
+    new Promise<number>((resolvePort, reject) => {
+      const port = low > from ? randomInt(from, low) : 0;
+      // Never the same port twice to one process: its earlier caller may not have bound it yet.
+      if (port !== 0 && handedOut.has(port) && attempt < 50) return resolvePort(tryPort(attempt + 1));
+      const probe = createServer();
+      probe.once('error', (error: NodeJS.ErrnoException) =>
+        error.code === 'EADDRINUSE' && attempt < 50 ? resolvePort(tryPort(attempt + 1)) : reject(error),
+      );
+      probe.listen(port, '127.0.0.1', () => {
+        const { port: bound } = probe.address() as { port: number };
+        handedOut.add(bound);
+        probe.close(() => resolvePort(bound));
+      });
     });
-  });
+  return tryPort(0);
+}
+
+const handedOut = new Set<number>();
+
+/** The first port of the kernel's ephemeral range (Linux's default 32768 when it cannot be read). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 0 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
 }
 
 /**

@@ -22,6 +22,8 @@ describe.each(DATABASES)('rotating a host credential on %s', (_name, database) =
       database,
       agents: 1,
       heartbeatIntervalMs: 1000,
+      // Its agent is restarted on its port (samePort).
+      stableAgentPorts: true,
       agent: { args: ['--heartbeat-interval', '1s'] },
     });
     box = createSecretBox(loadOrCreateSecretKeyFile(join(fleet.dataDir, 'secret.key')));

@@ -41,6 +41,8 @@ type HostView = {
 
 const FAULT_FLEET = {
   heartbeatIntervalMs: 1000,
+  // Agents crashed and restarted on their port (CRASHED) find it free again.
+  stableAgentPorts: true,
   env: {
     BINFLEET_AGENT_CALL_TIMEOUT_MS: '4000',
     BINFLEET_RUNNER_LEASE_MS: '1000',

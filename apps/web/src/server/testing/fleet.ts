@@ -5,6 +5,7 @@ import { eachWithConcurrency } from '@binfleet/concurrency';
 import type { Db } from '@binfleet/db';
 import {
   agentLauncher,
+  freePort,
   startAgent,
   startSandbox,
   type AgentProcess,
@@ -34,6 +35,12 @@ export interface FleetOptions extends FixtureOptions {
   readonly agent?: FleetAgentOptions;
   /** Told to agents by the server. Default 15 s, the product's default. */
   readonly heartbeatIntervalMs?: number;
+  /**
+   * Agents listen on ports below the kernel's ephemeral range (freePort) instead of one the kernel
+   * picks: for tests that restart agents on the same port (samePort), which an outgoing connection of
+   * another process could otherwise take while the agent is down. Default false.
+   */
+  readonly stableAgentPorts?: boolean;
   /** 'standalone' (default): the API + job runner as one process; 'next': the web server
    * (scripts/serve.ts: the gateway, then Next's pages), built when stale. */
   readonly server?: 'next' | 'standalone';
@@ -214,10 +221,12 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       if (sandbox) sandboxes.add(sandbox);
       const stateDir = mkdtempSync(join(dir, `agent-${index}-`));
       const { token } = await joinToken();
+      // Before the test's own arguments: a --listen of its own wins.
+      const listen = options.stableAgentPorts ? ['--listen', `127.0.0.1:${await freePort()}`] : [];
       const agent = await launch(
         sandbox,
         stateDir,
-        ['--server', server.url, '--join-token', token, ...o.args],
+        ['--server', server.url, '--join-token', token, ...listen, ...o.args],
         o.env,
       );
       const joined = await agent.waitForLog((l) => l.event === 'joined', 120_000);

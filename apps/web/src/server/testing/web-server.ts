@@ -32,11 +32,14 @@ export async function startWebServer(
   /** Node options for the standalone server (ignored by the web server). */
   nodeArgs: readonly string[] = [],
 ): Promise<WebServer> {
+  // Port 0: a free one below the ephemeral range (freePort), which a restart on the same port finds
+  // free again.
+  const chosen = port || (await freePort());
   if (kind === 'standalone') {
-    const p = await startControlPlaneProcess({ ...env }, port, hostname, nodeArgs);
+    const p = await startControlPlaneProcess({ ...env }, chosen, hostname, nodeArgs);
     return { kind, url: p.url, pid: p.pid, pids: () => [p.pid], output: p.output, stop: (s) => p.stop(s) };
   }
-  return startNext(env, port || (await freePort()), hostname);
+  return startNext(env, chosen, hostname);
 }
 
 /** The web server (scripts/serve.ts) in its own process group, so that stopping it stops whatever it started. */
