@@ -9,7 +9,7 @@
  * longer matches. They are for measuring only; nothing here is a way to run an agent.
  *   pnpm exec tsx bench/agent-api-parts.ts [--rounds 40] [--parts as-built,no-lock,...]
  */
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,7 +23,13 @@ import {
   type AgentProcess,
   type Sandbox,
 } from '../packages/test-sandbox/src/index.ts';
-import { API_WARMUP, BENCH_TOKEN, qemuEntries, systemdBinfmtRun } from './lib/binfmt-runs.ts';
+import {
+  API_WARMUP,
+  BENCH_TOKEN,
+  qemuEntries,
+  systemdBinfmtRun,
+  writeSystemdExport,
+} from './lib/binfmt-runs.ts';
 import { startKernelFloor } from './lib/kernel-floor.ts';
 import { median } from './lib/stats.ts';
 
@@ -124,13 +130,7 @@ async function main() {
     // The export renders the desired state the agent keeps: applied first, its entries carry F.
     const targets = (await client.applyState.mutate({ reset: true, persistent: true })).desired.targets
       .length;
-    const files = await client.export.query({ format: 'systemd' });
-    const confDir = join(dir, 'binfmt.d');
-    await mkdir(confDir);
-    const paths = files.map((f) => join(confDir, f.fileName));
-    await Promise.all(files.map((f, i) => writeFile(paths[i]!, f.content)));
-    const linesFile = join(dir, 'register-lines');
-    await writeFile(linesFile, files.map((f) => f.content).join('\n'));
+    const { paths, linesFile } = await writeSystemdExport(client, dir);
     const floor = await startKernelFloor(linesFile, targets);
     const floorTimes: number[] = [];
     const systemdTimes: number[] = [];

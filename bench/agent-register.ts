@@ -25,7 +25,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -48,7 +48,14 @@ import {
   startAgent,
   startSandbox,
 } from '../packages/test-sandbox/src/index.ts';
-import { API_WARMUP, BENCH_TOKEN, qemuEntries, systemdBinfmtRun, timedInside } from './lib/binfmt-runs.ts';
+import {
+  API_WARMUP,
+  BENCH_TOKEN,
+  qemuEntries,
+  systemdBinfmtRun,
+  timedInside,
+  writeSystemdExport,
+} from './lib/binfmt-runs.ts';
 import { startKernelFloor } from './lib/kernel-floor.ts';
 import { median } from './lib/stats.ts';
 
@@ -158,16 +165,17 @@ async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'binfleet-bench-'));
   // The memory floors' snapshots first: one that cannot be made fails the run before its minutes of
   // measuring.
-  const floorBlobs = await Promise.resolve()
-    .then(async () => ({
+  let floorBlobs: { bare: string; libraries: string; agentCode: string };
+  try {
+    floorBlobs = {
       bare: await buildBareFloor(dir),
       libraries: await buildLibrariesFloor(dir),
       agentCode: await buildAgentCodeFloor(dir),
-    }))
-    .catch(async (error: unknown) => {
-      await rm(dir, { recursive: true, force: true });
-      throw error;
-    });
+    };
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
   const sandbox = await startSandbox();
   const agent = await startAgent(sandbox, {
     bin: agentBin,
@@ -194,13 +202,7 @@ async function main() {
     if (entries.length !== targets) throw new Error('the agent did not leave every target registered with F');
 
     // 3. systemd-binfmt with the agent's own systemd export, each run into a fresh sandbox.
-    const confDir = join(dir, 'binfmt.d');
-    await mkdir(confDir);
-    const paths: string[] = [];
-    for (const file of await client.export.query({ format: 'systemd' })) {
-      paths.push(join(confDir, file.fileName));
-      await writeFile(paths.at(-1)!, file.content);
-    }
+    const { paths, linesFile } = await writeSystemdExport(client, dir);
     const systemdRun = () => systemdBinfmtRun(paths, byAgent);
     // 1 and 3 in turns, like the CLI and node -e 0 below: the load of this shared machine changes from
     // one second to the next, and a ratio of runs taken minutes apart measured that as much as the agent.
@@ -219,8 +221,6 @@ async function main() {
     // run, in turns): a bare Node HTTP server doing the same kernel work, without checks, lock, plan or
     // guard (bench/lib/kernel-floor.ts), and its empty answer, the transport alone. Separate turns:
     // calls of theirs among the agent's would leave the agent idle longer between its own.
-    const linesFile = join(dir, 'register-lines');
-    await writeFile(linesFile, (await Promise.all(paths.map((p) => readFile(p, 'utf8')))).join('\n'));
     const floor = await startKernelFloor(linesFile, targets);
     const floorTimes: number[] = [];
     const emptyTimes: number[] = [];

@@ -3,6 +3,9 @@
  * agents run with, the warm-up before an agent's API is timed, and systemd-binfmt, the reference they
  * time it against.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AgentClient } from '../../apps/agent/src/server/agent-client.ts';
 import { REPO, kernelSnapshot, startSandbox, type Sandbox } from '../../packages/test-sandbox/src/index.ts';
 
 export const BENCH_TOKEN = 'bench-token-0123456789abcdefghijklmnopq';
@@ -51,4 +54,23 @@ export async function systemdBinfmtRun(paths: string[], expected: string): Promi
   } finally {
     await fresh.stop();
   }
+}
+
+/**
+ * The agent's own systemd export (arch-table's register lines for its desired state: apply first) in
+ * `dir`: the binfmt.d files systemd-binfmt loads (`paths`) and their lines in one file (`linesFile`),
+ * which the kernel floor writes (bench/lib/kernel-floor.ts).
+ */
+export async function writeSystemdExport(
+  client: AgentClient,
+  dir: string,
+): Promise<{ paths: string[]; linesFile: string }> {
+  const files = await client.export.query({ format: 'systemd' });
+  const confDir = join(dir, 'binfmt.d');
+  await mkdir(confDir);
+  const paths = files.map((f) => join(confDir, f.fileName));
+  await Promise.all(files.map((f, i) => writeFile(paths[i]!, f.content)));
+  const linesFile = join(dir, 'register-lines');
+  await writeFile(linesFile, files.map((f) => f.content).join('\n'));
+  return { paths, linesFile };
 }

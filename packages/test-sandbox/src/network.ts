@@ -71,7 +71,7 @@ function addGateway(bridge: string): string {
     run('ip', ['addr', 'add', `${subnet}.1/24`, 'dev', bridge]);
     const clash = run('ip', ['-4', '-o', 'addr', 'show'])
       .split('\n')
-      .some((line) => line.includes(` ${subnet}.`) && !line.split(/\s+/).includes(`${bridge}`));
+      .some((line) => line.includes(` ${subnet}.`) && !line.split(/\s+/).includes(bridge));
     if (!clash) return subnet;
     run('ip', ['addr', 'del', `${subnet}.1/24`, 'dev', bridge]);
   }
